@@ -1,0 +1,577 @@
+//! A document: an Automerge CRDT with a kind, a schema version and typed edits.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Catalog, Channel, Customer, DeviceKey, DocId, DocKind, Millis, PolicySettings, Roster,
+    SCHEMA_VERSION, Sales,
+};
+
+/// Errors from reading or editing a document.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DocError {
+    /// The bytes are not an Automerge document.
+    #[error("document {id} is damaged: {source}")]
+    Load {
+        /// Which document.
+        id: String,
+        /// What Automerge said.
+        source: automerge::AutomergeError,
+    },
+    /// The document has no `kind`, or one this build does not know.
+    #[error("document {id} has unknown kind `{kind}`")]
+    UnknownKind {
+        /// Which document.
+        id: String,
+        /// The kind found (empty if none).
+        kind: String,
+    },
+    /// Written by a newer fieldcrm than this one.
+    #[error(
+        "document {id} has schema version {found}; this fieldcrm reads up to {supported}: upgrade fieldcrm"
+    )]
+    TooNew {
+        /// Which document.
+        id: String,
+        /// Version found.
+        found: u64,
+        /// Highest supported.
+        supported: u64,
+    },
+    /// The document does not match the model.
+    #[error("document {id} does not match the {kind} model: {source}")]
+    Hydrate {
+        /// Which document.
+        id: String,
+        /// Which kind was expected.
+        kind: &'static str,
+        /// Details.
+        source: autosurgeon::HydrateError,
+    },
+    /// A write failed.
+    #[error("could not write to document {id}: {detail}")]
+    Write {
+        /// Which document.
+        id: String,
+        /// Details.
+        detail: String,
+    },
+    /// A path names something that is not there.
+    #[error("document {id} has no `{path}`")]
+    NoSuchPath {
+        /// Which document.
+        id: String,
+        /// The path, `/`-separated.
+        path: String,
+    },
+}
+
+/// The typed content of a document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind_body", content = "body", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
+pub enum Body {
+    /// A customer file.
+    Customer(Customer),
+    /// A channel record.
+    Channel(Channel),
+    /// The roster.
+    Roster(Roster),
+    /// Catalog and price policy.
+    Catalog(Catalog),
+    /// Rule configuration.
+    Policy(PolicySettings),
+    /// Targets and reports.
+    Sales(Sales),
+}
+
+/// A row of the summary index kept beside each document, so that listing and filtering
+/// never load a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Document kind.
+    pub kind: DocKind,
+    /// Display name.
+    pub name: String,
+    /// Customer class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Owning user ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Channel status or channel kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Survivor doc ID when this document was merged away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    /// Time of the latest change (UTC ms, from change metadata).
+    pub updated_at: Millis,
+}
+
+/// What the policy engine reads of a document: its typed content plus the state of its
+/// deciding fields (every concurrent value and the device that wrote it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Document ID.
+    pub id: DocId,
+    /// Typed content (winning values).
+    pub body: Body,
+    /// Deciding fields by path (see [`crate::fields::deciding_paths`]).
+    pub fields: std::collections::BTreeMap<String, crate::FieldState>,
+}
+
+impl Snapshot {
+    /// The document kind.
+    pub fn kind(&self) -> DocKind {
+        match &self.body {
+            Body::Customer(_) => DocKind::Customer,
+            Body::Channel(_) => DocKind::Channel,
+            Body::Roster(_) => DocKind::Roster,
+            Body::Catalog(_) => DocKind::Catalog,
+            Body::Policy(_) => DocKind::Policy,
+            Body::Sales(_) => DocKind::Sales,
+        }
+    }
+
+    /// The device that wrote the current (winning) value at `path`, if any.
+    pub fn author(&self, path: &str) -> Option<crate::DeviceKey> {
+        self.fields.get(path)?.values.first()?.device()
+    }
+}
+
+/// An Automerge document with its fieldcrm ID.
+#[derive(Debug)]
+pub struct Document {
+    id: DocId,
+    doc: AutoCommit,
+}
+
+impl Document {
+    /// Create a new document from its initial content, written by `device` at `now`.
+    ///
+    /// The initial change creates every collection map, so later concurrent additions
+    /// on different devices land in the same map object.
+    pub fn create<T: Reconcile>(
+        id: DocId,
+        device: &DeviceKey,
+        now: Millis,
+        content: &T,
+        message: &str,
+    ) -> Result<Self, DocError> {
+        let mut doc = AutoCommit::new().with_actor(device.actor());
+        autosurgeon::reconcile(&mut doc, content).map_err(|e| DocError::Write {
+            id: id.to_string(),
+            detail: e.to_string(),
+        })?;
+        let mut d = Document { id, doc };
+        d.commit(now, message);
+        d.check()?;
+        Ok(d)
+    }
+
+    /// Load a saved document; edits will be attributed to `device`.
+    pub fn load(id: DocId, bytes: &[u8], device: &DeviceKey) -> Result<Self, DocError> {
+        let doc = AutoCommit::load(bytes)
+            .map_err(|source| DocError::Load {
+                id: id.to_string(),
+                source,
+            })?
+            .with_actor(device.actor());
+        let d = Document { id, doc };
+        d.check()?;
+        Ok(d)
+    }
+
+    /// Wrap an Automerge document (e.g. one built by sync); checks kind and version.
+    pub fn from_automerge(id: DocId, doc: AutoCommit) -> Result<Self, DocError> {
+        let d = Document { id, doc };
+        d.check()?;
+        Ok(d)
+    }
+
+    fn check(&self) -> Result<(), DocError> {
+        self.kind()?;
+        let v = self.schema_version();
+        if v > SCHEMA_VERSION {
+            return Err(DocError::TooNew {
+                id: self.id.to_string(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(())
+    }
+
+    /// The document ID.
+    pub fn id(&self) -> &DocId {
+        &self.id
+    }
+
+    /// The underlying Automerge document.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// The underlying Automerge document, mutably (sync applies changes through this).
+    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// The document kind, read from the root `kind` key.
+    pub fn kind(&self) -> Result<DocKind, DocError> {
+        let s = root_str(&self.doc, "kind").unwrap_or_default();
+        match s.parse::<DocKind>() {
+            Ok(k) if k.as_str() == s => Ok(k),
+            _ => Err(DocError::UnknownKind {
+                id: self.id.to_string(),
+                kind: s,
+            }),
+        }
+    }
+
+    /// The schema version recorded in the document.
+    pub fn schema_version(&self) -> u64 {
+        match self.doc.get(automerge::ROOT, "schema_version") {
+            Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
+                ScalarValue::Uint(u) => *u,
+                ScalarValue::Int(i) => (*i).max(0) as u64,
+                _ => 0,
+            },
+            _ => 0,
+        }
+    }
+
+    /// Hydrate the document as `T`.
+    pub fn hydrate<T: Hydrate>(&self) -> Result<T, DocError> {
+        autosurgeon::hydrate(&self.doc).map_err(|source| DocError::Hydrate {
+            id: self.id.to_string(),
+            kind: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("document"),
+            source,
+        })
+    }
+
+    /// The typed content.
+    pub fn body(&self) -> Result<Body, DocError> {
+        Ok(match self.kind()? {
+            DocKind::Customer => Body::Customer(self.hydrate()?),
+            DocKind::Channel => Body::Channel(self.hydrate()?),
+            DocKind::Roster => Body::Roster(self.hydrate()?),
+            DocKind::Catalog => Body::Catalog(self.hydrate()?),
+            DocKind::Policy => Body::Policy(self.hydrate()?),
+            DocKind::Sales => Body::Sales(self.hydrate()?),
+            DocKind::Unknown(k) => {
+                return Err(DocError::UnknownKind {
+                    id: self.id.to_string(),
+                    kind: k,
+                });
+            }
+        })
+    }
+
+    /// The object at a path of map keys, if it exists and is a map.
+    pub fn map_at(&self, path: &[&str]) -> Option<ObjId> {
+        let mut obj = automerge::ROOT;
+        for key in path {
+            match self.doc.get(&obj, *key).ok()?? {
+                (Value::Object(ObjType::Map), id) => obj = id,
+                _ => return None,
+            }
+        }
+        Some(obj)
+    }
+
+    /// Write `value` at `path` (map keys; the last one is the key to set). Every map on the
+    /// way must exist. Only the written value changes; the rest of the document is untouched.
+    pub fn put<T: Reconcile>(&mut self, path: &[&str], value: &T) -> Result<(), DocError> {
+        let (key, parents) = path.split_last().expect("put needs a non-empty path");
+        let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
+            id: self.id.to_string(),
+            path: parents.join("/"),
+        })?;
+        autosurgeon::reconcile_prop(&mut self.doc, obj, *key, value).map_err(|e| DocError::Write {
+            id: self.id.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Write a fresh object at `path`, replacing (not merging into) any existing one.
+    ///
+    /// Used for approvals and reviews: a new sign-off is a new object whose Automerge author
+    /// is the signer, and two concurrent sign-offs show as a conflict on that key.
+    pub fn put_new_object<T: Reconcile>(
+        &mut self,
+        path: &[&str],
+        value: &T,
+    ) -> Result<(), DocError> {
+        let (key, parents) = path.split_last().expect("put needs a non-empty path");
+        let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
+            id: self.id.to_string(),
+            path: parents.join("/"),
+        })?;
+        let write = |e: automerge::AutomergeError| DocError::Write {
+            id: self.id.to_string(),
+            detail: e.to_string(),
+        };
+        self.doc
+            .put_object(&obj, *key, ObjType::Map)
+            .map_err(write)?;
+        autosurgeon::reconcile_prop(&mut self.doc, obj, *key, value).map_err(|e| DocError::Write {
+            id: self.id.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Delete the key at `path`.
+    pub fn delete(&mut self, path: &[&str]) -> Result<(), DocError> {
+        let (key, parents) = path.split_last().expect("delete needs a non-empty path");
+        let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
+            id: self.id.to_string(),
+            path: parents.join("/"),
+        })?;
+        self.doc.delete(&obj, *key).map_err(|e| DocError::Write {
+            id: self.id.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Commit pending edits as one change with a time (UTC ms) and a one-line message.
+    pub fn commit(&mut self, now: Millis, message: &str) -> Option<ChangeHash> {
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(message)
+                .with_time(now),
+        )
+    }
+
+    /// Current heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Full compacted save.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Changes since the last `save`/`save_incremental` (what a small edit appends).
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    /// The summary-index row for this document.
+    pub fn summary(&mut self) -> Result<Summary, DocError> {
+        let updated_at = self.latest_change_time();
+        Ok(match self.body()? {
+            Body::Customer(c) => Summary {
+                kind: DocKind::Customer,
+                name: c.name,
+                class: c.class.map(|k| k.to_string()),
+                owner: c.owner,
+                team: c.team,
+                status: None,
+                region: c.region,
+                merged_into: c.merged_into,
+                updated_at,
+            },
+            Body::Channel(c) => Summary {
+                kind: DocKind::Channel,
+                name: c.name,
+                class: Some(c.channel_kind.to_string()),
+                owner: c.owner,
+                team: None,
+                status: Some(c.status.to_string()),
+                region: c.region,
+                merged_into: c.merged_into,
+                updated_at,
+            },
+            Body::Roster(r) => singleton(DocKind::Roster, r.workspace_name, updated_at),
+            Body::Catalog(_) => singleton(DocKind::Catalog, "catalog".into(), updated_at),
+            Body::Policy(_) => singleton(DocKind::Policy, "policy".into(), updated_at),
+            Body::Sales(_) => singleton(DocKind::Sales, "sales".into(), updated_at),
+        })
+    }
+
+    /// The latest timestamp among the head changes.
+    pub fn latest_change_time(&mut self) -> Millis {
+        let heads = self.doc.get_heads();
+        heads
+            .iter()
+            .filter_map(|h| self.doc.get_change_meta_by_hash(h).map(|m| m.timestamp))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The policy engine's view of this document.
+    pub fn snapshot(&self) -> Result<Snapshot, DocError> {
+        let kind = self.kind()?;
+        Ok(Snapshot {
+            id: self.id.clone(),
+            body: self.body()?,
+            fields: crate::fields::field_states(&self.doc, crate::fields::deciding_paths(&kind)),
+        })
+    }
+
+    /// The whole document as JSON (winning values only).
+    pub fn to_json(&self) -> serde_json::Value {
+        crate::fields::object_json(&self.doc, &automerge::ROOT)
+    }
+}
+
+fn singleton(kind: DocKind, name: String, updated_at: Millis) -> Summary {
+    Summary {
+        kind,
+        name,
+        class: None,
+        owner: None,
+        team: None,
+        status: None,
+        region: None,
+        merged_into: None,
+        updated_at,
+    }
+}
+
+fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
+    match doc.get(automerge::ROOT, key).ok()?? {
+        (Value::Scalar(v), _) => match v.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Approval, Contact, CustomerClass, Quote, fields};
+
+    const A: DeviceKey = DeviceKey([1; 32]);
+    const B: DeviceKey = DeviceKey([2; 32]);
+
+    fn replica(doc: &mut Document, device: &DeviceKey) -> Document {
+        Document::load(doc.id().clone(), &doc.save(), device).unwrap()
+    }
+
+    fn merge(a: &mut Document, b: &mut Document) {
+        a.automerge_mut().merge(b.automerge_mut()).unwrap();
+    }
+
+    #[test]
+    fn concurrent_inserts_merge_and_chinese_text_round_trips() {
+        let mut a = Document::create(
+            DocId::random(),
+            &A,
+            1,
+            &Customer::new("华东机械有限公司", 1),
+            "new",
+        )
+        .unwrap();
+        let mut b = replica(&mut a, &B);
+        let c1 = Contact {
+            name: "张伟".into(),
+            phone: Some("13800000001".into()),
+            ..Default::default()
+        };
+        let c2 = Contact {
+            name: "李娜".into(),
+            email: Some("li@例子.cn".into()),
+            ..Default::default()
+        };
+        a.put(&["contacts", "k1"], &c1).unwrap();
+        a.commit(2, "contact");
+        b.put(&["contacts", "k2"], &c2).unwrap();
+        b.commit(3, "contact");
+        merge(&mut a, &mut b);
+        let c: Customer = a.hydrate().unwrap();
+        assert_eq!(c.name, "华东机械有限公司");
+        assert_eq!(c.contacts.len(), 2);
+        assert_eq!(c.contacts["k2"].email.as_deref(), Some("li@例子.cn"));
+        assert_eq!(a.summary().unwrap().updated_at, 3);
+    }
+
+    #[test]
+    fn provenance_and_conflicts_name_the_writing_device() {
+        let mut a =
+            Document::create(DocId::random(), &A, 1, &Customer::new("X", 1), "new").unwrap();
+        a.put(
+            &["quotes", "q1"],
+            &Quote {
+                product: "P1".into(),
+                quantity: 1,
+                list_price: 100,
+                price: 70,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        a.commit(2, "quote");
+        let mut b = replica(&mut a, &B);
+        a.put(&["class"], &CustomerClass::Key).unwrap();
+        a.commit(3, "class");
+        b.put(&["class"], &CustomerClass::General).unwrap();
+        b.put_new_object(
+            &["quotes", "q1", "approval"],
+            &Approval {
+                by: "u-b".into(),
+                at: 4,
+                note: None,
+            },
+        )
+        .unwrap();
+        b.commit(4, "class+approval");
+        merge(&mut a, &mut b);
+
+        let states =
+            fields::field_states(a.automerge(), fields::deciding_paths(&DocKind::Customer));
+        let class = &states["class"];
+        assert!(class.is_conflict());
+        let mut actors: Vec<_> = class.values.iter().map(|s| s.device().unwrap()).collect();
+        actors.sort();
+        assert_eq!(actors, vec![A, B]);
+        let approval = &states["quotes/q1/approval"];
+        assert!(!approval.is_conflict());
+        assert_eq!(approval.values[0].device(), Some(B));
+        assert_eq!(approval.values[0].value["by"], "u-b");
+        let conflicts = fields::conflicts(a.automerge());
+        assert_eq!(
+            conflicts
+                .iter()
+                .map(|c| c.path.as_str())
+                .collect::<Vec<_>>(),
+            vec!["class"]
+        );
+    }
+
+    #[test]
+    fn refuses_newer_schema_and_unknown_kind() {
+        let mut c = Customer::new("X", 1);
+        c.schema_version = SCHEMA_VERSION + 1;
+        let err = Document::create(DocId::random(), &A, 1, &c, "new").unwrap_err();
+        assert!(matches!(err, DocError::TooNew { .. }), "{err}");
+        let mut c = Customer::new("X", 1);
+        c.kind = "spaceship".into();
+        assert!(matches!(
+            Document::create(DocId::random(), &A, 1, &c, "new").unwrap_err(),
+            DocError::UnknownKind { .. }
+        ));
+        assert!(matches!(
+            Document::load(DocId::random(), b"not automerge", &A).unwrap_err(),
+            DocError::Load { .. }
+        ));
+    }
+}

@@ -1,0 +1,227 @@
+//! Who set a value: field provenance and concurrent values, read from Automerge.
+//!
+//! Automerge keeps the actor of every operation. A device writes with its device key as
+//! actor ID, so the author of a value is a device; the roster maps it to a user and role.
+//! When devices edit the same key concurrently, Automerge keeps every value (one is shown
+//! as the winner); this module reports them all.
+
+use std::collections::BTreeMap;
+
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::{DeviceKey, DocKind};
+
+/// One value of a field and the device that wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stamp {
+    /// The value as JSON (objects in full).
+    pub value: serde_json::Value,
+    /// Hex of the Automerge actor that wrote it (a device key for fieldcrm devices).
+    pub actor: String,
+}
+
+impl Stamp {
+    /// The device that wrote the value, if the actor is a device key.
+    pub fn device(&self) -> Option<DeviceKey> {
+        self.actor.parse().ok()
+    }
+}
+
+/// A field's current value(s). `values[0]` is the value Automerge shows; more than one
+/// value means devices wrote the field concurrently and nobody has decided yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldState {
+    /// Path of map keys from the root, `/`-joined (e.g. `quotes/ab12…/approval`).
+    pub path: String,
+    /// Every concurrent value; the first is the visible winner.
+    pub values: Vec<Stamp>,
+}
+
+impl FieldState {
+    /// Whether concurrent values are present.
+    pub fn is_conflict(&self) -> bool {
+        self.values.len() > 1
+    }
+}
+
+/// Paths of the fields that decide something (owner, class, status, approvals,
+/// role-reserved fields), per document kind. `*` matches any key of a collection.
+pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
+    match kind {
+        DocKind::Customer => &[
+            "owner",
+            "class",
+            "class_exception",
+            "team",
+            "merged_into",
+            "quotes/*/approval",
+            "orders/*/approval",
+            "contracts/*/legal_review",
+            "complaints/*/escalation",
+            "gifts/*/approval",
+        ],
+        DocKind::Channel => &[
+            "owner",
+            "status",
+            "qualification",
+            "risk",
+            "agreement",
+            "merged_into",
+            "territories/*",
+        ],
+        DocKind::Catalog => &["products/*", "discount_allowance_bp/*"],
+        DocKind::Roster => &["users/*/role", "users/*/team", "devices/*"],
+        DocKind::Policy => &["rules/*"],
+        DocKind::Sales => &["targets/*"],
+        DocKind::Unknown(_) => &[],
+    }
+}
+
+/// The state of every field matching `patterns` (see [`deciding_paths`]).
+pub fn field_states(doc: &AutoCommit, patterns: &[&str]) -> BTreeMap<String, FieldState> {
+    let mut out = BTreeMap::new();
+    for pattern in patterns {
+        let segs: Vec<&str> = pattern.split('/').collect();
+        collect(doc, &automerge::ROOT, &segs, String::new(), &mut out);
+    }
+    out
+}
+
+fn collect(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    segs: &[&str],
+    prefix: String,
+    out: &mut BTreeMap<String, FieldState>,
+) {
+    let Some((first, rest)) = segs.split_first() else {
+        return;
+    };
+    let keys: Vec<String> = if *first == "*" {
+        doc.keys(obj).collect()
+    } else {
+        vec![first.to_string()]
+    };
+    for key in keys {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}/{key}")
+        };
+        if rest.is_empty() {
+            let values = values_at(doc, obj, &key);
+            if !values.is_empty() {
+                out.insert(path.clone(), FieldState { path, values });
+            }
+        } else if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(obj, key.as_str()) {
+            collect(doc, &child, rest, path, out);
+        }
+    }
+}
+
+/// Every concurrent value at `obj[key]`, winner first.
+pub fn values_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<Stamp> {
+    let Ok(all) = doc.get_all(obj, key) else {
+        return Vec::new();
+    };
+    let winner = doc.get(obj, key).ok().flatten().map(|(_, id)| id);
+    let mut stamps: Vec<(bool, Stamp)> = all
+        .into_iter()
+        .map(|(v, id)| {
+            let is_winner = winner.as_ref() == Some(&id);
+            let value = match v {
+                Value::Object(_) => object_json(doc, &id),
+                Value::Scalar(s) => scalar_json(&s),
+            };
+            (
+                is_winner,
+                Stamp {
+                    value,
+                    actor: actor_hex(&id),
+                },
+            )
+        })
+        .collect();
+    stamps.sort_by_key(|(w, _)| !*w);
+    stamps.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Every field in the document that holds concurrent values.
+pub fn conflicts(doc: &AutoCommit) -> Vec<FieldState> {
+    let mut out = Vec::new();
+    walk_conflicts(doc, &automerge::ROOT, String::new(), &mut out);
+    out
+}
+
+fn walk_conflicts(doc: &AutoCommit, obj: &ObjId, prefix: String, out: &mut Vec<FieldState>) {
+    for key in doc.keys(obj).collect::<Vec<_>>() {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}/{key}")
+        };
+        let n = doc.get_all(obj, key.as_str()).map(|v| v.len()).unwrap_or(0);
+        if n > 1 {
+            out.push(FieldState {
+                values: values_at(doc, obj, &key),
+                path: path.clone(),
+            });
+        }
+        if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(obj, key.as_str()) {
+            walk_conflicts(doc, &child, path, out);
+        }
+    }
+}
+
+fn actor_hex(id: &ObjId) -> String {
+    match id {
+        ObjId::Root => String::new(),
+        ObjId::Id(_, actor, _) => actor.to_hex_string(),
+    }
+}
+
+/// A scalar as JSON.
+pub fn scalar_json(s: &ScalarValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match s {
+        ScalarValue::Str(s) => J::String(s.to_string()),
+        ScalarValue::Int(i) => J::from(*i),
+        ScalarValue::Uint(u) => J::from(*u),
+        ScalarValue::F64(f) => J::from(*f),
+        ScalarValue::Counter(c) => J::from(i64::from(c)),
+        ScalarValue::Timestamp(t) => J::from(*t),
+        ScalarValue::Boolean(b) => J::Bool(*b),
+        ScalarValue::Bytes(b) => J::String(crate::hex(b)),
+        ScalarValue::Null | ScalarValue::Unknown { .. } => J::Null,
+    }
+}
+
+/// An object (map, list or text) as JSON, winning values only.
+pub fn object_json(doc: &AutoCommit, obj: &ObjId) -> serde_json::Value {
+    use serde_json::Value as J;
+    let child = |v: Value<'_>, id: ObjId| match v {
+        Value::Object(_) => object_json(doc, &id),
+        Value::Scalar(s) => scalar_json(&s),
+    };
+    match doc.object_type(obj) {
+        Ok(ObjType::Map) | Ok(ObjType::Table) => {
+            let mut m = serde_json::Map::new();
+            for item in doc.map_range(obj, ..) {
+                let id = item.id();
+                m.insert(item.key.to_string(), child(item.value.into(), id));
+            }
+            J::Object(m)
+        }
+        Ok(ObjType::List) => J::Array(
+            doc.list_range(obj, ..)
+                .map(|item| {
+                    let id = item.id();
+                    child(item.value.into(), id)
+                })
+                .collect(),
+        ),
+        Ok(ObjType::Text) => J::String(doc.text(obj).unwrap_or_default()),
+        Err(_) => J::Null,
+    }
+}

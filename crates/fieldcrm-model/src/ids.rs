@@ -1,0 +1,189 @@
+//! Identifiers: documents, entities inside documents, devices and actors.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Length in hex characters of a full document or entity ID.
+pub const ID_HEX_LEN: usize = 32;
+/// How many characters of an ID are shown by default (git-style short ID).
+pub const SHORT_LEN: usize = 8;
+
+/// An ID string that is not 32 lowercase hex characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a document ID (expected 32 hex characters)")]
+pub struct BadId(pub String);
+
+/// A document's ID: 128 random bits as 32 lowercase hex characters.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct DocId(String);
+
+impl DocId {
+    /// A fresh random ID.
+    pub fn random() -> Self {
+        DocId(new_entity_id())
+    }
+
+    /// The well-known ID of a workspace-wide singleton document.
+    ///
+    /// Workspace documents are created once by `init` and replicated; their IDs are fixed
+    /// so every device refers to the same document.
+    pub fn workspace(kind: &crate::DocKind) -> Self {
+        let n = match kind {
+            crate::DocKind::Roster => 1,
+            crate::DocKind::Catalog => 2,
+            crate::DocKind::Policy => 3,
+            crate::DocKind::Sales => 4,
+            _ => panic!("{kind} is not a workspace document"),
+        };
+        DocId(format!("{n:032x}"))
+    }
+
+    /// The full 32-character form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The short display form.
+    pub fn short(&self) -> &str {
+        &self.0[..SHORT_LEN]
+    }
+}
+
+impl FromStr for DocId {
+    type Err = BadId;
+    fn from_str(s: &str) -> Result<Self, BadId> {
+        if s.len() == ID_HEX_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(DocId(s.to_string()))
+        } else {
+            Err(BadId(s.to_string()))
+        }
+    }
+}
+
+impl TryFrom<String> for DocId {
+    type Error = BadId;
+    fn try_from(s: String) -> Result<Self, BadId> {
+        s.parse()
+    }
+}
+
+impl From<DocId> for String {
+    fn from(d: DocId) -> String {
+        d.0
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A fresh random ID for an entity inside a document (contact, complaint, order ...).
+///
+/// Collections that two devices may add to offline are maps keyed by these IDs, so
+/// concurrent additions merge instead of fighting over list positions.
+pub fn new_entity_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A device's public key (ed25519, 32 bytes), which is also its Automerge actor ID.
+///
+/// Using the device key as the actor ID means every operation in every document names
+/// the device that wrote it; the roster maps devices to users and roles.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceKey(pub [u8; 32]);
+
+impl DeviceKey {
+    /// Lowercase hex (64 characters).
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    /// The Automerge actor ID this device writes with.
+    pub fn actor(&self) -> automerge::ActorId {
+        automerge::ActorId::from(&self.0[..])
+    }
+
+    /// The device key an actor ID stands for, if it is one (32 bytes).
+    pub fn from_actor(actor: &automerge::ActorId) -> Option<Self> {
+        <[u8; 32]>::try_from(actor.to_bytes()).ok().map(DeviceKey)
+    }
+}
+
+impl FromStr for DeviceKey {
+    type Err = BadDeviceKey;
+    fn from_str(s: &str) -> Result<Self, BadDeviceKey> {
+        let bytes = unhex(s.trim()).ok_or_else(|| BadDeviceKey(s.to_string()))?;
+        <[u8; 32]>::try_from(bytes)
+            .map(DeviceKey)
+            .map_err(|_| BadDeviceKey(s.to_string()))
+    }
+}
+
+impl fmt::Display for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeviceKey({})", &self.to_hex()[..SHORT_LEN])
+    }
+}
+
+/// Text that is not a 64-hex-character device key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a device key (expected 64 hex characters)")]
+pub struct BadDeviceKey(pub String);
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(H[(b >> 4) as usize] as char);
+        s.push(H[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Bytes from hex (either case); `None` if not hex.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_ids_round_trip_and_reject_junk() {
+        let id = DocId::random();
+        assert_eq!(id.as_str().parse::<DocId>().unwrap(), id);
+        assert_eq!(id.short().len(), SHORT_LEN);
+        assert!("xyz".parse::<DocId>().is_err());
+        assert!("ABCDEF0123456789abcdef0123456789".parse::<DocId>().is_err());
+    }
+
+    #[test]
+    fn device_key_is_actor() {
+        let k = DeviceKey([7; 32]);
+        assert_eq!(DeviceKey::from_actor(&k.actor()), Some(k));
+        assert_eq!(k.to_hex().parse::<DeviceKey>().unwrap(), k);
+        assert!("00ff".parse::<DeviceKey>().is_err());
+    }
+}

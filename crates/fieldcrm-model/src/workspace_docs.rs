@@ -1,0 +1,182 @@
+//! Workspace-wide documents: roster, catalog and price policy, rule configuration, sales
+//! targets and reports. Each exists once per workspace; `init` creates it and every other
+//! device receives it by sync (never created independently: see ARCHITECTURE.md).
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::vocab::Role;
+use crate::{DeviceKey, Fen, Millis};
+
+/// Users, their roles and their devices.
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Roster {
+    /// Always `"roster"`.
+    pub kind: String,
+    /// Schema version.
+    pub schema_version: u64,
+    /// The workspace ID (32 hex).
+    pub workspace_id: String,
+    /// Company / workspace name.
+    pub workspace_name: String,
+    /// Whether reps may read their team's customers (read scope).
+    #[autosurgeon(missing = "Default::default")]
+    pub share_team_customers: bool,
+    /// Users by user ID.
+    pub users: BTreeMap<String, User>,
+    /// Devices by device key (64 hex), which is also the device's Automerge actor ID.
+    pub devices: BTreeMap<String, Device>,
+}
+
+/// A user of the workspace.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct User {
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Team.
+    #[autosurgeon(missing = "Default::default")]
+    pub team: Option<String>,
+    /// Region (for channel read scope).
+    #[autosurgeon(missing = "Default::default")]
+    pub region: Option<String>,
+    /// Whether active.
+    pub active: bool,
+    /// When added.
+    pub created_at: Millis,
+}
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Device {
+    /// Owning user ID.
+    pub user: String,
+    /// Device label.
+    pub label: String,
+    /// When enrolled.
+    pub enrolled_at: Millis,
+    /// When revoked, if revoked.
+    #[autosurgeon(missing = "Default::default")]
+    pub revoked_at: Option<Millis>,
+}
+
+impl Roster {
+    /// The user that owns an (unrevoked or revoked) device.
+    pub fn device_user(&self, key: &DeviceKey) -> Option<(&str, &User)> {
+        let dev = self.devices.get(&key.to_hex())?;
+        self.users.get(&dev.user).map(|u| (dev.user.as_str(), u))
+    }
+
+    /// A user's role.
+    pub fn role_of(&self, user_id: &str) -> Option<&Role> {
+        self.users.get(user_id).map(|u| &u.role)
+    }
+
+    /// The users that hold a role.
+    pub fn users_with_role<'a>(
+        &'a self,
+        role: &'a Role,
+    ) -> impl Iterator<Item = (&'a String, &'a User)> {
+        self.users.iter().filter(move |(_, u)| &u.role == role)
+    }
+}
+
+/// Products and the price policy (产品目录与价格政策).
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Always `"catalog"`.
+    pub kind: String,
+    /// Schema version.
+    pub schema_version: u64,
+    /// Products by SKU.
+    pub products: BTreeMap<String, Product>,
+    /// Product lines the company sells (line code → display name).
+    #[autosurgeon(missing = "Default::default")]
+    pub product_lines: BTreeMap<String, String>,
+    /// Discount each role may give without approval, in basis points (1000 = 10%).
+    #[autosurgeon(missing = "Default::default")]
+    pub discount_allowance_bp: BTreeMap<String, i64>,
+}
+
+/// A product.
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Product {
+    /// Name.
+    pub name: String,
+    /// Product line code.
+    pub product_line: String,
+    /// List price per unit, fen.
+    pub list_price: Fen,
+    /// Floor price for channel resale, fen.
+    pub floor_price: Fen,
+}
+
+/// Rule configuration overrides, synced like any document (changed by managers/admins).
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct PolicySettings {
+    /// Always `"policy"`.
+    pub kind: String,
+    /// Schema version.
+    pub schema_version: u64,
+    /// Overrides by rule ID.
+    pub rules: BTreeMap<String, RuleSetting>,
+}
+
+/// Overrides for one rule.
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct RuleSetting {
+    /// `violation`, `warning` or `off`.
+    #[autosurgeon(missing = "Default::default")]
+    pub severity: Option<String>,
+    /// Parameter overrides (values as text; the policy crate parses them).
+    #[autosurgeon(missing = "Default::default")]
+    pub params: BTreeMap<String, String>,
+}
+
+/// Sales targets and reports.
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Sales {
+    /// Always `"sales"`.
+    pub kind: String,
+    /// Schema version.
+    pub schema_version: u64,
+    /// Targets by ID.
+    pub targets: BTreeMap<String, Target>,
+    /// Reports by ID.
+    pub reports: BTreeMap<String, SalesReport>,
+}
+
+/// A sales target for a user or a team over a period.
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Target {
+    /// `user` or `team`.
+    pub scope: String,
+    /// User ID or team name.
+    pub subject: String,
+    /// Period, e.g. `2026`, `2026-Q4`, `2026-11`.
+    pub period: String,
+    /// Target amount, fen.
+    pub amount: Fen,
+    /// Who set it.
+    pub by: String,
+    /// When set.
+    pub at: Millis,
+}
+
+/// A rep's periodic sales report (销售报告).
+#[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct SalesReport {
+    /// User ID of the rep.
+    pub user: String,
+    /// Period, e.g. `2026-W48`.
+    pub period: String,
+    /// Summary.
+    pub summary: String,
+    /// Sales amount in the period, fen.
+    pub amount: Fen,
+    /// When submitted.
+    pub submitted_at: Millis,
+}
