@@ -1,1 +1,19 @@
-fn main() {}
+//! `fieldcrm`: the command-line client. Parsing and printing only; the work is done by
+//! the `fieldcrm-workspace` crate. The wall clock is read here, once, and passed in.
+
+mod cli;
+mod cmd;
+mod render;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

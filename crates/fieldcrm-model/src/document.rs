@@ -20,7 +20,7 @@ pub enum DocError {
         /// Which document.
         id: String,
         /// What Automerge said.
-        source: automerge::AutomergeError,
+        source: Box<automerge::AutomergeError>,
     },
     /// The document has no `kind`, or one this build does not know.
     #[error("document {id} has unknown kind `{kind}`")]
@@ -50,7 +50,7 @@ pub enum DocError {
         /// Which kind was expected.
         kind: &'static str,
         /// Details.
-        source: autosurgeon::HydrateError,
+        source: Box<autosurgeon::HydrateError>,
     },
     /// A write failed.
     #[error("could not write to document {id}: {detail}")]
@@ -185,7 +185,7 @@ impl Document {
         let doc = AutoCommit::load(bytes)
             .map_err(|source| DocError::Load {
                 id: id.to_string(),
-                source,
+                source: Box::new(source),
             })?
             .with_actor(device.actor());
         let d = Document { id, doc };
@@ -260,7 +260,7 @@ impl Document {
                 .rsplit("::")
                 .next()
                 .unwrap_or("document"),
-            source,
+            source: Box::new(source),
         })
     }
 

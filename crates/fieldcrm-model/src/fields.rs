@@ -71,7 +71,7 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "territories/*",
         ],
         DocKind::Catalog => &["products/*", "discount_allowance_bp/*"],
-        DocKind::Roster => &["users/*/role", "users/*/team", "devices/*"],
+        DocKind::Roster => &["kind", "users/*/role", "users/*/team", "devices/*"],
         DocKind::Policy => &["rules/*"],
         DocKind::Sales => &["targets/*"],
         DocKind::Unknown(_) => &[],

@@ -1,1 +1,64 @@
-//! stub
+//! The fieldcrm workspace store: every Automerge document of a workspace, its heads and a
+//! summary-index row, in one redb file on the rep's device.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), fieldcrm_store::Error> {
+//! use fieldcrm_model::{Customer, DeviceKey, DocId, Document};
+//! use fieldcrm_store::{Filter, Store};
+//!
+//! let device = DeviceKey([7; 32]);
+//! let store = Store::create("workspace.fieldcrm")?;
+//! let mut doc = Document::create(DocId::random(), &device, 0, &Customer::new("华东机械", 0), "new")
+//!     .expect("valid customer");
+//! store.save(&mut doc)?; // durable when it returns
+//! let id = store.resolve(None, &doc.id().as_str()[..6])?;
+//! let rows = store.list(&Filter::default().name_contains("华东"))?;
+//! assert_eq!(rows[0].id, id);
+//! # Ok(()) }
+//! ```
+//!
+//! # File format (version 1)
+//!
+//! One redb file per workspace. Every table name carries its version:
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta-v1` | `&str` | bytes: the file-format marker (`fieldcrm.store.format` = `fieldcrm-store`), its version (`fieldcrm.store.format-version` = `1`), and the upper layers' keys (workspace ID, device key, settings, per-peer sync state) |
+//! | `docs-v1` | doc ID | the last compacted snapshot (`Automerge::save`) |
+//! | `changes-v1` | (doc ID, sequence) | changes appended since that snapshot (`save_after(stored heads)`) |
+//! | `state-v1` | doc ID | heads, next sequence number, pending change count and bytes (see `codec.rs`) |
+//! | `index-v1` | doc ID | the [`Summary`](fieldcrm_model::Summary) row, compact binary |
+//! | `names-v1` | (name, doc ID) | `()`: exact-name lookup for [`Store::resolve`] |
+//!
+//! A document's bytes are its snapshot followed by its change rows in sequence order;
+//! Automerge loads that concatenation in one call. A save appends one change row; when the
+//! pending rows pass [`StoreOptions::compact_after_changes`] or
+//! [`StoreOptions::compact_after_bytes`], the same transaction writes a fresh snapshot and
+//! deletes the rows, so no crash can lose a change.
+//!
+//! Architecture invariants:
+//! - Every public function that returns `Ok` after writing has committed a redb transaction
+//!   with `Durability::Immediate`; a failed call has written nothing.
+//! - Listing, filtering and resolving read only `index-v1` and `names-v1`; they never load
+//!   a document.
+//! - The store never reads the clock; times come from the documents' change metadata.
+//! - One `redb::Database` per file per process: [`Store::open`] of a file this process has
+//!   open returns another handle to the same database.
+#![deny(missing_docs)]
+
+mod codec;
+mod docs;
+mod error;
+mod index;
+mod store;
+
+pub use docs::DocStorage;
+pub use error::{
+    ApplyError, Candidate, DamagedRow, DbError, Error, ListError, LoadError, MetaError, OpenError,
+    ResolveError, SaveError,
+};
+pub use index::{Filter, Listed, Tombstones};
+pub use store::{FORMAT_VERSION, RESERVED_META_PREFIX, Store, StoreOptions};
+
+/// Fewest hex characters accepted as an ID prefix by [`Store::resolve`].
+pub const MIN_PREFIX: usize = 4;

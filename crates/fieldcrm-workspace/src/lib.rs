@@ -1,1 +1,420 @@
-//! stub
+//! The rep's workspace: one redb store, the device identity, and the record-keeping
+//! operations the CLI offers (add a customer, log a visit, approve a quote ...).
+//!
+//! This is the application layer between the thin `fieldcrm` binary and the model and
+//! store crates. Every operation takes the current time as an argument (the binary reads
+//! the clock once, at the edge) and either commits durably or changes nothing.
+#![deny(missing_docs)]
+
+mod error;
+mod identity;
+mod records;
+mod resolve;
+
+use std::path::{Path, PathBuf};
+
+use autosurgeon::Reconcile;
+use fieldcrm_model::{
+    Catalog, DeviceKey, DocId, DocKind, Document, Millis, PolicySettings, Role, Roster, Sales,
+    Summary, User,
+};
+use fieldcrm_store::Store;
+
+pub use error::{Error, Result};
+pub use fieldcrm_store::{Filter, Listed, Tombstones};
+pub use identity::{DeviceSecret, generate_secret, verify};
+pub use records::*;
+pub use resolve::resolve_entity;
+
+/// File name of the store inside a workspace home directory.
+pub const STORE_FILE: &str = "workspace.redb";
+
+const META_WORKSPACE_ID: &str = "workspace_id";
+const META_DEVICE_SECRET: &str = "device_secret";
+const META_TIMEZONE: &str = "timezone";
+
+/// Where the workspace lives: `--home`, else `FIELDCRM_HOME`, else the platform data dir.
+pub fn default_home() -> PathBuf {
+    if let Some(h) = std::env::var_os("FIELDCRM_HOME") {
+        return PathBuf::from(h);
+    }
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(x).join("fieldcrm");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if cfg!(target_os = "macos") {
+        home.join("Library/Application Support/fieldcrm")
+    } else if cfg!(windows) {
+        std::env::var_os("APPDATA")
+            .map(PathBuf::from)
+            .unwrap_or(home)
+            .join("fieldcrm")
+    } else {
+        home.join(".local/share/fieldcrm")
+    }
+}
+
+/// What `fieldcrm init` needs.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// The first user's display name.
+    pub user: String,
+    /// Their role (usually admin or manager).
+    pub role: Role,
+    /// Their team.
+    pub team: Option<String>,
+    /// Their region.
+    pub region: Option<String>,
+    /// Company name.
+    pub company: String,
+    /// Label of this device.
+    pub device_label: String,
+}
+
+/// An open workspace on this device.
+#[derive(Clone)]
+pub struct Workspace {
+    store: Store,
+    home: PathBuf,
+    secret: DeviceSecret,
+    workspace_id: String,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("home", &self.home)
+            .field("device", &self.secret.public())
+            .field("workspace_id", &self.workspace_id)
+            .finish()
+    }
+}
+
+impl Workspace {
+    /// Create a new workspace in `home`: a workspace ID, a device key, and the roster,
+    /// catalog, policy and sales documents with the given user as first member.
+    pub fn init(home: &Path, opts: &InitOptions, now: Millis) -> Result<Self> {
+        let path = home.join(STORE_FILE);
+        if path.exists() {
+            return Err(Error::AlreadyInitialised(path));
+        }
+        std::fs::create_dir_all(home).map_err(|source| Error::Io {
+            path: home.to_path_buf(),
+            source,
+        })?;
+        let secret = generate_secret();
+        let device = secret.public();
+        let workspace_id = fieldcrm_model::new_entity_id();
+        let user_id = fieldcrm_model::new_entity_id();
+
+        let mut roster = Roster::new(&workspace_id, &opts.company);
+        roster.users.insert(
+            user_id.clone(),
+            User {
+                name: opts.user.clone(),
+                role: opts.role.clone(),
+                team: opts.team.clone(),
+                region: opts.region.clone(),
+                active: true,
+                created_at: now,
+            },
+        );
+        roster.devices.insert(
+            device.to_hex(),
+            fieldcrm_model::Device {
+                user: user_id,
+                label: opts.device_label.clone(),
+                enrolled_at: now,
+                revoked_at: None,
+            },
+        );
+        let mut docs = vec![
+            Document::create(
+                DocId::workspace(&DocKind::Roster),
+                &device,
+                now,
+                &roster,
+                "创建花名册 create roster",
+            )?,
+            Document::create(
+                DocId::workspace(&DocKind::Catalog),
+                &device,
+                now,
+                &Catalog::new(),
+                "创建产品目录 create catalog",
+            )?,
+            Document::create(
+                DocId::workspace(&DocKind::Policy),
+                &device,
+                now,
+                &PolicySettings::new(),
+                "创建规则配置 create policy",
+            )?,
+            Document::create(
+                DocId::workspace(&DocKind::Sales),
+                &device,
+                now,
+                &Sales::new(),
+                "创建销售目标 create sales",
+            )?,
+        ];
+        let store = Store::create(&path).map_err(fieldcrm_store::Error::from)?;
+        store
+            .set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())
+            .map_err(fieldcrm_store::Error::from)?;
+        store
+            .set_meta(META_DEVICE_SECRET, &secret.to_bytes())
+            .map_err(fieldcrm_store::Error::from)?;
+        store
+            .save_batch(&mut docs)
+            .map_err(fieldcrm_store::Error::from)?;
+        Ok(Workspace {
+            store,
+            home: home.to_path_buf(),
+            secret,
+            workspace_id,
+        })
+    }
+
+    /// Open the workspace in `home`.
+    pub fn open(home: &Path) -> Result<Self> {
+        let path = home.join(STORE_FILE);
+        if !path.exists() {
+            return Err(Error::NotInitialised(home.to_path_buf()));
+        }
+        let store = Store::open(&path).map_err(fieldcrm_store::Error::from)?;
+        let workspace_id = store
+            .get_meta(META_WORKSPACE_ID)
+            .map_err(fieldcrm_store::Error::from)?
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Error::Corrupt(format!("{}: no workspace ID", path.display())))?;
+        let secret = store
+            .get_meta(META_DEVICE_SECRET)
+            .map_err(fieldcrm_store::Error::from)?
+            .and_then(|b| DeviceSecret::from_bytes(&b))
+            .ok_or_else(|| Error::Corrupt(format!("{}: no device key", path.display())))?;
+        Ok(Workspace {
+            store,
+            home: home.to_path_buf(),
+            secret,
+            workspace_id,
+        })
+    }
+
+    /// The workspace home directory.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The workspace ID.
+    pub fn workspace_id(&self) -> &str {
+        &self.workspace_id
+    }
+
+    /// This device's public key (its iroh endpoint ID and Automerge actor ID).
+    pub fn device(&self) -> DeviceKey {
+        self.secret.public()
+    }
+
+    /// This device's secret key (32 bytes, ed25519).
+    pub fn secret(&self) -> &DeviceSecret {
+        &self.secret
+    }
+
+    /// The configured display time zone (IANA name), default Asia/Shanghai.
+    pub fn timezone(&self) -> Result<String> {
+        Ok(self
+            .store
+            .get_meta(META_TIMEZONE)
+            .map_err(fieldcrm_store::Error::from)?
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_else(|| "Asia/Shanghai".to_string()))
+    }
+
+    /// Set the display time zone.
+    pub fn set_timezone(&self, tz: &str) -> Result<()> {
+        self.store
+            .set_meta(META_TIMEZONE, tz.as_bytes())
+            .map_err(fieldcrm_store::Error::from)?;
+        Ok(())
+    }
+
+    /// Load a document.
+    pub fn load(&self, id: &DocId) -> Result<Document> {
+        match self.store.load(id, &self.device()) {
+            Ok(d) => Ok(d),
+            Err(fieldcrm_store::LoadError::NotFound { .. }) => {
+                Err(Error::NotFound(format!("document {id}")))
+            }
+            Err(e) => Err(fieldcrm_store::Error::from(e).into()),
+        }
+    }
+
+    /// Save a document durably (appends its new changes and updates the index).
+    pub fn save(&self, doc: &mut Document) -> Result<()> {
+        self.store.save(doc).map_err(fieldcrm_store::Error::from)?;
+        Ok(())
+    }
+
+    /// Load, hydrate a workspace singleton.
+    fn singleton<T: autosurgeon::Hydrate>(&self, kind: DocKind) -> Result<T> {
+        Ok(self.load(&DocId::workspace(&kind))?.hydrate()?)
+    }
+
+    /// The roster.
+    pub fn roster(&self) -> Result<Roster> {
+        self.singleton(DocKind::Roster)
+    }
+
+    /// The catalog and price policy.
+    pub fn catalog(&self) -> Result<Catalog> {
+        self.singleton(DocKind::Catalog)
+    }
+
+    /// The rule configuration overrides.
+    pub fn policy_settings(&self) -> Result<PolicySettings> {
+        self.singleton(DocKind::Policy)
+    }
+
+    /// Targets and reports.
+    pub fn sales(&self) -> Result<Sales> {
+        self.singleton(DocKind::Sales)
+    }
+
+    /// The user this device acts for, per the roster. Fails if the device is not
+    /// enrolled, is revoked, or the user is inactive.
+    pub fn me(&self) -> Result<Me> {
+        let roster = self.roster()?;
+        let device = self.device();
+        let dev = roster
+            .devices
+            .get(&device.to_hex())
+            .ok_or(Error::NotEnrolled(device))?;
+        if dev.revoked_at.is_some() {
+            return Err(Error::Revoked(device));
+        }
+        let user = roster
+            .users
+            .get(&dev.user)
+            .ok_or(Error::NotEnrolled(device))?
+            .clone();
+        if !user.active {
+            return Err(Error::Permission(format!(
+                "user {} is deactivated",
+                user.name
+            )));
+        }
+        Ok(Me {
+            user_id: dev.user.clone(),
+            user,
+            roster,
+        })
+    }
+
+    /// Create and durably save a new document.
+    pub fn create<T: Reconcile>(
+        &self,
+        id: DocId,
+        content: &T,
+        now: Millis,
+        message: &str,
+    ) -> Result<DocId> {
+        let mut doc = Document::create(id.clone(), &self.device(), now, content, message)?;
+        self.save(&mut doc)?;
+        Ok(id)
+    }
+
+    /// Load a document, apply `f`, commit with `message` at `now`, and save durably.
+    /// If `f` fails nothing is written.
+    pub fn edit<R>(
+        &self,
+        id: &DocId,
+        now: Millis,
+        message: &str,
+        f: impl FnOnce(&mut Document) -> Result<R>,
+    ) -> Result<R> {
+        let mut doc = self.load(id)?;
+        let r = f(&mut doc)?;
+        doc.commit(now, message);
+        self.save(&mut doc)?;
+        Ok(r)
+    }
+
+    /// List documents from the summary index (loads no document).
+    pub fn list(&self, filter: &Filter) -> Result<Vec<Listed>> {
+        Ok(self
+            .store
+            .list(filter)
+            .map_err(fieldcrm_store::Error::from)?)
+    }
+
+    /// The summary-index row of a document.
+    pub fn summary(&self, id: &DocId) -> Result<Option<Summary>> {
+        Ok(self
+            .store
+            .summary(id)
+            .map_err(fieldcrm_store::Error::from)?)
+    }
+
+    /// Every document's policy snapshot (typed content plus deciding-field provenance).
+    pub fn snapshots(&self) -> Result<Vec<fieldcrm_model::Snapshot>> {
+        let ids = self
+            .store
+            .all_heads()
+            .map_err(fieldcrm_store::Error::from)?;
+        ids.into_iter()
+            .map(|(id, _)| Ok(self.load(&id)?.snapshot()?))
+            .collect()
+    }
+
+    /// Resolve a document by unique ID prefix or exact name.
+    pub fn resolve(&self, kind: Option<&DocKind>, text: &str) -> Result<DocId> {
+        Ok(self
+            .store
+            .resolve(kind, text)
+            .map_err(fieldcrm_store::Error::from)?)
+    }
+
+    /// Resolve a user by ID prefix or exact name.
+    pub fn resolve_user(&self, roster: &Roster, text: &str) -> Result<String> {
+        resolve::resolve_user(roster, text)
+    }
+}
+
+/// The acting user, with the roster it was read from.
+#[derive(Debug, Clone)]
+pub struct Me {
+    /// User ID.
+    pub user_id: String,
+    /// The user.
+    pub user: User,
+    /// The roster.
+    pub roster: Roster,
+}
+
+impl Me {
+    /// Fail unless the user has one of `roles` (admins always pass).
+    pub fn require(&self, roles: &[Role], action: &str) -> Result<()> {
+        if self.user.role == Role::Admin || roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(Error::Permission(format!(
+                "{} ({}) may not {action}: needs role {}",
+                self.user.name,
+                self.user.role,
+                roles
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )))
+        }
+    }
+}

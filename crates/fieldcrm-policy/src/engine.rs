@@ -1,0 +1,850 @@
+//! The incremental engine: per-document findings, cross-document indexes, and re-checks
+//! that cost O(changed documents + the index keys they touch).
+//!
+//! What makes a document's findings change:
+//! - the document itself (re-evaluated when it is passed to [`Engine::update`]);
+//! - the context (roster, catalog, policy settings, sales document): any change to one of
+//!   them re-evaluates everything, since roles, allowances and parameters feed every rule;
+//! - the clock: each evaluation records the earliest future instant at which one of its
+//!   time comparisons would flip (its wake time); when `now` passes it, the document is
+//!   re-evaluated. Moving `now` backwards re-evaluates everything.
+//!
+//! Cross-document findings are kept per pair of documents (CUST-DUPLICATE,
+//! CHANNEL-TERRITORY-CONFLICT) or per customer (CHANNEL-UNAUTHORIZED-SALE), and
+//! recomputed only for pairs and customers that involve a changed document, found through
+//! hash indexes keyed by normalised credit code / name / phone / email, by (region,
+//! product line), and by channel ID.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use fieldcrm_model::{Body, DeviceKey, DocId, Millis, Snapshot};
+use serde_json::json;
+
+use crate::config::{Config, ConfigError};
+use crate::ctx::{Ctx, WsDocs, roster_id, sales_doc, workspace_static_findings};
+use crate::finding::{Finding, sort_findings};
+use crate::normalize;
+use crate::rule::RuleId;
+use crate::rules::channel::{ChannelExtract, TerritoryEntry};
+use crate::rules::customer::{CustomerExtract, DupKey, OrderRef};
+use crate::rules::{DocEval, Extract, eval_doc, workspace};
+
+/// A small, fast, deterministic hasher (FxHash) for the engine's internal maps; their
+/// iteration order never reaches the output (findings are sorted).
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        // Final avalanche (murmur3 fmix64), so keys that differ only in their last bytes
+        // (IDs with a common prefix) still spread over the low bits hash tables use.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+}
+
+impl Fx {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
+type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fx>>;
+
+struct Entry<S> {
+    snap: S,
+    eval: DocEval,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Recheck {
+    /// Whether everything was re-evaluated (context changed, first run, clock moved back).
+    pub full: bool,
+    /// How many documents were evaluated.
+    pub evaluated: usize,
+}
+
+/// The incremental rule engine over snapshots `S` (owned [`Snapshot`]s, or `&Snapshot`).
+pub struct Engine<S = Snapshot> {
+    base: Config,
+    holder: Option<String>,
+    ws: WsDocs<S>,
+    ctx: Ctx,
+    now: Option<Millis>,
+    docs: HashMap<DocId, Entry<S>>,
+    wake_queue: BTreeMap<Millis, Vec<DocId>>,
+    ws_findings: Vec<Finding>,
+    ws_wake: Millis,
+    x: Cross,
+}
+
+/// Cross-document indexes and findings.
+#[derive(Default)]
+struct Cross {
+    /// Hash of a normalised duplicate key → customer files holding it. Keys are compared
+    /// for real when a pair is examined, so a hash collision never makes a finding.
+    dup_index: HashMap<u64, Vec<DocId>>,
+    /// Hash of a normalised (region, product line) → (channel, territory ID).
+    territory_index: HashMap<u64, Vec<(DocId, String)>>,
+    /// Channel ID (as written in orders) → customer files with orders through it.
+    orders_by_channel: HashMap<String, HashSet<DocId>>,
+    /// Findings about a pair of documents (smaller ID first).
+    pairs: HashMap<(DocId, DocId), Vec<Finding>>,
+    partners: HashMap<DocId, HashSet<DocId>>,
+    /// CHANNEL-UNAUTHORIZED-SALE findings by customer file.
+    sale_findings: HashMap<DocId, Vec<Finding>>,
+}
+
+fn key_hash<T: std::hash::Hash + ?Sized>(t: &T) -> u64 {
+    let mut h = Fx::default();
+    t.hash(&mut h);
+    h.finish()
+}
+
+impl Cross {
+    fn index(&mut self, id: &DocId, extract: &Extract) {
+        match extract {
+            Extract::Customer(c) => {
+                for k in &c.keys {
+                    self.dup_index
+                        .entry(key_hash(k))
+                        .or_default()
+                        .push(id.clone());
+                }
+                for o in &c.orders {
+                    self.orders_by_channel
+                        .entry(o.channel.clone())
+                        .or_default()
+                        .insert(id.clone());
+                }
+            }
+            Extract::Channel(ch) => {
+                for t in &ch.territories {
+                    self.territory_index
+                        .entry(key_hash(&t.key))
+                        .or_default()
+                        .push((id.clone(), t.id.clone()));
+                }
+            }
+            Extract::None => {}
+        }
+    }
+
+    fn unindex(&mut self, id: &DocId, extract: &Extract) {
+        match extract {
+            Extract::Customer(c) => {
+                for k in &c.keys {
+                    let h = key_hash(k);
+                    if let Some(v) = self.dup_index.get_mut(&h) {
+                        v.retain(|x| x != id);
+                        if v.is_empty() {
+                            self.dup_index.remove(&h);
+                        }
+                    }
+                }
+                for o in &c.orders {
+                    if let Some(v) = self.orders_by_channel.get_mut(&o.channel) {
+                        v.remove(id);
+                        if v.is_empty() {
+                            self.orders_by_channel.remove(&o.channel);
+                        }
+                    }
+                }
+                self.sale_findings.remove(id);
+            }
+            Extract::Channel(ch) => {
+                for t in &ch.territories {
+                    let h = key_hash(&t.key);
+                    if let Some(v) = self.territory_index.get_mut(&h) {
+                        v.retain(|(x, _)| x != id);
+                        if v.is_empty() {
+                            self.territory_index.remove(&h);
+                        }
+                    }
+                }
+            }
+            Extract::None => {}
+        }
+        if let Some(ps) = self.partners.remove(id) {
+            for p in ps {
+                self.pairs.remove(&ordered(id, &p));
+                if let Some(back) = self.partners.get_mut(&p) {
+                    back.remove(id);
+                }
+            }
+        }
+    }
+}
+
+impl<S: Borrow<Snapshot>> Engine<S> {
+    /// An empty engine with a base configuration (defaults or a company TOML file); the
+    /// workspace's policy-settings document, once given, overrides it.
+    pub fn new(config: Config) -> Self {
+        let ws = WsDocs::default();
+        let ctx = Ctx::build(&config, &ws, None);
+        Engine {
+            base: config,
+            holder: None,
+            ws,
+            ctx,
+            now: None,
+            docs: HashMap::default(),
+            wake_queue: BTreeMap::new(),
+            ws_findings: Vec::new(),
+            ws_wake: Millis::MAX,
+            x: Cross::default(),
+        }
+    }
+
+    /// Check the replica held by `device` (enables DATA-SCOPE).
+    pub fn with_holder(mut self, device: &DeviceKey) -> Self {
+        self.holder = Some(device.to_hex());
+        self.ctx = Ctx::build(&self.base, &self.ws, self.holder.as_deref());
+        self.now = None;
+        self
+    }
+
+    /// The effective configuration (base plus the policy-settings overrides that count).
+    pub fn config(&self) -> &Config {
+        &self.ctx.cfg
+    }
+
+    /// Overrides in the policy-settings document that could not be applied.
+    pub fn config_errors(&self) -> &[ConfigError] {
+        &self.ctx.config_errors
+    }
+
+    /// Number of documents held (workspace documents excluded).
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether no customer or channel document is held.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Apply a sync: `changed` documents (new or updated snapshots), `removed` document IDs,
+    /// at evaluation time `now`. Costs O(changed + touched index keys) unless a workspace
+    /// document changed or `now` moved backwards.
+    pub fn update<I: IntoIterator<Item = S>>(
+        &mut self,
+        changed: I,
+        removed: &[DocId],
+        now: Millis,
+    ) -> Recheck {
+        let mut ctx_dirty = false;
+        let mut dirty: HashSet<DocId> = HashSet::default();
+        let mut gone_channels: Vec<DocId> = Vec::new();
+        for id in removed {
+            if self.ws.remove(id) {
+                ctx_dirty = true;
+            } else if let Some(old) = self.docs.remove(id) {
+                if matches!(old.eval.extract, Extract::Channel(_)) {
+                    gone_channels.push(id.clone());
+                }
+                self.x.unindex(id, &old.eval.extract);
+                dirty.insert(id.clone());
+            }
+        }
+        for s in changed {
+            let Some(s) = self.ws.slot(s) else {
+                ctx_dirty = true;
+                continue;
+            };
+            let id = s.borrow().id.clone();
+            let entry = Entry {
+                snap: s,
+                eval: DocEval::default(),
+            };
+            if let Some(old) = self.docs.insert(id.clone(), entry) {
+                self.x.unindex(&id, &old.eval.extract);
+            }
+            dirty.insert(id);
+        }
+
+        let full = ctx_dirty || self.now.is_none_or(|prev| now < prev);
+        if ctx_dirty {
+            self.ctx = Ctx::build(&self.base, &self.ws, self.holder.as_deref());
+        }
+        self.now = Some(now);
+        if full {
+            return self.rebuild(now);
+        }
+
+        // Documents whose wake time has come.
+        let due: Vec<Millis> = self.wake_queue.range(..=now).map(|(t, _)| *t).collect();
+        for t in due {
+            for id in self.wake_queue.remove(&t).unwrap_or_default() {
+                if dirty.contains(&id) {
+                    continue;
+                }
+                if let Some(e) = self.docs.get(&id)
+                    && e.eval.wake <= now
+                {
+                    self.x.unindex(&id, &e.eval.extract);
+                    dirty.insert(id);
+                }
+            }
+        }
+        if self.ws_wake <= now {
+            self.workspace_findings(now);
+        }
+
+        let mut evaluated = 0;
+        for id in &dirty {
+            if let Some(entry) = self.docs.get_mut(id) {
+                evaluate(&self.ctx, &mut self.wake_queue, &mut self.x, id, entry, now);
+                evaluated += 1;
+            }
+        }
+        self.cross(Some(&dirty), &gone_channels);
+        Recheck {
+            full: false,
+            evaluated,
+        }
+    }
+
+    /// Every finding, in the canonical order.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self.ws_findings.clone();
+        for e in self.docs.values() {
+            out.extend(e.eval.findings.iter().cloned());
+        }
+        for f in self.x.pairs.values() {
+            out.extend(f.iter().cloned());
+        }
+        for f in self.x.sale_findings.values() {
+            out.extend(f.iter().cloned());
+        }
+        sort_findings(&mut out);
+        out
+    }
+
+    /// The findings that name document `id` (its own, and cross-document ones it is part
+    /// of), in the canonical order.
+    pub fn findings_for(&self, id: &DocId) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self
+            .ws_findings
+            .iter()
+            .filter(|f| f.doc_ids.contains(id))
+            .cloned()
+            .collect();
+        if let Some(e) = self.docs.get(id) {
+            out.extend(e.eval.findings.iter().cloned());
+        }
+        for p in self.x.partners.get(id).into_iter().flatten() {
+            if let Some(f) = self.x.pairs.get(&ordered(id, p)) {
+                out.extend(f.iter().cloned());
+            }
+        }
+        if let Some(f) = self.x.sale_findings.get(id) {
+            out.extend(f.iter().cloned());
+        }
+        // Sales through this channel, recorded on customers.
+        for c in self
+            .x
+            .orders_by_channel
+            .get(id.as_str())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(f) = self.x.sale_findings.get(c) {
+                out.extend(f.iter().filter(|f| f.doc_ids.contains(id)).cloned());
+            }
+        }
+        sort_findings(&mut out);
+        out
+    }
+
+    /// Every finding, in the canonical order, consuming the engine (no copies).
+    pub fn into_findings(self) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self.ws_findings;
+        for (_, e) in self.docs {
+            out.extend(e.eval.findings);
+        }
+        for (_, f) in self.x.pairs {
+            out.extend(f);
+        }
+        for (_, f) in self.x.sale_findings {
+            out.extend(f);
+        }
+        sort_findings(&mut out);
+        out
+    }
+
+    /// How many findings there are (without collecting them).
+    pub fn finding_count(&self) -> usize {
+        self.ws_findings.len()
+            + self
+                .docs
+                .values()
+                .map(|e| e.eval.findings.len())
+                .sum::<usize>()
+            + self.x.pairs.values().map(Vec::len).sum::<usize>()
+            + self.x.sale_findings.values().map(Vec::len).sum::<usize>()
+    }
+
+    fn rebuild(&mut self, now: Millis) -> Recheck {
+        self.wake_queue.clear();
+        self.x = Cross::default();
+        self.workspace_findings(now);
+        for (id, entry) in self.docs.iter_mut() {
+            evaluate(&self.ctx, &mut self.wake_queue, &mut self.x, id, entry, now);
+        }
+        self.cross(None, &[]);
+        Recheck {
+            full: true,
+            evaluated: self.docs.len(),
+        }
+    }
+
+    fn workspace_findings(&mut self, now: Millis) {
+        let mut out = Vec::new();
+        workspace_static_findings(&self.ctx, &self.ws, &mut out);
+        let (sales_id, sales) = match sales_doc(&self.ws) {
+            Some((id, s)) => (Some(id.clone()), Some(s)),
+            None => (None, None),
+        };
+        let doc = sales_id.or_else(|| roster_id(&self.ws).cloned());
+        self.ws_wake = workspace::sales_reports(&self.ctx, doc.as_ref(), sales, now, &mut out);
+        self.ws_findings = out;
+    }
+
+    fn customer(&self, id: &DocId) -> Option<&CustomerExtract> {
+        match &self.docs.get(id)?.eval.extract {
+            Extract::Customer(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn channel(&self, id: &DocId) -> Option<&ChannelExtract> {
+        match &self.docs.get(id)?.eval.extract {
+            Extract::Channel(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Recompute cross-document findings involving the dirty documents (`None`: all).
+    fn cross(&mut self, dirty: Option<&HashSet<DocId>>, gone_channels: &[DocId]) {
+        let mut new_pairs: Vec<((DocId, DocId), Finding)> = Vec::new();
+        let mut sale_customers: HashSet<DocId> = HashSet::default();
+        let mut visit = |d: &DocId, extract: Option<&Extract>| match extract {
+            Some(Extract::Customer(c)) => {
+                if !c.orders.is_empty() {
+                    sale_customers.insert(d.clone());
+                }
+                self.duplicates_of(d, c, dirty, &mut new_pairs);
+            }
+            Some(Extract::Channel(ch)) => {
+                self.territory_conflicts_of(d, ch, dirty, &mut new_pairs);
+                if let Some(cs) = self.x.orders_by_channel.get(d.as_str()) {
+                    sale_customers.extend(cs.iter().cloned());
+                }
+            }
+            _ => {
+                // A removed document, or one that is now a tombstone: customers that
+                // referenced it as their channel need a re-check.
+                if let Some(cs) = self.x.orders_by_channel.get(d.as_str()) {
+                    sale_customers.extend(cs.iter().cloned());
+                }
+            }
+        };
+        match dirty {
+            None => {
+                for (d, e) in &self.docs {
+                    visit(d, Some(&e.eval.extract));
+                }
+            }
+            Some(set) => {
+                for d in set {
+                    visit(d, self.docs.get(d).map(|e| &e.eval.extract));
+                }
+                // Customers whose orders point at a removed channel.
+                for g in gone_channels {
+                    visit(g, None);
+                }
+            }
+        }
+        // (A dirty customer that no longer has orders lost its sale findings in `unindex`.)
+        for (pair, f) in new_pairs {
+            self.x
+                .partners
+                .entry(pair.0.clone())
+                .or_default()
+                .insert(pair.1.clone());
+            self.x
+                .partners
+                .entry(pair.1.clone())
+                .or_default()
+                .insert(pair.0.clone());
+            self.x.pairs.entry(pair).or_default().push(f);
+        }
+        for c in sale_customers {
+            let findings = self.unauthorized_sales(&c);
+            if findings.is_empty() {
+                self.x.sale_findings.remove(&c);
+            } else {
+                self.x.sale_findings.insert(c, findings);
+            }
+        }
+    }
+
+    fn duplicates_of(
+        &self,
+        d: &DocId,
+        c: &CustomerExtract,
+        dirty: Option<&HashSet<DocId>>,
+        out: &mut Vec<((DocId, DocId), Finding)>,
+    ) {
+        let Some(sev) = self.ctx.cfg.severity(RuleId::CustDuplicate) else {
+            return;
+        };
+        let mut seen: HashSet<&DocId> = HashSet::default();
+        for k in &c.keys {
+            let Some(others) = self.x.dup_index.get(&key_hash(k)) else {
+                continue;
+            };
+            for x in others {
+                if x == d || (x < d && dirty.is_none_or(|s| s.contains(x))) || !seen.insert(x) {
+                    continue;
+                }
+                let Some(xc) = self.customer(x) else {
+                    continue;
+                };
+                let shared: Vec<&DupKey> = c.keys.iter().filter(|k| xc.keys.contains(k)).collect();
+                if shared.is_empty() {
+                    continue; // a hash collision, not a shared key
+                }
+                let (a, b) = ordered(d, x);
+                let (an, bn) = if &a == d {
+                    (&c.name, &xc.name)
+                } else {
+                    (&xc.name, &c.name)
+                };
+                let zh_keys: Vec<String> = shared
+                    .iter()
+                    .map(|k| format!("{}「{}」", k.kind_zh(), k.value()))
+                    .collect();
+                let en_keys: Vec<String> = shared
+                    .iter()
+                    .map(|k| format!("{} `{}`", k.kind(), k.value()))
+                    .collect();
+                let matched: Vec<serde_json::Value> = shared
+                    .iter()
+                    .map(|k| json!({ "key": k.kind(), "value": k.value() }))
+                    .collect();
+                let f = Finding::new(
+                    RuleId::CustDuplicate,
+                    sev,
+                    vec![a.clone(), b.clone()],
+                    None,
+                    format!(
+                        "客户档案「{an}」与「{bn}」疑似同一家公司（相同的{}），请合并。",
+                        zh_keys.join("、")
+                    ),
+                    format!(
+                        "Customer files {an} and {bn} look like the same company (same {}); merge them.",
+                        en_keys.join(", ")
+                    ),
+                    json!({ "matched": matched, "names": [an, bn] }),
+                );
+                out.push(((a, b), f));
+            }
+        }
+    }
+
+    fn territory_conflicts_of(
+        &self,
+        d: &DocId,
+        ch: &ChannelExtract,
+        dirty: Option<&HashSet<DocId>>,
+        out: &mut Vec<((DocId, DocId), Finding)>,
+    ) {
+        let Some(sev) = self.ctx.cfg.severity(RuleId::ChannelTerritoryConflict) else {
+            return;
+        };
+        for t in &ch.territories {
+            let Some(others) = self.x.territory_index.get(&key_hash(&t.key)) else {
+                continue;
+            };
+            for (x, tid) in others {
+                if x == d || (x < d && dirty.is_none_or(|s| s.contains(x))) {
+                    continue;
+                }
+                let Some(xch) = self.channel(x) else {
+                    continue;
+                };
+                let Some(xt) = xch.territories.iter().find(|e| &e.id == tid) else {
+                    continue;
+                };
+                if xt.key != t.key || !(t.start <= xt.end && xt.start <= t.end) {
+                    continue;
+                }
+                let (a, b) = ordered(d, x);
+                let ((at, an), (bt, bn)): ((&TerritoryEntry, &str), (&TerritoryEntry, &str)) =
+                    if &a == d {
+                        ((t, &ch.name), (xt, &xch.name))
+                    } else {
+                        ((xt, &xch.name), (t, &ch.name))
+                    };
+                let date = |ms| self.ctx.date(ms);
+                let f = Finding::new(
+                    RuleId::ChannelTerritoryConflict,
+                    sev,
+                    vec![a.clone(), b.clone()],
+                    Some(format!("territories/{}", at.id)),
+                    format!(
+                        "渠道「{an}」与「{bn}」同时持有「{}」区域「{}」产品线的独家授权，期限重叠（{}至{} 与 {}至{}），请撤销其一。",
+                        at.region,
+                        self.ctx.line_name(&at.product_line),
+                        date(at.start),
+                        date(at.end),
+                        date(bt.start),
+                        date(bt.end)
+                    ),
+                    format!(
+                        "Channels {an} and {bn} both hold an exclusive territory for region {} and product line {} over overlapping terms ({} to {} and {} to {}); revoke one.",
+                        at.region,
+                        at.product_line,
+                        date(at.start),
+                        date(at.end),
+                        date(bt.start),
+                        date(bt.end)
+                    ),
+                    json!({
+                        "region": at.region,
+                        "product_line": at.product_line,
+                        "territories": [
+                            { "doc": a, "territory": at.id, "start": at.start, "end": at.end },
+                            { "doc": b, "territory": bt.id, "start": bt.start, "end": bt.end },
+                        ],
+                    }),
+                );
+                out.push(((a, b), f));
+            }
+        }
+    }
+
+    fn unauthorized_sales(&self, customer: &DocId) -> Vec<Finding> {
+        let Some(sev) = self.ctx.cfg.severity(RuleId::ChannelUnauthorizedSale) else {
+            return Vec::new();
+        };
+        let Some(c) = self.customer(customer) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for o in &c.orders {
+            let channel_id: Option<DocId> = o.channel.parse().ok();
+            let held = channel_id.as_ref().and_then(|id| self.docs.get(id));
+            // An order through a merged tombstone is not judged (rules ignore tombstones).
+            if held.is_some_and(|e| matches!(e.eval.extract, Extract::None)) {
+                continue;
+            }
+            let ch = channel_id.as_ref().and_then(|id| self.channel(id));
+            let (zh, en) = match ch {
+                None => (
+                    vec!["渠道档案不存在（或不在本设备上），无法证明已获授权".to_string()],
+                    vec!["the channel record does not exist (or is not on this device), so no authorisation can be shown".to_string()],
+                ),
+                Some(ch) => self.sale_problems(o, ch),
+            };
+            if zh.is_empty() {
+                continue;
+            }
+            let mut docs = vec![customer.clone()];
+            if let Some(id) = channel_id.clone().filter(|_| ch.is_some()) {
+                docs.push(id);
+                docs.sort();
+            }
+            let cname = &c.name;
+            let chname = ch.map_or(o.channel.as_str(), |c| c.name.as_str());
+            out.push(Finding::new(
+                RuleId::ChannelUnauthorizedSale,
+                sev,
+                docs,
+                Some(format!("orders/{}", o.id)),
+                format!(
+                    "客户「{cname}」{}经渠道「{chname}」下的订单（{}）未获授权：{}。",
+                    self.ctx.date(o.ordered_at),
+                    o.product,
+                    zh.join("；")
+                ),
+                format!(
+                    "Customer {cname}: the order of {} ({}) through channel {chname} is not authorised: {}.",
+                    self.ctx.date(o.ordered_at),
+                    o.product,
+                    en.join("; ")
+                ),
+                json!({
+                    "customer": customer,
+                    "channel": o.channel,
+                    "product": o.product,
+                    "ordered_at": o.ordered_at,
+                    "channel_status": ch.map(|c| c.status.clone()),
+                    "agreement": ch.and_then(|c| c.agreement.as_ref()).map(|a| json!({
+                        "signed_at": a.signed_at, "term_start": a.term_start, "term_end": a.term_end,
+                    })),
+                }),
+            ));
+        }
+        out
+    }
+
+    fn sale_problems(&self, o: &OrderRef, ch: &ChannelExtract) -> (Vec<String>, Vec<String>) {
+        let mut zh = Vec::new();
+        let mut en = Vec::new();
+        match ch.status.as_str() {
+            "active" => {}
+            "prospect" => {
+                zh.push("渠道从未有效激活".to_string());
+                en.push("the channel was never validly activated".to_string());
+            }
+            s if ch.status_at <= o.ordered_at => {
+                zh.push(format!(
+                    "渠道自{}起已{}",
+                    self.ctx.date(ch.status_at),
+                    status_zh(s)
+                ));
+                en.push(format!(
+                    "the channel has been {s} since {}",
+                    self.ctx.date(ch.status_at)
+                ));
+            }
+            _ => {}
+        }
+        match &ch.agreement {
+            None => {
+                zh.push("渠道没有已签署的合作协议".to_string());
+                en.push("the channel has no signed agreement".to_string());
+            }
+            Some(a) => {
+                if a.signed_at > o.ordered_at {
+                    zh.push(format!(
+                        "协议{}才签署，晚于下单",
+                        self.ctx.date(a.signed_at)
+                    ));
+                    en.push(format!(
+                        "the agreement was signed only on {}",
+                        self.ctx.date(a.signed_at)
+                    ));
+                }
+                if o.ordered_at < a.term_start || o.ordered_at > a.term_end {
+                    zh.push(format!(
+                        "下单日期不在协议期限（{}至{}）内",
+                        self.ctx.date(a.term_start),
+                        self.ctx.date(a.term_end)
+                    ));
+                    en.push(format!(
+                        "the order date is outside the agreement term ({} to {})",
+                        self.ctx.date(a.term_start),
+                        self.ctx.date(a.term_end)
+                    ));
+                }
+                let sku = normalize::label(&o.product);
+                let line = self
+                    .ctx
+                    .products
+                    .get(&o.product)
+                    .map(|p| normalize::label(&p.product_line));
+                let covered = a
+                    .covers
+                    .iter()
+                    .any(|c| *c == sku || Some(c) == line.as_ref());
+                if !covered {
+                    zh.push(format!("协议未授权该产品（{}）", o.product));
+                    en.push(format!(
+                        "the agreement does not cover product {}",
+                        o.product
+                    ));
+                }
+            }
+        }
+        (zh, en)
+    }
+}
+
+/// Evaluate one held document, queue its wake time and index it.
+fn evaluate<S: Borrow<Snapshot>>(
+    ctx: &Ctx,
+    wake_queue: &mut BTreeMap<Millis, Vec<DocId>>,
+    x: &mut Cross,
+    id: &DocId,
+    entry: &mut Entry<S>,
+    now: Millis,
+) {
+    entry.eval = eval_doc(ctx, entry.snap.borrow(), now);
+    if entry.eval.wake != Millis::MAX {
+        wake_queue
+            .entry(entry.eval.wake)
+            .or_default()
+            .push(id.clone());
+    }
+    x.index(id, &entry.eval.extract);
+}
+
+fn status_zh(s: &str) -> &str {
+    match s {
+        "suspended" => "暂停",
+        "terminated" => "终止",
+        other => other,
+    }
+}
+
+fn ordered(a: &DocId, b: &DocId) -> (DocId, DocId) {
+    if a <= b {
+        (a.clone(), b.clone())
+    } else {
+        (b.clone(), a.clone())
+    }
+}
+
+/// Check a set of documents at `now`: every rule except DATA-SCOPE (which needs to know
+/// whose device holds them; see [`check_device`]). Findings are in canonical order.
+pub fn check(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<Finding> {
+    let mut e: Engine<&Snapshot> = Engine::new(config.clone());
+    e.update(docs.iter(), &[], now);
+    e.into_findings()
+}
+
+/// Check the documents held by `device` at `now`, including DATA-SCOPE.
+pub fn check_device(
+    docs: &[Snapshot],
+    config: &Config,
+    now: Millis,
+    device: &DeviceKey,
+) -> Vec<Finding> {
+    let mut e: Engine<&Snapshot> = Engine::new(config.clone()).with_holder(device);
+    e.update(docs.iter(), &[], now);
+    e.into_findings()
+}
+
+/// Whether a snapshot is one of the workspace singleton documents.
+pub fn is_workspace_doc(s: &Snapshot) -> bool {
+    !matches!(s.body, Body::Customer(_) | Body::Channel(_))
+}

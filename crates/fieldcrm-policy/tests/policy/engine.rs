@@ -1,0 +1,164 @@
+//! The incremental engine gives the same findings as a full check.
+
+use fieldcrm_model::{DocId, Snapshot};
+use fieldcrm_policy::{Config, Engine, check};
+
+use crate::support::*;
+
+/// A mixed set: duplicates, territory conflicts, orders through channels, overdue items.
+fn docs() -> Vec<Snapshot> {
+    let mut out = workspace();
+    for i in 0..12u8 {
+        let mut c = if i % 3 == 0 {
+            clean_key_customer(&format!("客户{}", i % 5))
+        } else {
+            clean_customer(&format!("客户{}", i % 5))
+        };
+        c.contacts.get_mut("c1").unwrap().phone = Some(format!("1380000{:04}", i % 4));
+        if i % 4 == 1 {
+            c.orders.insert(
+                "r1".into(),
+                fieldcrm_model::Order {
+                    product: if i % 8 == 1 { "V1" } else { "P1" }.into(),
+                    quantity: 1,
+                    list_price: 100_000,
+                    price: 99_000,
+                    channel: Some(id(100 + i % 3).to_string()),
+                    ordered_at: NOW - 5 * DAY,
+                    promised_at: NOW + (i64::from(i) - 4) * DAY,
+                    delivered_at: None,
+                    by: "rep1".into(),
+                    approval: None,
+                },
+            );
+        }
+        out.push(customer_doc(id(i), &REP, &c).snapshot().unwrap());
+    }
+    for i in 0..3u8 {
+        let mut ch = clean_channel(&format!("渠道{i}"), Some(("华东", "pumps")));
+        ch.communications.get_mut("m1").unwrap().at = NOW - (80 + i64::from(i) * 5) * DAY;
+        out.push(channel_doc(id(100 + i), &CM, &ch).snapshot().unwrap());
+    }
+    out
+}
+
+fn full(snaps: &[Snapshot], now: i64) -> Vec<fieldcrm_policy::Finding> {
+    check(snaps, &Config::default(), now)
+}
+
+#[test]
+fn incremental_updates_equal_a_full_check() {
+    let mut all = docs();
+    let mut engine: Engine = Engine::new(Config::default());
+    let r = engine.update(all.clone(), &[], NOW);
+    assert!(r.full);
+    assert_eq!(engine.findings(), full(&all, NOW));
+    assert!(!engine.findings().is_empty());
+
+    // Change two customers (one stops being a duplicate, one gains a class problem) and
+    // one channel (drops its territory), remove one customer, add a new one.
+    let find = |all: &[Snapshot], d: &DocId| all.iter().position(|s| &s.id == d).unwrap();
+    let mut c = clean_customer("全新客户");
+    c.contacts.get_mut("c1").unwrap().phone = Some("13900009999".into());
+    let changed_a = customer_doc(id(2), &REP, &c).snapshot().unwrap();
+    let mut k = clean_key_customer("客户3");
+    k.annual_value = Some(1);
+    let changed_b = customer_doc(id(3), &REP, &k).snapshot().unwrap();
+    let ch = channel_doc(id(101), &CM, &clean_channel("渠道1", None))
+        .snapshot()
+        .unwrap();
+    let added = customer_doc(id(50), &REP2, &clean_customer("客户1"))
+        .snapshot()
+        .unwrap();
+    let pa = find(&all, &id(2));
+    all[pa] = changed_a.clone();
+    let pb = find(&all, &id(3));
+    all[pb] = changed_b.clone();
+    let pc = find(&all, &id(101));
+    all[pc] = ch.clone();
+    let pr = find(&all, &id(7));
+    all.remove(pr);
+    all.push(added.clone());
+
+    let later = NOW + 2 * DAY;
+    let r = engine.update(vec![changed_a, changed_b, ch, added], &[id(7)], later);
+    assert!(!r.full);
+    assert!(r.evaluated < all.len(), "{r:?}");
+    assert_eq!(engine.findings(), full(&all, later));
+
+    // Time passes with no sync: documents whose deadlines passed are re-evaluated.
+    for days in [5, 11, 40, 200] {
+        let t = NOW + days * DAY;
+        let r = engine.update(Vec::new(), &[], t);
+        assert!(!r.full);
+        assert_eq!(engine.findings(), full(&all, t), "at +{days} days");
+    }
+    // A channel that orders go through disappears: those orders lose their authorisation.
+    let gone = find(&all, &id(100));
+    all.remove(gone);
+    let t = NOW + 201 * DAY;
+    let r = engine.update(Vec::new(), &[id(100)], t);
+    assert!(!r.full);
+    let f = engine.findings();
+    assert_eq!(f, full(&all, t));
+    let unknown = f
+        .iter()
+        .find(|f| {
+            f.rule == fieldcrm_policy::RuleId::ChannelUnauthorizedSale
+                && f.facts["channel"] == id(100).as_str()
+        })
+        .expect("the order through the removed channel is reported");
+    assert_eq!(unknown.doc_ids, vec![id(9)]);
+    assert!(
+        unknown.message_en.contains("does not exist"),
+        "{}",
+        unknown.message_en
+    );
+    // Per-document view: exactly the findings that name the document.
+    for d in [id(1), id(5), id(9), id(101)] {
+        let expected: Vec<_> = f
+            .iter()
+            .filter(|x| x.doc_ids.contains(&d))
+            .cloned()
+            .collect();
+        assert_eq!(engine.findings_for(&d), expected, "{d}");
+    }
+    // Going back in time re-evaluates everything.
+    let r = engine.update(Vec::new(), &[], NOW);
+    assert!(r.full);
+    assert_eq!(engine.findings(), full(&all, NOW));
+}
+
+#[test]
+fn workspace_changes_recheck_everything() {
+    let all = docs();
+    let mut engine: Engine = Engine::new(Config::default());
+    engine.update(all.clone(), &[], NOW);
+    // The catalog drops product line `pumps`: channels go out of scope.
+    let mut cat = catalog_content();
+    cat.product_lines.remove("pumps");
+    cat.products.remove("P1");
+    let cat = fieldcrm_model::Document::create(
+        fieldcrm_model::DocId::workspace(&fieldcrm_model::DocKind::Catalog),
+        &ADMIN,
+        NOW,
+        &cat,
+        "drop pumps",
+    )
+    .unwrap()
+    .snapshot()
+    .unwrap();
+    let mut all2: Vec<Snapshot> = all
+        .into_iter()
+        .filter(|s| !matches!(s.body, fieldcrm_model::Body::Catalog(_)))
+        .collect();
+    all2.push(cat.clone());
+    let r = engine.update(vec![cat], &[], NOW + HOUR);
+    assert!(r.full);
+    let f = engine.findings();
+    assert_eq!(f, full(&all2, NOW + HOUR));
+    assert!(
+        f.iter()
+            .any(|x| x.rule == fieldcrm_policy::RuleId::ChannelScope)
+    );
+}

@@ -1,0 +1,469 @@
+//! Listing, filtering and resolving documents from the summary index, without loading
+//! any document.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use fieldcrm_model::{DocId, DocKind, ID_HEX_LEN, Summary};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use crate::MIN_PREFIX;
+use crate::codec;
+use crate::error::{Candidate, DamagedRow, DbResultExt, ListError, LoadError, ResolveError};
+use crate::store::{INDEX, NAMES, Store};
+
+/// What to do with merged-away documents (tombstones, `merged_into` set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tombstones {
+    /// Leave them out (the default).
+    #[default]
+    Exclude,
+    /// List them with the others.
+    Include,
+    /// List only them.
+    Only,
+}
+
+/// A filter over the summary index. Every set field must match; values are compared
+/// with the stored (canonical) strings, e.g. class `key`, status `active`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Filter {
+    /// Document kind.
+    pub kind: Option<DocKind>,
+    /// Customer class, or channel kind for channels.
+    pub class: Option<String>,
+    /// Owning user ID.
+    pub owner: Option<String>,
+    /// Team.
+    pub team: Option<String>,
+    /// Channel status.
+    pub status: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Substring of the name (case-insensitive; Chinese text works).
+    pub name_contains: Option<String>,
+    /// Merged-away documents.
+    pub tombstones: Tombstones,
+}
+
+impl Filter {
+    /// Only documents of this kind.
+    pub fn kind(mut self, kind: DocKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+    /// Only this class.
+    pub fn class(mut self, class: impl Into<String>) -> Self {
+        self.class = Some(class.into());
+        self
+    }
+    /// Only this owner.
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
+    /// Only this team.
+    pub fn team(mut self, team: impl Into<String>) -> Self {
+        self.team = Some(team.into());
+        self
+    }
+    /// Only this status.
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+    /// Only this region.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+    /// Only names containing `text`.
+    pub fn name_contains(mut self, text: impl Into<String>) -> Self {
+        self.name_contains = Some(text.into());
+        self
+    }
+    /// How to treat merged-away documents.
+    pub fn tombstones(mut self, t: Tombstones) -> Self {
+        self.tombstones = t;
+        self
+    }
+
+    /// Whether a stored row passes; works on borrowed text so rejected rows cost no
+    /// allocation.
+    fn matcher(&self) -> impl Fn(&codec::SummaryRef<'_>) -> bool + '_ {
+        let needle = self.name_contains.as_ref().map(|n| n.to_lowercase());
+        move |s: &codec::SummaryRef<'_>| {
+            fn eq(want: &Option<String>, have: Option<&str>) -> bool {
+                want.as_deref().is_none_or(|w| have == Some(w))
+            }
+            let tomb_ok = match self.tombstones {
+                Tombstones::Exclude => s.merged_into.is_none(),
+                Tombstones::Include => true,
+                Tombstones::Only => s.merged_into.is_some(),
+            };
+            tomb_ok
+                && self.kind.as_ref().is_none_or(|k| k.as_str() == s.kind)
+                && eq(&self.class, s.class)
+                && eq(&self.owner, s.owner)
+                && eq(&self.team, s.team)
+                && eq(&self.status, s.status)
+                && eq(&self.region, s.region)
+                && needle.as_ref().is_none_or(|n| {
+                    s.name.contains(n.as_str()) || s.name.to_lowercase().contains(n.as_str())
+                })
+        }
+    }
+}
+
+/// One row of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The document.
+    pub id: DocId,
+    /// Its summary row.
+    pub summary: Summary,
+}
+
+fn bad_row(path: &Path, key: &str, detail: String) -> DamagedRow {
+    DamagedRow {
+        path: path.to_path_buf(),
+        table: "index-v1",
+        key: key.to_string(),
+        detail,
+    }
+}
+
+fn decode_row(path: &Path, key: &str, value: &[u8]) -> Result<Listed, DamagedRow> {
+    let bad = |detail: String| bad_row(path, key, detail);
+    Ok(Listed {
+        id: key.parse::<DocId>().map_err(|e| bad(e.to_string()))?,
+        summary: codec::decode_summary(value).map_err(|e| bad(e.0.to_string()))?,
+    })
+}
+
+impl Store {
+    /// Documents matching `filter`, sorted by name (then ID). Reads only the index.
+    pub fn list(&self, filter: &Filter) -> Result<Vec<Listed>, ListError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let index = txn.open_table(INDEX).db(path)?;
+        let matches = filter.matcher();
+        let mut out = Vec::new();
+        for row in index.iter().db(path)? {
+            let (k, v) = row.db(path)?;
+            let (key, value) = (k.value(), v.value());
+            let summary = codec::decode_summary_ref(value)
+                .map_err(|e| bad_row(path, key, e.0.to_string()))?;
+            if matches(&summary) {
+                out.push(Listed {
+                    id: key
+                        .parse::<DocId>()
+                        .map_err(|e| bad_row(path, key, e.to_string()))?,
+                    summary: summary.to_summary(),
+                });
+            }
+        }
+        out.sort_unstable_by(|a, b| {
+            a.summary
+                .name
+                .cmp(&b.summary.name)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    /// How many documents the store holds.
+    pub fn len(&self) -> Result<u64, ListError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        Ok(txn.open_table(INDEX).db(path)?.len().db(path)?)
+    }
+
+    /// Whether the store holds no documents.
+    pub fn is_empty(&self) -> Result<bool, ListError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// A document's summary row, if the store has it.
+    pub fn summary(&self, id: &DocId) -> Result<Option<Summary>, LoadError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let index = txn.open_table(INDEX).db(path)?;
+        let Some(v) = index.get(id.as_str()).db(path)? else {
+            return Ok(None);
+        };
+        Ok(Some(decode_row(path, id.as_str(), v.value())?.summary))
+    }
+
+    /// Resolve what a user typed: a unique hex prefix of an ID (git-style, at least
+    /// [`MIN_PREFIX`] characters), a full ID, or a document's exact name. With `kind`,
+    /// only documents of that kind count. Reads only the index.
+    pub fn resolve(&self, kind: Option<&DocKind>, text: &str) -> Result<DocId, ResolveError> {
+        let path = self.path();
+        let text = text.trim();
+        let list_err = |e: ListError| ResolveError::List(e);
+        let txn = self.db().begin_read().db(path).map_err(ListError::from)?;
+        let index = txn.open_table(INDEX).db(path).map_err(ListError::from)?;
+        let names = txn.open_table(NAMES).db(path).map_err(ListError::from)?;
+        let mut found: BTreeMap<DocId, Summary> = BTreeMap::new();
+
+        let prefix = text.to_ascii_lowercase();
+        if (MIN_PREFIX..=ID_HEX_LEN).contains(&prefix.len())
+            && prefix.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            for row in index
+                .range(prefix.as_str()..)
+                .db(path)
+                .map_err(ListError::from)?
+            {
+                let (k, v) = row.db(path).map_err(ListError::from)?;
+                if !k.value().starts_with(&prefix) {
+                    break;
+                }
+                let l = decode_row(path, k.value(), v.value()).map_err(|e| list_err(e.into()))?;
+                found.insert(l.id, l.summary);
+            }
+        }
+        if !text.is_empty() {
+            for row in names
+                .range((text, "")..)
+                .db(path)
+                .map_err(ListError::from)?
+            {
+                let (k, _) = row.db(path).map_err(ListError::from)?;
+                let (name, id) = k.value();
+                if name != text {
+                    break;
+                }
+                // Trust the index over the name row.
+                if let Some(v) = index.get(id).db(path).map_err(ListError::from)? {
+                    let l = decode_row(path, id, v.value()).map_err(|e| list_err(e.into()))?;
+                    if l.summary.name == text {
+                        found.insert(l.id, l.summary);
+                    }
+                }
+            }
+        }
+        found.retain(|_, s| kind.is_none_or(|k| *k == s.kind));
+        if let Some(exact) = found.keys().find(|id| id.as_str() == prefix) {
+            return Ok(exact.clone());
+        }
+        match found.len() {
+            0 => Err(ResolveError::NotFound {
+                text: text.to_string(),
+                kind: kind.cloned(),
+            }),
+            1 => Ok(found.into_keys().next().expect("one match")),
+            _ => {
+                let mut candidates: Vec<Candidate> = found
+                    .into_iter()
+                    .map(|(id, s)| Candidate {
+                        id,
+                        kind: s.kind,
+                        name: s.name,
+                    })
+                    .collect();
+                candidates.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+                Err(ResolveError::Ambiguous {
+                    text: text.to_string(),
+                    candidates,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldcrm_model::{Channel, ChannelKind, Customer, CustomerClass, DeviceKey, Document};
+
+    const A: DeviceKey = DeviceKey([1; 32]);
+
+    fn doc_with_id(id: &str, c: Customer) -> Document {
+        Document::create(id.parse().unwrap(), &A, 1, &c, "new").unwrap()
+    }
+
+    fn cust(name: &str, class: Option<CustomerClass>, owner: &str, region: &str) -> Customer {
+        let mut c = Customer::new(name, 1);
+        c.class = class;
+        c.owner = Some(owner.into());
+        c.team = Some(format!("team-{owner}"));
+        c.region = Some(region.into());
+        c
+    }
+
+    fn fixture() -> (tempfile::TempDir, Store, Vec<DocId>) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::create(dir.path().join("ws.fieldcrm")).unwrap();
+        let mut docs = vec![
+            doc_with_id(
+                "abcd0000000000000000000000000001",
+                cust("华东机械有限公司", Some(CustomerClass::Key), "u1", "上海"),
+            ),
+            doc_with_id(
+                "abcd1000000000000000000000000002",
+                cust("华南电子", Some(CustomerClass::General), "u2", "深圳"),
+            ),
+            doc_with_id(
+                "abce0000000000000000000000000003",
+                cust("Acme Trading", None, "u1", "上海"),
+            ),
+            doc_with_id(
+                "beef0000000000000000000000000004",
+                cust("Twin", None, "u2", "北京"),
+            ),
+            doc_with_id(
+                "beef1000000000000000000000000005",
+                cust("Twin", None, "u2", "北京"),
+            ),
+        ];
+        let mut merged = cust("华东机械 (old)", None, "u1", "上海");
+        merged.merged_into = Some("abcd0000000000000000000000000001".into());
+        docs.push(doc_with_id("cafe0000000000000000000000000006", merged));
+        let mut ch = Document::create(
+            "d00d0000000000000000000000000007".parse().unwrap(),
+            &A,
+            1,
+            &Channel::new("华东分销", ChannelKind::Distributor, 1),
+            "new",
+        )
+        .unwrap();
+        s.save_batch(&mut docs).unwrap();
+        s.save(&mut ch).unwrap();
+        let mut ids: Vec<DocId> = docs.iter().map(|d| d.id().clone()).collect();
+        ids.push(ch.id().clone());
+        (dir, s, ids)
+    }
+
+    fn names(rows: &[Listed]) -> Vec<&str> {
+        rows.iter().map(|r| r.summary.name.as_str()).collect()
+    }
+
+    #[test]
+    fn list_filters_and_sorts_by_name() {
+        let (_d, s, _) = fixture();
+        let all = s.list(&Filter::default()).unwrap();
+        assert_eq!(
+            names(&all),
+            vec![
+                "Acme Trading",
+                "Twin",
+                "Twin",
+                "华东分销",
+                "华东机械有限公司",
+                "华南电子"
+            ]
+        );
+        let cust = Filter::default().kind(DocKind::Customer);
+        assert_eq!(s.list(&cust).unwrap().len(), 5);
+        assert_eq!(
+            names(&s.list(&cust.clone().name_contains("华东")).unwrap()),
+            vec!["华东机械有限公司"]
+        );
+        assert_eq!(
+            names(&s.list(&Filter::default().name_contains("acme")).unwrap()),
+            vec!["Acme Trading"]
+        );
+        assert_eq!(
+            names(&s.list(&Filter::default().class("key")).unwrap()),
+            vec!["华东机械有限公司"]
+        );
+        assert_eq!(
+            names(
+                &s.list(&Filter::default().owner("u1").region("上海"))
+                    .unwrap()
+            ),
+            vec!["Acme Trading", "华东机械有限公司"]
+        );
+        assert_eq!(s.list(&Filter::default().team("team-u2")).unwrap().len(), 3);
+        assert_eq!(
+            names(&s.list(&Filter::default().status("prospect")).unwrap()),
+            vec!["华东分销"]
+        );
+        let with_tomb = s
+            .list(
+                &Filter::default()
+                    .owner("u1")
+                    .tombstones(Tombstones::Include),
+            )
+            .unwrap();
+        assert_eq!(
+            names(&with_tomb),
+            vec!["Acme Trading", "华东机械 (old)", "华东机械有限公司"]
+        );
+        let only = s
+            .list(&Filter::default().tombstones(Tombstones::Only))
+            .unwrap();
+        assert_eq!(names(&only), vec!["华东机械 (old)"]);
+        assert_eq!(s.len().unwrap(), 7);
+    }
+
+    #[test]
+    fn resolve_prefixes_names_and_errors() {
+        let (_d, s, ids) = fixture();
+        assert_eq!(s.resolve(None, "abce").unwrap(), ids[2]);
+        assert_eq!(s.resolve(None, " ABCD0 ").unwrap(), ids[0]);
+        assert_eq!(s.resolve(None, ids[1].as_str()).unwrap(), ids[1]);
+        assert_eq!(s.resolve(None, "华南电子").unwrap(), ids[1]);
+        assert_eq!(s.resolve(Some(&DocKind::Channel), "d00d").unwrap(), ids[6]);
+
+        match s.resolve(None, "abcd").unwrap_err() {
+            ResolveError::Ambiguous { candidates, .. } => {
+                let c: Vec<_> = candidates.iter().map(|c| c.id.clone()).collect();
+                assert_eq!(c, vec![ids[0].clone(), ids[1].clone()]);
+            }
+            e => panic!("{e}"),
+        }
+        let err = s.resolve(None, "Twin").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("beef0000 Twin") && msg.contains("beef1000 Twin"),
+            "{msg}"
+        );
+
+        for (kind, text) in [
+            (None, "abc"),
+            (None, "ffff"),
+            (None, "华东"),
+            (None, ""),
+            (Some(&DocKind::Channel), "abce"),
+        ] {
+            let err = s.resolve(kind, text).unwrap_err();
+            assert!(
+                matches!(err, ResolveError::NotFound { .. }),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn listing_and_resolving_never_touch_documents() {
+        let (_d, s, ids) = fixture();
+        // Remove every document body: only the index and names tables remain.
+        let txn = s.db().begin_write().unwrap();
+        txn.delete_table(crate::store::DOCS).unwrap();
+        txn.delete_table(crate::store::CHANGES).unwrap();
+        txn.commit().unwrap();
+        assert_eq!(s.list(&Filter::default()).unwrap().len(), 6);
+        assert_eq!(s.resolve(None, "华南电子").unwrap(), ids[1]);
+        assert_eq!(s.resolve(None, "abce").unwrap(), ids[2]);
+        assert!(s.load_bytes(&ids[1]).is_err());
+    }
+
+    #[test]
+    fn renames_update_the_name_lookup() {
+        let (_d, s, ids) = fixture();
+        let mut doc = s.load(&ids[2], &A).unwrap();
+        doc.put(&["name"], &"Acme Holdings".to_string()).unwrap();
+        doc.commit(9, "rename");
+        s.save(&mut doc).unwrap();
+        assert_eq!(s.resolve(None, "Acme Holdings").unwrap(), ids[2]);
+        assert!(matches!(
+            s.resolve(None, "Acme Trading").unwrap_err(),
+            ResolveError::NotFound { .. }
+        ));
+        assert_eq!(s.summary(&ids[2]).unwrap().unwrap().updated_at, 9);
+    }
+}

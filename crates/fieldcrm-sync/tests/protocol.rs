@@ -1,0 +1,491 @@
+//! Two-peer scenarios on the simulated network: costs, refusals, damage, scope.
+
+use fieldcrm_model::{
+    Catalog, Device, DeviceKey, DocId, DocKind, Document, Product, Role, Roster, Summary, User,
+};
+use fieldcrm_sync::sim::{Faults, MemoryHost, PairOutcome, SimRng, fixtures, sync_pair};
+use fieldcrm_sync::{
+    MAX_MESSAGE_SIZE, RosterScope, Scope, Session, SessionRole, Status, SyncError, Unrestricted,
+};
+
+const WS: &str = "0123456789abcdef0123456789abcdef";
+const A: DeviceKey = DeviceKey([1; 32]);
+const B: DeviceKey = DeviceKey([2; 32]);
+
+fn host_with(rng: &mut SimRng, device: DeviceKey, n: usize) -> MemoryHost {
+    let mut h = MemoryHost::new(device);
+    for i in 0..n {
+        let mut d = fixtures::customer(rng, &device, "rep1", 1_000 + i as i64);
+        h.put(&mut d);
+    }
+    h
+}
+
+fn sync(a: &mut MemoryHost, b: &mut MemoryHost) -> PairOutcome {
+    let mut rng = SimRng::new(7);
+    sync_pair(
+        WS,
+        a,
+        Unrestricted,
+        b,
+        Unrestricted,
+        Faults::NONE,
+        &mut rng,
+        None,
+    )
+}
+
+fn assert_same(a: &MemoryHost, b: &MemoryHost) {
+    assert_eq!(a.heads(), b.heads());
+    for id in a.ids() {
+        assert_eq!(
+            a.document(id).unwrap().to_json(),
+            b.document(id).unwrap().to_json()
+        );
+    }
+}
+
+#[test]
+fn first_sync_then_nothing_changed_then_a_few_edits() {
+    let mut rng = SimRng::new(1);
+    let mut a = host_with(&mut rng, A, 300);
+    let mut b = MemoryHost::new(B);
+    let o = sync(&mut a, &mut b);
+    assert!(o.finished(), "{o:?}");
+    assert_same(&a, &b);
+    assert_eq!(o.responder_report.docs_saved, 300);
+    assert_eq!(o.initiator_report.docs_acked, 300);
+    assert!(
+        o.round_trips <= 2,
+        "first sync took {} round trips",
+        o.round_trips
+    );
+
+    let o = sync(&mut a, &mut b);
+    assert!(o.finished());
+    assert_eq!(o.round_trips, 1);
+    assert!(o.bytes < 256, "nothing changed cost {} bytes", o.bytes);
+    assert_eq!(a.loads + b.loads, 300, "nothing changed loaded documents");
+
+    // Three edits on each side, one document edited on both.
+    let ids: Vec<DocId> = a.ids().cloned().collect();
+    for (i, id) in ids.iter().take(6).enumerate() {
+        let host = if i % 2 == 0 { &mut a } else { &mut b };
+        host.edit(id, |d| fixtures::edit(&mut rng, d, "rep1", 5_000));
+    }
+    b.edit(&ids[0], |d| fixtures::edit(&mut rng, d, "rep1", 5_001));
+    let loads_before = a.loads + b.loads;
+    let o = sync(&mut a, &mut b);
+    assert!(o.finished(), "{o:?}");
+    assert_same(&a, &b);
+    // Only the six changed documents are loaded (at most twice per side).
+    assert!(
+        a.loads + b.loads - loads_before <= 4 * 6,
+        "loaded unchanged documents"
+    );
+    assert_eq!(
+        o.initiator_report.docs_saved + o.responder_report.docs_saved,
+        7,
+        "{o:#?}"
+    );
+}
+
+#[test]
+fn wrong_workspace_and_wrong_version_are_refused_clearly() {
+    let mut rng = SimRng::new(2);
+    let mut a = host_with(&mut rng, A, 3);
+    let mut b = MemoryHost::new(B);
+    let mut ia = Session::new(SessionRole::Initiator, WS, Unrestricted, a.index());
+    let mut rb = Session::new(
+        SessionRole::Responder,
+        "another-workspace",
+        Unrestricted,
+        b.index(),
+    );
+    for f in ia.run_host(&mut a) {
+        rb.receive(&f);
+    }
+    let err = rb.error().unwrap().clone();
+    assert!(matches!(err, SyncError::WorkspaceMismatch { .. }), "{err}");
+    for f in rb.run_host(&mut b) {
+        ia.receive(&f);
+    }
+    assert_eq!(ia.status(), Status::Failed);
+    let msg = ia.error().unwrap().to_string();
+    assert!(msg.contains("another-workspace"), "{msg}");
+
+    // A frame from a future version.
+    let mut rb = Session::new(SessionRole::Responder, WS, Unrestricted, b.index());
+    let mut frame = Session::new(SessionRole::Initiator, WS, Unrestricted, a.index())
+        .run_host(&mut a)
+        .remove(0);
+    frame[0] = 2;
+    rb.receive(&frame);
+    let err = rb.error().unwrap();
+    assert!(
+        matches!(err, SyncError::VersionMismatch { ours: 1, theirs: 2 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("fieldcrm/sync/2"));
+    // The error frame it sends is readable by any version.
+    let reply = rb.run_host(&mut b).remove(0);
+    assert_eq!(&reply[..3], &[1, 2, 1]);
+}
+
+/// Run a first sync of `n` documents with `tamper` applied to frames from the initiator.
+fn damaged_first_sync(
+    tamper: &mut dyn FnMut(bool, Vec<u8>) -> Option<Vec<u8>>,
+) -> (PairOutcome, MemoryHost, MemoryHost) {
+    let mut rng = SimRng::new(3);
+    let mut a = MemoryHost::new(A);
+    let mut b = host_with(&mut rng, B, 20);
+    let mut net = SimRng::new(3);
+    let o = sync_pair(
+        WS,
+        &mut a,
+        Unrestricted,
+        &mut b,
+        Unrestricted,
+        Faults::NONE,
+        &mut net,
+        Some(tamper),
+    );
+    (o, a, b)
+}
+
+#[test]
+fn malformed_truncated_and_oversized_messages_end_the_session_and_change_nothing() {
+    // The responder's second message carries all 20 documents to the empty initiator.
+    type Damage = Box<dyn FnMut(Vec<u8>) -> Vec<u8>>;
+    let cases: Vec<(&str, Damage)> = vec![
+        (
+            "truncated",
+            Box::new(|f: Vec<u8>| f[..f.len() / 2].to_vec()),
+        ),
+        (
+            "document checksum damaged",
+            Box::new(|mut f: Vec<u8>| {
+                // The first Automerge chunk in the frame (magic bytes, then a checksum).
+                let at = f
+                    .windows(4)
+                    .position(|w| w == [0x85, 0x6f, 0x4a, 0x83])
+                    .expect("an automerge document in the frame");
+                f[at + 5] ^= 0xff;
+                f
+            }),
+        ),
+        (
+            "trailing junk",
+            Box::new(|mut f: Vec<u8>| {
+                f.extend_from_slice(b"junk");
+                f
+            }),
+        ),
+        (
+            "oversized",
+            Box::new(|mut f: Vec<u8>| {
+                f.resize(MAX_MESSAGE_SIZE + 1, 0);
+                f
+            }),
+        ),
+        (
+            "unknown kind",
+            Box::new(|mut f: Vec<u8>| {
+                f[1] = 9;
+                f
+            }),
+        ),
+    ];
+    for (what, mut damage) in cases {
+        let mut seen = 0;
+        let mut tamper = |from_initiator: bool, f: Vec<u8>| {
+            if from_initiator {
+                return Some(f);
+            }
+            seen += 1;
+            Some(if seen == 1 { damage(f) } else { f })
+        };
+        let (o, a, _) = damaged_first_sync(&mut tamper);
+        assert_eq!(o.initiator, Status::Failed, "{what}: {o:?}");
+        let err = o.initiator_error.clone().unwrap();
+        match what {
+            "oversized" => assert!(matches!(err, SyncError::TooLarge { .. }), "{what}: {err}"),
+            "document checksum damaged" => {
+                assert!(
+                    matches!(err, SyncError::BadDocument { .. }),
+                    "{what}: {err}"
+                )
+            }
+            _ => assert!(matches!(err, SyncError::Malformed(_)), "{what}: {err}"),
+        }
+        assert!(a.is_empty(), "{what}: the store changed");
+        assert_eq!(a.commits, 0, "{what}");
+        // The peer is told why.
+        assert_eq!(o.responder, Status::Failed, "{what}");
+        assert!(
+            matches!(o.responder_error, Some(SyncError::Rejected { .. })),
+            "{what}: {:?}",
+            o.responder_error
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_sync_resumes_where_it_stopped() {
+    let mut rng = SimRng::new(4);
+    let mut a = host_with(&mut rng, A, 2_000);
+    let mut b = MemoryHost::new(B);
+    // Cut the connection after the first message of A's big turn (about 1 MiB).
+    let mut net = SimRng::new(4);
+    let mut count = 0;
+    let mut cut = |_: bool, f: Vec<u8>| {
+        count += 1;
+        (count <= 3).then_some(f)
+    };
+    let o = sync_pair(
+        WS,
+        &mut a,
+        Unrestricted,
+        &mut b,
+        Unrestricted,
+        Faults::NONE,
+        &mut net,
+        Some(&mut cut),
+    );
+    assert!(!o.finished());
+    let partial = b.len();
+    assert!(
+        partial > 0 && partial < 2_000,
+        "partial sync saved {partial}"
+    );
+    let loads = a.loads;
+    let o = sync(&mut a, &mut b);
+    assert!(o.finished(), "{o:?}");
+    assert_same(&a, &b);
+    // Only the documents still missing are loaded (at most twice: once for a clock,
+    // once to send them whole).
+    assert!(
+        a.loads - loads <= 2 * (2_000 - partial) as u64,
+        "resumed sync reloaded documents already sent"
+    );
+}
+
+#[test]
+fn a_failed_save_is_not_acknowledged() {
+    let mut rng = SimRng::new(5);
+    let mut a = host_with(&mut rng, A, 10);
+    let mut b = MemoryHost::new(B);
+    b.fail_saves = true;
+    let o = sync(&mut a, &mut b);
+    assert_eq!(o.responder, Status::Failed);
+    assert!(matches!(o.responder_error, Some(SyncError::Host(_))));
+    assert_eq!(o.initiator_report.docs_acked, 0);
+    assert!(b.is_empty());
+}
+
+// ----- scope -------------------------------------------------------------------------
+
+fn roster() -> Roster {
+    let mut r = Roster::new(WS, "测试公司");
+    let user = |role: Role, team: &str| User {
+        name: "u".into(),
+        role,
+        team: Some(team.into()),
+        region: None,
+        active: true,
+        created_at: 0,
+    };
+    r.users.insert("rep1".into(), user(Role::Rep, "east"));
+    r.users.insert("rep2".into(), user(Role::Rep, "east"));
+    r.users.insert("mgr".into(), user(Role::Manager, "east"));
+    for (key, u) in [(A, "rep2"), (B, "mgr"), (DeviceKey([3; 32]), "rep1")] {
+        r.devices.insert(
+            key.to_hex(),
+            Device {
+                user: u.into(),
+                label: "phone".into(),
+                enrolled_at: 0,
+                revoked_at: None,
+            },
+        );
+    }
+    r
+}
+
+fn summaries(host: &MemoryHost) -> impl Fn(&DocId) -> Option<Summary> + use<> {
+    let map: std::collections::BTreeMap<DocId, Summary> = host
+        .ids()
+        .map(|id| (id.clone(), host.document(id).unwrap().summary().unwrap()))
+        .collect();
+    move |id| map.get(id).cloned()
+}
+
+#[test]
+fn a_peer_never_learns_out_of_scope_ids() {
+    // B (a manager) holds documents of rep1 and rep2; A is rep2's device.
+    let mut rng = SimRng::new(6);
+    let mut b = MemoryHost::new(B);
+    let mut theirs = Vec::new();
+    for i in 0..40 {
+        let owner = if i % 4 == 0 { "rep2" } else { "rep1" };
+        let mut d = fixtures::customer(&mut rng, &B, owner, 1_000 + i);
+        if owner == "rep1" {
+            theirs.push(d.id().clone());
+        }
+        b.put(&mut d);
+    }
+    // The same store without rep1's documents: all B may show rep2.
+    let mut b_visible = MemoryHost::new(B);
+    for id in b.ids().filter(|id| !theirs.contains(id)) {
+        b_visible
+            .put_bytes(id.clone(), b.bytes(id).unwrap().to_vec())
+            .unwrap();
+    }
+    // A (rep2's device) holds one new document of its own.
+    let mut a = MemoryHost::new(A);
+    let mut own = fixtures::customer(&mut rng, &A, "rep2", 9_000);
+    a.put(&mut own);
+
+    let run = |b_host: &mut MemoryHost| -> (Vec<Vec<u8>>, MemoryHost, PairOutcome) {
+        let mut a2 = a.clone();
+        let scope_b = RosterScope::new(roster(), "rep2", summaries(b_host));
+        let scope_a = RosterScope::new(roster(), "mgr", summaries(&a2)).local_user("rep2");
+        let mut sent_by_b = Vec::new();
+        let mut tap = |from_a: bool, f: Vec<u8>| {
+            if !from_a {
+                sent_by_b.push(f.clone());
+            }
+            Some(f)
+        };
+        let mut net = SimRng::new(6);
+        let o = sync_pair(
+            WS,
+            &mut a2,
+            scope_a,
+            b_host,
+            scope_b,
+            Faults::NONE,
+            &mut net,
+            Some(&mut tap),
+        );
+        (sent_by_b, a2, o)
+    };
+    let (frames_full, a_after, o) = run(&mut b);
+    assert!(o.finished(), "{o:?}");
+    let (frames_visible, _, _) = run(&mut b_visible);
+    // Byte for byte what B would send if it did not hold rep1's documents at all:
+    // no ID, fingerprint or count reveals them.
+    assert_eq!(frames_full, frames_visible);
+    for id in &theirs {
+        assert!(a_after.document(id).is_none());
+        let raw = fieldcrm_model::unhex(id.as_str()).unwrap();
+        assert!(!frames_full.iter().any(|f| f.windows(16).any(|w| w == raw)));
+    }
+    assert_eq!(a_after.len(), 1 + 10);
+    // rep2's own new document reached the manager.
+    assert!(b.document(own.id()).is_some());
+}
+
+#[test]
+fn changes_the_peer_may_not_write_are_refused_with_a_reason() {
+    // A rep's device changes the catalog, which only managers may write.
+    let mut cat = Document::create(
+        DocId::workspace(&DocKind::Catalog),
+        &B,
+        1,
+        &Catalog::new(),
+        "init",
+    )
+    .unwrap();
+    let mut b = MemoryHost::new(B);
+    b.put(&mut cat);
+    let mut a = MemoryHost::new(A);
+    a.put(&mut cat);
+    let before = b.heads();
+    a.edit(cat.id(), |d| {
+        d.put(
+            &["products", "P1"],
+            &Product {
+                name: "泵".into(),
+                product_line: "pumps".into(),
+                list_price: 1,
+                floor_price: 0,
+            },
+        )
+        .unwrap();
+        d.commit(2, "cheap pumps");
+    });
+    let scope_b = RosterScope::new(roster(), "rep2", summaries(&b));
+    let scope_a = RosterScope::new(roster(), "mgr", summaries(&a));
+    let mut net = SimRng::new(8);
+    let o = sync_pair(
+        WS,
+        &mut a,
+        scope_a,
+        &mut b,
+        scope_b,
+        Faults::NONE,
+        &mut net,
+        None,
+    );
+    assert!(o.finished(), "{o:?}");
+    assert_eq!(b.heads(), before, "the refused change was saved");
+    let refused = &o.initiator_report.refused_by_peer;
+    assert_eq!(refused.len(), 1, "{o:?}");
+    assert_eq!(&refused[0].0, cat.id());
+    assert!(
+        refused[0].1.contains("rep2 may not write catalog"),
+        "{}",
+        refused[0].1
+    );
+
+    // A manager's change relayed by a rep's device (rep2) to another rep (rep1) is
+    // accepted: rep2 may not write the catalog, but the change's author may.
+    let mut m = MemoryHost::new(B);
+    m.put(&mut cat);
+    m.edit(cat.id(), |d| {
+        d.put(&["product_lines", "pumps"], &"水泵".to_string())
+            .unwrap();
+        d.commit(3, "line");
+    });
+    let mut relay_rep = MemoryHost::new(DeviceKey([3; 32]));
+    relay_rep
+        .put_bytes(cat.id().clone(), m.bytes(cat.id()).unwrap().to_vec())
+        .unwrap();
+    let mut other = MemoryHost::new(A);
+    other.put(&mut cat);
+    let scope_relay = RosterScope::new(roster(), "rep2", summaries(&relay_rep));
+    let scope_other = RosterScope::new(roster(), "rep1", summaries(&other));
+    let o = sync_pair(
+        WS,
+        &mut relay_rep,
+        scope_relay,
+        &mut other,
+        scope_other,
+        Faults::NONE,
+        &mut net,
+        None,
+    );
+    assert!(o.finished());
+    assert!(o.initiator_report.refused_by_peer.is_empty(), "{o:?}");
+    assert_eq!(other.heads(), relay_rep.heads());
+}
+
+#[test]
+fn scope_is_asked_once_per_document_at_start() {
+    struct Counting(std::cell::Cell<u32>);
+    impl Scope for Counting {
+        fn shares(&self, _: &DocId) -> bool {
+            self.0.set(self.0.get() + 1);
+            true
+        }
+        fn accepts(&self, _: &DocId, _: &fieldcrm_sync::Incoming<'_>) -> Result<(), String> {
+            Ok(())
+        }
+    }
+    let mut rng = SimRng::new(9);
+    let a = host_with(&mut rng, A, 25);
+    let c = Counting(Default::default());
+    let _s = Session::new(SessionRole::Initiator, WS, &c, a.index());
+    assert_eq!(c.0.get(), 25);
+}

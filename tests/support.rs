@@ -1,0 +1,112 @@
+//! Helpers: run the `fieldcrm` binary in a temporary workspace.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A workspace directory and a fixed "now".
+pub(crate) struct Rep {
+    /// Workspace directory.
+    pub home: PathBuf,
+    /// Value of FIELDCRM_NOW.
+    pub now: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The result of one command.
+pub(crate) struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Assert success and return stdout.
+    #[track_caller]
+    pub(crate) fn ok(self) -> String {
+        assert_eq!(
+            self.code, 0,
+            "command failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self.stdout
+    }
+
+    /// Assert failure with a message containing `needle`.
+    #[track_caller]
+    pub(crate) fn fails_with(self, needle: &str) {
+        assert_ne!(
+            self.code, 0,
+            "command unexpectedly succeeded: {}",
+            self.stdout
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr does not mention `{needle}`:\n{}",
+            self.stderr
+        );
+    }
+
+    /// Parse stdout as JSON.
+    #[track_caller]
+    pub(crate) fn json(self) -> serde_json::Value {
+        let out = self.ok();
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+}
+
+impl Rep {
+    /// A fresh temporary home.
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Rep {
+            home: dir.path().join("ws"),
+            now: "2026-11-29T09:00:00+08:00".into(),
+            _dir: Some(dir),
+        }
+    }
+
+    /// Another device's home inside the same temporary directory tree.
+    #[allow(dead_code)]
+    pub(crate) fn at(home: &Path) -> Self {
+        Rep {
+            home: home.to_path_buf(),
+            now: "2026-11-29T09:00:00+08:00".into(),
+            _dir: None,
+        }
+    }
+
+    /// Run `fieldcrm ARGS` in this workspace.
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        let out: Output = Command::new(env!("CARGO_BIN_EXE_fieldcrm"))
+            .args(args)
+            .env("FIELDCRM_HOME", &self.home)
+            .env("FIELDCRM_NOW", &self.now)
+            .env_remove("FIELDCRM_TZ")
+            .output()
+            .expect("run fieldcrm");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Run and expect success.
+    #[track_caller]
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
+        self.run(args).ok()
+    }
+
+    /// The short ID printed by a `saved ... <id>` line.
+    #[track_caller]
+    pub(crate) fn saved_id(&self, args: &[&str]) -> String {
+        let out = self.ok(args);
+        out.split_whitespace()
+            .last()
+            .unwrap_or_else(|| panic!("no id in {out}"))
+            .to_string()
+    }
+}

@@ -1,0 +1,4 @@
+//! End-to-end scenarios driving the real `fieldcrm` binary against real redb files.
+
+mod cli_offline;
+mod support;
