@@ -27,6 +27,12 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Create a new workspace with you as its first user.
     Init(InitArgs),
+    /// Prepare this device to join an existing workspace (then an admin enrolls its key).
+    Join(JoinArgs),
+    /// Listen for peers and sync with them directly (iroh); prints a ticket to share.
+    Serve(ServeArgs),
+    /// Sync with a peer now, given the ticket `fieldcrm serve` printed.
+    Sync(SyncArgs),
     /// Show this device, user and workspace.
     Whoami(JsonFlag),
     /// Customer files (客户档案).
@@ -132,6 +138,38 @@ pub(crate) enum PolicyCmd {
         #[arg(long = "param")]
         params: Vec<String>,
     },
+}
+
+/// `join`.
+#[derive(Args, Debug)]
+pub(crate) struct JoinArgs {
+    /// The workspace ID (shown by `fieldcrm whoami` on an enrolled device).
+    #[arg(long)]
+    pub(crate) workspace: String,
+}
+
+/// `serve`.
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (UDP), e.g. 0.0.0.0:7000.
+    #[arg(long, default_value = "0.0.0.0:0")]
+    pub(crate) bind: std::net::SocketAddr,
+    /// Exit after the first completed session.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Write the ticket to this file as well (for scripts).
+    #[arg(long)]
+    pub(crate) ticket_file: Option<PathBuf>,
+}
+
+/// `sync`.
+#[derive(Args, Debug)]
+pub(crate) struct SyncArgs {
+    /// The peer's ticket (fieldcrm1…).
+    pub(crate) ticket: String,
+    /// Local address to bind (UDP).
+    #[arg(long, default_value = "0.0.0.0:0")]
+    pub(crate) bind: std::net::SocketAddr,
 }
 
 /// `--json`.

@@ -32,7 +32,7 @@ fn int(opt: &str, text: &str) -> Result<i64> {
         .map_err(|_| anyhow!("--{opt}: `{text}` is not a whole number"))
 }
 
-struct Ctx {
+pub(crate) struct Ctx {
     ws: Workspace,
     clock: Clock,
 }
@@ -93,6 +93,22 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         println!("device: {}", ws.device());
         return Ok(0);
     }
+    if let Command::Join(a) = &cli.command {
+        let ws = Workspace::join(&home, &a.workspace)
+            .with_context(|| format!("could not prepare a workspace in {}", home.display()))?;
+        println!(
+            "已准备加入 ready to join workspace {} in {}",
+            ws.workspace_id(),
+            home.display()
+        );
+        println!("device: {}", ws.device());
+        println!(
+            "Ask an admin to run: fieldcrm device add {} --user <your name>",
+            ws.device()
+        );
+        println!("then sync with their device: fieldcrm sync <ticket>");
+        return Ok(0);
+    }
     let ws = Workspace::open(&home)?;
     let tz = match &cli.tz {
         Some(t) => t.clone(),
@@ -104,6 +120,8 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     };
     match cli.command {
         Command::Check(a) => check(&ctx, a),
+        Command::Serve(a) => crate::peer::serve(&ctx.ws, a).map(|()| 0),
+        Command::Sync(a) => crate::peer::sync(&ctx.ws, a).map(|()| 0),
         Command::Policy(p) => policy(&ctx, p).map(|()| 0),
         other => dispatch(&ctx, other).map(|()| 0),
     }
@@ -195,7 +213,12 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
     let ws = &ctx.ws;
     let now = ctx.now();
     match command {
-        Command::Init(_) | Command::Check(_) | Command::Policy(_) => unreachable!("handled in run"),
+        Command::Init(_)
+        | Command::Join(_)
+        | Command::Check(_)
+        | Command::Policy(_)
+        | Command::Serve(_)
+        | Command::Sync(_) => unreachable!("handled in run"),
         Command::Whoami(f) => whoami(ctx, f.json)?,
         Command::Customer(c) => customer(ctx, c)?,
         Command::Contact(ContactCmd::Add {
@@ -466,7 +489,7 @@ fn discount_note(ctx: &Ctx, bp: i64) -> Result<()> {
 
 fn whoami(ctx: &Ctx, json: bool) -> Result<()> {
     let ws = &ctx.ws;
-    let roster = ws.roster()?;
+    let roster = ws.roster().ok();
     let me = ws.me();
     let (uid, user) = match &me {
         Ok(m) => (Some(m.user_id.clone()), Some(m.user.clone())),
@@ -475,7 +498,7 @@ fn whoami(ctx: &Ctx, json: bool) -> Result<()> {
     if json {
         print_json(&json!({
             "workspace_id": ws.workspace_id(),
-            "workspace_name": roster.workspace_name,
+            "workspace_name": roster.as_ref().map(|r| &r.workspace_name),
             "device": ws.device().to_hex(),
             "user_id": uid,
             "user": user.as_ref().map(|u| &u.name),
@@ -486,7 +509,10 @@ fn whoami(ctx: &Ctx, json: bool) -> Result<()> {
     } else {
         println!(
             "workspace: {} ({})",
-            roster.workspace_name,
+            roster
+                .as_ref()
+                .map(|r| r.workspace_name.as_str())
+                .unwrap_or("(not received yet)"),
             ws.workspace_id()
         );
         println!("device:    {}", ws.device());

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod peer;
 mod render;
 
 use clap::Parser;

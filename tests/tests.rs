@@ -1,4 +1,5 @@
 //! End-to-end scenarios driving the real `fieldcrm` binary against real redb files.
 
 mod cli_offline;
+mod cli_p2p;
 mod support;

@@ -79,6 +79,7 @@
 
 mod client;
 mod conn;
+mod drive;
 mod endpoint;
 mod error;
 mod frame;
@@ -87,6 +88,7 @@ mod ticket;
 
 pub use client::{ConnectError, connect};
 pub use conn::{Conn, SessionError, SessionStats};
+pub use drive::{DriveError, FrameTransport, drive};
 pub use endpoint::{BindError, DEFAULT_BIND_ADDR, Endpoint, SessionConfig};
 pub use error::Error;
 pub use server::{Server, ServerStats, serve};

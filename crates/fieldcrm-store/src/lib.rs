@@ -1,19 +1,23 @@
 //! The fieldcrm workspace store: every Automerge document of a workspace, its heads and a
 //! summary-index row, in one redb file on the rep's device.
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> Result<(), fieldcrm_store::Error> {
 //! use fieldcrm_model::{Customer, DeviceKey, DocId, Document};
 //! use fieldcrm_store::{Filter, Store};
 //!
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("workspace.fieldcrm");
 //! let device = DeviceKey([7; 32]);
-//! let store = Store::create("workspace.fieldcrm")?;
+//! let store = Store::create(&path)?;
 //! let mut doc = Document::create(DocId::random(), &device, 0, &Customer::new("华东机械", 0), "new")
 //!     .expect("valid customer");
 //! store.save(&mut doc)?; // durable when it returns
 //! let id = store.resolve(None, &doc.id().as_str()[..6])?;
 //! let rows = store.list(&Filter::default().name_contains("华东"))?;
 //! assert_eq!(rows[0].id, id);
+//! let again = store.load(&id, &device).expect("stored");
+//! assert_eq!(again.id(), &id);
 //! # Ok(()) }
 //! ```
 //!

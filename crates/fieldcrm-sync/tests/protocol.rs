@@ -489,3 +489,38 @@ fn scope_is_asked_once_per_document_at_start() {
     let _s = Session::new(SessionRole::Initiator, WS, &c, a.index());
     assert_eq!(c.0.get(), 25);
 }
+
+#[test]
+fn random_damage_never_panics_and_a_failed_session_saves_nothing() {
+    // B's first answer to an empty A: every document, whole.
+    let mut rng = SimRng::new(10);
+    let mut b = host_with(&mut rng, B, 8);
+    let mut a = MemoryHost::new(A);
+    let mut ia = Session::new(SessionRole::Initiator, WS, Unrestricted, a.index());
+    let mut rb = Session::new(SessionRole::Responder, WS, Unrestricted, b.index());
+    for f in ia.run_host(&mut a) {
+        rb.receive(&f);
+    }
+    let reply = rb.run_host(&mut b).remove(0);
+    let mut failed = 0;
+    for _ in 0..400 {
+        let mut f = reply.clone();
+        for _ in 0..1 + rng.next_u64() % 3 {
+            let at = (rng.next_u64() % f.len() as u64) as usize;
+            f[at] ^= 1 << (rng.next_u64() % 8);
+        }
+        let mut host = MemoryHost::new(A);
+        let mut s = Session::new(SessionRole::Initiator, WS, Unrestricted, host.index());
+        let _ = s.run_host(&mut host);
+        s.receive(&f);
+        let _ = s.run_host(&mut host);
+        if s.status() == Status::Failed {
+            failed += 1;
+            assert_eq!(host.commits, 0, "{:?}", s.error());
+        }
+    }
+    assert!(
+        failed > 300,
+        "only {failed} of 400 damaged messages were refused"
+    );
+}

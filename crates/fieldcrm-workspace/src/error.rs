@@ -20,6 +20,11 @@ pub enum Error {
     /// This device is not in the roster.
     #[error("this device ({0}) is not enrolled in the workspace roster")]
     NotEnrolled(DeviceKey),
+    /// A joined device that has not synced yet.
+    #[error(
+        "this device ({0}) has not received the workspace yet: ask an admin to enroll it (`fieldcrm device add {0} --user NAME`), then run `fieldcrm sync TICKET`"
+    )]
+    NoRosterYet(DeviceKey),
     /// This device was revoked.
     #[error("this device ({0}) has been revoked")]
     Revoked(DeviceKey),

@@ -10,6 +10,7 @@ mod error;
 mod identity;
 mod records;
 mod resolve;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ pub use fieldcrm_store::{Filter, Listed, Tombstones};
 pub use identity::{DeviceSecret, generate_secret, verify};
 pub use records::*;
 pub use resolve::resolve_entity;
+pub use sync::{PeerScope, PeerSession, StoreHost};
 
 /// File name of the store inside a workspace home directory.
 pub const STORE_FILE: &str = "workspace.redb";
@@ -178,6 +180,40 @@ impl Workspace {
         })
     }
 
+    /// Prepare this device to join an existing workspace: a device key and the workspace
+    /// ID, no documents. An admin enrolls the key (`fieldcrm device add`); the first sync
+    /// brings the roster, catalog and policy.
+    pub fn join(home: &Path, workspace_id: &str) -> Result<Self> {
+        let workspace_id = workspace_id.trim().to_ascii_lowercase();
+        if workspace_id.len() != 32 || !workspace_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid(format!(
+                "`{workspace_id}` is not a workspace ID (32 hex characters, shown by `fieldcrm whoami`)"
+            )));
+        }
+        let path = home.join(STORE_FILE);
+        if path.exists() {
+            return Err(Error::AlreadyInitialised(path));
+        }
+        std::fs::create_dir_all(home).map_err(|source| Error::Io {
+            path: home.to_path_buf(),
+            source,
+        })?;
+        let secret = generate_secret();
+        let store = Store::create(&path).map_err(fieldcrm_store::Error::from)?;
+        store
+            .set_meta(META_DEVICE_SECRET, &secret.to_bytes())
+            .map_err(fieldcrm_store::Error::from)?;
+        store
+            .set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())
+            .map_err(fieldcrm_store::Error::from)?;
+        Ok(Workspace {
+            store,
+            home: home.to_path_buf(),
+            secret,
+            workspace_id,
+        })
+    }
+
     /// Open the workspace in `home`.
     pub fn open(home: &Path) -> Result<Self> {
         let path = home.join(STORE_FILE);
@@ -270,7 +306,10 @@ impl Workspace {
 
     /// The roster.
     pub fn roster(&self) -> Result<Roster> {
-        self.singleton(DocKind::Roster)
+        match self.singleton(DocKind::Roster) {
+            Err(Error::NotFound(_)) => Err(Error::NoRosterYet(self.device())),
+            r => r,
+        }
     }
 
     /// The catalog and price policy.

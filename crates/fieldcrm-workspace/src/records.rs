@@ -314,10 +314,10 @@ impl Workspace {
         contact.name = required("contact name", &contact.name)?;
         contact.phone = opt_text(contact.phone);
         contact.email = opt_text(contact.email);
-        if let Some(e) = &contact.email {
-            if !e.contains('@') {
-                return Err(Error::invalid(format!("`{e}` is not an email address")));
-            }
+        if let Some(e) = &contact.email
+            && !e.contains('@')
+        {
+            return Err(Error::invalid(format!("`{e}` is not an email address")));
         }
         if let Some(p) = &contact.phone {
             let digits = p
@@ -1117,6 +1117,7 @@ impl Workspace {
     }
 
     /// Grant a territory.
+    #[allow(clippy::too_many_arguments)]
     pub fn grant_territory(
         &self,
         id: &DocId,
