@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::support::Rep;
 
 /// A `fieldcrm serve --once` process; killed if the test fails.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -16,7 +16,7 @@ impl Drop for Server {
     }
 }
 
-fn serve_once(rep: &Rep) -> (Server, String) {
+pub(crate) fn serve_once(rep: &Rep) -> (Server, String) {
     let ticket_file = rep.home.with_extension("ticket");
     let _ = std::fs::remove_file(&ticket_file);
     let child = Command::new(env!("CARGO_BIN_EXE_fieldcrm"))
@@ -41,7 +41,7 @@ fn serve_once(rep: &Rep) -> (Server, String) {
     }
 }
 
-fn sync_with(client: &Rep, server: &Rep) -> String {
+pub(crate) fn sync_with(client: &Rep, server: &Rep) -> String {
     let (mut srv, ticket) = serve_once(server);
     let out = client.ok(&["sync", &ticket, "--bind", "127.0.0.1:0"]);
     let status = srv.0.wait().expect("serve exits after one session");
@@ -49,7 +49,7 @@ fn sync_with(client: &Rep, server: &Rep) -> String {
     out
 }
 
-fn workspace_id(rep: &Rep) -> String {
+pub(crate) fn workspace_id(rep: &Rep) -> String {
     rep.run(&["whoami", "--json"]).json()["workspace_id"]
         .as_str()
         .unwrap()

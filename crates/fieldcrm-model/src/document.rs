@@ -89,6 +89,40 @@ pub enum Body {
     Sales(Sales),
 }
 
+impl Body {
+    /// The summary-index row of this content, updated at `updated_at`.
+    pub fn summary(&self, updated_at: Millis) -> Summary {
+        match self {
+            Body::Customer(c) => Summary {
+                kind: DocKind::Customer,
+                name: c.name.clone(),
+                class: c.class.as_ref().map(|k| k.to_string()),
+                owner: c.owner.clone(),
+                team: c.team.clone(),
+                status: None,
+                region: c.region.clone(),
+                merged_into: c.merged_into.clone(),
+                updated_at,
+            },
+            Body::Channel(c) => Summary {
+                kind: DocKind::Channel,
+                name: c.name.clone(),
+                class: Some(c.channel_kind.to_string()),
+                owner: c.owner.clone(),
+                team: None,
+                status: Some(c.status.to_string()),
+                region: c.region.clone(),
+                merged_into: c.merged_into.clone(),
+                updated_at,
+            },
+            Body::Roster(r) => singleton(DocKind::Roster, r.workspace_name.clone(), updated_at),
+            Body::Catalog(_) => singleton(DocKind::Catalog, "catalog".into(), updated_at),
+            Body::Policy(_) => singleton(DocKind::Policy, "policy".into(), updated_at),
+            Body::Sales(_) => singleton(DocKind::Sales, "sales".into(), updated_at),
+        }
+    }
+}
+
 /// A row of the summary index kept beside each document, so that listing and filtering
 /// never load a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +166,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The summary row (what read scope is decided on); `updated_at` is 0 because a
+    /// snapshot does not carry change times.
+    pub fn summary(&self) -> Summary {
+        self.body.summary(0)
+    }
+
     /// The document kind.
     pub fn kind(&self) -> DocKind {
         match &self.body {
@@ -375,34 +415,7 @@ impl Document {
     /// The summary-index row for this document.
     pub fn summary(&mut self) -> Result<Summary, DocError> {
         let updated_at = self.latest_change_time();
-        Ok(match self.body()? {
-            Body::Customer(c) => Summary {
-                kind: DocKind::Customer,
-                name: c.name,
-                class: c.class.map(|k| k.to_string()),
-                owner: c.owner,
-                team: c.team,
-                status: None,
-                region: c.region,
-                merged_into: c.merged_into,
-                updated_at,
-            },
-            Body::Channel(c) => Summary {
-                kind: DocKind::Channel,
-                name: c.name,
-                class: Some(c.channel_kind.to_string()),
-                owner: c.owner,
-                team: None,
-                status: Some(c.status.to_string()),
-                region: c.region,
-                merged_into: c.merged_into,
-                updated_at,
-            },
-            Body::Roster(r) => singleton(DocKind::Roster, r.workspace_name, updated_at),
-            Body::Catalog(_) => singleton(DocKind::Catalog, "catalog".into(), updated_at),
-            Body::Policy(_) => singleton(DocKind::Policy, "policy".into(), updated_at),
-            Body::Sales(_) => singleton(DocKind::Sales, "sales".into(), updated_at),
-        })
+        Ok(self.body()?.summary(updated_at))
     }
 
     /// The latest timestamp among the head changes.

@@ -736,20 +736,26 @@ impl Workspace {
         Ok(())
     }
 
-    /// A manager approves a quote's discount.
-    pub fn approve_quote(
+    /// Write a manager's sign-off on an entity of a customer file: resolve the entity in
+    /// `collection`, run `check` on the current content, then put a fresh approval object
+    /// (authored by this device) at `collection/<id>/approval`.
+    #[allow(clippy::too_many_arguments)]
+    fn approve_entity(
         &self,
         id: &DocId,
-        quote: &str,
+        (collection, keys): (&str, fn(&Customer) -> Vec<String>),
+        what: &str,
+        entity: &str,
         note: Option<String>,
         now: Millis,
+        message: &str,
+        check: impl FnOnce(&mut Document, &Customer, &str, &Me) -> Result<()>,
     ) -> Result<()> {
-        self.edit_customer(id, now, "批准报价折扣 approve quote", |doc, c, me| {
-            let qid = resolve_entity("quote", &c.quotes, quote)?;
-            let q = &c.quotes[&qid];
-            self.approve_discount(me, q.list_price, q.price)?;
+        self.edit_customer(id, now, message, |doc, c, me| {
+            let eid = crate::resolve::resolve_key(what, keys(c), entity)?;
+            check(doc, c, &eid, me)?;
             doc.put_new_object(
-                &["quotes", &qid, "approval"],
+                &[collection, &eid, "approval"],
                 &Approval {
                     by: me.user_id.clone(),
                     at: now,
@@ -758,6 +764,29 @@ impl Workspace {
             )?;
             Ok(())
         })
+    }
+
+    /// A manager approves a quote's discount.
+    pub fn approve_quote(
+        &self,
+        id: &DocId,
+        quote: &str,
+        note: Option<String>,
+        now: Millis,
+    ) -> Result<()> {
+        self.approve_entity(
+            id,
+            ("quotes", |c| c.quotes.keys().cloned().collect()),
+            "quote",
+            quote,
+            note,
+            now,
+            "批准报价折扣 approve quote",
+            |_, c, qid, me| {
+                let q = &c.quotes[qid];
+                self.approve_discount(me, q.list_price, q.price)
+            },
+        )
     }
 
     /// Draft a contract.
@@ -881,20 +910,19 @@ impl Workspace {
         note: Option<String>,
         now: Millis,
     ) -> Result<()> {
-        self.edit_customer(id, now, "批准订单折扣 approve order", |doc, c, me| {
-            let oid = resolve_entity("order", &c.orders, order)?;
-            let o = &c.orders[&oid];
-            self.approve_discount(me, o.list_price, o.price)?;
-            doc.put_new_object(
-                &["orders", &oid, "approval"],
-                &Approval {
-                    by: me.user_id.clone(),
-                    at: now,
-                    note: opt_text(note),
-                },
-            )?;
-            Ok(())
-        })
+        self.approve_entity(
+            id,
+            ("orders", |c| c.orders.keys().cloned().collect()),
+            "order",
+            order,
+            note,
+            now,
+            "批准订单折扣 approve order",
+            |_, c, oid, me| {
+                let o = &c.orders[oid];
+                self.approve_discount(me, o.list_price, o.price)
+            },
+        )
     }
 
     /// Record delivery of an order.
@@ -947,22 +975,22 @@ impl Workspace {
         note: Option<String>,
         now: Millis,
     ) -> Result<()> {
-        self.edit_customer(id, now, "批准礼品 approve gift", |doc, c, me| {
-            me.require(&[Role::Manager], "approve a gift")?;
-            let gid = resolve_entity("gift", &c.gifts, gift)?;
-            if !c.gifts[&gid].declared {
-                doc.put(&["gifts", &gid, "declared"], &true)?;
-            }
-            doc.put_new_object(
-                &["gifts", &gid, "approval"],
-                &Approval {
-                    by: me.user_id.clone(),
-                    at: now,
-                    note: opt_text(note),
-                },
-            )?;
-            Ok(())
-        })
+        self.approve_entity(
+            id,
+            ("gifts", |c| c.gifts.keys().cloned().collect()),
+            "gift",
+            gift,
+            note,
+            now,
+            "批准礼品 approve gift",
+            |doc, c, gid, me| {
+                me.require(&[Role::Manager], "approve a gift")?;
+                if !c.gifts[gid].declared {
+                    doc.put(&["gifts", gid, "declared"], &true)?;
+                }
+                Ok(())
+            },
+        )
     }
 
     // ----- channels -----

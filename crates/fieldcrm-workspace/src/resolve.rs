@@ -15,6 +15,11 @@ pub fn resolve_entity<V>(what: &str, map: &BTreeMap<String, V>, text: &str) -> R
     resolve_in(what, map.keys().map(|k| (k.as_str(), None)), text)
 }
 
+/// Resolve an entity among `keys` by unique ID prefix or exact ID.
+pub(crate) fn resolve_key(what: &str, keys: Vec<String>, text: &str) -> Result<String> {
+    resolve_in(what, keys.iter().map(|k| (k.as_str(), None)), text)
+}
+
 /// Resolve a user by ID prefix or exact name.
 pub(crate) fn resolve_user(roster: &Roster, text: &str) -> Result<String> {
     resolve_in(

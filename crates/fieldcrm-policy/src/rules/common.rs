@@ -1,7 +1,7 @@
 //! Rules that apply to every kind of document: CUST-CONCURRENT-EDIT, DATA-SCOPE and the
 //! DATA-AUTHORITY finding shape.
 
-use fieldcrm_model::{Body, DocKind, Snapshot, Summary};
+use fieldcrm_model::{Body, Snapshot, Summary};
 use serde_json::json;
 
 use super::Eval;
@@ -166,31 +166,7 @@ pub(crate) fn authority(e: &mut Eval<'_>, path: &str, auth: &Auth, need_zh: &str
 
 /// The summary row of a customer or channel snapshot (what read scope is decided on).
 pub(crate) fn summary(snap: &Snapshot) -> Option<Summary> {
-    Some(match &snap.body {
-        Body::Customer(c) => Summary {
-            kind: DocKind::Customer,
-            name: c.name.clone(),
-            class: c.class.as_ref().map(ToString::to_string),
-            owner: c.owner.clone(),
-            team: c.team.clone(),
-            status: None,
-            region: c.region.clone(),
-            merged_into: c.merged_into.clone(),
-            updated_at: 0,
-        },
-        Body::Channel(c) => Summary {
-            kind: DocKind::Channel,
-            name: c.name.clone(),
-            class: Some(c.channel_kind.to_string()),
-            owner: c.owner.clone(),
-            team: None,
-            status: Some(c.status.to_string()),
-            region: c.region.clone(),
-            merged_into: c.merged_into.clone(),
-            updated_at: 0,
-        },
-        _ => return None,
-    })
+    matches!(snap.body, Body::Customer(_) | Body::Channel(_)).then(|| snap.summary())
 }
 
 /// DATA-SCOPE: the checked device's user may read this document.
