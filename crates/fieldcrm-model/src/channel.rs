@@ -22,50 +22,65 @@ pub struct Channel {
     pub channel_kind: ChannelKind,
     /// Region.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub region: Option<String>,
     /// Product lines the partner sells: a set stored as a map (line → true).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub product_lines: BTreeMap<String, bool>,
     /// Lifecycle status. Activation is reserved to channel managers.
     pub status: ChannelStatus,
     /// When the status last changed.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub status_at: Millis,
     /// When it was (last) activated.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub activated_at: Option<Millis>,
     /// Owning channel manager (user ID).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub owner: Option<String>,
     /// When created.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub created_at: Millis,
     /// Tombstone: the survivor's doc ID when merged into another record.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub merged_into: Option<String>,
     /// Qualification review (资质审核).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub qualification: Option<Review>,
     /// Risk assessment (风险评估).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub risk: Option<RiskAssessment>,
     /// Cooperation agreement (合作协议).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub agreement: Option<Agreement>,
     /// Exclusive territories.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub territories: BTreeMap<String, Territory>,
     /// Communications and meetings (沟通和座谈).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub communications: BTreeMap<String, Note>,
     /// Trainings.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub trainings: BTreeMap<String, Note>,
     /// Performance assessments.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub assessments: BTreeMap<String, Assessment>,
     /// Selling prices the partner reported.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub price_reports: BTreeMap<String, PriceReport>,
 }
 
@@ -90,6 +105,7 @@ pub struct RiskAssessment {
     pub at: Millis,
     /// Remark.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub note: Option<String>,
 }
 
@@ -108,9 +124,11 @@ pub struct Agreement {
     pub term_end: Millis,
     /// Product lines the agreement authorises (empty = all of the channel's lines).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub products: Vec<String>,
     /// When signed; `None` while a draft.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub signed_at: Option<Millis>,
     /// User ID.
     pub by: String,
@@ -144,6 +162,7 @@ pub struct Assessment {
     pub score: i64,
     /// Compliance remark.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub note: Option<String>,
     /// User ID.
     pub by: String,

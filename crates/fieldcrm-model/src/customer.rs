@@ -21,66 +21,87 @@ pub struct Customer {
     pub name: String,
     /// 统一社会信用代码 (unified social credit code), optional.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub credit_code: Option<String>,
     /// Industry.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub industry: Option<String>,
     /// Sales region.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub region: Option<String>,
     /// Street address.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub address: Option<String>,
     /// Customer class.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub class: Option<CustomerClass>,
     /// A manager's approval of a class that does not meet the criteria.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub class_exception: Option<Approval>,
     /// Annual business value, fen.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub annual_value: Option<Fen>,
     /// Owning user ID.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub owner: Option<String>,
     /// Team name.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub team: Option<String>,
     /// When the file was created.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub created_at: Millis,
     /// Set when this file was merged into another (a tombstone): the survivor's doc ID.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub merged_into: Option<String>,
     /// Contacts.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub contacts: BTreeMap<String, Contact>,
     /// Visits, calls, emails, meetings.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub interactions: BTreeMap<String, Interaction>,
     /// Complaints.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub complaints: BTreeMap<String, Complaint>,
     /// Satisfaction surveys.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub surveys: BTreeMap<String, Survey>,
     /// Development plan (客户发展计划).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub plan: Option<Plan>,
     /// Sales opportunities.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub opportunities: BTreeMap<String, Opportunity>,
     /// Quotes.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub quotes: BTreeMap<String, Quote>,
     /// Contracts.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub contracts: BTreeMap<String, Contract>,
     /// Orders.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub orders: BTreeMap<String, Order>,
     /// Gifts, hospitality and payments.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub gifts: BTreeMap<String, Gift>,
 }
 
@@ -108,6 +129,7 @@ pub struct Approval {
     pub at: Millis,
     /// Optional remark.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub note: Option<String>,
 }
 
@@ -118,15 +140,19 @@ pub struct Contact {
     pub name: String,
     /// Job title.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub title: Option<String>,
     /// Phone number.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub phone: Option<String>,
     /// Email address.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub email: Option<String>,
     /// When added.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub created_at: Millis,
 }
 
@@ -145,6 +171,7 @@ pub struct Interaction {
     pub by: String,
     /// Contact entity ID, if any.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub contact: Option<String>,
 }
 
@@ -161,18 +188,23 @@ pub struct Complaint {
     pub opened_by: String,
     /// First response to the customer.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub first_response: Option<Note>,
     /// Report to a manager (向上级汇报).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub escalation: Option<Escalation>,
     /// Investigation with other departments (major complaints).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub investigation: Option<Investigation>,
     /// Resolution.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub resolution: Option<Note>,
     /// When closed.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub closed_at: Option<Millis>,
 }
 
@@ -222,6 +254,7 @@ pub struct Survey {
     pub by: String,
     /// Comment.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub comment: Option<String>,
 }
 
@@ -272,6 +305,7 @@ pub struct Quote {
     pub by: String,
     /// Discount approval.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub approval: Option<Approval>,
 }
 
@@ -286,6 +320,7 @@ pub struct Review {
     pub at: Millis,
     /// Remark.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub note: Option<String>,
 }
 
@@ -302,15 +337,19 @@ pub struct Contract {
     pub by: String,
     /// Legal review.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub legal_review: Option<Review>,
     /// When signed.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub signed_at: Option<Millis>,
     /// Archive reference (档案号).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub archive_ref: Option<String>,
     /// When archived.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub archived_at: Option<Millis>,
 }
 
@@ -327,6 +366,7 @@ pub struct Order {
     pub price: Fen,
     /// Channel document ID if sold through a channel partner.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub channel: Option<String>,
     /// When ordered.
     pub ordered_at: Millis,
@@ -334,11 +374,13 @@ pub struct Order {
     pub promised_at: Millis,
     /// Actual delivery.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub delivered_at: Option<Millis>,
     /// User ID.
     pub by: String,
     /// Discount approval.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub approval: Option<Approval>,
 }
 
@@ -361,5 +403,6 @@ pub struct Gift {
     pub declared: bool,
     /// Manager approval.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub approval: Option<Approval>,
 }

@@ -23,6 +23,7 @@ pub struct Roster {
     pub workspace_name: String,
     /// Whether reps may read their team's customers (read scope).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub share_team_customers: bool,
     /// Users by user ID.
     pub users: BTreeMap<String, User>,
@@ -39,9 +40,11 @@ pub struct User {
     pub role: Role,
     /// Team.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub team: Option<String>,
     /// Region (for channel read scope).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub region: Option<String>,
     /// Whether active.
     pub active: bool,
@@ -60,6 +63,7 @@ pub struct Device {
     pub enrolled_at: Millis,
     /// When revoked, if revoked.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub revoked_at: Option<Millis>,
 }
 
@@ -95,9 +99,11 @@ pub struct Catalog {
     pub products: BTreeMap<String, Product>,
     /// Product lines the company sells (line code → display name).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub product_lines: BTreeMap<String, String>,
     /// Discount each role may give without approval, in basis points (1000 = 10%).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub discount_allowance_bp: BTreeMap<String, i64>,
 }
 
@@ -130,9 +136,11 @@ pub struct PolicySettings {
 pub struct RuleSetting {
     /// `violation`, `warning` or `off`.
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub severity: Option<String>,
     /// Parameter overrides (values as text; the policy crate parses them).
     #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
     pub params: BTreeMap<String, String>,
 }
 
