@@ -25,14 +25,21 @@ pub(crate) struct Cli {
 /// Top-level commands.
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
+    /// Run the whole story on loopback in a temporary directory: a relay, a manager and
+    /// two reps offline, a sync, the findings, the fixes, the findings cleared.
+    Demo,
     /// Create a new workspace with you as its first user.
     Init(InitArgs),
     /// Prepare this device to join an existing workspace (then an admin enrolls its key).
     Join(JoinArgs),
     /// Listen for peers and sync with them directly (iroh); prints a ticket to share.
     Serve(ServeArgs),
-    /// Sync with a peer now, given the ticket `fieldcrm serve` printed.
+    /// Sync now: with the office relay (URL or saved remote; default remote `office`) or
+    /// with a peer (the ticket `fieldcrm serve` printed).
     Sync(SyncArgs),
+    /// Saved relays (`fieldcrm remote add office ws://host:port`).
+    #[command(subcommand)]
+    Remote(RemoteCmd),
     /// Show this device, user and workspace.
     Whoami(JsonFlag),
     /// Customer files (客户档案).
@@ -97,6 +104,20 @@ pub(crate) enum Command {
     /// Rule configuration (thresholds, severities).
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Inspect documents: list, show, history, diff.
+    #[command(subcommand)]
+    Doc(crate::inspect::DocCmd),
+    /// List every field holding concurrent values (who set each, when).
+    Conflicts(crate::inspect::ConflictsArgs),
+    /// Decide a field's concurrent values (`fieldcrm conflicts` lists them).
+    Resolve(crate::inspect::ResolveArgs),
+    /// Sync through a file: signed offline bundles.
+    #[command(subcommand)]
+    Bundle(crate::bundle::BundleCmd),
+    /// Carry edits made to merged-away files over to their survivors (runs after sync and import).
+    MergeForward(crate::merge::MergeForwardArgs),
+    /// Export customers or channels as CSV or JSON.
+    Export(crate::import::ExportArgs),
 }
 
 /// `check`.
@@ -143,9 +164,13 @@ pub(crate) enum PolicyCmd {
 /// `join`.
 #[derive(Args, Debug)]
 pub(crate) struct JoinArgs {
-    /// The workspace ID (shown by `fieldcrm whoami` on an enrolled device).
-    #[arg(long)]
-    pub(crate) workspace: String,
+    /// The office relay's URL (ws://host:port): it tells the workspace ID and is saved
+    /// as remote `office`.
+    pub(crate) url: Option<String>,
+    /// The workspace ID (shown by `fieldcrm whoami` on an enrolled device), when joining
+    /// without a relay.
+    #[arg(long, required_unless_present = "url", conflicts_with = "url")]
+    pub(crate) workspace: Option<String>,
 }
 
 /// `serve`.
@@ -165,8 +190,9 @@ pub(crate) struct ServeArgs {
 /// `sync`.
 #[derive(Args, Debug)]
 pub(crate) struct SyncArgs {
-    /// The peer's ticket (fieldcrm1…).
-    pub(crate) ticket: String,
+    /// A relay URL (ws://…, wss://…), a saved remote's name, or a peer's ticket
+    /// (fieldcrm1…). Default: the remote `office`.
+    pub(crate) ticket: Option<String>,
     /// Local address to bind (UDP).
     #[arg(long, default_value = "0.0.0.0:0")]
     pub(crate) bind: std::net::SocketAddr,
@@ -296,6 +322,10 @@ pub(crate) enum CustomerCmd {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Fold a duplicate customer file into another (managers).
+    Merge(crate::merge::MergeArgs),
+    /// Import customers from a CSV file (all or nothing).
+    Import(crate::import::ImportArgs),
 }
 
 /// `contact ...`.
@@ -635,6 +665,10 @@ pub(crate) enum GiftCmd {
 /// `channel ...`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum ChannelCmd {
+    /// Fold a duplicate channel record into another.
+    Merge(crate::merge::MergeArgs),
+    /// Import channels from a CSV file (all or nothing).
+    Import(crate::import::ImportArgs),
     /// Add a channel partner.
     Add {
         /// Name.
@@ -885,6 +919,25 @@ pub(crate) enum UserCmd {
         /// Deactivate.
         #[arg(long)]
         deactivate: bool,
+    },
+}
+
+/// `remote ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum RemoteCmd {
+    /// Save a relay URL under a name (`office` is what `fieldcrm sync` uses by default).
+    Add {
+        /// The name.
+        name: String,
+        /// ws://host:port or wss://host.
+        url: String,
+    },
+    /// List saved remotes.
+    List,
+    /// Forget a remote.
+    Remove {
+        /// The name.
+        name: String,
     },
 }
 

@@ -69,6 +69,9 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Some(t) => parse_now(t).context("--now")?,
         None => jiff::Timestamp::now().as_millisecond(),
     };
+    if let Command::Demo = &cli.command {
+        return crate::demo::run().map(|()| 0);
+    }
     let home = cli.home.clone().unwrap_or_else(default_home);
     if let Command::Init(a) = &cli.command {
         let opts = InitOptions {
@@ -94,7 +97,10 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         return Ok(0);
     }
     if let Command::Join(a) = &cli.command {
-        let ws = Workspace::join(&home, &a.workspace)
+        if let Some(url) = &a.url {
+            return crate::remote::join(&home, url).map(|()| 0);
+        }
+        let ws = Workspace::join(&home, a.workspace.as_deref().unwrap_or_default())
             .with_context(|| format!("could not prepare a workspace in {}", home.display()))?;
         println!(
             "已准备加入 ready to join workspace {} in {}",
@@ -121,7 +127,10 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Check(a) => check(&ctx, a),
         Command::Serve(a) => crate::peer::serve(&ctx.ws, a).map(|()| 0),
-        Command::Sync(a) => crate::peer::sync(&ctx.ws, a).map(|()| 0),
+        Command::Sync(a) => crate::remote::sync(&ctx.ws, a)
+            .and_then(|()| crate::merge::carry_over_quietly(&ctx.ws, ctx.now(), false))
+            .map(|_| 0),
+        Command::Remote(c) => crate::remote::remote(&ctx.ws, c).map(|()| 0),
         Command::Policy(p) => policy(&ctx, p).map(|()| 0),
         other => dispatch(&ctx, other).map(|()| 0),
     }
@@ -214,12 +223,20 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
     let now = ctx.now();
     match command {
         Command::Init(_)
+        | Command::Demo
         | Command::Join(_)
         | Command::Check(_)
         | Command::Policy(_)
         | Command::Serve(_)
-        | Command::Sync(_) => unreachable!("handled in run"),
+        | Command::Sync(_)
+        | Command::Remote(_) => unreachable!("handled in run"),
         Command::Whoami(f) => whoami(ctx, f.json)?,
+        Command::Doc(c) => crate::inspect::doc(ws, &ctx.clock, c)?,
+        Command::Conflicts(a) => crate::inspect::conflicts(ws, &ctx.clock, a)?,
+        Command::Resolve(a) => crate::inspect::resolve(ws, now, a)?,
+        Command::Bundle(c) => crate::bundle::bundle(ws, &ctx.clock, c)?,
+        Command::MergeForward(a) => crate::merge::merge_forward(ws, now, a)?,
+        Command::Export(a) => crate::import::export(ws, a)?,
         Command::Customer(c) => customer(ctx, c)?,
         Command::Contact(ContactCmd::Add {
             customer,
@@ -558,6 +575,8 @@ fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
     let ws = &ctx.ws;
     let now = ctx.now();
     match c {
+        CustomerCmd::Merge(a) => crate::merge::merge(ws, DocKind::Customer, now, a)?,
+        CustomerCmd::Import(a) => crate::import::import(ws, DocKind::Customer, now, a)?,
         CustomerCmd::Add { name, fields } => {
             let class = fields
                 .class
@@ -1065,6 +1084,8 @@ fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
     let now = ctx.now();
     let clock = &ctx.clock;
     match c {
+        ChannelCmd::Merge(a) => crate::merge::merge(ws, DocKind::Channel, now, a)?,
+        ChannelCmd::Import(a) => crate::import::import(ws, DocKind::Channel, now, a)?,
         ChannelCmd::Add {
             name,
             kind,

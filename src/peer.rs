@@ -10,7 +10,7 @@ use fieldcrm_workspace::Workspace;
 
 use crate::cli::{ServeArgs, SyncArgs};
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -19,19 +19,19 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// A one-line progress indicator on a terminal (stderr), at most 10 times a second.
-struct Progress {
+pub(crate) struct Progress {
     tty: bool,
     last: Option<Instant>,
 }
 
 impl Progress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Progress {
             tty: std::io::stderr().is_terminal(),
             last: None,
         }
     }
-    fn update(&mut self, r: &Report) {
+    pub(crate) fn update(&mut self, r: &Report) {
         if !self.tty
             || self
                 .last
@@ -48,14 +48,14 @@ impl Progress {
         );
         let _ = std::io::stderr().flush();
     }
-    fn done(&self) {
+    pub(crate) fn done(&self) {
         if self.tty && self.last.is_some() {
             eprint!("\r\x1b[K");
         }
     }
 }
 
-fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
+pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
     let mut s = format!(
         "同步完成 synced with {who}: received {} document(s), sent {} document(s), {} bytes in / {} bytes out, {} message(s), {:.0} ms",
         r.docs_saved,
@@ -161,7 +161,12 @@ pub(crate) fn serve(ws: &Workspace, a: ServeArgs) -> Result<()> {
 
 /// `fieldcrm sync TICKET`.
 pub(crate) fn sync(ws: &Workspace, a: SyncArgs) -> Result<()> {
-    let ticket: Ticket = a.ticket.parse().map_err(|e| anyhow!("ticket: {e}"))?;
+    let ticket: Ticket = a
+        .ticket
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| anyhow!("ticket: {e}"))?;
     runtime()?.block_on(async {
         let endpoint = Endpoint::bind(&ws.secret().to_bytes(), a.bind)
             .await

@@ -7,13 +7,44 @@ use crate::support::Rep;
 /// An admin workspace with a manager, a rep on a second device, and a product.
 fn office() -> (Rep, Rep) {
     let admin = Rep::new();
-    admin.ok(&["init", "--user", "管理员", "--role", "admin", "--team", "总部"]);
+    admin.ok(&[
+        "init",
+        "--user",
+        "管理员",
+        "--role",
+        "admin",
+        "--team",
+        "总部",
+    ]);
     admin.ok(&["user", "add", "小张", "--role", "rep", "--team", "华东一组"]);
-    admin.ok(&["user", "add", "王经理", "--role", "manager", "--team", "华东一组"]);
-    admin.ok(&["catalog", "add", "P-1", "--name", "工业传感器", "--line", "sensors", "--list-price", "1000", "--floor-price", "800"]);
+    admin.ok(&[
+        "user",
+        "add",
+        "王经理",
+        "--role",
+        "manager",
+        "--team",
+        "华东一组",
+    ]);
+    admin.ok(&[
+        "catalog",
+        "add",
+        "P-1",
+        "--name",
+        "工业传感器",
+        "--line",
+        "sensors",
+        "--list-price",
+        "1000",
+        "--floor-price",
+        "800",
+    ]);
     let rep = Rep::at(&admin.home.with_file_name("rep"));
     rep.ok(&["join", "--workspace", &workspace_id(&admin)]);
-    let key = rep.run(&["whoami", "--json"]).json()["device"].as_str().unwrap().to_string();
+    let key = rep.run(&["whoami", "--json"]).json()["device"]
+        .as_str()
+        .unwrap()
+        .to_string();
     admin.ok(&["device", "add", &key, "--user", "小张"]);
     sync_with(&rep, &admin);
     (admin, rep)
@@ -24,8 +55,14 @@ fn rules(rep: &Rep, extra: &[&str]) -> (i32, Vec<String>) {
     args.extend_from_slice(extra);
     let run = rep.run(&args);
     let code = run.code;
-    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
-    let mut ids: Vec<String> = v.as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap().to_string()).collect();
+    let v: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let mut ids: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
     ids.dedup();
     (code, ids)
 }
@@ -34,12 +71,44 @@ fn rules(rep: &Rep, extra: &[&str]) -> (i32, Vec<String>) {
 fn check_reports_in_both_languages_and_exit_codes_follow_severity() {
     let admin = Rep::new();
     admin.ok(&["init", "--user", "管理员", "--role", "admin"]);
-    admin.ok(&["catalog", "add", "P-1", "--name", "传感器", "--line", "s", "--list-price", "1000"]);
-    let c = admin.saved_id(&["customer", "add", "甲公司", "--class", "general", "--industry", "制造业", "--region", "华东"]);
+    admin.ok(&[
+        "catalog",
+        "add",
+        "P-1",
+        "--name",
+        "传感器",
+        "--line",
+        "s",
+        "--list-price",
+        "1000",
+    ]);
+    let c = admin.saved_id(&[
+        "customer",
+        "add",
+        "甲公司",
+        "--class",
+        "general",
+        "--industry",
+        "制造业",
+        "--region",
+        "华东",
+    ]);
     admin.ok(&["contact", "add", &c, "张三", "--phone", "13800000000"]);
-    admin.ok(&["interaction", "log", &c, "--kind", "call", "--summary", "电话回访"]);
+    admin.ok(&[
+        "interaction",
+        "log",
+        &c,
+        "--kind",
+        "call",
+        "--summary",
+        "电话回访",
+    ]);
     let (code, ids) = rules(&admin, &[]);
-    assert_eq!((code, ids.clone()), (0, vec![]), "a complete general customer is clean: {ids:?}");
+    assert_eq!(
+        (code, ids.clone()),
+        (0, vec![]),
+        "a complete general customer is clean: {ids:?}"
+    );
 
     // A 25% discount with no approval is a violation: exit 1.
     admin.ok(&["quote", "add", &c, "--product", "P-1", "--price", "750"]);
@@ -47,37 +116,83 @@ fn check_reports_in_both_languages_and_exit_codes_follow_severity() {
     assert_eq!((code, ids), (1, vec!["PRICE-DISCOUNT".to_string()]));
     let zh = admin.run(&["check"]);
     assert_eq!(zh.code, 1);
-    assert!(zh.stdout.contains("未经销售经理审批") && zh.stdout.contains("违规"), "{}", zh.stdout);
+    assert!(
+        zh.stdout.contains("未经销售经理审批") && zh.stdout.contains("违规"),
+        "{}",
+        zh.stdout
+    );
     let en = admin.run(&["check", "--lang", "en"]);
-    assert!(en.stdout.contains("no manager approved it"), "{}", en.stdout);
+    assert!(
+        en.stdout.contains("no manager approved it"),
+        "{}",
+        en.stdout
+    );
 
     // Warnings pass unless --strict.
     admin.ok(&["customer", "edit", &c, "--class", "key"]);
-    let quote = admin.run(&["customer", "show", &c, "--json"]).json()["quotes"].as_object().unwrap().keys().next().unwrap().clone();
+    let quote = admin.run(&["customer", "show", &c, "--json"]).json()["quotes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
     admin.ok(&["quote", "approve", &c, &quote]);
     let (code, ids) = rules(&admin, &[]);
     assert_eq!(code, 0, "{ids:?}");
-    assert!(ids.contains(&"CUST-CLASS-CRITERIA".to_string()) && ids.contains(&"CUST-KEY-PLAN".to_string()), "{ids:?}");
+    assert!(
+        ids.contains(&"CUST-CLASS-CRITERIA".to_string())
+            && ids.contains(&"CUST-KEY-PLAN".to_string()),
+        "{ids:?}"
+    );
     assert_eq!(admin.run(&["check", "--strict"]).code, 1);
     let (_, only) = rules(&admin, &["--rule", "CUST-KEY-PLAN"]);
     assert_eq!(only, vec!["CUST-KEY-PLAN".to_string()]);
-    admin.run(&["check", "--rule", "NO-SUCH-RULE"]).fails_with("NO-SUCH-RULE");
+    admin
+        .run(&["check", "--rule", "NO-SUCH-RULE"])
+        .fails_with("NO-SUCH-RULE");
 
     // Overriding a rule's severity is a synced policy change.
     admin.ok(&["policy", "set", "CUST-KEY-PLAN", "--severity", "off"]);
     let (_, ids) = rules(&admin, &[]);
     assert!(!ids.contains(&"CUST-KEY-PLAN".to_string()), "{ids:?}");
-    admin.run(&["policy", "set", "CUST-KEY-PLAN", "--param", "nonsense=1"]).fails_with("nonsense");
+    admin
+        .run(&["policy", "set", "CUST-KEY-PLAN", "--param", "nonsense=1"])
+        .fails_with("nonsense");
 }
 
 #[test]
 fn findings_that_appear_only_after_devices_merge() {
     let (admin, rep) = office();
     // The same new customer, created on both devices while offline.
-    rep.ok(&["customer", "add", "华东精密机械有限公司", "--credit-code", "91310000MA1FL8XQ3K", "--class", "potential"]);
-    admin.ok(&["customer", "add", "华东精密机械（有限公司）", "--credit-code", "91310000MA1FL8XQ3K", "--owner", "小张"]);
+    rep.ok(&[
+        "customer",
+        "add",
+        "华东精密机械有限公司",
+        "--credit-code",
+        "91310000MA1FL8XQ3K",
+        "--class",
+        "potential",
+    ]);
+    admin.ok(&[
+        "customer",
+        "add",
+        "华东精密机械（有限公司）",
+        "--credit-code",
+        "91310000MA1FL8XQ3K",
+        "--owner",
+        "小张",
+    ]);
     // One customer whose class each side sets differently.
-    admin.ok(&["customer", "add", "乙公司", "--owner", "小张", "--class", "general"]);
+    admin.ok(&[
+        "customer",
+        "add",
+        "乙公司",
+        "--owner",
+        "小张",
+        "--class",
+        "general",
+    ]);
     for side in [&rep, &admin] {
         let (_, ids) = rules(side, &["--rule", "CUST-DUPLICATE"]);
         assert!(ids.is_empty(), "duplicate seen before the devices merged");
@@ -100,7 +215,10 @@ fn findings_that_appear_only_after_devices_merge() {
     let (a, r) = (findings(&admin), findings(&rep));
     assert_eq!(a.as_array().unwrap().len(), 1, "{a}");
     let msg = a[0]["message_zh"].as_str().unwrap();
-    assert!(msg.contains("小张") && msg.contains("管理员"), "names who set each value: {msg}");
+    assert!(
+        msg.contains("小张") && msg.contains("管理员"),
+        "names who set each value: {msg}"
+    );
     // Same verdict on both devices.
     assert_eq!(a, r);
 }

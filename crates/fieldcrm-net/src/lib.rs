@@ -85,6 +85,7 @@ mod error;
 mod frame;
 mod server;
 mod ticket;
+pub mod ws;
 
 pub use client::{ConnectError, connect};
 pub use conn::{Conn, SessionError, SessionStats};
@@ -93,6 +94,7 @@ pub use endpoint::{BindError, DEFAULT_BIND_ADDR, Endpoint, SessionConfig};
 pub use error::Error;
 pub use server::{Server, ServerStats, serve};
 pub use ticket::{TICKET_PREFIX, TICKET_VERSION, Ticket, TicketError};
+pub use ws::{WsConfig, WsConn, WsError, connect_ws, relay_workspace};
 
 /// Re-exported so callers can name the key type without depending on `fieldcrm-model` paths.
 pub use fieldcrm_model::DeviceKey;

@@ -6,8 +6,12 @@
 //! the clock once, at the edge) and either commits durably or changes nothing.
 #![deny(missing_docs)]
 
+mod bundle;
 mod error;
 mod identity;
+mod import;
+mod inspect;
+mod merge;
 mod records;
 mod resolve;
 mod sync;
@@ -21,9 +25,17 @@ use fieldcrm_model::{
 };
 use fieldcrm_store::Store;
 
+pub use bundle::{
+    BUNDLE_MAGIC, BUNDLE_VERSION, Bundle, BundleHeader, ExportOptions, ExportReport, ImportReport,
+};
 pub use error::{Error, Result};
 pub use fieldcrm_store::{Filter, Listed, Tombstones};
 pub use identity::{DeviceSecret, generate_secret, verify};
+pub use import::{CsvImport, ExportTable, csv_field, parse_csv, write_csv};
+pub use inspect::{
+    Author, Conflict, ConflictValue, FieldChange, HistoryEntry, Pick, Point, diff_json, value_text,
+};
+pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
 pub use records::*;
 pub use resolve::resolve_entity;
 pub use sync::{PeerScope, PeerSession, StoreHost};

@@ -177,6 +177,12 @@ impl Workspace {
         self.check_write(&me, id)?;
         self.edit(id, now, message, |doc| {
             let c: Channel = doc.hydrate()?;
+            if let Some(s) = &c.merged_into {
+                return Err(Error::invalid(format!(
+                    "channel `{}` was merged into {s}; edit that record instead",
+                    c.name
+                )));
+            }
             f(doc, &c, &me)
         })
     }

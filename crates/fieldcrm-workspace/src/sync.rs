@@ -137,6 +137,31 @@ impl Workspace {
         Ok(Session::new(role, self.workspace_id(), scope, index))
     }
 
+    /// Start a sync session with the office relay (as initiator). The relay is not a
+    /// roster device: it relays every device's changes, so this side shares what its own
+    /// user may read and accepts changes its user may write or that enrolled writers
+    /// wrote. Without a roster (a device that just joined) the session only receives.
+    pub fn relay_session(&self) -> Result<PeerSession> {
+        let index = self
+            .store()
+            .all_heads()
+            .map_err(fieldcrm_store::Error::from)?;
+        let scope = if self.has_roster()? {
+            let me = self.me()?;
+            let store = self.store().clone();
+            let summary: SummaryFn = Box::new(move |id| store.summary(id).ok().flatten());
+            PeerScope::Roster(Box::new(RosterScope::new(me.roster, me.user_id, summary)))
+        } else {
+            PeerScope::Bootstrap
+        };
+        Ok(Session::new(
+            SessionRole::Initiator,
+            self.workspace_id(),
+            scope,
+            index,
+        ))
+    }
+
     /// A host over this workspace's store.
     pub fn sync_host(&self) -> StoreHost {
         StoreHost::new(self.store().clone())

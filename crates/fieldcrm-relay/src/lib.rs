@@ -1,0 +1,31 @@
+//! The office relay: an always-on fieldcrm peer that holds every document of one
+//! workspace and syncs with each enrolled device when it has a network, over WebSocket
+//! (axum, `/v1/sync`) and over iroh (ALPN [`fieldcrm_sync::ALPN`]).
+//!
+//! - **Who connects** ([`Relay::authorize`]): the roster the relay holds decides; before
+//!   it holds one, only the admin device named at [`Relay::init`] may connect, and its
+//!   upload becomes the trusted roster. Over iroh the authenticated endpoint ID is checked
+//!   in `fieldcrm_net::serve`'s `authorize` hook; over WebSocket the device signs a random
+//!   challenge ([`fieldcrm_net::ws`]). Either way before a single document byte or ID.
+//! - **What it sees and writes** ([`RelayScope`]): `fieldcrm_model::access::can_read` /
+//!   `can_write` of the device's user; changes must be written by the delivering device.
+//! - **What it did** ([`AuditRow`]): one JSON line per delivered document, synced to disk
+//!   before the delivery is acknowledged.
+//!
+//! Architecture Invariant: the relay reads the wall clock only for audit timestamps;
+//! sync and scope decisions never do. axum lives in this crate and nowhere below it.
+#![deny(missing_docs)]
+
+mod audit;
+pub mod config;
+mod metrics;
+mod relay;
+mod server;
+
+pub use audit::{AuditRow, read_audit};
+pub use config::{Config, ConfigError, Limits, ScopeOptions};
+pub use metrics::Metrics;
+pub use relay::{
+    AUDIT_FILE, Access, Refusal, Relay, RelayError, RelayHost, RelayScope, STORE_FILE, SessionSlot,
+};
+pub use server::{Bound, app, run};

@@ -1,0 +1,548 @@
+//! The relay's state: its store, the roster it trusts, the audit log and the counters;
+//! device authorization and the scope and host of each session.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use automerge::ChangeHash;
+use fieldcrm_model::access::{can_read, can_write};
+use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Roster, Summary};
+use fieldcrm_net::ws::OUT_OF_SCOPE;
+use fieldcrm_store::{LoadError, Store};
+use fieldcrm_sync::scope::{Incoming, RosterScope};
+use fieldcrm_sync::{Host, HostError, LoadedDoc, SaveDoc, Scope, Session, SessionRole};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+use crate::audit::{Audit, AuditRow};
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// File name of the relay's store inside the data directory.
+pub const STORE_FILE: &str = "relay.redb";
+/// File name of the audit log inside the data directory.
+pub const AUDIT_FILE: &str = "audit.jsonl";
+
+const META_WORKSPACE: &str = "relay.workspace_id";
+const META_ADMIN: &str = "relay.admin_device";
+const META_IROH_SECRET: &str = "relay.iroh_secret";
+
+/// Opening or initializing the relay failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RelayError {
+    /// `init` on a data directory that already holds a relay.
+    #[error("{0} already holds a relay store")]
+    AlreadyInitialised(PathBuf),
+    /// `serve` on a data directory without a relay.
+    #[error("{0} holds no relay store: run `fieldcrm-relay init` first")]
+    NotInitialised(PathBuf),
+    /// A workspace ID that is not 32 hex characters.
+    #[error("`{0}` is not a workspace ID (32 hex characters)")]
+    BadWorkspace(String),
+    /// The store failed.
+    #[error("relay store: {0}")]
+    Store(String),
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn store_err(e: impl std::fmt::Display) -> RelayError {
+    RelayError::Store(e.to_string())
+}
+
+/// Why a device is turned away.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Not in the roster (or, before the roster arrived, not the admin device).
+    #[error("device {0} is not enrolled in this workspace")]
+    NotEnrolled(String),
+    /// Revoked in the roster.
+    #[error("device {0} has been revoked")]
+    Revoked(String),
+    /// Its user is deactivated.
+    #[error("the user of device {0} is deactivated")]
+    Inactive(String),
+    /// The signature over the challenge does not verify.
+    #[error("the challenge signature does not match device {0}")]
+    BadSignature(String),
+    /// The relay cannot read its roster.
+    #[error("the relay cannot read its roster: {0}")]
+    Roster(String),
+}
+
+/// What an authorized device may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// The relay has no roster yet and this is the admin device named at `init`: it
+    /// uploads the workspace and receives nothing.
+    Bootstrap,
+    /// An enrolled device of `user`.
+    Device {
+        /// The user ID in the roster.
+        user: String,
+    },
+}
+
+/// The office relay. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    workspace_id: String,
+    admin: DeviceKey,
+    iroh_secret: [u8; 32],
+    config: Config,
+    audit: Audit,
+    metrics: Metrics,
+    roster: Mutex<Option<(Vec<ChangeHash>, Arc<Roster>)>>,
+    sessions: Arc<Semaphore>,
+    active: AtomicUsize,
+    stopping: AtomicBool,
+    hard_stop: watch::Sender<bool>,
+    clock: fn() -> i64,
+}
+
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A running session's slot: counted while alive.
+pub struct SessionSlot {
+    relay: Relay,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        self.relay.inner.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Relay {
+    /// Creates the relay store in `data_dir` for `workspace_id`, trusting the roster that
+    /// `admin` uploads first.
+    pub fn init(data_dir: &Path, workspace_id: &str, admin: DeviceKey) -> Result<(), RelayError> {
+        let ws = workspace_id.trim().to_ascii_lowercase();
+        if ws.len() != 32 || !ws.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(RelayError::BadWorkspace(workspace_id.into()));
+        }
+        let path = data_dir.join(STORE_FILE);
+        if path.exists() {
+            return Err(RelayError::AlreadyInitialised(path));
+        }
+        std::fs::create_dir_all(data_dir).map_err(|source| RelayError::Io {
+            path: data_dir.into(),
+            source,
+        })?;
+        let store = Store::create(&path).map_err(store_err)?;
+        let secret: [u8; 32] = rand::random();
+        store.set_meta_str(META_WORKSPACE, &ws).map_err(store_err)?;
+        store
+            .set_meta_str(META_ADMIN, &admin.to_hex())
+            .map_err(store_err)?;
+        store
+            .set_meta(META_IROH_SECRET, &secret)
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Opens the relay of `config.data_dir`.
+    pub fn open(config: Config) -> Result<Relay, RelayError> {
+        let path = config.data_dir.join(STORE_FILE);
+        if !path.exists() {
+            return Err(RelayError::NotInitialised(config.data_dir.clone()));
+        }
+        let store = Store::open(&path).map_err(store_err)?;
+        let meta = |k: &str| -> Result<String, RelayError> {
+            store
+                .get_meta_str(k)
+                .map_err(store_err)?
+                .ok_or_else(|| RelayError::Store(format!("meta `{k}` missing")))
+        };
+        let workspace_id = meta(META_WORKSPACE)?;
+        let admin: DeviceKey = meta(META_ADMIN)?
+            .parse()
+            .map_err(|e| RelayError::Store(format!("admin device: {e}")))?;
+        let iroh_secret: [u8; 32] = store
+            .get_meta(META_IROH_SECRET)
+            .map_err(store_err)?
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| RelayError::Store("iroh secret missing".into()))?;
+        let audit_path = config.data_dir.join(AUDIT_FILE);
+        let audit = Audit::open(&audit_path).map_err(|source| RelayError::Io {
+            path: audit_path,
+            source,
+        })?;
+        let (hard_stop, _) = watch::channel(false);
+        Ok(Relay {
+            inner: Arc::new(Inner {
+                store,
+                workspace_id,
+                admin,
+                iroh_secret,
+                sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
+                config,
+                audit,
+                metrics: Metrics::default(),
+                roster: Mutex::new(None),
+                active: AtomicUsize::new(0),
+                stopping: AtomicBool::new(false),
+                hard_stop,
+                clock: wall_clock_ms,
+            }),
+        })
+    }
+
+    /// The workspace this relay serves.
+    pub fn workspace_id(&self) -> &str {
+        &self.inner.workspace_id
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The secret key of the relay's iroh endpoint.
+    pub fn iroh_secret(&self) -> [u8; 32] {
+        self.inner.iroh_secret
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The store (read-only use: tests, tools).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The roster the relay holds, if the admin has uploaded it.
+    pub fn roster(&self) -> Result<Option<Arc<Roster>>, String> {
+        let id = DocId::workspace(&DocKind::Roster);
+        let Some(heads) = self.inner.store.heads(&id).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let mut cache = self.inner.roster.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((h, r)) = cache.as_ref()
+            && *h == heads
+        {
+            return Ok(Some(r.clone()));
+        }
+        let bytes = self
+            .inner
+            .store
+            .load_bytes(&id)
+            .map_err(|e| e.to_string())?;
+        let doc = Document::load(id, &bytes, &self.inner.admin).map_err(|e| e.to_string())?;
+        let roster: Roster = doc.hydrate().map_err(|e| e.to_string())?;
+        let roster = Arc::new(roster);
+        *cache = Some((heads, roster.clone()));
+        Ok(Some(roster))
+    }
+
+    /// Whether `device` may connect, and as what. Decided from the roster the relay holds
+    /// (before it holds one, only the admin device named at `init` may connect).
+    pub fn authorize(&self, device: &DeviceKey) -> Result<Access, Refusal> {
+        let short = device.to_hex()[..8].to_string();
+        let result = match self.roster().map_err(Refusal::Roster)? {
+            None if *device == self.inner.admin => Ok(Access::Bootstrap),
+            None => Err(Refusal::NotEnrolled(short)),
+            Some(roster) => match roster.devices.get(&device.to_hex()) {
+                None => Err(Refusal::NotEnrolled(short)),
+                Some(d) if d.revoked_at.is_some() => Err(Refusal::Revoked(short)),
+                Some(d) => match roster.users.get(&d.user) {
+                    Some(u) if u.active => Ok(Access::Device {
+                        user: d.user.clone(),
+                    }),
+                    _ => Err(Refusal::Inactive(short)),
+                },
+            },
+        };
+        if let Err(r) = &result {
+            self.inner.metrics.refused(r);
+        }
+        result
+    }
+
+    /// Takes a session slot, or `None` when `max_sessions` run or the relay is stopping.
+    pub fn try_session(&self) -> Option<SessionSlot> {
+        if self.inner.stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        match self.inner.sessions.clone().try_acquire_owned() {
+            Ok(permit) => {
+                self.inner.active.fetch_add(1, Ordering::SeqCst);
+                Some(SessionSlot {
+                    relay: self.clone(),
+                    _permit: permit,
+                })
+            }
+            Err(_) => {
+                self.inner.metrics.busy();
+                None
+            }
+        }
+    }
+
+    /// Sessions running now.
+    pub fn active_sessions(&self) -> usize {
+        self.inner.active.load(Ordering::SeqCst)
+    }
+
+    /// Stops taking new sessions.
+    pub fn begin_stop(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Ends every running session now (they lose nothing acknowledged).
+    pub fn hard_stop(&self) {
+        let _ = self.inner.hard_stop.send(true);
+    }
+
+    /// Resolves when [`Relay::hard_stop`] is called.
+    pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.hard_stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    }
+
+    /// A sync session (responder) and its host for an authorized device.
+    pub fn session(
+        &self,
+        device: DeviceKey,
+        access: &Access,
+        transport: &'static str,
+    ) -> Result<(Session<RelayScope>, RelayHost), HostError> {
+        let store = self.inner.store.clone();
+        let index = store.all_heads().map_err(|e| HostError(e.to_string()))?;
+        let authors = Arc::new(Mutex::new(HashMap::new()));
+        let kind = match access {
+            Access::Bootstrap => ScopeKind::Bootstrap,
+            Access::Device { user } => {
+                let roster = self
+                    .roster()
+                    .map_err(HostError)?
+                    .ok_or_else(|| HostError("no roster".into()))?;
+                let s = store.clone();
+                let lookup: SummaryFn = Box::new(move |id| s.summary(id).ok().flatten());
+                let mut scope = RosterScope::new((*roster).clone(), user.clone(), lookup);
+                if !self.inner.config.scope.accept_relayed_changes {
+                    scope = scope.peer_writes_only();
+                }
+                ScopeKind::Roster {
+                    roster,
+                    user: user.clone(),
+                    scope: Box::new(scope),
+                }
+            }
+        };
+        let user = match access {
+            Access::Bootstrap => "(bootstrap admin)".to_string(),
+            Access::Device { user } => user.clone(),
+        };
+        let scope = RelayScope {
+            kind,
+            device,
+            store: store.clone(),
+            relayed_ok: self.inner.config.scope.accept_relayed_changes,
+            authors: authors.clone(),
+        };
+        self.inner.metrics.session_started(transport);
+        let session = Session::new(
+            SessionRole::Responder,
+            &self.inner.workspace_id,
+            scope,
+            index,
+        );
+        let host = RelayHost {
+            relay: self.clone(),
+            device,
+            user,
+            transport,
+            authors,
+        };
+        Ok((session, host))
+    }
+
+    /// The Prometheus text of the counters.
+    pub fn metrics_text(&self) -> String {
+        let docs = self.inner.store.all_heads().map(|h| h.len()).unwrap_or(0);
+        self.inner
+            .metrics
+            .render(self.active_sessions(), docs, self.inner.audit.rows())
+    }
+}
+
+type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
+
+enum ScopeKind {
+    Bootstrap,
+    Roster {
+        roster: Arc<Roster>,
+        user: String,
+        scope: Box<RosterScope<SummaryFn>>,
+    },
+}
+
+/// What one device may read and write through the relay.
+///
+/// - Read: [`fieldcrm_model::access::can_read`] of the device's user on the relay's own
+///   summary of each document (via [`RosterScope`]); nothing else is revealed.
+/// - Write: the user must be able to write the document both as the relay holds it and
+///   as received; a document the relay holds but the user may not read is refused with a
+///   reason starting with [`OUT_OF_SCOPE`] (the device then drops its copy); every change
+///   must be written by the delivering device itself unless
+///   `scope.accept_relayed_changes` is on.
+/// - Bootstrap (the admin device before any roster): receives nothing, everything it
+///   sends is accepted.
+pub struct RelayScope {
+    kind: ScopeKind,
+    device: DeviceKey,
+    store: Store,
+    relayed_ok: bool,
+    authors: Arc<Mutex<HashMap<DocId, Vec<String>>>>,
+}
+
+impl Scope for RelayScope {
+    fn shares(&self, id: &DocId) -> bool {
+        match &self.kind {
+            ScopeKind::Bootstrap => false,
+            ScopeKind::Roster { scope, .. } => scope.shares(id),
+        }
+    }
+
+    fn accepts(&self, id: &DocId, incoming: &Incoming<'_>) -> Result<(), String> {
+        let authors: Vec<String> = incoming.authors.iter().map(|a| a.to_hex_string()).collect();
+        self.authors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), authors);
+        let ScopeKind::Roster {
+            roster,
+            user,
+            scope,
+        } = &self.kind
+        else {
+            return Ok(());
+        };
+        let held = self
+            .store
+            .summary(id)
+            .map_err(|e| format!("document {}: relay store: {e}", id.short()))?;
+        if let Some(s) = &held {
+            if !can_read(roster, user, s) {
+                return Err(format!(
+                    "{OUT_OF_SCOPE} document {} is not shared with you",
+                    id.short()
+                ));
+            }
+            if !can_write(roster, user, s) {
+                return Err(format!(
+                    "user {user} may not write {} document {} ({})",
+                    s.kind,
+                    id.short(),
+                    s.name
+                ));
+            }
+        }
+        scope.accepts(id, incoming)?;
+        if !self.relayed_ok {
+            let own = self.device.actor();
+            if let Some(other) = incoming.authors.iter().find(|a| **a != own) {
+                let who = DeviceKey::from_actor(other)
+                    .map(|k| format!("device {}", &k.to_hex()[..8]))
+                    .unwrap_or_else(|| format!("actor {}", other.to_hex_string()));
+                return Err(format!(
+                    "document {}: changes written by {who} may only be delivered by that device",
+                    id.short()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The relay store as the host of one device's session: every save is written to the
+/// audit log (device, user, document, authors, time) and committed durably before the
+/// session acknowledges it.
+pub struct RelayHost {
+    relay: Relay,
+    device: DeviceKey,
+    user: String,
+    transport: &'static str,
+    authors: Arc<Mutex<HashMap<DocId, Vec<String>>>>,
+}
+
+impl Host for RelayHost {
+    fn load(&mut self, ids: &[DocId]) -> Result<Vec<LoadedDoc>, HostError> {
+        let store = &self.relay.inner.store;
+        ids.iter()
+            .map(|id| match store.load_bytes(id) {
+                Ok(bytes) => Ok(LoadedDoc {
+                    id: id.clone(),
+                    bytes: Some(bytes),
+                }),
+                Err(LoadError::NotFound { .. }) => Ok(LoadedDoc {
+                    id: id.clone(),
+                    bytes: None,
+                }),
+                Err(e) => Err(HostError(e.to_string())),
+            })
+            .collect()
+    }
+
+    fn save(&mut self, docs: Vec<SaveDoc>) -> Result<(), HostError> {
+        let inner = &self.relay.inner;
+        let at_ms = (inner.clock)();
+        let rows: Vec<AuditRow> = {
+            let authors = self.authors.lock().unwrap_or_else(|p| p.into_inner());
+            docs.iter()
+                .map(|d| AuditRow {
+                    at_ms,
+                    device: self.device.to_hex(),
+                    user: self.user.clone(),
+                    transport: self.transport.into(),
+                    doc: d.id.as_str().into(),
+                    whole: d.whole_heads.is_some(),
+                    bytes: d.data.len() as u64,
+                    authors: authors.get(&d.id).cloned().unwrap_or_default(),
+                })
+                .collect()
+        };
+        // Audit first: a row may describe a delivery the crash below lost, but no stored
+        // change lacks its row.
+        inner
+            .audit
+            .append(&rows)
+            .map_err(|e| HostError(format!("audit log: {e}")))?;
+        inner
+            .store
+            .apply_batch(docs.iter().map(|d| (&d.id, d.data.as_slice())))
+            .map_err(|e| HostError(e.to_string()))?;
+        inner.metrics.saved(docs.len() as u64);
+        Ok(())
+    }
+}
+
+/// Counts a finished session into the metrics.
+pub(crate) fn record_end(relay: &Relay, report: &fieldcrm_sync::Report, ok: bool) {
+    relay.inner.metrics.session_ended(report, ok);
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job: build fieldcrm and its relay, then run `fieldcrm demo` (all on loopback,
+# in a temporary directory that is removed afterwards).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --workspace --quiet
+exec "${CARGO_TARGET_DIR:-target}/release/fieldcrm" demo

@@ -1,0 +1,187 @@
+//! CSV import (`customer import`, `channel import`) and CSV/JSON export (`export`).
+
+use std::path::PathBuf;
+
+use crate::support::Rep;
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+fn manager() -> Rep {
+    let rep = Rep::new();
+    rep.ok(&[
+        "init",
+        "--user",
+        "王经理",
+        "--role",
+        "manager",
+        "--team",
+        "华东一组",
+    ]);
+    rep
+}
+
+fn write(rep: &Rep, name: &str, text: &str) -> String {
+    let p = rep.home.with_file_name(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn imports_the_chinese_example_and_exports_it_again() {
+    let rep = manager();
+    let out = rep.ok(&[
+        "customer",
+        "import",
+        example("customers.csv").to_str().unwrap(),
+    ]);
+    assert!(out.contains("imported 4 customer(s)"), "{out}");
+    let c = rep
+        .run(&["customer", "show", "华东精密机械有限公司", "--json"])
+        .json();
+    assert_eq!(c["class"], "key");
+    assert_eq!(c["annual_value"], 200_000_000);
+    assert_eq!(c["credit_code"], "91310115MA1H7XK21Q");
+    assert_eq!(c["team"], "华东一组");
+    let contact = c["contacts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(contact["name"], "张伟");
+    assert_eq!(contact["phone"], "13800000001");
+    let c = rep
+        .run(&["customer", "show", "杭州云帆物流有限公司", "--json"])
+        .json();
+    assert_eq!(c["address"], "杭州市余杭区文一西路 1500 号, 3 号楼");
+    assert_eq!(c["class"], "potential");
+    let c = rep
+        .run(&["customer", "show", "南京金陵医疗器械有限公司", "--json"])
+        .json();
+    assert_eq!(c["annual_value"], 350_000_050);
+
+    let out = rep.ok(&[
+        "channel",
+        "import",
+        example("channels.csv").to_str().unwrap(),
+    ]);
+    assert!(out.contains("imported 3 channel(s)"), "{out}");
+    let ch = rep
+        .run(&["channel", "show", "宁波东海五金经销部", "--json"])
+        .json();
+    assert_eq!(ch["channel_kind"], "dealer");
+    assert_eq!(
+        ch["product_lines"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["pumps", "valves"]
+    );
+
+    // Export: CSV with the same fields import reads, and JSON.
+    let csv = rep.ok(&["export", "customers"]);
+    let first = csv.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "id,name,credit_code,industry,region,address,class,annual_value,owner,team"
+    );
+    assert!(
+        csv.contains("\"杭州市余杭区文一西路 1500 号, 3 号楼\""),
+        "{csv}"
+    );
+    assert!(csv.contains("\"3,500,000.50\""), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&rep.ok(&["export", "channels", "--format", "json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 3);
+
+    // The exported file (with BOM) imports into another workspace.
+    let file = rep.home.with_file_name("out.csv");
+    rep.ok(&["export", "customers", "-o", file.to_str().unwrap()]);
+    assert!(
+        std::fs::read(&file)
+            .unwrap()
+            .starts_with("\u{feff}id,".as_bytes())
+    );
+    let other = Rep::at(&rep.home.with_file_name("other"));
+    other.ok(&["init", "--user", "王经理", "--role", "manager"]);
+    let out = other.ok(&["customer", "import", file.to_str().unwrap()]);
+    assert!(out.contains("imported 4 customer(s)"), "{out}");
+    // Importing again: every name exists, nothing is written.
+    other
+        .run(&["customer", "import", file.to_str().unwrap()])
+        .fails_with("already exists");
+    assert_eq!(
+        other
+            .run(&["customer", "list", "--json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn english_headers_without_bom() {
+    let rep = manager();
+    let f = write(
+        &rep,
+        "en.csv",
+        "Name,Class,Annual_Value,Region\r\nAcme Ltd,general,1000,华北\r\n",
+    );
+    rep.ok(&["customer", "import", &f]);
+    let c = rep.run(&["customer", "show", "Acme Ltd", "--json"]).json();
+    assert_eq!(c["class"], "general");
+    assert_eq!(c["annual_value"], 100_000);
+    assert_eq!(c["region"], "华北");
+}
+
+#[test]
+fn a_bad_row_fails_the_whole_import_with_its_line_number() {
+    let rep = manager();
+    let f = write(
+        &rep,
+        "bad.csv",
+        "名称,分类,年销售额,电话,联系人\n甲公司,重要,100,13800000001,张三\n乙公司,超级,100,,\n丙公司,一般,很多,,\n丁公司,一般,1,abc,李四\n,一般,1,,\n甲公司,一般,1,,\n戊公司,一般\n",
+    );
+    let run = rep.run(&["customer", "import", &f]);
+    for needle in [
+        "line 3: class `超级`",
+        "line 4: annual value",
+        "line 5: `abc` is not a phone number",
+        "line 6: the name is empty",
+        "line 7: customer `甲公司` already appears on line 2",
+        "line 8: 2 fields, the header has 5",
+        "nothing was imported",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    assert_ne!(run.code, 0);
+    assert_eq!(
+        rep.run(&["customer", "list", "--json"]).json(),
+        serde_json::json!([]),
+        "all or nothing"
+    );
+
+    let f = write(&rep, "cols.csv", "名称,颜色\n甲公司,红\n");
+    rep.run(&["customer", "import", &f])
+        .fails_with("unknown column `颜色`");
+    let f = write(&rep, "noname.csv", "行业\n制造业\n");
+    rep.run(&["customer", "import", &f])
+        .fails_with("no name column");
+    let f = write(&rep, "empty.csv", "");
+    rep.run(&["customer", "import", &f]).fails_with("empty");
+    let p = rep.home.with_file_name("gbk.csv");
+    std::fs::write(&p, [0xc3, 0xfb, 0xb3, 0xc6, b'\n']).unwrap();
+    rep.run(&["customer", "import", p.to_str().unwrap()])
+        .fails_with("not UTF-8");
+    let f = write(&rep, "ch.csv", "名称,类型\n某渠道,飞船\n");
+    rep.run(&["channel", "import", &f])
+        .fails_with("line 2: kind `飞船`");
+}
