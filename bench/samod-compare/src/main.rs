@@ -682,6 +682,8 @@ fn ratio(f: f64, s: f64) -> String {
 fn ms(secs: f64) -> String {
     if secs >= 10.0 {
         format!("{secs:.1} s")
+    } else if secs >= 1.0 {
+        format!("{secs:.2} s")
     } else {
         format!("{:.1} ms", secs * 1e3)
     }
