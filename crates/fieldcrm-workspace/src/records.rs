@@ -90,6 +90,36 @@ pub struct AgreementInput {
     pub signed: bool,
 }
 
+/// A customer file or channel record: something that can be merged away.
+trait Record: autosurgeon::Hydrate {
+    /// What it is called in messages.
+    const WHAT: &'static str;
+    /// Its name.
+    fn name(&self) -> &str;
+    /// The survivor's ID if it was merged away.
+    fn merged_into(&self) -> Option<&str>;
+}
+
+impl Record for Customer {
+    const WHAT: &'static str = "customer";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn merged_into(&self) -> Option<&str> {
+        self.merged_into.as_deref()
+    }
+}
+
+impl Record for Channel {
+    const WHAT: &'static str = "channel";
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn merged_into(&self) -> Option<&str> {
+        self.merged_into.as_deref()
+    }
+}
+
 /// Discount of `price` below `list` in basis points (0 if not below).
 pub fn discount_bp(list: Fen, price: Fen) -> i64 {
     if list <= 0 || price >= list {
@@ -144,7 +174,30 @@ impl Workspace {
         Ok(summary)
     }
 
-    /// Edit a customer file after checking write scope; `f` sees the current content.
+    /// Edit a customer file or channel record after checking write scope; `f` sees the
+    /// current content. A merged-away record (a tombstone) is refused.
+    fn edit_record<T: Record, R>(
+        &self,
+        id: &DocId,
+        now: Millis,
+        message: &str,
+        f: impl FnOnce(&mut Document, &T, &Me) -> Result<R>,
+    ) -> Result<R> {
+        let me = self.me()?;
+        self.check_write(&me, id)?;
+        self.edit(id, now, message, |doc| {
+            let c: T = doc.hydrate()?;
+            if let Some(s) = c.merged_into() {
+                return Err(Error::invalid(format!(
+                    "{} `{}` was merged into {s}; edit that one instead",
+                    T::WHAT,
+                    c.name()
+                )));
+            }
+            f(doc, &c, &me)
+        })
+    }
+
     fn edit_customer<R>(
         &self,
         id: &DocId,
@@ -152,18 +205,7 @@ impl Workspace {
         message: &str,
         f: impl FnOnce(&mut Document, &Customer, &Me) -> Result<R>,
     ) -> Result<R> {
-        let me = self.me()?;
-        self.check_write(&me, id)?;
-        self.edit(id, now, message, |doc| {
-            let c: Customer = doc.hydrate()?;
-            if let Some(s) = &c.merged_into {
-                return Err(Error::invalid(format!(
-                    "customer `{}` was merged into {s}; edit that file instead",
-                    c.name
-                )));
-            }
-            f(doc, &c, &me)
-        })
+        self.edit_record(id, now, message, f)
     }
 
     fn edit_channel<R>(
@@ -173,18 +215,7 @@ impl Workspace {
         message: &str,
         f: impl FnOnce(&mut Document, &Channel, &Me) -> Result<R>,
     ) -> Result<R> {
-        let me = self.me()?;
-        self.check_write(&me, id)?;
-        self.edit(id, now, message, |doc| {
-            let c: Channel = doc.hydrate()?;
-            if let Some(s) = &c.merged_into {
-                return Err(Error::invalid(format!(
-                    "channel `{}` was merged into {s}; edit that record instead",
-                    c.name
-                )));
-            }
-            f(doc, &c, &me)
-        })
+        self.edit_record(id, now, message, f)
     }
 
     fn add_to_customer<T: Reconcile>(
