@@ -1509,10 +1509,12 @@ fn device(ctx: &Ctx, c: DeviceCmd) -> Result<()> {
             let key: DeviceKey = key.parse().map_err(|e: BadDeviceKey| anyhow!("{e}"))?;
             ws.enroll_device(&key, &user, &label, ctx.now())?;
             println!("已登记 enrolled device {} for {user}", short(&key.to_hex()));
+            crate::remote::push_roster(ws);
         }
         DeviceCmd::Revoke { key } => {
             let k = ws.revoke_device(&key, ctx.now())?;
             println!("已吊销 revoked device {}", short(&k.to_hex()));
+            crate::remote::push_roster(ws);
         }
         DeviceCmd::List(f) => {
             let roster = ws.roster()?;

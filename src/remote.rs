@@ -94,7 +94,7 @@ pub(crate) fn join(home: &Path, url: &str) -> Result<()> {
     println!("device: {}", ws.device());
     println!("relay:  {url} (saved as remote `{DEFAULT_REMOTE}`)");
     println!(
-        "Ask an admin to run: fieldcrm device add {} --user <your name> && fieldcrm sync",
+        "Ask an admin to run: fieldcrm device add {} --user <your name>",
         ws.device()
     );
     println!("then run: fieldcrm sync");
@@ -128,10 +128,28 @@ pub(crate) fn sync(ws: &Workspace, a: SyncArgs) -> Result<()> {
     sync_relay(ws, &url)
 }
 
+/// After an enrollment or revocation: if an office relay is configured, sync now so the
+/// relay's roster (which decides who may connect) changes at once. A relay that cannot
+/// be reached is a warning, not a failure: the change is saved and the next sync carries it.
+pub(crate) fn push_roster(ws: &Workspace) {
+    let url = match remotes(ws) {
+        Ok(all) => match all.iter().find(|(n, _)| n == DEFAULT_REMOTE) {
+            Some((_, u)) => u.clone(),
+            None => return,
+        },
+        Err(_) => return,
+    };
+    if let Err(e) = sync_relay(ws, &url) {
+        eprintln!(
+            "warning: the relay has not received this change yet ({e:#}); run `fieldcrm sync`"
+        );
+    }
+}
+
 fn explain(url: &str, ws: &Workspace, e: WsError) -> anyhow::Error {
     match &e {
         WsError::Refused { code, .. } if *code == close::NOT_ENROLLED => anyhow!(
-            "{e}\nthis device ({}) is not enrolled: ask an admin to run `fieldcrm device add {} --user <name>` and sync, then try again",
+            "{e}\nthis device ({}) is not enrolled: ask an admin to run `fieldcrm device add {} --user <name>`, then try again",
             &ws.device().to_hex()[..8],
             ws.device()
         ),
@@ -150,10 +168,10 @@ fn sync_relay(ws: &Workspace, url: &str) -> Result<()> {
             // The relay's iroh face: the endpoint ID is authenticated by QUIC itself.
             let ticket: fieldcrm_net::Ticket =
                 url.parse().map_err(|e| anyhow!("relay ticket: {e}"))?;
-            let endpoint =
-                fieldcrm_net::Endpoint::bind(&ws.secret().to_bytes(), fieldcrm_net::DEFAULT_BIND_ADDR)
-                    .await
-                    .context("could not bind a local UDP socket")?;
+            let any = fieldcrm_net::DEFAULT_BIND_ADDR;
+            let endpoint = fieldcrm_net::Endpoint::bind(&ws.secret().to_bytes(), any)
+                .await
+                .context("could not bind a local UDP socket")?;
             let mut conn = fieldcrm_net::connect(&endpoint, &ticket, fieldcrm_sync::ALPN)
                 .await
                 .context("could not reach the relay over iroh")?;
@@ -176,7 +194,7 @@ fn sync_relay(ws: &Workspace, url: &str) -> Result<()> {
             let _ = conn.finish().await;
             report
         };
-        let shown = if url.len() > 40 { &url[..40] } else { url };
+        let shown: String = url.chars().take(40).collect();
         println!(
             "{}",
             summary(&format!("relay {shown}"), &report, started.elapsed())

@@ -34,26 +34,35 @@ fn relay_bin() -> PathBuf {
 struct RelayProc {
     child: Child,
     url: String,
+    ticket: Option<String>,
     stderr: PathBuf,
 }
 
 impl RelayProc {
     fn start(dir: &Path, http: &str) -> RelayProc {
+        Self::start_with(dir, http, "off")
+    }
+
+    fn start_with(dir: &Path, http: &str, iroh: &str) -> RelayProc {
         let stderr = dir.join(format!("relay-{}.err", std::process::id()));
         let mut child = Command::new(relay_bin())
             .args(["serve", "--config"])
             .arg(dir.join("relay.toml"))
-            .args(["--http", http, "--iroh", "off"])
+            .args(["--http", http, "--iroh", iroh])
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .expect("start fieldcrm-relay");
         let out = child.stdout.take().unwrap();
         let mut url = None;
+        let mut ticket = None;
         for line in BufReader::new(out).lines() {
             let line = line.unwrap();
             if let Some(u) = line.strip_prefix("http: ") {
                 url = Some(u.to_string());
+            }
+            if let Some(t) = line.strip_prefix("iroh: ") {
+                ticket = Some(t.to_string());
             }
             if line == "ready" {
                 break;
@@ -62,6 +71,7 @@ impl RelayProc {
         RelayProc {
             child,
             url: url.expect("the relay printed its address"),
+            ticket,
             stderr,
         }
     }
@@ -339,15 +349,18 @@ fn unknown_and_revoked_devices_get_nothing() {
         .unwrap_err();
     assert!(matches!(err, WsError::Refused { code, .. } if code == close::NOT_ENROLLED));
 
-    // Revoked: refused at once, receives nothing new.
+    // Revoked: `device revoke` pushes the roster to the relay, which refuses the device
+    // at once; it receives nothing new.
     let before = Workspace::open(&rep.home)
         .unwrap()
         .store()
         .all_heads()
         .unwrap();
-    office
+    let out = office
         .admin
         .ok(&["device", "revoke", &device_key(&rep)[..8]]);
+    assert!(out.contains("synced with relay"), "{out}");
+    rep.run(&["sync"]).fails_with("revoked");
     office
         .admin
         .ok(&["customer", "add", "乙公司", "--owner", "小张"]);
@@ -361,7 +374,7 @@ fn unknown_and_revoked_devices_get_nothing() {
     assert_eq!(before, after, "a revoked device receives nothing");
     let m = office.relay.metrics();
     assert!(
-        m.contains("fieldcrm_relay_refusals_total{reason=\"revoked\"} 1"),
+        m.contains("fieldcrm_relay_refusals_total{reason=\"revoked\"} 2"),
         "{m}"
     );
 }
@@ -726,4 +739,32 @@ fn the_relay_killed_mid_sync_loses_no_acknowledged_change() {
             assert!(held.contains(&n), "{n} of device {r} did not arrive");
         }
     }
+}
+
+#[test]
+fn the_relay_serves_the_same_scope_over_iroh() {
+    let mut office = Office::new("");
+    let rep = office.device("小张", "rep", "华东");
+    office
+        .admin
+        .ok(&["customer", "add", "甲公司", "--owner", "小张"]);
+    office.admin.ok(&["customer", "add", "总部客户"]);
+    office.admin.ok(&["sync"]);
+    // Restart the relay with its iroh face on (same data, same endpoint key).
+    office.relay.kill();
+    office.relay = RelayProc::start_with(&office.root, "127.0.0.1:0", "127.0.0.1:0");
+    let ticket = office.relay.ticket.clone().expect("an iroh ticket");
+    rep.ok(&["remote", "add", "office-quic", &ticket]);
+    let out = rep.ok(&["sync", "office-quic"]);
+    assert!(out.contains("received 1 document(s)"), "{out}");
+    assert_eq!(names(&rep), set(&["甲公司"]));
+    // An unknown device is refused by the authenticated endpoint ID.
+    let stranger = Rep::at(&office.root.join("stranger-quic"));
+    stranger.ok(&["join", &office.relay.url]);
+    stranger.ok(&["remote", "add", "office-quic", &ticket]);
+    stranger
+        .run(&["sync", "office-quic"])
+        .fails_with("not enrolled");
+    let store = Workspace::open(&stranger.home).unwrap();
+    assert_eq!(store.store().all_heads().unwrap().len(), 0);
 }

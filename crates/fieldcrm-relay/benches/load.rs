@@ -59,6 +59,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
+/// The relay process's CPU time so far (user + system).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 fn vm_hwm_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
@@ -264,11 +277,39 @@ fn main() {
     );
 
     rt.block_on(async {
+        let cpu = cpu_time(pid);
         let day = round(&url, &devices).await;
         report("end of day (all at once)", &day);
+        let cpu_day = cpu_time(pid) - cpu;
         let again = round(&url, &devices).await;
-        report("again, nothing changed", &again);
-        let errors = day.errors.len() + again.errors.len();
+        report("again, nothing changed (all at once)", &again);
+        let cpu_again = cpu_time(pid) - cpu - cpu_day;
+        // One device at a time: the latency of a sync on an otherwise idle relay.
+        let started = Instant::now();
+        let mut alone = Round {
+            total: Duration::ZERO,
+            latencies: Vec::new(),
+            errors: Vec::new(),
+            received: 0,
+            sent: 0,
+        };
+        for ws in devices.iter() {
+            match sync(&url, ws).await {
+                Ok((d, _, _)) => alone.latencies.push(d),
+                Err(e) => alone.errors.push(e),
+            }
+        }
+        alone.total = started.elapsed();
+        alone.latencies.sort();
+        report("again, one device at a time", &alone);
+        println!(
+            "relay CPU: {:.2} s for the end-of-day round ({:.1} ms per device), {:.2} s for the no-change round ({:.1} ms per device)",
+            cpu_day.as_secs_f64(),
+            cpu_day.as_secs_f64() * 1000.0 / n as f64,
+            cpu_again.as_secs_f64(),
+            cpu_again.as_secs_f64() * 1000.0 / n as f64,
+        );
+        let errors = day.errors.len() + again.errors.len() + alone.errors.len();
         let docs = devices
             .iter()
             .map(|d| d.store().all_heads().unwrap().len())

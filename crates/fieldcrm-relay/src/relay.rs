@@ -10,7 +10,7 @@ use automerge::ChangeHash;
 use fieldcrm_model::access::{can_read, can_write};
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Roster, Summary};
 use fieldcrm_net::ws::OUT_OF_SCOPE;
-use fieldcrm_store::{Filter, LoadError, Store, Tombstones};
+use fieldcrm_store::{LoadError, Store};
 use fieldcrm_sync::scope::{Incoming, RosterScope};
 use fieldcrm_sync::{Host, HostError, LoadedDoc, SaveDoc, Scope, Session, SessionRole};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -341,21 +341,8 @@ impl Relay {
                     .roster()
                     .map_err(HostError)?
                     .ok_or_else(|| HostError("no roster".into()))?;
-                // One read of the summary index per session instead of one per document.
-                let all = Filter::default().tombstones(Tombstones::Include);
-                let snapshot: HashMap<DocId, Summary> = store
-                    .list(&all)
-                    .map_err(|e| HostError(e.to_string()))?
-                    .into_iter()
-                    .map(|l| (l.id, l.summary))
-                    .collect();
                 let s = store.clone();
-                let lookup: SummaryFn = Box::new(move |id| {
-                    snapshot
-                        .get(id)
-                        .cloned()
-                        .or_else(|| s.summary(id).ok().flatten())
-                });
+                let lookup: SummaryFn = Box::new(move |id| s.summary(id).ok().flatten());
                 let mut scope = RosterScope::new((*roster).clone(), user.clone(), lookup);
                 if !self.inner.config.scope.accept_relayed_changes {
                     scope = scope.peer_writes_only();
