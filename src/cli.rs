@@ -141,6 +141,10 @@ pub(crate) struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Ask the office relay for the findings on its merged state instead (remote name or
+    /// ws:// URL; default the `office` remote).
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    pub(crate) relay: Option<String>,
 }
 
 /// `policy ...`.

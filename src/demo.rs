@@ -343,6 +343,8 @@ pub(crate) fn run() -> Result<()> {
     step("5. 合并后的规则检查 The rules, checked on the merged state (manager's device)");
     let before = manager.json(&["check", "--json"])?;
     manager.run(&["check", "--lang", "zh"], true)?;
+    println!("    (the relay holds the same merged state and gives the same verdict:)");
+    manager.run(&["check", "--relay", "--lang", "en"], true)?;
     manager.run(&["conflicts"], true)?;
 
     step(

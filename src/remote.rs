@@ -104,16 +104,24 @@ pub(crate) fn join(home: &Path, url: &str) -> Result<()> {
 /// `fieldcrm sync [TARGET]`: a relay URL, a saved remote's name, nothing (remote
 /// `office`, or the only remote), or a peer's ticket (handed to direct sync).
 pub(crate) fn sync(ws: &Workspace, a: SyncArgs) -> Result<()> {
-    let url = match a.ticket.as_deref().map(str::trim) {
+    match a.ticket.as_deref().map(str::trim) {
+        Some(t) if t.starts_with(fieldcrm_net::TICKET_PREFIX) => crate::peer::sync(ws, a),
+        target => sync_relay(ws, &relay_url(ws, target)?),
+    }
+}
+
+/// The relay URL for a target: a `ws://` URL, a saved remote's name, or nothing (remote
+/// `office`, or the only remote).
+fn relay_url(ws: &Workspace, target: Option<&str>) -> Result<String> {
+    Ok(match target.map(str::trim) {
         Some(t) if is_relay_url(t) => t.to_string(),
-        Some(t) if !t.starts_with(fieldcrm_net::TICKET_PREFIX) => remotes(ws)?
+        Some(t) => remotes(ws)?
             .into_iter()
             .find(|(n, _)| n == t)
             .map(|(_, u)| u)
             .ok_or_else(|| {
                 anyhow!("`{t}` is not a relay URL (ws://…), a remote name or a ticket (fieldcrm1…)")
             })?,
-        Some(_) => return crate::peer::sync(ws, a),
         None => {
             let all = remotes(ws)?;
             match all.iter().find(|(n, _)| n == DEFAULT_REMOTE) {
@@ -124,8 +132,50 @@ pub(crate) fn sync(ws: &Workspace, a: SyncArgs) -> Result<()> {
                 ),
             }
         }
+    })
+}
+
+/// `fieldcrm check --relay [REMOTE]`: the findings on the relay's merged state that this
+/// device's user may see, fetched with a request signed by the device key (plain HTTP;
+/// for `wss://` relays put TLS in front and check on the device instead).
+pub(crate) fn relay_findings(
+    ws: &Workspace,
+    target: Option<&str>,
+    now: i64,
+) -> Result<serde_json::Value> {
+    use std::io::{Read, Write};
+    let url = relay_url(ws, target)?;
+    let Some(rest) = url.strip_prefix("ws://") else {
+        bail!("{url}: fetching findings needs a ws:// relay (plain HTTP on the office network)");
     };
-    sync_relay(ws, &url)
+    let host = rest.split('/').next().unwrap_or(rest);
+    let sig = ws
+        .secret()
+        .sign(&fieldcrm_net::ws::findings_message(ws.workspace_id(), now));
+    let [hd, ht, hs] = fieldcrm_net::ws::FINDINGS_HEADERS;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {host}\r\n{hd}: {}\r\n{ht}: {now}\r\n{hs}: {}\r\nConnection: close\r\n\r\n",
+        fieldcrm_net::ws::FINDINGS_PATH,
+        ws.device().to_hex(),
+        fieldcrm_model::hex(&sig),
+    );
+    let mut stream = std::net::TcpStream::connect(host)
+        .with_context(|| format!("could not reach the relay at {host}"))?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .with_context(|| format!("reading the relay's answer from {host}"))?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow!("{host}: not an HTTP answer"))?;
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status != "200" {
+        bail!("the relay at {host} answered {status}: {}", body.trim());
+    }
+    serde_json::from_str(body).with_context(|| format!("{host}: findings are not JSON"))
 }
 
 /// After an enrollment or revocation: if an office relay is configured, sync now so the

@@ -768,3 +768,76 @@ fn the_relay_serves_the_same_scope_over_iroh() {
     let store = Workspace::open(&stranger.home).unwrap();
     assert_eq!(store.store().all_heads().unwrap().len(), 0);
 }
+
+/// Issue #5: the relay serves the findings on its merged state at `/v1/findings`, only
+/// to a device that signs its request, and only about documents that device may read.
+#[test]
+fn the_relay_serves_findings_on_its_merged_state_within_scope() {
+    let office = Office::new("");
+    let mgr = office.device("王经理", "manager", "华东");
+    let rep1 = office.device("小张", "rep", "华东");
+    let rep2 = office.device("小李", "rep", "华东");
+    let rep3 = office.device("小陈", "rep", "华南");
+    for dev in [&mgr, &rep1, &rep2, &rep3] {
+        dev.ok(&["sync"]);
+    }
+    // The same company created by two reps offline; each device alone is clean.
+    rep1.ok(&[
+        "customer",
+        "add",
+        "华东精密机械有限公司",
+        "--credit-code",
+        "91310000MA1FL8XQ3K",
+    ]);
+    rep2.ok(&[
+        "customer",
+        "add",
+        "华东精密机械公司",
+        "--credit-code",
+        "91310000MA1FL8XQ3K",
+    ]);
+    rep3.ok(&["customer", "add", "华南贸易有限公司", "--class", "key"]);
+    for dev in [&rep1, &rep2, &rep3] {
+        let local = dev.run(&["check", "--json", "--rule", "CUST-DUPLICATE"]);
+        assert_eq!(local.code, 0, "{}", local.stdout);
+        dev.ok(&["sync"]);
+    }
+    let findings = |dev: &Rep, rule: &str| -> Vec<serde_json::Value> {
+        let run = dev.run(&["check", "--relay", "--json", "--rule", rule]);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        serde_json::from_str::<Vec<serde_json::Value>>(&run.stdout).unwrap()
+    };
+    // The manager of the team sees the duplicate the relay found on the merged state.
+    let dup = findings(&mgr, "CUST-DUPLICATE");
+    assert_eq!(dup.len(), 1, "{dup:?}");
+    assert_eq!(
+        mgr.run(&["check", "--relay", "--rule", "CUST-DUPLICATE"])
+            .code,
+        1
+    );
+    // A rep sees no finding about documents outside its scope (not even the other rep's file).
+    assert!(findings(&rep1, "CUST-DUPLICATE").is_empty());
+    let rep3_all = findings(&rep3, "CUST-KEY-PLAN");
+    assert_eq!(
+        rep3_all.len(),
+        1,
+        "rep3 sees findings about its own key customer"
+    );
+    assert!(findings(&rep1, "CUST-KEY-PLAN").is_empty());
+    // An unsigned request is refused.
+    let host = office.relay.url.trim_start_matches("ws://").to_string();
+    let mut s = std::net::TcpStream::connect(&host).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        s,
+        "GET /v1/findings HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        !text.contains("华东精密"),
+        "no data leaves without a signature"
+    );
+}

@@ -18,12 +18,14 @@
 
 mod audit;
 pub mod config;
+mod findings;
 mod metrics;
 mod relay;
 mod server;
 
 pub use audit::{AuditRow, read_audit};
 pub use config::{Config, ConfigError, Limits, ScopeOptions};
+pub use findings::{FindingsError, FindingsRequest, MAX_SKEW_MS};
 pub use metrics::Metrics;
 pub use relay::{
     AUDIT_FILE, Access, Refusal, Relay, RelayError, RelayHost, RelayScope, STORE_FILE, SessionSlot,

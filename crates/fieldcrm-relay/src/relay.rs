@@ -281,6 +281,11 @@ impl Relay {
         result
     }
 
+    /// The relay's clock (UTC ms), read at the edge for audit rows and findings requests.
+    pub fn now_ms(&self) -> i64 {
+        (self.inner.clock)()
+    }
+
     /// Takes a session slot, or `None` when `max_sessions` run or the relay is stopping.
     pub fn try_session(&self) -> Option<SessionSlot> {
         if self.inner.stopping.load(Ordering::SeqCst) {

@@ -23,6 +23,7 @@ pub fn app(relay: Relay) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/v1/workspace", get(workspace))
+        .route(fieldcrm_net::ws::FINDINGS_PATH, get(findings))
         .route(fieldcrm_net::ws::SYNC_PATH, get(sync))
         .with_state(relay)
 }
@@ -48,6 +49,37 @@ async fn workspace(State(relay): State<Relay>) -> Response {
         serde_json::json!({ "workspace_id": relay.workspace_id() }).to_string(),
     )
         .into_response()
+}
+
+/// `GET /v1/findings`: signed by an enrolled device (see `fieldcrm_net::ws::FINDINGS_HEADERS`);
+/// JSON array of the findings on the merged state that the device's user may see.
+async fn findings(State(relay): State<Relay>, headers: axum::http::HeaderMap) -> Response {
+    use crate::findings::{FindingsError, FindingsRequest};
+    let [d, t, s] = fieldcrm_net::ws::FINDINGS_HEADERS.map(|h| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    });
+    let req = match FindingsRequest::parse(&d, &t, &s) {
+        Ok(r) => r,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    };
+    let now = relay.now_ms();
+    let result = tokio::task::spawn_blocking(move || relay.findings(&req, now)).await;
+    match result {
+        Ok(Ok(f)) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&f).unwrap_or_else(|_| "[]".into()),
+        )
+            .into_response(),
+        Ok(Err(e @ FindingsError::Refused(_))) => {
+            (StatusCode::FORBIDDEN, format!("{e}\n")).into_response()
+        }
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
+    }
 }
 
 async fn sync(State(relay): State<Relay>, ws: WebSocketUpgrade) -> Response {

@@ -1,0 +1,116 @@
+//! `/v1/findings`: the company rules checked on the relay's merged state, for an enrolled
+//! device that signs its request. A device sees only findings about documents its user may
+//! read (the same read scope as sync), so the endpoint leaks nothing sync would not.
+
+use std::collections::HashSet;
+
+use fieldcrm_model::access::can_read;
+use fieldcrm_model::{DeviceKey, DocId, Millis, unhex};
+use fieldcrm_net::ws::findings_message;
+use fieldcrm_policy::{Config, Finding, check};
+
+use crate::relay::{Access, Relay};
+
+/// How far a request's time may be from the relay's clock.
+pub const MAX_SKEW_MS: Millis = 5 * 60_000;
+
+/// Why a findings request was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FindingsError {
+    /// Missing or malformed headers.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Signature, freshness or enrollment failed.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The relay could not read its store.
+    #[error("relay store: {0}")]
+    Store(String),
+}
+
+/// A signed findings request, as parsed from the headers.
+#[derive(Debug, Clone)]
+pub struct FindingsRequest {
+    /// The asking device.
+    pub device: DeviceKey,
+    /// When the device signed (UTC ms).
+    pub at_ms: Millis,
+    /// Its signature of [`findings_message`].
+    pub signature: [u8; 64],
+}
+
+impl FindingsRequest {
+    /// Parse the three header values.
+    pub fn parse(device: &str, at: &str, signature: &str) -> Result<Self, FindingsError> {
+        let bad = |m: &str| FindingsError::BadRequest(m.to_string());
+        Ok(FindingsRequest {
+            device: device
+                .trim()
+                .parse()
+                .map_err(|_| bad("x-fieldcrm-device is not a device key"))?,
+            at_ms: at
+                .trim()
+                .parse()
+                .map_err(|_| bad("x-fieldcrm-time is not UTC milliseconds"))?,
+            signature: unhex(signature.trim())
+                .and_then(|b| <[u8; 64]>::try_from(b).ok())
+                .ok_or_else(|| bad("x-fieldcrm-signature is not 64 hex bytes"))?,
+        })
+    }
+}
+
+impl Relay {
+    /// The findings on the merged state at `now` that `req`'s user may see, after checking
+    /// the signature, its freshness and the device's enrollment.
+    pub fn findings(
+        &self,
+        req: &FindingsRequest,
+        now: Millis,
+    ) -> Result<Vec<Finding>, FindingsError> {
+        if (req.at_ms - now).abs() > MAX_SKEW_MS {
+            return Err(FindingsError::Refused(
+                "request time too far from the relay's clock".into(),
+            ));
+        }
+        let msg = findings_message(self.workspace_id(), req.at_ms);
+        if !fieldcrm_workspace::verify(&req.device, &msg, &req.signature) {
+            return Err(FindingsError::Refused("bad signature".into()));
+        }
+        let user = match self
+            .authorize(&req.device)
+            .map_err(|r| FindingsError::Refused(r.to_string()))?
+        {
+            Access::Device { user } => user,
+            Access::Bootstrap => return Ok(Vec::new()),
+        };
+        let roster = self
+            .roster()
+            .map_err(FindingsError::Store)?
+            .ok_or_else(|| FindingsError::Store("no roster yet".into()))?;
+        let store = self.store();
+        let ids = store
+            .all_heads()
+            .map_err(|e| FindingsError::Store(e.to_string()))?;
+        // Read only: the actor a loaded document would write with does not matter.
+        let reader = DeviceKey([0; 32]);
+        let mut snaps = Vec::with_capacity(ids.len());
+        for (id, _) in ids {
+            let doc = store
+                .load(&id, &reader)
+                .map_err(|e| FindingsError::Store(e.to_string()))?;
+            snaps.push(
+                doc.snapshot()
+                    .map_err(|e| FindingsError::Store(e.to_string()))?,
+            );
+        }
+        let readable: HashSet<&DocId> = snaps
+            .iter()
+            .filter(|s| can_read(&roster, &user, &s.summary()))
+            .map(|s| &s.id)
+            .collect();
+        let mut findings = check(&snaps, &Config::default(), now);
+        findings.retain(|f| f.doc_ids.iter().all(|id| readable.contains(id)));
+        Ok(findings)
+    }
+}
