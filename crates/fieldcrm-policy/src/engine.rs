@@ -826,7 +826,10 @@ fn ordered(a: &DocId, b: &DocId) -> (DocId, DocId) {
 
 /// Check a set of documents at `now`: every rule except DATA-SCOPE (which needs to know
 /// whose device holds them; see [`check_device`]). Findings are in canonical order.
+/// Sign-offs copied by a duplicate merge keep their real author
+/// ([`crate::carry_merged_provenance`]).
 pub fn check(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<Finding> {
+    let docs = crate::carry::carry_merged_provenance(docs);
     let mut e: Engine<&Snapshot> = Engine::new(config.clone());
     e.update(docs.iter(), &[], now);
     e.into_findings()
@@ -839,6 +842,7 @@ pub fn check_device(
     now: Millis,
     device: &DeviceKey,
 ) -> Vec<Finding> {
+    let docs = crate::carry::carry_merged_provenance(docs);
     let mut e: Engine<&Snapshot> = Engine::new(config.clone()).with_holder(device);
     e.update(docs.iter(), &[], now);
     e.into_findings()

@@ -57,6 +57,7 @@
 //! thiserror.
 #![deny(missing_docs)]
 
+mod carry;
 mod config;
 mod ctx;
 mod engine;
@@ -68,6 +69,7 @@ mod rule;
 mod rules;
 pub mod time;
 
+pub use carry::carry_merged_provenance;
 pub use config::{Config, ConfigError, DEFAULT_TOML, GENERAL, Level, ParamValue, RuleConfig};
 pub use engine::{Engine, Recheck, check, check_device, is_workspace_doc};
 pub use finding::{Actor, Finding, Severity, sort_findings};

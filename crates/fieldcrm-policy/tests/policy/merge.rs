@@ -260,3 +260,64 @@ fn same_heads_same_findings_both_merge_orders() {
         check(&reversed, &Config::default(), NOW)
     );
 }
+
+/// A duplicate merge copies the duplicate's contract, legal review included, into the
+/// survivor; the merging manager wrote those operations, but the review still counts as
+/// the legal reviewer's (it is the same review of the same contract in the tombstone).
+#[test]
+fn a_legal_review_copied_by_a_duplicate_merge_keeps_its_author() {
+    use fieldcrm_model::Contract;
+    let contract = Contract {
+        title: "年度供货合同".into(),
+        amount: 50_000_000,
+        created_at: NOW - 30 * DAY,
+        by: "rep2".into(),
+        signed_at: Some(NOW - 10 * DAY),
+        archive_ref: Some("HT-2026-001".into()),
+        archived_at: Some(NOW - 9 * DAY),
+        ..Default::default()
+    };
+    // The duplicate (rep2's file) holds the contract, reviewed by legal before signing.
+    let mut dup_content = clean_customer("华东机械（中国）有限公司");
+    dup_content.owner = Some("rep2".into());
+    dup_content.contracts.insert("k1".into(), contract.clone());
+    let mut dup = customer_doc(id(2), &REP2, &dup_content);
+    edit_as(&mut dup, &LEGAL, |d| {
+        d.put_new_object(
+            &["contracts", "k1", "legal_review"],
+            &review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
+        )
+        .unwrap();
+    });
+    let mut keep = customer_doc(id(1), &REP, &clean_customer("华东机械有限公司"));
+    // The manager merges: copies the contract (with its review) and marks the tombstone.
+    let reviewed = dup.hydrate::<fieldcrm_model::Customer>().unwrap().contracts["k1"].clone();
+    edit_as(&mut keep, &MGR, |d| {
+        d.put(&["contracts", "k1"], &reviewed).unwrap()
+    });
+    edit_as(&mut dup, &MGR, |d| {
+        d.put(&["merged_into"], &Some(id(1).to_string())).unwrap()
+    });
+    assert_rules(&run(&[&mut keep, &mut dup]), &[]);
+
+    // A tombstone merged by a rep does not lend authority; nor does a different contract.
+    let mut dup2 = customer_doc(id(3), &REP2, &dup_content);
+    edit_as(&mut dup2, &LEGAL, |d| {
+        d.put_new_object(
+            &["contracts", "k1", "legal_review"],
+            &review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
+        )
+        .unwrap();
+    });
+    let mut keep2 = customer_doc(id(4), &REP, &clean_customer("另一家公司"));
+    let mut changed = reviewed.clone();
+    changed.amount += 1;
+    edit_as(&mut keep2, &MGR, |d| {
+        d.put(&["contracts", "k1"], &changed).unwrap()
+    });
+    edit_as(&mut dup2, &REP2, |d| {
+        d.put(&["merged_into"], &Some(id(4).to_string())).unwrap()
+    });
+    let f = run(&[&mut keep2, &mut dup2]);
+    assert!(f.iter().any(|x| x.rule == R::DataAuthority), "{f:?}");
+}

@@ -1,0 +1,122 @@
+//! Provenance across a duplicate merge.
+//!
+//! `fieldcrm customer merge` copies the duplicate's entities into the survivor. Copying
+//! writes new Automerge operations, so a legal review or a manager's approval that came
+//! over would look as if the merging manager had set it. Before the rules run, this pass
+//! gives such a value back its real author: when a tombstone (merged into the survivor by
+//! a user allowed to merge) holds the *same entity* with the *same value* at the same path,
+//! the value's author in the survivor is the author in the tombstone.
+//!
+//! Only identical values inside identical entities carry over, so an approval cannot be
+//! reused for a quote with a different price; and only tombstones whose `merged_into` was
+//! set by a manager (or channel manager, for channels) or admin count.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use fieldcrm_model::{Body, Role, Roster, Snapshot};
+
+/// The snapshots with authorship carried from tombstones into their survivors (borrowed
+/// unchanged when no survivor needs it).
+pub fn carry_merged_provenance(docs: &[Snapshot]) -> Cow<'_, [Snapshot]> {
+    let Some(roster) = docs.iter().find_map(|s| match &s.body {
+        Body::Roster(r) => Some(r),
+        _ => None,
+    }) else {
+        return Cow::Borrowed(docs);
+    };
+    let mut by_survivor: HashMap<&str, Vec<&Snapshot>> = HashMap::new();
+    for t in docs {
+        let (merged_into, may_merge): (Option<&String>, &[Role]) = match &t.body {
+            Body::Customer(c) => (c.merged_into.as_ref(), &[Role::Manager, Role::Admin]),
+            Body::Channel(c) => (
+                c.merged_into.as_ref(),
+                &[Role::ChannelManager, Role::Manager, Role::Admin],
+            ),
+            _ => continue,
+        };
+        let Some(survivor) = merged_into else {
+            continue;
+        };
+        let merged_by = t
+            .fields
+            .get("merged_into")
+            .and_then(|f| f.values.first())
+            .and_then(|s| role_of(roster, &s.actor));
+        if merged_by.is_some_and(|r| may_merge.contains(r)) {
+            by_survivor.entry(survivor.as_str()).or_default().push(t);
+        }
+    }
+    if by_survivor.is_empty() {
+        return Cow::Borrowed(docs);
+    }
+    let mut out = docs.to_vec();
+    for s in &mut out {
+        let Some(tombstones) = by_survivor.get(s.id.as_str()) else {
+            continue;
+        };
+        carry_into(s, tombstones);
+    }
+    Cow::Owned(out)
+}
+
+fn role_of<'r>(roster: &'r Roster, actor: &str) -> Option<&'r Role> {
+    let dev = roster.devices.get(actor)?;
+    roster.users.get(&dev.user).map(|u| &u.role)
+}
+
+/// The JSON of the body at a `/`-separated path (the entity holding a field).
+fn at<'a>(body: &'a serde_json::Value, path: &[&str]) -> Option<&'a serde_json::Value> {
+    path.iter().try_fold(body, |v, k| v.get(*k))
+}
+
+fn body_json(s: &Snapshot) -> serde_json::Value {
+    serde_json::to_value(&s.body)
+        .ok()
+        .and_then(|mut v| v.get_mut("body").map(serde_json::Value::take))
+        .unwrap_or_default()
+}
+
+fn carry_into(survivor: &mut Snapshot, tombstones: &[&Snapshot]) {
+    let mine = body_json(survivor);
+    let mut moved: Vec<(String, String)> = Vec::new();
+    for t in tombstones {
+        let theirs = body_json(t);
+        for (path, state) in &t.fields {
+            if path == "merged_into" {
+                continue;
+            }
+            let (Some(their), Some(my)) = (
+                state.values.first(),
+                survivor.fields.get(path).and_then(|f| f.values.first()),
+            ) else {
+                continue;
+            };
+            // Only sign-offs (objects: approvals, reviews, escalations, agreements,
+            // territories) carry; a scalar that happens to be equal is not the same act.
+            if !their.value.is_object() || their.value != my.value || their.actor == my.actor {
+                continue;
+            }
+            // The whole entity must be the same (a quote's approval only with that quote).
+            let segs: Vec<&str> = path.split('/').collect();
+            let entity: &[&str] = if segs.len() > 1 {
+                &segs[..segs.len() - 1]
+            } else {
+                &segs
+            };
+            if at(&mine, entity).is_none() || at(&mine, entity) != at(&theirs, entity) {
+                continue;
+            }
+            moved.push((path.clone(), their.actor.clone()));
+        }
+    }
+    for (path, actor) in moved {
+        if let Some(v) = survivor
+            .fields
+            .get_mut(&path)
+            .and_then(|f| f.values.first_mut())
+        {
+            v.actor = actor;
+        }
+    }
+}
