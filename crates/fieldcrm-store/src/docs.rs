@@ -555,6 +555,9 @@ impl Store {
             remove_summary(&mut t, path, key)?;
             existed || had_doc
         };
+        if let Ok(mut derived) = txn.open_table(crate::derived::DERIVED) {
+            derived.remove(key).db(path)?;
+        }
         if existed {
             txn.commit().db(path)?;
         } else {

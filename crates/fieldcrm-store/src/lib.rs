@@ -51,6 +51,7 @@
 #![deny(missing_docs)]
 
 mod codec;
+mod derived;
 mod docs;
 mod error;
 mod index;

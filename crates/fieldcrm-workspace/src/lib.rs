@@ -415,14 +415,32 @@ impl Workspace {
     }
 
     /// Every document's policy snapshot (typed content plus deciding-field provenance).
+    ///
+    /// Snapshots are cached in the store per document and heads, so a check after a sync
+    /// rebuilds only the documents that changed.
     pub fn snapshots(&self) -> Result<Vec<fieldcrm_model::Snapshot>> {
         let ids = self
             .store
             .all_heads()
             .map_err(fieldcrm_store::Error::from)?;
-        ids.into_iter()
-            .map(|(id, _)| Ok(self.load(&id)?.snapshot()?))
-            .collect()
+        let cached = self
+            .store
+            .derived(&ids)
+            .map_err(fieldcrm_store::Error::from)?;
+        let mut out = Vec::with_capacity(ids.len());
+        let mut fresh = Vec::new();
+        for ((id, heads), cached) in ids.into_iter().zip(cached) {
+            if let Some(snap) = cached.as_deref().and_then(decode_snapshot) {
+                out.push(snap);
+                continue;
+            }
+            let snap = self.load(&id)?.snapshot()?;
+            fresh.push((id, heads, encode_snapshot(&snap)));
+            out.push(snap);
+        }
+        // Only a cache: a failure to write it costs recomputation next time, nothing else.
+        let _ = self.store.put_derived(&fresh);
+        Ok(out)
     }
 
     /// Resolve a document by unique ID prefix or exact name.
@@ -437,6 +455,20 @@ impl Workspace {
     pub fn resolve_user(&self, roster: &Roster, text: &str) -> Result<String> {
         resolve::resolve_user(roster, text)
     }
+}
+
+/// Tag of the cached snapshot format; a change of the `Snapshot` type bumps it, so old
+/// cache rows are recomputed instead of misread.
+const SNAPSHOT_CACHE_TAG: &[u8] = b"snapshot-json-v1\n";
+
+fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
+    let mut out = SNAPSHOT_CACHE_TAG.to_vec();
+    out.extend(serde_json::to_vec(s).unwrap_or_default());
+    out
+}
+
+fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
+    serde_json::from_slice(bytes.strip_prefix(SNAPSHOT_CACHE_TAG)?).ok()
 }
 
 /// The acting user, with the roster it was read from.
@@ -467,5 +499,62 @@ impl Me {
                     .join(" or ")
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldcrm_model::{Body, CustomerClass};
+
+    fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {
+        ws.snapshots()
+            .unwrap()
+            .into_iter()
+            .find(|s| &s.id == id)
+            .and_then(|s| match s.body {
+                Body::Customer(c) => c.class,
+                _ => None,
+            })
+    }
+
+    #[test]
+    fn cached_snapshots_follow_every_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = InitOptions {
+            user: "管理员".into(),
+            role: Role::Admin,
+            team: None,
+            region: None,
+            company: "示例".into(),
+            device_label: "test".into(),
+        };
+        let ws = Workspace::init(dir.path(), &opts, 1_000).unwrap();
+        let id = ws
+            .add_customer(
+                NewCustomer {
+                    name: "甲公司".into(),
+                    class: Some(CustomerClass::General),
+                    ..Default::default()
+                },
+                2_000,
+            )
+            .unwrap();
+        assert_eq!(class_of(&ws, &id), Some(CustomerClass::General));
+        // The second read comes from the cache and is the same.
+        let first = ws.snapshots().unwrap();
+        assert_eq!(ws.snapshots().unwrap(), first);
+        let edit = CustomerEdit {
+            class: Some(CustomerClass::Key),
+            ..Default::default()
+        };
+        ws.edit_customer_fields(&id, edit, 3_000).unwrap();
+        assert_eq!(
+            class_of(&ws, &id),
+            Some(CustomerClass::Key),
+            "a stale cache row was used"
+        );
+        assert!(decode_snapshot(b"garbage").is_none());
+        assert!(decode_snapshot(&encode_snapshot(&first[0])).is_some_and(|s| s == first[0]));
     }
 }

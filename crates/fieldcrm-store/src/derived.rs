@@ -1,0 +1,118 @@
+//! A cache of values derived from documents (e.g. the policy engine's snapshots), keyed by
+//! document and valid only for the heads it was computed at. Losing it costs only
+//! recomputation, so it is written without forcing a sync to disk; a later durable commit
+//! persists it.
+
+use automerge::ChangeHash;
+use fieldcrm_model::DocId;
+use redb::{Durability, ReadableDatabase, TableDefinition};
+
+use crate::error::{DbResultExt, LoadError, SaveError};
+use crate::store::Store;
+
+/// `doc id → [n: u32 LE][n × 32-byte head hashes][payload]`.
+pub(crate) const DERIVED: TableDefinition<&str, &[u8]> = TableDefinition::new("derived-v1");
+
+fn encode(heads: &[ChangeHash], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + heads.len() * 32 + payload.len());
+    out.extend_from_slice(&(heads.len() as u32).to_le_bytes());
+    for h in heads {
+        out.extend_from_slice(&h.0);
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The payload if the row was computed at exactly `heads`.
+fn decode<'a>(row: &'a [u8], heads: &[ChangeHash]) -> Option<&'a [u8]> {
+    let n = u32::from_le_bytes(row.get(..4)?.try_into().ok()?) as usize;
+    let hashes = row.get(4..4 + n.checked_mul(32)?)?;
+    if n != heads.len() || hashes.chunks(32).zip(heads).any(|(a, b)| a != b.0) {
+        return None;
+    }
+    row.get(4 + n * 32..)
+}
+
+impl Store {
+    /// Cached derived values for documents at the given heads (`None` where missing or
+    /// computed at other heads), in the order asked. Reads only the cache table.
+    pub fn derived(
+        &self,
+        docs: &[(DocId, Vec<ChangeHash>)],
+    ) -> Result<Vec<Option<Vec<u8>>>, LoadError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let table = match txn.open_table(DERIVED) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(vec![None; docs.len()]),
+            Err(e) => return Err(LoadError::from(crate::error::DbError::new(path, e))),
+        };
+        docs.iter()
+            .map(|(id, heads)| {
+                Ok(table
+                    .get(id.as_str())
+                    .db(path)?
+                    .and_then(|row| decode(row.value(), heads).map(<[u8]>::to_vec)))
+            })
+            .collect()
+    }
+
+    /// Store derived values computed at the given heads (one transaction, not forced to disk).
+    pub fn put_derived(&self, rows: &[(DocId, Vec<ChangeHash>, Vec<u8>)]) -> Result<(), SaveError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let path = self.path();
+        let mut txn = self.db().begin_write().db(path)?;
+        txn.set_durability(Durability::None).db(path)?;
+        {
+            let mut table = txn.open_table(DERIVED).db(path)?;
+            for (id, heads, payload) in rows {
+                table
+                    .insert(id.as_str(), encode(heads, payload).as_slice())
+                    .db(path)?;
+            }
+        }
+        txn.commit().db(path)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_valid_only_at_their_heads() {
+        let h1 = ChangeHash([1; 32]);
+        let h2 = ChangeHash([2; 32]);
+        let row = encode(&[h1, h2], b"payload");
+        assert_eq!(decode(&row, &[h1, h2]), Some(&b"payload"[..]));
+        assert_eq!(decode(&row, &[h1]), None);
+        assert_eq!(decode(&row, &[h2, h1]), None);
+        assert_eq!(decode(&row[..10], &[h1, h2]), None);
+    }
+
+    #[test]
+    fn cache_round_trip_through_a_real_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path().join("w.redb")).unwrap();
+        let id = DocId::random();
+        let heads = vec![ChangeHash([7; 32])];
+        assert_eq!(
+            store.derived(&[(id.clone(), heads.clone())]).unwrap(),
+            vec![None]
+        );
+        store
+            .put_derived(&[(id.clone(), heads.clone(), b"snap".to_vec())])
+            .unwrap();
+        assert_eq!(
+            store.derived(&[(id.clone(), heads)]).unwrap(),
+            vec![Some(b"snap".to_vec())]
+        );
+        assert_eq!(
+            store.derived(&[(id, vec![ChangeHash([8; 32])])]).unwrap(),
+            vec![None]
+        );
+    }
+}
