@@ -28,16 +28,10 @@ impl Pair {
             "示例科技",
         ]);
         admin.ok(&["user", "add", "小张", "--role", "rep", "--team", "华东一组"]);
-        let ws = admin.run(&["whoami", "--json"]).json()["workspace_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let ws = crate::cli_p2p::workspace_id(&admin);
         let rep = Rep::at(&admin.home.with_file_name("rep-device"));
         rep.ok(&["join", "--workspace", &ws]);
-        let rep_key = rep.run(&["whoami", "--json"]).json()["device"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let rep_key = crate::support::device_key(&rep);
         admin.ok(&["device", "add", &rep_key, "--user", "小张"]);
         admin.ok(&[
             "customer",

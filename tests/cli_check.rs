@@ -2,30 +2,11 @@
 //! languages, and findings that appear only after two devices' offline work merges.
 
 use crate::cli_p2p::{sync_with, workspace_id};
-use crate::support::Rep;
+use crate::support::{Rep, admin_with_team, device_key};
 
 /// An admin workspace with a manager, a rep on a second device, and a product.
 fn office() -> (Rep, Rep) {
-    let admin = Rep::new();
-    admin.ok(&[
-        "init",
-        "--user",
-        "管理员",
-        "--role",
-        "admin",
-        "--team",
-        "总部",
-    ]);
-    admin.ok(&["user", "add", "小张", "--role", "rep", "--team", "华东一组"]);
-    admin.ok(&[
-        "user",
-        "add",
-        "王经理",
-        "--role",
-        "manager",
-        "--team",
-        "华东一组",
-    ]);
+    let admin = admin_with_team();
     admin.ok(&[
         "catalog",
         "add",
@@ -41,11 +22,7 @@ fn office() -> (Rep, Rep) {
     ]);
     let rep = Rep::at(&admin.home.with_file_name("rep"));
     rep.ok(&["join", "--workspace", &workspace_id(&admin)]);
-    let key = rep.run(&["whoami", "--json"]).json()["device"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    admin.ok(&["device", "add", &key, "--user", "小张"]);
+    admin.ok(&["device", "add", &device_key(&rep), "--user", "小张"]);
     sync_with(&rep, &admin);
     (admin, rep)
 }

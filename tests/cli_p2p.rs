@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::Rep;
+use crate::support::{Rep, admin_with_team, device_key};
 
 /// A `fieldcrm serve --once` process; killed if the test fails.
 pub(crate) struct Server(pub(crate) Child);
@@ -58,26 +58,7 @@ pub(crate) fn workspace_id(rep: &Rep) -> String {
 
 #[test]
 fn two_reps_work_offline_then_sync_directly() {
-    let admin = Rep::new();
-    admin.ok(&[
-        "init",
-        "--user",
-        "管理员",
-        "--role",
-        "admin",
-        "--team",
-        "总部",
-    ]);
-    admin.ok(&["user", "add", "小张", "--role", "rep", "--team", "华东一组"]);
-    admin.ok(&[
-        "user",
-        "add",
-        "王经理",
-        "--role",
-        "manager",
-        "--team",
-        "华东一组",
-    ]);
+    let admin = admin_with_team();
     let ws = workspace_id(&admin);
     let rep = Rep::at(&admin.home.with_file_name("rep-device"));
     rep.run(&["customer", "list"])
@@ -85,10 +66,7 @@ fn two_reps_work_offline_then_sync_directly() {
     rep.ok(&["join", "--workspace", &ws]);
     rep.run(&["customer", "list"])
         .fails_with("has not received the workspace yet");
-    let key = rep.run(&["whoami", "--json"]).json()["device"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = device_key(&rep);
     // Not enrolled yet: refused before anything is exchanged.
     let (srv, ticket) = serve_once(&admin);
     rep.run(&["sync", &ticket, "--bind", "127.0.0.1:0"])

@@ -16,7 +16,7 @@ use fieldcrm_workspace::Workspace;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::Rep;
+use crate::support::{Rep, device_key};
 
 /// The relay binary, built next to `fieldcrm` (by `cargo test --workspace` /
 /// `cargo nextest run --workspace`; it lives in its own crate to keep axum out of the CLI).
@@ -115,13 +115,6 @@ struct Office {
     admin: Rep,
     relay: RelayProc,
     root: PathBuf,
-}
-
-fn device_key(rep: &Rep) -> String {
-    rep.run(&["whoami", "--json"]).json()["device"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 impl Office {

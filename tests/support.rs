@@ -110,3 +110,36 @@ impl Rep {
             .to_string()
     }
 }
+
+/// An admin's workspace (管理员, team 总部) with a rep 小张 and a manager 王经理 in 华东一组.
+pub(crate) fn admin_with_team() -> Rep {
+    let admin = Rep::new();
+    admin.ok(&[
+        "init",
+        "--user",
+        "管理员",
+        "--role",
+        "admin",
+        "--team",
+        "总部",
+    ]);
+    admin.ok(&["user", "add", "小张", "--role", "rep", "--team", "华东一组"]);
+    admin.ok(&[
+        "user",
+        "add",
+        "王经理",
+        "--role",
+        "manager",
+        "--team",
+        "华东一组",
+    ]);
+    admin
+}
+
+/// The device key `whoami` reports.
+pub(crate) fn device_key(rep: &Rep) -> String {
+    rep.run(&["whoami", "--json"]).json()["device"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
