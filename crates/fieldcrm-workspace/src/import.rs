@@ -220,6 +220,45 @@ pub struct CsvImport {
     pub created: Vec<(DocId, String)>,
 }
 
+/// The names a CSV import may create: not empty, not already in the workspace, not twice
+/// in the file.
+struct NewNames {
+    what: &'static str,
+    existing: BTreeSet<String>,
+    seen: BTreeMap<String, usize>,
+}
+
+impl NewNames {
+    fn new(ws: &Workspace, kind: DocKind, what: &'static str) -> Result<Self> {
+        Ok(NewNames {
+            what,
+            existing: ws
+                .list(&Filter::default().kind(kind))?
+                .into_iter()
+                .map(|l| l.summary.name)
+                .collect(),
+            seen: BTreeMap::new(),
+        })
+    }
+
+    /// The row's name, or why it cannot be created.
+    fn admit<'r>(
+        &mut self,
+        line: usize,
+        row: &'r BTreeMap<&str, String>,
+    ) -> Result<&'r str, String> {
+        let what = self.what;
+        let name = cell(row, "name").ok_or_else(|| "the name is empty".to_string())?;
+        if self.existing.contains(name) {
+            return Err(format!("{what} `{name}` already exists"));
+        }
+        if let Some(prev) = self.seen.insert(name.to_string(), line) {
+            return Err(format!("{what} `{name}` already appears on line {prev}"));
+        }
+        Ok(name)
+    }
+}
+
 fn cell<'a>(row: &'a BTreeMap<&str, String>, f: &str) -> Option<&'a str> {
     row.get(f).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
@@ -282,28 +321,18 @@ impl Workspace {
     pub fn import_customers_csv(&self, text: &str, now: Millis) -> Result<CsvImport> {
         let me = self.me()?;
         let (rows, mut errors) = self.csv_rows(text, CUSTOMER_COLUMNS)?;
-        let existing: BTreeSet<String> = self
-            .list(&Filter::default().kind(DocKind::Customer))?
-            .into_iter()
-            .map(|l| l.summary.name)
-            .collect();
-        let mut names = BTreeMap::new();
+        let mut names = NewNames::new(self, DocKind::Customer, "customer")?;
         let mut docs = Vec::new();
         let device = self.device();
         for (line, row) in rows {
             let mut row_err = |m: String| errors.push(format!("line {line}: {m}"));
-            let Some(name) = cell(&row, "name") else {
-                row_err("the name is empty".into());
-                continue;
+            let name = match names.admit(line, &row) {
+                Ok(n) => n,
+                Err(e) => {
+                    row_err(e);
+                    continue;
+                }
             };
-            if existing.contains(name) {
-                row_err(format!("customer `{name}` already exists"));
-                continue;
-            }
-            if let Some(prev) = names.insert(name.to_string(), line) {
-                row_err(format!("customer `{name}` already appears on line {prev}"));
-                continue;
-            }
             let mut c = Customer::new(name, now);
             c.credit_code = cell(&row, "credit_code").map(Into::into);
             c.industry = cell(&row, "industry").map(Into::into);
@@ -429,28 +458,18 @@ impl Workspace {
             "add channel partners",
         )?;
         let (rows, mut errors) = self.csv_rows(text, CHANNEL_COLUMNS)?;
-        let existing: BTreeSet<String> = self
-            .list(&Filter::default().kind(DocKind::Channel))?
-            .into_iter()
-            .map(|l| l.summary.name)
-            .collect();
-        let mut names = BTreeMap::new();
+        let mut names = NewNames::new(self, DocKind::Channel, "channel")?;
         let mut docs = Vec::new();
         let device = self.device();
         for (line, row) in rows {
             let mut row_err = |m: String| errors.push(format!("line {line}: {m}"));
-            let Some(name) = cell(&row, "name") else {
-                row_err("the name is empty".into());
-                continue;
+            let name = match names.admit(line, &row) {
+                Ok(n) => n,
+                Err(e) => {
+                    row_err(e);
+                    continue;
+                }
             };
-            if existing.contains(name) {
-                row_err(format!("channel `{name}` already exists"));
-                continue;
-            }
-            if let Some(prev) = names.insert(name.to_string(), line) {
-                row_err(format!("channel `{name}` already appears on line {prev}"));
-                continue;
-            }
             let kind = match cell(&row, "kind").map(|k| k.parse::<ChannelKind>()) {
                 Some(Ok(k)) if !matches!(k, ChannelKind::Unknown(_)) => k,
                 Some(_) => {
