@@ -88,22 +88,8 @@ impl Relay {
             .roster()
             .map_err(FindingsError::Store)?
             .ok_or_else(|| FindingsError::Store("no roster yet".into()))?;
-        let store = self.store();
-        let ids = store
-            .all_heads()
+        let snaps = fieldcrm_workspace::snapshots_of(self.store())
             .map_err(|e| FindingsError::Store(e.to_string()))?;
-        // Read only: the actor a loaded document would write with does not matter.
-        let reader = DeviceKey([0; 32]);
-        let mut snaps = Vec::with_capacity(ids.len());
-        for (id, _) in ids {
-            let doc = store
-                .load(&id, &reader)
-                .map_err(|e| FindingsError::Store(e.to_string()))?;
-            snaps.push(
-                doc.snapshot()
-                    .map_err(|e| FindingsError::Store(e.to_string()))?,
-            );
-        }
         let readable: HashSet<&DocId> = snaps
             .iter()
             .filter(|s| can_read(&roster, &user, &s.summary()))

@@ -414,33 +414,9 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?)
     }
 
-    /// Every document's policy snapshot (typed content plus deciding-field provenance).
-    ///
-    /// Snapshots are cached in the store per document and heads, so a check after a sync
-    /// rebuilds only the documents that changed.
+    /// Every document's policy snapshot (see [`snapshots_of`]).
     pub fn snapshots(&self) -> Result<Vec<fieldcrm_model::Snapshot>> {
-        let ids = self
-            .store
-            .all_heads()
-            .map_err(fieldcrm_store::Error::from)?;
-        let cached = self
-            .store
-            .derived(&ids)
-            .map_err(fieldcrm_store::Error::from)?;
-        let mut out = Vec::with_capacity(ids.len());
-        let mut fresh = Vec::new();
-        for ((id, heads), cached) in ids.into_iter().zip(cached) {
-            if let Some(snap) = cached.as_deref().and_then(decode_snapshot) {
-                out.push(snap);
-                continue;
-            }
-            let snap = self.load(&id)?.snapshot()?;
-            fresh.push((id, heads, encode_snapshot(&snap)));
-            out.push(snap);
-        }
-        // Only a cache: a failure to write it costs recomputation next time, nothing else.
-        let _ = self.store.put_derived(&fresh);
-        Ok(out)
+        snapshots_of(&self.store)
     }
 
     /// Resolve a document by unique ID prefix or exact name.
@@ -455,6 +431,35 @@ impl Workspace {
     pub fn resolve_user(&self, roster: &Roster, text: &str) -> Result<String> {
         resolve::resolve_user(roster, text)
     }
+}
+
+/// Every document's policy snapshot (typed content plus deciding-field provenance) in a
+/// store: a device's workspace or the relay's.
+///
+/// Snapshots are cached in the store per document and heads (`derived-v1`), so a check
+/// after a sync rebuilds only the documents that changed.
+pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
+    let ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
+    let cached = store.derived(&ids).map_err(fieldcrm_store::Error::from)?;
+    // Read only: the actor a loaded document would write with does not matter.
+    let reader = DeviceKey([0; 32]);
+    let mut out = Vec::with_capacity(ids.len());
+    let mut fresh = Vec::new();
+    for ((id, heads), cached) in ids.into_iter().zip(cached) {
+        if let Some(snap) = cached.as_deref().and_then(decode_snapshot) {
+            out.push(snap);
+            continue;
+        }
+        let snap = store
+            .load(&id, &reader)
+            .map_err(fieldcrm_store::Error::from)?
+            .snapshot()?;
+        fresh.push((id, heads, encode_snapshot(&snap)));
+        out.push(snap);
+    }
+    // Only a cache: a failure to write it costs recomputation next time, nothing else.
+    let _ = store.put_derived(&fresh);
+    Ok(out)
 }
 
 /// Tag of the cached snapshot format; a change of the `Snapshot` type bumps it, so old
