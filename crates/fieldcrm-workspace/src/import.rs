@@ -428,6 +428,16 @@ impl Workspace {
                 Err(e) => row_err(e.to_string()),
             }
         }
+        self.save_imported(docs, errors)
+    }
+
+    /// Save every imported document in one durable transaction, or nothing if any row
+    /// had an error (all listed, by line).
+    fn save_imported(
+        &self,
+        docs: Vec<(Document, String)>,
+        mut errors: Vec<String>,
+    ) -> Result<CsvImport> {
         if !errors.is_empty() {
             errors.sort_by_key(|e| line_of(e));
             return Err(Error::invalid(format!(
@@ -435,10 +445,6 @@ impl Workspace {
                 errors.join("\n")
             )));
         }
-        self.save_imported(docs)
-    }
-
-    fn save_imported(&self, docs: Vec<(Document, String)>) -> Result<CsvImport> {
         let created = docs
             .iter()
             .map(|(d, n)| (d.id().clone(), n.clone()))
@@ -517,14 +523,7 @@ impl Workspace {
                 Err(e) => row_err(e.to_string()),
             }
         }
-        if !errors.is_empty() {
-            errors.sort_by_key(|e| line_of(e));
-            return Err(Error::invalid(format!(
-                "{}\nnothing was imported",
-                errors.join("\n")
-            )));
-        }
-        self.save_imported(docs)
+        self.save_imported(docs, errors)
     }
 
     /// The rows of a customer or channel export: column names and one JSON object per
