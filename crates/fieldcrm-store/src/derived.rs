@@ -1,11 +1,11 @@
 //! A cache of values derived from documents (e.g. the policy engine's snapshots), keyed by
-//! document and valid only for the heads it was computed at. Losing it costs only
-//! recomputation, so it is written without forcing a sync to disk; a later durable commit
-//! persists it.
+//! document and valid only for the heads it was computed at. It is committed like every
+//! other write (one transaction per batch), so a crash never leaves the file needing repair
+//! on its account; a stale row is never used because its heads no longer match.
 
 use automerge::ChangeHash;
 use fieldcrm_model::DocId;
-use redb::{Durability, ReadableDatabase, TableDefinition};
+use redb::{ReadableDatabase, TableDefinition};
 
 use crate::error::{DbResultExt, LoadError, SaveError};
 use crate::store::Store;
@@ -57,14 +57,13 @@ impl Store {
             .collect()
     }
 
-    /// Store derived values computed at the given heads (one transaction, not forced to disk).
+    /// Store derived values computed at the given heads (one durable transaction).
     pub fn put_derived(&self, rows: &[(DocId, Vec<ChangeHash>, Vec<u8>)]) -> Result<(), SaveError> {
         if rows.is_empty() {
             return Ok(());
         }
         let path = self.path();
-        let mut txn = self.db().begin_write().db(path)?;
-        txn.set_durability(Durability::None).db(path)?;
+        let txn = self.db().begin_write().db(path)?;
         {
             let mut table = txn.open_table(DERIVED).db(path)?;
             for (id, heads, payload) in rows {
