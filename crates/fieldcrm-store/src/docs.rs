@@ -413,11 +413,7 @@ impl Store {
                 wrote |= save_in(&mut t, path, opts, doc)?;
             }
         }
-        if wrote {
-            txn.commit().db(path)?;
-        } else {
-            txn.abort().db(path)?;
-        }
+        finish(txn, wrote, path)?;
         Ok(())
     }
 
@@ -533,11 +529,7 @@ impl Store {
                 }
             }
         }
-        if wrote {
-            txn.commit().db(path)?;
-        } else {
-            txn.abort().db(path)?;
-        }
+        finish(txn, wrote, path)?;
         Ok(out)
     }
 
@@ -558,11 +550,7 @@ impl Store {
         if let Ok(mut derived) = txn.open_table(crate::derived::DERIVED) {
             derived.remove(key).db(path)?;
         }
-        if existed {
-            txn.commit().db(path)?;
-        } else {
-            txn.abort().db(path)?;
-        }
+        finish(txn, existed, path)?;
         Ok(existed)
     }
 
@@ -601,6 +589,16 @@ impl Store {
         }
         txn.commit().db(path)?;
         Ok(true)
+    }
+}
+
+/// Commit a write transaction if it wrote something, else abort it (an empty commit would
+/// still cost an fsync).
+fn finish(txn: WriteTransaction, wrote: bool, path: &Path) -> Result<(), DbError> {
+    if wrote {
+        txn.commit().db(path)
+    } else {
+        txn.abort().db(path)
     }
 }
 
