@@ -8,6 +8,16 @@ pub const ID_HEX_LEN: usize = 32;
 /// How many characters of an ID are shown by default (git-style short ID).
 pub const SHORT_LEN: usize = 8;
 
+/// The short display form of any ID text: its first [`SHORT_LEN`] characters (fewer if
+/// it is shorter). Char-safe, so an ID of any shape a peer sends renders without panic.
+/// The one short-ID rendering every crate uses.
+pub fn short_id(id: &str) -> &str {
+    match id.char_indices().nth(SHORT_LEN) {
+        Some((end, _)) => id.get(..end).unwrap_or(id),
+        None => id,
+    }
+}
+
 /// An ID string that is not 32 lowercase hex characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a document ID (expected 32 hex characters)")]
@@ -48,7 +58,7 @@ impl DocId {
 
     /// The short display form.
     pub fn short(&self) -> &str {
-        &self.0[..SHORT_LEN]
+        short_id(&self.0)
     }
 }
 
@@ -135,7 +145,7 @@ impl fmt::Display for DeviceKey {
 
 impl fmt::Debug for DeviceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DeviceKey({})", &self.to_hex()[..SHORT_LEN])
+        write!(f, "DeviceKey({})", short_id(&self.to_hex()))
     }
 }
 

@@ -11,15 +11,18 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod authority;
 pub mod channel;
 pub mod customer;
 mod document;
 pub mod fields;
 mod ids;
+mod lang;
 pub mod money;
 mod vocab;
 pub mod workspace_docs;
 
+pub use authority::Authority;
 pub use channel::{Agreement, Assessment, Channel, PriceReport, RiskAssessment, Territory};
 pub use customer::{
     Approval, Complaint, Contact, Contract, Customer, Escalation, Gift, Interaction, Investigation,
@@ -28,8 +31,10 @@ pub use customer::{
 pub use document::{Body, DocError, Document, Snapshot, Summary};
 pub use fields::{FieldState, Stamp};
 pub use ids::{
-    BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, new_entity_id, unhex,
+    BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, new_entity_id, short_id,
+    unhex,
 };
+pub use lang::Lang;
 pub use vocab::{
     ChannelKind, ChannelStatus, CustomerClass, DocKind, GiftDirection, GiftKind, InteractionKind,
     ReviewResult, RiskLevel, Role, Severity, Stage, UnknownVariant,

@@ -284,12 +284,18 @@ string_enum! {
 }
 
 impl DocKind {
+    /// The workspace-wide singleton kinds, each one document with a fixed ID created by
+    /// `fieldcrm init`. The one list of them.
+    pub const SINGLETONS: [DocKind; 4] = [
+        DocKind::Roster,
+        DocKind::Catalog,
+        DocKind::Policy,
+        DocKind::Sales,
+    ];
+
     /// Whether this is a workspace-wide singleton document.
     pub fn is_workspace_doc(&self) -> bool {
-        matches!(
-            self,
-            DocKind::Roster | DocKind::Catalog | DocKind::Policy | DocKind::Sales
-        )
+        Self::SINGLETONS.contains(self)
     }
 }
 

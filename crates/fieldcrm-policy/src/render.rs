@@ -8,28 +8,7 @@ use crate::config::fmt_bp;
 use crate::finding::{Finding, Severity, short};
 use crate::progress::ProgressRow;
 
-/// The language of rendered text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// 中文.
-    Zh,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// Parse `zh` / `en` (also `zh-CN`, `中文`, `english`).
-    pub fn parse(s: &str) -> Option<Lang> {
-        let t = s.trim().to_ascii_lowercase();
-        if t.starts_with("zh") || t == "中文" || t == "cn" {
-            Some(Lang::Zh)
-        } else if t.starts_with("en") {
-            Some(Lang::En)
-        } else {
-            None
-        }
-    }
-}
+pub use fieldcrm_model::Lang;
 
 fn sev_label(s: Severity, lang: Lang) -> &'static str {
     match lang {
