@@ -54,6 +54,10 @@ pub enum Authority {
     Roster,
     /// Set sales targets.
     Targets,
+    /// Merge duplicate customer files.
+    MergeCustomers,
+    /// Merge duplicate channel records.
+    MergeChannels,
 }
 
 const MANAGER: &[Role] = &[Role::Manager, Role::Admin];
@@ -84,6 +88,8 @@ impl Authority {
         Authority::PolicySettings,
         Authority::Roster,
         Authority::Targets,
+        Authority::MergeCustomers,
+        Authority::MergeChannels,
     ];
 
     /// The roles that hold this authority.
@@ -91,10 +97,13 @@ impl Authority {
         use Authority::*;
         match self {
             AssignOwner | ClassException | DiscountApproval | OrderApproval | GiftApproval
-            | ComplaintEscalation | Catalog | PriceAllowance | PolicySettings | Targets => MANAGER,
+            | ComplaintEscalation | Catalog | PriceAllowance | PolicySettings | Targets
+            | MergeCustomers => MANAGER,
             LegalReview => LEGAL,
             ChannelQualification | ChannelRisk | ChannelActivation => CHANNEL_MANAGER,
-            ChannelCreate | ChannelAgreement | ChannelStatus | ChannelTerritory => ANY_MANAGER,
+            ChannelCreate | ChannelAgreement | ChannelStatus | ChannelTerritory | MergeChannels => {
+                ANY_MANAGER
+            }
             Roster => ADMIN,
         }
     }
@@ -127,6 +136,8 @@ impl Authority {
             PolicySettings => "policy-settings",
             Roster => "roster",
             Targets => "targets",
+            MergeCustomers => "merge-customers",
+            MergeChannels => "merge-channels",
         }
     }
 
@@ -153,6 +164,8 @@ impl Authority {
             PolicySettings => "修改规则配置",
             Roster => "修改花名册（用户、角色、设备）",
             Targets => "设置销售目标",
+            MergeCustomers => "合并重复客户档案",
+            MergeChannels => "合并重复渠道档案",
         }
     }
 
@@ -179,6 +192,8 @@ impl Authority {
             PolicySettings => "change rule settings",
             Roster => "change the roster (users, roles, devices)",
             Targets => "set sales targets",
+            MergeCustomers => "merge customer files",
+            MergeChannels => "merge channel records",
         }
     }
 
@@ -216,6 +231,7 @@ impl Authority {
             (DocKind::Channel, ["risk", ..]) => Some(Authority::ChannelRisk),
             (DocKind::Channel, ["territories", ..]) => Some(Authority::ChannelTerritory),
             (DocKind::Channel, ["agreement", ..]) => Some(Authority::ChannelAgreement),
+            (DocKind::Catalog, ["discount_allowance_bp", ..]) => Some(Authority::PriceAllowance),
             (DocKind::Catalog, _) => Some(Authority::Catalog),
             (DocKind::Policy, ["rules", ..]) => Some(Authority::PolicySettings),
             (DocKind::Roster, ["users" | "devices", ..]) => Some(Authority::Roster),

@@ -334,10 +334,21 @@ impl Document {
         Some(obj)
     }
 
+    /// The last key of a non-empty path and the keys before it.
+    fn split_path<'p, 'a>(
+        &self,
+        path: &'p [&'a str],
+    ) -> Result<(&'p &'a str, &'p [&'a str]), DocError> {
+        path.split_last().ok_or_else(|| DocError::NoSuchPath {
+            id: self.id.to_string(),
+            path: String::new(),
+        })
+    }
+
     /// Write `value` at `path` (map keys; the last one is the key to set). Every map on the
     /// way must exist. Only the written value changes; the rest of the document is untouched.
     pub fn put<T: Reconcile>(&mut self, path: &[&str], value: &T) -> Result<(), DocError> {
-        let (key, parents) = path.split_last().expect("put needs a non-empty path");
+        let (key, parents) = self.split_path(path)?;
         let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
             id: self.id.to_string(),
             path: parents.join("/"),
@@ -357,7 +368,7 @@ impl Document {
         path: &[&str],
         value: &T,
     ) -> Result<(), DocError> {
-        let (key, parents) = path.split_last().expect("put needs a non-empty path");
+        let (key, parents) = self.split_path(path)?;
         let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
             id: self.id.to_string(),
             path: parents.join("/"),
@@ -377,7 +388,7 @@ impl Document {
 
     /// Delete the key at `path`.
     pub fn delete(&mut self, path: &[&str]) -> Result<(), DocError> {
-        let (key, parents) = path.split_last().expect("delete needs a non-empty path");
+        let (key, parents) = self.split_path(path)?;
         let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
             id: self.id.to_string(),
             path: parents.join("/"),

@@ -19,6 +19,7 @@ pub mod fields;
 mod ids;
 mod lang;
 pub mod money;
+pub mod period;
 mod vocab;
 pub mod workspace_docs;
 
@@ -35,6 +36,7 @@ pub use ids::{
     unhex,
 };
 pub use lang::Lang;
+pub use period::{BadPeriod, Period, PeriodKind};
 pub use vocab::{
     ChannelKind, ChannelStatus, CustomerClass, DocKind, GiftDirection, GiftKind, InteractionKind,
     ReviewResult, RiskLevel, Role, Severity, Stage, UnknownVariant,

@@ -4,6 +4,12 @@
 //! Run with `cargo bench -p fieldcrm-policy --bench check`. Snapshots are generated
 //! directly (with field provenance), not through Automerge, so the figures are the rule
 //! engine's alone.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

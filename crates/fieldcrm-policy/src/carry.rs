@@ -9,12 +9,12 @@
 //!
 //! Only identical values inside identical entities carry over, so an approval cannot be
 //! reused for a quote with a different price; and only tombstones whose `merged_into` was
-//! set by a manager (or channel manager, for channels) or admin count.
+//! set by a holder of [`Authority::MergeCustomers`] / [`Authority::MergeChannels`] count.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use fieldcrm_model::{Body, Role, Roster, Snapshot};
+use fieldcrm_model::{Authority, Body, Role, Roster, Snapshot};
 
 /// The snapshots with authorship carried from tombstones into their survivors (borrowed
 /// unchanged when no survivor needs it).
@@ -27,12 +27,9 @@ pub fn carry_merged_provenance(docs: &[Snapshot]) -> Cow<'_, [Snapshot]> {
     };
     let mut by_survivor: HashMap<&str, Vec<&Snapshot>> = HashMap::new();
     for t in docs {
-        let (merged_into, may_merge): (Option<&String>, &[Role]) = match &t.body {
-            Body::Customer(c) => (c.merged_into.as_ref(), &[Role::Manager, Role::Admin]),
-            Body::Channel(c) => (
-                c.merged_into.as_ref(),
-                &[Role::ChannelManager, Role::Manager, Role::Admin],
-            ),
+        let (merged_into, may_merge) = match &t.body {
+            Body::Customer(c) => (c.merged_into.as_ref(), Authority::MergeCustomers),
+            Body::Channel(c) => (c.merged_into.as_ref(), Authority::MergeChannels),
             _ => continue,
         };
         let Some(survivor) = merged_into else {
@@ -43,7 +40,7 @@ pub fn carry_merged_provenance(docs: &[Snapshot]) -> Cow<'_, [Snapshot]> {
             .get("merged_into")
             .and_then(|f| f.values.first())
             .and_then(|s| role_of(roster, &s.actor));
-        if merged_by.is_some_and(|r| may_merge.contains(r)) {
+        if merged_by.is_some_and(|r| may_merge.allows(r)) {
             by_survivor.entry(survivor.as_str()).or_default().push(t);
         }
     }
@@ -99,10 +96,9 @@ fn carry_into(survivor: &mut Snapshot, tombstones: &[&Snapshot]) {
             }
             // The whole entity must be the same (a quote's approval only with that quote).
             let segs: Vec<&str> = path.split('/').collect();
-            let entity: &[&str] = if segs.len() > 1 {
-                &segs[..segs.len() - 1]
-            } else {
-                &segs
+            let entity: &[&str] = match segs.split_last() {
+                Some((_, parent)) if !parent.is_empty() => parent,
+                _ => &segs,
             };
             if at(&mine, entity).is_none() || at(&mine, entity) != at(&theirs, entity) {
                 continue;

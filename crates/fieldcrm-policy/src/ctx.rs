@@ -6,15 +6,17 @@
 //! it (`snapshot.fields[path].values[0].actor`), a device key. A device counts only if its
 //! roster entry was written by an administrator's device, and a user's role counts only if
 //! it was written by an administrator's device ("who may grant roles" is decided by the
-//! roster itself, as a fixpoint; see [`Authority::build`]).
+//! roster itself, as a fixpoint; see [`Trust::build`]).
+//!
+//! Which roles hold a sign-off or a reserved field is [`fieldcrm_model::Authority`], the
+//! one table the application layer refuses actions with; nothing here lists roles.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use fieldcrm_model::{
-    Body, Catalog, DocId, Millis, PolicySettings, Product, Role, Roster, Sales, Snapshot,
+    Authority, Body, Catalog, DocId, DocKind, Millis, Product, Role, Roster, Sales, Snapshot,
 };
-use serde_json::json;
 
 use crate::config::{Config, ConfigError};
 use crate::finding::{Actor, Finding};
@@ -23,7 +25,7 @@ use crate::time::fmt_date;
 
 /// Users, devices and effective roles.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Authority {
+pub(crate) struct Trust {
     /// The roster with untrusted devices and users without a valid role removed (for
     /// read-scope checks).
     pub effective: Roster,
@@ -33,19 +35,19 @@ pub(crate) struct Authority {
     pub denied: Vec<(String, String)>,
 }
 
-impl Authority {
+impl Trust {
     /// Decide which devices and roles count.
     ///
     /// If the roster snapshot carries the author of its `kind` key (the device that
     /// created the roster), trust grows from that device (least fixpoint). Otherwise trust
     /// starts from every device of a stored admin and shrinks until every trusted
     /// device entry and role was written by a trusted admin device (greatest fixpoint).
-    pub(crate) fn build(snap: Option<&Snapshot>) -> Authority {
+    pub(crate) fn build(snap: Option<&Snapshot>) -> Trust {
         let Some((snap, roster)) = snap.and_then(|s| match &s.body {
             Body::Roster(r) => Some((s, r)),
             _ => None,
         }) else {
-            return Authority::default();
+            return Trust::default();
         };
         let author = |path: &str| -> Option<String> {
             snap.fields
@@ -83,7 +85,10 @@ impl Authority {
         let is_admin_device = |d: &str, roles_ok: &HashSet<&str>| {
             devices.get(d).is_some_and(|dev| {
                 roles_ok.contains(dev.user.as_str())
-                    && roster.users.get(&dev.user).map(|u| &u.role) == Some(&Role::Admin)
+                    && roster
+                        .users
+                        .get(&dev.user)
+                        .is_some_and(|u| Authority::Roster.allows(&u.role))
             })
         };
         // `admins`: devices whose writes grant roles and enroll devices.
@@ -143,7 +148,7 @@ impl Authority {
             }
         }
         denied.sort();
-        Authority {
+        Trust {
             effective,
             names: roster
                 .users
@@ -222,7 +227,7 @@ pub(crate) struct Holder {
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub cfg: Config,
-    pub auth: Authority,
+    pub auth: Trust,
     /// Products whose catalog entry was set by a manager or admin, by SKU.
     pub products: HashMap<String, Product>,
     /// The company's product lines (normalised), if there is a catalog.
@@ -303,7 +308,7 @@ impl Ctx {
         holder: Option<&str>,
     ) -> Ctx {
         let [roster, catalog, policy, _] = ws.get();
-        let auth = Authority::build(roster);
+        let auth = Trust::build(roster);
         let mut ctx = Ctx {
             cfg: base.clone(),
             auth,
@@ -321,12 +326,8 @@ impl Ctx {
             && let Body::Policy(p) = &snap.body
         {
             let allowed = p.rules.iter().filter(|(rule, _)| {
-                ctx.check(
-                    snap,
-                    &format!("rules/{rule}"),
-                    &[Role::Manager, Role::Admin],
-                )
-                .ok()
+                ctx.check(snap, &format!("rules/{rule}"), Authority::PolicySettings)
+                    .ok()
             });
             let (cfg, errors) = base.apply_settings(allowed);
             ctx.cfg = cfg;
@@ -343,10 +344,9 @@ impl Ctx {
     }
 
     fn load_catalog(&mut self, snap: &Snapshot, c: &Catalog) {
-        let price_roles = [Role::Manager, Role::Admin];
         for (sku, p) in &c.products {
             if self
-                .check(snap, &format!("products/{sku}"), &price_roles)
+                .check(snap, &format!("products/{sku}"), Authority::Catalog)
                 .ok()
             {
                 self.products.insert(sku.clone(), p.clone());
@@ -354,7 +354,11 @@ impl Ctx {
         }
         for (role, bp) in &c.discount_allowance_bp {
             if !self
-                .check(snap, &format!("discount_allowance_bp/{role}"), &price_roles)
+                .check(
+                    snap,
+                    &format!("discount_allowance_bp/{role}"),
+                    Authority::PriceAllowance,
+                )
                 .ok()
             {
                 continue;
@@ -385,16 +389,23 @@ impl Ctx {
         self.lines = Some(lines);
     }
 
-    /// Who set `path` in `snap`, and whether they hold one of `roles`.
-    pub(crate) fn check(&self, snap: &Snapshot, path: &str, roles: &[Role]) -> Auth {
+    /// Who set `path` in `snap`, and whether they hold `authority`.
+    pub(crate) fn check(&self, snap: &Snapshot, path: &str, authority: Authority) -> Auth {
+        self.check_with(snap, path, |r| authority.allows(r))
+    }
+
+    /// Who set `path` in `snap`, and whether their role passes `allowed`.
+    pub(crate) fn check_with(
+        &self,
+        snap: &Snapshot,
+        path: &str,
+        allowed: impl Fn(&Role) -> bool,
+    ) -> Auth {
         match snap.fields.get(path).and_then(|f| f.values.first()) {
             None => Auth::Absent,
             Some(stamp) => {
                 let actor = self.auth.actor(&stamp.actor);
-                let ok = self
-                    .auth
-                    .role_of_actor(&stamp.actor)
-                    .is_some_and(|r| roles.contains(r));
+                let ok = self.auth.role_of_actor(&stamp.actor).is_some_and(allowed);
                 if ok {
                     Auth::Ok(actor)
                 } else {
@@ -406,8 +417,18 @@ impl Ctx {
 
     /// Like [`Ctx::check`], for a value the body shows: a value without provenance
     /// (no field state) counts as set by an unknown device.
-    pub(crate) fn check_present(&self, snap: &Snapshot, path: &str, roles: &[Role]) -> Auth {
-        match self.check(snap, path, roles) {
+    pub(crate) fn check_present(&self, snap: &Snapshot, path: &str, authority: Authority) -> Auth {
+        self.check_present_with(snap, path, |r| authority.allows(r))
+    }
+
+    /// Like [`Ctx::check_with`], for a value the body shows (see [`Ctx::check_present`]).
+    pub(crate) fn check_present_with(
+        &self,
+        snap: &Snapshot,
+        path: &str,
+        allowed: impl Fn(&Role) -> bool,
+    ) -> Auth {
+        match self.check_with(snap, path, allowed) {
             Auth::Absent => Auth::Denied(Actor {
                 device: String::new(),
                 user: None,
@@ -455,44 +476,28 @@ pub(crate) fn workspace_static_findings<S: Borrow<Snapshot>>(
     let Some(sev) = ctx.cfg.severity(RuleId::DataAuthority) else {
         return;
     };
-    let mut push = |snap: &Snapshot, path: &str, actor: Actor, need_zh: &str, need_en: &str| {
-        out.push(Finding::new(
-            RuleId::DataAuthority,
-            sev,
-            vec![snap.id.clone()],
-            Some(path.to_string()),
-            format!(
-                "{}由{}设置，但只有{need_zh}可以设置；该值不予采信。",
-                crate::rules::common::field_zh(path),
-                actor.label_zh()
-            ),
-            format!(
-                "`{path}` was set by {}, but only {need_en} may set it; the value does not count.",
-                actor.label_en()
-            ),
-            json!({ "field": path, "set_by": actor.json(), "required_roles": need_en }),
+    let mut push = |snap: &Snapshot, path: &str, actor: Actor, authority: Authority| {
+        out.push(crate::rules::common::authority_finding(
+            sev, snap, path, &actor, authority,
         ));
     };
     if let Some(snap) = roster {
         for (path, actor) in &ctx.auth.denied {
-            push(snap, path, ctx.auth.actor(actor), "管理员", "an admin");
+            push(snap, path, ctx.auth.actor(actor), Authority::Roster);
         }
     }
-    let price_roles = [Role::Manager, Role::Admin];
-    if let Some(snap) = catalog {
+    // Every reserved field of the catalog and the policy settings (the sales document's
+    // targets are reported by no rule yet).
+    for (snap, kind) in [(catalog, DocKind::Catalog), (policy, DocKind::Policy)] {
+        let Some(snap) = snap else {
+            continue;
+        };
         for path in snap.fields.keys() {
-            if let Auth::Denied(a) = ctx.check(snap, path, &price_roles) {
-                push(snap, path, a, "销售经理或管理员", "a manager or admin");
-            }
-        }
-    }
-    if let Some(snap) = policy
-        && let Body::Policy(PolicySettings { rules, .. }) = &snap.body
-    {
-        for rule in rules.keys() {
-            let path = format!("rules/{rule}");
-            if let Auth::Denied(a) = ctx.check(snap, &path, &price_roles) {
-                push(snap, &path, a, "销售经理或管理员", "a manager or admin");
+            let Some(authority) = Authority::for_field(&kind, path) else {
+                continue;
+            };
+            if let Auth::Denied(a) = ctx.check(snap, path, authority) {
+                push(snap, path, a, authority);
             }
         }
     }

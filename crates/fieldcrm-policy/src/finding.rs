@@ -55,7 +55,7 @@ impl Actor {
         match (&self.name, &self.role) {
             (Some(n), Some(r)) => format!("{n}（{}）", role_zh(r)),
             (Some(n), None) => format!("{n}（无有效角色）"),
-            _ => format!("未登记设备 {}", short(&self.device)),
+            _ => format!("未登记设备 {}", fieldcrm_model::short_id(&self.device)),
         }
     }
 
@@ -64,7 +64,10 @@ impl Actor {
         match (&self.name, &self.role) {
             (Some(n), Some(r)) => format!("{n} ({r})"),
             (Some(n), None) => format!("{n} (no valid role)"),
-            _ => format!("unenrolled device {}", short(&self.device)),
+            _ => format!(
+                "unenrolled device {}",
+                fieldcrm_model::short_id(&self.device)
+            ),
         }
     }
 
@@ -76,10 +79,6 @@ impl Actor {
             "role": self.role,
         })
     }
-}
-
-pub(crate) fn short(s: &str) -> &str {
-    s.get(..8).unwrap_or(s)
 }
 
 pub(crate) fn role_zh(role: &str) -> &str {

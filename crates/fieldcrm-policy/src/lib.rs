@@ -21,13 +21,16 @@
 //! "Who set it" is the Automerge actor (a device) of the current value of a deciding
 //! field, mapped through the roster to a user and role. A value set without the required
 //! role does not count and is itself a DATA-AUTHORITY finding; unknown devices never
-//! count. Role reservations:
+//! count. Which roles hold each sign-off and reserved field is the model's one table,
+//! [`fieldcrm_model::Authority`] (the application layer refuses actions with the same
+//! table): an admin holds every management authority (sales manager, channel manager)
+//! but never the legal review; DATA-AUTHORITY messages name the holders from it.
 //! - legal review → legal;
-//! - class exception, gift approval → manager;
-//! - discount approval → manager (up to the manager allowance) or admin (any discount);
-//! - complaint escalation → set by a manager, or addressed to a user with the manager role;
+//! - class exception, gift approval, discount approval, receiving an escalated
+//!   complaint → manager or admin (a discount beyond the manager allowance: admin);
+//! - complaint escalation → set by a holder, or addressed to a user who holds it;
 //! - channel qualification review, risk assessment, activation (`status = active`) →
-//!   channel manager;
+//!   channel manager or admin;
 //! - catalog products, discount allowances, policy-settings overrides → manager or admin;
 //! - roster roles and device enrolments → admin.
 //!

@@ -10,7 +10,7 @@ use crate::config::{Config, Level};
 use crate::ctx::{Ctx, WsDocs};
 use crate::rule::RuleId;
 use crate::rules::is_tombstone;
-use crate::time::parse_period;
+use crate::time::Period;
 
 /// One target and how far it is met.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,7 +94,7 @@ pub fn target_progress(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<P
         .reports
         .values()
         .filter_map(|r| {
-            let p = parse_period(&r.period)?;
+            let p = Period::parse(&r.period).ok()?;
             Some((r.user.as_str(), p.start_ms(offset), r.amount))
         })
         .collect();
@@ -106,7 +106,7 @@ pub fn target_progress(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<P
     }
     let mut rows = Vec::new();
     for (id, t) in &sales.targets {
-        let Some(p) = parse_period(&t.period) else {
+        let Some(p) = Period::parse(&t.period).ok() else {
             continue;
         };
         let (start, end) = (p.start_ms(offset), p.end_ms(offset));

@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 
 use fieldcrm_model::money::format_yuan;
+use fieldcrm_model::short_id as short;
 
 use crate::config::fmt_bp;
-use crate::finding::{Finding, Severity, short};
+use crate::finding::{Finding, Severity};
 use crate::progress::ProgressRow;
 
 pub use fieldcrm_model::Lang;
@@ -30,11 +31,10 @@ pub fn render(findings: &[Finding], lang: Lang) -> String {
         });
         return out;
     }
-    let mut i = 0;
-    while i < sorted.len() {
-        let rule = sorted[i].rule;
-        let j = i + sorted[i..].iter().take_while(|f| f.rule == rule).count();
-        let group = &sorted[i..j];
+    for group in sorted.chunk_by(|a, b| a.rule == b.rule) {
+        let Some(rule) = group.first().map(|f| f.rule) else {
+            continue;
+        };
         let title = match lang {
             Lang::Zh => rule.title_zh(),
             Lang::En => rule.title_en(),
@@ -45,17 +45,15 @@ pub fn render(findings: &[Finding], lang: Lang) -> String {
         };
         let _ = writeln!(out, "{rule}  {title} ({count})");
         let _ = writeln!(out, "  {}", rule.clause());
-        let mut k = 0;
-        while k < group.len() {
-            let docs = &group[k].doc_ids;
-            let m = k + group[k..].iter().take_while(|f| &f.doc_ids == docs).count();
+        for same_docs in group.chunk_by(|a, b| a.doc_ids == b.doc_ids) {
+            let docs = same_docs.first().map_or(&[][..], |f| f.doc_ids.as_slice());
             let ids: Vec<&str> = docs.iter().map(|d| short(d.as_str())).collect();
             let label = match lang {
                 Lang::Zh => "文档",
                 Lang::En => "doc",
             };
             let _ = writeln!(out, "  {label} {}", ids.join(" + "));
-            for f in &group[k..m] {
+            for f in same_docs {
                 let msg = match lang {
                     Lang::Zh => &f.message_zh,
                     Lang::En => &f.message_en,
@@ -67,10 +65,8 @@ pub fn render(findings: &[Finding], lang: Lang) -> String {
                     .unwrap_or_default();
                 let _ = writeln!(out, "    [{}]{entity} {msg}", sev_label(f.severity, lang));
             }
-            k = m;
         }
         out.push('\n');
-        i = j;
     }
     let v = sorted
         .iter()

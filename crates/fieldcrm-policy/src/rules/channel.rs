@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use fieldcrm_model::money::format_yuan;
-use fieldcrm_model::{Channel, ChannelStatus, Millis, ReviewResult, Role};
+use fieldcrm_model::{Authority, Channel, ChannelStatus, Millis, ReviewResult};
 use serde_json::json;
 
 use super::Eval;
@@ -13,9 +13,7 @@ use crate::ctx::Auth;
 use crate::finding::Severity;
 use crate::normalize;
 use crate::rule::RuleId as R;
-use crate::time::{local_day, parse_period, period_of};
-
-const CM: &[Role] = &[Role::ChannelManager];
+use crate::time::{Period, period_at};
 
 /// An exclusive territory of an active channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +60,8 @@ pub(crate) fn check(e: &mut Eval<'_>, ch: &Channel) -> ChannelExtract {
         ch.name.clone()
     };
     let status_auth = if ch.status == ChannelStatus::Active {
-        e.ctx.check_present(e.snap, "status", CM)
+        e.ctx
+            .check_present(e.snap, "status", Authority::ChannelActivation)
     } else {
         Auth::Absent
     };
@@ -70,14 +69,16 @@ pub(crate) fn check(e: &mut Eval<'_>, ch: &Channel) -> ChannelExtract {
     let activated = ch.activated_at.unwrap_or(ch.status_at);
 
     if e.sev(R::DataAuthority).is_some() {
-        authority(e, "status", &status_auth, "渠道经理", "a channel manager");
+        authority(e, "status", &status_auth, Authority::ChannelActivation);
         if ch.qualification.is_some() {
-            let a = e.ctx.check(e.snap, "qualification", CM);
-            authority(e, "qualification", &a, "渠道经理", "a channel manager");
+            let a = e
+                .ctx
+                .check(e.snap, "qualification", Authority::ChannelQualification);
+            authority(e, "qualification", &a, Authority::ChannelQualification);
         }
         if ch.risk.is_some() {
-            let a = e.ctx.check(e.snap, "risk", CM);
-            authority(e, "risk", &a, "渠道经理", "a channel manager");
+            let a = e.ctx.check(e.snap, "risk", Authority::ChannelRisk);
+            authority(e, "risk", &a, Authority::ChannelRisk);
         }
     }
 
@@ -163,13 +164,19 @@ fn qualification(e: &mut Eval<'_>, ch: &Channel, n: &str, activated: Millis) {
                     e.date(q.at)
                 ));
             }
-            let a = e.ctx.check_present(e.snap, "qualification", CM);
+            let need = Authority::ChannelQualification;
+            let a = e.ctx.check_present(e.snap, "qualification", need);
             if let Auth::Denied(who) = &a {
                 zh.push(format!(
-                    "资质审核由{}设置，不是渠道经理，不予采信",
-                    who.label_zh()
+                    "资质审核由{}设置，不是{}，不予采信",
+                    who.label_zh(),
+                    need.needs_zh()
                 ));
-                en.push(format!("the qualification review was set by {}, not a channel manager, and does not count", who.label_en()));
+                en.push(format!(
+                    "the qualification review was set by {}, not {}, and does not count",
+                    who.label_en(),
+                    need.needs_en()
+                ));
             }
             a
         }
@@ -188,15 +195,18 @@ fn qualification(e: &mut Eval<'_>, ch: &Channel, n: &str, activated: Millis) {
                     e.date(r.at)
                 ));
             }
-            let a = e.ctx.check_present(e.snap, "risk", CM);
+            let need = Authority::ChannelRisk;
+            let a = e.ctx.check_present(e.snap, "risk", need);
             if let Auth::Denied(who) = &a {
                 zh.push(format!(
-                    "风险评估由{}设置，不是渠道经理，不予采信",
-                    who.label_zh()
+                    "风险评估由{}设置，不是{}，不予采信",
+                    who.label_zh(),
+                    need.needs_zh()
                 ));
                 en.push(format!(
-                    "the risk assessment was set by {}, not a channel manager, and does not count",
-                    who.label_en()
+                    "the risk assessment was set by {}, not {}, and does not count",
+                    who.label_en(),
+                    need.needs_en()
                 ));
             }
             a
@@ -348,13 +358,13 @@ fn periodic(e: &mut Eval<'_>, ch: &Channel, n: &str, activated: Millis) {
     if e.sev(R::ChannelAssessment).is_some()
         && let Some(kind) = p.assessment_period
     {
-        let current = period_of(kind, local_day(e.now, offset));
+        let current = period_at(kind, e.now, offset);
         // The findings change when the current period ends.
         e.reached(current.end_ms(offset));
         let done: HashSet<String> = ch
             .assessments
             .values()
-            .filter_map(|a| parse_period(&a.period))
+            .filter_map(|a| Period::parse(&a.period).ok())
             .filter(|pp| pp.kind == kind)
             .map(|pp| pp.label)
             .collect();

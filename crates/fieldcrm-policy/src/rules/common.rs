@@ -1,12 +1,12 @@
 //! Rules that apply to every kind of document: CUST-CONCURRENT-EDIT, DATA-SCOPE and the
 //! DATA-AUTHORITY finding shape.
 
-use fieldcrm_model::{Body, Snapshot, Summary};
+use fieldcrm_model::{Authority, Body, Snapshot, Summary};
 use serde_json::json;
 
 use super::Eval;
 use crate::ctx::{Auth, Ctx};
-use crate::finding::{Actor, Finding};
+use crate::finding::{Actor, Finding, Severity};
 use crate::rule::RuleId;
 
 /// A short display of a JSON value (strings as themselves, objects abbreviated).
@@ -35,7 +35,7 @@ pub(crate) fn show(v: &serde_json::Value) -> String {
 /// A deciding field's name in Chinese, e.g. `quotes/q1/approval` → `报价 q1 的折扣审批`.
 pub(crate) fn field_zh(path: &str) -> String {
     let segs: Vec<&str> = path.split('/').collect();
-    let short = |id: &str| crate::finding::short(id).to_string();
+    let short = |id: &str| fieldcrm_model::short_id(id).to_string();
     match segs.as_slice() {
         ["owner"] => "负责人".into(),
         ["class"] => "客户分类".into(),
@@ -142,26 +142,53 @@ pub(crate) fn doc_label_en(snap: &Snapshot) -> String {
     }
 }
 
-/// DATA-AUTHORITY: a reserved field whose value was set without the role.
-pub(crate) fn authority(e: &mut Eval<'_>, path: &str, auth: &Auth, need_zh: &str, need_en: &str) {
+/// DATA-AUTHORITY: a reserved field whose value was set without the authority.
+pub(crate) fn authority(e: &mut Eval<'_>, path: &str, auth: &Auth, authority: Authority) {
     let Auth::Denied(actor) = auth else {
         return;
     };
-    let (zh, en) = (doc_label_zh(e.snap), doc_label_en(e.snap));
-    e.emit(
+    let Some(sev) = e.sev(RuleId::DataAuthority) else {
+        return;
+    };
+    let f = authority_finding(sev, e.snap, path, actor, authority);
+    e.out.push(f);
+}
+
+/// The DATA-AUTHORITY finding for `path` of `snap`, set by `actor` without `authority`;
+/// the message names the roles that hold it.
+pub(crate) fn authority_finding(
+    sev: Severity,
+    snap: &Snapshot,
+    path: &str,
+    actor: &Actor,
+    authority: Authority,
+) -> Finding {
+    let (zh, en) = (doc_label_zh(snap), doc_label_en(snap));
+    let (need_zh, need_en) = (authority.needs_zh(), authority.needs_en());
+    let roles: Vec<&str> = authority.roles().iter().map(|r| r.as_str()).collect();
+    Finding::new(
         RuleId::DataAuthority,
+        sev,
+        vec![snap.id.clone()],
         Some(path.to_string()),
         format!(
-            "{zh}的{}由{}设置，但只有{need_zh}有权设置；该值不予采信。",
+            "{zh}的{}由{}设置，但只有{need_zh}有权{}；该值不予采信。",
             field_zh(path),
-            actor.label_zh()
+            actor.label_zh(),
+            authority.action_zh()
         ),
         format!(
-            "{en}: `{path}` was set by {}, but only {need_en} may set it; the value does not count.",
-            actor.label_en()
+            "{en}: `{path}` was set by {}, but only {need_en} may {}; the value does not count.",
+            actor.label_en(),
+            authority.action_en()
         ),
-        json!({ "field": path, "set_by": actor.json(), "required_roles": need_en }),
-    );
+        json!({
+            "field": path,
+            "set_by": actor.json(),
+            "authority": authority.as_str(),
+            "required_roles": roles,
+        }),
+    )
 }
 
 /// The summary row of a customer or channel snapshot (what read scope is decided on).

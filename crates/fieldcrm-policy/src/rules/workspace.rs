@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::ctx::Ctx;
 use crate::finding::Finding;
 use crate::rule::RuleId;
-use crate::time::{local_day, parse_period, period_of};
+use crate::time::{Period, period_at};
 
 /// SALES-REPORT findings and the instant they next change.
 pub(crate) fn sales_reports(
@@ -26,12 +26,12 @@ pub(crate) fn sales_reports(
         return Millis::MAX;
     };
     let offset = ctx.offset();
-    let current = period_of(kind, local_day(now, offset));
+    let current = period_at(kind, now, offset);
     let wake = current.end_ms(offset);
     let mut done: HashMap<&str, HashSet<String>> = HashMap::new();
     if let Some(sales) = sales {
         for r in sales.reports.values() {
-            if let Some(p) = parse_period(&r.period).filter(|p| p.kind == kind) {
+            if let Some(p) = Period::parse(&r.period).ok().filter(|p| p.kind == kind) {
                 done.entry(r.user.as_str()).or_default().insert(p.label);
             }
         }
