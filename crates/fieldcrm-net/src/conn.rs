@@ -158,11 +158,14 @@ pub(crate) fn from_write_error(err: WriteError) -> SessionError {
 
 pub(crate) fn close_with(conn: &Connection, code: u32, reason: &str) {
     // QUIC carries the reason in one packet; keep it well under that.
-    let mut end = reason.len().min(512);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    conn.close(VarInt::from_u32(code), &reason.as_bytes()[..end]);
+    let end = reason
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take_while(|end| *end <= 512)
+        .last()
+        .unwrap_or(0);
+    let reason = reason.get(..end).unwrap_or_default();
+    conn.close(VarInt::from_u32(code), reason.as_bytes());
 }
 
 /// Which side of the connection this is.

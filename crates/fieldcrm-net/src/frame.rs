@@ -60,9 +60,11 @@ impl FrameDecoder {
         debug_assert!(bytes.len() <= self.want());
         match &mut self.payload {
             None => {
-                let n = bytes.len().min(HEADER_LEN - self.header_got);
-                self.header[self.header_got..self.header_got + n].copy_from_slice(&bytes[..n]);
-                self.header_got += n;
+                let free = self.header.iter_mut().skip(self.header_got);
+                for (slot, byte) in free.zip(bytes) {
+                    *slot = *byte;
+                    self.header_got += 1;
+                }
                 if self.header_got < HEADER_LEN {
                     return Ok(None);
                 }
@@ -88,7 +90,7 @@ impl FrameDecoder {
                     let extra = buf.capacity().max(READ_CHUNK).min(len - buf.len());
                     buf.reserve_exact(extra);
                 }
-                buf.extend_from_slice(&bytes[..n]);
+                buf.extend_from_slice(bytes.get(..n).unwrap_or(bytes));
                 if buf.len() == len {
                     let frame = std::mem::take(buf);
                     self.payload = None;

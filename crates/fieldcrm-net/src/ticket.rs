@@ -86,8 +86,8 @@ impl Ticket {
         out.extend_from_slice(&self.device.0);
         // A ticket carries at most 255 addresses; more would not fit in anything a person
         // copies around anyway.
-        let addrs = &self.addrs[..self.addrs.len().min(255)];
-        out.push(addrs.len() as u8);
+        let addrs = self.addrs.get(..255).unwrap_or(&self.addrs);
+        out.push(u8::try_from(addrs.len()).unwrap_or(u8::MAX));
         for addr in addrs {
             match addr.ip() {
                 IpAddr::V4(ip) => {
@@ -110,40 +110,39 @@ impl Ticket {
         if bytes.len() < KEY_LEN + 1 + CRC_LEN {
             return Err(TicketError::TooShort);
         }
-        let (body, crc) = bytes.split_at(bytes.len() - CRC_LEN);
-        if crc32(body).to_be_bytes() != crc {
+        let (body, crc) = bytes
+            .split_last_chunk::<CRC_LEN>()
+            .ok_or(TicketError::TooShort)?;
+        if crc32(body).to_be_bytes() != *crc {
             return Err(TicketError::Checksum);
         }
-        let mut key = [0u8; KEY_LEN];
-        key.copy_from_slice(&body[..KEY_LEN]);
-        iroh::PublicKey::from_bytes(&key).map_err(|_| TicketError::BadKey)?;
-        let count = body[KEY_LEN] as usize;
-        let mut rest = &body[KEY_LEN + 1..];
-        let mut addrs = Vec::with_capacity(count);
+        let (key, rest) = body
+            .split_first_chunk::<KEY_LEN>()
+            .ok_or(TicketError::TooShort)?;
+        iroh::PublicKey::from_bytes(key).map_err(|_| TicketError::BadKey)?;
+        let (&count, mut rest) = rest.split_first().ok_or(TicketError::TooShort)?;
+        let mut addrs = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
             let (&tag, tail) = rest
                 .split_first()
                 .ok_or(TicketError::Malformed("fewer addresses than announced"))?;
-            let ip_len = match tag {
-                TAG_V4 => 4,
-                TAG_V6 => 16,
+            let cut_short = TicketError::Malformed("address cut short");
+            let (ip, tail) = match tag {
+                TAG_V4 => {
+                    let (ip, tail) = tail.split_first_chunk::<4>().ok_or(cut_short)?;
+                    (IpAddr::V4(Ipv4Addr::from(*ip)), tail)
+                }
+                TAG_V6 => {
+                    let (ip, tail) = tail.split_first_chunk::<16>().ok_or(cut_short)?;
+                    (IpAddr::V6(Ipv6Addr::from(*ip)), tail)
+                }
                 _ => return Err(TicketError::Malformed("unknown address kind")),
             };
-            if tail.len() < ip_len + 2 {
-                return Err(TicketError::Malformed("address cut short"));
-            }
-            let ip = if ip_len == 4 {
-                IpAddr::V4(Ipv4Addr::from(
-                    <[u8; 4]>::try_from(&tail[..4]).expect("4 bytes"),
-                ))
-            } else {
-                IpAddr::V6(Ipv6Addr::from(
-                    <[u8; 16]>::try_from(&tail[..16]).expect("16 bytes"),
-                ))
-            };
-            let port = u16::from_be_bytes([tail[ip_len], tail[ip_len + 1]]);
-            addrs.push(SocketAddr::new(ip, port));
-            rest = &tail[ip_len + 2..];
+            let (port, tail) = tail
+                .split_first_chunk::<2>()
+                .ok_or(TicketError::Malformed("address cut short"))?;
+            addrs.push(SocketAddr::new(ip, u16::from_be_bytes(*port)));
+            rest = tail;
         }
         if !rest.is_empty() {
             return Err(TicketError::Malformed(
@@ -154,7 +153,7 @@ impl Ticket {
             return Err(TicketError::NoAddresses);
         }
         Ok(Ticket {
-            device: DeviceKey(key),
+            device: DeviceKey(*key),
             addrs,
         })
     }
@@ -183,19 +182,26 @@ impl FromStr for Ticket {
             .strip_prefix(TICKET_PREFIX)
             .ok_or(TicketError::NotATicket)?;
         // One digit: the base32 body may itself start with a digit.
-        let version = match rest.chars().next() {
+        let mut chars = rest.chars();
+        let version = match chars.next() {
             Some(c) if c.is_ascii_digit() => c,
             _ => return Err(TicketError::MissingVersion),
         };
         if version.to_digit(10) != Some(TICKET_VERSION) {
             return Err(TicketError::UnsupportedVersion(version.to_string()));
         }
-        let body = &rest[1..];
-        Ticket::from_bytes(&base32_decode(body)?)
+        Ticket::from_bytes(&base32_decode(chars.as_str())?)
     }
 }
 
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// The base32 digit for the low 5 bits of `v`.
+fn base32_digit(v: u64) -> char {
+    ALPHABET
+        .get((v & 31) as usize)
+        .map_or('a', |&b| char::from(b))
+}
 
 fn base32_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
@@ -206,11 +212,11 @@ fn base32_encode(bytes: &[u8]) -> String {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+            out.push(base32_digit(acc >> bits));
         }
     }
     if bits > 0 {
-        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+        out.push(base32_digit(acc << (5 - bits)));
     }
     out
 }
@@ -315,9 +321,12 @@ mod tests {
             format!("{s}!").parse::<Ticket>(),
             Err(TicketError::BadCharacter('!'))
         );
-        assert_eq!(s[..30].parse::<Ticket>(), Err(TicketError::TooShort));
         assert_eq!(
-            s[..s.len() - 3].parse::<Ticket>(),
+            s.get(..30).unwrap().parse::<Ticket>(),
+            Err(TicketError::TooShort)
+        );
+        assert_eq!(
+            s.get(..s.len() - 3).unwrap().parse::<Ticket>(),
             Err(TicketError::Checksum)
         );
         // One character changed in the key.
@@ -362,5 +371,82 @@ mod tests {
             forge(&short).parse::<Ticket>(),
             Err(TicketError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn odd_text_is_an_error_never_a_panic() {
+        let good = Ticket::new(key(), vec!["10.0.0.2:7000".parse().unwrap()]).to_string();
+        let mut inputs: Vec<String> = [
+            "",
+            " ",
+            "\n\t",
+            "f",
+            "fieldcrm",
+            "fieldcrm1",
+            "FIELDCRM1",
+            "fieldcrm١",
+            "fieldcrmé",
+            "fieldcrm1é",
+            "fieldcrm1😀😀😀",
+            "😀fieldcrm1",
+            "fieldcrm😀1abc",
+            "客户票据",
+            "fieldcrm1客户",
+            "fieldcrm1\u{0}\u{0}",
+            "fieldcrm1aaaa\u{200b}bbbb",
+            "ﬁeldcrm1abc",
+            "fieldcrm11111111",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every truncation of a real ticket, with and without a multi-byte tail.
+        for (i, _) in good.char_indices() {
+            let head = good.get(..i).unwrap();
+            inputs.push(head.to_string());
+            inputs.push(format!("{head}é"));
+            inputs.push(format!("{head}😀"));
+        }
+        // Very long input, valid alphabet and not.
+        inputs.push(format!("fieldcrm1{}", "a".repeat(1 << 20)));
+        inputs.push(format!("fieldcrm1{}", "7".repeat(100_003)));
+        inputs.push("😀".repeat(100_000));
+        inputs.push(format!("{good}{}", "b".repeat(10_000)));
+        // Random bytes read as text (lossily, as a paste of garbage would arrive).
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in 0..400 {
+            let bytes: Vec<u8> = (0..len).map(|_| next().to_le_bytes()[0]).collect();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            inputs.push(text.clone());
+            inputs.push(format!("fieldcrm1{text}"));
+            // Random base32 after the prefix: reaches the byte decoder.
+            let b32: String = (0..len).map(|_| base32_digit(next())).collect();
+            inputs.push(format!("fieldcrm1{b32}"));
+        }
+        for text in &inputs {
+            let parsed = std::panic::catch_unwind(|| text.parse::<Ticket>());
+            let parsed = parsed.unwrap_or_else(|_| panic!("parsing {text:?} panicked"));
+            if text.as_str() != good {
+                assert!(parsed.is_err(), "{text:?} parsed as {parsed:?}");
+            }
+        }
+        // Forged bodies with a valid checksum and every announced count reach the address
+        // decoder with too few bytes.
+        for count in 0..=255u8 {
+            for extra in 0..20usize {
+                let mut body = key().0.to_vec();
+                body.push(count);
+                body.extend((0..extra).map(|i| if i % 7 == 0 { TAG_V6 } else { TAG_V4 }));
+                let crc = crc32(&body);
+                body.extend_from_slice(&crc.to_be_bytes());
+                let _ = format!("fieldcrm1{}", base32_encode(&body)).parse::<Ticket>();
+            }
+        }
     }
 }

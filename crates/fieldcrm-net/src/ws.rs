@@ -86,12 +86,15 @@ impl Challenge {
 
     /// Parses a challenge; `None` if it is not one.
     pub fn decode(b: &[u8]) -> Option<Self> {
-        if b.len() < 4 + NONCE_LEN || b[..4] != CHALLENGE_MAGIC || b.len() > 4 + NONCE_LEN + 128 {
+        if b.len() > 4 + NONCE_LEN + 128 {
             return None;
         }
+        let (nonce, workspace_id) = b
+            .strip_prefix(&CHALLENGE_MAGIC)?
+            .split_first_chunk::<NONCE_LEN>()?;
         Some(Challenge {
-            nonce: b[4..4 + NONCE_LEN].try_into().ok()?,
-            workspace_id: String::from_utf8(b[4 + NONCE_LEN..].to_vec()).ok()?,
+            nonce: *nonce,
+            workspace_id: String::from_utf8(workspace_id.to_vec()).ok()?,
         })
     }
 }
@@ -140,12 +143,10 @@ impl AuthAnswer {
 
     /// Parses an answer; `None` if it is not one.
     pub fn decode(b: &[u8]) -> Option<Self> {
-        if b.len() != 4 + 32 + 64 || b[..4] != AUTH_MAGIC {
-            return None;
-        }
+        let (device, signature) = b.strip_prefix(&AUTH_MAGIC)?.split_first_chunk::<32>()?;
         Some(AuthAnswer {
-            device: DeviceKey(b[4..36].try_into().ok()?),
-            signature: b[36..].try_into().ok()?,
+            device: DeviceKey(*device),
+            signature: signature.try_into().ok()?,
         })
     }
 }
@@ -213,15 +214,14 @@ impl Default for WsConfig {
 /// Normalizes a relay URL to the sync endpoint (`ws://h:p` → `ws://h:p/v1/sync`).
 pub fn sync_url(url: &str) -> Result<String, WsError> {
     let url = url.trim();
-    let rest = url
-        .strip_prefix("ws://")
-        .or_else(|| url.strip_prefix("wss://"))
+    let (scheme, rest) = ["ws://", "wss://"]
+        .into_iter()
+        .find_map(|scheme| Some((scheme, url.strip_prefix(scheme)?)))
         .ok_or_else(|| WsError::BadUrl(url.into()))?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     if host.is_empty() {
         return Err(WsError::BadUrl(url.into()));
     }
-    let scheme = &url[..url.len() - rest.len()];
     let path = path.trim_end_matches('/');
     if path.is_empty() {
         Ok(format!("{scheme}{host}{SYNC_PATH}"))

@@ -10,6 +10,13 @@
 //! Set `FIELDCRM_BENCH_DIR` to put the store on another disk, `FIELDCRM_BENCH_N` to change
 //! the number of customers.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;

@@ -219,14 +219,16 @@ struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, BadRow> {
-        Ok(self.take(1)?[0])
+        let (&b, rest) = self.0.split_first().ok_or(BadRow("row is truncated"))?;
+        self.0 = rest;
+        Ok(b)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], BadRow> {
-        if self.0.len() < n {
-            return Err(BadRow("row is truncated"));
-        }
-        let (head, rest) = self.0.split_at(n);
+        let (head, rest) = self
+            .0
+            .split_at_checked(n)
+            .ok_or(BadRow("row is truncated"))?;
         self.0 = rest;
         Ok(head)
     }

@@ -249,28 +249,28 @@ impl Store {
         if let Some(exact) = found.keys().find(|id| id.as_str() == prefix) {
             return Ok(exact.clone());
         }
-        match found.len() {
-            0 => Err(ResolveError::NotFound {
-                text: text.to_string(),
-                kind: kind.cloned(),
-            }),
-            1 => Ok(found.into_keys().next().expect("one match")),
-            _ => {
-                let mut candidates: Vec<Candidate> = found
-                    .into_iter()
-                    .map(|(id, s)| Candidate {
-                        id,
-                        kind: s.kind,
-                        name: s.name,
-                    })
-                    .collect();
-                candidates.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-                Err(ResolveError::Ambiguous {
+        if found.len() <= 1 {
+            return found
+                .into_keys()
+                .next()
+                .ok_or_else(|| ResolveError::NotFound {
                     text: text.to_string(),
-                    candidates,
-                })
-            }
+                    kind: kind.cloned(),
+                });
         }
+        let mut candidates: Vec<Candidate> = found
+            .into_iter()
+            .map(|(id, s)| Candidate {
+                id,
+                kind: s.kind,
+                name: s.name,
+            })
+            .collect();
+        candidates.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        Err(ResolveError::Ambiguous {
+            text: text.to_string(),
+            candidates,
+        })
     }
 }
 

@@ -13,7 +13,7 @@
 //! let mut doc = Document::create(DocId::random(), &device, 0, &Customer::new("华东机械", 0), "new")
 //!     .expect("valid customer");
 //! store.save(&mut doc)?; // durable when it returns
-//! let id = store.resolve(None, &doc.id().as_str()[..6])?;
+//! let id = store.resolve(None, doc.id().short())?; // the 8-character short ID
 //! let rows = store.list(&Filter::default().name_contains("华东"))?;
 //! assert_eq!(rows[0].id, id);
 //! let again = store.load(&id, &device).expect("stored");

@@ -5,6 +5,13 @@
 //! The writer is this test binary run again with `FIELDCRM_CRASH_WRITER` set, selecting
 //! the `writer_process` test, which is a no-op in a normal run.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;

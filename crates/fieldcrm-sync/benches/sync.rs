@@ -2,6 +2,13 @@
 //!
 //! `cargo bench -p fieldcrm-sync` prints a Markdown table (see BENCHMARKS.md).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use std::time::Instant;
 
 use automerge::sync::{self, SyncDoc};

@@ -21,9 +21,10 @@ pub(crate) const MAX_SPLIT_DEPTH: u8 = 16;
 /// The raw bytes of a document ID.
 pub(crate) fn raw_id(id: &DocId) -> RawId {
     let mut out = [0u8; 16];
-    let s = id.as_str().as_bytes();
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = (nibble(s[2 * i]) << 4) | nibble(s[2 * i + 1]);
+    for (o, pair) in out.iter_mut().zip(id.as_str().as_bytes().chunks_exact(2)) {
+        if let [hi, lo] = pair {
+            *o = (nibble(*hi) << 4) | nibble(*lo);
+        }
     }
     out
 }
@@ -38,6 +39,9 @@ fn nibble(c: u8) -> u8 {
 }
 
 /// The document ID for raw bytes (always valid: 32 lowercase hex digits).
+// The hex of 16 bytes is 32 lowercase hex digits, exactly what `DocId` accepts, so the
+// parse cannot fail whatever bytes a peer sent (the model has no infallible constructor).
+#[allow(clippy::expect_used)]
 pub(crate) fn doc_id(raw: &RawId) -> DocId {
     fieldcrm_model::hex(raw)
         .parse()
@@ -55,14 +59,14 @@ fn fmix64(mut k: u64) -> u64 {
 /// The 64-bit item hash of a document at some heads. Part of the wire protocol: it must
 /// never change within a protocol version.
 pub(crate) fn item_hash(id: &RawId, heads: &[ChangeHash]) -> u64 {
-    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
-    let mut h = fmix64(word(&id[..8]) ^ 0x9e37_79b9_7f4a_7c15);
-    h = fmix64(h ^ word(&id[8..]));
+    let id = u128::from_le_bytes(*id);
+    let mut h = fmix64(id as u64 ^ 0x9e37_79b9_7f4a_7c15);
+    h = fmix64(h ^ (id >> 64) as u64);
     let mut heads: Vec<&ChangeHash> = heads.iter().collect();
     heads.sort();
     for head in heads {
-        for w in head.0.chunks_exact(8) {
-            h = fmix64(h.wrapping_add(0x2545_f491_4f6c_dd1d) ^ word(w));
+        for w in head.0.as_chunks::<8>().0 {
+            h = fmix64(h.wrapping_add(0x2545_f491_4f6c_dd1d) ^ u64::from_le_bytes(*w));
         }
     }
     h
@@ -119,8 +123,12 @@ impl ItemSet {
         (lo, hi)
     }
 
+    /// The fingerprint of the items `lo..hi` (indices from [`Self::bounds`]).
     pub(crate) fn fingerprint(&self, lo: usize, hi: usize) -> u64 {
-        self.sums[hi].wrapping_sub(self.sums[lo])
+        match (self.sums.get(hi), self.sums.get(lo)) {
+            (Some(h), Some(l)) => h.wrapping_sub(*l),
+            _ => 0,
+        }
     }
 
     /// Fingerprints of the 16 children of a range.
@@ -133,16 +141,18 @@ impl ItemSet {
         out
     }
 
-    pub(crate) fn id(&self, i: usize) -> RawId {
-        self.ids[i].to_be_bytes()
+    /// The IDs of the items `lo..hi` (empty if out of range).
+    pub(crate) fn ids(&self, lo: usize, hi: usize) -> impl Iterator<Item = RawId> + '_ {
+        self.ids
+            .get(lo..hi)
+            .unwrap_or_default()
+            .iter()
+            .map(|id| id.to_be_bytes())
     }
 
-    pub(crate) fn hash(&self, i: usize) -> u64 {
-        self.hashes[i]
-    }
-
-    pub(crate) fn hashes(&self, lo: usize, hi: usize) -> Vec<u64> {
-        self.hashes[lo..hi].to_vec()
+    /// The hashes of the items `lo..hi` (empty if out of range).
+    pub(crate) fn hashes(&self, lo: usize, hi: usize) -> &[u64] {
+        self.hashes.get(lo..hi).unwrap_or_default()
     }
 
     /// Position of an ID, if present.

@@ -1,5 +1,10 @@
 //! Test support (feature `test-support`): an in-memory host and a simulated network that
 //! drops, duplicates and reorders messages.
+//!
+//! Not compiled into release builds and never fed peer or file input: its fixtures build
+//! documents the tests control, and an `expect` here fails a test that set up a broken
+//! scenario, which is what a test helper should do. Hence the module-wide allow below.
+#![allow(clippy::expect_used)]
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -384,7 +389,8 @@ pub mod fixtures {
     }
 
     fn pick<'a>(rng: &mut SimRng, xs: &[&'a str]) -> &'a str {
-        xs[(rng.next_u64() % xs.len() as u64) as usize]
+        let i = rng.next_u64() % xs.len().max(1) as u64;
+        xs.get(i as usize).copied().unwrap_or_default()
     }
 
     fn contact(rng: &mut SimRng, now: Millis) -> Contact {
@@ -398,14 +404,14 @@ pub mod fixtures {
     }
 
     fn interaction(rng: &mut SimRng, now: Millis, by: &str) -> Interaction {
-        let kinds = [
-            InteractionKind::Visit,
-            InteractionKind::Call,
-            InteractionKind::Email,
-            InteractionKind::Meeting,
-        ];
+        let kind = match rng.next_u64() % 4 {
+            0 => InteractionKind::Visit,
+            1 => InteractionKind::Call,
+            2 => InteractionKind::Email,
+            _ => InteractionKind::Meeting,
+        };
         Interaction {
-            kind: kinds[(rng.next_u64() % 4) as usize].clone(),
+            kind,
             occurred_at: now - 3_600_000,
             recorded_at: now,
             summary: pick(rng, NOTES).into(),
@@ -452,12 +458,11 @@ pub mod fixtures {
                     .expect("contacts map");
             }
             3 => {
-                let class = [
-                    CustomerClass::Key,
-                    CustomerClass::General,
-                    CustomerClass::Potential,
-                ][(rng.next_u64() % 3) as usize]
-                    .clone();
+                let class = match rng.next_u64() % 3 {
+                    0 => CustomerClass::Key,
+                    1 => CustomerClass::General,
+                    _ => CustomerClass::Potential,
+                };
                 doc.put(&["class"], &Some(class)).expect("class");
             }
             4 => {

@@ -256,7 +256,12 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// Everything not read yet.
+    fn rest(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or_default()
     }
 
     fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
@@ -269,12 +274,21 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
-        if self.remaining() < n {
-            return Err(DecodeError::Truncated { what });
-        }
-        let s = &self.buf[self.pos..self.pos + n];
+        let s = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.buf.get(self.pos..end))
+            .ok_or(DecodeError::Truncated { what })?;
         self.pos += n;
         Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], DecodeError> {
+        let (a, _) = self
+            .take(N, what)?
+            .split_first_chunk::<N>()
+            .ok_or(DecodeError::Truncated { what })?;
+        Ok(*a)
     }
 
     fn uvarint(&mut self, what: &'static str, max_bits: u32) -> Result<u128, DecodeError> {
@@ -325,13 +339,11 @@ impl<'a> Reader<'a> {
     }
 
     fn id(&mut self, what: &'static str) -> Result<RawId, DecodeError> {
-        Ok(self.take(16, what)?.try_into().expect("16 bytes"))
+        self.array(what)
     }
 
     fn fp(&mut self, what: &'static str) -> Result<u64, DecodeError> {
-        Ok(u64::from_le_bytes(
-            self.take(8, what)?.try_into().expect("8 bytes"),
-        ))
+        self.array(what).map(u64::from_le_bytes)
     }
 }
 
@@ -348,8 +360,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
         KIND_TURN => decode_turn(&mut r).map(Frame::Turn),
         KIND_ERROR => {
             let code = r.u8("error code")?;
-            let rest = &bytes[r.pos..];
-            let message = String::from_utf8_lossy(&rest[..rest.len().min(MAX_SHORT)]).into_owned();
+            let rest = r.rest();
+            let message =
+                String::from_utf8_lossy(rest.get(..MAX_SHORT).unwrap_or(rest)).into_owned();
             Ok(Frame::Error { code, message })
         }
         k => Err(DecodeError::UnknownKind { kind: k }),
@@ -395,8 +408,11 @@ fn decode_turn(r: &mut Reader<'_>) -> Result<Turn, DecodeError> {
                 }
                 let mut fs = Box::new([0u64; 16]);
                 for f in fs.iter_mut() {
+                    let part: [u8; SPLIT_FP_BYTES] = r.array("fingerprint")?;
                     let mut b = [0u8; 8];
-                    b[..SPLIT_FP_BYTES].copy_from_slice(r.take(SPLIT_FP_BYTES, "fingerprint")?);
+                    for (d, s) in b.iter_mut().zip(part) {
+                        *d = s;
+                    }
                     *f = u64::from_le_bytes(b);
                 }
                 RangeBody::Split(fs)

@@ -1,6 +1,13 @@
 //! Convergence: replicas edit the same documents concurrently and sync over a network that
 //! drops, duplicates and reorders messages; once it heals, every replica ends identical.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

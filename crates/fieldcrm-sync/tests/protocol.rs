@@ -1,5 +1,12 @@
 //! Two-peer scenarios on the simulated network: costs, refusals, damage, scope.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+
 use fieldcrm_model::{
     Catalog, Device, DeviceKey, DocId, DocKind, Document, Product, Role, Roster, Summary, User,
 };

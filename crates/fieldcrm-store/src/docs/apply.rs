@@ -1,0 +1,206 @@
+//! Applying untrusted Automerge bytes (from a sync peer or a bundle) to stored documents.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+
+use automerge::{AutoCommit, ChangeHash};
+use fieldcrm_model::{DocError, DocId, Document};
+
+use super::{Tables, append, damaged, finish, put_new, read_doc_bytes, read_state};
+use crate::error::{ApplyError, DbResultExt, SaveError};
+use crate::store::{Store, StoreOptions};
+
+/// The first bytes of every Automerge chunk.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+
+/// Split concatenated Automerge chunks (document or change chunks), checking only the
+/// framing: magic, then 4-byte checksum, 1-byte type, LEB128 length and the data.
+fn split_chunks(mut data: &[u8]) -> Result<Vec<(u8, &[u8])>, String> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        // Header: magic (4), checksum (4), type (1), then the LEB128 length.
+        let Some((magic, rest)) = data.split_first_chunk::<4>() else {
+            return Err("not an Automerge document or change".into());
+        };
+        let Some((&ty, len_bytes)) = rest.get(4..).and_then(<[u8]>::split_first) else {
+            return Err("not an Automerge document or change".into());
+        };
+        if *magic != CHUNK_MAGIC || len_bytes.is_empty() {
+            return Err("not an Automerge document or change".into());
+        }
+        let (mut len, mut used, mut shift) = (0u64, 0usize, 0u32);
+        loop {
+            let b = *len_bytes
+                .get(used)
+                .ok_or("truncated Automerge chunk header")?;
+            used += 1;
+            len |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 56 {
+                return Err("bad Automerge chunk length".into());
+            }
+        }
+        let (chunk, rest) = usize::try_from(len)
+            .ok()
+            .and_then(|l| l.checked_add(9 + used))
+            .and_then(|total| data.split_at_checked(total))
+            .ok_or("truncated Automerge chunk")?;
+        out.push((ty, chunk));
+        data = rest;
+    }
+    Ok(out)
+}
+
+/// Apply bytes from outside (a peer): every chunk must parse strictly, unlike
+/// `load_incremental`, which silently skips what it cannot read.
+fn apply_untrusted(am: &mut AutoCommit, data: &[u8]) -> Result<(), String> {
+    for (ty, chunk) in split_chunks(data)? {
+        match ty {
+            0 => {
+                let mut other = AutoCommit::load_with_options(
+                    chunk,
+                    automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
+                )
+                .map_err(|e| e.to_string())?;
+                am.merge(&mut other).map_err(|e| e.to_string())?;
+            }
+            1 | 2 => {
+                let change = automerge::Change::try_from(chunk).map_err(|e| e.to_string())?;
+                am.apply_changes([change]).map_err(|e| e.to_string())?;
+            }
+            t => return Err(format!("unsupported Automerge chunk type {t}")),
+        }
+    }
+    Ok(())
+}
+
+/// Apply untrusted chunks to one document inside a write transaction; returns its heads
+/// and whether anything was written.
+fn apply_in(
+    t: &mut Tables<'_>,
+    path: &Path,
+    opts: &StoreOptions,
+    id: &DocId,
+    chunks: &[&[u8]],
+) -> Result<(Vec<ChangeHash>, bool), ApplyError> {
+    let key = id.as_str();
+    let rejected = |detail: String| ApplyError::Rejected {
+        path: path.to_path_buf(),
+        id: id.clone(),
+        detail,
+    };
+    let st = read_state(&t.state, path, key)?;
+    let mut am = match &st {
+        None => AutoCommit::new(),
+        Some(_) => {
+            let bytes = read_doc_bytes(&t.docs, &t.changes, path, key)?
+                .ok_or_else(|| damaged(path, "docs-v1", key, "snapshot row is missing"))?;
+            AutoCommit::load(&bytes).map_err(|source| ApplyError::Doc {
+                path: path.to_path_buf(),
+                source: Box::new(DocError::Load {
+                    id: key.to_string(),
+                    source: Box::new(source),
+                }),
+            })?
+        }
+    };
+    let before = am.get_heads();
+    for c in chunks {
+        panic::catch_unwind(AssertUnwindSafe(|| apply_untrusted(&mut am, c)))
+            .map_err(|_| rejected("automerge failed on these bytes".into()))?
+            .map_err(rejected)?;
+    }
+    let after = am.get_heads();
+    if after == before {
+        return Ok((after, false));
+    }
+    let bytes = am.save_after(&before);
+    let mut doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    match st {
+        None => put_new(t, path, &mut doc),
+        Some(st) => append(t, path, opts, st, &mut doc, &bytes),
+    }
+    .map_err(|e| match e {
+        SaveError::Doc { path, source } => ApplyError::Doc { path, source },
+        SaveError::Damaged(d) => ApplyError::Damaged(d),
+        SaveError::Db(d) => ApplyError::Db(d),
+    })?;
+    Ok((after, true))
+}
+
+impl Store {
+    /// Apply Automerge changes (as produced by `save_incremental`/`save_after`, or raw
+    /// change chunks from a peer) to a stored document durably; returns its new heads.
+    ///
+    /// If the store lacks the document, it is created from the changes, which must then
+    /// include its first change. The bytes are untrusted: a failure (even a panic inside
+    /// Automerge) is an [`ApplyError::Rejected`] and writes nothing. Changes whose
+    /// dependencies are missing are not stored (a sync peer sends them again).
+    pub fn apply_changes(
+        &self,
+        id: &DocId,
+        changes: &[impl AsRef<[u8]>],
+    ) -> Result<Vec<ChangeHash>, ApplyError> {
+        let mut heads = self.apply_batch(changes.iter().map(|c| (id, c.as_ref())))?;
+        Ok(heads.pop().map(|(_, h)| h).unwrap_or_default())
+    }
+
+    /// [`Store::apply_changes`] for many documents in one durable transaction (what a
+    /// sync session receives); all or nothing. Returns each document's new heads, in the
+    /// order first seen; an ID may appear several times.
+    pub fn apply_batch<'a>(
+        &self,
+        items: impl IntoIterator<Item = (&'a DocId, &'a [u8])>,
+    ) -> Result<Vec<(DocId, Vec<ChangeHash>)>, ApplyError> {
+        let path = self.path();
+        let txn = self.db().begin_write().db(path)?;
+        let mut out: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
+        let mut wrote = false;
+        {
+            let mut t = Tables::open(&txn, path)?;
+            // Group consecutive items for one document so it is loaded once.
+            let mut items = items.into_iter().peekable();
+            while let Some((id, first)) = items.next() {
+                let mut chunks = vec![first];
+                while let Some((_, more)) = items.next_if(|(next, _)| *next == id) {
+                    chunks.push(more);
+                }
+                let (heads, changed) = apply_in(&mut t, path, self.options(), id, &chunks)?;
+                wrote |= changed;
+                match out.iter_mut().find(|(i, _)| i == id) {
+                    Some(slot) => slot.1 = heads,
+                    None => out.push((id.clone(), heads)),
+                }
+            }
+        }
+        finish(txn, wrote, path)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_framing_never_panics_on_short_or_odd_input() {
+        let mut chunk = CHUNK_MAGIC.to_vec();
+        chunk.extend_from_slice(&[0, 0, 0, 0, 1, 3, 7, 8, 9]);
+        assert_eq!(split_chunks(&chunk).unwrap(), vec![(1, chunk.as_slice())]);
+        for n in 1..chunk.len() {
+            assert!(split_chunks(&chunk[..n]).is_err(), "prefix {n}");
+        }
+        let mut overlong = CHUNK_MAGIC.to_vec();
+        overlong.extend_from_slice(&[0, 0, 0, 0, 1]);
+        overlong.extend_from_slice(&[0xff; 12]);
+        assert!(split_chunks(&overlong).is_err());
+        assert!(split_chunks(b"\xf0\x9f\x98\x80 emoji").is_err());
+        assert!(split_chunks(&[]).unwrap().is_empty());
+    }
+}

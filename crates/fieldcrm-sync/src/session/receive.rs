@@ -1,0 +1,374 @@
+//! The receiving half of a session: checking a peer's message as a whole, then acting on
+//! its ranges, clocks, changes and refusals.
+
+use std::collections::HashSet;
+
+use automerge::{ActorId, ChangeHash};
+use fieldcrm_model::{DocId, Document, Summary};
+
+use super::{MAX_ACTORS, Output, Phase, SaveDoc, Session, Ticket, Work};
+use crate::clock::{self, Clock, Version};
+use crate::recon::{self, LEAF_ITEMS, MAX_SPLIT_DEPTH, RawId};
+use crate::scope::{Incoming, Scope};
+use crate::wire::{self, ChangesPart, ClockPart, Frame, RangeBody, RangePart, Refusal, Turn};
+use crate::{DecodeError, MAX_MESSAGE_SIZE, PROTOCOL_VERSION, SyncError};
+
+impl<S: Scope> Session<S> {
+    pub(super) fn try_receive(&mut self, frame: &[u8]) -> Result<(), (SyncError, bool)> {
+        if frame.len() > MAX_MESSAGE_SIZE {
+            return Err((
+                SyncError::TooLarge {
+                    size: frame.len(),
+                    max: MAX_MESSAGE_SIZE,
+                },
+                true,
+            ));
+        }
+        let Some(version) = wire::frame_version(frame) else {
+            return Err((SyncError::Malformed(DecodeError::Empty), true));
+        };
+        if version != PROTOCOL_VERSION {
+            // The first two bytes and the error frame are the same in every version.
+            if frame.get(1) == Some(&2)
+                && let Some(text) = frame.get(3..)
+            {
+                let message = String::from_utf8_lossy(text).into_owned();
+                return Err((SyncError::Rejected { message }, false));
+            }
+            return Err((
+                SyncError::VersionMismatch {
+                    ours: PROTOCOL_VERSION,
+                    theirs: version,
+                },
+                true,
+            ));
+        }
+        let turn = match wire::decode(frame).map_err(|e| (SyncError::Malformed(e), true))? {
+            Frame::Error { message, .. } => return Err((SyncError::Rejected { message }, false)),
+            Frame::Turn(t) => t,
+        };
+        if self.phase == Phase::MyTurn {
+            return Err((
+                SyncError::Protocol("a message arrived while it was our turn".into()),
+                true,
+            ));
+        }
+        if turn.seq != self.recv_seq {
+            return Err((
+                SyncError::Protocol(format!(
+                    "message {} arrived out of order (expected {})",
+                    turn.seq, self.recv_seq
+                )),
+                true,
+            ));
+        }
+        self.recv_seq += 1;
+        match (&turn.hello, self.hello_received) {
+            (Some(ws), false) => {
+                if *ws != self.workspace {
+                    return Err((
+                        SyncError::WorkspaceMismatch {
+                            ours: self.workspace.clone(),
+                            theirs: ws.clone(),
+                        },
+                        true,
+                    ));
+                }
+                self.hello_received = true;
+            }
+            (None, false) => {
+                return Err((
+                    SyncError::Protocol("the first message has no hello".into()),
+                    true,
+                ));
+            }
+            (Some(_), true) => {
+                return Err((SyncError::Protocol("a second hello".into()), true));
+            }
+            (None, true) => {}
+        }
+        let prepared = self.validate(&turn).map_err(|e| (e, true))?;
+        self.apply(turn, prepared);
+        Ok(())
+    }
+
+    /// Check everything in a message before acting on any of it, so that a bad message
+    /// changes nothing in the store.
+    fn validate(&mut self, turn: &Turn) -> Result<Vec<Prepared>, SyncError> {
+        if self.their_actors.len() + turn.actors.len() > MAX_ACTORS {
+            return Err(SyncError::Protocol("too many actors".into()));
+        }
+        let actor_count = (self.their_actors.len() + turn.actors.len()) as u64;
+        for c in &turn.clocks {
+            if c.clock.iter().any(|(a, _)| *a >= actor_count) {
+                return Err(SyncError::Protocol(format!(
+                    "clock of document {} names an unknown actor",
+                    recon::doc_id(&c.id).short()
+                )));
+            }
+        }
+        for r in &turn.ranges {
+            if let RangeBody::Unmatched(ix) = &r.body {
+                let (lo, hi) = self.items.bounds(r.depth, r.prefix);
+                if ix.iter().any(|i| *i >= (hi - lo) as u64) {
+                    return Err(SyncError::Protocol(
+                        "an unmatched-items answer names an item that was never listed".into(),
+                    ));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(turn.changes.len());
+        for part in &turn.changes {
+            let id = recon::doc_id(part.id());
+            let held = self.items.find(part.id()).is_some();
+            let bad = |detail: String| SyncError::BadDocument {
+                id: id.clone(),
+                detail,
+            };
+            let mut whole_heads = None;
+            let (data, authors, summary) = match part {
+                ChangesPart::Changes { chunks, .. } => {
+                    let mut authors = Vec::new();
+                    let mut data = Vec::new();
+                    for ch in chunks {
+                        let c = clock::parse_change(ch).map_err(bad)?;
+                        if !authors.contains(c.actor_id()) {
+                            authors.push(c.actor_id().clone());
+                        }
+                        data.extend_from_slice(ch);
+                    }
+                    (data, authors, None)
+                }
+                ChangesPart::Whole { bytes, .. } => {
+                    let mut doc = clock::parse_document(bytes).map_err(bad)?;
+                    whole_heads = Some(doc.get_heads());
+                    let mut authors: Vec<ActorId> =
+                        Version::of(doc.document()).clock.into_keys().collect();
+                    authors.dedup();
+                    let summary = (!held).then(|| {
+                        Document::from_automerge(id.clone(), doc)
+                            .and_then(|mut d| d.summary())
+                            .map_err(|e| e.to_string())
+                    });
+                    (bytes.clone(), authors, summary)
+                }
+            };
+            let verdict = if !held && matches!(part, ChangesPart::Changes { .. }) {
+                Err(format!(
+                    "changes to document {} that this side does not share with you",
+                    id.short()
+                ))
+            } else {
+                let summary_ref: Option<Result<&Summary, &str>> =
+                    summary.as_ref().map(|r| r.as_ref().map_err(|e| e.as_str()));
+                self.scope.accepts(
+                    &id,
+                    &Incoming {
+                        held,
+                        summary: summary_ref,
+                        authors: &authors,
+                    },
+                )
+            };
+            out.push(Prepared {
+                id,
+                data,
+                whole_heads,
+                verdict,
+            });
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, turn: Turn, prepared: Vec<Prepared>) {
+        self.their_actors
+            .extend(turn.actors.iter().map(|a| ActorId::from(&a[..])));
+        self.their_turn_content |= turn.has_content();
+        self.report.docs_acked += turn.acked;
+        for r in &turn.refused {
+            self.report
+                .refused_by_peer
+                .push((recon::doc_id(&r.id), r.reason.clone()));
+        }
+        for r in turn.ranges {
+            self.on_range(r);
+        }
+        for c in turn.clocks {
+            self.on_clock(c);
+        }
+        let mut docs = Vec::new();
+        for p in prepared {
+            match p.verdict {
+                Ok(()) => docs.push(SaveDoc {
+                    id: p.id,
+                    data: p.data,
+                    whole_heads: p.whole_heads,
+                }),
+                Err(reason) => {
+                    self.report
+                        .refused_here
+                        .push((p.id.clone(), reason.clone()));
+                    self.out.refused.push(Refusal {
+                        id: recon::raw_id(&p.id),
+                        reason,
+                    });
+                }
+            }
+        }
+        if !docs.is_empty() {
+            let t = self.ticket();
+            self.saves.insert(t, docs.len() as u64);
+            self.outputs.push_back(Output::Save {
+                ticket: Ticket(t),
+                docs,
+            });
+        }
+        if !turn.more {
+            self.phase = Phase::MyTurn;
+        }
+        self.progress();
+    }
+
+    fn on_range(&mut self, r: RangePart) {
+        let (lo, hi) = self.items.bounds(r.depth, r.prefix);
+        match r.body {
+            RangeBody::Fingerprint(f) => {
+                if f != self.items.fingerprint(lo, hi) {
+                    self.answer_range(r.depth, r.prefix, f == 0);
+                }
+            }
+            RangeBody::Split(fs) => {
+                for (i, f) in fs.iter().enumerate() {
+                    let (depth, prefix) = (r.depth + 1, (r.prefix << 4) | i as u128);
+                    let (clo, chi) = self.items.bounds(depth, prefix);
+                    if *f != self.items.fingerprint(clo, chi) & wire::SPLIT_FP_MASK {
+                        self.answer_range(depth, prefix, *f == 0);
+                    }
+                }
+            }
+            RangeBody::Items(theirs) => self.compare_items(r.depth, r.prefix, lo, hi, &theirs),
+            RangeBody::Unmatched(ix) => {
+                // The peer lacks these documents or holds other versions; a clock it sent
+                // in the same turn says which, otherwise it has none.
+                // `validate` checked every index against this range.
+                let ids: Vec<RawId> = self.items.ids(lo, hi).collect();
+                for i in ix {
+                    if let Some(id) = usize::try_from(i).ok().and_then(|i| ids.get(i)) {
+                        self.add_work(*id, |w| w.push_whole = true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A range differs: list it, split it, or (the peer has nothing there) send it all.
+    fn answer_range(&mut self, depth: u8, prefix: u128, peer_empty: bool) {
+        let (lo, hi) = self.items.bounds(depth, prefix);
+        if peer_empty {
+            self.push_all_whole(lo, hi);
+            return;
+        }
+        let body = if hi - lo <= LEAF_ITEMS || depth >= MAX_SPLIT_DEPTH || depth >= 32 {
+            RangeBody::Items(self.items.hashes(lo, hi).to_vec())
+        } else {
+            RangeBody::Split(Box::new(
+                self.items
+                    .split(depth, prefix)
+                    .map(|f| f & wire::SPLIT_FP_MASK),
+            ))
+        };
+        self.push_range(RangePart {
+            depth,
+            prefix,
+            body,
+        });
+    }
+
+    /// Compare the peer's item list for a range with ours. Our items that match nothing
+    /// differ or are missing there: send our clock (the peer answers with what we lack, or
+    /// asks for all of it). Their items that match nothing: tell the peer their positions.
+    fn compare_items(&mut self, depth: u8, prefix: u128, lo: usize, hi: usize, theirs: &[u64]) {
+        if theirs.is_empty() {
+            self.push_all_whole(lo, hi);
+            return;
+        }
+        let mine: HashSet<u64> = self.items.hashes(lo, hi).iter().copied().collect();
+        let their_set: HashSet<u64> = theirs.iter().copied().collect();
+        let differing: Vec<RawId> = self
+            .items
+            .ids(lo, hi)
+            .zip(self.items.hashes(lo, hi))
+            .filter(|(_, h)| !their_set.contains(h))
+            .map(|(id, _)| id)
+            .collect();
+        for id in differing {
+            self.add_work(id, |w| w.send_clock = true);
+        }
+        let unmatched: Vec<u64> = theirs
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !mine.contains(h))
+            .map(|(i, _)| i as u64)
+            .collect();
+        if !unmatched.is_empty() {
+            self.push_range(RangePart {
+                depth,
+                prefix,
+                body: RangeBody::Unmatched(unmatched),
+            });
+        }
+    }
+
+    /// The peer has none of the items `lo..hi`: send each whole.
+    fn push_all_whole(&mut self, lo: usize, hi: usize) {
+        let ids: Vec<RawId> = self.items.ids(lo, hi).collect();
+        for id in ids {
+            self.add_work(id, |w| w.push_whole = true);
+        }
+    }
+
+    /// The peer has a document this side does not offer: ask for all of it.
+    fn want_missing(&mut self, id: RawId) {
+        if self.clock_sent.insert(id) {
+            self.push_clock(ClockPart {
+                id,
+                want: true,
+                clock: Vec::new(),
+            });
+        }
+    }
+
+    fn on_clock(&mut self, c: ClockPart) {
+        // `validate` checked every actor index against the actor table.
+        let theirs: Clock = c
+            .clock
+            .iter()
+            .filter_map(|(a, s)| {
+                let actor = self.their_actors.get(usize::try_from(*a).ok()?)?;
+                Some((actor.clone(), *s))
+            })
+            .collect();
+        if self.items.find(&c.id).is_some() {
+            self.add_work(c.id, |w| w.answer = Some((theirs, c.want)));
+        } else if !theirs.is_empty() {
+            // Not held here (or not shared): ask for all of it, revealing nothing.
+            self.want_missing(c.id);
+        }
+    }
+
+    pub(super) fn add_work(&mut self, id: RawId, f: impl FnOnce(&mut Work)) {
+        let w = self.work.entry(id).or_insert_with(|| {
+            self.load_queue.push_back(id);
+            Work::default()
+        });
+        f(w);
+    }
+}
+
+/// A received document part, checked and judged before anything is saved.
+struct Prepared {
+    id: DocId,
+    data: Vec<u8>,
+    whole_heads: Option<Vec<ChangeHash>>,
+    verdict: Result<(), String>,
+}

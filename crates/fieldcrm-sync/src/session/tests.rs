@@ -1,0 +1,153 @@
+//! Unit tests of the session state machine (two sessions, hosts that must not be called).
+
+use super::*;
+use crate::Unrestricted;
+use crate::sim::SimRng;
+use crate::wire::{ClockPart, Turn};
+
+const WS: &str = "ws";
+
+/// A host with no documents: any load or save is a bug in these tests.
+struct NoHost;
+impl Host for NoHost {
+    fn load(&mut self, ids: &[DocId]) -> Result<Vec<LoadedDoc>, HostError> {
+        panic!("loaded {} documents", ids.len())
+    }
+    fn save(&mut self, _: Vec<SaveDoc>) -> Result<(), HostError> {
+        panic!("saved")
+    }
+}
+
+/// A host whose documents have all vanished since the index was read.
+struct GoneHost;
+impl Host for GoneHost {
+    fn load(&mut self, ids: &[DocId]) -> Result<Vec<LoadedDoc>, HostError> {
+        Ok(ids
+            .iter()
+            .map(|id| LoadedDoc {
+                id: id.clone(),
+                bytes: None,
+            })
+            .collect())
+    }
+    fn save(&mut self, _: Vec<SaveDoc>) -> Result<(), HostError> {
+        panic!("saved")
+    }
+}
+
+fn index(n: usize, seed: u64) -> Vec<(DocId, Vec<ChangeHash>)> {
+    let mut rng = SimRng::new(seed);
+    (0..n)
+        .map(|_| {
+            let id = crate::sim::fixtures::doc_id(&mut rng);
+            let mut h = [0u8; 32];
+            for c in h.chunks_mut(8) {
+                c.copy_from_slice(&rng.next_u64().to_le_bytes());
+            }
+            (id, vec![ChangeHash(h)])
+        })
+        .collect()
+}
+
+/// Run two sessions to the end with a host that must never be called.
+fn exchange(a: &mut Session<Unrestricted>, b: &mut Session<Unrestricted>) -> (u64, u64) {
+    let (mut turns, mut bytes) = (0, 0);
+    let mut frames = a.run_host(&mut NoHost);
+    let mut to_b = true;
+    while !frames.is_empty() {
+        turns += 1;
+        let next = if to_b { &mut *b } else { &mut *a };
+        for f in &frames {
+            bytes += f.len() as u64;
+            next.receive(f);
+        }
+        frames = next.run_host(&mut NoHost);
+        to_b = !to_b;
+    }
+    (turns, bytes)
+}
+
+#[test]
+fn nothing_changed_costs_one_round_trip_whatever_the_size() {
+    for n in [0, 10, 1_000, 100_000] {
+        let idx = index(n, 1);
+        let mut a = Session::new(SessionRole::Initiator, WS, Unrestricted, idx.clone());
+        let mut b = Session::new(SessionRole::Responder, WS, Unrestricted, idx);
+        let (turns, bytes) = exchange(&mut a, &mut b);
+        assert_eq!(a.status(), Status::Finished, "{n}");
+        assert_eq!(b.status(), Status::Finished, "{n}");
+        assert!(turns <= 2, "{n}: {turns} turns");
+        assert!(
+            bytes <= 8 + 8 + 2 * 4 + 8 + 16 * 8 + 16,
+            "{n}: {bytes} bytes"
+        );
+    }
+}
+
+#[test]
+fn duplicated_and_reordered_messages_end_the_session() {
+    let mut idx = index(50, 2);
+    let mut a = Session::new(SessionRole::Initiator, WS, Unrestricted, idx.clone());
+    idx.truncate(40);
+    let mut b = Session::new(SessionRole::Responder, WS, Unrestricted, idx);
+    let first = a.run_host(&mut NoHost).remove(0);
+    b.receive(&first);
+    let reply = b.run_host(&mut NoHost);
+    assert_eq!(b.status(), Status::Running);
+    // The duplicate arrives while it is A's turn: refused.
+    b.receive(&first);
+    assert_eq!(b.status(), Status::Failed);
+    assert!(matches!(b.error(), Some(SyncError::Protocol(_))));
+    let told = b.run_host(&mut NoHost);
+    assert_eq!(told.len(), 1);
+    // A gets B's reply and then the error frame.
+    for f in reply.iter().chain(&told) {
+        a.receive(f);
+    }
+    let _ = a.run_host(&mut GoneHost);
+    assert_eq!(a.status(), Status::Failed);
+    assert!(matches!(a.error(), Some(SyncError::Rejected { .. })));
+
+    // A message from the future (sequence number skipped).
+    let mut c = Session::new(SessionRole::Responder, WS, Unrestricted, Vec::new());
+    let mut t = Turn {
+        seq: 1,
+        hello: Some(WS.into()),
+        ..Turn::default()
+    };
+    c.receive(&wire::encode_turn(&t));
+    assert!(
+        matches!(c.error(), Some(SyncError::Protocol(m)) if m.contains("out of order")),
+        "{:?}",
+        c.error()
+    );
+    // A first message without a hello.
+    let mut c = Session::new(SessionRole::Responder, WS, Unrestricted, Vec::new());
+    t.seq = 0;
+    t.hello = None;
+    c.receive(&wire::encode_turn(&t));
+    assert!(matches!(c.error(), Some(SyncError::Protocol(_))));
+    // A clock naming an actor never introduced.
+    let mut c = Session::new(SessionRole::Responder, WS, Unrestricted, Vec::new());
+    t.hello = Some(WS.into());
+    t.clocks.push(ClockPart {
+        id: [1; 16],
+        want: true,
+        clock: vec![(3, 1)],
+    });
+    c.receive(&wire::encode_turn(&t));
+    assert!(matches!(c.error(), Some(SyncError::Protocol(_))));
+}
+
+#[test]
+fn a_closed_transport_fails_an_unfinished_session_only() {
+    let mut a = Session::new(SessionRole::Initiator, WS, Unrestricted, index(3, 3));
+    a.closed();
+    assert_eq!(a.error(), Some(&SyncError::Closed));
+    let idx = index(3, 3);
+    let mut a = Session::new(SessionRole::Initiator, WS, Unrestricted, idx.clone());
+    let mut b = Session::new(SessionRole::Responder, WS, Unrestricted, idx);
+    exchange(&mut a, &mut b);
+    a.closed();
+    assert_eq!(a.status(), Status::Finished);
+}
