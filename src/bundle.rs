@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use fieldcrm_workspace::{ExportOptions, Workspace};
 use serde_json::json;
@@ -47,7 +47,7 @@ pub(crate) fn bundle(ws: &Workspace, clock: &Clock, cmd: BundleCmd) -> Result<()
         } => {
             let since = since
                 .as_deref()
-                .map(|s| clock.parse(s).context("--since"))
+                .map(|s| clock.parse("since", s))
                 .transpose()?;
             let r = ws.export_bundle(&ExportOptions { for_device, since }, &output, clock.now)?;
             if json {
@@ -74,7 +74,7 @@ pub(crate) fn bundle(ws: &Workspace, clock: &Clock, cmd: BundleCmd) -> Result<()
                     r.changes,
                     r.updated.len(),
                     file.display(),
-                    &r.header.device[..8],
+                    fieldcrm_model::short_id(&r.header.device),
                     clock.fmt(r.header.created_at),
                     r.unchanged
                 );

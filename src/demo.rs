@@ -90,8 +90,10 @@ impl Device {
     }
 
     fn device_key(&self) -> Result<String> {
-        Ok(self.json(&["whoami", "--json"])?["device"]
-            .as_str()
+        Ok(self
+            .json(&["whoami", "--json"])?
+            .get("device")
+            .and_then(|d| d.as_str())
             .unwrap_or_default()
             .to_string())
     }
@@ -123,8 +125,8 @@ fn start_relay(dir: &Path, workspace: &str, admin_key: &str) -> Result<(RelayPro
     }
     println!(
         "[office] $ fieldcrm-relay init --workspace {} --admin-device {}…",
-        &workspace[..8],
-        &admin_key[..8]
+        fieldcrm_model::short_id(workspace),
+        fieldcrm_model::short_id(admin_key)
     );
     let mut child = Command::new(&relay)
         .args(["serve", "--config"])
@@ -220,8 +222,10 @@ pub(crate) fn run() -> Result<()> {
         ],
         false,
     )?;
-    let ws = admin.json(&["whoami", "--json"])?["workspace_id"]
-        .as_str()
+    let ws = admin
+        .json(&["whoami", "--json"])?
+        .get("workspace_id")
+        .and_then(|w| w.as_str())
         .unwrap_or_default()
         .to_string();
     let (_relay, url) = start_relay(dir, &ws, &admin.device_key()?)?;
@@ -361,13 +365,13 @@ pub(crate) fn run() -> Result<()> {
         .iter()
         .filter_map(|c| c["id"].as_str().map(str::to_string))
         .collect();
-    if ids.len() != 2 {
+    let [keep, duplicate] = ids.as_slice() else {
         bail!(
             "expected the duplicate pair on the manager's device, found {}",
             ids.len()
         );
-    }
-    manager.run(&["customer", "merge", &ids[0], &ids[1]], true)?;
+    };
+    manager.run(&["customer", "merge", keep, duplicate], true)?;
     manager.run(&["resolve", &shared, "class", "--pick", "key"], true)?;
     manager.run(
         &[

@@ -124,7 +124,7 @@ fn point(clock: &Clock, text: &str) -> Result<Point> {
             t.split(',').map(|h| h.trim().to_string()).collect(),
         ));
     }
-    match clock.parse_end(t) {
+    match clock.parse_end("when", t) {
         Ok(ms) => Ok(Point::Time(ms)),
         Err(_) => bail!(
             "`{text}` is neither a date (2026-11-29, 2026-11-29T14:00) nor change hashes (see `fieldcrm doc history`)"

@@ -174,7 +174,7 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
     Ok(())
 }
 
-fn print_carry(list: &[CarryOver]) {
+pub(crate) fn print_carry(list: &[CarryOver]) {
     for c in list {
         if !c.carried.is_empty() {
             println!(
@@ -199,7 +199,7 @@ fn print_carry(list: &[CarryOver]) {
     }
 }
 
-/// Run carry-over after a sync or import; prints what happened (unless `json`). A device
+/// Run carry-over after an import; prints what happened (unless `json`). A device
 /// without a usable roster identity skips it.
 pub(crate) fn carry_over_quietly(
     ws: &Workspace,

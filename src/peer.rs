@@ -1,22 +1,19 @@
-//! `fieldcrm serve` and `fieldcrm sync`: direct device-to-device sync over iroh.
+//! `fieldcrm serve` and `fieldcrm sync TICKET`: direct device-to-device sync over iroh
+//! (the work is `fieldcrm_connect`'s; this prints), and the printing every sync shares.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
-use fieldcrm_net::{Conn, Endpoint, Ticket, connect, drive, serve as net_serve};
-use fieldcrm_sync::{ALPN, Report, SessionRole};
-use fieldcrm_workspace::Workspace;
+use anyhow::Result;
+use fieldcrm_connect::{
+    Counterpart, Error as ConnectError, Joined, ServeEvents, SyncOutcome, runtime,
+};
+use fieldcrm_model::{DeviceKey, Millis, short_id};
+use fieldcrm_sync::Report;
+use fieldcrm_workspace::{AfterSync, Workspace};
 
-use crate::cli::{ServeArgs, SyncArgs};
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")
-}
+use crate::cli::ServeArgs;
 
 /// A one-line progress indicator on a terminal (stderr), at most 10 times a second.
 pub(crate) struct Progress {
@@ -31,7 +28,15 @@ impl Progress {
             last: None,
         }
     }
-    pub(crate) fn update(&mut self, r: &Report) {
+    pub(crate) fn done(&self) {
+        if self.tty && self.last.is_some() {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+impl fieldcrm_connect::Progress for Progress {
+    fn update(&mut self, r: &Report) {
         if !self.tty
             || self
                 .last
@@ -48,11 +53,29 @@ impl Progress {
         );
         let _ = std::io::stderr().flush();
     }
-    pub(crate) fn done(&self) {
-        if self.tty && self.last.is_some() {
-            eprint!("\r\x1b[K");
-        }
+}
+
+/// A library error as an `anyhow` error; a workspace error stays one, so `main` reports it
+/// in both languages.
+pub(crate) fn cli_error(e: ConnectError) -> anyhow::Error {
+    match e {
+        ConnectError::Workspace(w) => w.into(),
+        e => e.into(),
     }
+}
+
+/// The time `FIELDCRM_NOW` fixes (what `--now` reads from the environment; scripts and
+/// tests), if set.
+pub(crate) fn fixed_now() -> Result<Option<Millis>> {
+    match std::env::var("FIELDCRM_NOW") {
+        Ok(t) if !t.trim().is_empty() => Ok(Some(crate::render::parse_now(&t)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The clock at the binary's edge: `FIELDCRM_NOW`, else the wall clock.
+pub(crate) fn edge_now() -> Result<Millis> {
+    Ok(fixed_now()?.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond()))
 }
 
 pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
@@ -74,126 +97,102 @@ pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
     s
 }
 
-async fn run_one(ws: &Workspace, conn: &mut Conn, role: SessionRole) -> Result<(Report, Duration)> {
-    let started = Instant::now();
-    let peer = conn.peer();
-    let mut session = ws.sync_session(role, &peer)?;
-    let mut host = ws.sync_host();
-    let mut progress = Progress::new();
-    let r = drive(conn, &mut session, &mut host, |r| progress.update(r)).await;
-    progress.done();
-    r?;
-    Ok((session.report().clone(), started.elapsed()))
+/// Everything a finished sync prints: the summary line, the workspace a first sync
+/// joined, documents that left the scope, carry-over.
+pub(crate) fn print_outcome(o: &SyncOutcome) {
+    println!("{}", summary(&o.with.to_string(), &o.report, o.elapsed));
+    match &o.joined_as {
+        Some(Joined::As { name, role, .. }) => {
+            println!("已加入 joined workspace as {name} ({role})")
+        }
+        Some(Joined::Unusable(e)) => println!("received the workspace, but: {e}"),
+        None => {}
+    }
+    print_after(&o.after);
 }
 
-fn peer_name(ws: &Workspace, peer: &fieldcrm_net::DeviceKey) -> String {
-    match ws.peer_user(peer) {
-        Ok((_, u)) => format!("{} ({})", u.name, &peer.to_hex()[..8]),
-        Err(_) => format!("device {}", &peer.to_hex()[..8]),
+/// What after-sync did (nothing when it did nothing).
+pub(crate) fn print_after(a: &AfterSync) {
+    if !a.removed.is_empty() {
+        println!(
+            "已移除 removed {} document(s) no longer in your scope (reassigned or access changed):",
+            a.removed.len()
+        );
+        for r in &a.removed {
+            println!("  - {r}");
+        }
+    }
+    // The same lines as `fieldcrm merge-forward`.
+    crate::merge::print_carry(&a.carried);
+}
+
+/// `serve`'s printing: refusals and failures on stderr, each finished session on stdout.
+struct Printer {
+    progress: Mutex<Progress>,
+}
+
+impl ServeEvents for Printer {
+    fn refused(&self, device: &DeviceKey) {
+        eprintln!(
+            "refused device {} (not enrolled or revoked)",
+            short_id(&device.to_hex())
+        );
+    }
+
+    fn progress(&self, _: &Counterpart, report: &Report) {
+        if let Ok(mut p) = self.progress.lock() {
+            fieldcrm_connect::Progress::update(&mut *p, report);
+        }
+    }
+
+    fn finished(&self, with: &Counterpart, outcome: &fieldcrm_connect::Result<SyncOutcome>) {
+        if let Ok(mut p) = self.progress.lock() {
+            p.done();
+            *p = Progress::new();
+        }
+        match outcome {
+            Ok(o) => print_outcome(o),
+            Err(ConnectError::Session { source, .. }) => {
+                eprintln!("sync with {with} failed: {source}")
+            }
+            Err(e) => eprintln!(
+                "sync with {with} failed: {}",
+                e.message(fieldcrm_model::Lang::En)
+            ),
+        }
     }
 }
 
 /// `fieldcrm serve`.
 pub(crate) fn serve(ws: &Workspace, a: ServeArgs) -> Result<()> {
-    ws.roster()
-        .context("only a device that holds the workspace can serve it")?;
-    runtime()?.block_on(async {
-        let endpoint = Endpoint::bind(&ws.secret().to_bytes(), a.bind)
+    // Carry-over after each session writes at the clock of that moment.
+    let fixed = fixed_now()?;
+    let clock = move || fixed.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond());
+    let printer = Printer {
+        progress: Mutex::new(Progress::new()),
+    };
+    runtime().map_err(cli_error)?.block_on(async {
+        let mut serving = fieldcrm_connect::serve(ws, a.bind, clock, printer)
             .await
-            .with_context(|| format!("could not listen on {}", a.bind))?;
-        let ticket = endpoint.ticket().await;
+            .map_err(cli_error)?;
+        let ticket = serving.ticket().to_string();
         println!("等待同步 waiting for peers. Give this ticket to the other device:");
         println!("{ticket}");
-        if let Some(f) = &a.ticket_file {
-            std::fs::write(f, ticket.to_string())
-                .with_context(|| format!("could not write {}", f.display()))?;
+        if let Some(f) = &a.ticket_file
+            && let Err(e) = std::fs::write(f, &ticket)
+        {
+            serving.shutdown(Duration::from_secs(5)).await;
+            return Err(anyhow::Error::from(e).context(format!("could not write {}", f.display())));
         }
-        let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let auth_ws = ws.clone();
-        let handler_ws = ws.clone();
-        let server = net_serve(
-            &endpoint,
-            ALPN,
-            move |peer| {
-                let ok = auth_ws.peer_user(&peer).is_ok();
-                if !ok {
-                    eprintln!(
-                        "refused device {} (not enrolled or revoked)",
-                        &peer.to_hex()[..8]
-                    );
-                }
-                ok
-            },
-            move |mut conn: Conn| {
-                let ws = handler_ws.clone();
-                let done = done_tx.clone();
-                async move {
-                    let who = peer_name(&ws, &conn.peer());
-                    let result = run_one(&ws, &mut conn, SessionRole::Responder).await;
-                    match result {
-                        Ok((report, elapsed)) => {
-                            conn.finish().await.map_err(|e| anyhow!("{e}"))?;
-                            println!("{}", summary(&who, &report, elapsed));
-                            let _ = done.send(());
-                            Ok(())
-                        }
-                        Err(e) => {
-                            eprintln!("sync with {who} failed: {e:#}");
-                            Err(e)
-                        }
-                    }
-                }
-            },
-        );
         if a.once {
-            done_rx.recv().await;
+            serving.session_done().await;
         } else {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {},
-                _ = async { while done_rx.recv().await.is_some() {} } => {},
+                _ = async { while serving.session_done().await {} } => {},
             }
         }
-        server.shutdown(Duration::from_secs(5)).await;
-        endpoint.close().await;
-        Ok(())
-    })
-}
-
-/// `fieldcrm sync TICKET`.
-pub(crate) fn sync(ws: &Workspace, a: SyncArgs) -> Result<()> {
-    let ticket: Ticket = a
-        .ticket
-        .as_deref()
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e| anyhow!("ticket: {e}"))?;
-    runtime()?.block_on(async {
-        let endpoint = Endpoint::bind(&ws.secret().to_bytes(), a.bind)
-            .await
-            .with_context(|| format!("could not bind {}", a.bind))?;
-        let mut conn = connect(&endpoint, &ticket, ALPN).await.with_context(|| {
-            format!(
-                "could not reach device {}",
-                &ticket.device_key().to_hex()[..8]
-            )
-        })?;
-        let had_roster = ws.has_roster()?;
-        let (report, elapsed) = run_one(ws, &mut conn, SessionRole::Initiator).await?;
-        conn.finish().await.map_err(|e| anyhow!("{e}"))?;
-        endpoint.close().await;
-        println!(
-            "{}",
-            summary(&peer_name(ws, &ticket.device_key()), &report, elapsed)
-        );
-        if !had_roster && ws.has_roster()? {
-            match ws.me() {
-                Ok(me) => println!(
-                    "已加入 joined workspace as {} ({})",
-                    me.user.name, me.user.role
-                ),
-                Err(e) => println!("received the workspace, but: {e}"),
-            }
-        }
+        serving.shutdown(Duration::from_secs(5)).await;
         Ok(())
     })
 }

@@ -1,95 +1,9 @@
 //! Terminal output: aligned tables (CJK-aware), times in the workspace time zone, money.
 
-use anyhow::{Context, Result, bail};
-use fieldcrm_model::Millis;
-use jiff::{Timestamp, Zoned, civil, tz::TimeZone};
+use anyhow::Result;
 use unicode_width::UnicodeWidthStr;
 
-/// Time formatting and parsing in one time zone.
-#[derive(Clone)]
-pub(crate) struct Clock {
-    /// The display zone.
-    pub(crate) tz: TimeZone,
-    /// "Now", read once at the edge (or from --now).
-    pub(crate) now: Millis,
-}
-
-impl Clock {
-    /// Build from a zone name.
-    pub(crate) fn new(tz_name: &str, now: Millis) -> Result<Self> {
-        let tz =
-            TimeZone::get(tz_name).with_context(|| format!("unknown time zone `{tz_name}`"))?;
-        Ok(Clock { tz, now })
-    }
-
-    /// Format UTC ms as `2026-11-29 14:00` in the zone.
-    pub(crate) fn fmt(&self, ms: Millis) -> String {
-        match Timestamp::from_millisecond(ms) {
-            Ok(ts) => ts
-                .to_zoned(self.tz.clone())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string(),
-            Err(_) => ms.to_string(),
-        }
-    }
-
-    /// Format an optional time, `-` if none.
-    pub(crate) fn fmt_opt(&self, ms: Option<Millis>) -> String {
-        ms.map(|m| self.fmt(m)).unwrap_or_else(|| "-".into())
-    }
-
-    /// Format a date only.
-    pub(crate) fn date(&self, ms: Millis) -> String {
-        self.fmt(ms).chars().take(10).collect()
-    }
-
-    /// Parse `2026-11-29`, `2026-11-29T14:00`, `2026-11-29 14:00` (zone time), or an RFC 3339
-    /// timestamp with offset, into UTC ms.
-    pub(crate) fn parse(&self, text: &str) -> Result<Millis> {
-        let t = text.trim();
-        if let Ok(ts) = t.parse::<Timestamp>() {
-            return Ok(ts.as_millisecond());
-        }
-        let has_time = t.contains(':');
-        let dt = if !has_time && let Ok(d) = t.parse::<civil::Date>() {
-            d.to_datetime(civil::Time::midnight())
-        } else if has_time && let Ok(dt) = t.replacen(' ', "T", 1).parse::<civil::DateTime>() {
-            dt
-        } else {
-            bail!("`{text}` is not a date (use 2026-11-29 or 2026-11-29T14:00)");
-        };
-        let z: Zoned = dt
-            .to_zoned(self.tz.clone())
-            .with_context(|| format!("`{text}` is not a valid time in this time zone"))?;
-        Ok(z.timestamp().as_millisecond())
-    }
-
-    /// Parse an optional time, defaulting to now.
-    pub(crate) fn parse_or_now(&self, text: Option<&str>) -> Result<Millis> {
-        text.map(|t| self.parse(t))
-            .transpose()
-            .map(|v| v.unwrap_or(self.now))
-    }
-
-    /// The end of the given day (23:59:59.999 local) for a date-only input; exact time otherwise.
-    pub(crate) fn parse_end(&self, text: &str) -> Result<Millis> {
-        let t = text.trim();
-        if !t.contains(':') && t.parse::<civil::Date>().is_ok() {
-            Ok(self.parse(t)? + fieldcrm_model::DAY_MS - 1)
-        } else {
-            self.parse(t)
-        }
-    }
-}
-
-/// Parse the wall-clock override `--now` (RFC 3339 or a date).
-pub(crate) fn parse_now(text: &str) -> Result<Millis> {
-    let t = text.trim();
-    if let Ok(ts) = t.parse::<Timestamp>() {
-        return Ok(ts.as_millisecond());
-    }
-    Clock::new("Asia/Shanghai", 0)?.parse(t)
-}
+pub(crate) use fieldcrm_workspace::input::{Clock, parse_now};
 
 /// Money as `¥1,234.50`.
 pub(crate) fn yuan(fen: i64) -> String {
@@ -126,16 +40,16 @@ impl Table {
         let cols = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
         for r in &self.rows {
-            for (i, c) in r.iter().enumerate().take(cols) {
-                widths[i] = widths[i].max(c.width());
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.width());
             }
         }
         let line = |cells: &[String]| {
             let mut s = String::new();
-            for (i, c) in cells.iter().enumerate().take(cols) {
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
                 s.push_str(c);
                 if i + 1 < cols {
-                    s.push_str(&" ".repeat(widths[i] - c.width() + 2));
+                    s.push_str(&" ".repeat(w.saturating_sub(c.width()) + 2));
                 }
             }
             s.trim_end().to_string()
@@ -158,10 +72,11 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
 
 /// Short ID for display.
 pub(crate) fn short(id: &str) -> &str {
-    &id[..fieldcrm_model::SHORT_LEN.min(id.len())]
+    fieldcrm_model::short_id(id)
 }
 
 #[cfg(test)]
+#[allow(clippy::string_slice)]
 mod tests {
     use super::*;
 
@@ -180,15 +95,5 @@ mod tests {
             lines[2].find("general").map(|i| lines[2][..i].width()),
             Some(10)
         );
-    }
-
-    #[test]
-    fn parses_dates_in_shanghai() {
-        let c = Clock::new("Asia/Shanghai", 0).unwrap();
-        let ms = c.parse("2026-11-29T14:00").unwrap();
-        assert_eq!(ms, c.parse("2026-11-29T06:00:00Z").unwrap());
-        assert_eq!(c.fmt(ms), "2026-11-29 14:00");
-        assert!(c.parse("2026-13-01").is_err());
-        assert!(c.parse("tomorrow").is_err());
     }
 }

@@ -94,13 +94,13 @@ fn check_reports_in_both_languages_and_exit_codes_follow_severity() {
     let zh = admin.run(&["check"]);
     assert_eq!(zh.code, 1);
     assert!(
-        zh.stdout.contains("未经销售经理审批") && zh.stdout.contains("违规"),
+        zh.stdout.contains("未经经理或管理员审批") && zh.stdout.contains("违规"),
         "{}",
         zh.stdout
     );
     let en = admin.run(&["check", "--lang", "en"]);
     assert!(
-        en.stdout.contains("no manager approved it"),
+        en.stdout.contains("no manager or admin approved it"),
         "{}",
         en.stdout
     );

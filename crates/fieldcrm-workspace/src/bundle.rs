@@ -123,7 +123,7 @@ pub struct Bundle {
 impl Bundle {
     /// Parse and verify bundle bytes (`file` names it in errors).
     pub fn parse(file: &Path, data: &[u8]) -> Result<Bundle> {
-        if data.len() < 8 || &data[..8] != BUNDLE_MAGIC {
+        if data.get(..8) != Some(&BUNDLE_MAGIC[..]) {
             return Err(bad(file, "not a fieldcrm bundle (wrong magic bytes)"));
         }
         let mut r = Reader { data, pos: 8 };
@@ -149,8 +149,12 @@ impl Bundle {
         if data.len() < r.pos + 64 {
             return Err(bad(file, "truncated (no signature)"));
         }
-        let (signed, sig) = data.split_at(data.len() - 64);
-        let sig: [u8; 64] = sig.try_into().expect("64 bytes");
+        let Some((signed, sig)) = data
+            .split_last_chunk::<64>()
+            .map(|(signed, sig)| (signed, *sig))
+        else {
+            return Err(bad(file, "truncated: no signature"));
+        };
         if !verify(&device, signed, &sig) {
             return Err(bad(
                 file,
@@ -201,10 +205,10 @@ impl Workspace {
             [k] => Ok(k
                 .parse()
                 .map_err(|_| Error::Corrupt(format!("roster device key {k}")))?),
-            [] => Err(Error::NotFound(format!(
+            [] => Err(Error::not_found(format!(
                 "no device `{text}` in the roster (see `fieldcrm device list`)"
             ))),
-            _ => Err(Error::Ambiguous(format!(
+            _ => Err(Error::ambiguous(format!(
                 "`{text}` matches several devices"
             ))),
         }
@@ -313,7 +317,10 @@ impl Workspace {
                 ),
             ));
         }
-        let exporter: DeviceKey = header.device.parse().expect("checked by parse");
+        let exporter: DeviceKey = header
+            .device
+            .parse()
+            .map_err(|_| bad(file, "damaged header (bad device key)"))?;
 
         // Apply every document to a copy first: nothing touches the store until all pass.
         struct Prepared {
@@ -447,7 +454,7 @@ impl Workspace {
             }
         }
         if !problems.is_empty() {
-            return Err(Error::Permission(format!(
+            return Err(Error::denied(format!(
                 "bundle {}: {}; nothing was imported",
                 file.display(),
                 problems.join("; ")

@@ -27,10 +27,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use fieldcrm_model::Authority;
 use fieldcrm_model::access::can_read;
 use fieldcrm_model::money::{format_yuan, parse_yuan};
 use fieldcrm_model::{
-    Channel, ChannelKind, Contact, Customer, CustomerClass, DocId, DocKind, Document, Millis, Role,
+    Channel, ChannelKind, Contact, Customer, CustomerClass, DocId, DocKind, Document, Millis,
     new_entity_id,
 };
 
@@ -79,7 +80,7 @@ pub fn parse_csv(text: &str) -> std::result::Result<Vec<(usize, Vec<String>)>, S
             '\n' => {
                 rec.push(std::mem::take(&mut field));
                 was_quoted = false;
-                if !(rec.len() == 1 && rec[0].trim().is_empty()) {
+                if !is_blank_record(&rec) {
                     out.push((start, std::mem::take(&mut rec)));
                 }
                 rec.clear();
@@ -95,7 +96,7 @@ pub fn parse_csv(text: &str) -> std::result::Result<Vec<(usize, Vec<String>)>, S
     }
     if any {
         rec.push(field);
-        if !(rec.len() == 1 && rec[0].trim().is_empty()) {
+        if !is_blank_record(&rec) {
             out.push((start, rec));
         }
     }
@@ -153,6 +154,11 @@ const CHANNEL_COLUMNS: &[(&str, &[&str])] = &[
 ];
 
 /// Map header cells to canonical field names; errors name unknown columns.
+/// A record that is one empty or blank field: a blank line, skipped.
+fn is_blank_record(rec: &[String]) -> bool {
+    matches!(rec, [only] if only.trim().is_empty())
+}
+
 fn map_header(
     header: &[String],
     columns: &[(&'static str, &[&str])],
@@ -373,7 +379,7 @@ impl Workspace {
                 },
                 None => me.user_id.clone(),
             };
-            if owner != me.user_id && me.require(&[Role::Manager], "assign customers").is_err() {
+            if owner != me.user_id && me.require(Authority::AssignOwner).is_err() {
                 row_err(format!(
                     "{} ({}) may not assign a customer to another user",
                     me.user.name, me.user.role
@@ -459,10 +465,7 @@ impl Workspace {
     /// Import channels from CSV text (all or nothing).
     pub fn import_channels_csv(&self, text: &str, now: Millis) -> Result<CsvImport> {
         let me = self.me()?;
-        me.require(
-            &[Role::ChannelManager, Role::Manager],
-            "add channel partners",
-        )?;
+        me.require(Authority::ChannelCreate)?;
         let (rows, mut errors) = self.csv_rows(text, CHANNEL_COLUMNS)?;
         let mut names = NewNames::new(self, DocKind::Channel, "channel")?;
         let mut docs = Vec::new();
@@ -545,7 +548,7 @@ impl Workspace {
         };
         let mut out = Vec::new();
         let header: Vec<&'static str> = match kind {
-            DocKind::Customer => CUSTOMER_COLUMNS[..10].iter().map(|(f, _)| *f).collect(),
+            DocKind::Customer => CUSTOMER_COLUMNS.iter().take(10).map(|(f, _)| *f).collect(),
             DocKind::Channel => CHANNEL_COLUMNS.iter().map(|(f, _)| *f).collect(),
             other => return Err(Error::invalid(format!("cannot export {other} documents"))),
         };

@@ -59,7 +59,7 @@ impl Author {
     pub fn label(&self) -> String {
         match (&self.user, &self.role) {
             (Some(u), Some(r)) => format!("{u} ({r})"),
-            _ => format!("device {}", &self.device[..8.min(self.device.len())]),
+            _ => format!("device {}", fieldcrm_model::short_id(&self.device)),
         }
     }
 }
@@ -250,11 +250,12 @@ fn conflict_paths(doc: &AutoCommit) -> Vec<(ObjId, String, String)> {
                 format!("{prefix}/{key}")
             };
             let values = values_with_ops(doc, obj, &key);
-            if values.len() > 1 {
-                let first = &values[0].0;
+            if let [(first, _), rest @ ..] = values.as_slice()
+                && !rest.is_empty()
+            {
                 // Identical concurrent values (e.g. two devices carrying over the same
                 // entity) need no decision.
-                if values.iter().any(|(v, _)| v != first) {
+                if rest.iter().any(|(v, _)| v != first) {
                     out.push((obj.clone(), key.clone(), path.clone()));
                 }
             }
@@ -348,11 +349,11 @@ fn resolve_heads(doc: &mut AutoCommit, id: &DocId, prefixes: &[String]) -> Resul
                 all.iter().filter(|h| hex(&h.0).starts_with(&p)).collect();
             match hits.as_slice() {
                 [h] => Ok(**h),
-                [] => Err(Error::NotFound(format!(
+                [] => Err(Error::not_found(format!(
                     "document {} has no change `{p}`",
                     id.short()
                 ))),
-                _ => Err(Error::Ambiguous(format!(
+                _ => Err(Error::ambiguous(format!(
                     "`{p}` matches {} changes of document {}",
                     hits.len(),
                     id.short()
@@ -485,9 +486,9 @@ impl Workspace {
         let me = self.me()?;
         let summary = self
             .summary(id)?
-            .ok_or_else(|| Error::NotFound(format!("document {id}")))?;
+            .ok_or_else(|| Error::not_found(format!("document {id}")))?;
         if !can_write(&me.roster, &me.user_id, &summary) {
-            return Err(Error::Permission(format!(
+            return Err(Error::denied(format!(
                 "{} may not change {} `{}`",
                 me.user.name, summary.kind, summary.name
             )));
@@ -516,7 +517,7 @@ impl Workspace {
                     .collect();
                 match hits.as_slice() {
                     [] => {
-                        return Err(Error::NotFound(format!(
+                        return Err(Error::not_found(format!(
                             "field `{path}` has no value `{text}`; its values are: {}",
                             values
                                 .iter()
@@ -539,7 +540,7 @@ impl Workspace {
                 match hits.as_slice() {
                     [i] => *i,
                     [] => {
-                        return Err(Error::NotFound(format!(
+                        return Err(Error::not_found(format!(
                             "no value of field `{path}` was written by `{user}`; authors: {}",
                             values
                                 .iter()
@@ -549,16 +550,17 @@ impl Workspace {
                         )));
                     }
                     _ => {
-                        return Err(Error::Ambiguous(format!(
+                        return Err(Error::ambiguous(format!(
                             "`{user}` wrote several values of field `{path}`: pick one with --pick VALUE"
                         )));
                     }
                 }
             }
         };
-        let chosen = values[index].clone();
         let ops = values_with_ops(am, &obj, &key);
-        let (_, op) = &ops[index];
+        let (Some(chosen), Some((_, op))) = (values.get(index).cloned(), ops.get(index)) else {
+            return Err(no_field(id, &summary.name, &path));
+        };
         let src = am.fork();
         let value = src
             .get_all(&obj, key.as_str())
@@ -604,7 +606,7 @@ fn doc_conflicts(
 }
 
 fn no_field(id: &DocId, name: &str, path: &str) -> Error {
-    Error::NotFound(format!(
+    Error::not_found(format!(
         "document {} (`{name}`) has no field `{path}` (paths look like `class` or `quotes/<id>/approval`; see `fieldcrm doc show`)",
         id.short()
     ))

@@ -6,12 +6,15 @@
 //! the clock once, at the edge) and either commits durably or changes nothing.
 #![deny(missing_docs)]
 
+mod after_sync;
 mod bundle;
 mod error;
 mod identity;
 mod import;
+pub mod input;
 mod inspect;
 mod merge;
+mod query;
 mod records;
 mod resolve;
 mod sync;
@@ -25,6 +28,7 @@ use fieldcrm_model::{
 };
 use fieldcrm_store::Store;
 
+pub use after_sync::{AfterSync, Joined, Removed};
 pub use bundle::{
     BUNDLE_MAGIC, BUNDLE_VERSION, Bundle, BundleHeader, ExportOptions, ExportReport, ImportReport,
 };
@@ -36,6 +40,7 @@ pub use inspect::{
     Author, Conflict, ConflictValue, FieldChange, HistoryEntry, Pick, Point, diff_json, value_text,
 };
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
+pub use query::{CheckQuery, ListRow, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;
 pub use sync::{PeerScope, PeerSession, StoreHost};
@@ -114,6 +119,20 @@ impl Workspace {
         if path.exists() {
             return Err(Error::AlreadyInitialised(path));
         }
+        if opts.user.trim().is_empty() {
+            return Err(Error::bad(
+                "user",
+                "用户名不能为空",
+                "the user name must not be empty",
+            ));
+        }
+        if opts.company.trim().is_empty() {
+            return Err(Error::bad(
+                "company",
+                "公司名称不能为空",
+                "the company name must not be empty",
+            ));
+        }
         std::fs::create_dir_all(home).map_err(|source| Error::Io {
             path: home.to_path_buf(),
             source,
@@ -127,7 +146,7 @@ impl Workspace {
         roster.users.insert(
             user_id.clone(),
             User {
-                name: opts.user.clone(),
+                name: opts.user.trim().to_string(),
                 role: opts.role.clone(),
                 team: opts.team.clone(),
                 region: opts.region.clone(),
@@ -286,8 +305,10 @@ impl Workspace {
             .unwrap_or_else(|| "Asia/Shanghai".to_string()))
     }
 
-    /// Set the display time zone.
+    /// Set the display time zone (an IANA name such as `Asia/Shanghai`).
     pub fn set_timezone(&self, tz: &str) -> Result<()> {
+        let tz = tz.trim();
+        input::Clock::new(tz, 0)?;
         self.store
             .set_meta(META_TIMEZONE, tz.as_bytes())
             .map_err(fieldcrm_store::Error::from)?;
@@ -299,7 +320,7 @@ impl Workspace {
         match self.store.load(id, &self.device()) {
             Ok(d) => Ok(d),
             Err(fieldcrm_store::LoadError::NotFound { .. }) => {
-                Err(Error::NotFound(format!("document {id}")))
+                Err(Error::not_found(format!("document {id}")))
             }
             Err(e) => Err(fieldcrm_store::Error::from(e).into()),
         }
@@ -357,10 +378,7 @@ impl Workspace {
             .ok_or(Error::NotEnrolled(device))?
             .clone();
         if !user.active {
-            return Err(Error::Permission(format!(
-                "user {} is deactivated",
-                user.name
-            )));
+            return Err(Error::denied(format!("user {} is deactivated", user.name)));
         }
         Ok(Me {
             user_id: dev.user.clone(),
@@ -462,18 +480,23 @@ pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
     Ok(out)
 }
 
-/// Tag of the cached snapshot format; a change of the `Snapshot` type bumps it, so old
+/// Tag of the cached snapshot format, computed by `build.rs` from the model crate's
+/// source: any change to the `Snapshot` type or how it is built gives a new tag, so old
 /// cache rows are recomputed instead of misread.
-const SNAPSHOT_CACHE_TAG: &[u8] = b"snapshot-json-v1\n";
+const SNAPSHOT_CACHE_TAG: &str = env!("FIELDCRM_SNAPSHOT_TAG");
 
 fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
-    let mut out = SNAPSHOT_CACHE_TAG.to_vec();
+    let mut out = SNAPSHOT_CACHE_TAG.as_bytes().to_vec();
+    out.push(b'\n');
     out.extend(serde_json::to_vec(s).unwrap_or_default());
     out
 }
 
 fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
-    serde_json::from_slice(bytes.strip_prefix(SNAPSHOT_CACHE_TAG)?).ok()
+    let body = bytes
+        .strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
+        .strip_prefix(b"\n")?;
+    serde_json::from_slice(body).ok()
 }
 
 /// The acting user, with the roster it was read from.
@@ -488,21 +511,13 @@ pub struct Me {
 }
 
 impl Me {
-    /// Fail unless the user has one of `roles` (admins always pass).
-    pub fn require(&self, roles: &[Role], action: &str) -> Result<()> {
-        if self.user.role == Role::Admin || roles.contains(&self.user.role) {
+    /// Fail unless the user's role holds `authority` (the one table in
+    /// [`fieldcrm_model::Authority`]).
+    pub fn require(&self, authority: fieldcrm_model::Authority) -> Result<()> {
+        if authority.allows(&self.user.role) {
             Ok(())
         } else {
-            Err(Error::Permission(format!(
-                "{} ({}) may not {action}: needs role {}",
-                self.user.name,
-                self.user.role,
-                roles
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            )))
+            Err(Error::lacks(&self.user.name, &self.user.role, authority))
         }
     }
 }

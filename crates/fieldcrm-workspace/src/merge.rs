@@ -20,7 +20,7 @@ use fieldcrm_model::access::can_write;
 use fieldcrm_model::channel::CHANNEL_COLLECTIONS;
 use fieldcrm_model::customer::CUSTOMER_COLLECTIONS;
 use fieldcrm_model::fields::object_json;
-use fieldcrm_model::{DocId, DocKind, Document, Millis, Role};
+use fieldcrm_model::{Authority, DocId, DocKind, Document, Millis};
 use serde::Serialize;
 
 use crate::inspect::{FieldChange, copy_value, diff_json, locate};
@@ -153,7 +153,7 @@ impl Workspace {
                     "{kind} `{}` ({}) was already merged into {}",
                     j["name"].as_str().unwrap_or(""),
                     id.short(),
-                    &m[..8.min(m.len())]
+                    fieldcrm_model::short_id(m)
                 )));
             }
         }
@@ -186,9 +186,17 @@ impl Workspace {
         }
         let plan = MergePlan {
             keep: keep.clone(),
-            keep_name: kj["name"].as_str().unwrap_or("").to_string(),
+            keep_name: kj
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string(),
             duplicate: dup.clone(),
-            duplicate_name: dj["name"].as_str().unwrap_or("").to_string(),
+            duplicate_name: dj
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string(),
             differing,
             filled,
             entities,
@@ -217,18 +225,15 @@ impl Workspace {
     ) -> Result<MergePlan> {
         let me = self.me()?;
         match kind {
-            DocKind::Channel => me.require(
-                &[Role::Manager, Role::ChannelManager],
-                "merge channel records",
-            )?,
-            _ => me.require(&[Role::Manager], "merge customer files")?,
+            DocKind::Channel => me.require(Authority::MergeChannels)?,
+            _ => me.require(Authority::MergeCustomers)?,
         }
         for id in [keep, dup] {
             let s = self
                 .summary(id)?
-                .ok_or_else(|| Error::NotFound(format!("document {id}")))?;
+                .ok_or_else(|| Error::not_found(format!("document {id}")))?;
             if !can_write(&me.roster, &me.user_id, &s) {
-                return Err(Error::Permission(format!(
+                return Err(Error::denied(format!(
                     "{} may not change {} `{}`",
                     me.user.name, s.kind, s.name
                 )));
@@ -404,7 +409,9 @@ impl Workspace {
 fn locate_or_create(am: &mut AutoCommit, path: &str) -> Result<(automerge::ObjId, String)> {
     use automerge::transaction::Transactable;
     let segs: Vec<&str> = path.split('/').collect();
-    let (key, parents) = segs.split_last().expect("non-empty path");
+    let Some((key, parents)) = segs.split_last() else {
+        return Err(Error::Corrupt(format!("empty field path `{path}`")));
+    };
     let mut obj = automerge::ROOT;
     for seg in parents {
         obj = match am.get(&obj, *seg).ok().flatten() {

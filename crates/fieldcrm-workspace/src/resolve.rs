@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use fieldcrm_model::{Roster, SHORT_LEN};
+use fieldcrm_model::{Roster, short_id};
 
 use crate::{Error, Result};
 
@@ -13,6 +13,23 @@ const MIN_PREFIX: usize = 4;
 /// unique ID prefix (at least 4 characters) or exact ID.
 pub fn resolve_entity<V>(what: &str, map: &BTreeMap<String, V>, text: &str) -> Result<String> {
     resolve_in(what, map.keys().map(|k| (k.as_str(), None)), text)
+}
+
+/// Resolve an entity like [`resolve_entity`] and return it with its key.
+pub(crate) fn resolve_entry<'m, V>(
+    what: &str,
+    map: &'m BTreeMap<String, V>,
+    text: &str,
+) -> Result<(String, &'m V)> {
+    let key = resolve_entity(what, map, text)?;
+    let v = entry(what, map, &key)?;
+    Ok((key, v))
+}
+
+/// The entity stored under `key` (a key resolved earlier), or a not-found error.
+pub(crate) fn entry<'m, V>(what: &str, map: &'m BTreeMap<String, V>, key: &str) -> Result<&'m V> {
+    map.get(key)
+        .ok_or_else(|| Error::not_found(format!("{what} `{}`", fieldcrm_model::short_id(key))))
 }
 
 /// Resolve an entity among `keys` by unique ID prefix or exact ID.
@@ -56,7 +73,7 @@ fn resolve_in<'a>(
         by_name
     };
     match hits.as_slice() {
-        [] => Err(Error::NotFound(format!(
+        [] => Err(Error::not_found(format!(
             "no {what} matches `{text}`{}",
             if text.len() < MIN_PREFIX {
                 " (ID prefixes need at least 4 characters)"
@@ -65,13 +82,13 @@ fn resolve_in<'a>(
             }
         ))),
         [(id, _)] => Ok(id.to_string()),
-        many => Err(Error::Ambiguous(format!(
+        many => Err(Error::ambiguous(format!(
             "`{text}` matches {} {what}s: {}",
             many.len(),
             many.iter()
                 .map(|(id, n)| match n {
-                    Some(n) => format!("{} ({n})", &id[..SHORT_LEN.min(id.len())]),
-                    None => id[..SHORT_LEN.min(id.len())].to_string(),
+                    Some(n) => format!("{} ({n})", short_id(id)),
+                    None => short_id(id).to_string(),
                 })
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -106,10 +106,7 @@ impl Workspace {
             .get(&dev.user)
             .ok_or(Error::NotEnrolled(*peer))?;
         if !user.active {
-            return Err(Error::Permission(format!(
-                "user {} is deactivated",
-                user.name
-            )));
+            return Err(Error::denied(format!("user {} is deactivated", user.name)));
         }
         Ok((dev.user.clone(), user.clone()))
     }

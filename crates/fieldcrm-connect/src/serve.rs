@@ -1,0 +1,157 @@
+//! `serve`: listen for peer devices and sync with each (iroh), running the after-sync
+//! steps after every session.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fieldcrm_model::{DeviceKey, Millis};
+use fieldcrm_net::{Conn, Endpoint, Server, Ticket, drive};
+use fieldcrm_sync::{ALPN, Report, SessionRole};
+use fieldcrm_workspace::Workspace;
+use tokio::sync::mpsc;
+
+use crate::sync::Counterpart;
+use crate::{Error, Result, SyncOutcome};
+
+/// What a server tells its caller. Called from the sessions' tasks, possibly at the same
+/// time for different peers.
+pub trait ServeEvents: Send + Sync + 'static {
+    /// A device was turned away before any byte was exchanged (not enrolled, revoked).
+    fn refused(&self, device: &DeviceKey) {
+        let _ = device;
+    }
+
+    /// How a running session is going (after every received frame).
+    fn progress(&self, with: &Counterpart, report: &Report) {
+        let _ = (with, report);
+    }
+
+    /// A session ended: what it did (after-sync included), or why it failed.
+    fn finished(&self, with: &Counterpart, outcome: &Result<SyncOutcome>);
+}
+
+/// A running server ([`serve`]).
+pub struct Serving {
+    endpoint: Endpoint,
+    server: Server,
+    ticket: Ticket,
+    done: mpsc::UnboundedReceiver<()>,
+}
+
+impl std::fmt::Debug for Serving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serving")
+            .field("ticket", &self.ticket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serving {
+    /// The ticket to give peers (this device's key and listening addresses).
+    pub fn ticket(&self) -> &Ticket {
+        &self.ticket
+    }
+
+    /// Wait until one more session completes successfully. `false` if the server stopped.
+    pub async fn session_done(&mut self) -> bool {
+        self.done.recv().await.is_some()
+    }
+
+    /// Stop accepting, give running sessions `grace` to finish, then close the endpoint.
+    pub async fn shutdown(self, grace: Duration) {
+        self.server.shutdown(grace).await;
+        self.endpoint.close().await;
+    }
+}
+
+/// Listen on `bind` for enrolled peer devices and sync with each one that connects (it
+/// sees only what its user may read). After every successful session the after-sync
+/// steps run at `clock()`; `events` hears of refusals, progress and each finished session.
+pub async fn serve<E, C>(ws: &Workspace, bind: SocketAddr, clock: C, events: E) -> Result<Serving>
+where
+    E: ServeEvents,
+    C: Fn() -> Millis + Send + Sync + 'static,
+{
+    ws.roster().map_err(Error::NotServable)?;
+    let endpoint = Endpoint::bind(&ws.secret().to_bytes(), bind)
+        .await
+        .map_err(|e| Error::Bind(Box::new(e)))?;
+    let ticket = endpoint.ticket().await;
+    let (done_tx, done) = mpsc::unbounded_channel::<()>();
+    let events = Arc::new(events);
+    let clock = Arc::new(clock);
+    let auth_ws = ws.clone();
+    let auth_events = Arc::clone(&events);
+    let handler_ws = ws.clone();
+    let server = fieldcrm_net::serve(
+        &endpoint,
+        ALPN,
+        move |peer| {
+            let ok = auth_ws.peer_user(&peer).is_ok();
+            if !ok {
+                auth_events.refused(&peer);
+            }
+            ok
+        },
+        move |conn: Conn| {
+            let ws = handler_ws.clone();
+            let done = done_tx.clone();
+            let events = Arc::clone(&events);
+            let clock = Arc::clone(&clock);
+            async move {
+                let with = Counterpart::Device {
+                    key: conn.peer(),
+                    user: ws.peer_user(&conn.peer()).ok().map(|(_, u)| u.name),
+                };
+                let outcome = serve_one(&ws, conn, &with, &*events, &*clock).await;
+                events.finished(&with, &outcome);
+                match outcome {
+                    Ok(_) => {
+                        let _ = done.send(());
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        },
+    );
+    Ok(Serving {
+        endpoint,
+        server,
+        ticket,
+        done,
+    })
+}
+
+async fn serve_one<E: ServeEvents, C: Fn() -> Millis>(
+    ws: &Workspace,
+    mut conn: Conn,
+    with: &Counterpart,
+    events: &E,
+    clock: &C,
+) -> Result<SyncOutcome> {
+    let started = Instant::now();
+    let mut session = ws.sync_session(SessionRole::Responder, &conn.peer())?;
+    let mut host = ws.sync_host();
+    drive(&mut conn, &mut session, &mut host, |r| {
+        events.progress(with, r)
+    })
+    .await
+    .map_err(|source| Error::Session {
+        with: with.to_string(),
+        source,
+    })?;
+    let elapsed = started.elapsed();
+    conn.finish()
+        .await
+        .map_err(|e| Error::Finish(e.to_string()))?;
+    let after = ws.after_sync(&[], clock()).map_err(Error::AfterSync)?;
+    Ok(SyncOutcome {
+        with: with.clone(),
+        report: session.report().clone(),
+        elapsed,
+        joined_as: None,
+        after,
+    })
+}

@@ -1,0 +1,185 @@
+//! Channel partners.
+
+use clap::Subcommand;
+
+/// `channel ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ChannelCmd {
+    /// Fold a duplicate channel record into another.
+    Merge(crate::merge::MergeArgs),
+    /// Import channels from a CSV file (all or nothing).
+    Import(crate::import::ImportArgs),
+    /// Add a channel partner.
+    Add {
+        /// Name.
+        name: String,
+        /// distributor (分销商), agent (代理商), dealer (经销商), retailer (零售商).
+        #[arg(long)]
+        kind: String,
+        /// Region.
+        #[arg(long)]
+        region: Option<String>,
+        /// Product lines, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        lines: Vec<String>,
+        /// Owning channel manager.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// List channels.
+    List {
+        /// Only this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this region.
+        #[arg(long)]
+        region: Option<String>,
+        /// Include merged-away records.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one channel.
+    Show {
+        /// Channel.
+        channel: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Qualification review (channel managers).
+    Review {
+        /// Channel.
+        channel: String,
+        /// passed or failed.
+        #[arg(long)]
+        result: String,
+        /// Remark.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Risk assessment (channel managers).
+    AssessRisk {
+        /// Channel.
+        channel: String,
+        /// low, medium, high.
+        #[arg(long)]
+        level: String,
+        /// Remark.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Record the cooperation agreement.
+    Agreement {
+        /// Channel.
+        channel: String,
+        /// Rights (权益).
+        #[arg(long)]
+        rights: String,
+        /// Responsibilities (责任).
+        #[arg(long)]
+        responsibilities: String,
+        /// Cooperation plan.
+        #[arg(long)]
+        plan: String,
+        /// Term start.
+        #[arg(long)]
+        from: String,
+        /// Term end.
+        #[arg(long)]
+        to: String,
+        /// Authorised products / lines, comma separated (default: all its lines).
+        #[arg(long, value_delimiter = ',')]
+        products: Vec<String>,
+        /// Signed now.
+        #[arg(long)]
+        signed: bool,
+    },
+    /// Activate (channel managers).
+    Activate {
+        /// Channel.
+        channel: String,
+    },
+    /// Suspend.
+    Suspend {
+        /// Channel.
+        channel: String,
+    },
+    /// Terminate.
+    Terminate {
+        /// Channel.
+        channel: String,
+    },
+    /// Grant a territory.
+    Territory {
+        /// Channel.
+        channel: String,
+        /// Region.
+        #[arg(long)]
+        region: String,
+        /// Product line.
+        #[arg(long)]
+        line: String,
+        /// Start.
+        #[arg(long)]
+        from: String,
+        /// End.
+        #[arg(long)]
+        to: String,
+        /// Not exclusive.
+        #[arg(long)]
+        non_exclusive: bool,
+    },
+    /// Record a communication or meeting.
+    Communicate {
+        /// Channel.
+        channel: String,
+        /// Summary.
+        #[arg(long)]
+        summary: String,
+        /// When (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Record a training.
+    Train {
+        /// Channel.
+        channel: String,
+        /// Topic.
+        #[arg(long)]
+        topic: String,
+        /// When (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Record a performance assessment.
+    Assess {
+        /// Channel.
+        channel: String,
+        /// Period, e.g. 2026-Q3.
+        #[arg(long)]
+        period: String,
+        /// Score 0-100.
+        #[arg(long)]
+        score: String,
+        /// Remark.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Record a selling price the partner reported.
+    PriceReport {
+        /// Channel.
+        channel: String,
+        /// Product SKU or name.
+        #[arg(long)]
+        product: String,
+        /// Price, yuan.
+        #[arg(long)]
+        price: String,
+        /// When observed (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+}

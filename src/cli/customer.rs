@@ -1,0 +1,436 @@
+//! The customer file and the sales process: customers, contacts, interactions, complaints, surveys, plans, opportunities, quotes, contracts, orders, gifts.
+
+use clap::{Args, Subcommand};
+
+/// Customer list filters.
+#[derive(Args, Debug)]
+pub(crate) struct CustomerListArgs {
+    /// Only this class.
+    #[arg(long)]
+    pub(crate) class: Option<String>,
+    /// Only this owner (name or ID).
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// Only this team.
+    #[arg(long)]
+    pub(crate) team: Option<String>,
+    /// Only this region.
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Name contains.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Include merged-away files.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Fields shared by `customer add` and `customer edit`.
+#[derive(Args, Debug, Default)]
+pub(crate) struct CustomerFields {
+    /// Class: key (重要), general (一般), potential (潜在).
+    #[arg(long)]
+    pub(crate) class: Option<String>,
+    /// Industry.
+    #[arg(long)]
+    pub(crate) industry: Option<String>,
+    /// Region.
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Address.
+    #[arg(long)]
+    pub(crate) address: Option<String>,
+    /// Unified social credit code (统一社会信用代码).
+    #[arg(long)]
+    pub(crate) credit_code: Option<String>,
+    /// Annual business value in yuan.
+    #[arg(long)]
+    pub(crate) annual_value: Option<String>,
+    /// Owner (user name or ID).
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// Team.
+    #[arg(long)]
+    pub(crate) team: Option<String>,
+}
+
+/// `customer ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum CustomerCmd {
+    /// Create a customer file.
+    Add {
+        /// Company name.
+        name: String,
+        #[command(flatten)]
+        fields: CustomerFields,
+    },
+    /// List customers (from the index; loads no document).
+    List(CustomerListArgs),
+    /// Show one customer file.
+    Show {
+        /// Customer (ID prefix or exact name).
+        customer: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change fields of a customer file.
+    Edit {
+        /// Customer (ID prefix or exact name).
+        customer: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        fields: CustomerFields,
+    },
+    /// Approve a class that does not meet the criteria (managers).
+    ClassException {
+        /// Customer.
+        customer: String,
+        /// Reason.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Fold a duplicate customer file into another (managers).
+    Merge(crate::merge::MergeArgs),
+    /// Import customers from a CSV file (all or nothing).
+    Import(crate::import::ImportArgs),
+}
+
+/// `contact ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ContactCmd {
+    /// Add a contact to a customer.
+    Add {
+        /// Customer.
+        customer: String,
+        /// Contact name.
+        name: String,
+        /// Phone.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Email.
+        #[arg(long)]
+        email: Option<String>,
+        /// Job title.
+        #[arg(long)]
+        title: Option<String>,
+    },
+}
+
+/// `interaction ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum InteractionCmd {
+    /// Log a visit, call, email or meeting.
+    Log {
+        /// Customer.
+        customer: String,
+        /// visit (拜访), call (电话), email (邮件), meeting (会议).
+        #[arg(long)]
+        kind: String,
+        /// What was discussed.
+        #[arg(long)]
+        summary: String,
+        /// When it happened (default now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Contact (ID prefix).
+        #[arg(long)]
+        contact: Option<String>,
+    },
+}
+
+/// `complaint ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ComplaintCmd {
+    /// Open a complaint.
+    Open {
+        /// Customer.
+        customer: String,
+        /// What the customer complained about.
+        #[arg(long)]
+        summary: String,
+        /// normal (一般) or major (重点).
+        #[arg(long, default_value = "normal")]
+        severity: String,
+        /// When it was received (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Record the first response.
+    Respond {
+        /// Customer.
+        customer: String,
+        /// Complaint (ID prefix).
+        complaint: String,
+        /// Response.
+        #[arg(long)]
+        text: String,
+        /// When (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Report to a manager.
+    Escalate {
+        /// Customer.
+        customer: String,
+        /// Complaint.
+        complaint: String,
+        /// The manager (name or ID).
+        #[arg(long)]
+        to: String,
+    },
+    /// Record the investigation (major complaints).
+    Investigate {
+        /// Customer.
+        customer: String,
+        /// Complaint.
+        complaint: String,
+        /// Departments involved, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        departments: Vec<String>,
+        /// Findings.
+        #[arg(long)]
+        findings: String,
+    },
+    /// Resolve and close.
+    Resolve {
+        /// Customer.
+        customer: String,
+        /// Complaint.
+        complaint: String,
+        /// Resolution.
+        #[arg(long)]
+        text: String,
+    },
+}
+
+/// `survey ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum SurveyCmd {
+    /// Record a satisfaction survey.
+    Record {
+        /// Customer.
+        customer: String,
+        /// Score 1-5.
+        #[arg(long)]
+        score: String,
+        /// Comment.
+        #[arg(long)]
+        comment: Option<String>,
+        /// When (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+/// `plan ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum PlanCmd {
+    /// Set the development plan.
+    Set {
+        /// Customer.
+        customer: String,
+        /// The plan.
+        #[arg(long)]
+        text: String,
+        /// Next review date.
+        #[arg(long)]
+        review: String,
+    },
+}
+
+/// `opportunity ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum OpportunityCmd {
+    /// Add an opportunity.
+    Add {
+        /// Customer.
+        customer: String,
+        /// Title.
+        title: String,
+        /// Expected amount, yuan.
+        #[arg(long)]
+        amount: String,
+        /// Stage: lead, qualified, proposal, negotiation, won, lost.
+        #[arg(long, default_value = "lead")]
+        stage: String,
+    },
+    /// Update stage or amount (records activity).
+    Update {
+        /// Customer.
+        customer: String,
+        /// Opportunity (ID prefix).
+        opportunity: String,
+        /// New stage.
+        #[arg(long)]
+        stage: Option<String>,
+        /// New amount, yuan.
+        #[arg(long)]
+        amount: Option<String>,
+    },
+}
+
+/// `quote ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum QuoteCmd {
+    /// Add a quote.
+    Add {
+        /// Customer.
+        customer: String,
+        /// Product SKU or name.
+        #[arg(long)]
+        product: String,
+        /// Unit price, yuan.
+        #[arg(long)]
+        price: String,
+        /// Quantity.
+        #[arg(long, default_value = "1")]
+        quantity: String,
+    },
+    /// Approve a quote's discount (managers).
+    Approve {
+        /// Customer.
+        customer: String,
+        /// Quote (ID prefix).
+        quote: String,
+        /// Remark.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// `contract ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ContractCmd {
+    /// Draft a contract.
+    Add {
+        /// Customer.
+        customer: String,
+        /// Title.
+        title: String,
+        /// Amount, yuan.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Legal review (legal role).
+    Review {
+        /// Customer.
+        customer: String,
+        /// Contract (ID prefix).
+        contract: String,
+        /// passed (通过) or failed (不通过).
+        #[arg(long)]
+        result: String,
+        /// Remark.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Record signing.
+    Sign {
+        /// Customer.
+        customer: String,
+        /// Contract.
+        contract: String,
+        /// When signed (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Record the archive reference.
+    Archive {
+        /// Customer.
+        customer: String,
+        /// Contract.
+        contract: String,
+        /// Archive reference (档案号).
+        #[arg(long = "ref")]
+        reference: String,
+    },
+}
+
+/// `order ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum OrderCmd {
+    /// Add an order.
+    Add {
+        /// Customer.
+        customer: String,
+        /// Product SKU or name.
+        #[arg(long)]
+        product: String,
+        /// Quantity.
+        #[arg(long)]
+        quantity: String,
+        /// Unit price, yuan (default list price).
+        #[arg(long)]
+        price: Option<String>,
+        /// Promised delivery date.
+        #[arg(long)]
+        promised: String,
+        /// Channel partner it is sold through.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Record delivery.
+    Deliver {
+        /// Customer.
+        customer: String,
+        /// Order (ID prefix).
+        order: String,
+        /// When delivered (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Approve an order's discount (managers).
+    Approve {
+        /// Customer.
+        customer: String,
+        /// Order.
+        order: String,
+        /// Remark.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// `gift ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum GiftCmd {
+    /// Record a gift, hospitality or payment.
+    Record {
+        /// Customer.
+        customer: String,
+        /// gift (礼品), hospitality (招待), payment (款项).
+        #[arg(long, default_value = "gift")]
+        kind: String,
+        /// given (赠送) or received (收受).
+        #[arg(long, default_value = "given")]
+        direction: String,
+        /// What.
+        #[arg(long)]
+        description: String,
+        /// Value, yuan.
+        #[arg(long)]
+        value: String,
+        /// Declared to the company.
+        #[arg(long)]
+        declared: bool,
+        /// When (default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Approve (managers).
+    Approve {
+        /// Customer.
+        customer: String,
+        /// Gift (ID prefix).
+        gift: String,
+        /// Remark.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}

@@ -1,0 +1,242 @@
+//! Command-line definitions (clap), one module per record group.
+
+mod admin;
+mod channel;
+mod customer;
+
+pub(crate) use admin::*;
+pub(crate) use channel::*;
+pub(crate) use customer::*;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// fieldcrm: an offline-first CRM for field reps and channel partners.
+#[derive(Parser, Debug)]
+#[command(name = "fieldcrm", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Workspace directory (default: $FIELDCRM_HOME, else the platform data directory).
+    #[arg(long, global = true, env = "FIELDCRM_HOME")]
+    pub(crate) home: Option<PathBuf>,
+    /// Override "now" (RFC 3339 or 2026-11-29T14:00); for scripts and tests.
+    #[arg(long, global = true, env = "FIELDCRM_NOW", hide = true)]
+    pub(crate) now: Option<String>,
+    /// Display time zone (default: the workspace setting, Asia/Shanghai).
+    #[arg(long, global = true, env = "FIELDCRM_TZ")]
+    pub(crate) tz: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Run the whole story on loopback in a temporary directory: a relay, a manager and
+    /// two reps offline, a sync, the findings, the fixes, the findings cleared.
+    Demo,
+    /// Create a new workspace with you as its first user.
+    Init(InitArgs),
+    /// Prepare this device to join an existing workspace (then an admin enrolls its key).
+    Join(JoinArgs),
+    /// Listen for peers and sync with them directly (iroh); prints a ticket to share.
+    Serve(ServeArgs),
+    /// Sync now: with the office relay (URL or saved remote; default remote `office`) or
+    /// with a peer (the ticket `fieldcrm serve` printed).
+    Sync(SyncArgs),
+    /// Saved relays (`fieldcrm remote add office ws://host:port`).
+    #[command(subcommand)]
+    Remote(RemoteCmd),
+    /// Show this device, user and workspace.
+    Whoami(JsonFlag),
+    /// Customer files (客户档案).
+    #[command(subcommand)]
+    Customer(CustomerCmd),
+    /// Contacts of a customer.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Visits, calls, emails and meetings.
+    #[command(subcommand)]
+    Interaction(InteractionCmd),
+    /// Complaints (投诉).
+    #[command(subcommand)]
+    Complaint(ComplaintCmd),
+    /// Satisfaction surveys (回访).
+    #[command(subcommand)]
+    Survey(SurveyCmd),
+    /// Customer development plans.
+    #[command(subcommand)]
+    Plan(PlanCmd),
+    /// Sales opportunities.
+    #[command(subcommand)]
+    Opportunity(OpportunityCmd),
+    /// Quotes.
+    #[command(subcommand)]
+    Quote(QuoteCmd),
+    /// Contracts.
+    #[command(subcommand)]
+    Contract(ContractCmd),
+    /// Orders.
+    #[command(subcommand)]
+    Order(OrderCmd),
+    /// Gifts, hospitality and payments.
+    #[command(subcommand)]
+    Gift(GiftCmd),
+    /// Channel partners (渠道).
+    #[command(subcommand)]
+    Channel(ChannelCmd),
+    /// Products.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+    /// Discount allowances per role.
+    #[command(subcommand, name = "price-policy")]
+    PricePolicy(PricePolicyCmd),
+    /// Users (admins).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Devices (admins).
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Sales targets.
+    #[command(subcommand)]
+    Target(TargetCmd),
+    /// Sales reports.
+    #[command(subcommand)]
+    Report(ReportCmd),
+    /// Workspace settings.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Check the company rules on the merged state (exit 1 if there are violations).
+    Check(CheckArgs),
+    /// Rule configuration (thresholds, severities).
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// Inspect documents: list, show, history, diff.
+    #[command(subcommand)]
+    Doc(crate::inspect::DocCmd),
+    /// List every field holding concurrent values (who set each, when).
+    Conflicts(crate::inspect::ConflictsArgs),
+    /// Decide a field's concurrent values (`fieldcrm conflicts` lists them).
+    Resolve(crate::inspect::ResolveArgs),
+    /// Sync through a file: signed offline bundles.
+    #[command(subcommand)]
+    Bundle(crate::bundle::BundleCmd),
+    /// Carry edits made to merged-away files over to their survivors (runs after sync and import).
+    MergeForward(crate::merge::MergeForwardArgs),
+    /// Export customers or channels as CSV or JSON.
+    Export(crate::import::ExportArgs),
+}
+
+/// `check`.
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Only this rule (e.g. CUST-DUPLICATE).
+    #[arg(long)]
+    pub(crate) rule: Option<String>,
+    /// Only findings about this customer.
+    #[arg(long)]
+    pub(crate) customer: Option<String>,
+    /// Only findings about this channel.
+    #[arg(long)]
+    pub(crate) channel: Option<String>,
+    /// Language of the messages: zh or en.
+    #[arg(long, default_value = "zh")]
+    pub(crate) lang: String,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub(crate) strict: bool,
+    /// Ask the office relay for the findings on its merged state instead (remote name or
+    /// ws:// URL; default the `office` remote).
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    pub(crate) relay: Option<String>,
+}
+
+/// `policy ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum PolicyCmd {
+    /// Show the effective configuration (defaults plus this workspace's overrides) as TOML.
+    Show,
+    /// Override a rule's severity or parameters (managers, admins); syncs to every device.
+    Set {
+        /// Rule ID, e.g. CUST-CONTACT-CADENCE.
+        rule: String,
+        /// violation, warning or off.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Parameter as NAME=VALUE (repeatable), e.g. --param key_days=20.
+        #[arg(long = "param")]
+        params: Vec<String>,
+    },
+}
+
+/// `join`.
+#[derive(Args, Debug)]
+pub(crate) struct JoinArgs {
+    /// The office relay's URL (ws://host:port): it tells the workspace ID and is saved
+    /// as remote `office`.
+    pub(crate) url: Option<String>,
+    /// The workspace ID (shown by `fieldcrm whoami` on an enrolled device), when joining
+    /// without a relay.
+    #[arg(long, required_unless_present = "url", conflicts_with = "url")]
+    pub(crate) workspace: Option<String>,
+}
+
+/// `serve`.
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (UDP), e.g. 0.0.0.0:7000.
+    #[arg(long, default_value = "0.0.0.0:0")]
+    pub(crate) bind: std::net::SocketAddr,
+    /// Exit after the first completed session.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Write the ticket to this file as well (for scripts).
+    #[arg(long)]
+    pub(crate) ticket_file: Option<PathBuf>,
+}
+
+/// `sync`.
+#[derive(Args, Debug)]
+pub(crate) struct SyncArgs {
+    /// A relay URL (ws://…, wss://…), a saved remote's name, or a peer's ticket
+    /// (fieldcrm1…). Default: the remote `office`.
+    pub(crate) ticket: Option<String>,
+    /// Local address to bind (UDP).
+    #[arg(long, default_value = "0.0.0.0:0")]
+    pub(crate) bind: std::net::SocketAddr,
+}
+
+/// `--json`.
+#[derive(Args, Debug)]
+pub(crate) struct JsonFlag {
+    /// Print JSON (stable field names, see README).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `init`.
+#[derive(Args, Debug)]
+pub(crate) struct InitArgs {
+    /// Your name.
+    #[arg(long)]
+    pub(crate) user: String,
+    /// Your role: rep, manager, channel-manager, legal, admin.
+    #[arg(long)]
+    pub(crate) role: String,
+    /// Your team.
+    #[arg(long)]
+    pub(crate) team: Option<String>,
+    /// Your region.
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Company name.
+    #[arg(long, default_value = "fieldcrm")]
+    pub(crate) company: String,
+    /// A label for this device.
+    #[arg(long, default_value = "laptop")]
+    pub(crate) device_label: String,
+}

@@ -1,0 +1,116 @@
+//! `fieldcrm check` (local and relay findings) and `fieldcrm policy`.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
+    use fieldcrm_policy::{Lang, Severity, render};
+    let lang =
+        Lang::parse(&a.lang).ok_or_else(|| anyhow!("--lang: `{}` is not zh or en", a.lang))?;
+    let rule = a
+        .rule
+        .as_deref()
+        .map(fieldcrm_workspace::parse_rule)
+        .transpose()?;
+    let only_doc = match (&a.customer, &a.channel) {
+        (Some(c), _) => Some(ctx.customer(c)?),
+        (None, Some(c)) => Some(ctx.channel(c)?),
+        _ => None,
+    };
+    if let Some(target) = &a.relay {
+        return relay_check(ctx, &a, target, rule, only_doc.as_ref(), lang);
+    }
+    let query = fieldcrm_workspace::CheckQuery {
+        rule,
+        doc: only_doc,
+    };
+    let findings = ctx.ws.check(&query, ctx.now())?;
+    if a.json {
+        print_json(&findings)?;
+    } else {
+        print!("{}", render(&findings, lang));
+    }
+    let violations = findings.iter().any(|f| f.severity == Severity::Violation);
+    let warnings = findings.iter().any(|f| f.severity == Severity::Warning);
+    Ok(if violations || (a.strict && warnings) {
+        1
+    } else {
+        0
+    })
+}
+
+/// `check --relay`: the relay's findings (JSON rows of the same shape as `check --json`).
+pub(super) fn relay_check(
+    ctx: &Ctx,
+    a: &CheckArgs,
+    target: &str,
+    rule: Option<fieldcrm_policy::RuleId>,
+    only_doc: Option<&DocId>,
+    lang: fieldcrm_policy::Lang,
+) -> Result<i32> {
+    let target = (!target.is_empty()).then_some(target);
+    // The request is signed with the real clock (the relay checks its freshness against
+    // its own); --now only moves the local rules' clock.
+    let signed_at = jiff::Timestamp::now().as_millisecond();
+    let all = crate::remote::relay_findings(&ctx.ws, target, signed_at)?;
+    let findings: Vec<&serde_json::Value> = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| {
+            rule.is_none_or(|r| f["rule"] == r.as_str())
+                && only_doc.is_none_or(|d| {
+                    f["doc_ids"]
+                        .as_array()
+                        .is_some_and(|ids| ids.iter().any(|i| i == d.as_str()))
+                })
+        })
+        .collect();
+    if a.json {
+        print_json(&findings)?;
+    } else {
+        let msg = if lang == fieldcrm_policy::Lang::Zh {
+            "message_zh"
+        } else {
+            "message_en"
+        };
+        for f in &findings {
+            println!(
+                "[{}] {}  {}",
+                f["severity"].as_str().unwrap_or(""),
+                f["rule"].as_str().unwrap_or(""),
+                f[msg].as_str().unwrap_or("")
+            );
+        }
+        println!("{} finding(s) from the relay", findings.len());
+    }
+    let has = |sev: &str| findings.iter().any(|f| f["severity"] == sev);
+    Ok(if has("violation") || (a.strict && has("warning")) {
+        1
+    } else {
+        0
+    })
+}
+
+pub(super) fn policy(ctx: &Ctx, p: PolicyCmd) -> Result<()> {
+    match p {
+        PolicyCmd::Show => {
+            let (config, ignored) = ctx.ws.effective_policy()?;
+            for e in ignored {
+                eprintln!("warning: ignored override: {e}");
+            }
+            print!("{}", config.to_toml());
+        }
+        PolicyCmd::Set {
+            rule,
+            severity,
+            params,
+        } => {
+            let rule_id = ctx
+                .ws
+                .set_rule_text(&rule, severity.as_deref(), &params, ctx.now())?;
+            println!("已保存 saved policy override for {rule_id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! Command handlers: turn parsed arguments into application-layer calls and print the
+//! result. One module per record group; no business logic here.
+
+use anyhow::{Context, Result, anyhow};
+use fieldcrm_model::*;
+use fieldcrm_workspace::{
+    AgreementInput, CustomerEdit, Filter, InitOptions, Listed, NewChannel, NewCustomer, Tombstones,
+    Workspace, default_home,
+};
+use serde_json::json;
+
+use crate::cli::*;
+use crate::render::{Clock, Table, parse_now, print_json, short, yuan};
+use fieldcrm_workspace::input;
+
+mod admin;
+mod channel;
+mod check;
+mod customer;
+
+use admin::*;
+use channel::*;
+use check::*;
+use customer::*;
+
+pub(crate) struct Ctx {
+    ws: Workspace,
+    clock: Clock,
+}
+
+impl Ctx {
+    fn now(&self) -> Millis {
+        self.clock.now
+    }
+    fn customer(&self, text: &str) -> Result<DocId> {
+        Ok(self.ws.resolve(Some(&DocKind::Customer), text)?)
+    }
+    fn channel(&self, text: &str) -> Result<DocId> {
+        Ok(self.ws.resolve(Some(&DocKind::Channel), text)?)
+    }
+    fn at(&self, text: Option<&str>) -> Result<Millis> {
+        Ok(self.clock.parse_or_now("at", text)?)
+    }
+    fn user_name(&self, roster: &Roster, id: &Option<String>) -> String {
+        id.as_deref()
+            .map(|i| {
+                roster
+                    .users
+                    .get(i)
+                    .map(|u| u.name.clone())
+                    .unwrap_or_else(|| short(i).to_string())
+            })
+            .unwrap_or_else(|| "-".into())
+    }
+}
+
+/// Run a parsed command line; returns the process exit code.
+pub(crate) fn run(cli: Cli) -> Result<i32> {
+    let now = match &cli.now {
+        Some(t) => parse_now(t).context("--now")?,
+        None => jiff::Timestamp::now().as_millisecond(),
+    };
+    if let Command::Demo = &cli.command {
+        return crate::demo::run().map(|()| 0);
+    }
+    let home = cli.home.clone().unwrap_or_else(default_home);
+    if let Command::Init(a) = &cli.command {
+        let opts = InitOptions {
+            user: a.user.trim().to_string(),
+            role: input::vocab("role", &a.role)?,
+            team: a.team.clone(),
+            region: a.region.clone(),
+            company: a.company.clone(),
+            device_label: a.device_label.clone(),
+        };
+        let ws = Workspace::init(&home, &opts, now)
+            .with_context(|| format!("could not create a workspace in {}", home.display()))?;
+        println!(
+            "已创建工作区 created workspace {} in {}",
+            ws.workspace_id(),
+            home.display()
+        );
+        println!("user:   {} ({})", opts.user, opts.role);
+        println!("device: {}", ws.device());
+        return Ok(0);
+    }
+    if let Command::Join(a) = &cli.command {
+        if let Some(url) = &a.url {
+            return crate::remote::join(&home, url).map(|()| 0);
+        }
+        let ws = Workspace::join(&home, a.workspace.as_deref().unwrap_or_default())
+            .with_context(|| format!("could not prepare a workspace in {}", home.display()))?;
+        println!(
+            "已准备加入 ready to join workspace {} in {}",
+            ws.workspace_id(),
+            home.display()
+        );
+        println!("device: {}", ws.device());
+        println!(
+            "Ask an admin to run: fieldcrm device add {} --user <your name>",
+            ws.device()
+        );
+        println!("then sync with their device: fieldcrm sync <ticket>");
+        return Ok(0);
+    }
+    let ws = Workspace::open(&home)?;
+    let tz = match &cli.tz {
+        Some(t) => t.clone(),
+        None => ws.timezone()?,
+    };
+    let ctx = Ctx {
+        clock: Clock::new(&tz, now)?,
+        ws,
+    };
+    match cli.command {
+        Command::Check(a) => check(&ctx, a),
+        Command::Serve(a) => crate::peer::serve(&ctx.ws, a).map(|()| 0),
+        Command::Sync(a) => crate::remote::sync_at(&ctx.ws, a, ctx.now()).map(|()| 0),
+        Command::Remote(c) => crate::remote::remote(&ctx.ws, c).map(|()| 0),
+        Command::Policy(p) => policy(&ctx, p).map(|()| 0),
+        other => dispatch(&ctx, other).map(|()| 0),
+    }
+}
+
+pub(super) fn saved(what: &str, id: &str) {
+    println!("已保存 saved {what} {}", short(id));
+}
+
+pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
+    let ws = &ctx.ws;
+    let now = ctx.now();
+    match command {
+        Command::Init(_)
+        | Command::Demo
+        | Command::Join(_)
+        | Command::Check(_)
+        | Command::Policy(_)
+        | Command::Serve(_)
+        | Command::Sync(_)
+        | Command::Remote(_) => unreachable!("handled in run"),
+        Command::Whoami(f) => whoami(ctx, f.json)?,
+        Command::Doc(c) => crate::inspect::doc(ws, &ctx.clock, c)?,
+        Command::Conflicts(a) => crate::inspect::conflicts(ws, &ctx.clock, a)?,
+        Command::Resolve(a) => crate::inspect::resolve(ws, now, a)?,
+        Command::Bundle(c) => crate::bundle::bundle(ws, &ctx.clock, c)?,
+        Command::MergeForward(a) => crate::merge::merge_forward(ws, now, a)?,
+        Command::Export(a) => crate::import::export(ws, a)?,
+        Command::Customer(c) => customer(ctx, c)?,
+        Command::Contact(ContactCmd::Add {
+            customer,
+            name,
+            phone,
+            email,
+            title,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let eid = ws.add_contact(
+                &id,
+                Contact {
+                    name,
+                    title,
+                    phone,
+                    email,
+                    created_at: now,
+                },
+                now,
+            )?;
+            saved("contact", &eid);
+        }
+        Command::Interaction(InteractionCmd::Log {
+            customer,
+            kind,
+            summary,
+            at,
+            contact,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let kind: InteractionKind = input::vocab("kind", &kind)?;
+            let at = ctx.at(at.as_deref())?;
+            let eid = ws.log_interaction(&id, kind, at, &summary, contact.as_deref(), now)?;
+            saved("interaction", &eid);
+        }
+        Command::Complaint(c) => complaint(ctx, c)?,
+        Command::Survey(SurveyCmd::Record {
+            customer,
+            score,
+            comment,
+            at,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let at = ctx.at(at.as_deref())?;
+            let eid = ws.record_survey(&id, input::int("score", &score)?, comment, at, now)?;
+            saved("survey", &eid);
+        }
+        Command::Plan(PlanCmd::Set {
+            customer,
+            text,
+            review,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let review = ctx.clock.parse("review", &review)?;
+            ws.set_plan(&id, &text, review, now)?;
+            saved("plan for", id.as_str());
+        }
+        Command::Opportunity(OpportunityCmd::Add {
+            customer,
+            title,
+            amount,
+            stage,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let eid = ws.add_opportunity(
+                &id,
+                &title,
+                input::vocab("stage", &stage)?,
+                input::money("amount", &amount)?,
+                now,
+            )?;
+            saved("opportunity", &eid);
+        }
+        Command::Opportunity(OpportunityCmd::Update {
+            customer,
+            opportunity,
+            stage,
+            amount,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let stage = stage.map(|s| input::vocab("stage", &s)).transpose()?;
+            let amount = amount.map(|a| input::money("amount", &a)).transpose()?;
+            ws.update_opportunity(&id, &opportunity, stage, amount, now)?;
+            saved("opportunity", &opportunity);
+        }
+        Command::Quote(QuoteCmd::Add {
+            customer,
+            product,
+            price,
+            quantity,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let (eid, bp) = ws.add_quote(
+                &id,
+                &product,
+                input::int("quantity", &quantity)?,
+                input::money("price", &price)?,
+                now,
+            )?;
+            saved("quote", &eid);
+            discount_note(ctx, bp)?;
+        }
+        Command::Quote(QuoteCmd::Approve {
+            customer,
+            quote,
+            note,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            ws.approve_quote(&id, &quote, note, now)?;
+            println!("已批准 approved quote {quote}");
+        }
+        Command::Contract(c) => contract(ctx, c)?,
+        Command::Order(c) => order(ctx, c)?,
+        Command::Gift(GiftCmd::Record {
+            customer,
+            kind,
+            direction,
+            description,
+            value,
+            declared,
+            at,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let at = ctx.at(at.as_deref())?;
+            let eid = ws.record_gift(
+                &id,
+                input::vocab("kind", &kind)?,
+                input::vocab("direction", &direction)?,
+                &description,
+                input::money("value", &value)?,
+                declared,
+                at,
+                now,
+            )?;
+            saved("gift", &eid);
+        }
+        Command::Gift(GiftCmd::Approve {
+            customer,
+            gift,
+            note,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            ws.approve_gift(&id, &gift, note, now)?;
+            println!("已批准 approved gift {gift}");
+        }
+        Command::Channel(c) => channel(ctx, c)?,
+        Command::Catalog(c) => catalog(ctx, c)?,
+        Command::PricePolicy(PricePolicyCmd::Show(f)) => {
+            let cat = ws.catalog()?;
+            if f.json {
+                print_json(&cat.discount_allowance_bp)?;
+            } else {
+                let mut t = Table::new(&["ROLE", "ALLOWANCE"]);
+                for (r, bp) in &cat.discount_allowance_bp {
+                    t.row(vec![r.clone(), format!("{:.1}%", *bp as f64 / 100.0)]);
+                }
+                print!("{}", t.render());
+            }
+        }
+        Command::PricePolicy(PricePolicyCmd::Set { role, allowance }) => {
+            let role: Role = input::vocab("role", &role)?;
+            let bp = input::percent_bp("allowance", &allowance)?;
+            ws.set_allowance(&role, bp, now)?;
+            println!(
+                "已保存 saved allowance for {role}: {:.1}%",
+                bp as f64 / 100.0
+            );
+        }
+        Command::User(c) => user(ctx, c)?,
+        Command::Device(c) => device(ctx, c)?,
+        Command::Target(TargetCmd::Set {
+            user,
+            team,
+            period,
+            amount,
+        }) => {
+            let tid = ws.set_target(
+                user.as_deref(),
+                team.as_deref(),
+                &period,
+                input::money("amount", &amount)?,
+                now,
+            )?;
+            saved("target", &tid);
+        }
+        Command::Target(TargetCmd::List(f)) => {
+            let sales = ws.sales()?;
+            let roster = ws.roster()?;
+            if f.json {
+                print_json(&sales.targets)?;
+            } else {
+                let mut t = Table::new(&["ID", "SCOPE", "SUBJECT", "PERIOD", "AMOUNT"]);
+                for (id, tg) in &sales.targets {
+                    let subject = if tg.scope == "user" {
+                        ctx.user_name(&roster, &Some(tg.subject.clone()))
+                    } else {
+                        tg.subject.clone()
+                    };
+                    t.row(vec![
+                        short(id).into(),
+                        tg.scope.clone(),
+                        subject,
+                        tg.period.clone(),
+                        yuan(tg.amount),
+                    ]);
+                }
+                print!("{}", t.render());
+            }
+        }
+        Command::Report(ReportCmd::Submit {
+            period,
+            amount,
+            summary,
+        }) => {
+            let rid = ws.submit_report(&period, input::money("amount", &amount)?, &summary, now)?;
+            saved("report", &rid);
+        }
+        Command::Report(ReportCmd::List(f)) => {
+            let sales = ws.sales()?;
+            let roster = ws.roster()?;
+            if f.json {
+                print_json(&sales.reports)?;
+            } else {
+                let mut t = Table::new(&["ID", "USER", "PERIOD", "AMOUNT", "SUBMITTED", "SUMMARY"]);
+                for (id, r) in &sales.reports {
+                    t.row(vec![
+                        short(id).into(),
+                        ctx.user_name(&roster, &Some(r.user.clone())),
+                        r.period.clone(),
+                        yuan(r.amount),
+                        ctx.clock.fmt(r.submitted_at),
+                        r.summary.clone(),
+                    ]);
+                }
+                print!("{}", t.render());
+            }
+        }
+        Command::Config(ConfigCmd::Timezone { zone }) => {
+            ws.set_timezone(&zone)?;
+            println!("已保存 time zone: {zone}");
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn discount_note(ctx: &Ctx, bp: i64) -> Result<()> {
+    if let Some(allowed) = ctx.ws.discount_needs_approval(bp)? {
+        println!(
+            "注意 note: discount {:.1}% exceeds your allowance {:.1}%; a manager must approve it",
+            bp as f64 / 100.0,
+            allowed as f64 / 100.0
+        );
+    }
+    Ok(())
+}
