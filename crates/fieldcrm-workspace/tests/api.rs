@@ -1,0 +1,23 @@
+//! The workspace API, command by command: each public action succeeds once, and is
+//! refused (with the stable error code, writing nothing) for the wrong role, an unknown
+//! or ambiguous ID, a bad value and a record outside the acting user's scope.
+//!
+//! Devices, sync and the clock come from `fieldcrm-testkit`; assertions are on
+//! `Error::code()` and `Error::field()`, not on message text.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    // Amounts in fen are written yuan_fen: 1000_00 is 1 000 yuan.
+    clippy::inconsistent_digit_grouping
+)]
+
+mod api {
+    mod admin;
+    mod channel;
+    mod customer;
+    mod exchange;
+    mod inspect;
+    mod sales;
+}
