@@ -3,5 +3,5 @@
 # in a temporary directory that is removed afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --workspace --quiet
+cargo build --release --workspace --locked --quiet
 exec "${CARGO_TARGET_DIR:-target}/release/fieldcrm" demo

@@ -1,4 +1,10 @@
 //! End-to-end scenarios driving the real `fieldcrm` binary against real redb files.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 
 mod bundle;
 mod cli_check;

@@ -54,8 +54,8 @@ pub struct ScopeOptions {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            http_listen: "127.0.0.1:7800".parse().expect("valid address"),
-            iroh_listen: Some("0.0.0.0:7801".parse().expect("valid address")),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 7800)),
+            iroh_listen: Some(SocketAddr::from(([0, 0, 0, 0], 7801))),
             data_dir: PathBuf::from("relay-data"),
             limits: Limits::default(),
             scope: ScopeOptions::default(),
@@ -152,8 +152,8 @@ impl Config {
     }
 
     /// The configuration as TOML (what `fieldcrm-relay init` writes).
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("the configuration serializes")
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string_pretty(self)
     }
 }
 
@@ -174,7 +174,7 @@ mod tests {
         assert!(err.contains("max_sesions"), "{err}");
         std::fs::write(&p, "[limits]\nmax_message_bytes = 999999999\n").unwrap();
         assert!(Config::load(&p).is_err());
-        let round: Config = toml::from_str(&Config::default().to_toml()).unwrap();
+        let round: Config = toml::from_str(&Config::default().to_toml().unwrap()).unwrap();
         assert_eq!(round, Config::default());
     }
 }

@@ -81,7 +81,10 @@ fn real_main() -> Result<()> {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--admin-device: {e}"))?;
             if !config.exists() {
-                std::fs::write(&config, Config::default().to_toml())
+                let text = Config::default()
+                    .to_toml()
+                    .context("could not render the default configuration")?;
+                std::fs::write(&config, text)
                     .with_context(|| format!("could not write {}", config.display()))?;
             }
             let c = load_config(&config)?;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use automerge::ChangeHash;
 use fieldcrm_model::access::{can_read, can_write};
-use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Roster, Summary};
+use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Roster, Summary, short_id};
 use fieldcrm_net::ws::OUT_OF_SCOPE;
 use fieldcrm_store::{LoadError, Store};
 use fieldcrm_sync::scope::{Incoming, RosterScope};
@@ -260,7 +260,7 @@ impl Relay {
     /// Whether `device` may connect, and as what. Decided from the roster the relay holds
     /// (before it holds one, only the admin device named at `init` may connect).
     pub fn authorize(&self, device: &DeviceKey) -> Result<Access, Refusal> {
-        let short = device.to_hex()[..8].to_string();
+        let short = short_id(&device.to_hex()).to_string();
         let result = match self.roster().map_err(Refusal::Roster)? {
             None if *device == self.inner.admin => Ok(Access::Bootstrap),
             None => Err(Refusal::NotEnrolled(short)),
@@ -473,7 +473,7 @@ impl Scope for RelayScope {
             let own = self.device.actor();
             if let Some(other) = incoming.authors.iter().find(|a| **a != own) {
                 let who = DeviceKey::from_actor(other)
-                    .map(|k| format!("device {}", &k.to_hex()[..8]))
+                    .map(|k| format!("device {}", short_id(&k.to_hex())))
                     .unwrap_or_else(|| format!("actor {}", other.to_hex_string()));
                 return Err(format!(
                     "document {}: changes written by {who} may only be delivered by that device",

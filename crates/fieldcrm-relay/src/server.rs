@@ -223,7 +223,7 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket) {
     let access = if fieldcrm_workspace::verify(&device, &msg, &answer.signature) {
         relay.authorize(&device)
     } else {
-        let r = Refusal::BadSignature(device.to_hex()[..8].to_string());
+        let r = Refusal::BadSignature(fieldcrm_model::short_id(&device.to_hex()).to_string());
         relay.metrics().refused(&r);
         Err(r)
     };
