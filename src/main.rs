@@ -16,13 +16,38 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
-    match cmd::run(cli) {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
+    // A reader that went away (`fieldcrm customer list | head -1`) makes `println!` panic
+    // on the broken pipe: end quietly instead, as command-line tools do.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(|| cmd::run(cli)) {
+        Ok(Ok(code)) => std::process::exit(code),
+        Ok(Err(e)) => {
             report(&e);
             std::process::exit(2);
         }
+        Err(payload) if is_broken_pipe(payload.as_ref()) => std::process::exit(0),
+        Err(_) => {
+            eprintln!(
+                "内部错误 internal error: this is a bug in fieldcrm; nothing was half written"
+            );
+            std::process::exit(70);
+        }
     }
+}
+
+/// Whether a panic is `println!` failing on a closed pipe.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    text.contains("Broken pipe") || text.contains("os error 32")
 }
 
 /// Print an error for a person: the application layer's refusals in Chinese, then in

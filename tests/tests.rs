@@ -10,6 +10,7 @@ mod bundle;
 mod cli_check;
 mod cli_offline;
 mod cli_p2p;
+mod crash_init;
 mod csv_import;
 mod demo;
 mod inspect;

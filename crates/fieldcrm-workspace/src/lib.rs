@@ -17,6 +17,7 @@ mod merge;
 mod query;
 mod records;
 mod resolve;
+mod search;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
 pub use query::{CheckQuery, ListRow, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;
+pub use search::*;
 pub use sync::{PeerScope, PeerSession, StoreHost};
 
 /// File name of the store inside a workspace home directory.
@@ -193,16 +195,12 @@ impl Workspace {
                 "创建销售目标 create sales",
             )?,
         ];
-        let store = Store::create(&path).map_err(fieldcrm_store::Error::from)?;
-        store
-            .set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())
-            .map_err(fieldcrm_store::Error::from)?;
-        store
-            .set_meta(META_DEVICE_SECRET, &secret.to_bytes())
-            .map_err(fieldcrm_store::Error::from)?;
-        store
-            .save_batch(&mut docs)
-            .map_err(fieldcrm_store::Error::from)?;
+        let store = create_atomically(home, |store| {
+            store.set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())?;
+            store.set_meta(META_DEVICE_SECRET, &secret.to_bytes())?;
+            store.save_batch(&mut docs)?;
+            Ok(())
+        })?;
         Ok(Workspace {
             store,
             home: home.to_path_buf(),
@@ -230,13 +228,11 @@ impl Workspace {
             source,
         })?;
         let secret = generate_secret();
-        let store = Store::create(&path).map_err(fieldcrm_store::Error::from)?;
-        store
-            .set_meta(META_DEVICE_SECRET, &secret.to_bytes())
-            .map_err(fieldcrm_store::Error::from)?;
-        store
-            .set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())
-            .map_err(fieldcrm_store::Error::from)?;
+        let store = create_atomically(home, |store| {
+            store.set_meta(META_DEVICE_SECRET, &secret.to_bytes())?;
+            store.set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())?;
+            Ok(())
+        })?;
         Ok(Workspace {
             store,
             home: home.to_path_buf(),
@@ -449,6 +445,42 @@ impl Workspace {
     pub fn resolve_user(&self, roster: &Roster, text: &str) -> Result<String> {
         resolve::resolve_user(roster, text)
     }
+}
+
+/// Create the workspace store in `home` all or nothing: everything is written to a
+/// temporary file that is renamed into place only once complete, so a crash during `init`
+/// or `join` leaves either no workspace (and `init` can run again) or a whole one.
+fn create_atomically(
+    home: &Path,
+    fill: impl FnOnce(&Store) -> std::result::Result<(), fieldcrm_store::Error>,
+) -> Result<Store> {
+    let path = home.join(STORE_FILE);
+    let tmp = home.join(format!("{STORE_FILE}.partial"));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    // A leftover from a crash during an earlier attempt: never a usable workspace.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp)(e)),
+        _ => {}
+    }
+    {
+        let store = Store::create(&tmp).map_err(fieldcrm_store::Error::from)?;
+        fill(&store)?;
+        // Dropping the only handle closes the file; every write above was committed
+        // durably by the store.
+    }
+    if path.exists() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::AlreadyInitialised(path));
+    }
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    // Make the rename itself durable.
+    if let Ok(dir) = std::fs::File::open(home) {
+        let _ = dir.sync_all();
+    }
+    Ok(Store::open(&path).map_err(fieldcrm_store::Error::from)?)
 }
 
 /// Every document's policy snapshot (typed content plus deciding-field provenance) in a
