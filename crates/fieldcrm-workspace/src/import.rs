@@ -430,7 +430,10 @@ impl Workspace {
                 &c,
                 &format!("导入客户 import customer {name}"),
             ) {
-                Ok(d) => docs.push((d, name.to_string())),
+                Ok(mut d) => match crate::input::check_text_sizes(&mut d) {
+                    Ok(()) => docs.push((d, name.to_string())),
+                    Err(e) => row_err(e.to_string()),
+                },
                 Err(e) => row_err(e.to_string()),
             }
         }
@@ -522,7 +525,10 @@ impl Workspace {
                 &c,
                 &format!("导入渠道 import channel {name}"),
             ) {
-                Ok(d) => docs.push((d, name.to_string())),
+                Ok(mut d) => match crate::input::check_text_sizes(&mut d) {
+                    Ok(()) => docs.push((d, name.to_string())),
+                    Err(e) => row_err(e.to_string()),
+                },
                 Err(e) => row_err(e.to_string()),
             }
         }

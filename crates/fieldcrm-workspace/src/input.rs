@@ -65,6 +65,47 @@ pub(crate) fn field_names(what: &str) -> (&str, &str, &str) {
     }
 }
 
+/// Longest name a person may type (customer, channel, contact, product, user names and
+/// titles), in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest free text (notes, summaries, findings, plans, addresses), in characters.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// Fields whose values are names or titles (the shorter limit).
+const NAME_FIELDS: &[&str] = &["name", "title", "product", "sku", "team", "region"];
+
+/// Refuse the last local change of `doc` if it writes a text longer than its limit
+/// ([`MAX_NAME_CHARS`] for names, [`MAX_TEXT_CHARS`] for other text). Run by every
+/// workspace write before it is saved, so one oversized note can never reach the store
+/// (and then block every sync of the device).
+pub(crate) fn check_text_sizes(doc: &mut fieldcrm_model::Document) -> Result<()> {
+    use automerge::ScalarValue;
+    use automerge::legacy::{Key, OpType};
+    let Some(change) = doc.automerge_mut().get_last_local_change() else {
+        return Ok(());
+    };
+    for op in change.decode().operations {
+        let (OpType::Put(ScalarValue::Str(text)), Key::Map(key)) = (&op.action, &op.key) else {
+            continue;
+        };
+        let key = key.as_str();
+        let limit = if NAME_FIELDS.contains(&key) {
+            MAX_NAME_CHARS
+        } else {
+            MAX_TEXT_CHARS
+        };
+        let chars = text.chars().count();
+        if chars > limit {
+            return Err(Error::bad(
+                key,
+                format!("“{key}”内容过长：{chars} 个字符，最多 {limit} 个"),
+                format!("`{key}` is too long: {chars} characters, at most {limit}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// An amount in yuan (`2,000,000`, `1299.50`, `￥１２００`, `1200元`) → fen.
 pub fn money(field: &str, text: &str) -> Result<Fen> {
     parse_yuan(text).map_err(|_| {
@@ -258,6 +299,30 @@ mod tests {
         let e = vocab::<CustomerClass>("class", "vip").unwrap_err();
         assert_eq!(e.field(), Some("class"));
         assert!(e.message(Lang::Zh).contains("未知"));
+    }
+
+    #[test]
+    fn text_beyond_its_limit_is_refused_before_anything_is_saved() {
+        use fieldcrm_model::{Customer, DeviceKey, DocId, Document};
+        let dev = DeviceKey([7; 32]);
+        let mut doc =
+            Document::create(DocId::random(), &dev, 0, &Customer::new("甲", 0), "create").unwrap();
+        check_text_sizes(&mut doc).unwrap();
+        doc.put(&["name"], &"名".repeat(MAX_NAME_CHARS)).unwrap();
+        doc.commit(1, "ok");
+        check_text_sizes(&mut doc).unwrap();
+        doc.put(&["name"], &"名".repeat(MAX_NAME_CHARS + 1))
+            .unwrap();
+        doc.commit(2, "too long");
+        let e = check_text_sizes(&mut doc).unwrap_err();
+        assert_eq!(e.field(), Some("name"));
+        doc.put(&["address"], &"路".repeat(MAX_TEXT_CHARS + 1))
+            .unwrap();
+        doc.commit(3, "too long");
+        assert_eq!(
+            check_text_sizes(&mut doc).unwrap_err().field(),
+            Some("address")
+        );
     }
 
     #[test]

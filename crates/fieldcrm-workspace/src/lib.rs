@@ -19,6 +19,7 @@ mod records;
 mod resolve;
 mod search;
 mod sync;
+mod views;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,7 @@ pub use records::*;
 pub use resolve::resolve_entity;
 pub use search::*;
 pub use sync::{PeerScope, PeerSession, StoreHost};
+pub use views::*;
 
 /// File name of the store inside a workspace home directory.
 pub const STORE_FILE: &str = "workspace.redb";
@@ -392,6 +394,7 @@ impl Workspace {
         message: &str,
     ) -> Result<DocId> {
         let mut doc = Document::create(id.clone(), &self.device(), now, content, message)?;
+        input::check_text_sizes(&mut doc)?;
         self.save(&mut doc)?;
         Ok(id)
     }
@@ -408,6 +411,7 @@ impl Workspace {
         let mut doc = self.load(id)?;
         let r = f(&mut doc)?;
         doc.commit(now, message);
+        input::check_text_sizes(&mut doc)?;
         self.save(&mut doc)?;
         Ok(r)
     }

@@ -454,3 +454,41 @@ fn development_plans_need_text() {
         ws.set_plan(&DocId::random(), "计划", now + DAY, now)
     });
 }
+
+#[test]
+fn text_beyond_its_limit_is_refused_and_nothing_is_written() {
+    let (kit, t, c) = with_customer();
+    // A 17 MB note (the size that used to block every sync of the device).
+    let huge = "记".repeat(6_000_000);
+    let e = kit.refused(&t.rep, "invalid-input", |ws| {
+        ws.log_interaction(
+            &c,
+            InteractionKind::Visit,
+            kit.now(),
+            &huge,
+            None,
+            kit.now(),
+        )
+    });
+    assert_eq!(e.field(), Some("summary"));
+    assert!(e.message(Lang::Zh).contains("过长"));
+    let long_name = "名".repeat(201);
+    let e = kit.refused(&t.rep, "invalid-input", |ws| {
+        ws.add_customer(named(&long_name), kit.now())
+    });
+    assert_eq!(e.field(), Some("name"));
+    // At the limit is fine, and in any script.
+    t.rep
+        .add_customer(named(&"名".repeat(200)), kit.now())
+        .unwrap();
+    t.rep
+        .log_interaction(
+            &c,
+            InteractionKind::Call,
+            kit.now(),
+            &"😀".repeat(10_000),
+            None,
+            kit.now(),
+        )
+        .unwrap();
+}
