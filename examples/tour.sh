@@ -20,6 +20,7 @@ run customer add 华东精密机械有限公司 --class 重要 --industry 制造
 run contact add 华东精密机械有限公司 张伟 --phone 13800000001 --title 采购经理
 run contact add 华东精密机械有限公司 李娜 --email lina@example.cn
 run interaction log 华东精密机械有限公司 --kind 拜访 --summary 介绍新款传感器 --at 2026-11-29T09:00
+run plan set 华东精密机械有限公司 --text "2027 年扩大传感器份额" --review 2027-03-31
 complaint=$(id_of complaint open 华东精密机械有限公司 --severity major --summary 交货延迟)
 echo "opened complaint $complaint"
 run complaint respond 华东精密机械有限公司 "$complaint" --text 已致电客户致歉
@@ -35,3 +36,5 @@ run customer list
 run customer show 华东精密机械有限公司
 run channel list
 run customer list --json
+# The rules on what the tour recorded: nothing to report.
+run check

@@ -11,7 +11,7 @@ use fieldcrm_connect::{
 };
 use fieldcrm_model::{DeviceKey, Millis, short_id};
 use fieldcrm_sync::Report;
-use fieldcrm_workspace::{AfterSync, Workspace};
+use fieldcrm_workspace::AfterSync;
 
 use crate::cli::ServeArgs;
 
@@ -164,7 +164,7 @@ impl ServeEvents for Printer {
 }
 
 /// `fieldcrm serve`.
-pub(crate) fn serve(ws: &Workspace, a: ServeArgs) -> Result<()> {
+pub(crate) fn serve(home: &std::path::Path, a: ServeArgs) -> Result<()> {
     // Carry-over after each session writes at the clock of that moment.
     let fixed = fixed_now()?;
     let clock = move || fixed.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond());
@@ -172,7 +172,7 @@ pub(crate) fn serve(ws: &Workspace, a: ServeArgs) -> Result<()> {
         progress: Mutex::new(Progress::new()),
     };
     runtime().map_err(cli_error)?.block_on(async {
-        let mut serving = fieldcrm_connect::serve(ws, a.bind, clock, printer)
+        let mut serving = fieldcrm_connect::serve(home, a.bind, clock, printer)
             .await
             .map_err(cli_error)?;
         let ticket = serving.ticket().to_string();

@@ -162,3 +162,24 @@ fn two_reps_work_offline_then_sync_directly() {
     rep.run(&["sync", &ticket, "--bind", "127.0.0.1:0"])
         .fails_with("not enrolled");
 }
+
+#[test]
+fn the_serving_device_goes_on_recording_work_while_it_serves() {
+    let admin = admin_with_team();
+    let ws = workspace_id(&admin);
+    let rep = Rep::at(&admin.home.with_file_name("rep-device"));
+    rep.ok(&["join", "--workspace", &ws]);
+    admin.ok(&["device", "add", &device_key(&rep), "--user", "小张"]);
+    admin.ok(&["customer", "add", "甲公司", "--owner", "小张"]);
+    let (mut srv, ticket) = serve_once(&admin);
+    // While serving (before and between sessions), the admin keeps working.
+    admin.ok(&["customer", "add", "乙公司", "--owner", "小张"]);
+    admin.ok(&["customer", "list"]);
+    rep.ok(&["sync", &ticket, "--bind", "127.0.0.1:0"]);
+    assert!(srv.0.wait().unwrap().success(), "serve failed");
+    let names = rep.ok(&["customer", "list"]);
+    assert!(
+        names.contains("甲公司") && names.contains("乙公司"),
+        "the work recorded while serving was served: {names}"
+    );
+}

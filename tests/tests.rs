@@ -14,5 +14,6 @@ mod crash_init;
 mod csv_import;
 mod demo;
 mod inspect;
+mod readme_tour;
 mod relay;
 mod support;

@@ -102,6 +102,20 @@ pub(crate) enum ChannelCmd {
         /// Channel.
         channel: String,
     },
+    /// Archive a file made by mistake or no longer needed: out of lists and rules, kept
+    /// with its history (managers, admins). `restore` brings it back.
+    Archive {
+        /// Channel.
+        channel: String,
+        /// Why.
+        #[arg(long, alias = "note")]
+        reason: Option<String>,
+    },
+    /// Restore an archived channel record (managers, admins).
+    Restore {
+        /// Channel.
+        channel: String,
+    },
     /// Suspend.
     Suspend {
         /// Channel.

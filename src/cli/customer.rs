@@ -95,6 +95,20 @@ pub(crate) enum CustomerCmd {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Archive a file made by mistake or no longer needed: out of lists and rules, kept
+    /// with its history (managers, admins). `restore` brings it back.
+    Archive {
+        /// Customer.
+        customer: String,
+        /// Why.
+        #[arg(long, alias = "note")]
+        reason: Option<String>,
+    },
+    /// Restore an archived customer file (managers, admins).
+    Restore {
+        /// Customer.
+        customer: String,
+    },
     /// Fold a duplicate customer file into another (managers).
     Merge(crate::merge::MergeArgs),
     /// Import customers from a CSV file (all or nothing).

@@ -140,6 +140,16 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
             saved("agreement of", id.as_str());
         }
         ChannelCmd::Activate { channel } => status(ctx, &channel, ChannelStatus::Active)?,
+        ChannelCmd::Archive { channel, reason } => {
+            let id = ctx.channel(&channel)?;
+            ctx.ws.archive_record(&id, reason, ctx.now())?;
+            println!("已归档 archived channel {}", id.short());
+        }
+        ChannelCmd::Restore { channel } => {
+            let id = ctx.channel(&channel)?;
+            ctx.ws.restore_record(&id, ctx.now())?;
+            println!("已恢复 restored channel {}", id.short());
+        }
         ChannelCmd::Suspend { channel } => status(ctx, &channel, ChannelStatus::Suspended)?,
         ChannelCmd::Terminate { channel } => status(ctx, &channel, ChannelStatus::Terminated)?,
         ChannelCmd::Territory {

@@ -72,6 +72,16 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             ws.edit_customer_fields(&id, e, now)?;
             saved("customer", id.as_str());
         }
+        CustomerCmd::Archive { customer, reason } => {
+            let id = ctx.customer(&customer)?;
+            ws.archive_record(&id, reason, now)?;
+            println!("已归档 archived customer {}", id.short());
+        }
+        CustomerCmd::Restore { customer } => {
+            let id = ctx.customer(&customer)?;
+            ws.restore_record(&id, now)?;
+            println!("已恢复 restored customer {}", id.short());
+        }
         CustomerCmd::ClassException { customer, note } => {
             let id = ctx.customer(&customer)?;
             ws.approve_class_exception(&id, note, now)?;

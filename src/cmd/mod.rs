@@ -60,10 +60,13 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Some(t) => parse_now(t).context("--now")?,
         None => jiff::Timestamp::now().as_millisecond(),
     };
-    if let Command::Demo = &cli.command {
-        return crate::demo::run().map(|()| 0);
+    if let Command::Demo { app } = &cli.command {
+        return crate::demo::run(*app).map(|()| 0);
     }
     let home = cli.home.clone().unwrap_or_else(default_home);
+    if let Command::App(a) = &cli.command {
+        return crate::app::run(home, a, cli.now.as_ref().map(|_| now)).map(|()| 0);
+    }
     if let Command::Init(a) = &cli.command {
         let opts = InitOptions {
             user: a.user.trim().to_string(),
@@ -114,7 +117,13 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     };
     match cli.command {
         Command::Check(a) => check(&ctx, a),
-        Command::Serve(a) => crate::peer::serve(&ctx.ws, a).map(|()| 0),
+        Command::Serve(a) => {
+            // Serving opens the workspace per session; let go of it so other commands
+            // (and the app) can work while this device serves.
+            let home = ctx.ws.home().to_path_buf();
+            drop(ctx);
+            crate::peer::serve(&home, a).map(|()| 0)
+        }
         Command::Sync(a) => crate::remote::sync_at(&ctx.ws, a, ctx.now()).map(|()| 0),
         Command::Remote(c) => crate::remote::remote(&ctx.ws, c).map(|()| 0),
         Command::Policy(p) => policy(&ctx, p).map(|()| 0),
@@ -131,7 +140,8 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
     let now = ctx.now();
     match command {
         Command::Init(_)
-        | Command::Demo
+        | Command::Demo { .. }
+        | Command::App(_)
         | Command::Join(_)
         | Command::Check(_)
         | Command::Policy(_)

@@ -2,6 +2,7 @@
 //! steps after every session.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,43 +69,66 @@ impl Serving {
 /// Listen on `bind` for enrolled peer devices and sync with each one that connects (it
 /// sees only what its user may read). After every successful session the after-sync
 /// steps run at `clock()`; `events` hears of refusals, progress and each finished session.
-pub async fn serve<E, C>(ws: &Workspace, bind: SocketAddr, clock: C, events: E) -> Result<Serving>
+///
+/// The workspace in `home` is opened only while a peer is being checked or served, so the
+/// person serving can go on recording work with other commands (or the app) meanwhile;
+/// each side waits for the other's moment with the store ([`Workspace::open`]).
+pub async fn serve<E, C>(home: &Path, bind: SocketAddr, clock: C, events: E) -> Result<Serving>
 where
     E: ServeEvents,
     C: Fn() -> Millis + Send + Sync + 'static,
 {
-    ws.roster().map_err(Error::NotServable)?;
-    let endpoint = Endpoint::bind(&ws.secret().to_bytes(), bind)
+    let secret = {
+        let ws = open(home.to_path_buf()).await?;
+        ws.roster().map_err(Error::NotServable)?;
+        ws.secret().to_bytes()
+    };
+    let endpoint = Endpoint::bind(&secret, bind)
         .await
         .map_err(|e| Error::Bind(Box::new(e)))?;
     let ticket = endpoint.ticket().await;
     let (done_tx, done) = mpsc::unbounded_channel::<()>();
     let events = Arc::new(events);
     let clock = Arc::new(clock);
-    let auth_ws = ws.clone();
+    let auth_home = home.to_path_buf();
     let auth_events = Arc::clone(&events);
-    let handler_ws = ws.clone();
+    let handler_home = home.to_path_buf();
     let server = fieldcrm_net::serve(
         &endpoint,
         ALPN,
         move |peer| {
-            let ok = auth_ws.peer_user(&peer).is_ok();
+            // A short, blocking look at the roster (this hook is synchronous).
+            let ok = Workspace::open(&auth_home).is_ok_and(|ws| ws.peer_user(&peer).is_ok());
             if !ok {
                 auth_events.refused(&peer);
             }
             ok
         },
         move |conn: Conn| {
-            let ws = handler_ws.clone();
+            let home = handler_home.clone();
             let done = done_tx.clone();
             let events = Arc::clone(&events);
             let clock = Arc::clone(&clock);
             async move {
-                let with = Counterpart::Device {
-                    key: conn.peer(),
-                    user: ws.peer_user(&conn.peer()).ok().map(|(_, u)| u.name),
+                let outcome = match open(home).await {
+                    Ok(ws) => {
+                        let with = Counterpart::Device {
+                            key: conn.peer(),
+                            user: ws.peer_user(&conn.peer()).ok().map(|(_, u)| u.name),
+                        };
+                        let outcome = serve_one(&ws, conn, &with, &*events, &*clock).await;
+                        // `ws` is dropped here: the store is free until the next peer.
+                        (with, outcome)
+                    }
+                    Err(e) => (
+                        Counterpart::Device {
+                            key: conn.peer(),
+                            user: None,
+                        },
+                        Err(e),
+                    ),
                 };
-                let outcome = serve_one(&ws, conn, &with, &*events, &*clock).await;
+                let (with, outcome) = outcome;
                 events.finished(&with, &outcome);
                 match outcome {
                     Ok(_) => {
@@ -122,6 +146,14 @@ where
         ticket,
         done,
     })
+}
+
+/// Open the workspace off the async workers (opening may wait for another process).
+async fn open(home: PathBuf) -> Result<Workspace> {
+    tokio::task::spawn_blocking(move || Workspace::open(&home))
+        .await
+        .map_err(|e| Error::Finish(format!("workspace task: {e}")))?
+        .map_err(Error::Workspace)
 }
 
 async fn serve_one<E: ServeEvents, C: Fn() -> Millis>(

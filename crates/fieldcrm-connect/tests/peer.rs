@@ -93,7 +93,7 @@ async fn a_rep_joins_by_direct_sync_and_receives_only_its_scope() {
 
     let seen = Arc::new(Seen::default());
     let mut serving = serve(
-        &admin,
+        admin.home(),
         "127.0.0.1:0".parse().unwrap(),
         || 9_000,
         Events(Arc::clone(&seen)),

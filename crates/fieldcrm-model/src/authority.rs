@@ -58,6 +58,8 @@ pub enum Authority {
     MergeCustomers,
     /// Merge duplicate channel records.
     MergeChannels,
+    /// Archive or restore a customer file or channel record.
+    Archive,
 }
 
 const MANAGER: &[Role] = &[Role::Manager, Role::Admin];
@@ -90,6 +92,7 @@ impl Authority {
         Authority::Targets,
         Authority::MergeCustomers,
         Authority::MergeChannels,
+        Authority::Archive,
     ];
 
     /// The roles that hold this authority.
@@ -101,9 +104,8 @@ impl Authority {
             | MergeCustomers => MANAGER,
             LegalReview => LEGAL,
             ChannelQualification | ChannelRisk | ChannelActivation => CHANNEL_MANAGER,
-            ChannelCreate | ChannelAgreement | ChannelStatus | ChannelTerritory | MergeChannels => {
-                ANY_MANAGER
-            }
+            ChannelCreate | ChannelAgreement | ChannelStatus | ChannelTerritory | MergeChannels
+            | Archive => ANY_MANAGER,
             Roster => ADMIN,
         }
     }
@@ -138,6 +140,7 @@ impl Authority {
             Targets => "targets",
             MergeCustomers => "merge-customers",
             MergeChannels => "merge-channels",
+            Archive => "archive",
         }
     }
 
@@ -166,6 +169,7 @@ impl Authority {
             Targets => "设置销售目标",
             MergeCustomers => "合并重复客户档案",
             MergeChannels => "合并重复渠道档案",
+            Archive => "归档或恢复客户档案、渠道档案",
         }
     }
 
@@ -194,6 +198,7 @@ impl Authority {
             Targets => "set sales targets",
             MergeCustomers => "merge customer files",
             MergeChannels => "merge channel records",
+            Archive => "archive or restore a customer file or channel record",
         }
     }
 
@@ -220,6 +225,7 @@ impl Authority {
     pub fn for_field(kind: &DocKind, path: &str) -> Option<Authority> {
         let segs: Vec<&str> = path.split('/').collect();
         match (kind, segs.as_slice()) {
+            (DocKind::Customer | DocKind::Channel, ["archived", ..]) => Some(Authority::Archive),
             (DocKind::Customer, ["class_exception", ..]) => Some(Authority::ClassException),
             (DocKind::Customer, ["quotes", _, "approval", ..]) => Some(Authority::DiscountApproval),
             (DocKind::Customer, ["orders", _, "approval", ..]) => Some(Authority::OrderApproval),

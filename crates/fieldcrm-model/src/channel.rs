@@ -50,6 +50,11 @@ pub struct Channel {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub merged_into: Option<String>,
+    /// Set when the record was archived: who, when, why. Archived records are out of
+    /// lists and rules until a manager restores them.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub archived: Option<Note>,
     /// Qualification review (资质审核).
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]

@@ -63,6 +63,11 @@ pub struct Customer {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub merged_into: Option<String>,
+    /// Set when the file was archived (a record made by mistake, a customer gone): who,
+    /// when, why. Archived files are out of lists and rules until a manager restores them.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub archived: Option<Note>,
     /// Contacts.
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]

@@ -102,6 +102,7 @@ impl Body {
                 status: None,
                 region: c.region.clone(),
                 merged_into: c.merged_into.clone(),
+                archived: c.archived.is_some(),
                 updated_at,
             },
             Body::Channel(c) => Summary {
@@ -113,6 +114,7 @@ impl Body {
                 status: Some(c.status.to_string()),
                 region: c.region.clone(),
                 merged_into: c.merged_into.clone(),
+                archived: c.archived.is_some(),
                 updated_at,
             },
             Body::Roster(r) => singleton(DocKind::Roster, r.workspace_name.clone(), updated_at),
@@ -149,6 +151,9 @@ pub struct Summary {
     /// Survivor doc ID when this document was merged away.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// Archived (out of lists until restored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
     /// Time of the latest change (UTC ms, from change metadata).
     pub updated_at: Millis,
 }
@@ -465,6 +470,7 @@ fn singleton(kind: DocKind, name: String, updated_at: Millis) -> Summary {
         status: None,
         region: None,
         merged_into: None,
+        archived: false,
         updated_at,
     }
 }

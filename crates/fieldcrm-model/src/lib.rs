@@ -88,6 +88,7 @@ impl Channel {
             owner: None,
             created_at: now,
             merged_into: None,
+            archived: None,
             qualification: None,
             risk: None,
             agreement: None,

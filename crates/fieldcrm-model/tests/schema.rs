@@ -1610,6 +1610,20 @@ fn customer_xinrui(c: &Cast) -> Document {
         t0,
         "添加联系人 add contact",
     );
+    // Archived later by the manager (a duplicate registration kept for its history).
+    let mut wang = replica(&mut doc, &c.wang.device);
+    let t = bj(2026, 11, 20, 10, 0);
+    wang.put_new_object(
+        &["archived"],
+        &Note {
+            text: "重复录入".into(),
+            at: t,
+            by: c.wang.id.clone(),
+        },
+    )
+    .unwrap();
+    wang.commit(t, "归档 archive");
+    sync(&mut doc, &mut wang);
     doc
 }
 
@@ -1804,6 +1818,17 @@ fn channel_merged(c: &Cast) -> Document {
     doc.put(&["status"], &ChannelStatus::Terminated).unwrap();
     doc.put(&["status_at"], &t).unwrap();
     doc.commit(t, "合并重复渠道 merge duplicate");
+    let t = bj(2026, 9, 8, 9, 0);
+    doc.put_new_object(
+        &["archived"],
+        &Note {
+            text: "合并后归档".into(),
+            at: t,
+            by: c.zhao.id.clone(),
+        },
+    )
+    .unwrap();
+    doc.commit(t, "归档 archive");
     doc
 }
 

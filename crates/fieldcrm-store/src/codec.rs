@@ -9,6 +9,10 @@ use fieldcrm_model::{DocKind, Summary};
 
 /// Version byte of a summary row.
 const SUMMARY_ROW_V1: u8 = 1;
+/// V1 plus a trailing flags byte (bit 0: archived). Written only for archived documents,
+/// so every other row stays byte-identical to V1.
+const SUMMARY_ROW_V2: u8 = 2;
+const FLAG_ARCHIVED: u8 = 1;
 /// Version byte of a document-state row.
 const STATE_ROW_V1: u8 = 1;
 
@@ -97,7 +101,11 @@ fn decode_heads_from(r: &mut Reader<'_>) -> Result<Vec<ChangeHash>, BadRow> {
 /// Encode a summary-index row.
 pub(crate) fn encode_summary(s: &Summary) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + s.name.len());
-    out.push(SUMMARY_ROW_V1);
+    out.push(if s.archived {
+        SUMMARY_ROW_V2
+    } else {
+        SUMMARY_ROW_V1
+    });
     put_str(&mut out, s.kind.as_str());
     put_str(&mut out, &s.name);
     for o in [
@@ -111,6 +119,9 @@ pub(crate) fn encode_summary(s: &Summary) -> Vec<u8> {
         put_opt(&mut out, o.as_deref());
     }
     put_varint(&mut out, zigzag(s.updated_at));
+    if s.archived {
+        out.push(FLAG_ARCHIVED);
+    }
     out
 }
 
@@ -126,6 +137,7 @@ pub(crate) struct SummaryRef<'a> {
     pub(crate) status: Option<&'a str>,
     pub(crate) region: Option<&'a str>,
     pub(crate) merged_into: Option<&'a str>,
+    pub(crate) archived: bool,
     pub(crate) updated_at: i64,
 }
 
@@ -146,6 +158,7 @@ impl SummaryRef<'_> {
             status: owned(self.status),
             region: owned(self.region),
             merged_into: owned(self.merged_into),
+            archived: self.archived,
             updated_at: self.updated_at,
         }
     }
@@ -154,7 +167,8 @@ impl SummaryRef<'_> {
 /// Decode a summary-index row without copying its text.
 pub(crate) fn decode_summary_ref(bytes: &[u8]) -> Result<SummaryRef<'_>, BadRow> {
     let mut r = Reader(bytes);
-    if r.byte()? != SUMMARY_ROW_V1 {
+    let version = r.byte()?;
+    if version != SUMMARY_ROW_V1 && version != SUMMARY_ROW_V2 {
         return Err(BadRow("unknown summary row version"));
     }
     let kind = r.str()?;
@@ -164,6 +178,7 @@ pub(crate) fn decode_summary_ref(bytes: &[u8]) -> Result<SummaryRef<'_>, BadRow>
         *o = r.opt()?;
     }
     let updated_at = unzigzag(r.varint()?);
+    let archived = version == SUMMARY_ROW_V2 && r.byte()? & FLAG_ARCHIVED != 0;
     r.end()?;
     let [class, owner, team, status, region, merged_into] = opts;
     Ok(SummaryRef {
@@ -175,6 +190,7 @@ pub(crate) fn decode_summary_ref(bytes: &[u8]) -> Result<SummaryRef<'_>, BadRow>
         status,
         region,
         merged_into,
+        archived,
         updated_at,
     })
 }
@@ -286,6 +302,7 @@ mod tests {
             status: None,
             region: Some("上海".into()),
             merged_into: None,
+            archived: false,
             updated_at: -5,
         }
     }

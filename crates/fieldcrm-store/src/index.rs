@@ -12,7 +12,7 @@ use crate::codec;
 use crate::error::{Candidate, DamagedRow, DbResultExt, ListError, LoadError, ResolveError};
 use crate::store::{INDEX, NAMES, Store};
 
-/// What to do with merged-away documents (tombstones, `merged_into` set).
+/// What to do with merged-away documents (tombstones, `merged_into` set) and archived ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tombstones {
     /// Leave them out (the default).
@@ -98,9 +98,9 @@ impl Filter {
                 want.as_deref().is_none_or(|w| have == Some(w))
             }
             let tomb_ok = match self.tombstones {
-                Tombstones::Exclude => s.merged_into.is_none(),
+                Tombstones::Exclude => s.merged_into.is_none() && !s.archived,
                 Tombstones::Include => true,
-                Tombstones::Only => s.merged_into.is_some(),
+                Tombstones::Only => s.merged_into.is_some() || s.archived,
             };
             tomb_ok
                 && self.kind.as_ref().is_none_or(|k| k.as_str() == s.kind)

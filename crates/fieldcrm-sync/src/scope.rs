@@ -215,6 +215,7 @@ mod tests {
             status: None,
             region: None,
             merged_into: None,
+            archived: false,
             updated_at: 0,
         }
     }

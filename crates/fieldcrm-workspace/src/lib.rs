@@ -34,7 +34,7 @@ pub use after_sync::{AfterSync, Joined, Removed};
 pub use bundle::{
     BUNDLE_MAGIC, BUNDLE_VERSION, Bundle, BundleHeader, ExportOptions, ExportReport, ImportReport,
 };
-pub use error::{Error, Result};
+pub use error::{Error, Msg, Result};
 pub use fieldcrm_store::{Filter, Listed, Tombstones};
 pub use identity::{DeviceSecret, generate_secret, verify};
 pub use import::{CsvImport, ExportTable, csv_field, parse_csv, write_csv};
@@ -48,6 +48,9 @@ pub use resolve::resolve_entity;
 pub use search::*;
 pub use sync::{PeerScope, PeerSession, StoreHost};
 pub use views::*;
+
+/// How long [`Workspace::open`] waits for another process to let go of the store.
+pub const OPEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// File name of the store inside a workspace home directory.
 pub const STORE_FILE: &str = "workspace.redb";
@@ -243,13 +246,23 @@ impl Workspace {
         })
     }
 
-    /// Open the workspace in `home`.
+    /// Open the workspace in `home`. Another fieldcrm process may hold the store for a
+    /// moment (a sync session of `fieldcrm serve`, the app answering a request): wait for
+    /// it up to [`OPEN_WAIT`] before reporting the store as in use.
     pub fn open(home: &Path) -> Result<Self> {
         let path = home.join(STORE_FILE);
         if !path.exists() {
             return Err(Error::NotInitialised(home.to_path_buf()));
         }
-        let store = Store::open(&path).map_err(fieldcrm_store::Error::from)?;
+        let started = std::time::Instant::now();
+        let store = loop {
+            match Store::open(&path) {
+                Err(fieldcrm_store::OpenError::InUse { .. }) if started.elapsed() < OPEN_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                r => break r.map_err(fieldcrm_store::Error::from)?,
+            }
+        };
         let workspace_id = store
             .get_meta(META_WORKSPACE_ID)
             .map_err(fieldcrm_store::Error::from)?

@@ -80,6 +80,10 @@ pub(crate) fn check(e: &mut Eval<'_>, ch: &Channel) -> ChannelExtract {
             let a = e.ctx.check(e.snap, "risk", Authority::ChannelRisk);
             authority(e, "risk", &a, Authority::ChannelRisk);
         }
+        if ch.archived.is_some() {
+            let a = e.ctx.check(e.snap, "archived", Authority::Archive);
+            authority(e, "archived", &a, Authority::Archive);
+        }
     }
 
     if active {

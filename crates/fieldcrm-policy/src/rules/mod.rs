@@ -127,10 +127,33 @@ pub(crate) fn is_tombstone(snap: &Snapshot) -> bool {
     m.as_deref().is_some_and(|s| !s.trim().is_empty())
 }
 
+/// Whether a customer file or channel record is archived.
+fn is_archived(snap: &Snapshot) -> bool {
+    match &snap.body {
+        Body::Customer(c) => c.archived.is_some(),
+        Body::Channel(c) => c.archived.is_some(),
+        _ => false,
+    }
+}
+
 /// Evaluate one customer or channel document (workspace documents are part of the
 /// context and yield nothing here).
 pub(crate) fn eval_doc(ctx: &Ctx, snap: &Snapshot, now: Millis) -> DocEval {
     if is_tombstone(snap) {
+        return DocEval {
+            wake: Millis::MAX,
+            ..Default::default()
+        };
+    }
+    if is_archived(snap)
+        && matches!(
+            ctx.check(snap, "archived", fieldcrm_model::Authority::Archive),
+            crate::ctx::Auth::Ok(_)
+        )
+    {
+        // Archived by someone who may: out of every rule until restored. An archive set
+        // without the authority does not count (the record stays in the rules, and
+        // DATA-AUTHORITY reports it).
         return DocEval {
             wake: Millis::MAX,
             ..Default::default()

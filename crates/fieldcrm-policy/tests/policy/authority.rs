@@ -379,3 +379,47 @@ fn workspace_fields_are_judged_by_the_table() {
     assert_eq!(f[0].facts["authority"], "roster");
     assert_eq!(f[0].facts["required_roles"], serde_json::json!(["admin"]));
 }
+
+/// A key customer without a development plan (a CUST-KEY-PLAN finding of its own),
+/// archived on `device`'s replica.
+fn archived_by(device: &DeviceKey) -> Vec<Finding> {
+    let mut c = clean_key_customer("甲公司");
+    c.plan = None;
+    signed(&c, device, |d| {
+        d.put_new_object(
+            &["archived"],
+            &Note {
+                text: "重复录入".into(),
+                at: NOW - DAY,
+                by: "x".into(),
+            },
+        )
+        .unwrap()
+    })
+}
+
+#[test]
+fn an_archive_counts_only_from_a_holder_of_the_archive_authority() {
+    // Not archived: the missing plan is reported.
+    let mut c = clean_key_customer("甲公司");
+    c.plan = None;
+    let mut d = customer_doc(id(1), &REP, &c);
+    let open = run(&[&mut d]);
+    assert!(open.iter().any(|f| f.rule == R::CustKeyPlan), "{open:?}");
+    // Archived by a manager: out of every rule.
+    let by_manager = archived_by(&MGR);
+    assert!(by_manager.is_empty(), "{by_manager:?}");
+    // Archived by the rep (another Automerge client can write it): does not count; the
+    // file stays in the rules and the archive itself is a DATA-AUTHORITY finding.
+    let by_rep = archived_by(&REP);
+    assert!(
+        by_rep.iter().any(|f| f.rule == R::CustKeyPlan),
+        "{by_rep:?}"
+    );
+    assert!(
+        by_rep
+            .iter()
+            .any(|f| f.rule == R::DataAuthority && f.entity.as_deref() == Some("archived")),
+        "{by_rep:?}"
+    );
+}

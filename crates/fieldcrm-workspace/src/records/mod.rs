@@ -108,6 +108,8 @@ trait Record: autosurgeon::Hydrate {
     fn name(&self) -> &str;
     /// The survivor's ID if it was merged away.
     fn merged_into(&self) -> Option<&str>;
+    /// Whether it is archived.
+    fn is_archived(&self) -> bool;
 }
 
 impl Record for Customer {
@@ -118,6 +120,9 @@ impl Record for Customer {
     fn merged_into(&self) -> Option<&str> {
         self.merged_into.as_deref()
     }
+    fn is_archived(&self) -> bool {
+        self.archived.is_some()
+    }
 }
 
 impl Record for Channel {
@@ -127,6 +132,9 @@ impl Record for Channel {
     }
     fn merged_into(&self) -> Option<&str> {
         self.merged_into.as_deref()
+    }
+    fn is_archived(&self) -> bool {
+        self.archived.is_some()
     }
 }
 
@@ -232,6 +240,16 @@ impl Workspace {
                     c.name()
                 )));
             }
+            if c.is_archived() {
+                return Err(Error::Invalid(crate::Msg::new(
+                    format!("“{}”已归档；请经理先恢复（restore）再修改", c.name()),
+                    format!(
+                        "{} `{}` is archived; a manager must restore it before it is changed",
+                        T::WHAT,
+                        c.name()
+                    ),
+                )));
+            }
             f(doc, &c, &me)
         })
     }
@@ -254,6 +272,75 @@ impl Workspace {
         f: impl FnOnce(&mut Document, &Channel, &Me) -> Result<R>,
     ) -> Result<R> {
         self.edit_record(id, now, message, f)
+    }
+
+    /// Archive a customer file or channel record (made by mistake, a customer gone): out
+    /// of lists and rules, kept with its history, restorable. Managers (channel managers
+    /// for channels) and admins; the reason is kept.
+    pub fn archive_record(&self, id: &DocId, reason: Option<String>, now: Millis) -> Result<()> {
+        let me = self.me()?;
+        me.require(Authority::Archive)?;
+        self.check_write(&me, id)?;
+        self.edit(id, now, "归档 archive", |doc| {
+            let body = doc.body()?;
+            let (name, archived, merged) = match &body {
+                Body::Customer(c) => (
+                    c.name.clone(),
+                    c.archived.is_some(),
+                    c.merged_into.is_some(),
+                ),
+                Body::Channel(c) => (
+                    c.name.clone(),
+                    c.archived.is_some(),
+                    c.merged_into.is_some(),
+                ),
+                _ => {
+                    return Err(Error::bad(
+                        "record",
+                        "只能归档客户档案或渠道档案",
+                        "only customer files and channel records can be archived",
+                    ));
+                }
+            };
+            if archived || merged {
+                return Err(Error::Invalid(crate::Msg::new(
+                    format!("“{name}”已归档或已合并"),
+                    format!("`{name}` is already archived or merged"),
+                )));
+            }
+            doc.put_new_object(
+                &["archived"],
+                &Note {
+                    text: reason.map(|r| r.trim().to_string()).unwrap_or_default(),
+                    at: now,
+                    by: me.user_id.clone(),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Restore an archived customer file or channel record (same authority as archiving).
+    pub fn restore_record(&self, id: &DocId, now: Millis) -> Result<()> {
+        let me = self.me()?;
+        me.require(Authority::Archive)?;
+        self.check_write(&me, id)?;
+        self.edit(id, now, "恢复 restore", |doc| {
+            let archived = match doc.body()? {
+                Body::Customer(c) => c.archived.is_some(),
+                Body::Channel(c) => c.archived.is_some(),
+                _ => false,
+            };
+            if !archived {
+                return Err(Error::bad(
+                    "record",
+                    "该档案未归档",
+                    "this record is not archived",
+                ));
+            }
+            doc.put(&["archived"], &Option::<Note>::None)?;
+            Ok(())
+        })
     }
 
     fn add_to_customer<T: Reconcile>(

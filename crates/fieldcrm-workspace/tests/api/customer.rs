@@ -492,3 +492,64 @@ fn text_beyond_its_limit_is_refused_and_nothing_is_written() {
         )
         .unwrap();
 }
+
+#[test]
+fn a_manager_archives_a_file_made_by_mistake_and_restores_it() {
+    use fieldcrm_workspace::{CheckQuery, Filter};
+    let (kit, t, c) = with_customer();
+    let listed = |ws: &Workspace| {
+        ws.list(&Filter::default())
+            .unwrap()
+            .into_iter()
+            .any(|l| l.id == c)
+    };
+    // A rep may not archive (not even their own file); nothing is written.
+    kit.refused(&t.rep, "permission-denied", |ws| {
+        ws.archive_record(&c, Some("录错了".into()), kit.now())
+    });
+    kit.sync(&t.manager, &t.rep);
+    assert!(listed(&t.manager));
+    t.manager
+        .archive_record(&c, Some("重复录入".into()), kit.now())
+        .unwrap();
+    assert!(!listed(&t.manager), "an archived file is out of lists");
+    let archived = customer(&t.manager, &c).archived.unwrap();
+    assert_eq!(archived.text, "重复录入");
+    // Archived files are out of the rules and refuse edits until restored.
+    let findings = t.manager.check(&CheckQuery::default(), kit.now()).unwrap();
+    assert!(
+        findings.iter().all(|f| !f.doc_ids.contains(&c)),
+        "{findings:?}"
+    );
+    kit.refused(&t.manager, "invalid-input", |ws| {
+        ws.log_interaction(
+            &c,
+            InteractionKind::Visit,
+            kit.now(),
+            "拜访",
+            None,
+            kit.now(),
+        )
+    });
+    kit.refused(&t.manager, "invalid-input", |ws| {
+        ws.archive_record(&c, None, kit.now())
+    });
+    // The archive syncs: the rep's list no longer shows it either.
+    kit.sync(&t.manager, &t.rep);
+    assert!(!listed(&t.rep));
+    t.manager.restore_record(&c, kit.now()).unwrap();
+    assert!(listed(&t.manager));
+    kit.refused(&t.manager, "invalid-input", |ws| {
+        ws.restore_record(&c, kit.now())
+    });
+    t.manager
+        .log_interaction(
+            &c,
+            InteractionKind::Visit,
+            kit.now(),
+            "恢复后拜访",
+            None,
+            kit.now(),
+        )
+        .unwrap();
+}
