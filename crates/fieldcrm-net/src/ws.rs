@@ -51,7 +51,9 @@ pub mod close {
     pub const SHUTDOWN: u16 = 1001;
     /// A message above the size limit.
     pub const TOO_LARGE: u16 = 1009;
-    /// The relay runs its maximum number of sessions: try again later.
+    /// The relay runs its maximum number of sessions (or unauthenticated connections):
+    /// try again later. A relay that is busy before the upgrade answers HTTP 503 instead,
+    /// which [`connect_ws`](super::connect_ws) reports with this code as well.
     pub const BUSY: u16 = 1013;
     /// The device key is not enrolled in the relay's workspace (or the signature is wrong).
     pub const NOT_ENROLLED: u16 = 4001;
@@ -63,6 +65,8 @@ pub mod close {
     pub const SESSION_FAILED: u16 = 4004;
     /// Nothing arrived within the idle timeout.
     pub const IDLE: u16 = 4008;
+    /// No authentication answer within the relay's authentication deadline.
+    pub const AUTH_TIMEOUT: u16 = 4009;
 }
 
 /// The relay's first message.
@@ -193,6 +197,14 @@ pub enum WsError {
     Timeout(Duration),
 }
 
+impl WsError {
+    /// Whether the relay turned the device away for now (too many sessions or
+    /// connections, or shutting down): the same sync may succeed a little later.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, WsError::Refused { code, .. } if *code == close::BUSY || *code == close::SHUTDOWN)
+    }
+}
+
 /// Limits of a WebSocket session.
 #[derive(Debug, Clone)]
 pub struct WsConfig {
@@ -270,7 +282,18 @@ async fn open(url: &str, config: &WsConfig) -> Result<Stream, WsError> {
     let (stream, _) = tokio::time::timeout(config.idle_timeout, fut)
         .await
         .map_err(|_| WsError::Timeout(config.idle_timeout))?
-        .map_err(|e| WsError::Transport(format!("could not connect to {url}: {e}")))?;
+        .map_err(|e| match e {
+            tungstenite::Error::Http(r) if r.status().as_u16() == 503 => WsError::Refused {
+                code: close::BUSY,
+                reason: r
+                    .body()
+                    .as_deref()
+                    .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                    .filter(|b| !b.is_empty())
+                    .unwrap_or_else(|| "busy (HTTP 503)".into()),
+            },
+            e => WsError::Transport(format!("could not connect to {url}: {e}")),
+        })?;
     Ok(stream)
 }
 

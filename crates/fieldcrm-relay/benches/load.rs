@@ -10,7 +10,9 @@
 //! device works offline (new customers with a contact and interactions), and all devices
 //! sync at once ("everyone back at the office at 6 pm"): per-device latency is connect +
 //! challenge + session + close. A second round with nothing changed follows. The relay's
-//! peak RSS is its VmHWM. Devices run in this process on the same 2 cores as the relay.
+//! peak RSS is its VmHWM. Devices run in this process on the same 2 cores as the relay;
+//! they all share 127.0.0.1, so the per-address cap on unauthenticated connections is
+//! raised to the session cap.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -185,7 +187,7 @@ fn main() {
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(
         data.join("relay.toml"),
-        "data_dir = \".\"\niroh_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\n[limits]\nmax_sessions = 1024\n",
+        "data_dir = \".\"\niroh_listen = \"127.0.0.1:0\"\nhttp_listen = \"127.0.0.1:0\"\n[limits]\nmax_sessions = 1024\nmax_preauth = 1024\nmax_preauth_per_ip = 1024\n",
     )
     .unwrap();
     let bin = env!("CARGO_BIN_EXE_fieldcrm-relay");

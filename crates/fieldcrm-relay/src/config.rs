@@ -33,10 +33,26 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Sessions running at once (WebSocket and iroh together); more are turned away.
     pub max_sessions: usize,
-    /// A session that receives nothing for this many seconds is closed.
+    /// A session that receives no application message (pings and pongs do not count)
+    /// for this many seconds is closed.
     pub idle_timeout_secs: u64,
     /// Seconds running sessions get to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Seconds a WebSocket client has, from the upgrade, to answer the challenge; then it
+    /// is closed (close code `AUTH_TIMEOUT`).
+    pub auth_timeout_secs: u64,
+    /// Largest message, and most bytes in all, a WebSocket client may send before it is
+    /// authenticated.
+    pub max_preauth_message_bytes: usize,
+    /// Unauthenticated WebSocket connections at once from one IP address; more get HTTP 503.
+    pub max_preauth_per_ip: usize,
+    /// Unauthenticated WebSocket connections at once in total; more get HTTP 503.
+    pub max_preauth: usize,
+    /// Seconds an HTTP client has to send a request's headers; then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Open TCP connections on `http_listen` (HTTP, unauthenticated and authenticated
+    /// WebSockets); more are closed at once. Capped below the process's open-file limit.
+    pub max_connections: usize,
 }
 
 /// Scope options.
@@ -70,6 +86,12 @@ impl Default for Limits {
             max_sessions: 512,
             idle_timeout_secs: 60,
             shutdown_grace_secs: 10,
+            auth_timeout_secs: 5,
+            max_preauth_message_bytes: 64 * 1024,
+            max_preauth_per_ip: 16,
+            max_preauth: 256,
+            header_read_timeout_secs: 10,
+            max_connections: 4096,
         }
     }
 }
@@ -140,8 +162,29 @@ impl Config {
         if l.max_sessions == 0 {
             return Err("limits.max_sessions must be at least 1".into());
         }
-        if l.idle_timeout_secs == 0 {
-            return Err("limits.idle_timeout_secs must be at least 1".into());
+        for (name, v) in [
+            ("idle_timeout_secs", l.idle_timeout_secs),
+            ("auth_timeout_secs", l.auth_timeout_secs),
+            ("header_read_timeout_secs", l.header_read_timeout_secs),
+        ] {
+            if v == 0 {
+                return Err(format!("limits.{name} must be at least 1"));
+            }
+        }
+        for (name, v) in [
+            ("max_preauth_per_ip", l.max_preauth_per_ip),
+            ("max_preauth", l.max_preauth),
+            ("max_connections", l.max_connections),
+        ] {
+            if v == 0 {
+                return Err(format!("limits.{name} must be at least 1"));
+            }
+        }
+        if l.max_preauth_message_bytes < 1024 || l.max_preauth_message_bytes > l.max_message_bytes {
+            return Err(
+                "limits.max_preauth_message_bytes must be between 1024 and limits.max_message_bytes"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -149,6 +192,16 @@ impl Config {
     /// The idle timeout.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.idle_timeout_secs)
+    }
+
+    /// The authentication deadline of a WebSocket client.
+    pub fn auth_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.auth_timeout_secs)
+    }
+
+    /// The HTTP header read timeout.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.header_read_timeout_secs)
     }
 
     /// The configuration as TOML (what `fieldcrm-relay init` writes).
@@ -174,6 +227,18 @@ mod tests {
         assert!(err.contains("max_sesions"), "{err}");
         std::fs::write(&p, "[limits]\nmax_message_bytes = 999999999\n").unwrap();
         assert!(Config::load(&p).is_err());
+        std::fs::write(&p, "[limits]\nauth_timeout_secs = 0\n").unwrap();
+        assert!(Config::load(&p).is_err());
+        std::fs::write(&p, "[limits]\nmax_preauth_message_bytes = 99999999\n").unwrap();
+        assert!(Config::load(&p).is_err());
+        std::fs::write(
+            &p,
+            "[limits]\nmax_preauth_per_ip = 2\nauth_timeout_secs = 3\n",
+        )
+        .unwrap();
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.limits.max_preauth_per_ip, 2);
+        assert_eq!(c.auth_timeout(), Duration::from_secs(3));
         let round: Config = toml::from_str(&Config::default().to_toml().unwrap()).unwrap();
         assert_eq!(round, Config::default());
     }

@@ -30,4 +30,4 @@ pub use metrics::Metrics;
 pub use relay::{
     AUDIT_FILE, Access, Refusal, Relay, RelayError, RelayHost, RelayScope, STORE_FILE, SessionSlot,
 };
-pub use server::{Bound, app, run};
+pub use server::{Bound, app, raise_open_file_limit, run};

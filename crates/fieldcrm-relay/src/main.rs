@@ -113,6 +113,8 @@ fn real_main() -> Result<()> {
             if let Err(e) = c.check() {
                 bail!("{}: {e}", config.display());
             }
+            // Room for `limits.max_connections` sockets (run() lowers it to what fits).
+            let _ = fieldcrm_relay::raise_open_file_limit();
             let relay = Relay::open(c)?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -22,6 +22,61 @@ pub struct Metrics {
     refused_busy: AtomicU64,
     refused_scope: AtomicU64,
     malformed: AtomicU64,
+    conn_refused: [AtomicU64; ConnRefusal::ALL.len()],
+}
+
+/// Why a connection was refused or closed before (or instead of) a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnRefusal {
+    /// `max_preauth_per_ip` unauthenticated WebSockets from this address already.
+    PreauthPerIp,
+    /// `max_preauth` unauthenticated WebSockets already.
+    PreauthTotal,
+    /// `max_connections` open TCP connections already.
+    MaxConnections,
+    /// No authentication answer within `auth_timeout_secs`.
+    AuthTimeout,
+    /// HTTP headers not complete within `header_read_timeout_secs`.
+    HeaderTimeout,
+    /// A message above `max_preauth_message_bytes` (before authentication) or
+    /// `max_message_bytes` (after).
+    Oversize,
+    /// No application message within `idle_timeout_secs`.
+    Idle,
+}
+
+impl ConnRefusal {
+    const ALL: [ConnRefusal; 7] = [
+        ConnRefusal::PreauthPerIp,
+        ConnRefusal::PreauthTotal,
+        ConnRefusal::MaxConnections,
+        ConnRefusal::AuthTimeout,
+        ConnRefusal::HeaderTimeout,
+        ConnRefusal::Oversize,
+        ConnRefusal::Idle,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ConnRefusal::PreauthPerIp => "preauth_per_ip",
+            ConnRefusal::PreauthTotal => "preauth_total",
+            ConnRefusal::MaxConnections => "max_connections",
+            ConnRefusal::AuthTimeout => "auth_timeout",
+            ConnRefusal::HeaderTimeout => "header_timeout",
+            ConnRefusal::Oversize => "oversize",
+            ConnRefusal::Idle => "idle",
+        }
+    }
+}
+
+/// Gauges of the relay's connections, rendered with the counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Gauges {
+    pub(crate) sessions: usize,
+    pub(crate) documents: usize,
+    pub(crate) audit_rows: u64,
+    pub(crate) connections: usize,
+    pub(crate) preauth: usize,
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -42,6 +97,27 @@ impl Metrics {
 
     pub(crate) fn busy(&self) {
         add(&self.refused_busy, 1);
+    }
+
+    pub(crate) fn conn_refused(&self, r: ConnRefusal) {
+        if let Some(c) = ConnRefusal::ALL
+            .iter()
+            .position(|x| *x == r)
+            .and_then(|i| self.conn_refused.get(i))
+        {
+            add(c, 1);
+        }
+    }
+
+    /// Connections refused or closed for `reason` (the label of
+    /// `fieldcrm_relay_connections_refused_total`).
+    pub fn connections_refused(&self, reason: &str) -> u64 {
+        ConnRefusal::ALL
+            .iter()
+            .zip(&self.conn_refused)
+            .find(|(r, _)| r.label() == reason)
+            .map(|(_, c)| c.load(Ordering::Relaxed))
+            .unwrap_or(0)
     }
 
     pub(crate) fn malformed(&self) {
@@ -92,7 +168,14 @@ impl Metrics {
         .sum()
     }
 
-    pub(crate) fn render(&self, active: usize, documents: usize, audit_rows: u64) -> String {
+    pub(crate) fn render(&self, gauges: Gauges) -> String {
+        let Gauges {
+            sessions: active,
+            documents,
+            audit_rows,
+            connections,
+            preauth,
+        } = gauges;
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut s = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, rows: &[(&str, u64)]| {
@@ -164,6 +247,30 @@ impl Metrics {
                 ("{reason=\"scope\"}", g(&self.refused_scope)),
                 ("{reason=\"malformed\"}", g(&self.malformed)),
             ],
+        );
+        let refused: Vec<(String, u64)> = ConnRefusal::ALL
+            .iter()
+            .zip(&self.conn_refused)
+            .map(|(r, c)| (format!("{{reason=\"{}\"}}", r.label()), g(c)))
+            .collect();
+        let refused: Vec<(&str, u64)> = refused.iter().map(|(l, v)| (l.as_str(), *v)).collect();
+        metric(
+            "fieldcrm_relay_connections_refused_total",
+            "counter",
+            "Connections refused or closed before or instead of a session, by reason.",
+            &refused,
+        );
+        metric(
+            "fieldcrm_relay_connections_open",
+            "gauge",
+            "Open TCP connections on the HTTP port.",
+            &[("", connections as u64)],
+        );
+        metric(
+            "fieldcrm_relay_preauth_connections",
+            "gauge",
+            "WebSocket connections not yet authenticated.",
+            &[("", preauth as u64)],
         );
         metric(
             "fieldcrm_relay_audit_rows",

@@ -2,6 +2,7 @@
 //! device authorization and the scope and host of each session.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::audit::{Audit, AuditRow};
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::metrics::{ConnRefusal, Gauges, Metrics};
 
 /// File name of the relay's store inside the data directory.
 pub const STORE_FILE: &str = "relay.redb";
@@ -109,6 +110,9 @@ struct Inner {
     roster: Mutex<Option<(Vec<ChangeHash>, Arc<Roster>)>>,
     sessions: Arc<Semaphore>,
     active: AtomicUsize,
+    preauth: Mutex<PreAuthCounts>,
+    connections: Arc<Semaphore>,
+    open_connections: AtomicUsize,
     stopping: AtomicBool,
     hard_stop: watch::Sender<bool>,
     clock: fn() -> i64,
@@ -119,6 +123,53 @@ fn wall_clock_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// Unauthenticated WebSocket connections, in total and per address.
+#[derive(Default)]
+struct PreAuthCounts {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// An unauthenticated WebSocket connection's slot (see `limits.max_preauth*`): counted
+/// while alive; dropped once the device is authenticated or turned away.
+pub(crate) struct PreAuthSlot {
+    relay: Relay,
+    ip: IpAddr,
+}
+
+impl Drop for PreAuthSlot {
+    fn drop(&mut self) {
+        let mut c = self
+            .relay
+            .inner
+            .preauth
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        c.total = c.total.saturating_sub(1);
+        if let Some(n) = c.per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                c.per_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// An open TCP connection's slot (see `limits.max_connections`).
+pub(crate) struct ConnSlot {
+    relay: Relay,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.relay
+            .inner
+            .open_connections
+            .fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A running session's slot: counted while alive.
@@ -196,6 +247,9 @@ impl Relay {
                 admin,
                 iroh_secret,
                 sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
+                preauth: Mutex::new(PreAuthCounts::default()),
+                connections: Arc::new(Semaphore::new(config.limits.max_connections)),
+                open_connections: AtomicUsize::new(0),
                 config,
                 audit,
                 metrics: Metrics::default(),
@@ -306,6 +360,72 @@ impl Relay {
         }
     }
 
+    /// Takes a slot for an unauthenticated WebSocket from `ip`, or says which cap is full.
+    pub(crate) fn try_preauth(&self, ip: IpAddr) -> Result<PreAuthSlot, ConnRefusal> {
+        let ip = ip.to_canonical();
+        let limits = &self.inner.config.limits;
+        let mut c = self.inner.preauth.lock().unwrap_or_else(|p| p.into_inner());
+        let refusal = if c.total >= limits.max_preauth {
+            Some(ConnRefusal::PreauthTotal)
+        } else if c.per_ip.get(&ip).copied().unwrap_or(0) >= limits.max_preauth_per_ip {
+            Some(ConnRefusal::PreauthPerIp)
+        } else {
+            None
+        };
+        if let Some(r) = refusal {
+            drop(c);
+            self.inner.metrics.conn_refused(r);
+            return Err(r);
+        }
+        c.total += 1;
+        *c.per_ip.entry(ip).or_insert(0) += 1;
+        Ok(PreAuthSlot {
+            relay: self.clone(),
+            ip,
+        })
+    }
+
+    /// Unauthenticated WebSocket connections now.
+    pub fn preauth_connections(&self) -> usize {
+        self.inner
+            .preauth
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .total
+    }
+
+    /// Takes a slot for a new TCP connection, or `None` at `max_connections` (at most
+    /// `cap`, the limit the process's open-file limit allows).
+    pub(crate) fn try_connection(&self, cap: usize) -> Option<ConnSlot> {
+        if self.inner.open_connections.load(Ordering::SeqCst) >= cap {
+            self.inner.metrics.conn_refused(ConnRefusal::MaxConnections);
+            return None;
+        }
+        match self.inner.connections.clone().try_acquire_owned() {
+            Ok(permit) => {
+                self.inner.open_connections.fetch_add(1, Ordering::SeqCst);
+                Some(ConnSlot {
+                    relay: self.clone(),
+                    _permit: permit,
+                })
+            }
+            Err(_) => {
+                self.inner.metrics.conn_refused(ConnRefusal::MaxConnections);
+                None
+            }
+        }
+    }
+
+    /// Open TCP connections on the HTTP port now.
+    pub fn open_connections(&self) -> usize {
+        self.inner.open_connections.load(Ordering::SeqCst)
+    }
+
+    /// Whether the relay is shutting down.
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
     /// Sessions running now.
     pub fn active_sessions(&self) -> usize {
         self.inner.active.load(Ordering::SeqCst)
@@ -387,12 +507,16 @@ impl Relay {
         Ok((session, host))
     }
 
-    /// The Prometheus text of the counters.
+    /// The Prometheus text of the counters (reads the store: call it off the async workers).
     pub fn metrics_text(&self) -> String {
         let docs = self.inner.store.len().unwrap_or(0) as usize;
-        self.inner
-            .metrics
-            .render(self.active_sessions(), docs, self.inner.audit.rows())
+        self.inner.metrics.render(Gauges {
+            sessions: self.active_sessions(),
+            documents: docs,
+            audit_rows: self.inner.audit.rows(),
+            connections: self.open_connections(),
+            preauth: self.preauth_connections(),
+        })
     }
 }
 

@@ -1,21 +1,29 @@
 //! The relay's network faces: the axum app (WebSocket sync, health, metrics, workspace)
 //! and the iroh endpoint, both running the same session code; graceful shutdown.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use fieldcrm_model::DeviceKey;
 use fieldcrm_net::ws::{AUTH_OK, AuthAnswer, Challenge, auth_message, close};
-use fieldcrm_net::{Conn, Endpoint, FrameTransport, SessionConfig, drive};
-use fieldcrm_sync::{ALPN, Report};
+use fieldcrm_net::{Conn, Endpoint, FrameTransport, SessionConfig};
+use fieldcrm_sync::{ALPN, Report, Status};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
-use crate::relay::{Access, Refusal, Relay, record_end};
+use crate::metrics::ConnRefusal;
+use crate::relay::{Access, ConnSlot, PreAuthSlot, Refusal, Relay, record_end};
 
 /// The HTTP routes: `/healthz`, `/metrics`, `/v1/workspace`, `/v1/sync` (WebSocket).
 pub fn app(relay: Relay) -> Router {
@@ -28,19 +36,24 @@ pub fn app(relay: Relay) -> Router {
         .with_state(relay)
 }
 
+/// Runs blocking store work on tokio's blocking pool, off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
 async fn healthz(State(relay): State<Relay>) -> Response {
-    match relay.store().all_heads() {
-        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")).into_response(),
+    match blocking(move || relay.store().all_heads().map(|_| ())).await {
+        Some(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Some(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")).into_response(),
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
     }
 }
 
 async fn metrics(State(relay): State<Relay>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        relay.metrics_text(),
-    )
-        .into_response()
+    let text = blocking(move || relay.metrics_text())
+        .await
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn workspace(State(relay): State<Relay>) -> Response {
@@ -82,36 +95,198 @@ async fn findings(State(relay): State<Relay>, headers: axum::http::HeaderMap) ->
     }
 }
 
-async fn sync(State(relay): State<Relay>, ws: WebSocketUpgrade) -> Response {
-    let Some(slot) = relay.try_session() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy: too many sessions, try again later\n",
-        )
-            .into_response();
+/// What the accept loop knows of a connection, handed to the handlers as a request
+/// extension: the peer's address and the connection's read budget.
+#[derive(Clone)]
+struct ConnMeta {
+    peer: SocketAddr,
+    budget: Arc<ReadBudget>,
+}
+
+/// Bytes a connection may still read: unlimited for HTTP and authenticated WebSockets,
+/// `max_preauth_message_bytes` (plus frame headers) between the upgrade and the
+/// authentication. Enforced under tungstenite, so bytes a client fragments into
+/// continuation frames or pings count as well: an unauthenticated client never makes the
+/// relay buffer more than this.
+#[derive(Debug)]
+struct ReadBudget {
+    read: AtomicU64,
+    limit: AtomicU64,
+    exceeded: AtomicBool,
+}
+
+/// Frame headers and control frames allowed on top of `max_preauth_message_bytes`.
+const PREAUTH_SLACK: u64 = 1024;
+
+impl ReadBudget {
+    fn new() -> Self {
+        ReadBudget {
+            read: AtomicU64::new(0),
+            limit: AtomicU64::new(u64::MAX),
+            exceeded: AtomicBool::new(false),
+        }
+    }
+
+    /// From now on, at most `more` bytes.
+    fn limit_from_now(&self, more: u64) {
+        let read = self.read.load(Ordering::SeqCst);
+        self.limit
+            .store(read.saturating_add(more), Ordering::SeqCst);
+    }
+
+    fn lift(&self) {
+        self.limit.store(u64::MAX, Ordering::SeqCst);
+    }
+
+    fn exceeded(&self) -> bool {
+        self.exceeded.load(Ordering::SeqCst)
+    }
+}
+
+/// The TCP stream of one HTTP connection (and of its WebSocket after the upgrade):
+/// enforces the read budget and holds the connection's slot until the socket closes.
+struct LimitedIo {
+    inner: tokio::net::TcpStream,
+    budget: Arc<ReadBudget>,
+    _slot: ConnSlot,
+}
+
+impl AsyncRead for LimitedIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let n = buf.filled().len().saturating_sub(before) as u64;
+                let total = this.budget.read.fetch_add(n, Ordering::SeqCst) + n;
+                if total > this.budget.limit.load(Ordering::SeqCst) {
+                    this.budget.exceeded.store(true, Ordering::SeqCst);
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "too much data before authentication",
+                    )));
+                }
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for LimitedIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// tungstenite's read buffer per WebSocket (its default is 128 KiB, touched on the first
+/// read: with hundreds of connections that is most of the relay's memory).
+const WS_READ_BUFFER: usize = 16 * 1024;
+
+/// How long the relay waits to deliver a close frame to a client that does not read.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+async fn sync(
+    State(relay): State<Relay>,
+    meta: Option<Extension<ConnMeta>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if relay.is_stopping() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "relay shutting down\n").into_response();
+    }
+    let ip = meta
+        .as_ref()
+        .map(|m| m.peer.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let preauth = match relay.try_preauth(ip) {
+        Ok(slot) => slot,
+        Err(_) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy: too many unauthenticated connections, try again later\n",
+            )
+                .into_response();
+        }
     };
-    let max = relay.config().limits.max_message_bytes;
+    let limits = &relay.config().limits;
+    let budget = meta.map(|Extension(m)| m.budget);
+    if let Some(b) = &budget {
+        b.limit_from_now((limits.max_preauth_message_bytes as u64).saturating_add(PREAUTH_SLACK));
+    }
+    let auth_deadline = Instant::now() + relay.config().auth_timeout();
+    // tungstenite's own caps are the post-authentication ones (they cannot change after the
+    // upgrade); before authentication the read budget under it is the tighter cap.
+    let max = limits.max_message_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(WS_READ_BUFFER)
         .on_upgrade(move |socket| async move {
             let stopped = relay.stopped();
             let mut socket = socket;
+            let pre = PreAuth {
+                slot: preauth,
+                budget,
+                deadline: auth_deadline,
+            };
             tokio::select! {
-                () = serve_ws(&relay, &mut socket) => {}
+                () = serve_ws(&relay, &mut socket, pre) => {}
                 () = stopped => { let _ = close_ws(&mut socket, close::SHUTDOWN, "relay shutting down").await; }
             }
-            drop(slot);
         })
 }
 
+/// An unauthenticated WebSocket's slot, read budget and authentication deadline.
+struct PreAuth {
+    slot: PreAuthSlot,
+    budget: Option<Arc<ReadBudget>>,
+    deadline: Instant,
+}
+
+impl PreAuth {
+    fn exceeded(&self) -> bool {
+        self.budget.as_ref().is_some_and(|b| b.exceeded())
+    }
+}
+
+/// Sends a close frame, giving up after [`CLOSE_TIMEOUT`] (a client that does not read).
 async fn close_ws(socket: &mut WebSocket, code: u16, reason: &str) -> Result<(), axum::Error> {
     let reason: String = reason.chars().take(100).collect();
-    socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
-        .await
+    let send = socket.send(Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    })));
+    match tokio::time::timeout(CLOSE_TIMEOUT, send).await {
+        Ok(r) => r,
+        Err(_) => Err(axum::Error::new("close timed out")),
+    }
 }
 
 /// Why a transport failed, as a WebSocket close code.
@@ -134,26 +309,40 @@ impl std::fmt::Display for WsFail {
     }
 }
 
-/// The server side of a WebSocket as a frame transport with an idle timeout.
+/// The server side of a WebSocket as a frame transport with an idle timeout that only
+/// application messages (either way) reset: pings and pongs do not keep a session alive.
 struct ServerWs<'a> {
     socket: &'a mut WebSocket,
     idle: Duration,
+    deadline: Instant,
+    max: usize,
+    budget: Option<Arc<ReadBudget>>,
     closed: bool,
+}
+
+impl ServerWs<'_> {
+    fn touch(&mut self) {
+        self.deadline = Instant::now() + self.idle;
+    }
 }
 
 impl FrameTransport for ServerWs<'_> {
     type Error = WsFail;
 
     async fn send(&mut self, frame: &[u8]) -> Result<(), WsFail> {
-        self.socket
-            .send(Message::Binary(frame.to_vec().into()))
+        // A client that stops reading is idle too.
+        let send = self.socket.send(Message::Binary(frame.to_vec().into()));
+        tokio::time::timeout(self.idle, send)
             .await
-            .map_err(|e| WsFail::Io(e.to_string()))
+            .map_err(|_| WsFail::Idle)?
+            .map_err(|e| WsFail::Io(e.to_string()))?;
+        self.touch();
+        Ok(())
     }
 
     async fn recv(&mut self) -> Result<Option<Vec<u8>>, WsFail> {
         loop {
-            let msg = tokio::time::timeout(self.idle, self.socket.recv())
+            let msg = tokio::time::timeout_at(self.deadline, self.socket.recv())
                 .await
                 .map_err(|_| WsFail::Idle)?;
             match msg {
@@ -161,17 +350,29 @@ impl FrameTransport for ServerWs<'_> {
                     self.closed = true;
                     return Ok(None);
                 }
-                Some(Ok(Message::Binary(b))) => return Ok(Some(b.to_vec())),
+                Some(Ok(Message::Binary(b))) => {
+                    if b.len() > self.max {
+                        return Err(WsFail::TooLarge(format!(
+                            "{} bytes, the limit is {}",
+                            b.len(),
+                            self.max
+                        )));
+                    }
+                    self.touch();
+                    return Ok(Some(b.to_vec()));
+                }
                 Some(Ok(Message::Close(_))) => {
                     self.closed = true;
                     return Ok(None);
                 }
                 Some(Ok(Message::Text(_))) => return Err(WsFail::Protocol("text message")),
+                // Pings and pongs: answered by tungstenite, no reset of the deadline.
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
                     let text = e.to_string();
+                    let over = self.budget.as_ref().is_some_and(|b| b.exceeded());
                     return Err(
-                        if text.contains("too long") || text.contains("Space limit") {
+                        if over || text.contains("too long") || text.contains("Space limit") {
                             WsFail::TooLarge(text)
                         } else {
                             WsFail::Io(text)
@@ -184,32 +385,53 @@ impl FrameTransport for ServerWs<'_> {
 }
 
 /// Challenge, authenticate, then sync; every failure closes this socket only.
-async fn serve_ws(relay: &Relay, socket: &mut WebSocket) {
-    let idle = relay.config().idle_timeout();
+async fn serve_ws(relay: &Relay, socket: &mut WebSocket, pre: PreAuth) {
+    let metrics = relay.metrics();
+    let limits = &relay.config().limits;
     let challenge = Challenge {
         nonce: rand::random(),
         workspace_id: relay.workspace_id().to_string(),
     };
-    if socket
-        .send(Message::Binary(challenge.encode().into()))
-        .await
-        .is_err()
-    {
-        return;
-    }
     let mut t = ServerWs {
         socket,
-        idle,
+        idle: relay.config().idle_timeout(),
+        deadline: pre.deadline,
+        max: limits.max_preauth_message_bytes,
+        budget: pre.budget.clone(),
         closed: false,
     };
+    let sent = tokio::time::timeout_at(
+        pre.deadline,
+        t.socket.send(Message::Binary(challenge.encode().into())),
+    )
+    .await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
     let answer = match t.recv().await {
         Ok(Some(b)) => AuthAnswer::decode(&b),
         // Hung up after reading the challenge (`fieldcrm join` asks only the workspace).
-        Ok(None) | Err(WsFail::Io(_)) => return,
-        Err(_) => None,
+        Ok(None) => return,
+        Err(WsFail::Io(_)) if !pre.exceeded() => return,
+        Err(WsFail::Idle) => {
+            metrics.conn_refused(ConnRefusal::AuthTimeout);
+            let _ = close_ws(t.socket, close::AUTH_TIMEOUT, "authentication timeout").await;
+            return;
+        }
+        Err(WsFail::TooLarge(_) | WsFail::Io(_)) => {
+            metrics.conn_refused(ConnRefusal::Oversize);
+            metrics.malformed();
+            let reason = format!(
+                "more than {} bytes before authentication",
+                limits.max_preauth_message_bytes
+            );
+            let _ = close_ws(t.socket, close::TOO_LARGE, &reason).await;
+            return;
+        }
+        Err(WsFail::Protocol(_)) => None,
     };
     let Some(answer) = answer else {
-        relay.metrics().malformed();
+        metrics.malformed();
         let _ = close_ws(
             t.socket,
             close::PROTOCOL_ERROR,
@@ -220,13 +442,20 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket) {
     };
     let device = answer.device;
     let msg = auth_message(&challenge.nonce, &challenge.workspace_id);
-    let access = if fieldcrm_workspace::verify(&device, &msg, &answer.signature) {
-        relay.authorize(&device)
-    } else {
-        let r = Refusal::BadSignature(fieldcrm_model::short_id(&device.to_hex()).to_string());
-        relay.metrics().refused(&r);
-        Err(r)
-    };
+    // The roster is read from the store: off the async workers.
+    let r = relay.clone();
+    let access = blocking(move || {
+        if fieldcrm_workspace::verify(&device, &msg, &answer.signature) {
+            r.authorize(&device)
+        } else {
+            let refusal =
+                Refusal::BadSignature(fieldcrm_model::short_id(&device.to_hex()).to_string());
+            r.metrics().refused(&refusal);
+            Err(refusal)
+        }
+    })
+    .await
+    .unwrap_or_else(|| Err(Refusal::Roster("internal error".into())));
     let access = match access {
         Ok(a) => a,
         Err(r) => {
@@ -238,6 +467,22 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket) {
             return;
         }
     };
+    // Authenticated: the pre-authentication slot and budget give way to a session slot.
+    drop(pre.slot);
+    let Some(_session_slot) = relay.try_session() else {
+        let (code, reason) = if relay.is_stopping() {
+            (close::SHUTDOWN, "relay shutting down")
+        } else {
+            (close::BUSY, "busy: too many sessions, try again later")
+        };
+        let _ = close_ws(t.socket, code, reason).await;
+        return;
+    };
+    if let Some(b) = &pre.budget {
+        b.lift();
+    }
+    t.max = limits.max_message_bytes;
+    t.touch();
     if t.send(&AUTH_OK).await.is_err() {
         return;
     }
@@ -257,14 +502,16 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket) {
             let _ = close_ws(t.socket, close::DONE, "done").await;
         }
         Err(SessionFail::Transport(WsFail::Idle)) => {
+            metrics.conn_refused(ConnRefusal::Idle);
             let _ = close_ws(t.socket, close::IDLE, "idle timeout").await;
         }
         Err(SessionFail::Transport(WsFail::TooLarge(e))) => {
-            relay.metrics().malformed();
+            metrics.conn_refused(ConnRefusal::Oversize);
+            metrics.malformed();
             let _ = close_ws(t.socket, close::TOO_LARGE, &e).await;
         }
         Err(SessionFail::Transport(WsFail::Protocol(e))) => {
-            relay.metrics().malformed();
+            metrics.malformed();
             let _ = close_ws(t.socket, close::PROTOCOL_ERROR, e).await;
         }
         Err(SessionFail::Transport(WsFail::Io(_))) => {}
@@ -279,43 +526,9 @@ enum SessionFail<E> {
     Sync(String),
 }
 
-/// A transport wrapper that keeps the last transport error (drive only keeps its text).
-struct Keep<'a, T: FrameTransport> {
-    inner: &'a mut T,
-    error: Option<T::Error>,
-}
-
-impl<T: FrameTransport + Send> FrameTransport for Keep<'_, T>
-where
-    T::Error: Send,
-{
-    type Error = String;
-
-    async fn send(&mut self, frame: &[u8]) -> Result<(), String> {
-        match self.inner.send(frame).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let s = e.to_string();
-                self.error = Some(e);
-                Err(s)
-            }
-        }
-    }
-
-    async fn recv(&mut self) -> Result<Option<Vec<u8>>, String> {
-        match self.inner.recv().await {
-            Ok(f) => Ok(f),
-            Err(e) => {
-                let s = e.to_string();
-                self.error = Some(e);
-                Err(s)
-            }
-        }
-    }
-}
-
-/// Runs one device's sync session over any transport. A panic inside the sync engine
-/// (untrusted input) is caught and ends this session only.
+/// Runs one device's sync session over any transport. The sync engine and the relay
+/// host (store loads, audit rows, durable saves) run on tokio's blocking pool, never on
+/// the async workers; a panic there (untrusted input) ends this session only.
 async fn run_session<T>(
     relay: &Relay,
     transport: &mut T,
@@ -327,64 +540,58 @@ where
     T: FrameTransport + Send,
     T::Error: Send,
 {
-    let (mut session, mut host) = relay
-        .session(device, access, kind)
+    let r = relay.clone();
+    let a = access.clone();
+    let (mut session, mut host) = blocking(move || r.session(device, &a, kind))
+        .await
+        .ok_or_else(|| SessionFail::Sync("internal error".into()))?
         .map_err(|e| SessionFail::Sync(e.to_string()))?;
-    let mut keep = Keep {
-        inner: transport,
-        error: None,
-    };
-    let result = {
-        let fut = drive(&mut keep, &mut session, &mut host, |_| {});
-        std::panic::AssertUnwindSafe(fut)
-            .catch_unwind_compat()
-            .await
-    };
-    let report: Report = session.report().clone();
-    match result {
-        Ok(Ok(())) => {
-            record_end(relay, &report, true);
-            Ok(())
-        }
-        Ok(Err(e)) => {
-            record_end(relay, &report, false);
-            match keep.error.take() {
-                Some(t) => Err(SessionFail::Transport(t)),
-                None => {
-                    relay.metrics().malformed();
-                    Err(SessionFail::Sync(e.to_string()))
-                }
+    let mut incoming: Option<Option<Vec<u8>>> = None;
+    loop {
+        let step = blocking(move || {
+            match incoming {
+                Some(Some(frame)) => session.receive(&frame),
+                Some(None) => session.closed(),
+                None => {}
+            }
+            let frames = session.run_host(&mut host);
+            (session, host, frames)
+        })
+        .await;
+        let Some((s, h, frames)) = step else {
+            record_end(relay, &Report::default(), false);
+            return Err(SessionFail::Sync("internal error".into()));
+        };
+        session = s;
+        host = h;
+        for frame in frames {
+            if let Err(e) = transport.send(&frame).await {
+                record_end(relay, session.report(), false);
+                return Err(SessionFail::Transport(e));
             }
         }
-        Err(()) => {
-            record_end(relay, &report, false);
-            Err(SessionFail::Sync("internal error".into()))
+        match session.status() {
+            Status::Running => {}
+            Status::Finished => {
+                record_end(relay, session.report(), true);
+                return Ok(());
+            }
+            Status::Failed => {
+                record_end(relay, session.report(), false);
+                relay.metrics().malformed();
+                let e = session
+                    .error()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "unknown error".into());
+                return Err(SessionFail::Sync(e));
+            }
         }
-    }
-}
-
-/// `catch_unwind` for a future without pulling in `futures`.
-trait CatchUnwind: Future + Sized {
-    fn catch_unwind_compat(self) -> CatchUnwindFut<Self> {
-        CatchUnwindFut(Box::pin(self))
-    }
-}
-
-impl<F: Future> CatchUnwind for std::panic::AssertUnwindSafe<F> {}
-
-struct CatchUnwindFut<F>(std::pin::Pin<Box<F>>);
-
-impl<F: Future> Future for CatchUnwindFut<F> {
-    type Output = Result<F::Output, ()>;
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let fut = self.0.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(_) => std::task::Poll::Ready(Err(())),
+        match transport.recv().await {
+            Ok(frame) => incoming = Some(frame),
+            Err(e) => {
+                record_end(relay, session.report(), false);
+                return Err(SessionFail::Transport(e));
+            }
         }
     }
 }
@@ -459,7 +666,11 @@ pub async fn run(
                         return Err("busy: too many sessions".to_string());
                     };
                     let device = conn.peer();
-                    let access = relay.authorize(&device).map_err(|e| e.to_string())?;
+                    let r = relay.clone();
+                    let access = blocking(move || r.authorize(&device))
+                        .await
+                        .ok_or_else(|| "internal error".to_string())?
+                        .map_err(|e| e.to_string())?;
                     let idle = relay.config().idle_timeout();
                     let mut t = IdleConn {
                         conn: &mut conn,
@@ -486,38 +697,184 @@ pub async fn run(
     });
 
     let stop_relay = relay.clone();
-    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         stop_relay.begin_stop();
-        let _ = stopped_tx.send(());
+        let _ = stop_tx.send(true);
     });
-    axum::serve(listener, app(relay.clone()))
-        .with_graceful_shutdown(async move {
-            let _ = stopped_rx.await;
-        })
-        .await
-        .context("HTTP server failed")?;
+    let cap = connection_cap(config.limits.max_connections);
+    serve_http(listener, relay.clone(), cap, stop_rx).await;
 
     // Upgraded WebSocket sessions outlive the HTTP server: give them the grace period.
     let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
-    let deadline = tokio::time::Instant::now() + grace;
+    let deadline = Instant::now() + grace;
     let iroh_stop = iroh.map(|(ep, server, _)| {
         tokio::spawn(async move {
             server.shutdown(grace).await;
             ep.close().await;
         })
     });
-    while relay.active_sessions() > 0 && tokio::time::Instant::now() < deadline {
+    while relay.active_sessions() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     relay.hard_stop();
-    let settle = tokio::time::Instant::now() + Duration::from_secs(2);
-    while relay.active_sessions() > 0 && tokio::time::Instant::now() < settle {
+    let settle = Instant::now() + Duration::from_secs(2);
+    while relay.active_sessions() > 0 && Instant::now() < settle {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     if let Some(t) = iroh_stop {
         let _ = t.await;
     }
     Ok(())
+}
+
+/// Descriptors kept free of connections: the store, the audit log, iroh's sockets, stdio.
+const FD_RESERVE: u64 = 64;
+
+/// `max_connections`, lowered to what the process's open-file limit allows.
+fn connection_cap(configured: usize) -> usize {
+    match open_file_limit() {
+        Some(limit) => {
+            let allowed =
+                usize::try_from(limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
+            if allowed < configured {
+                eprintln!(
+                    "warning: limits.max_connections = {configured} is above what the open-file limit ({limit}) allows; serving at most {allowed} connections"
+                );
+            }
+            configured.min(allowed)
+        }
+        None => configured,
+    }
+}
+
+/// The process's open-file limit (soft), if known.
+#[cfg(unix)]
+fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn open_file_limit() -> Option<u64> {
+    None
+}
+
+/// Raises this process's open-file limit (soft) to its hard limit; returns the new soft
+/// limit. The relay's binary calls it at start so that `limits.max_connections` fits.
+pub fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut l = getrlimit(Resource::Nofile);
+        if l.current < l.maximum {
+            l.current = l.maximum;
+            let _ = setrlimit(Resource::Nofile, l);
+        }
+        getrlimit(Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The HTTP accept loop: at most `cap` open connections (more are closed at once), each
+/// served by hyper with a header read timeout; WebSocket upgrades keep their connection's
+/// slot. Returns when `stop` turns true, after the open HTTP connections had up to the
+/// grace period to finish (upgraded WebSockets are left to `run`).
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    relay: Relay,
+    cap: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let router = app(relay.clone());
+    let http_tasks = Arc::new(AtomicUsize::new(0));
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            () = stop_requested(&mut stop) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(_) => {
+                // Out of descriptors, or a connection reset before accept: back off a little.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Some(slot) = relay.try_connection(cap) else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let budget = Arc::new(ReadBudget::new());
+        let io = LimitedIo {
+            inner: stream,
+            budget: budget.clone(),
+            _slot: slot,
+        };
+        let meta = ConnMeta { peer, budget };
+        let router = router.clone();
+        let relay = relay.clone();
+        let stop = stop.clone();
+        let tasks = http_tasks.clone();
+        tasks.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            serve_connection(io, meta, router, &relay, stop).await;
+            tasks.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    drop(listener);
+    let deadline = Instant::now() + Duration::from_secs(relay.config().limits.shutdown_grace_secs);
+    while http_tasks.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// One HTTP/1.1 connection: hyper with a header read timeout; requests carry the
+/// connection's [`ConnMeta`].
+async fn serve_connection(
+    io: LimitedIo,
+    meta: ConnMeta,
+    router: Router,
+    relay: &Relay,
+    mut stop: watch::Receiver<bool>,
+) {
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(meta.clone());
+        let mut router = router.clone();
+        async move { tower::Service::call(&mut router, req).await }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(relay.config().header_read_timeout())
+        .keep_alive(true);
+    let conn = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(io), svc)
+        .with_upgrades();
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        () = stop_requested(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let grace = Duration::from_secs(relay.config().limits.shutdown_grace_secs);
+            match tokio::time::timeout(grace, conn.as_mut()).await {
+                Ok(r) => r,
+                Err(_) => Ok(()),
+            }
+        }
+    };
+    if let Err(e) = result
+        && e.is_timeout()
+    {
+        relay.metrics().conn_refused(ConnRefusal::HeaderTimeout);
+    }
 }

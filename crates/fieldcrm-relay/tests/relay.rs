@@ -124,6 +124,8 @@ async fn bootstrap_upload_limits_and_graceful_shutdown() {
     let relay = relay(dir.path(), &ws, |c| {
         c.limits.max_sessions = 2;
         c.limits.idle_timeout_secs = 2;
+        c.limits.auth_timeout_secs = 1;
+        c.limits.max_preauth_per_ip = 2;
         c.limits.shutdown_grace_secs = 0;
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -173,11 +175,86 @@ async fn bootstrap_upload_limits_and_graceful_shutdown() {
     );
     drop(idle);
 
-    // Busy: two sessions run; the third is turned away.
+    // Pings do not keep an authenticated session alive: only application messages do.
+    {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let sync_url = fieldcrm_net::ws::sync_url(&url).unwrap();
+        let (mut s, _) = tokio_tungstenite::connect_async(sync_url.as_str())
+            .await
+            .unwrap();
+        let Some(Ok(Message::Binary(first))) = s.next().await else {
+            panic!("no challenge")
+        };
+        let c = fieldcrm_net::ws::Challenge::decode(&first).unwrap();
+        let answer = fieldcrm_net::ws::AuthAnswer {
+            device: ws.device(),
+            signature: ws
+                .secret()
+                .sign(&fieldcrm_net::ws::auth_message(&c.nonce, &c.workspace_id)),
+        };
+        s.send(Message::Binary(answer.encode().into()))
+            .await
+            .unwrap();
+        let Some(Ok(Message::Binary(ok))) = s.next().await else {
+            panic!("not authenticated")
+        };
+        assert_eq!(ok.as_ref(), fieldcrm_net::ws::AUTH_OK);
+        let started = std::time::Instant::now();
+        let code = loop {
+            tokio::select! {
+                m = s.next() => match m {
+                    Some(Ok(Message::Close(f))) => break f.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => {}
+                    _ => break None,
+                },
+                () = tokio::time::sleep(Duration::from_millis(300)) => {
+                    let _ = s.send(Message::Ping(vec![1].into())).await;
+                }
+            }
+        };
+        assert_eq!(code, Some(close::IDLE));
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert!(relay.metrics_text().contains("reason=\"idle\"} 2"));
+    }
+
+    // Unauthenticated connections: at most `max_preauth_per_ip` from one address (more get
+    // HTTP 503), each closed at the authentication deadline.
+    {
+        let sync_url = fieldcrm_net::ws::sync_url(&url).unwrap();
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let (s, _) = tokio_tungstenite::connect_async(sync_url.as_str())
+                .await
+                .unwrap();
+            held.push(s);
+        }
+        let err = connect(&ws).await.unwrap_err();
+        assert!(err.is_busy(), "{err}");
+        assert!(err.to_string().contains("unauthenticated"), "{err}");
+        use futures_util::StreamExt;
+        for mut s in held {
+            let code = loop {
+                match s.next().await {
+                    Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f))) => {
+                        break f.map(|f| u16::from(f.code));
+                    }
+                    Some(Ok(_)) => {}
+                    _ => break None,
+                }
+            };
+            assert_eq!(code, Some(close::AUTH_TIMEOUT));
+        }
+        let m = relay.metrics_text();
+        assert!(m.contains("reason=\"preauth_per_ip\"} 1"), "{m}");
+        assert!(m.contains("reason=\"auth_timeout\"} 2"), "{m}");
+    }
+
+    // Busy: two sessions run; the third is turned away after authenticating.
     let a = connect(&ws).await.unwrap();
     let b = connect(&ws).await.unwrap();
     let err = connect(&ws).await.unwrap_err();
-    assert!(err.to_string().contains("503"), "{err}");
+    assert!(err.is_busy(), "{err}");
     assert!(relay.metrics_text().contains("reason=\"busy\"} 1"));
 
     // Graceful shutdown: new sessions are refused, running ones are closed after the
