@@ -96,3 +96,18 @@ fn a_reader_that_goes_away_ends_the_listing_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(done.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn completions_and_the_man_page_generate() {
+    let rep = Rep::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = rep.ok(&["completions", shell]);
+        assert!(
+            out.contains("fieldcrm") && out.contains("customer"),
+            "{shell}: {out}"
+        );
+    }
+    rep.run(&["completions", "tcsh"]).fails_with("tcsh");
+    let man = rep.ok(&["man"]);
+    assert!(man.contains(".TH fieldcrm"), "{man}");
+}

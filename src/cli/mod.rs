@@ -35,7 +35,14 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the whole story on loopback in a temporary directory: a relay, a manager and
     /// two reps offline, a sync, the findings, the fixes, the findings cleared.
-    Demo,
+    Demo {
+        /// Instead: fill demo workspaces with a few weeks of work and serve the rep's and
+        /// the manager's web apps (`fieldcrm app`) until Ctrl-C.
+        #[arg(long)]
+        app: bool,
+    },
+    /// Open the field app: a local web app (loopback only) for this workspace.
+    App(AppArgs),
     /// Create a new workspace with you as its first user.
     Init(InitArgs),
     /// Prepare this device to join an existing workspace (then an admin enrolls its key).
@@ -50,6 +57,13 @@ pub(crate) enum Command {
     Remote(RemoteCmd),
     /// Show this device, user and workspace.
     Whoami(JsonFlag),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) for `man`.
+    Man,
     /// Customer files (客户档案).
     #[command(subcommand)]
     Customer(CustomerCmd),
@@ -216,6 +230,17 @@ pub(crate) struct JsonFlag {
     /// Print JSON (stable field names, see README).
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `app`.
+#[derive(Args, Debug)]
+pub(crate) struct AppArgs {
+    /// Port on 127.0.0.1 (default: a free port).
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
+    /// Do not open the browser; just print the URL.
+    #[arg(long)]
+    pub(crate) no_open: bool,
 }
 
 /// `init`.

@@ -60,6 +60,20 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Some(t) => parse_now(t).context("--now")?,
         None => jiff::Timestamp::now().as_millisecond(),
     };
+    match &cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "fieldcrm", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     if let Command::Demo { app } = &cli.command {
         return crate::demo::run(*app).map(|()| 0);
     }
@@ -141,6 +155,8 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
     match command {
         Command::Init(_)
         | Command::Demo { .. }
+        | Command::Completions { .. }
+        | Command::Man
         | Command::App(_)
         | Command::Join(_)
         | Command::Check(_)

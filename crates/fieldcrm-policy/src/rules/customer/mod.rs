@@ -169,8 +169,8 @@ fn class_rules(e: &mut Eval<'_>, c: &Customer, n: &str) {
     let (zh, en) = match class {
         CustomerClass::Key if v < threshold => (
             format!(
-                "客户「{n}」被列为重要客户，但年度业务额{}元低于重要客户标准{}元",
-                value.map_or("未填写".into(), format_yuan),
+                "客户「{n}」被列为重要客户，但年度业务额{}低于重要客户标准{}元",
+                value.map_or("未填写".into(), |v| format!("{}元", format_yuan(v))),
                 format_yuan(threshold)
             ),
             format!(
