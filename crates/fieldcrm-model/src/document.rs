@@ -404,12 +404,13 @@ impl Document {
         })
     }
 
-    /// Commit pending edits as one change with a time (UTC ms) and a one-line message.
+    /// Commit pending edits as one change with a time (UTC ms, stored in seconds as
+    /// Automerge defines change times) and a one-line message.
     pub fn commit(&mut self, now: Millis, message: &str) -> Option<ChangeHash> {
         self.doc.commit_with(
             CommitOptions::default()
                 .with_message(message)
-                .with_time(now),
+                .with_time(change_time_raw(now)),
         )
     }
 
@@ -439,7 +440,11 @@ impl Document {
         let heads = self.doc.get_heads();
         heads
             .iter()
-            .filter_map(|h| self.doc.get_change_meta_by_hash(h).map(|m| m.timestamp))
+            .filter_map(|h| {
+                self.doc
+                    .get_change_meta_by_hash(h)
+                    .map(|m| change_time_ms(m.timestamp))
+            })
             .max()
             .unwrap_or(0)
     }
@@ -485,9 +490,46 @@ fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
     }
 }
 
+/// The stored time of a change committed at `now` (UTC ms): whole seconds since the Unix
+/// epoch, as Automerge defines change times, so other Automerge clients (the JS one, for
+/// example) show today's date.
+pub fn change_time_raw(now: Millis) -> i64 {
+    now.div_euclid(1000)
+}
+
+/// A change's time in UTC ms. Changes written by earlier fieldcrm builds hold
+/// milliseconds; every real time in seconds is below 10^11 (the year 5138), every time in
+/// milliseconds since 1973 is above it, so both read right.
+pub fn change_time_ms(raw: i64) -> Millis {
+    if raw.unsigned_abs() >= 100_000_000_000 {
+        raw
+    } else {
+        raw.saturating_mul(1000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn change_times_are_seconds_on_disk_and_ms_when_read() {
+        let dev = DeviceKey([3; 32]);
+        let now: Millis = 1_795_914_000_123; // 2026-11-29 09:00:00.123 Shanghai
+        let mut d =
+            Document::create(DocId::random(), &dev, now, &Customer::new("甲", now), "c").unwrap();
+        let raw = d
+            .automerge_mut()
+            .get_last_local_change()
+            .map(|c| c.timestamp())
+            .unwrap();
+        assert_eq!(raw, 1_795_914_000, "Automerge change times are seconds");
+        assert_eq!(d.latest_change_time(), 1_795_914_000_000);
+        // A change written by an earlier build in milliseconds still reads right.
+        assert_eq!(change_time_ms(1_795_914_000_123), 1_795_914_000_123);
+        assert_eq!(change_time_ms(0), 0);
+        assert_eq!(change_time_ms(i64::MIN), i64::MIN);
+    }
     use crate::{Approval, Contact, CustomerClass, Quote, fields};
 
     const A: DeviceKey = DeviceKey([1; 32]);
@@ -523,15 +565,16 @@ mod tests {
             ..Default::default()
         };
         a.put(&["contacts", "k1"], &c1).unwrap();
-        a.commit(2, "contact");
+        a.commit(2_000, "contact");
         b.put(&["contacts", "k2"], &c2).unwrap();
-        b.commit(3, "contact");
+        b.commit(3_000, "contact");
         merge(&mut a, &mut b);
         let c: Customer = a.hydrate().unwrap();
         assert_eq!(c.name, "华东机械有限公司");
         assert_eq!(c.contacts.len(), 2);
         assert_eq!(c.contacts["k2"].email.as_deref(), Some("li@例子.cn"));
-        assert_eq!(a.summary().unwrap().updated_at, 3);
+        // Change times are whole seconds (as Automerge defines them), read back in ms.
+        assert_eq!(a.summary().unwrap().updated_at, 3_000);
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use customer::{
     Approval, Complaint, Contact, Contract, Customer, Escalation, Gift, Interaction, Investigation,
     Note, Opportunity, Order, Plan, Quote, Review, Survey,
 };
-pub use document::{Body, DocError, Document, Snapshot, Summary};
+pub use document::{Body, DocError, Document, Snapshot, Summary, change_time_ms, change_time_raw};
 pub use fields::{FieldState, Stamp};
 pub use ids::{
     BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, new_entity_id, short_id,

@@ -457,13 +457,13 @@ mod tests {
         let (_d, s, ids) = fixture();
         let mut doc = s.load(&ids[2], &A).unwrap();
         doc.put(&["name"], &"Acme Holdings".to_string()).unwrap();
-        doc.commit(9, "rename");
+        doc.commit(9_000, "rename");
         s.save(&mut doc).unwrap();
         assert_eq!(s.resolve(None, "Acme Holdings").unwrap(), ids[2]);
         assert!(matches!(
             s.resolve(None, "Acme Trading").unwrap_err(),
             ResolveError::NotFound { .. }
         ));
-        assert_eq!(s.summary(&ids[2]).unwrap().unwrap().updated_at, 9);
+        assert_eq!(s.summary(&ids[2]).unwrap().unwrap().updated_at, 9_000);
     }
 }

@@ -253,7 +253,9 @@ impl Workspace {
                     let mut picked = std::collections::BTreeSet::<ChangeHash>::new();
                     let mut data = Vec::new();
                     for mut c in am.get_changes(&[]) {
-                        if c.timestamp() > since || c.deps().iter().any(|d| picked.contains(d)) {
+                        if fieldcrm_model::change_time_ms(c.timestamp()) > since
+                            || c.deps().iter().any(|d| picked.contains(d))
+                        {
                             picked.insert(c.hash());
                             data.extend_from_slice(&c.bytes());
                         }

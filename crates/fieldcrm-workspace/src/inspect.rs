@@ -218,7 +218,10 @@ fn op_actor(id: &ObjId) -> automerge::ActorId {
 
 fn op_time(doc: &mut AutoCommit, id: &ObjId) -> Millis {
     doc.hash_for_opid(id)
-        .and_then(|h| doc.get_change_meta_by_hash(&h).map(|m| m.timestamp))
+        .and_then(|h| {
+            doc.get_change_meta_by_hash(&h)
+                .map(|m| fieldcrm_model::change_time_ms(m.timestamp))
+        })
         .unwrap_or(0)
 }
 
@@ -378,7 +381,9 @@ fn json_at(doc: &mut AutoCommit, id: &DocId, point: &Point) -> Result<serde_json
             let mut included = BTreeSet::new();
             let mut picked = Vec::new();
             for c in doc.get_changes(&[]) {
-                if c.timestamp() <= *t && c.deps().iter().all(|d| included.contains(d)) {
+                if fieldcrm_model::change_time_ms(c.timestamp()) <= *t
+                    && c.deps().iter().all(|d| included.contains(d))
+                {
                     included.insert(c.hash());
                     picked.push(c);
                 }
@@ -414,7 +419,7 @@ impl Workspace {
             .into_iter()
             .map(|m| HistoryEntry {
                 hash: hex(&m.hash.0),
-                time: m.timestamp,
+                time: fieldcrm_model::change_time_ms(m.timestamp),
                 author: Author::of(roster.as_ref(), &m.actor),
                 message: m
                     .message
@@ -702,12 +707,12 @@ mod tests {
                 &["class_exception"],
                 &Approval {
                     by: "someone".into(),
-                    at: 3_500,
+                    at: 4_000,
                     note: Some("他们的".into()),
                 },
             )
             .unwrap();
-        theirs.commit(3_500, "their approval");
+        theirs.commit(4_000, "their approval");
         ws.approve_class_exception(&id, Some("我们的".into()), 3_000)
             .unwrap();
         ws.store()
@@ -719,7 +724,7 @@ mod tests {
         assert_eq!(c[0].path, "class_exception");
         let mut times: Vec<Millis> = c[0].values.iter().map(|v| v.time).collect();
         times.sort();
-        assert_eq!(times, vec![3_000, 3_500]);
+        assert_eq!(times, vec![3_000, 4_000]);
         let theirs_v = c[0]
             .values
             .iter()

@@ -13,6 +13,7 @@ mod identity;
 mod import;
 pub mod input;
 mod inspect;
+pub mod keyfile;
 mod merge;
 mod query;
 mod records;
@@ -200,9 +201,10 @@ impl Workspace {
                 "创建销售目标 create sales",
             )?,
         ];
+        keyfile::private_dir(home)?;
+        keyfile::write(home, &secret)?;
         let store = create_atomically(home, |store| {
             store.set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())?;
-            store.set_meta(META_DEVICE_SECRET, &secret.to_bytes())?;
             store.save_batch(&mut docs)?;
             Ok(())
         })?;
@@ -233,8 +235,9 @@ impl Workspace {
             source,
         })?;
         let secret = generate_secret();
+        keyfile::private_dir(home)?;
+        keyfile::write(home, &secret)?;
         let store = create_atomically(home, |store| {
-            store.set_meta(META_DEVICE_SECRET, &secret.to_bytes())?;
             store.set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())?;
             Ok(())
         })?;
@@ -268,11 +271,28 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| Error::Corrupt(format!("{}: no workspace ID", path.display())))?;
-        let secret = store
-            .get_meta(META_DEVICE_SECRET)
-            .map_err(fieldcrm_store::Error::from)?
-            .and_then(|b| DeviceSecret::from_bytes(&b))
-            .ok_or_else(|| Error::Corrupt(format!("{}: no device key", path.display())))?;
+        let secret = match keyfile::read(home)? {
+            Some(s) => s,
+            None => {
+                // A workspace made by an earlier build keeps its key in the store: move it
+                // out to `device.key` (0600) and delete it from the shareable file.
+                let legacy = store
+                    .get_meta(META_DEVICE_SECRET)
+                    .map_err(fieldcrm_store::Error::from)?
+                    .and_then(|b| DeviceSecret::from_bytes(&b))
+                    .ok_or_else(|| {
+                        Error::Corrupt(format!(
+                            "no device key: {} is missing",
+                            keyfile::key_path(home).display()
+                        ))
+                    })?;
+                keyfile::write(home, &legacy)?;
+                store
+                    .delete_meta(META_DEVICE_SECRET)
+                    .map_err(fieldcrm_store::Error::from)?;
+                legacy
+            }
+        };
         Ok(Workspace {
             store,
             home: home.to_path_buf(),

@@ -37,7 +37,7 @@ fn save_load_round_trip_and_summary() {
     let (_d, s) = store();
     let mut doc = customer("华东机械有限公司");
     doc.put(&["region"], &Some("上海".to_string())).unwrap();
-    doc.commit(5, "region");
+    doc.commit(5_000, "region");
     s.save(&mut doc).unwrap();
     let mut back = s.load(doc.id(), &B).unwrap();
     assert_eq!(back.heads(), doc.heads());
@@ -46,7 +46,7 @@ fn save_load_round_trip_and_summary() {
     let sum = s.summary(doc.id()).unwrap().unwrap();
     assert_eq!(sum.kind, DocKind::Customer);
     assert_eq!(sum.region.as_deref(), Some("上海"));
-    assert_eq!(sum.updated_at, 5);
+    assert_eq!(sum.updated_at, 5_000);
     let missing = DocId::random();
     let err = s.load(&missing, &A).unwrap_err();
     assert!(matches!(err, LoadError::NotFound { .. }), "{err}");
@@ -175,12 +175,12 @@ fn saving_a_stale_copy_merges_with_what_sync_stored() {
     // A peer's edit arrives through sync while the rep holds `doc`.
     let mut peer = s.load(doc.id(), &B).unwrap();
     peer.save(); // prime the peer's cursor so save_incremental gives only its edit
-    add_contact(&mut peer, "from-peer", 20);
+    add_contact(&mut peer, "from-peer", 20_000);
     let edit = peer.save_incremental();
     let heads = s.apply_changes(peer.id(), &[edit]).unwrap();
     assert_eq!(heads, peer.heads());
     // The rep edits the stale copy and saves.
-    add_contact(&mut doc, "from-rep", 21);
+    add_contact(&mut doc, "from-rep", 21_000);
     s.save(&mut doc).unwrap();
     let mut back = s.load(doc.id(), &A).unwrap();
     let mut keys = contacts(&back);
@@ -188,7 +188,7 @@ fn saving_a_stale_copy_merges_with_what_sync_stored() {
     assert_eq!(keys, vec!["from-peer", "from-rep"]);
     assert_eq!(s.heads(doc.id()).unwrap().unwrap(), back.heads());
     assert_eq!(back.heads().len(), 2);
-    assert_eq!(s.summary(doc.id()).unwrap().unwrap().updated_at, 21);
+    assert_eq!(s.summary(doc.id()).unwrap().unwrap().updated_at, 21_000);
 }
 
 #[test]
