@@ -1,6 +1,7 @@
 //! `fieldcrm`: the command-line client. Parsing and printing only; the work is done by
 //! the `fieldcrm-workspace` crate. The wall clock is read here, once, and passed in.
 
+mod app;
 mod bundle;
 mod cli;
 mod cmd;

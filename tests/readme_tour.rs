@@ -5,8 +5,8 @@ use crate::support::Rep;
 
 /// The commands of the first `sh` block under `## A short tour`, continuation lines joined.
 fn tour_commands() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let section = readme.split("## A short tour").nth(1).unwrap();
     let block = section.split("```sh").nth(1).unwrap();
     let block = block.split("```").next().unwrap();

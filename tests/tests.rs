@@ -6,6 +6,7 @@
     clippy::string_slice
 )]
 
+mod browser;
 mod bundle;
 mod cli_check;
 mod cli_offline;

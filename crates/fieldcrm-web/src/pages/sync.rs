@@ -1,0 +1,248 @@
+//! `GET /sync` 同步: saved remotes and the last sync; `POST /sync` syncs now (the
+//! workspace stays open for the session) and shows what happened.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use fieldcrm_connect::{NoProgress, Remote, SyncOutcome};
+use fieldcrm_model::{DocId, Lang, Millis};
+use fieldcrm_workspace::Workspace;
+use maud::{Markup, html};
+
+use super::{Base, base, fail};
+use crate::App;
+use crate::format::{t, when};
+use crate::security::{Ctx, Fields};
+use crate::store::WsError;
+use crate::ui::{self, empty};
+
+/// Store meta key of the last sync started from the app (UTC ms).
+pub(crate) const META_LAST_SYNC: &str = "app.last_sync";
+
+struct SyncPage {
+    remotes: Vec<Remote>,
+    last: Option<Millis>,
+}
+
+fn read(ws: &Workspace) -> SyncPage {
+    SyncPage {
+        remotes: fieldcrm_connect::remotes(ws).unwrap_or_default(),
+        last: ws
+            .store()
+            .get_meta_str(META_LAST_SYNC)
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse().ok()),
+    }
+}
+
+/// What a sync did, with the names of the documents it mentions.
+struct Done {
+    outcome: Result<SyncOutcome, fieldcrm_connect::Error>,
+    names: std::collections::HashMap<DocId, String>,
+}
+
+/// `GET /sync`.
+pub(crate) async fn page(State(app): State<Arc<App>>, Extension(ctx): Extension<Ctx>) -> Response {
+    let a = app.clone();
+    let r = crate::store::with_ws(&app, move |ws| Ok((base(ws, &a)?, read(ws)))).await;
+    match r {
+        Ok((b, p)) => ui::page(
+            StatusCode::OK,
+            ui::layout(
+                &ctx,
+                &b.who,
+                "sync",
+                t(ctx.lang, "同步", "Sync"),
+                None,
+                render(&ctx, &b, &p, None),
+            ),
+        ),
+        Err(e) => fail(&ctx, e),
+    }
+}
+
+/// `POST /sync`.
+pub(crate) async fn run_sync(
+    State(app): State<Arc<App>>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(fields): Extension<Fields>,
+) -> Response {
+    let a = app.clone();
+    let now = app.now();
+    let handle = tokio::runtime::Handle::current();
+    let target = fields.opt("remote");
+    let r = tokio::task::spawn_blocking(move || -> Result<(Base, SyncPage, Done), WsError> {
+        let r = (|| {
+            let ws = crate::store::open(&a)?;
+            let b = base(&ws, &a)?;
+            let bind = SocketAddr::from(([0, 0, 0, 0], 0));
+            let outcome = handle.block_on(fieldcrm_connect::sync(
+                &ws,
+                target.as_deref(),
+                bind,
+                now,
+                &mut NoProgress,
+            ));
+            let mut names = std::collections::HashMap::new();
+            if let Ok(o) = &outcome {
+                let _ = ws.store().set_meta_str(META_LAST_SYNC, &now.to_string());
+                for (id, _) in o
+                    .report
+                    .refused_here
+                    .iter()
+                    .chain(&o.report.refused_by_peer)
+                {
+                    if let Ok(Some(s)) = ws.summary(id) {
+                        names.insert(id.clone(), s.name);
+                    }
+                }
+            }
+            let p = read(&ws);
+            Ok((b, p, Done { outcome, names }))
+        })();
+        crate::store::note_own_access(&a);
+        r
+    })
+    .await
+    .unwrap_or_else(|e| Err(WsError::Internal(e.to_string())));
+    match r {
+        Ok((b, p, done)) => {
+            let status = if done.outcome.is_ok() {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            ui::page(
+                status,
+                ui::layout(
+                    &ctx,
+                    &b.who,
+                    "sync",
+                    t(ctx.lang, "同步", "Sync"),
+                    None,
+                    render(&ctx, &b, &p, Some(&done)),
+                ),
+            )
+        }
+        Err(e) => fail(&ctx, e),
+    }
+}
+
+fn outcome(lang: Lang, done: &Done) -> Markup {
+    let name = |id: &DocId| {
+        done.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.short().to_string())
+    };
+    match &done.outcome {
+        Err(e) => html! {
+            div.sync-result.bad role="alert" {
+                h2 { (t(lang, "同步失败", "Sync failed")) }
+                p { (e.message(lang)) }
+            }
+        },
+        Ok(o) => {
+            let r = &o.report;
+            let oos = fieldcrm_connect::refused_out_of_scope(r);
+            html! {
+                div.sync-result.ok role="status" {
+                    h2 { (t(lang, "同步完成", "Sync finished")) }
+                    p {
+                        (t(lang, "对方：", "With: ")) (o.with.to_string())
+                        " · " (o.elapsed.as_millis()) " ms"
+                    }
+                    ul.sync-counts {
+                        li { span.stat-num { (r.docs_saved) } span.stat-label { (t(lang, "收到的文档", "documents received")) } }
+                        li { span.stat-num { (r.docs_sent) } span.stat-label { (t(lang, "发出的文档", "documents sent")) } }
+                        li { span.stat-num { (o.after.removed.len()) } span.stat-label { (t(lang, "移除的文档", "documents removed")) } }
+                    }
+                    @if let Some(j) = &o.joined_as {
+                        p { (t(lang, "已加入工作区：", "Joined the workspace as: ")) (format!("{j:?}")) }
+                    }
+                    @if !r.refused_by_peer.is_empty() {
+                        h3 { (t(lang, "对方拒绝的更改", "Changes the other side refused")) }
+                        ul {
+                            @for (id, why) in &r.refused_by_peer {
+                                li { strong { (name(id)) } "：" (explain(lang, oos.contains(id), why)) }
+                            }
+                        }
+                    }
+                    @if !r.refused_here.is_empty() {
+                        h3 { (t(lang, "本机拒绝的更改", "Changes this device refused")) }
+                        ul {
+                            @for (id, why) in &r.refused_here {
+                                li { strong { (name(id)) } "：" (explain(lang, false, why)) }
+                            }
+                        }
+                    }
+                    @if !o.after.removed.is_empty() {
+                        h3 { (t(lang, "已从本机移除（不再属于你的范围）", "Removed from this device (no longer yours to see)")) }
+                        ul { @for rm in &o.after.removed { li { (rm.to_string()) } } }
+                    }
+                    @if !o.after.carried.is_empty() {
+                        p { (t(lang, "合并后的修改已转入保留的档案：", "Edits to merged files were carried over: ")) (o.after.carried.len()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A refusal reason in words.
+fn explain(lang: Lang, out_of_scope: bool, why: &str) -> String {
+    if out_of_scope {
+        match lang {
+            Lang::Zh => "超出你的数据范围（例如客户已转给他人），本机副本已删除。".to_string(),
+            Lang::En => "outside your data scope (e.g. the customer was reassigned); the copy on this device was removed.".to_string(),
+        }
+    } else {
+        why.to_string()
+    }
+}
+
+fn render(ctx: &Ctx, b: &Base, p: &SyncPage, done: Option<&Done>) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        div.page-head { h1 { (t(lang, "同步", "Sync")) } }
+        div #sync-status {
+            @if let Some(d) = done { (outcome(lang, d)) }
+        }
+        section.card {
+            h2 { (t(lang, "办公室中继", "Office relay")) }
+            @if p.remotes.is_empty() {
+                (empty(t(lang, "还没有保存的中继。在命令行运行 fieldcrm remote add office ws://主机:端口", "No relay saved yet. Run fieldcrm remote add office ws://host:port")))
+            } @else {
+                ul.list {
+                    @for r in &p.remotes {
+                        li.row {
+                            div.row-main { strong { (r.name) } div.row-sub { code.wrap { (r.url) } } }
+                        }
+                    }
+                }
+            }
+            p.muted {
+                (t(lang, "上次从本应用同步：", "Last synced from this app: "))
+                @match p.last { Some(l) => (when(&b.clock, l, lang)), None => (t(lang, "从未", "never")) }
+            }
+            p.muted.small { (t(lang, "待发送的更改数目前无法快速统计；同步时会全部发送。", "The number of changes waiting to go is not counted; a sync sends them all.")) }
+            form.form method="post" action="/sync" {
+                input type="hidden" name="_csrf" value=(ctx.csrf);
+                @if p.remotes.len() > 1 {
+                    div.field {
+                        label for="remote" { (t(lang, "同步对象", "Sync with")) }
+                        select #remote name="remote" {
+                            @for r in &p.remotes { option value=(r.name) { (r.name) } }
+                        }
+                    }
+                }
+                div.actions { button #sync-now type="submit" { (t(lang, "立即同步", "Sync now")) } }
+            }
+        }
+    }
+}

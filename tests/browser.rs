@@ -1,0 +1,1064 @@
+//! The field app (`fieldcrm app`) in a real browser: headless Chromium driven through
+//! `chromedriver` (WebDriver, the fantoccini client), against real `fieldcrm app`
+//! processes, a real `fieldcrm-relay` and real workspaces, all on loopback.
+//!
+//! The workspace, the relay, the devices, enrollment, the catalog and the price allowance
+//! are set up with the CLI as in `relay.rs`; only what a user does in the app is done in the
+//! browser.
+//!
+//! Needs `chromedriver` and `chromium` on PATH (Debian: `apt-get install chromium
+//! chromium-driver`; `.ci/run` installs them). Without them these tests fail, saying so;
+//! `FIELDCRM_SKIP_BROWSER=1` skips them on a developer's machine. `FIELDCRM_SCREENSHOTS=1`
+//! (re)writes `docs/screenshots/*.png`.
+
+use std::future::Future;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::support::{Rep, device_key};
+
+/// Upper bound of one browser test.
+const TEST_BUDGET: Duration = Duration::from_secs(240);
+/// Upper bound of one wait for a page condition.
+const WAIT: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------------------------
+// Processes: chromedriver, the relay, the app.
+
+/// Kill a process group we started (the child was made its group leader) and reap it.
+fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn on_path(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(bin))
+            .find(|p| p.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn skip_browser() -> bool {
+    if std::env::var("FIELDCRM_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        eprintln!("FIELDCRM_SKIP_BROWSER=1: browser test skipped");
+        return true;
+    }
+    false
+}
+
+/// A running `chromedriver --port=N` (in its own process group, with the browsers it
+/// starts); killed when dropped.
+struct Chromedriver {
+    child: Child,
+    url: String,
+}
+
+impl Chromedriver {
+    fn start() -> Chromedriver {
+        let Some(bin) = on_path("chromedriver") else {
+            panic!(
+                "chromedriver is not on PATH: the browser tests need Debian's `chromium` and \
+                 `chromium-driver` (apt-get install -y chromium chromium-driver; .ci/run \
+                 installs them). Set FIELDCRM_SKIP_BROWSER=1 to skip these tests."
+            );
+        };
+        let port = free_port();
+        let child = Command::new(bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start chromedriver");
+        let mut driver = Chromedriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = driver.child.try_wait().unwrap() {
+                panic!("chromedriver exited at start: {status}");
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+
+    /// A new browser session (its own profile, so its own cookies) with a viewport of
+    /// `width` × `height` CSS pixels; widths under 500 emulate a phone (device pixel
+    /// ratio 2, touch, the page's viewport meta honoured).
+    async fn session(&self, width: u32, height: u32) -> Client {
+        let mut opts = json!({
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,900",
+                "--lang=zh-CN",
+                "--hide-scrollbars",
+            ],
+            "prefs": {"intl.accept_languages": "zh-CN,zh"},
+        });
+        if let Some(chromium) = on_path("chromium") {
+            opts["binary"] = json!(chromium);
+        }
+        let phone = width < 500;
+        opts["mobileEmulation"] = json!({"deviceMetrics": {
+            "width": width,
+            "height": height,
+            "pixelRatio": if phone { 2.0 } else { 1.0 },
+            "touch": phone,
+            "mobile": phone,
+        }});
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), opts);
+        // Only plain HTTP to chromedriver on loopback; rustls still wants a provider chosen
+        // (the test binary links both ring and aws-lc-rs through other crates).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("start a headless Chromium session through chromedriver")
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+    }
+}
+
+/// The relay binary, built next to `fieldcrm`.
+fn relay_bin() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_fieldcrm")).with_file_name("fieldcrm-relay");
+    assert!(
+        p.exists(),
+        "{} is missing: build it with `cargo build -p fieldcrm-relay` (or run the tests with --workspace)",
+        p.display()
+    );
+    p
+}
+
+/// Read one line of a child's stdout, giving up after `WAIT`.
+fn first_lines(
+    out: std::process::ChildStdout,
+    until: impl Fn(&str) -> bool + Send + 'static,
+) -> Vec<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            let done = until(&line);
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        let _ = tx.send(lines);
+    });
+    rx.recv_timeout(WAIT).unwrap_or_default()
+}
+
+/// A running `fieldcrm-relay serve` on loopback.
+struct Relay {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+    }
+}
+
+/// An office: an admin device and a relay bootstrapped with it (as in `relay.rs`).
+struct Office {
+    admin: Rep,
+    relay: Relay,
+    root: PathBuf,
+}
+
+impl Office {
+    fn new() -> Office {
+        let admin = Rep::new();
+        admin.ok(&[
+            "init",
+            "--user",
+            "管理员",
+            "--role",
+            "admin",
+            "--team",
+            "总部",
+            "--company",
+            "示例科技",
+        ]);
+        let root = admin.home.parent().unwrap().to_path_buf();
+        let config = root.join("relay.toml");
+        let ws = admin.run(&["whoami", "--json"]).json()["workspace_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let out = Command::new(relay_bin())
+            .args(["init", "--config"])
+            .arg(&config)
+            .args(["--workspace", &ws, "--admin-device", &device_key(&admin)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let mut child = Command::new(relay_bin())
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--http", "127.0.0.1:0", "--iroh", "off"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start fieldcrm-relay");
+        let lines = first_lines(child.stdout.take().unwrap(), |l| l == "ready");
+        let url = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("http: "))
+            .map(str::to_string);
+        let relay = Relay {
+            child,
+            url: url.unwrap_or_else(|| panic!("the relay printed no address: {lines:?}")),
+        };
+        admin.ok(&["remote", "add", "office", &relay.url]);
+        admin.ok(&["sync"]);
+        Office { admin, relay, root }
+    }
+
+    /// A user and their device, joined through the relay and enrolled by the admin.
+    fn device(&self, name: &str, role: &str, team: &str) -> Rep {
+        self.admin.ok(&[
+            "user", "add", name, "--role", role, "--team", team, "--region", "华东",
+        ]);
+        let dev = Rep::at(&self.root.join(format!("dev-{name}")));
+        dev.ok(&["join", &self.relay.url]);
+        self.admin
+            .ok(&["device", "add", &device_key(&dev), "--user", name]);
+        self.admin.ok(&["sync"]);
+        let out = dev.ok(&["sync"]);
+        assert!(
+            out.contains(&format!("joined workspace as {name}")),
+            "{out}"
+        );
+        dev
+    }
+}
+
+/// A running `fieldcrm app --no-open --port 0` for one workspace.
+struct App {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    /// The printed login URL, with the launch secret.
+    login: String,
+}
+
+impl App {
+    fn start(dev: &Rep) -> App {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fieldcrm"))
+            .args(["app", "--no-open", "--port", "0"])
+            .env("FIELDCRM_HOME", &dev.home)
+            .env("FIELDCRM_NOW", &dev.now)
+            .env_remove("FIELDCRM_TZ")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start fieldcrm app");
+        let lines = first_lines(child.stdout.take().unwrap(), |_| true);
+        let Some(login) = lines
+            .first()
+            .and_then(|l| l.strip_prefix("fieldcrm app: "))
+            .map(str::to_string)
+        else {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("`fieldcrm app` printed no URL line ({lines:?}, {status:?})");
+        };
+        let base = login.split("/login").next().unwrap_or_default().to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "{login}");
+        App { child, base, login }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn host(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Browser helpers.
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Run an async test body on a fresh runtime, bounded by [`TEST_BUDGET`].
+fn bounded(body: impl Future<Output = ()>) {
+    runtime().block_on(async {
+        tokio::time::timeout(TEST_BUDGET, body)
+            .await
+            .expect("the browser test ran out of time");
+    });
+}
+
+/// Log in with the launch secret; lands on the day view.
+async fn login(c: &Client, app: &App) {
+    c.goto(&app.login).await.unwrap();
+    wait_for(
+        c,
+        "the day view after login",
+        "!!document.querySelector('#nav')",
+    )
+    .await;
+}
+
+async fn goto(c: &Client, app: &App, path: &str) {
+    c.goto(&app.url(path)).await.unwrap();
+    wait_for(
+        c,
+        path,
+        "document.readyState === 'complete' && !!document.querySelector('#main')",
+    )
+    .await;
+}
+
+async fn js(c: &Client, script: &str, args: Vec<Value>) -> Value {
+    c.execute(script, args)
+        .await
+        .unwrap_or_else(|e| panic!("script failed ({e}): {script}"))
+}
+
+/// Wait until the JS expression `cond` is true.
+async fn wait_for(c: &Client, what: &str, cond: &str) {
+    let deadline = Instant::now() + WAIT;
+    let script = format!("try {{ return !!({cond}); }} catch (e) {{ return false; }}");
+    loop {
+        if c.execute(&script, vec![]).await.ok() == Some(Value::Bool(true)) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            panic!(
+                "waited {WAIT:?} for {what} (`{cond}`) on {url}:\n{}",
+                body_text(c).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn body_text(c: &Client) -> String {
+    c.execute(
+        "return document.body ? document.body.innerText : ''",
+        vec![],
+    )
+    .await
+    .ok()
+    .and_then(|v| v.as_str().map(str::to_string))
+    .unwrap_or_default()
+}
+
+/// Text of the first element matching `css`, if any.
+async fn text_of(c: &Client, css: &str) -> Option<String> {
+    js(
+        c,
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+        vec![json!(css)],
+    )
+    .await
+    .as_str()
+    .map(str::to_string)
+}
+
+/// Set field `name` of form `form` like a user would end up with it: a select gets the
+/// option whose value or label matches; a date input that cannot hold `value` (the
+/// browser would refuse to keep a bad date) becomes a text input, as in a browser
+/// without a date picker; `input` and `change` events fire.
+async fn set_field(c: &Client, form: &str, name: &str, value: &str) {
+    let r = js(
+        c,
+        r#"const [form, name, value] = arguments;
+        const f = document.querySelector(form);
+        if (!f) return 'no form ' + form;
+        const el = f.querySelector('[name="' + name + '"]');
+        if (!el) return 'no field ' + name + ' in ' + form;
+        if (el.tagName === 'SELECT') {
+            const opt = [...el.options].find(o => o.value === value || o.text.includes(value));
+            if (!opt) return 'no option ' + value + ': ' + [...el.options].map(o => o.value + '=' + o.text).join(', ');
+            el.value = opt.value;
+        } else {
+            if (['date', 'datetime-local', 'number'].includes(el.type)) {
+                el.value = value;
+                if (el.value !== value) el.type = 'text';
+            }
+            el.value = value;
+        }
+        el.dispatchEvent(new Event('input', {bubbles: true}));
+        el.dispatchEvent(new Event('change', {bubbles: true}));
+        return 'ok';"#,
+        vec![json!(form), json!(name), json!(value)],
+    )
+    .await;
+    assert_eq!(r, json!("ok"), "setting {form} [{name}] = {value}");
+}
+
+/// Type into a field key by key (for the live search and the discount readout).
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// Click `css` and wait for the next page (a form POST answered by a redirect).
+async fn click_and_load(c: &Client, css: &str) {
+    js(c, "window.__fieldcrm_old_page = true;", vec![]).await;
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        &format!("the page after clicking {css}"),
+        "!window.__fieldcrm_old_page && document.readyState === 'complete'",
+    )
+    .await;
+}
+
+/// Sync from the Sync page.
+async fn sync_in_app(c: &Client, app: &App) {
+    goto(c, app, "/sync").await;
+    click_and_load(c, "#sync-now").await;
+    wait_for(
+        c,
+        "#sync-status",
+        "!!document.querySelector('#sync-status')",
+    )
+    .await;
+    let status = text_of(c, "#sync-status").await.unwrap_or_default();
+    let flash = text_of(c, ".flash").await.unwrap_or_default();
+    assert!(
+        !status.contains("失败") && !flash.contains("失败"),
+        "sync failed: {status} / {flash}"
+    );
+}
+
+fn customer_json(dev: &Rep, customer: &str) -> Value {
+    dev.run(&["customer", "show", customer, "--json"]).json()
+}
+
+fn full_id(dev: &Rep, name: &str) -> String {
+    customer_json(dev, name)["id"].as_str().unwrap().to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// The story the tests share.
+
+/// An office with a relay, a manager 王经理 and a rep 小张 in 华东一组, the catalog (P-100
+/// at 1000 list, 800 floor) and a 10% rep allowance; customers of 小张 on both devices.
+struct Story {
+    office: Office,
+    mgr: Rep,
+    rep: Rep,
+}
+
+impl Story {
+    fn new() -> Story {
+        let office = Office::new();
+        let admin = &office.admin;
+        admin.ok(&[
+            "catalog",
+            "add",
+            "P-100",
+            "--name",
+            "工业传感器",
+            "--line",
+            "sensors",
+            "--list-price",
+            "1000",
+            "--floor-price",
+            "800",
+        ]);
+        admin.ok(&[
+            "catalog",
+            "add",
+            "P-200",
+            "--name",
+            "伺服电机",
+            "--line",
+            "motors",
+            "--list-price",
+            "2600",
+            "--floor-price",
+            "2000",
+        ]);
+        admin.ok(&["price-policy", "set", "--role", "rep", "--allowance", "10%"]);
+        let mgr = office.device("王经理", "manager", "华东一组");
+        let rep = office.device("小张", "rep", "华东一组");
+        for (name, city, class) in [
+            ("华东机电有限公司", "上海市浦东新区张江路 88 号", "key"),
+            (
+                "苏州恒通精密机械有限公司",
+                "苏州工业园区星湖街 328 号",
+                "general",
+            ),
+            (
+                "杭州鑫源自动化科技有限公司",
+                "杭州市滨江区江南大道 1000 号",
+                "potential",
+            ),
+        ] {
+            rep.ok(&[
+                "customer",
+                "add",
+                name,
+                "--class",
+                class,
+                "--industry",
+                "制造业",
+                "--region",
+                "华东",
+                "--address",
+                city,
+            ]);
+        }
+        rep.ok(&[
+            "contact",
+            "add",
+            "华东机电有限公司",
+            "张伟",
+            "--phone",
+            "13800000001",
+            "--title",
+            "采购经理",
+        ]);
+        rep.ok(&[
+            "interaction",
+            "log",
+            "华东机电有限公司",
+            "--kind",
+            "visit",
+            "--summary",
+            "介绍新款传感器，客户关注交期",
+            "--at",
+            "2026-11-20T10:00",
+        ]);
+        rep.ok(&["sync"]);
+        mgr.ok(&["sync"]);
+        Story { office, mgr, rep }
+    }
+
+    /// A 15%-off quote by the rep, synced to the manager (CLI).
+    fn quote_needing_approval(&self) {
+        self.rep.ok(&[
+            "quote",
+            "add",
+            "华东机电有限公司",
+            "--product",
+            "P-100",
+            "--price",
+            "850",
+            "--quantity",
+            "20",
+        ]);
+        self.rep.ok(&["sync"]);
+        self.mgr.ok(&["sync"]);
+    }
+}
+
+fn page_text_has_discount_finding(text: &str) -> bool {
+    text.contains("PRICE-DISCOUNT")
+}
+
+// ---------------------------------------------------------------------------------------
+// a. Offline visit and quote by a rep, approval by the manager, both through the relay.
+
+#[test]
+fn a_rep_quotes_offline_the_manager_approves_in_the_app_after_sync() {
+    if skip_browser() {
+        return;
+    }
+    let story = Story::new();
+    let (rep, mgr) = (&story.rep, &story.mgr);
+    let customer = full_id(rep, "华东机电有限公司");
+    // The relay is down while the rep works: offline.
+    let driver = Chromedriver::start();
+    let rep_app = App::start(rep);
+    let mgr_app = App::start(mgr);
+    bounded(async {
+        let rc = driver.session(1280, 900).await;
+        let mc = driver.session(1280, 900).await;
+        login(&rc, &rep_app).await;
+        login(&mc, &mgr_app).await;
+
+        // The rep logs a visit and quotes 850 against a list price of 1000 (15% off).
+        goto(&rc, &rep_app, &format!("/customers/{customer}")).await;
+        set_field(&rc, "#visit-form", "kind", "拜访").await;
+        set_field(&rc, "#visit-form", "at", "2026-11-28T15:00").await;
+        set_field(&rc, "#visit-form", "summary", "现场演示，客户要求报价").await;
+        click_and_load(&rc, "#visit-save").await;
+        wait_for(
+            &rc,
+            "the saved visit",
+            "document.body.innerText.includes('现场演示，客户要求报价')",
+        )
+        .await;
+
+        set_field(&rc, "#quote-form", "product", "P-100").await;
+        type_into(&rc, "#quote-form [name=quantity]", "20").await;
+        type_into(&rc, "#quote-form [name=price]", "850").await;
+        wait_for(
+            &rc,
+            "the live discount readout",
+            "document.querySelector('output#quote-discount').innerText.includes('15')",
+        )
+        .await;
+        let needs = js(
+            &rc,
+            "const e = document.querySelector('#quote-needs-approval'); return !!e && e.offsetParent !== null;",
+            vec![],
+        )
+        .await;
+        assert_eq!(
+            needs,
+            json!(true),
+            "a 15% discount over a 10% allowance needs approval"
+        );
+        js(&rc, "window.__fieldcrm_old_page = true; document.querySelector('#quote-form').requestSubmit();", vec![]).await;
+        wait_for(
+            &rc,
+            "the page after saving the quote",
+            "!window.__fieldcrm_old_page && document.readyState === 'complete'",
+        )
+        .await;
+        let saved = customer_json(rep, &customer);
+        let quotes = saved["quotes"].as_object().expect("quotes");
+        assert_eq!(
+            quotes.len(),
+            1,
+            "the quote is saved; the page says:\n{}",
+            body_text(&rc).await
+        );
+
+        // The rep syncs from the Sync page; the manager's app syncs too.
+        sync_in_app(&rc, &rep_app).await;
+        sync_in_app(&mc, &mgr_app).await;
+
+        // The manager sees it in the approval inbox and on the findings page.
+        goto(&mc, &mgr_app, "/findings").await;
+        assert!(
+            page_text_has_discount_finding(&mc.source().await.unwrap()),
+            "PRICE-DISCOUNT on the manager's findings before approval:\n{}",
+            body_text(&mc).await
+        );
+        goto(&mc, &mgr_app, "/inbox").await;
+        wait_for(&mc, "the quote in the inbox", "[...document.querySelectorAll('.inbox-item')].some(e => e.innerText.includes('华东机电有限公司'))").await;
+        js(
+            &mc,
+            "window.__fieldcrm_old_page = true; [...document.querySelectorAll('.inbox-item')].find(e => e.innerText.includes('华东机电有限公司')).querySelector('.approve').click();",
+            vec![],
+        )
+        .await;
+        wait_for(
+            &mc,
+            "the page after approving",
+            "!window.__fieldcrm_old_page && document.readyState === 'complete'",
+        )
+        .await;
+        sync_in_app(&mc, &mgr_app).await;
+
+        // The rep syncs again: approved, and the finding is gone everywhere.
+        sync_in_app(&rc, &rep_app).await;
+        goto(&rc, &rep_app, &format!("/customers/{customer}")).await;
+        let page = body_text(&rc).await;
+        assert!(
+            page.contains("已批准"),
+            "approved on the rep's customer page:\n{page}"
+        );
+        assert!(
+            !page_text_has_discount_finding(&rc.source().await.unwrap()),
+            "no PRICE-DISCOUNT on the rep's customer page:\n{page}"
+        );
+        goto(&mc, &mgr_app, "/findings").await;
+        assert!(
+            !page_text_has_discount_finding(&mc.source().await.unwrap()),
+            "no PRICE-DISCOUNT on the manager's findings after approval:\n{}",
+            body_text(&mc).await
+        );
+        rc.close().await.unwrap();
+        mc.close().await.unwrap();
+    });
+    let q = customer_json(mgr, &customer);
+    assert!(q.to_string().contains("approval"), "{q}");
+}
+
+// ---------------------------------------------------------------------------------------
+// b. Search by pinyin initials; a bad date is refused beside the field.
+
+#[test]
+fn search_by_initials_and_a_bad_visit_date_is_refused_beside_the_field() {
+    if skip_browser() {
+        return;
+    }
+    let rep = crate::support::admin_with_team();
+    for name in ["华东机电有限公司", "华南电子贸易有限公司", "东华纺织集团"]
+    {
+        rep.ok(&["customer", "add", name, "--class", "general"]);
+    }
+    let customer = full_id(&rep, "华东机电有限公司");
+    let before = customer_json(&rep, &customer);
+    let driver = Chromedriver::start();
+    let app = App::start(&rep);
+    bounded(async {
+        let c = driver.session(1280, 900).await;
+        login(&c, &app).await;
+        goto(&c, &app, "/customers").await;
+        type_into(&c, "#search", "hdjd").await;
+        // The list shows every customer first; the live search narrows it as one types.
+        wait_for(
+            &c,
+            "only 华东机电 in the results",
+            "(() => { const t = [...document.querySelectorAll('#results a.customer-link')].map(a => a.innerText); \
+             return t.length === 1 && t[0].includes('华东机电有限公司'); })()",
+        )
+        .await;
+
+        goto(&c, &app, &format!("/customers/{customer}")).await;
+        js(
+            &c,
+            "document.querySelector('#visit-form').noValidate = true;",
+            vec![],
+        )
+        .await;
+        set_field(&c, "#visit-form", "kind", "拜访").await;
+        set_field(&c, "#visit-form", "at", "2026-13-45").await;
+        set_field(&c, "#visit-form", "summary", "不应保存的拜访").await;
+        click_and_load(&c, "#visit-save").await;
+        wait_for(
+            &c,
+            "#at-error",
+            "!!document.querySelector('p.field-error#at-error')",
+        )
+        .await;
+        let err = text_of(&c, "#at-error").await.unwrap_or_default();
+        assert!(
+            err.chars()
+                .any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+            "the error beside the date is in Chinese: {err:?}"
+        );
+        // What the user typed is kept.
+        let kept = js(
+            &c,
+            "return document.querySelector('#visit-form [name=summary]').value;",
+            vec![],
+        )
+        .await;
+        assert_eq!(kept, json!("不应保存的拜访"));
+        c.close().await.unwrap();
+    });
+    let after = customer_json(&rep, &customer);
+    assert_eq!(before, after, "nothing was saved");
+}
+
+// ---------------------------------------------------------------------------------------
+// c. The launch secret and the CSRF token (a plain HTTP client, no browser).
+
+/// One HTTP/1.1 exchange over a fresh connection: (status, headers+body text).
+fn http(
+    app: &App,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(app.host()).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        app.host(),
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+    (status, text)
+}
+
+#[test]
+fn no_launch_secret_no_page_and_no_csrf_token_no_post() {
+    let rep = crate::support::admin_with_team();
+    rep.ok(&["customer", "add", "华东机电有限公司", "--class", "general"]);
+    let customer = full_id(&rep, "华东机电有限公司");
+    let before = customer_json(&rep, &customer);
+    let app = App::start(&rep);
+
+    // No session: every page is refused, and a wrong secret buys none.
+    for path in [
+        "/",
+        "/customers",
+        &format!("/customers/{customer}"),
+        "/inbox",
+        "/sync",
+    ] {
+        let (status, _) = http(&app, "GET", path, &[], "");
+        assert_eq!(status, 403, "GET {path} without the launch secret");
+    }
+    let (status, text) = http(&app, "GET", "/login?k=0123456789abcdef", &[], "");
+    assert_eq!(status, 403, "a wrong secret: {text}");
+    assert!(
+        !text
+            .to_ascii_lowercase()
+            .contains("set-cookie: fieldcrm_app"),
+        "{text}"
+    );
+
+    // The right secret buys a session cookie.
+    let path = app.login.trim_start_matches(&app.base).to_string();
+    let (status, text) = http(&app, "GET", &path, &[], "");
+    assert!((300..400).contains(&status), "login redirects: {text}");
+    let cookie = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("set-cookie")
+                .then(|| v.trim().split(';').next().unwrap_or_default().to_string())
+                .filter(|c| c.starts_with("fieldcrm_app="))
+        })
+        .unwrap_or_else(|| panic!("no session cookie: {text}"));
+    let (status, _) = http(&app, "GET", "/customers", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "with the session cookie");
+
+    // A POST without the CSRF token, or with a wrong one, is refused and changes nothing.
+    let form = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let visit = "kind=visit&at=2026-11-28T15%3A00&summary=%E4%BC%AA%E9%80%A0";
+    let (status, _) = http(
+        &app,
+        "POST",
+        &format!("/customers/{customer}/visit"),
+        &form,
+        visit,
+    );
+    assert_eq!(status, 403, "a visit POST without the CSRF token");
+    let (status, _) = http(
+        &app,
+        "POST",
+        &format!("/customers/{customer}/visit"),
+        &form,
+        &format!("_csrf=00ff&{visit}"),
+    );
+    assert_eq!(status, 403, "a visit POST with a wrong CSRF token");
+    let (status, _) = http(&app, "POST", "/sync", &form, "");
+    assert_eq!(status, 403, "a sync POST without the CSRF token");
+    // Without a session, even with a token-shaped field.
+    let (status, _) = http(
+        &app,
+        "POST",
+        &format!("/customers/{customer}/visit"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &format!("_csrf=00ff&{visit}"),
+    );
+    assert_eq!(status, 403, "a POST without a session");
+    assert_eq!(customer_json(&rep, &customer), before, "nothing was saved");
+}
+
+// ---------------------------------------------------------------------------------------
+// d. No horizontal scrolling on a phone or a desktop.
+
+#[test]
+fn pages_fit_a_phone_and_a_desktop_without_horizontal_scrolling() {
+    if skip_browser() {
+        return;
+    }
+    let story = Story::new();
+    story.quote_needing_approval();
+    let customer = full_id(&story.mgr, "华东机电有限公司");
+    let driver = Chromedriver::start();
+    let app = App::start(&story.mgr);
+    bounded(async {
+        for (w, h) in [(375, 812), (1280, 900)] {
+            let c = driver.session(w, h).await;
+            login(&c, &app).await;
+            for path in [
+                "/",
+                "/customers",
+                &format!("/customers/{customer}"),
+                "/inbox",
+            ] {
+                goto(&c, &app, path).await;
+                let m = js(
+                    &c,
+                    "return [document.documentElement.scrollWidth, window.innerWidth];",
+                    vec![],
+                )
+                .await;
+                let (sw, iw) = (m[0].as_i64().unwrap(), m[1].as_i64().unwrap());
+                assert_eq!(iw, i64::from(w), "viewport of {path} at {w}px");
+                assert!(
+                    sw <= iw,
+                    "{path} scrolls sideways at {w}px: scrollWidth {sw} > {iw}"
+                );
+            }
+            c.close().await.unwrap();
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// e. Screenshots for the README (only with FIELDCRM_SCREENSHOTS=1).
+
+#[test]
+fn screenshots_for_the_readme() {
+    if std::env::var("FIELDCRM_SCREENSHOTS").map_or(true, |v| v != "1") {
+        eprintln!("set FIELDCRM_SCREENSHOTS=1 to write docs/screenshots/*.png");
+        return;
+    }
+    if skip_browser() {
+        return;
+    }
+    let story = Story::new();
+    let (rep, mgr) = (&story.rep, &story.mgr);
+    rep.ok(&[
+        "interaction",
+        "log",
+        "苏州恒通精密机械有限公司",
+        "--kind",
+        "call",
+        "--summary",
+        "电话确认下季度采购计划",
+        "--at",
+        "2026-11-27T16:30",
+    ]);
+    rep.ok(&[
+        "complaint",
+        "open",
+        "华东机电有限公司",
+        "--severity",
+        "major",
+        "--summary",
+        "第二批传感器交货延迟一周",
+    ]);
+    rep.ok(&[
+        "opportunity",
+        "add",
+        "华东机电有限公司",
+        "2027 年产线升级",
+        "--amount",
+        "1,200,000",
+    ]);
+    story.quote_needing_approval();
+    let customer = full_id(mgr, "华东机电有限公司");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let driver = Chromedriver::start();
+    let rep_app = App::start(rep);
+    let mgr_app = App::start(mgr);
+    bounded(async {
+        for (w, h) in [(375, 812), (1280, 900)] {
+            let rc = driver.session(w, h).await;
+            let mc = driver.session(w, h).await;
+            login(&rc, &rep_app).await;
+            login(&mc, &mgr_app).await;
+            let shots: [(&Client, &App, String, &str); 3] = [
+                (&rc, &rep_app, "/".to_string(), "today"),
+                (&rc, &rep_app, format!("/customers/{customer}"), "customer"),
+                (&mc, &mgr_app, "/inbox".to_string(), "inbox"),
+            ];
+            for (c, app, path, name) in shots {
+                goto(c, app, &path).await;
+                let png = c.screenshot().await.unwrap();
+                std::fs::write(dir.join(format!("{name}-{w}.png")), png).unwrap();
+            }
+            rc.close().await.unwrap();
+            mc.close().await.unwrap();
+        }
+    });
+    let _ = &story.office.admin;
+}
+
+// ---------------------------------------------------------------------------------------
+// The harness itself.
+
+#[test]
+fn the_harness_drives_headless_chromium_at_phone_and_desktop_widths() {
+    if skip_browser() {
+        return;
+    }
+    let driver = Chromedriver::start();
+    bounded(async {
+        for (w, h) in [(375, 812), (1280, 900)] {
+            let c = driver.session(w, h).await;
+            c.goto("data:text/html;charset=utf-8,<meta name=viewport content='width=device-width'><main id=main>华东机电</main>")
+                .await
+                .unwrap();
+            let m = js(
+                &c,
+                "return [window.innerWidth, document.querySelector('#main').innerText];",
+                vec![],
+            )
+            .await;
+            assert_eq!(m, json!([w, "华东机电"]));
+            c.close().await.unwrap();
+        }
+    });
+}
