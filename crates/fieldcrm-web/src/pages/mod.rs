@@ -4,6 +4,7 @@
 pub(crate) mod channels;
 pub(crate) mod conflicts;
 pub(crate) mod customer;
+mod customer_forms;
 pub(crate) mod customers;
 pub(crate) mod events;
 pub(crate) mod manager;

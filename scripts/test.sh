@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command (README "Tests"): installs what the tests need when it is
+# missing — cargo-nextest, and Chromium with its WebDriver for the browser tests — then
+# runs every test of the workspace. Extra arguments go to `cargo nextest run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "==> installing cargo-nextest"
+    cargo install --locked cargo-nextest
+fi
+if ! command -v chromedriver >/dev/null 2>&1 && [ -z "${FIELDCRM_SKIP_BROWSER:-}" ]; then
+    echo "==> installing chromium and chromium-driver (browser tests)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium chromium-driver
+fi
+exec cargo nextest run --workspace --no-fail-fast "$@"
