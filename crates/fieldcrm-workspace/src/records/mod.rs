@@ -283,24 +283,12 @@ impl Workspace {
         self.check_write(&me, id)?;
         self.edit(id, now, "归档 archive", |doc| {
             let body = doc.body()?;
-            let (name, archived, merged) = match &body {
-                Body::Customer(c) => (
-                    c.name.clone(),
-                    c.archived.is_some(),
-                    c.merged_into.is_some(),
-                ),
-                Body::Channel(c) => (
-                    c.name.clone(),
-                    c.archived.is_some(),
-                    c.merged_into.is_some(),
-                ),
-                _ => {
-                    return Err(Error::bad(
-                        "record",
-                        "只能归档客户档案或渠道档案",
-                        "only customer files and channel records can be archived",
-                    ));
-                }
+            let Some((name, archived, merged)) = archivable(&body) else {
+                return Err(Error::bad(
+                    "record",
+                    "只能归档客户档案或渠道档案",
+                    "only customer files and channel records can be archived",
+                ));
             };
             if archived || merged {
                 return Err(Error::Invalid(crate::Msg::new(
@@ -326,12 +314,7 @@ impl Workspace {
         me.require(Authority::Archive)?;
         self.check_write(&me, id)?;
         self.edit(id, now, "恢复 restore", |doc| {
-            let archived = match doc.body()? {
-                Body::Customer(c) => c.archived.is_some(),
-                Body::Channel(c) => c.archived.is_some(),
-                _ => false,
-            };
-            if !archived {
+            if !archivable(&doc.body()?).is_some_and(|(_, archived, _)| archived) {
                 return Err(Error::bad(
                     "record",
                     "该档案未归档",
@@ -380,4 +363,14 @@ pub(crate) const DAY: Millis = DAY_MS;
 
 fn resolve_user_in(me: &Me, text: &str) -> Result<String> {
     crate::resolve::resolve_user(&me.roster, text)
+}
+
+/// A customer file's or channel record's name, whether it is archived, whether it was
+/// merged away; `None` for other documents, which cannot be archived.
+fn archivable(body: &Body) -> Option<(&str, bool, bool)> {
+    match body {
+        Body::Customer(c) => Some((&c.name, c.archived.is_some(), c.merged_into.is_some())),
+        Body::Channel(c) => Some((&c.name, c.archived.is_some(), c.merged_into.is_some())),
+        _ => None,
+    }
 }
