@@ -201,7 +201,7 @@ fn results_list(lang: Lang, b: &Base, rows: &[Row]) -> Markup {
             (empty(t(lang, "没有符合条件的客户。", "No customers match.")))
         } @else {
             ul.list.results-list {
-                @for r in rows {
+                @for r in rows.iter().take(super::MAX_ROWS) {
                     @let s = &r.listed.summary;
                     li.row {
                         div.row-main {
@@ -217,6 +217,7 @@ fn results_list(lang: Lang, b: &Base, rows: &[Row]) -> Markup {
                     }
                 }
             }
+            (super::more_rows(lang, rows.len()))
         }
     }
 }

@@ -192,3 +192,22 @@ pub(crate) fn finding_item(f: &Finding, lang: Lang, target: Option<(String, Stri
         }
     }
 }
+
+/// The most rows a list shows at once: a page stays quick and readable on a phone at any
+/// workspace size; a search or a filter narrows the rest.
+pub(crate) const MAX_ROWS: usize = 100;
+
+/// "N more" under a list cut at [`MAX_ROWS`] (nothing when it was not cut).
+pub(crate) fn more_rows(lang: Lang, total: usize) -> maud::Markup {
+    let more = total.saturating_sub(MAX_ROWS);
+    maud::html! {
+        @if more > 0 {
+            p.more.muted {
+                (match lang {
+                    Lang::Zh => format!("还有 {more} 条未显示，请用搜索或筛选缩小范围。"),
+                    Lang::En => format!("{more} more not shown: narrow the list with search or filters."),
+                })
+            }
+        }
+    }
+}

@@ -61,7 +61,7 @@ pub(crate) fn class_badge(class: Option<&CustomerClass>, lang: Lang) -> Markup {
 fn due_list(b: &Base, lang: Lang, items: &[DueContact], visit: bool) -> Markup {
     html! {
         ul.list {
-            @for d in items {
+            @for d in items.iter().take(super::MAX_ROWS) {
                 li.row {
                     div.row-main {
                         a.customer-link href={ "/customers/" (d.id) } { (d.name) }
@@ -86,6 +86,7 @@ fn due_list(b: &Base, lang: Lang, items: &[DueContact], visit: bool) -> Markup {
                 }
             }
         }
+        (super::more_rows(lang, items.len()))
     }
 }
 
@@ -173,10 +174,11 @@ fn render(ctx: &Ctx, b: &Base, d: &Today) -> Markup {
             @if d.findings.is_empty() { (empty(t(lang, "没有问题，做得好！", "No findings. Well done!"))) }
             @else {
                 ul.findings {
-                    @for f in &d.findings {
+                    @for f in d.findings.iter().take(super::MAX_ROWS) {
                         (finding_item(f, lang, f.doc_ids.first().and_then(|id| d.names.get(id).map(|(k, n)| (doc_href(id, k), n.clone())))))
                     }
                 }
+                (super::more_rows(lang, d.findings.len()))
             }
         }
         section.card #my-targets {
