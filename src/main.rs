@@ -6,6 +6,7 @@ mod bundle;
 mod cli;
 mod cmd;
 mod demo;
+mod demo_app;
 mod import;
 mod inspect;
 mod merge;

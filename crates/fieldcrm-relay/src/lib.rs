@@ -19,6 +19,7 @@
 mod audit;
 pub mod config;
 mod findings;
+mod http;
 mod metrics;
 mod relay;
 mod server;
@@ -26,8 +27,9 @@ mod server;
 pub use audit::{AuditRow, read_audit};
 pub use config::{Config, ConfigError, Limits, ScopeOptions};
 pub use findings::{FindingsError, FindingsRequest, MAX_SKEW_MS};
+pub use http::raise_open_file_limit;
 pub use metrics::Metrics;
 pub use relay::{
     AUDIT_FILE, Access, Refusal, Relay, RelayError, RelayHost, RelayScope, STORE_FILE, SessionSlot,
 };
-pub use server::{Bound, app, raise_open_file_limit, run};
+pub use server::{Bound, app, run};
