@@ -60,6 +60,8 @@ pub(crate) struct App {
     pub(crate) clock_offset: Millis,
     /// The search index and the store file's modification time it was built at.
     pub(crate) search: Mutex<Option<(std::time::SystemTime, Arc<fieldcrm_workspace::SearchIndex>)>>,
+    /// Snapshots and findings kept across requests while the store is unchanged.
+    pub(crate) memo: Arc<fieldcrm_workspace::Memo>,
     /// The store file's modification time after the app's own last access.
     pub(crate) own_mtime: Mutex<Option<std::time::SystemTime>>,
     /// Becomes true at shutdown (ends the event streams).
@@ -146,6 +148,7 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         sessions: Mutex::new(HashMap::new()),
         clock_offset: now.map(|n| n - wall_now()).unwrap_or(0),
         search: Mutex::new(None),
+        memo: Arc::new(fieldcrm_workspace::Memo::new()),
         own_mtime: Mutex::new(None),
     });
     use pages::*;

@@ -41,7 +41,7 @@ pub(crate) fn open(app: &App) -> Result<Workspace, WsError> {
     let started = std::time::Instant::now();
     loop {
         match Workspace::open(&app.home) {
-            Ok(ws) => return Ok(ws),
+            Ok(ws) => return Ok(ws.with_memo(app.memo.clone())),
             Err(e) if e.code() == "store-in-use" => {
                 if started.elapsed() >= BUSY_WAIT {
                     return Err(WsError::Busy);

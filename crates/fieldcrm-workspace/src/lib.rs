@@ -14,6 +14,7 @@ mod import;
 pub mod input;
 mod inspect;
 pub mod keyfile;
+mod memo;
 mod merge;
 mod query;
 mod records;
@@ -42,6 +43,7 @@ pub use import::{CsvImport, ExportTable, csv_field, parse_csv, write_csv};
 pub use inspect::{
     Author, Conflict, ConflictValue, FieldChange, HistoryEntry, Pick, Point, diff_json, value_text,
 };
+pub use memo::Memo;
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
 pub use query::{CheckQuery, ListRow, WhoAmI, parse_rule};
 pub use records::*;
@@ -107,6 +109,7 @@ pub struct Workspace {
     home: PathBuf,
     secret: DeviceSecret,
     workspace_id: String,
+    memo: Option<std::sync::Arc<Memo>>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -213,6 +216,7 @@ impl Workspace {
             home: home.to_path_buf(),
             secret,
             workspace_id,
+            memo: None,
         })
     }
 
@@ -246,6 +250,7 @@ impl Workspace {
             home: home.to_path_buf(),
             secret,
             workspace_id,
+            memo: None,
         })
     }
 
@@ -298,6 +303,7 @@ impl Workspace {
             home: home.to_path_buf(),
             secret,
             workspace_id,
+            memo: None,
         })
     }
 
@@ -465,9 +471,52 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?)
     }
 
-    /// Every document's policy snapshot (see [`snapshots_of`]).
-    pub fn snapshots(&self) -> Result<Vec<fieldcrm_model::Snapshot>> {
-        snapshots_of(&self.store)
+    /// Keep derived values (snapshots, findings) in `memo` across handles: for a
+    /// long-running process that opens the workspace per request.
+    pub fn with_memo(mut self, memo: std::sync::Arc<Memo>) -> Self {
+        self.memo = Some(memo);
+        self
+    }
+
+    /// Every document's policy snapshot (see [`snapshots_of`]); from the memo while the
+    /// store is unchanged, when there is one.
+    pub fn snapshots(&self) -> Result<std::sync::Arc<Vec<fieldcrm_model::Snapshot>>> {
+        let Some(memo) = &self.memo else {
+            return Ok(std::sync::Arc::new(snapshots_of(&self.store)?));
+        };
+        let at = memo::stamp(&self.store);
+        if let Some(snaps) = memo.snapshots(at) {
+            return Ok(snaps);
+        }
+        // A write landing while this computes makes the snapshots newer than `at`: the
+        // next call sees another stamp and computes again; never older.
+        let snaps = std::sync::Arc::new(snapshots_of(&self.store)?);
+        memo.keep_snapshots(at, &snaps);
+        Ok(snaps)
+    }
+
+    /// Every finding of the rules on all documents at `now`; from the memo when the same
+    /// snapshots were checked within the last minute.
+    pub fn all_findings(
+        &self,
+        now: Millis,
+    ) -> Result<std::sync::Arc<Vec<fieldcrm_policy::Finding>>> {
+        let snaps = self.snapshots()?;
+        if let Some(memo) = &self.memo
+            && let Some(f) = memo.findings(&snaps, now)
+        {
+            return Ok(f);
+        }
+        let findings = std::sync::Arc::new(fieldcrm_policy::check_device(
+            &snaps,
+            &fieldcrm_policy::Config::default(),
+            now,
+            &self.device(),
+        ));
+        if let Some(memo) = &self.memo {
+            memo.keep_findings(&snaps, now, &findings);
+        }
+        Ok(findings)
     }
 
     /// Resolve a document by unique ID prefix or exact name.
@@ -599,10 +648,10 @@ mod tests {
     fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {
         ws.snapshots()
             .unwrap()
-            .into_iter()
+            .iter()
             .find(|s| &s.id == id)
-            .and_then(|s| match s.body {
-                Body::Customer(c) => c.class,
+            .and_then(|s| match &s.body {
+                Body::Customer(c) => c.class.clone(),
                 _ => None,
             })
     }
@@ -645,5 +694,55 @@ mod tests {
         );
         assert!(decode_snapshot(b"garbage").is_none());
         assert!(decode_snapshot(&encode_snapshot(&first[0])).is_some_and(|s| s == first[0]));
+    }
+
+    #[test]
+    fn a_memo_serves_until_the_store_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = InitOptions {
+            user: "管理员".into(),
+            role: Role::Admin,
+            team: None,
+            region: None,
+            company: "示例".into(),
+            device_label: "test".into(),
+        };
+        let memo = std::sync::Arc::new(Memo::new());
+        let ws = Workspace::init(dir.path(), &opts, 1_000)
+            .unwrap()
+            .with_memo(memo.clone());
+        let id = ws
+            .add_customer(
+                NewCustomer {
+                    name: "甲公司".into(),
+                    class: Some(CustomerClass::Key),
+                    ..Default::default()
+                },
+                2_000,
+            )
+            .unwrap();
+        let first = ws.snapshots().unwrap();
+        // Unchanged store: the very same snapshots, and the same findings within a minute.
+        let again = Workspace::open(dir.path()).unwrap().with_memo(memo.clone());
+        assert!(std::sync::Arc::ptr_eq(&first, &again.snapshots().unwrap()));
+        let f1 = again.all_findings(10_000).unwrap();
+        assert!(std::sync::Arc::ptr_eq(
+            &f1,
+            &again.all_findings(20_000).unwrap()
+        ));
+        assert!(!std::sync::Arc::ptr_eq(
+            &f1,
+            &again.all_findings(90_000).unwrap()
+        ));
+        // A change (here through another handle, as another process would) is seen.
+        let edit = CustomerEdit {
+            class: Some(CustomerClass::General),
+            ..Default::default()
+        };
+        Workspace::open(dir.path())
+            .unwrap()
+            .edit_customer_fields(&id, edit, 3_000)
+            .unwrap();
+        assert_eq!(class_of(&again, &id), Some(CustomerClass::General));
     }
 }

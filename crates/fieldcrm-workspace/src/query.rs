@@ -2,7 +2,7 @@
 //! settings. Plain data out; the CLI prints it, the web app renders it.
 
 use fieldcrm_model::{DocId, Millis, PolicySettings, Role, Roster, RuleSetting, Summary};
-use fieldcrm_policy::{Config, Finding, RuleId, check_device};
+use fieldcrm_policy::{Config, Finding, RuleId};
 use serde::Serialize;
 
 use crate::{Error, Result, Workspace};
@@ -126,13 +126,15 @@ impl Workspace {
     /// The company rules on everything this device holds, as merged from every device
     /// it has synced with, at `now`.
     pub fn check(&self, q: &CheckQuery, now: Millis) -> Result<Vec<Finding>> {
-        let snaps = self.snapshots()?;
-        let mut findings = check_device(&snaps, &Config::default(), now, &self.device());
-        findings.retain(|f| {
-            q.rule.is_none_or(|r| f.rule == r)
-                && q.doc.as_ref().is_none_or(|d| f.doc_ids.contains(d))
-        });
-        Ok(findings)
+        Ok(self
+            .all_findings(now)?
+            .iter()
+            .filter(|f| {
+                q.rule.is_none_or(|r| f.rule == r)
+                    && q.doc.as_ref().is_none_or(|d| f.doc_ids.contains(d))
+            })
+            .cloned()
+            .collect())
     }
 
     /// The effective rule configuration (defaults plus the synced overrides), with the

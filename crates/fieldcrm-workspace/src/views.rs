@@ -12,7 +12,7 @@ use fieldcrm_model::{
     Body, Customer, CustomerClass, DAY_MS, DocId, DocKind, Fen, InteractionKind, Millis, Role,
     Snapshot, Stage, Summary,
 };
-use fieldcrm_policy::{Config, Finding, ParamValue, ProgressRow, RuleId, check_device};
+use fieldcrm_policy::{Config, Finding, ParamValue, ProgressRow, RuleId};
 use serde::Serialize;
 
 use crate::{Me, Result, Workspace, discount_bp};
@@ -339,7 +339,7 @@ impl Workspace {
         let summaries: HashMap<DocId, Summary> =
             snaps.iter().map(|s| (s.id.clone(), s.summary())).collect();
         let manager = is_manager(&me.user.role);
-        let mut findings = check_device(&snaps, &Config::default(), now, &self.device());
+        let mut findings: Vec<Finding> = self.all_findings(now)?.as_ref().clone();
         findings.retain(|f| {
             f.rule != RuleId::TargetProgress
                 && f.doc_ids.iter().any(|d| {
@@ -515,9 +515,10 @@ impl Workspace {
         let snaps = self.snapshots()?;
         let summaries: HashMap<DocId, Summary> =
             snaps.iter().map(|s| (s.id.clone(), s.summary())).collect();
-        let findings = check_device(&snaps, &Config::default(), now, &self.device());
+        let findings = self.all_findings(now)?;
         Ok(findings
-            .into_iter()
+            .iter()
+            .cloned()
             .filter_map(|f| {
                 let first = f.doc_ids.first().and_then(|d| summaries.get(d));
                 if let Some(s) = first
@@ -569,7 +570,7 @@ impl Workspace {
         let first_week = this_week - 7 * week;
         let mut users = BTreeMap::new();
         let (mut open, mut closed) = (0, 0);
-        for s in &snaps {
+        for s in snaps.iter() {
             let Body::Customer(c) = &s.body else {
                 continue;
             };
