@@ -336,21 +336,25 @@ impl Workspace {
             .filter(|p| p.by == me.user_id && p.kind != ApprovalKind::Contract)
             .collect();
 
-        let summaries: HashMap<DocId, Summary> =
-            snaps.iter().map(|s| (s.id.clone(), s.summary())).collect();
+        // Summaries only of the documents findings are about (not of every document).
+        let by_id: HashMap<&DocId, &Snapshot> = snaps.iter().map(|s| (&s.id, s)).collect();
         let manager = is_manager(&me.user.role);
-        let mut findings: Vec<Finding> = self.all_findings(now)?.as_ref().clone();
-        findings.retain(|f| {
-            f.rule != RuleId::TargetProgress
-                && f.doc_ids.iter().any(|d| {
-                    summaries
-                        .get(d)
-                        .is_some_and(|s| s.kind == DocKind::Customer || s.kind == DocKind::Channel)
-                        && summaries.get(d).is_some_and(|s| {
-                            mine(s) || (manager && can_read(&me.roster, &me.user_id, s))
-                        })
-                })
-        });
+        let all = self.all_findings(now)?;
+        let mut summaries: HashMap<DocId, Summary> = HashMap::new();
+        let mut findings: Vec<Finding> = Vec::new();
+        for f in all.iter().filter(|f| f.rule != RuleId::TargetProgress) {
+            let mine_or_seen = f.doc_ids.iter().any(|d| {
+                let Some(snap) = by_id.get(d) else {
+                    return false;
+                };
+                let s = summaries.entry(d.clone()).or_insert_with(|| snap.summary());
+                (s.kind == DocKind::Customer || s.kind == DocKind::Channel)
+                    && (mine(s) || (manager && can_read(&me.roster, &me.user_id, s)))
+            });
+            if mine_or_seen {
+                findings.push(f.clone());
+            }
+        }
         let names = findings
             .iter()
             .flat_map(|f| f.doc_ids.iter())
