@@ -50,7 +50,7 @@ fn relay_exe() -> Result<PathBuf> {
 }
 
 pub(crate) fn step(title: &str) {
-    println!("\n\x1b[1m== {title}\x1b[0m");
+    println!("\n{}", crate::render::bold(&format!("== {title}")));
 }
 
 impl Device {

@@ -5,6 +5,36 @@ use unicode_width::UnicodeWidthStr;
 
 pub(crate) use fieldcrm_workspace::input::{Clock, parse_now};
 
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cli::ColorChoice;
+
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+/// Decide once, at start, whether output is coloured: `--color always|never`, else only
+/// when standard output is a terminal and `NO_COLOR` is not set (no-color.org).
+pub(crate) fn set_color(choice: ColorChoice) {
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    COLOR.store(on, Ordering::Relaxed);
+}
+
+/// `text` in bold when colour is on.
+pub(crate) fn bold(text: &str) -> String {
+    if COLOR.load(Ordering::Relaxed) {
+        format!("\x1b[1m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
 /// Money as `¥1,234.50`.
 pub(crate) fn yuan(fen: i64) -> String {
     format!("¥{}", fieldcrm_model::money::format_yuan(fen))

@@ -30,4 +30,8 @@ fn the_demo_runs_and_clears_its_findings() {
         stdout.contains("客户档案重复"),
         "Chinese findings are shown"
     );
+    assert!(
+        !stdout.contains('\x1b'),
+        "output to a pipe has no colour escapes"
+    );
 }

@@ -25,9 +25,24 @@ pub(crate) struct Cli {
     /// Display time zone (default: the workspace setting, Asia/Shanghai).
     #[arg(long, global = true, env = "FIELDCRM_TZ")]
     pub(crate) tz: Option<String>,
+    /// Colour in the output: auto (only on a terminal, and not when NO_COLOR is set),
+    /// always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// When to colour the output.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Top-level commands.

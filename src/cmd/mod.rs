@@ -56,6 +56,7 @@ impl Ctx {
 
 /// Run a parsed command line; returns the process exit code.
 pub(crate) fn run(cli: Cli) -> Result<i32> {
+    crate::render::set_color(cli.color);
     let now = match &cli.now {
         Some(t) => parse_now(t).context("--now")?,
         None => jiff::Timestamp::now().as_millisecond(),
