@@ -833,4 +833,41 @@ fn the_relay_serves_findings_on_its_merged_state_within_scope() {
         !text.contains("华东精密"),
         "no data leaves without a signature"
     );
+
+    // A signed request captured on the wire cannot be replayed: its nonce is spent.
+    let key_hex = std::fs::read_to_string(mgr.home.join("device.key")).unwrap();
+    let key: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&key_hex.trim()[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let secret = fieldcrm_workspace::DeviceSecret::from_bytes(&key).unwrap();
+    let ws_id = mgr.run(&["whoami", "--json"]).json()["workspace_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let sig = secret.sign(&fieldcrm_net::ws::findings_message(
+        &ws_id, at as i64, nonce,
+    ));
+    let [hd, ht, hn, hs] = fieldcrm_net::ws::FINDINGS_HEADERS;
+    let request = format!(
+        "GET /v1/findings HTTP/1.1\r\nHost: {host}\r\n{hd}: {}\r\n{ht}: {at}\r\n{hn}: {nonce}\r\n{hs}: {}\r\nConnection: close\r\n\r\n",
+        secret.public().to_hex(),
+        fieldcrm_model::hex(&sig),
+    );
+    let send = |req: &str| {
+        let mut s = std::net::TcpStream::connect(&host).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    };
+    let first = send(&request);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let replay = send(&request);
+    assert!(replay.starts_with("HTTP/1.1 403"), "{replay}");
+    assert!(replay.contains("replayed"), "{replay}");
 }

@@ -29,12 +29,14 @@ pub async fn relay_findings(
         return Err(Error::FindingsNeedWs(url));
     };
     let host = rest.split('/').next().unwrap_or(rest).to_string();
+    // A fresh nonce per request: the relay refuses one it has seen (no replays).
+    let nonce = fieldcrm_model::new_entity_id();
     let sig = ws
         .secret()
-        .sign(&findings_message(ws.workspace_id(), signed_at));
-    let [hd, ht, hs] = FINDINGS_HEADERS;
+        .sign(&findings_message(ws.workspace_id(), signed_at, &nonce));
+    let [hd, ht, hn, hs] = FINDINGS_HEADERS;
     let request = format!(
-        "GET {FINDINGS_PATH} HTTP/1.1\r\nHost: {host}\r\n{hd}: {}\r\n{ht}: {signed_at}\r\n{hs}: {}\r\nConnection: close\r\n\r\n",
+        "GET {FINDINGS_PATH} HTTP/1.1\r\nHost: {host}\r\n{hd}: {}\r\n{ht}: {signed_at}\r\n{hn}: {nonce}\r\n{hs}: {}\r\nConnection: close\r\n\r\n",
         ws.device().to_hex(),
         fieldcrm_model::hex(&sig),
     );

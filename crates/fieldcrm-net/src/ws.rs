@@ -114,16 +114,19 @@ pub fn auth_message(nonce: &[u8; NONCE_LEN], workspace_id: &str) -> Vec<u8> {
 /// Path of the relay's findings endpoint (the rules on the relay's merged state).
 pub const FINDINGS_PATH: &str = "/v1/findings";
 /// Request headers of a findings request: the device key (hex), the request time (UTC
-/// ms) and the device's signature (hex) of [`findings_message`].
-pub const FINDINGS_HEADERS: [&str; 3] = [
+/// ms), a fresh nonce (32 hex characters, never used twice) and the device's signature
+/// (hex) of [`findings_message`].
+pub const FINDINGS_HEADERS: [&str; 4] = [
     "x-fieldcrm-device",
     "x-fieldcrm-time",
+    "x-fieldcrm-nonce",
     "x-fieldcrm-signature",
 ];
 
-/// The bytes a device signs to ask for findings at `at_ms`.
-pub fn findings_message(workspace_id: &str, at_ms: i64) -> Vec<u8> {
-    format!("fieldcrm relay findings v1\0{workspace_id}\0{at_ms}").into_bytes()
+/// The bytes a device signs to ask for findings at `at_ms` with `nonce`; the relay
+/// refuses a nonce it has seen, so a captured request cannot be replayed.
+pub fn findings_message(workspace_id: &str, at_ms: i64, nonce: &str) -> Vec<u8> {
+    format!("fieldcrm relay findings v2\0{workspace_id}\0{at_ms}\0{nonce}").into_bytes()
 }
 
 /// The device's answer to a [`Challenge`].

@@ -36,13 +36,20 @@ pub struct FindingsRequest {
     pub device: DeviceKey,
     /// When the device signed (UTC ms).
     pub at_ms: Millis,
+    /// The request's nonce (used once).
+    pub nonce: String,
     /// Its signature of [`findings_message`].
     pub signature: [u8; 64],
 }
 
 impl FindingsRequest {
-    /// Parse the three header values.
-    pub fn parse(device: &str, at: &str, signature: &str) -> Result<Self, FindingsError> {
+    /// Parse the four header values.
+    pub fn parse(
+        device: &str,
+        at: &str,
+        nonce: &str,
+        signature: &str,
+    ) -> Result<Self, FindingsError> {
         let bad = |m: &str| FindingsError::BadRequest(m.to_string());
         Ok(FindingsRequest {
             device: device
@@ -53,6 +60,13 @@ impl FindingsRequest {
                 .trim()
                 .parse()
                 .map_err(|_| bad("x-fieldcrm-time is not UTC milliseconds"))?,
+            nonce: {
+                let n = nonce.trim();
+                if !(16..=64).contains(&n.len()) || !n.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(bad("x-fieldcrm-nonce is not 16 to 64 hex characters"));
+                }
+                n.to_ascii_lowercase()
+            },
             signature: unhex(signature.trim())
                 .and_then(|b| <[u8; 64]>::try_from(b).ok())
                 .ok_or_else(|| bad("x-fieldcrm-signature is not 64 hex bytes"))?,
@@ -73,9 +87,14 @@ impl Relay {
                 "request time too far from the relay's clock".into(),
             ));
         }
-        let msg = findings_message(self.workspace_id(), req.at_ms);
+        let msg = findings_message(self.workspace_id(), req.at_ms, &req.nonce);
         if !fieldcrm_workspace::verify(&req.device, &msg, &req.signature) {
             return Err(FindingsError::Refused("bad signature".into()));
+        }
+        if !self.first_use_of_nonce(&req.nonce, req.at_ms, now) {
+            return Err(FindingsError::Refused(
+                "replayed request: this nonce was already used".into(),
+            ));
         }
         let user = match self
             .authorize(&req.device)

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use automerge::ChangeHash;
 use fieldcrm_model::access::{can_read, can_write};
-use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Roster, Summary, short_id};
+use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, Summary, short_id};
 use fieldcrm_net::ws::OUT_OF_SCOPE;
 use fieldcrm_store::{LoadError, Store};
 use fieldcrm_sync::scope::{Incoming, RosterScope};
@@ -116,6 +116,10 @@ struct Inner {
     stopping: AtomicBool,
     hard_stop: watch::Sender<bool>,
     clock: fn() -> i64,
+    /// Nonces of signed HTTP requests seen within the freshness window, with their time;
+    /// and the time this relay started: a request signed before it started could be a
+    /// replay of one this process never saw, so it is refused.
+    nonces: Mutex<(Millis, std::collections::HashMap<String, Millis>)>,
 }
 
 fn wall_clock_ms() -> i64 {
@@ -258,6 +262,7 @@ impl Relay {
                 stopping: AtomicBool::new(false),
                 hard_stop,
                 clock: wall_clock_ms,
+                nonces: Mutex::new((wall_clock_ms(), std::collections::HashMap::new())),
             }),
         })
     }
@@ -333,6 +338,22 @@ impl Relay {
             self.inner.metrics.refused(r);
         }
         result
+    }
+
+    /// Record a signed request's nonce; `false` if it was seen before (a replay) or the
+    /// request was signed before this relay started. Entries older than the freshness
+    /// window are dropped, so the set stays bounded by the request rate.
+    pub(crate) fn first_use_of_nonce(&self, nonce: &str, at_ms: Millis, now: Millis) -> bool {
+        let Ok(mut guard) = self.inner.nonces.lock() else {
+            return false;
+        };
+        let (started, seen) = &mut *guard;
+        if at_ms < *started - crate::findings::MAX_SKEW_MS.min(1_000) {
+            return false;
+        }
+        let window = 2 * crate::findings::MAX_SKEW_MS;
+        seen.retain(|_, t| now.saturating_sub(*t) <= window);
+        seen.insert(nonce.to_string(), at_ms).is_none()
     }
 
     /// The relay's clock (UTC ms), read at the edge for audit rows and findings requests.

@@ -67,14 +67,14 @@ async fn workspace(State(relay): State<Relay>) -> Response {
 /// JSON array of the findings on the merged state that the device's user may see.
 async fn findings(State(relay): State<Relay>, headers: axum::http::HeaderMap) -> Response {
     use crate::findings::{FindingsError, FindingsRequest};
-    let [d, t, s] = fieldcrm_net::ws::FINDINGS_HEADERS.map(|h| {
+    let [d, t, n, s] = fieldcrm_net::ws::FINDINGS_HEADERS.map(|h| {
         headers
             .get(h)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string()
     });
-    let req = match FindingsRequest::parse(&d, &t, &s) {
+    let req = match FindingsRequest::parse(&d, &t, &n, &s) {
         Ok(r) => r,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
