@@ -199,3 +199,61 @@ fn findings_that_appear_only_after_devices_merge() {
     // Same verdict on both devices.
     assert_eq!(a, r);
 }
+
+#[test]
+fn today_and_inbox_show_what_the_app_shows() {
+    let admin = Rep::new();
+    admin.ok(&[
+        "init",
+        "--user",
+        "管理员",
+        "--role",
+        "admin",
+        "--company",
+        "示例",
+    ]);
+    admin.ok(&[
+        "catalog",
+        "add",
+        "P-1",
+        "--name",
+        "传感器",
+        "--line",
+        "s",
+        "--list-price",
+        "1000",
+    ]);
+    admin.ok(&["customer", "add", "甲公司", "--class", "key"]);
+    let q = admin.saved_id(&[
+        "quote",
+        "add",
+        "甲公司",
+        "--product",
+        "P-1",
+        "--price",
+        "750",
+    ]);
+    // A 25% quote waits for a sign-off: in my day (with its finding) and in the inbox,
+    // which an admin may approve.
+    let today = admin.run(&["today", "--json"]).json();
+    assert_eq!(today["waiting"].as_array().unwrap().len(), 1, "{today}");
+    assert!(
+        today["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "PRICE-DISCOUNT"),
+        "{today}"
+    );
+    let inbox = admin.run(&["inbox", "--json"]).json();
+    let items = inbox.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{inbox}");
+    assert_eq!(items[0]["discount_bp"], 2500);
+    assert_eq!(items[0]["can_approve"], true);
+    let text = admin.ok(&["today"]);
+    assert!(text.contains("待审批 waiting for approval (1)"), "{text}");
+    admin.ok(&["quote", "approve", "甲公司", &q]);
+    let inbox = admin.run(&["inbox", "--json"]).json();
+    assert!(inbox.as_array().unwrap().is_empty(), "{inbox}");
+    assert!(admin.ok(&["inbox"]).contains("(0)"));
+}

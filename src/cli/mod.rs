@@ -72,6 +72,12 @@ pub(crate) enum Command {
     Remote(RemoteCmd),
     /// Show this device, user and workspace.
     Whoami(JsonFlag),
+    /// My day (今日): customers due for contact, key-customer visits, deliveries, what
+    /// waits for approval, my open findings — the app's Today page.
+    Today(JsonFlag),
+    /// What waits for my sign-off (审批): discounts over the allowance, gifts, contracts
+    /// for legal review — the app's approval inbox.
+    Inbox(JsonFlag),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         /// The shell.

@@ -17,11 +17,13 @@ mod admin;
 mod channel;
 mod check;
 mod customer;
+mod today;
 
 use admin::*;
 use channel::*;
 use check::*;
 use customer::*;
+use today::*;
 
 pub(crate) struct Ctx {
     ws: Workspace,
@@ -166,6 +168,8 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         | Command::Sync(_)
         | Command::Remote(_) => unreachable!("handled in run"),
         Command::Whoami(f) => whoami(ctx, f.json)?,
+        Command::Today(f) => today(ctx, f.json)?,
+        Command::Inbox(f) => inbox(ctx, f.json)?,
         Command::Doc(c) => crate::inspect::doc(ws, &ctx.clock, c)?,
         Command::Conflicts(a) => crate::inspect::conflicts(ws, &ctx.clock, a)?,
         Command::Resolve(a) => crate::inspect::resolve(ws, now, a)?,

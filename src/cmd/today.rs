@@ -1,0 +1,96 @@
+//! `fieldcrm today` (the rep's to-do) and `fieldcrm inbox` (what waits for my approval):
+//! the same figures as the app's 今日 and 审批 pages, from the same application functions.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn today(ctx: &Ctx, json: bool) -> Result<()> {
+    let d = ctx.ws.today(ctx.now())?;
+    if json {
+        return print_json(&d);
+    }
+    let clock = &ctx.clock;
+    let due = |title: &str, list: &[fieldcrm_workspace::DueContact]| {
+        println!("{title} ({})", list.len());
+        let mut t = Table::new(&["ID", "CUSTOMER", "LAST", "DUE"]);
+        for c in list {
+            t.row(vec![
+                c.id.short().into(),
+                c.name.clone(),
+                clock.fmt_opt(c.last),
+                format!(
+                    "{}{}",
+                    clock.date(c.due_at),
+                    if c.overdue { " 已逾期 overdue" } else { "" }
+                ),
+            ]);
+        }
+        if !t.is_empty() {
+            print!("{}", t.render());
+        }
+    };
+    due("待联系 customers due for contact", &d.contacts);
+    due("\n重要客户待拜访 key-customer visits due", &d.key_visits);
+    println!("\n待交付 deliveries due ({})", d.deliveries.len());
+    let mut t = Table::new(&["CUSTOMER", "ORDER", "PRODUCT", "QTY", "PROMISED"]);
+    for o in &d.deliveries {
+        t.row(vec![
+            o.customer.clone(),
+            short(&o.order).into(),
+            o.product.clone(),
+            o.quantity.to_string(),
+            format!(
+                "{}{}",
+                clock.date(o.promised_at),
+                if o.overdue { " 已逾期 overdue" } else { "" }
+            ),
+        ]);
+    }
+    if !t.is_empty() {
+        print!("{}", t.render());
+    }
+    println!("\n待审批 waiting for approval ({})", d.waiting.len());
+    pending_table(&d.waiting);
+    println!("\n待处理问题 my open findings ({})", d.findings.len());
+    for f in d.findings.iter().take(20) {
+        println!("  [{}] {}  {}", f.severity.zh(), f.rule, f.message_zh);
+    }
+    if d.findings.len() > 20 {
+        println!("  … {} more: fieldcrm check", d.findings.len() - 20);
+    }
+    Ok(())
+}
+
+pub(super) fn inbox(ctx: &Ctx, json: bool) -> Result<()> {
+    let items = ctx.ws.inbox()?;
+    if json {
+        return print_json(&items);
+    }
+    println!("等待审批 waiting for a sign-off ({})", items.len());
+    pending_table(&items);
+    Ok(())
+}
+
+fn pending_table(items: &[fieldcrm_workspace::Pending]) {
+    let mut t = Table::new(&[
+        "KIND", "CUSTOMER", "ID", "WHAT", "DISCOUNT", "BY", "YOU MAY",
+    ]);
+    for p in items {
+        t.row(vec![
+            format!("{} {}", p.kind.en(), p.kind.zh()),
+            p.customer.clone(),
+            short(&p.entity).into(),
+            p.what.clone(),
+            if p.discount_bp > 0 {
+                format!("{:.1}%", p.discount_bp as f64 / 100.0)
+            } else {
+                "-".into()
+            },
+            p.by_name.clone().unwrap_or_else(|| short(&p.by).into()),
+            if p.can_approve { "是 yes" } else { "否 no" }.into(),
+        ]);
+    }
+    if !t.is_empty() {
+        print!("{}", t.render());
+    }
+}
