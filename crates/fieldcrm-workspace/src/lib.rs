@@ -519,12 +519,49 @@ impl Workspace {
         Ok(findings)
     }
 
-    /// Resolve a document by unique ID prefix or exact name.
+    /// Resolve a document by unique ID prefix or exact name; failing that, by the same
+    /// matcher as the app's search (any part of the name, pinyin full or initials,
+    /// traditional or simplified): one match is taken, several are listed as "did you
+    /// mean" candidates.
     pub fn resolve(&self, kind: Option<&DocKind>, text: &str) -> Result<DocId> {
-        Ok(self
-            .store
-            .resolve(kind, text)
-            .map_err(fieldcrm_store::Error::from)?)
+        match self.store.resolve(kind, text) {
+            Ok(id) => Ok(id),
+            Err(fieldcrm_store::ResolveError::NotFound { .. }) if !text.trim().is_empty() => {
+                self.resolve_fuzzy(kind, text)
+            }
+            Err(e) => Err(fieldcrm_store::Error::from(e).into()),
+        }
+    }
+
+    fn resolve_fuzzy(&self, kind: Option<&DocKind>, text: &str) -> Result<DocId> {
+        let mut filter = Filter::default();
+        filter.kind = kind.cloned();
+        let rows = self.list(&filter)?;
+        let index = SearchIndex::build(&rows);
+        let hits = index.search(text, 8);
+        let name_of = |id: &DocId| {
+            rows.iter()
+                .find(|l| &l.id == id)
+                .map(|l| format!("{} ({})", l.summary.name, id.short()))
+                .unwrap_or_else(|| id.short().to_string())
+        };
+        let what = kind.map_or("document", |k| k.as_str());
+        match hits.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::NotFound(Msg::new(
+                format!("没有与“{text}”匹配的{what}（可输入名称的一部分、拼音或编号前缀）"),
+                format!(
+                    "no {what} matches `{text}` (type part of the name, its pinyin, or an ID prefix)"
+                ),
+            ))),
+            many => {
+                let list = many.iter().map(name_of).collect::<Vec<_>>().join(", ");
+                Err(Error::Ambiguous(Msg::new(
+                    format!("“{text}”匹配多个{what}，您是指：{list}"),
+                    format!("`{text}` matches several: did you mean {list}?"),
+                )))
+            }
+        }
     }
 
     /// Resolve a user by ID prefix or exact name.

@@ -553,3 +553,21 @@ fn a_manager_archives_a_file_made_by_mistake_and_restores_it() {
         )
         .unwrap();
 }
+
+#[test]
+fn lookups_take_part_of_a_name_or_its_pinyin_and_list_candidates_when_several_match() {
+    let kit = Kit::new();
+    let t = kit.team();
+    let a = kit.customer(&t.rep, "华东精密机械有限公司");
+    let b = kit.customer(&t.rep, "华东机电有限公司");
+    let kind = Some(&fieldcrm_model::DocKind::Customer);
+    assert_eq!(t.rep.resolve(kind, "精密").unwrap(), a);
+    assert_eq!(t.rep.resolve(kind, "hdjd").unwrap(), b);
+    assert_eq!(t.rep.resolve(kind, "華東機電").unwrap(), b);
+    let e = t.rep.resolve(kind, "华东").unwrap_err();
+    assert_eq!(e.code(), "ambiguous");
+    assert!(e.to_string().contains("did you mean"), "{e}");
+    assert!(e.message(Lang::Zh).contains("您是指"), "{e}");
+    let e = t.rep.resolve(kind, "西北").unwrap_err();
+    assert_eq!(e.code(), "not-found");
+}
