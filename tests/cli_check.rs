@@ -256,4 +256,39 @@ fn today_and_inbox_show_what_the_app_shows() {
     let inbox = admin.run(&["inbox", "--json"]).json();
     assert!(inbox.as_array().unwrap().is_empty(), "{inbox}");
     assert!(admin.ok(&["inbox"]).contains("(0)"));
+
+    // Reports: the app's figures in the CLI.
+    admin.ok(&[
+        "opportunity",
+        "add",
+        "甲公司",
+        "年度采购",
+        "--amount",
+        "200000",
+        "--stage",
+        "proposal",
+    ]);
+    admin.ok(&[
+        "target",
+        "set",
+        "--team",
+        "华东一组",
+        "--period",
+        "２０２６-Q4",
+        "--amount",
+        "1000000",
+    ]);
+    let pipeline = admin.run(&["report", "pipeline", "--json"]).json();
+    let proposal = pipeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row[0] == "proposal")
+        .unwrap_or_else(|| panic!("{pipeline}"));
+    assert_eq!(proposal[1], 1);
+    assert_eq!(proposal[2], 20_000_000);
+    let targets = admin.run(&["report", "targets", "--json"]).json();
+    assert_eq!(targets[0]["period"], "2026-Q4", "{targets}");
+    assert!(admin.ok(&["report", "complaints"]).contains("open 0"));
+    admin.ok(&["report", "activity"]);
 }

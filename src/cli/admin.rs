@@ -163,6 +163,14 @@ pub(crate) enum ReportCmd {
     },
     /// List reports.
     List(JsonFlag),
+    /// Target against actual, per rep or team and period (the app's reports page).
+    Targets(JsonFlag),
+    /// Open pipeline by stage: opportunities and amounts.
+    Pipeline(JsonFlag),
+    /// Visits and calls per rep per week, the last 8 weeks.
+    Activity(JsonFlag),
+    /// Complaints open and closed.
+    Complaints(JsonFlag),
 }
 
 /// `config ...`.

@@ -393,6 +393,12 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let rid = ws.submit_report(&period, input::money("amount", &amount)?, &summary, now)?;
             saved("report", &rid);
         }
+        Command::Report(
+            what @ (ReportCmd::Targets(_)
+            | ReportCmd::Pipeline(_)
+            | ReportCmd::Activity(_)
+            | ReportCmd::Complaints(_)),
+        ) => report(ctx, &what)?,
         Command::Report(ReportCmd::List(f)) => {
             let sales = ws.sales()?;
             let roster = ws.roster()?;

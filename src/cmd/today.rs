@@ -1,5 +1,6 @@
-//! `fieldcrm today` (the rep's to-do) and `fieldcrm inbox` (what waits for my approval):
-//! the same figures as the app's 今日 and 审批 pages, from the same application functions.
+//! `fieldcrm today` (the rep's to-do), `fieldcrm inbox` (what waits for my approval) and
+//! `fieldcrm report targets|pipeline|activity|complaints`: the same figures as the app's
+//! 今日, 审批 and 报表 pages, from the same application functions.
 
 #[allow(unused_imports)]
 use super::*;
@@ -93,4 +94,63 @@ fn pending_table(items: &[fieldcrm_workspace::Pending]) {
     if !t.is_empty() {
         print!("{}", t.render());
     }
+}
+
+/// `fieldcrm report targets|pipeline|activity|complaints`.
+pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
+    let r = ctx.ws.reports(ctx.now())?;
+    match what {
+        ReportCmd::Targets(f) if f.json => print_json(&r.progress)?,
+        ReportCmd::Targets(_) => {
+            let mut t = Table::new(&["WHO", "PERIOD", "TARGET", "ACTUAL", "ACHIEVED", "ON TRACK"]);
+            for p in &r.progress {
+                t.row(vec![
+                    p.subject_name.clone(),
+                    p.period.clone(),
+                    yuan(p.target),
+                    yuan(p.actual),
+                    format!("{:.1}%", p.achieved_bp as f64 / 100.0),
+                    if p.on_track { "是 yes" } else { "否 no" }.into(),
+                ]);
+            }
+            print!("{}", t.render());
+        }
+        ReportCmd::Pipeline(f) if f.json => print_json(&r.pipeline)?,
+        ReportCmd::Pipeline(_) => {
+            let mut t = Table::new(&["STAGE", "OPPORTUNITIES", "AMOUNT"]);
+            for (stage, n, amount) in &r.pipeline {
+                t.row(vec![
+                    format!("{stage} {}", stage.zh()),
+                    n.to_string(),
+                    yuan(*amount),
+                ]);
+            }
+            print!("{}", t.render());
+        }
+        ReportCmd::Activity(f) if f.json => print_json(&r.visits)?,
+        ReportCmd::Activity(_) => {
+            let mut t = Table::new(&["WEEK", "REP", "VISITS AND CALLS"]);
+            for w in &r.visits {
+                for (user, n) in &w.counts {
+                    let name = r
+                        .users
+                        .get(user)
+                        .cloned()
+                        .unwrap_or_else(|| short(user).into());
+                    t.row(vec![ctx.clock.date(w.week_start), name, n.to_string()]);
+                }
+            }
+            print!("{}", t.render());
+        }
+        ReportCmd::Complaints(f) if f.json => print_json(&serde_json::json!({
+            "open": r.complaints_open,
+            "closed": r.complaints_closed,
+        }))?,
+        ReportCmd::Complaints(_) => println!(
+            "投诉 complaints: 处理中 open {}, 已结案 closed {}",
+            r.complaints_open, r.complaints_closed
+        ),
+        ReportCmd::Submit { .. } | ReportCmd::List(_) => {}
+    }
+    Ok(())
 }
