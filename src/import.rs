@@ -19,6 +19,36 @@ pub(crate) struct ImportArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// The file's text encoding: auto (UTF-8, else GBK/GB18030 as older Chinese systems
+    /// and Excel save it), utf-8, gbk.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) encoding: Encoding,
+}
+
+/// A CSV file's text encoding.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// UTF-8 if the bytes are UTF-8, else GBK (GB18030).
+    Auto,
+    /// UTF-8 (a byte-order mark is allowed).
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// GBK / GB18030, as older Chinese systems write.
+    #[value(alias = "gb18030")]
+    Gbk,
+}
+
+/// Decode a CSV file's bytes; `None` if they are not text in that encoding.
+fn decode(bytes: &[u8], encoding: Encoding) -> Option<String> {
+    let gbk = || {
+        let (text, _, bad) = encoding_rs::GB18030.decode(bytes);
+        (!bad).then(|| text.into_owned())
+    };
+    match encoding {
+        Encoding::Utf8 => String::from_utf8(bytes.to_vec()).ok(),
+        Encoding::Gbk => gbk(),
+        Encoding::Auto => String::from_utf8(bytes.to_vec()).ok().or_else(gbk),
+    }
 }
 
 /// What to export.
@@ -50,15 +80,27 @@ pub(crate) struct ExportArgs {
     /// Output file (default: standard output).
     #[arg(short = 'o', long = "output")]
     pub(crate) output: Option<PathBuf>,
+    /// CSV text encoding: utf-8 (with a byte-order mark when written to a file or
+    /// redirected, so Excel reads the Chinese), or gbk for older systems.
+    #[arg(long, value_enum, default_value = "utf-8")]
+    pub(crate) encoding: Encoding,
+    /// No byte-order mark on UTF-8 CSV.
+    #[arg(long)]
+    pub(crate) no_bom: bool,
 }
 
 pub(crate) fn import(ws: &Workspace, kind: DocKind, now: Millis, a: ImportArgs) -> Result<()> {
     let bytes =
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
-    let Ok(text) = String::from_utf8(bytes) else {
+    let Some(text) = decode(&bytes, a.encoding) else {
         bail!(
-            "{} is not UTF-8 text (save the CSV as UTF-8)",
-            a.file.display()
+            "{} is not {} text (save the CSV as UTF-8, or give --encoding gbk)",
+            a.file.display(),
+            match a.encoding {
+                Encoding::Gbk => "GBK",
+                Encoding::Utf8 => "UTF-8",
+                Encoding::Auto => "UTF-8 or GBK",
+            }
         );
     };
     let r = match kind {
@@ -93,20 +135,37 @@ pub(crate) fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
         ExportWhat::Channels => DocKind::Channel,
     };
     let table = ws.export_rows(&kind)?;
-    let text = match a.format {
+    let bytes: Vec<u8> = match a.format {
         Format::Csv => {
             let csv = table.to_csv();
-            if a.output.is_some() {
-                format!("\u{feff}{csv}")
-            } else {
-                csv
+            match a.encoding {
+                Encoding::Gbk => {
+                    let (out, _, unmappable) = encoding_rs::GBK.encode(&csv);
+                    if unmappable {
+                        bail!(
+                            "some text cannot be written in GBK (emoji or rare characters); export as UTF-8"
+                        );
+                    }
+                    out.into_owned()
+                }
+                _ => {
+                    // A byte-order mark when the CSV may be opened in Excel: written to a
+                    // file, or redirected rather than shown on a terminal.
+                    use std::io::IsTerminal;
+                    let bom = !a.no_bom && (a.output.is_some() || !std::io::stdout().is_terminal());
+                    if bom {
+                        format!("\u{feff}{csv}").into_bytes()
+                    } else {
+                        csv.into_bytes()
+                    }
+                }
             }
         }
-        Format::Json => serde_json::to_string_pretty(&table.rows)? + "\n",
+        Format::Json => (serde_json::to_string_pretty(&table.rows)? + "\n").into_bytes(),
     };
     match &a.output {
         Some(path) => {
-            std::fs::write(path, text)
+            std::fs::write(path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!(
                 "已导出 exported {} row(s) to {}",
@@ -114,7 +173,15 @@ pub(crate) fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out.write_all(&bytes).and_then(|()| out.flush()) {
+                // The reader went away (`fieldcrm export customers | head`): quietly done.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
+        }
     }
     Ok(())
 }

@@ -86,6 +86,14 @@ fn imports_the_chinese_example_and_exports_it_again() {
 
     // Export: CSV with the same fields import reads, and JSON.
     let csv = rep.ok(&["export", "customers"]);
+    // Redirected output may be opened in Excel: it starts with a byte-order mark.
+    let csv = csv
+        .strip_prefix('\u{feff}')
+        .expect("a BOM when not on a terminal");
+    assert!(
+        rep.ok(&["export", "customers", "--no-bom"])
+            .starts_with("id,")
+    );
     let first = csv.lines().next().unwrap();
     assert_eq!(
         first,
@@ -179,9 +187,68 @@ fn a_bad_row_fails_the_whole_import_with_its_line_number() {
     rep.run(&["customer", "import", &f]).fails_with("empty");
     let p = rep.home.with_file_name("gbk.csv");
     std::fs::write(&p, [0xc3, 0xfb, 0xb3, 0xc6, b'\n']).unwrap();
-    rep.run(&["customer", "import", p.to_str().unwrap()])
-        .fails_with("not UTF-8");
+    rep.run(&[
+        "customer",
+        "import",
+        p.to_str().unwrap(),
+        "--encoding",
+        "utf-8",
+    ])
+    .fails_with("not UTF-8");
+    let junk = rep.home.with_file_name("junk.csv");
+    std::fs::write(&junk, [0xff, 0xfe, 0xff, 0x00, 0xff]).unwrap();
+    rep.run(&["customer", "import", junk.to_str().unwrap()])
+        .fails_with("not UTF-8 or GBK");
     let f = write(&rep, "ch.csv", "名称,类型\n某渠道,飞船\n");
     rep.run(&["channel", "import", &f])
         .fails_with("line 2: kind `飞船`");
+}
+
+#[test]
+fn gbk_round_trips_a_thousand_chinese_customers_exactly() {
+    let a = manager();
+    let names: Vec<String> = (0..1000)
+        .map(|i| format!("華東精密機械{i}号（上海）有限公司"))
+        .collect();
+    let csv: String = std::iter::once("名称,分类,区域\n".to_string())
+        .chain(names.iter().map(|n| format!("{n},一般,华东\n")))
+        .collect();
+    let file = write(&a, "in.csv", &csv);
+    a.ok(&["customer", "import", &file]);
+    let gbk = a.home.with_file_name("gbk.csv");
+    a.ok(&[
+        "export",
+        "customers",
+        "--encoding",
+        "gbk",
+        "-o",
+        gbk.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&gbk).unwrap();
+    assert!(String::from_utf8(bytes.clone()).is_err(), "written as GBK");
+    // A fresh workspace reads it back (auto-detected) with every name intact.
+    let b = manager();
+    b.ok(&["customer", "import", gbk.to_str().unwrap()]);
+    let listed = b.run(&["customer", "list", "--json"]).json();
+    let mut got: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    let mut want = names.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    // UTF-8 to a file carries a byte-order mark for Excel; an emoji cannot go to GBK.
+    let utf8 = a.home.with_file_name("utf8.csv");
+    a.ok(&["export", "customers", "-o", utf8.to_str().unwrap()]);
+    assert!(
+        std::fs::read(&utf8)
+            .unwrap()
+            .starts_with("\u{feff}".as_bytes())
+    );
+    a.ok(&["customer", "add", "笑脸😀公司"]);
+    a.run(&["export", "customers", "--encoding", "gbk"])
+        .fails_with("GBK");
 }
