@@ -11,6 +11,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::cli::ColorChoice;
 
 static COLOR: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `--quiet`: saves print only the ID.
+pub(crate) fn set_quiet(on: bool) {
+    QUIET.store(on, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` is on.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 /// Decide once, at start, whether output is coloured: `--color always|never`, else only
 /// when standard output is a terminal and `NO_COLOR` is not set (no-color.org).

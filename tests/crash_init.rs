@@ -111,3 +111,24 @@ fn completions_and_the_man_page_generate() {
     let man = rep.ok(&["man"]);
     assert!(man.contains(".TH fieldcrm"), "{man}");
 }
+
+#[test]
+fn quiet_saves_print_just_the_id_for_scripts() {
+    let rep = Rep::new();
+    rep.ok(&[
+        "init",
+        "--user",
+        "管理员",
+        "--role",
+        "admin",
+        "--company",
+        "示例",
+    ]);
+    let id = rep.ok(&["-q", "customer", "add", "甲公司"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 32, "{id}");
+    let shown = rep.run(&["customer", "show", id, "--json"]).json();
+    assert_eq!(shown["name"], "甲公司");
+    let loud = rep.ok(&["customer", "add", "乙公司"]);
+    assert!(loud.starts_with("已保存 saved customer"), "{loud}");
+}

@@ -29,6 +29,10 @@ pub(crate) struct Cli {
     /// always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub(crate) color: ColorChoice,
+    /// Print only what a script needs: a command that saves prints just the full ID of
+    /// what it created or changed.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,

@@ -59,6 +59,7 @@ impl Ctx {
 /// Run a parsed command line; returns the process exit code.
 pub(crate) fn run(cli: Cli) -> Result<i32> {
     crate::render::set_color(cli.color);
+    crate::render::set_quiet(cli.quiet);
     let now = match &cli.now {
         Some(t) => parse_now(t).context("--now")?,
         None => jiff::Timestamp::now().as_millisecond(),
@@ -149,7 +150,12 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
 }
 
 pub(super) fn saved(what: &str, id: &str) {
-    println!("已保存 saved {what} {}", short(id));
+    if crate::render::quiet() {
+        // For scripts: `id=$(fieldcrm -q customer add 甲公司)`.
+        println!("{id}");
+    } else {
+        println!("已保存 saved {what} {}", short(id));
+    }
 }
 
 pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
