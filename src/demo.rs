@@ -191,33 +191,7 @@ pub(crate) fn run(app: bool) -> Result<()> {
     );
 
     step("1. 办公室准备 The office sets up a workspace and its relay");
-    admin.run(
-        &[
-            "init",
-            "--user",
-            "管理员",
-            "--role",
-            "admin",
-            "--company",
-            "示例科技",
-            "--team",
-            "总部",
-        ],
-        true,
-    )?;
-    for (name, role) in [("王经理", "manager"), ("小张", "rep"), ("小李", "rep")] {
-        admin.quiet(&[
-            "user",
-            "add",
-            name,
-            "--role",
-            role,
-            "--team",
-            "华东一组",
-            "--region",
-            "华东",
-        ])?;
-    }
+    found_office(&admin, true)?;
     admin.run(
         &[
             "catalog",
@@ -440,5 +414,38 @@ pub(crate) fn run(app: bool) -> Result<()> {
         bail!("the demo's findings did not appear and clear as expected");
     }
     println!("    所有问题已处理 all three problems found after the merge are resolved.");
+    Ok(())
+}
+
+/// The admin's workspace (示例科技, team 总部) with a manager and two reps in 华东一组;
+/// `show` prints the `init` output.
+pub(crate) fn found_office(admin: &Device, show: bool) -> Result<()> {
+    admin.run(
+        &[
+            "init",
+            "--user",
+            "管理员",
+            "--role",
+            "admin",
+            "--company",
+            "示例科技",
+            "--team",
+            "总部",
+        ],
+        show,
+    )?;
+    for (name, role) in [("王经理", "manager"), ("小张", "rep"), ("小李", "rep")] {
+        admin.quiet(&[
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--team",
+            "华东一组",
+            "--region",
+            "华东",
+        ])?;
+    }
     Ok(())
 }

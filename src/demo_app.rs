@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result};
 
-use crate::demo::{Device, exe, start_relay, step};
+use crate::demo::{Device, exe, found_office, start_relay, step};
 
 /// A running `fieldcrm app`; killed when the demo ends.
 struct AppProc(Child);
@@ -73,30 +73,7 @@ pub(crate) fn run_app() -> Result<()> {
     println!("fieldcrm demo --app — demo workspaces in {}", dir.display());
 
     step("1. 办公室、中继和设备 The office, its relay and four devices");
-    admin.quiet(&[
-        "init",
-        "--user",
-        "管理员",
-        "--role",
-        "admin",
-        "--company",
-        "示例科技",
-        "--team",
-        "总部",
-    ])?;
-    for (name, role) in [("王经理", "manager"), ("小张", "rep"), ("小李", "rep")] {
-        admin.quiet(&[
-            "user",
-            "add",
-            name,
-            "--role",
-            role,
-            "--team",
-            "华东一组",
-            "--region",
-            "华东",
-        ])?;
-    }
+    found_office(&admin, false)?;
     for (sku, name, line, list, floor) in [
         ("P-100", "工业传感器", "sensors", "1000", "800"),
         ("P-200", "伺服电机", "motors", "2600", "2000"),
