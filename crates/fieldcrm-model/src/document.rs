@@ -299,14 +299,23 @@ impl Document {
 
     /// Hydrate the document as `T`.
     pub fn hydrate<T: Hydrate>(&self) -> Result<T, DocError> {
-        autosurgeon::hydrate(&self.doc).map_err(|source| DocError::Hydrate {
-            id: self.id.to_string(),
-            kind: std::any::type_name::<T>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("document"),
-            source: Box::new(source),
-        })
+        autosurgeon::hydrate(&self.doc)
+            .or_else(|first| {
+                // Other Automerge clients (the JS one by default) write strings as text
+                // objects: read those as the strings they hold, and try again.
+                match with_text_as_strings(&self.doc) {
+                    Some(plain) => autosurgeon::hydrate(&plain).map_err(|_| first),
+                    None => Err(first),
+                }
+            })
+            .map_err(|source| DocError::Hydrate {
+                id: self.id.to_string(),
+                kind: std::any::type_name::<T>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("document"),
+                source: Box::new(source),
+            })
     }
 
     /// The typed content.
@@ -490,6 +499,40 @@ fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
     }
 }
 
+/// A throwaway copy of `doc` in which every text object is replaced by the string it
+/// holds, or `None` if `doc` has no text object. Never saved: only read.
+fn with_text_as_strings(doc: &AutoCommit) -> Option<AutoCommit> {
+    fn walk(doc: &AutoCommit, obj: &ObjId, found: &mut Vec<(ObjId, automerge::Prop, String)>) {
+        let props: Vec<automerge::Prop> = match doc.object_type(obj) {
+            Ok(ObjType::Map) | Ok(ObjType::Table) => {
+                doc.keys(obj).map(automerge::Prop::from).collect()
+            }
+            Ok(ObjType::List) => (0..doc.length(obj)).map(automerge::Prop::from).collect(),
+            _ => return,
+        };
+        for prop in props {
+            match doc.get(obj, prop.clone()) {
+                Ok(Some((Value::Object(ObjType::Text), id))) => {
+                    found.push((obj.clone(), prop, doc.text(&id).unwrap_or_default()));
+                }
+                Ok(Some((Value::Object(_), id))) => walk(doc, &id, found),
+                _ => {}
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(doc, &automerge::ROOT, &mut found);
+    if found.is_empty() {
+        return None;
+    }
+    // A clone keeps the actor, which is harmless here: the copy is never saved.
+    let mut copy = doc.clone();
+    for (obj, prop, text) in found {
+        copy.put(&obj, prop, text).ok()?;
+    }
+    Some(copy)
+}
+
 /// The stored time of a change committed at `now` (UTC ms): whole seconds since the Unix
 /// epoch, as Automerge defines change times, so other Automerge clients (the JS one, for
 /// example) show today's date.
@@ -511,6 +554,46 @@ pub fn change_time_ms(raw: i64) -> Millis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_written_as_text_objects_by_other_clients_read_as_strings() {
+        use automerge::transaction::Transactable;
+        let dev = DeviceKey([4; 32]);
+        let mut c = Customer::new("甲", 1_000);
+        c.interactions.insert(
+            "i1".into(),
+            crate::Interaction {
+                kind: crate::InteractionKind::Visit,
+                occurred_at: 1_000,
+                recorded_at: 1_000,
+                summary: "x".into(),
+                by: "u".into(),
+                contact: None,
+            },
+        );
+        let mut d = Document::create(DocId::random(), &dev, 1_000, &c, "c").unwrap();
+        // What the JS client does by default: strings as text objects.
+        let am = d.automerge_mut();
+        let name = am
+            .put_object(automerge::ROOT, "name", ObjType::Text)
+            .unwrap();
+        am.splice_text(&name, 0, 0, "華東精密 😀").unwrap();
+        let (_, its) = am.get(automerge::ROOT, "interactions").unwrap().unwrap();
+        let (_, i1) = am.get(&its, "i1").unwrap().unwrap();
+        let summary = am.put_object(&i1, "summary", ObjType::Text).unwrap();
+        am.splice_text(&summary, 0, 0, "上门拜访").unwrap();
+        d.commit(2_000, "from another client");
+        let back: Customer = d.hydrate().unwrap();
+        assert_eq!(back.name, "華東精密 😀");
+        assert_eq!(back.interactions["i1"].summary, "上门拜访");
+        // The document itself is unchanged: still text objects, nothing new to save.
+        assert!(matches!(
+            d.automerge().get(automerge::ROOT, "name").unwrap(),
+            Some((Value::Object(ObjType::Text), _))
+        ));
+        assert_eq!(d.summary().unwrap().name, "華東精密 😀");
+        assert!(d.snapshot().is_ok());
+    }
 
     #[test]
     fn change_times_are_seconds_on_disk_and_ms_when_read() {
