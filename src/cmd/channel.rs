@@ -49,12 +49,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
             filter.region = region;
             let rows = ws.list(&filter)?;
             if json {
-                print_json(
-                    &rows
-                        .iter()
-                        .map(|l| summary_json(&l.id, &l.summary, &roster))
-                        .collect::<Vec<_>>(),
-                )?;
+                print_rows(&rows, &roster)?;
             } else {
                 let mut t =
                     Table::new(&["ID", "NAME", "KIND", "STATUS", "REGION", "OWNER", "UPDATED"]);

@@ -3,12 +3,14 @@
 #[allow(unused_imports)]
 use super::*;
 
-pub(super) fn summary_json(
-    id: &DocId,
-    s: &Summary,
-    roster: &Roster,
-) -> fieldcrm_workspace::ListRow {
-    fieldcrm_workspace::ListRow::new(id, s, roster)
+/// `list --json`: one stable row per document (`fieldcrm_workspace::ListRow`).
+pub(super) fn print_rows(rows: &[Listed], roster: &Roster) -> Result<()> {
+    print_json(
+        &rows
+            .iter()
+            .map(|l| fieldcrm_workspace::ListRow::new(&l.id, &l.summary, roster))
+            .collect::<Vec<_>>(),
+    )
 }
 
 pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
@@ -113,12 +115,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             filter.name_contains = a.name;
             let rows = ws.list(&filter)?;
             if a.json {
-                print_json(
-                    &rows
-                        .iter()
-                        .map(|l| summary_json(&l.id, &l.summary, &roster))
-                        .collect::<Vec<_>>(),
-                )?;
+                print_rows(&rows, &roster)?;
             } else {
                 let mut t =
                     Table::new(&["ID", "NAME", "CLASS", "OWNER", "TEAM", "REGION", "UPDATED"]);
