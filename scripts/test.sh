@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README "Tests"): installs what the tests need when it is
-# missing — cargo-nextest, and Chromium with its WebDriver for the browser tests — then
-# runs every test of the workspace. Extra arguments go to `cargo nextest run`.
+# missing — cargo-nextest, Chromium with its WebDriver for the browser tests, and Node.js
+# with the Automerge JS client (tests/interop) for the JS interop test — then runs every
+# test of the workspace. Extra arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -14,5 +15,16 @@ if ! command -v chromedriver >/dev/null 2>&1 && [ -z "${FIELDCRM_SKIP_BROWSER:-}
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium chromium-driver
+fi
+if [ ! -d tests/interop/node_modules ]; then
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "==> installing nodejs and npm (JS interop test)"
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y nodejs npm
+    fi
+    echo "==> installing the Automerge JS client (tests/interop)"
+    npm ci --prefix tests/interop
 fi
 exec cargo nextest run --workspace --no-fail-fast "$@"

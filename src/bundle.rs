@@ -37,7 +37,9 @@ pub(crate) enum BundleCmd {
     },
 }
 
-pub(crate) fn bundle(ws: &Workspace, clock: &Clock, cmd: BundleCmd) -> Result<()> {
+/// Exit code: 0, or [`crate::peer::EXIT_REFUSED`] when an import refused something.
+pub(crate) fn bundle(ws: &Workspace, clock: &Clock, cmd: BundleCmd) -> Result<i32> {
+    let mut code = 0;
     match cmd {
         BundleCmd::Export {
             for_device,
@@ -78,6 +80,12 @@ pub(crate) fn bundle(ws: &Workspace, clock: &Clock, cmd: BundleCmd) -> Result<()
                     clock.fmt(r.header.created_at),
                     r.unchanged
                 );
+                for line in &r.refused {
+                    println!("  已拒绝 refused: {line}");
+                }
+            }
+            if !r.refused.is_empty() {
+                code = crate::peer::EXIT_REFUSED;
             }
             let carried = crate::merge::carry_over_quietly(ws, clock.now, json)?;
             if json {
@@ -87,10 +95,11 @@ pub(crate) fn bundle(ws: &Workspace, clock: &Clock, cmd: BundleCmd) -> Result<()
                     "updated": r.updated,
                     "unchanged": r.unchanged,
                     "changes": r.changes,
+                    "refused": r.refused,
                     "carried_over": carried,
                 }))?;
             }
         }
     }
-    Ok(())
+    Ok(code)
 }

@@ -94,8 +94,28 @@ pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
     for (id, why) in &r.refused_here {
         s.push_str(&format!("\n  refused here: {} — {why}", id.short()));
     }
+    for c in &r.refused_changes {
+        s.push_str(&format!(
+            "\n  已拒绝 refused here: document {} {}",
+            c.doc.short(),
+            c.describe()
+        ));
+    }
     s
 }
+
+/// The exit code of a finished sync: 0, or [`EXIT_REFUSED`] when anything was refused
+/// (the rest went through; the refusals were printed).
+pub(crate) fn outcome_code(o: &SyncOutcome) -> i32 {
+    if o.refusals().is_empty() {
+        0
+    } else {
+        EXIT_REFUSED
+    }
+}
+
+/// Exit code of a sync or bundle import that went through except for refused changes.
+pub(crate) const EXIT_REFUSED: i32 = 3;
 
 /// Everything a finished sync prints: the summary line, the workspace a first sync
 /// joined, documents that left the scope, carry-over.
@@ -113,6 +133,9 @@ pub(crate) fn print_outcome(o: &SyncOutcome) {
 
 /// What after-sync did (nothing when it did nothing).
 pub(crate) fn print_after(a: &AfterSync) {
+    for line in &a.removed_changes {
+        println!("  已拒绝 {line}");
+    }
     if !a.removed.is_empty() {
         println!(
             "已移除 removed {} document(s) no longer in your scope (reassigned or access changed):",

@@ -61,7 +61,7 @@ pub(crate) fn join(home: &Path, url: &str) -> Result<()> {
 /// `office`, or the only remote), or a peer's ticket (direct sync); then the after-sync
 /// steps (scope clean-up, carry-over), at the edge clock.
 /// Carry-over writes at `now`.
-pub(crate) fn sync_at(ws: &Workspace, a: SyncArgs, now: Millis) -> Result<()> {
+pub(crate) fn sync_at(ws: &Workspace, a: SyncArgs, now: Millis) -> Result<i32> {
     let mut progress = Progress::new();
     let outcome = runtime()
         .map_err(cli_error)?
@@ -75,7 +75,7 @@ pub(crate) fn sync_at(ws: &Workspace, a: SyncArgs, now: Millis) -> Result<()> {
     progress.done();
     let outcome = outcome.map_err(cli_error)?;
     print_outcome(&outcome);
-    Ok(())
+    Ok(crate::peer::outcome_code(&outcome))
 }
 
 /// `fieldcrm check --relay [REMOTE]`: the findings on the relay's merged state that this

@@ -49,6 +49,18 @@ impl Run {
         );
     }
 
+    /// Assert the run went through except for refused changes (exit 3) and return
+    /// stdout, which names them.
+    #[track_caller]
+    pub(crate) fn refused(self) -> String {
+        assert_eq!(
+            self.code, 3,
+            "expected exit 3 (some changes refused):\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self.stdout
+    }
+
     /// Parse stdout as JSON.
     #[track_caller]
     pub(crate) fn json(self) -> serde_json::Value {

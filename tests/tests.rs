@@ -15,6 +15,7 @@ mod crash_init;
 mod csv_import;
 mod demo;
 mod inspect;
+mod js_interop;
 mod readme_tour;
 mod relay;
 mod support;

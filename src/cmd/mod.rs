@@ -142,7 +142,8 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
             drop(ctx);
             crate::peer::serve(&home, a).map(|()| 0)
         }
-        Command::Sync(a) => crate::remote::sync_at(&ctx.ws, a, ctx.now()).map(|()| 0),
+        Command::Sync(a) => crate::remote::sync_at(&ctx.ws, a, ctx.now()),
+        Command::Bundle(c) => crate::bundle::bundle(&ctx.ws, &ctx.clock, c),
         Command::Remote(c) => crate::remote::remote(&ctx.ws, c).map(|()| 0),
         Command::Policy(p) => policy(&ctx, p).map(|()| 0),
         other => dispatch(&ctx, other).map(|()| 0),
@@ -172,6 +173,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         | Command::Policy(_)
         | Command::Serve(_)
         | Command::Sync(_)
+        | Command::Bundle(_)
         | Command::Remote(_) => unreachable!("handled in run"),
         Command::Whoami(f) => whoami(ctx, f.json)?,
         Command::Today(f) => today(ctx, f.json)?,
@@ -179,7 +181,6 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Doc(c) => crate::inspect::doc(ws, &ctx.clock, c)?,
         Command::Conflicts(a) => crate::inspect::conflicts(ws, &ctx.clock, a)?,
         Command::Resolve(a) => crate::inspect::resolve(ws, now, a)?,
-        Command::Bundle(c) => crate::bundle::bundle(ws, &ctx.clock, c)?,
         Command::MergeForward(a) => crate::merge::merge_forward(ws, now, a)?,
         Command::Export(a) => crate::import::export(ws, a)?,
         Command::Customer(c) => customer(ctx, c)?,

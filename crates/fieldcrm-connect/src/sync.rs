@@ -100,6 +100,36 @@ pub struct SyncOutcome {
     pub after: AfterSync,
 }
 
+impl SyncOutcome {
+    /// Everything refused in this sync, one line each: changes this side refused,
+    /// documents or changes the other side refused (except documents it no longer
+    /// shares with this user, which are removed here, not errors), changes removed
+    /// after a first sync. Empty when everything went through.
+    pub fn refusals(&self) -> Vec<String> {
+        let r = &self.report;
+        let mut out: Vec<String> = r
+            .refused_changes
+            .iter()
+            .map(|c| format!("refused here: document {} {}", c.doc.short(), c.describe()))
+            .collect();
+        out.extend(
+            r.refused_here
+                .iter()
+                .map(|(id, why)| format!("refused here: document {} — {why}", id.short())),
+        );
+        out.extend(
+            r.refused_by_peer
+                .iter()
+                .filter(|(_, why)| !why.starts_with(OUT_OF_SCOPE))
+                .map(|(id, why)| {
+                    format!("refused by the other side: document {} — {why}", id.short())
+                }),
+        );
+        out.extend(self.after.removed_changes.iter().cloned());
+        out
+    }
+}
+
 /// Where `sync` goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -268,7 +298,15 @@ fn finish(
     now: Millis,
 ) -> Result<SyncOutcome> {
     let joined_as = ws.joined(had_roster)?;
-    let after = ws.after_sync(refused, now).map_err(Error::AfterSync)?;
+    // A first sync could not check authors as changes arrived (no roster yet): check
+    // them now against the roster it brought.
+    let removed_changes = if had_roster {
+        Vec::new()
+    } else {
+        ws.verify_authors().map_err(Error::AfterSync)?
+    };
+    let mut after = ws.after_sync(refused, now).map_err(Error::AfterSync)?;
+    after.removed_changes = removed_changes;
     Ok(SyncOutcome {
         with,
         report,

@@ -245,6 +245,11 @@ impl Document {
         Ok(d)
     }
 
+    /// The Automerge document inside.
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
     fn check(&self) -> Result<(), DocError> {
         self.kind()?;
         let v = self.schema_version();

@@ -20,6 +20,7 @@ mod ids;
 mod lang;
 pub mod money;
 pub mod period;
+pub mod sig;
 mod vocab;
 pub mod workspace_docs;
 
@@ -37,6 +38,7 @@ pub use ids::{
 };
 pub use lang::Lang;
 pub use period::{BadPeriod, Period, PeriodKind};
+pub use sig::{DeviceSecret, Signature};
 pub use vocab::{
     ChannelKind, ChannelStatus, CustomerClass, DocKind, GiftDirection, GiftKind, InteractionKind,
     ReviewResult, RiskLevel, Role, Severity, Stage, UnknownVariant,

@@ -60,10 +60,9 @@ pub struct Limits {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ScopeOptions {
-    /// Accept changes a device relays on behalf of other devices (written by enrolled
-    /// devices whose users may write the document). Off by default: every change must be
-    /// written by the device that delivers it, so no device can push under another's
-    /// actor ID.
+    /// No longer used, still read so older `relay.toml` files load: every change is now
+    /// signed by the device that made it, so the relay accepts changes a device delivers
+    /// on behalf of others when their signed authors may write them.
     pub accept_relayed_changes: bool,
 }
 

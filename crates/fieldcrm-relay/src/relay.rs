@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use automerge::ChangeHash;
-use fieldcrm_model::access::{can_read, can_write};
+use fieldcrm_model::access::can_read;
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, Summary, short_id};
 use fieldcrm_net::ws::OUT_OF_SCOPE;
 use fieldcrm_store::{LoadError, Store};
@@ -480,19 +480,39 @@ impl Relay {
         let store = self.inner.store.clone();
         let index = store.all_heads().map_err(|e| HostError(e.to_string()))?;
         let authors = Arc::new(Mutex::new(HashMap::new()));
+        let rid = DocId::workspace(&fieldcrm_model::DocKind::Roster);
+        let local_roster = match store.load_bytes(&rid) {
+            Ok(b) => Some(
+                automerge::AutoCommit::load(&b)
+                    .map_err(|e| HostError(format!("the relay's roster does not load: {e}")))?,
+            ),
+            Err(LoadError::NotFound { .. }) => None,
+            Err(e) => return Err(HostError(e.to_string())),
+        };
+        let s = store.clone();
+        let lookup: SummaryFn = Box::new(move |id| s.summary(id).ok().flatten());
         let kind = match access {
-            Access::Bootstrap => ScopeKind::Bootstrap,
+            Access::Bootstrap => ScopeKind::Bootstrap(Box::new(
+                RosterScope::new(
+                    Roster::new(&self.inner.workspace_id, ""),
+                    String::new(),
+                    lookup,
+                )
+                .roster_chain(&self.inner.workspace_id, local_roster),
+            )),
             Access::Device { user } => {
                 let roster = self
                     .roster()
                     .map_err(HostError)?
                     .ok_or_else(|| HostError("no roster".into()))?;
                 let s = store.clone();
-                let lookup: SummaryFn = Box::new(move |id| s.summary(id).ok().flatten());
-                let mut scope = RosterScope::new((*roster).clone(), user.clone(), lookup);
-                if !self.inner.config.scope.accept_relayed_changes {
-                    scope = scope.peer_writes_only();
-                }
+                let history: fieldcrm_sync::DocLoader = Box::new(move |id| {
+                    let bytes = s.load_bytes(id).ok()?;
+                    automerge::AutoCommit::load(&bytes).ok()
+                });
+                let scope = RosterScope::new((*roster).clone(), user.clone(), lookup)
+                    .roster_chain(&self.inner.workspace_id, local_roster)
+                    .history(history);
                 ScopeKind::Roster {
                     roster,
                     user: user.clone(),
@@ -506,9 +526,7 @@ impl Relay {
         };
         let scope = RelayScope {
             kind,
-            device,
             store: store.clone(),
-            relayed_ok: self.inner.config.scope.accept_relayed_changes,
             authors: authors.clone(),
         };
         self.inner.metrics.session_started(transport);
@@ -544,7 +562,7 @@ impl Relay {
 type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
 
 enum ScopeKind {
-    Bootstrap,
+    Bootstrap(Box<RosterScope<SummaryFn>>),
     Roster {
         roster: Arc<Roster>,
         user: String,
@@ -556,25 +574,25 @@ enum ScopeKind {
 ///
 /// - Read: [`fieldcrm_model::access::can_read`] of the device's user on the relay's own
 ///   summary of each document (via [`RosterScope`]); nothing else is revealed.
-/// - Write: the user must be able to write the document both as the relay holds it and
-///   as received; a document the relay holds but the user may not read is refused with a
-///   reason starting with [`OUT_OF_SCOPE`] (the device then drops its copy); every change
-///   must be written by the delivering device itself unless
-///   `scope.accept_relayed_changes` is on.
-/// - Bootstrap (the admin device before any roster): receives nothing, everything it
-///   sends is accepted.
+/// - Write: change by change, by its signed author (enrolled, not revoked when it made
+///   the change, allowed to write the document; roster changes by the chain of admins
+///   back to the founding device): a device delivers its own changes and any it received
+///   from others. A document the relay holds but the delivering user may not read is
+///   refused with a reason starting with [`OUT_OF_SCOPE`] (the device then drops its
+///   copy).
+/// - Bootstrap (the configured admin device before any roster): receives nothing; the
+///   roster it sends is judged by its chain back to the founding device, other documents
+///   by their signatures.
 pub struct RelayScope {
     kind: ScopeKind,
-    device: DeviceKey,
     store: Store,
-    relayed_ok: bool,
     authors: Arc<Mutex<HashMap<DocId, Vec<String>>>>,
 }
 
 impl Scope for RelayScope {
     fn shares(&self, id: &DocId) -> bool {
         match &self.kind {
-            ScopeKind::Bootstrap => false,
+            ScopeKind::Bootstrap(_) => false,
             ScopeKind::Roster { scope, .. } => scope.shares(id),
         }
     }
@@ -597,36 +615,27 @@ impl Scope for RelayScope {
             .store
             .summary(id)
             .map_err(|e| format!("document {}: relay store: {e}", id.short()))?;
-        if let Some(s) = &held {
-            if !can_read(roster, user, s) {
-                return Err(format!(
-                    "{OUT_OF_SCOPE} document {} is not shared with you",
-                    id.short()
-                ));
-            }
-            if !can_write(roster, user, s) {
-                return Err(format!(
-                    "user {user} may not write {} document {} ({})",
-                    s.kind,
-                    id.short(),
-                    s.name
-                ));
-            }
+        if let Some(s) = &held
+            && !can_read(roster, user, s)
+        {
+            return Err(format!(
+                "{OUT_OF_SCOPE} document {} is not shared with you",
+                id.short()
+            ));
         }
-        scope.accepts(id, incoming)?;
-        if !self.relayed_ok {
-            let own = self.device.actor();
-            if let Some(other) = incoming.authors.iter().find(|a| **a != own) {
-                let who = DeviceKey::from_actor(other)
-                    .map(|k| format!("device {}", short_id(&k.to_hex())))
-                    .unwrap_or_else(|| format!("actor {}", other.to_hex_string()));
-                return Err(format!(
-                    "document {}: changes written by {who} may only be delivered by that device",
-                    id.short()
-                ));
+        scope.accepts(id, incoming)
+    }
+
+    fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
+        match &self.kind {
+            ScopeKind::Roster { scope, .. } => scope.refuse_changes(id, incoming),
+            ScopeKind::Bootstrap(scope)
+                if *id == DocId::workspace(&fieldcrm_model::DocKind::Roster) =>
+            {
+                scope.refuse_changes(id, incoming)
             }
+            ScopeKind::Bootstrap(_) => Vec::new(),
         }
-        Ok(())
     }
 }
 
@@ -645,14 +654,16 @@ impl Host for RelayHost {
     fn load(&mut self, ids: &[DocId]) -> Result<Vec<LoadedDoc>, HostError> {
         let store = &self.relay.inner.store;
         ids.iter()
-            .map(|id| match store.load_bytes(id) {
-                Ok(bytes) => Ok(LoadedDoc {
+            .map(|id| match store.load_signed(id) {
+                Ok((bytes, sigs)) => Ok(LoadedDoc {
                     id: id.clone(),
                     bytes: Some(bytes),
+                    sigs,
                 }),
                 Err(LoadError::NotFound { .. }) => Ok(LoadedDoc {
                     id: id.clone(),
                     bytes: None,
+                    sigs: Vec::new(),
                 }),
                 Err(e) => Err(HostError(e.to_string())),
             })
@@ -685,7 +696,10 @@ impl Host for RelayHost {
             .map_err(|e| HostError(format!("audit log: {e}")))?;
         inner
             .store
-            .apply_batch(docs.iter().map(|d| (&d.id, d.data.as_slice())))
+            .apply_batch(
+                docs.iter()
+                    .map(|d| (&d.id, d.data.as_slice(), d.sigs.as_slice())),
+            )
             .map_err(|e| HostError(e.to_string()))?;
         inner.metrics.saved(docs.len() as u64);
         Ok(())

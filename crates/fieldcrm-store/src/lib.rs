@@ -33,6 +33,7 @@
 //! | `state-v1` | doc ID | heads, next sequence number, pending change count and bytes (see `codec.rs`) |
 //! | `index-v1` | doc ID | the [`Summary`](fieldcrm_model::Summary) row, compact binary |
 //! | `names-v1` | (name, doc ID) | `()`: exact-name lookup for [`Store::resolve`] |
+//! | `sigs-v1` | (doc ID, change hash) | the 64-byte ed25519 signature of that change by the device that made it (see `fieldcrm_model::sig`) |
 //!
 //! A document's bytes are its snapshot followed by its change rows in sequence order;
 //! Automerge loads that concatenation in one call. A save appends one change row; when the
@@ -57,7 +58,7 @@ mod error;
 mod index;
 mod store;
 
-pub use docs::DocStorage;
+pub use docs::{DocStorage, Signed};
 pub use error::{
     ApplyError, Candidate, DamagedRow, DbError, Error, ListError, LoadError, MetaError, OpenError,
     ResolveError, SaveError,

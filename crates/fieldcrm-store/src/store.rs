@@ -21,6 +21,9 @@ pub(crate) const CHANGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition:
 pub(crate) const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state-v1");
 /// Summary-index rows.
 pub(crate) const INDEX: TableDefinition<&str, &[u8]> = TableDefinition::new("index-v1");
+/// Change signatures, keyed by (document, change hash): 64-byte ed25519 signatures by
+/// the device that made the change (see `fieldcrm_model::sig`).
+pub(crate) const SIGS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("sigs-v1");
 /// (name, document) pairs for exact-name lookup.
 pub(crate) const NAMES: TableDefinition<(&str, &str), ()> = TableDefinition::new("names-v1");
 
@@ -105,6 +108,8 @@ impl StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
+    /// Signs the changes this device makes when they are saved (see [`Store::with_signer`]).
+    pub(crate) signer: Option<Arc<fieldcrm_model::DeviceSecret>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -242,7 +247,10 @@ impl Store {
             options,
         });
         reg.push((canonical, Arc::downgrade(&inner)));
-        Ok(Store { inner })
+        Ok(Store {
+            inner,
+            signer: None,
+        })
     }
 
     /// Open an existing store file with default options.
@@ -266,7 +274,10 @@ impl Store {
             .filter(|(p, _)| *p == canonical)
             .find_map(|(_, w)| w.upgrade())
         {
-            return Ok(Store { inner });
+            return Ok(Store {
+                inner,
+                signer: None,
+            });
         }
         let db = open_file(&canonical, &options)?;
         let inner = Arc::new(Inner {
@@ -276,7 +287,19 @@ impl Store {
         });
         reg.retain(|(_, w)| w.strong_count() > 0);
         reg.push((canonical, Arc::downgrade(&inner)));
-        Ok(Store { inner })
+        Ok(Store {
+            inner,
+            signer: None,
+        })
+    }
+
+    /// This handle signs every change made under `secret`'s actor ID when it is saved
+    /// ([`Store::save`] and friends), in the same transaction; the signatures are kept in
+    /// `sigs-v1` and travel with the changes. Changes by other actors are stored only
+    /// through [`Store::apply_batch`], with the signatures that came with them.
+    pub fn with_signer(mut self, secret: fieldcrm_model::DeviceSecret) -> Store {
+        self.signer = Some(Arc::new(secret));
+        self
     }
 
     /// The store file (canonical path).
@@ -383,6 +406,7 @@ fn init_tables(db: &Database, path: &Path) -> Result<(), OpenError> {
         txn.open_table(STATE).db(path)?;
         txn.open_table(INDEX).db(path)?;
         txn.open_table(NAMES).db(path)?;
+        txn.open_table(SIGS).db(path)?;
     }
     txn.commit().db(path)?;
     Ok(())

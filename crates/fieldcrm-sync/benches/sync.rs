@@ -13,30 +13,29 @@ use std::time::Instant;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
-use fieldcrm_model::{DeviceKey, DocId};
+use fieldcrm_model::{DeviceSecret, DocId};
 use fieldcrm_sync::Unrestricted;
-use fieldcrm_sync::sim::{Faults, MemoryHost, PairOutcome, SimRng, fixtures, sync_pair};
+use fieldcrm_sync::sim::{Faults, MemoryHost, PairOutcome, SimRng, fixtures, secret, sync_pair};
 
 const WS: &str = "0123456789abcdef0123456789abcdef";
-const A: DeviceKey = DeviceKey([1; 32]);
-const B: DeviceKey = DeviceKey([2; 32]);
 
 fn workspace(n: usize, seed: u64) -> MemoryHost {
     let mut rng = SimRng::new(seed);
-    let mut h = MemoryHost::new(A);
+    let mut h = MemoryHost::new(secret(1));
+    let device = h.device();
     for i in 0..n {
         let owner = format!("rep{}", i % 40);
-        let mut d = fixtures::customer(&mut rng, &A, &owner, 1_700_000_000_000 + i as i64);
+        let mut d = fixtures::customer(&mut rng, &device, &owner, 1_700_000_000_000 + i as i64);
         h.put(&mut d);
     }
     h
 }
 
-fn copy_for(device: DeviceKey, h: &MemoryHost) -> MemoryHost {
-    let mut out = MemoryHost::new(device);
+/// Another device's store holding the same documents and signatures.
+fn copy_for(secret: DeviceSecret, h: &MemoryHost) -> MemoryHost {
+    let mut out = MemoryHost::new(secret);
     for id in h.ids() {
-        out.put_bytes(id.clone(), h.bytes(id).unwrap().to_vec())
-            .unwrap();
+        out.copy_from(h, id);
     }
     out
 }
@@ -87,7 +86,7 @@ fn main() {
     for &n in sizes {
         let t = Instant::now();
         let mut a = workspace(n, n as u64);
-        let mut b = copy_for(B, &a);
+        let mut b = copy_for(secret(2), &a);
         eprintln!(
             "generated {n} documents in {:.1} s",
             t.elapsed().as_secs_f64()
@@ -237,7 +236,7 @@ fn changed_on_one_side(a: &mut MemoryHost, b: &mut MemoryHost, n: usize, rows: &
 fn first_sync(a: &MemoryHost, n: usize, rows: &mut Vec<String>) {
     let mut a = a.clone();
     let stored: usize = a.ids().map(|id| a.bytes(id).unwrap().len()).sum();
-    let mut fresh = MemoryHost::new(DeviceKey([9; 32]));
+    let mut fresh = MemoryHost::new(secret(9));
     let (o, secs) = run(&mut fresh, &mut a);
     assert_eq!(fresh.heads(), a.heads());
     rows.push(format!(

@@ -79,9 +79,12 @@
 //!   for that document's whole content, paid only for documents new on that side.
 //!   Split fingerprints are 48 bits (a missed difference needs a 2^-48 collision).
 //!
-//! What is not here yet: per-change signatures (a relaying peer is trusted not to forge
-//! authors, see [`RosterScope`]), resumable transfer of a single huge document, and
-//! compaction of what is sent (documents are sent as stored).
+//! Every change travels with its author's signature and is judged on arrival by
+//! [`judge`]: the signature, then the [`Scope`] (see [`RosterScope`]), then everything
+//! depending on a refused change; a relaying peer cannot forge authors.
+//!
+//! What is not here yet: resumable transfer of a single huge document, and compaction
+//! of what is sent (documents are sent as stored).
 #![deny(missing_docs)]
 
 mod clock;
@@ -92,16 +95,21 @@ mod session;
 pub mod sim;
 mod wire;
 
-pub use scope::{Incoming, RosterScope, Scope, Unrestricted};
-pub use session::{Host, LoadedDoc, Output, Report, SaveDoc, Session, SessionRole, Status, Ticket};
+pub use scope::{
+    ChangeInfo, Content, DocLoader, Incoming, RosterScope, Scope, Unrestricted, author_refusal,
+};
+pub use session::{
+    Host, Judged, LoadedDoc, Output, Part, RefusedChange, Report, SaveDoc, Session, SessionRole,
+    Status, Ticket, judge,
+};
 
 use fieldcrm_model::DocId;
 
 /// The iroh ALPN of this protocol version.
-pub const ALPN: &[u8] = b"fieldcrm/sync/1";
+pub const ALPN: &[u8] = b"fieldcrm/sync/2";
 
 /// The protocol version in the first byte of every frame.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// The largest frame a session sends or accepts (16 MiB).
 pub const MAX_MESSAGE_SIZE: usize = 16 << 20;

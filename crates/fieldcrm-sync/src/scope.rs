@@ -1,9 +1,34 @@
 //! What a peer may read and write: the scope hook the session asks before revealing,
 //! sending or accepting a document.
 
-use automerge::ActorId;
+use automerge::{ActorId, AutoCommit, Automerge, Change, ChangeHash};
 use fieldcrm_model::access::{can_read, can_write};
 use fieldcrm_model::{DeviceKey, DocId, Roster, Summary};
+
+/// One received change whose signature verified: who made it, when, on top of what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChangeInfo {
+    /// The change hash.
+    pub hash: ChangeHash,
+    /// The device that made and signed it (its actor ID is the device key).
+    pub author: DeviceKey,
+    /// The change time as written by its author (Automerge seconds; earlier builds wrote
+    /// milliseconds, see `fieldcrm_model::change_time_ms`).
+    pub time: i64,
+    /// The changes it depends on.
+    pub deps: Vec<ChangeHash>,
+}
+
+/// The received content, for a scope that must read it (the roster's chain of
+/// authority is judged change by change against the roster each change was made on).
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    /// Change chunks, in causal order.
+    Changes(&'a [Change]),
+    /// A whole document.
+    Whole(&'a Automerge),
+}
 
 /// What the session knows about changes a peer sent, for [`Scope::accepts`].
 #[derive(Debug)]
@@ -18,6 +43,11 @@ pub struct Incoming<'a> {
     /// The Automerge actors that wrote the received changes (device keys for fieldcrm
     /// devices). The peer may be relaying changes written by others.
     pub authors: &'a [ActorId],
+    /// The changes whose signatures verified, in causal order (changes with a bad or
+    /// missing signature are already refused and not listed).
+    pub changes: &'a [ChangeInfo],
+    /// The received content.
+    pub content: Content<'a>,
 }
 
 /// The scope of one peer: asked by the session before it offers, sends or accepts a
@@ -33,9 +63,18 @@ pub trait Scope {
     /// difference on every reconnect.
     fn shares(&self, id: &DocId) -> bool;
 
-    /// Whether to accept changes the peer sent to a document. `Err` carries the reason,
-    /// which is sent to the peer.
+    /// Whether to accept changes the peer sent to a document at all. `Err` carries the
+    /// reason, which is sent to the peer.
     fn accepts(&self, id: &DocId, incoming: &Incoming<'_>) -> Result<(), String>;
+
+    /// Of a document the scope accepts, the changes to refuse one by one (their authors
+    /// may not write it, or were revoked when they made them), with the reason. The
+    /// session also refuses every change that depends on a refused one, and keeps the
+    /// rest.
+    fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
+        let _ = (id, incoming);
+        Vec::new()
+    }
 }
 
 /// A scope that shares and accepts everything: for tests, and for a peer that is the same
@@ -61,6 +100,10 @@ impl<S: Scope + ?Sized> Scope for &S {
     fn accepts(&self, id: &DocId, incoming: &Incoming<'_>) -> Result<(), String> {
         (**self).accepts(id, incoming)
     }
+
+    fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
+        (**self).refuse_changes(id, incoming)
+    }
 }
 
 /// The roster-based scope, using [`fieldcrm_model::access::can_read`] and
@@ -68,16 +111,29 @@ impl<S: Scope + ?Sized> Scope for &S {
 ///
 /// - Shared: documents the peer's user may read, and (when a local user is set) the local
 ///   user may read too, so that both sides compute the same set.
-/// - Accepted: when the peer's user may write the document; or, for changes the peer
-///   relays, when every author is an enrolled, unrevoked device whose user may write it.
-///   Actor IDs are not signed, so the second rule trusts the peer not to forge authors;
-///   set [`RosterScope::peer_writes_only`] to refuse relayed changes.
+/// - Accepted, change by change, whoever carried it: a change whose author (a verified
+///   signature names it) is an enrolled device, not revoked when it made the change, of
+///   an active user who may write the document. A peer may relay anyone's changes: the
+///   signatures, not the peer, say who wrote them.
+/// - Roster changes ([`RosterScope::roster_chain`]): each must be made by an admin's
+///   device in the roster *it was made on* (the roster at its dependencies), back to the
+///   first change, which only the device the workspace ID commits to may make.
 pub struct RosterScope<F> {
     roster: Roster,
     peer_user: String,
     local_user: Option<String>,
     summary: F,
-    relayed: bool,
+    chain: Option<RosterChain>,
+    history: Option<DocLoader>,
+}
+
+/// Loads a held document (see [`RosterScope::history`]).
+pub type DocLoader = Box<dyn Fn(&DocId) -> Option<AutoCommit> + Send + Sync>;
+
+/// What [`RosterScope`] needs to judge roster changes.
+struct RosterChain {
+    workspace_id: String,
+    local: Option<AutoCommit>,
 }
 
 impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
@@ -89,8 +145,19 @@ impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
             peer_user: peer_user.into(),
             local_user: None,
             summary,
-            relayed: true,
+            chain: None,
+            history: None,
         }
+    }
+
+    /// Judge a change that its author may not write today against the document as it
+    /// was when the change was made (at its dependencies), loading held documents with
+    /// `loader`: an old owner's edit made before a reassignment, or the history of a
+    /// document that changed hands, is then accepted; a change made on a document its
+    /// author could never write is not. Without it, only the present counts.
+    pub fn history(mut self, loader: DocLoader) -> Self {
+        self.history = Some(loader);
+        self
     }
 
     /// Also require the local user to be able to read a document before sharing it
@@ -100,22 +167,189 @@ impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
         self
     }
 
-    /// Accept only changes to documents the peer's user may write, even when they were
-    /// written by someone else.
-    pub fn peer_writes_only(mut self) -> Self {
-        self.relayed = false;
+    /// Judge roster changes by the chain of authority (see the type's docs), from the
+    /// locally held roster document.
+    pub fn roster_chain(mut self, workspace_id: &str, local: Option<AutoCommit>) -> Self {
+        self.chain = Some(RosterChain {
+            workspace_id: workspace_id.to_string(),
+            local,
+        });
         self
     }
 
-    fn author_may_write(&self, actor: &ActorId, summary: &Summary) -> bool {
-        let Some(key) = DeviceKey::from_actor(actor) else {
-            return false;
-        };
-        let Some(device) = self.roster.devices.get(&key.to_hex()) else {
-            return false;
-        };
-        device.revoked_at.is_none() && can_write(&self.roster, &device.user, summary)
+    fn summary_for(&self, id: &DocId, incoming: &Incoming<'_>) -> Result<Summary, String> {
+        match (incoming.held, incoming.summary) {
+            (false, Some(Ok(s))) => Ok(s.clone()),
+            (false, Some(Err(e))) => Err(format!("document {} is not accepted: {e}", id.short())),
+            _ => (self.summary)(id).ok_or_else(|| {
+                format!(
+                    "document {} is not accepted: it is not shared with you",
+                    id.short()
+                )
+            }),
+        }
     }
+}
+
+/// Why `author` may not have made a change at `time` (Automerge change time) to a document
+/// with `summary` under `roster`; `None` when it may.
+pub fn author_refusal(
+    roster: &Roster,
+    author: &DeviceKey,
+    time: i64,
+    summary: &Summary,
+) -> Option<String> {
+    let hex = author.to_hex();
+    let short = fieldcrm_model::short_id(&hex);
+    let Some(device) = roster.devices.get(&author.to_hex()) else {
+        return Some(format!("device {short} is not enrolled in this workspace"));
+    };
+    if let Some(revoked) = device.revoked_at
+        && fieldcrm_model::change_time_ms(time) >= revoked
+    {
+        return Some(format!(
+            "device {short} was revoked before it made this change"
+        ));
+    }
+    let active = roster.users.get(&device.user).is_some_and(|u| u.active);
+    if !active {
+        return Some(format!("the user of device {short} is not an active user"));
+    }
+    if !can_write(roster, &device.user, summary) {
+        return Some(format!(
+            "user {} (device {short}) may not write {} document `{}`",
+            device.user, summary.kind, summary.name
+        ));
+    }
+    None
+}
+
+impl RosterChain {
+    /// Judge roster changes one by one against the roster each was made on.
+    fn refusals(&self, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
+        let mut doc = self.local.clone().unwrap_or_default();
+        let verified: std::collections::HashMap<ChangeHash, &ChangeInfo> =
+            incoming.changes.iter().map(|c| (c.hash, c)).collect();
+        let changes: Vec<Change> = match incoming.content {
+            Content::Changes(cs) => cs.to_vec(),
+            Content::Whole(d) => d.get_changes(&[]),
+        };
+        let mut out: Vec<(ChangeHash, String)> = Vec::new();
+        // Judge in causal order whatever order the peer sent them in: a change listed
+        // before one it depends on waits for it (it must not be saved unjudged).
+        let mut pending = changes;
+        loop {
+            let before = pending.len();
+            let mut waiting = Vec::new();
+            for c in pending {
+                if c.deps()
+                    .iter()
+                    .any(|d| doc.get_change_meta_by_hash(d).is_none())
+                {
+                    waiting.push(c);
+                    continue;
+                }
+                self.judge_one(&mut doc, &verified, c, &mut out);
+            }
+            pending = waiting;
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        // What still waits depends on a refused change or on changes not held here:
+        // refused, never saved unjudged.
+        for c in pending {
+            let hash = c.hash();
+            if !verified.contains_key(&hash) || doc.get_change_meta_by_hash(&hash).is_some() {
+                continue;
+            }
+            let reason = match c.deps().iter().find(|d| out.iter().any(|(o, _)| o == *d)) {
+                Some(d) => format!(
+                    "it depends on refused change {}",
+                    fieldcrm_model::short_id(&d.to_string())
+                ),
+                None => "the roster changes it was made on are not known here".to_string(),
+            };
+            out.push((hash, reason));
+        }
+        out
+    }
+
+    /// Judge one roster change whose dependencies are all in `doc`, and apply it if
+    /// accepted.
+    fn judge_one(
+        &self,
+        doc: &mut AutoCommit,
+        verified: &std::collections::HashMap<ChangeHash, &ChangeInfo>,
+        c: Change,
+        out: &mut Vec<(ChangeHash, String)>,
+    ) {
+        let hash = c.hash();
+        let Some(info) = verified.get(&hash) else {
+            return; // already refused for its signature
+        };
+        if doc.get_change_meta_by_hash(&hash).is_some() {
+            return;
+        }
+        let verdict = if c.deps().is_empty() {
+            if fieldcrm_model::sig::workspace_id_for(&info.author) == self.workspace_id {
+                None
+            } else {
+                Some("only the device that founded this workspace may start its roster".to_string())
+            }
+        } else {
+            let roster = doc.fork_at(c.deps()).ok().and_then(|at| {
+                fieldcrm_model::Document::from_automerge(
+                    DocId::workspace(&fieldcrm_model::DocKind::Roster),
+                    at,
+                )
+                .ok()?
+                .hydrate::<Roster>()
+                .ok()
+            });
+            match roster {
+                None => Some("the roster this change was made on cannot be read".into()),
+                Some(r) => admin_refusal(&r, &info.author, info.time),
+            }
+        };
+        match verdict {
+            None => {
+                if doc.apply_changes([c]).is_err() {
+                    out.push((hash, "automerge refused the change".into()));
+                }
+            }
+            Some(reason) => out.push((hash, reason)),
+        }
+    }
+}
+
+/// Why `author` may not change the roster `at` (the roster the change was made on).
+fn admin_refusal(at: &Roster, author: &DeviceKey, time: i64) -> Option<String> {
+    let hex = author.to_hex();
+    let short = fieldcrm_model::short_id(&hex);
+    let Some(device) = at.devices.get(&author.to_hex()) else {
+        return Some(format!(
+            "device {short} was not enrolled when it changed the roster"
+        ));
+    };
+    if device
+        .revoked_at
+        .is_some_and(|r| fieldcrm_model::change_time_ms(time) >= r)
+    {
+        return Some(format!(
+            "device {short} was revoked when it changed the roster"
+        ));
+    }
+    let admin = at
+        .users
+        .get(&device.user)
+        .is_some_and(|u| u.active && u.role == fieldcrm_model::Role::Admin);
+    if !admin {
+        return Some(format!(
+            "only an admin's device may change the roster; device {short} is not one"
+        ));
+    }
+    None
 }
 
 impl<F: Fn(&DocId) -> Option<Summary>> Scope for RosterScope<F> {
@@ -131,47 +365,85 @@ impl<F: Fn(&DocId) -> Option<Summary>> Scope for RosterScope<F> {
     }
 
     fn accepts(&self, id: &DocId, incoming: &Incoming<'_>) -> Result<(), String> {
-        let held;
-        let summary: &Summary = match (incoming.held, incoming.summary) {
-            (false, Some(Ok(s))) => s,
-            (false, Some(Err(e))) => {
-                return Err(format!("document {} is not accepted: {e}", id.short()));
-            }
-            _ => {
-                held = (self.summary)(id).ok_or_else(|| {
-                    format!(
-                        "document {} is not accepted: it is not shared with you",
-                        id.short()
-                    )
-                })?;
-                &held
-            }
+        self.summary_for(id, incoming).map(|_| ())
+    }
+
+    fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
+        let Ok(summary) = self.summary_for(id, incoming) else {
+            return Vec::new();
         };
-        if can_write(&self.roster, &self.peer_user, summary) {
-            return Ok(());
-        }
-        if self.relayed
-            && !incoming.authors.is_empty()
-            && incoming
-                .authors
-                .iter()
-                .all(|a| self.author_may_write(a, summary))
+        if summary.kind == fieldcrm_model::DocKind::Roster
+            && let Some(chain) = &self.chain
         {
-            return Ok(());
+            // The chain judges who was an admin; the roster known here adds revocations
+            // the chain's own past did not know of yet.
+            let mut out = chain.refusals(incoming);
+            for c in incoming.changes {
+                let revoked = self
+                    .roster
+                    .devices
+                    .get(&c.author.to_hex())
+                    .and_then(|d| d.revoked_at)
+                    .is_some_and(|r| fieldcrm_model::change_time_ms(c.time) >= r);
+                if revoked && !out.iter().any(|(o, _)| *o == c.hash) {
+                    let hex = c.author.to_hex();
+                    let short = fieldcrm_model::short_id(&hex);
+                    out.push((
+                        c.hash,
+                        format!("device {short} was revoked before it made this change"),
+                    ));
+                }
+            }
+            return out;
         }
-        Err(format!(
-            "user {} may not write {} document {} ({})",
-            self.peer_user,
-            summary.kind,
-            id.short(),
-            summary.name
-        ))
+        let failing: Vec<(&ChangeInfo, String)> = incoming
+            .changes
+            .iter()
+            .filter_map(|c| {
+                author_refusal(&self.roster, &c.author, c.time, &summary).map(|r| (c, r))
+            })
+            .collect();
+        if failing.is_empty() {
+            return Vec::new();
+        }
+        // The rare path: judge each against the document as its author saw it.
+        let mut doc = match (incoming.content, &self.history) {
+            (Content::Whole(d), _) => AutoCommit::load(&d.save()).ok(),
+            (Content::Changes(cs), Some(load)) => load(id).and_then(|mut d| {
+                d.apply_changes(cs.iter().cloned()).ok()?;
+                Some(d)
+            }),
+            (Content::Changes(_), None) => None,
+        };
+        failing
+            .into_iter()
+            .filter(|(c, _)| {
+                let then = doc.as_mut().and_then(|d| {
+                    // The document as its author saw it; a first change is judged by
+                    // the document it creates.
+                    let at = if c.deps.is_empty() {
+                        d.fork_at(&[c.hash]).ok()?
+                    } else {
+                        d.fork_at(&c.deps).ok()?
+                    };
+                    fieldcrm_model::Document::from_automerge(id.clone(), at)
+                        .ok()?
+                        .summary()
+                        .ok()
+                });
+                then.is_none_or(|then| {
+                    author_refusal(&self.roster, &c.author, c.time, &then).is_some()
+                })
+            })
+            .map(|(c, r)| (c.hash, r))
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::device;
     use fieldcrm_model::{Device, DocKind, Role, User};
 
     fn roster() -> Roster {
@@ -193,15 +465,21 @@ mod tests {
                 },
             );
         }
-        r.devices.insert(
-            DeviceKey([9; 32]).to_hex(),
-            Device {
-                user: "mgr".into(),
-                label: "laptop".into(),
-                enrolled_at: 0,
-                revoked_at: None,
-            },
-        );
+        for (n, user, revoked_at) in [
+            (9, "mgr", None),
+            (8, "rep1", None),
+            (7, "mgr", Some(10_000)),
+        ] {
+            r.devices.insert(
+                device(n).to_hex(),
+                Device {
+                    user: user.into(),
+                    label: "laptop".into(),
+                    enrolled_at: 0,
+                    revoked_at,
+                },
+            );
+        }
         r
     }
 
@@ -249,40 +527,93 @@ mod tests {
         assert!(mgr.shares(&rep1_doc));
     }
 
+    fn change(n: u8, time: i64) -> ChangeInfo {
+        ChangeInfo {
+            hash: ChangeHash([n.wrapping_add(time as u8); 32]),
+            author: device(n),
+            time,
+            deps: Vec::new(),
+        }
+    }
+
     #[test]
-    fn accepts_writers_and_relayed_changes_of_writers() {
+    fn judges_each_change_by_its_author_whoever_relays_it() {
         let catalog = DocId::workspace(&DocKind::Catalog);
         let lookup = |_: &DocId| Some(summary(DocKind::Catalog, None));
-        let from_rep = RosterScope::new(roster(), "rep1", lookup);
-        let manager_actor = DeviceKey([9; 32]).actor();
-        let rep_actor = DeviceKey([8; 32]).actor();
-        fn incoming(authors: &[ActorId]) -> Incoming<'_> {
-            Incoming {
-                held: true,
-                summary: None,
-                authors,
-            }
+        let changes = [
+            change(9, 1),  // the manager's: accepted, whoever relays it
+            change(8, 1),  // rep1's: reps may not write the catalog
+            change(6, 1),  // a device that is not enrolled
+            change(7, 9),  // made before its device was revoked (9 s < 10 000 ms)
+            change(7, 10), // made when it was revoked
+        ];
+        let incoming = Incoming {
+            held: true,
+            summary: None,
+            authors: &[],
+            changes: &changes,
+            content: Content::Changes(&[]),
+        };
+        let mut verdicts = Vec::new();
+        for peer in ["rep1", "mgr"] {
+            let scope = RosterScope::new(roster(), peer, lookup);
+            assert_eq!(scope.accepts(&catalog, &incoming), Ok(()));
+            verdicts.push(scope.refuse_changes(&catalog, &incoming));
         }
-        let own = [rep_actor];
-        let err = from_rep.accepts(&catalog, &incoming(&own)).unwrap_err();
-        assert!(err.contains("rep1 may not write catalog"), "{err}");
-        let relayed = [manager_actor];
-        assert!(from_rep.accepts(&catalog, &incoming(&relayed)).is_ok());
-        let strict = RosterScope::new(roster(), "rep1", lookup).peer_writes_only();
-        assert!(strict.accepts(&catalog, &incoming(&relayed)).is_err());
-        let from_mgr = RosterScope::new(roster(), "mgr", lookup);
-        assert!(from_mgr.accepts(&catalog, &incoming(&own)).is_ok());
+        assert_eq!(
+            verdicts[0], verdicts[1],
+            "the relaying peer does not matter"
+        );
+        let refused = &verdicts[0];
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        let reason = |c: &ChangeInfo| {
+            refused
+                .iter()
+                .find(|(h, _)| *h == c.hash)
+                .map(|(_, r)| r.as_str())
+        };
+        assert_eq!(reason(&changes[0]), None);
+        assert!(
+            reason(&changes[1]).unwrap().contains("rep1 (device"),
+            "{refused:?}"
+        );
+        assert!(
+            reason(&changes[1])
+                .unwrap()
+                .contains("may not write catalog")
+        );
+        assert!(reason(&changes[2]).unwrap().contains("not enrolled"));
+        assert_eq!(reason(&changes[3]), None);
+        assert!(reason(&changes[4]).unwrap().contains("revoked"));
+
         // A new document that is not a fieldcrm document this build reads.
+        let from_mgr = RosterScope::new(roster(), "mgr", lookup);
         let err = from_mgr
             .accepts(
                 &DocId::random(),
                 &Incoming {
                     held: false,
                     summary: Some(Err("unknown kind `spaceship`")),
-                    authors: &own,
+                    authors: &[],
+                    changes: &changes,
+                    content: Content::Changes(&[]),
                 },
             )
             .unwrap_err();
         assert!(err.contains("spaceship"), "{err}");
+    }
+
+    #[test]
+    fn a_revoked_device_is_refused_from_its_revocation_time_on() {
+        let s = summary(DocKind::Customer, Some("mgr"));
+        let r = roster();
+        assert_eq!(author_refusal(&r, &device(7), 9, &s), None);
+        assert!(author_refusal(&r, &device(7), 10, &s).is_some());
+        // A change time written in milliseconds by an earlier build reads the same.
+        assert_eq!(
+            author_refusal(&r, &device(7), 100_000_000_000, &s).map(|_| ()),
+            Some(())
+        );
+        assert_eq!(author_refusal(&r, &device(9), 1_000_000, &s), None);
     }
 }

@@ -1,5 +1,6 @@
-//! Test support (feature `test-support`): an in-memory host and a simulated network that
-//! drops, duplicates and reorders messages.
+//! Test support (feature `test-support`): an in-memory host of a signing device (it
+//! signs the changes it makes and keeps every change's signature beside it, as the real
+//! store does) and a simulated network that drops, duplicates and reorders messages.
 //!
 //! Not compiled into release builds and never fed peer or file input: its fixtures build
 //! documents the tests control, and an `expect` here fails a test that set up a broken
@@ -9,21 +10,35 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use automerge::{AutoCommit, ChangeHash};
-use fieldcrm_model::{DeviceKey, DocId, Document};
+use fieldcrm_model::{DeviceKey, DeviceSecret, DocId, Document, Signature};
 
 use crate::session::{Host, LoadedDoc, SaveDoc, Session, SessionRole, Status};
 use crate::{HostError, Report, Scope, SyncError};
 
-/// A document as the in-memory host stores it: saved bytes and current heads.
+/// The test device secret number `n` (the secret key is 32 bytes of `n`).
+pub fn secret(n: u8) -> DeviceSecret {
+    DeviceSecret::from_bytes(&[n; 32]).expect("32 bytes")
+}
+
+/// The public key of [`secret`]`(n)`: a real device key, whose signatures verify.
+pub fn device(n: u8) -> DeviceKey {
+    secret(n).public()
+}
+
+/// A document as the in-memory host stores it: saved bytes, current heads, and the
+/// signatures of its changes (beside them, as the real store keeps them).
 #[derive(Debug, Clone)]
 struct Stored {
     bytes: Vec<u8>,
     heads: Vec<ChangeHash>,
+    sigs: BTreeMap<ChangeHash, Signature>,
 }
 
-/// An in-memory store: saved bytes per document, and a heads index.
+/// An in-memory store of one signing device: saved bytes and signatures per document,
+/// and a heads index.
 #[derive(Debug, Clone)]
 pub struct MemoryHost {
+    secret: DeviceSecret,
     device: DeviceKey,
     docs: BTreeMap<DocId, Stored>,
     /// Make every save fail (to test that failures leave the store unchanged).
@@ -35,10 +50,11 @@ pub struct MemoryHost {
 }
 
 impl MemoryHost {
-    /// An empty store of a device.
-    pub fn new(device: DeviceKey) -> Self {
+    /// An empty store of the device with this secret key.
+    pub fn new(secret: DeviceSecret) -> Self {
         MemoryHost {
-            device,
+            device: secret.public(),
+            secret,
             docs: BTreeMap::new(),
             fail_saves: false,
             commits: 0,
@@ -51,19 +67,108 @@ impl MemoryHost {
         self.device
     }
 
-    /// Store a document (replacing any stored one).
+    /// The secret key of the device whose store this is.
+    pub fn secret(&self) -> &DeviceSecret {
+        &self.secret
+    }
+
+    /// Store a document (replacing any stored one), signing every change this device
+    /// made that has no signature yet. Signatures of other devices' changes are kept if
+    /// already stored (see [`MemoryHost::copy_from`] to bring them along).
     pub fn put(&mut self, doc: &mut Document) {
         let heads = doc.heads();
         let bytes = doc.save();
-        self.docs.insert(doc.id().clone(), Stored { bytes, heads });
+        let sigs = self
+            .docs
+            .remove(doc.id())
+            .map(|s| s.sigs)
+            .unwrap_or_default();
+        let sigs = self.sign_own(doc.automerge_mut(), sigs);
+        self.docs
+            .insert(doc.id().clone(), Stored { bytes, heads, sigs });
     }
 
-    /// Store saved bytes of a document.
+    /// Store saved bytes of a document (keeping stored signatures and signing this
+    /// device's unsigned changes, as [`MemoryHost::put`] does).
     pub fn put_bytes(&mut self, id: DocId, bytes: Vec<u8>) -> Result<(), HostError> {
         let mut doc = AutoCommit::load(&bytes).map_err(|e| HostError(e.to_string()))?;
         let heads = doc.get_heads();
-        self.docs.insert(id, Stored { bytes, heads });
+        let sigs = self.docs.remove(&id).map(|s| s.sigs).unwrap_or_default();
+        let sigs = self.sign_own(&mut doc, sigs);
+        self.docs.insert(id, Stored { bytes, heads, sigs });
         Ok(())
+    }
+
+    /// Store a raw Automerge document as it is (whoever its actors are, for forgeries),
+    /// keeping stored signatures and signing this device's unsigned changes.
+    pub fn put_automerge(&mut self, id: DocId, doc: &mut AutoCommit) {
+        let bytes = doc.save();
+        self.put_bytes(id, bytes)
+            .expect("a document just saved loads");
+    }
+
+    /// Copy a document with its signatures from another host (as a sync would).
+    pub fn copy_from(&mut self, other: &MemoryHost, id: &DocId) {
+        let s = other.docs.get(id).expect("document is stored there");
+        let mut s = s.clone();
+        if let Some(mine) = self.docs.get(id) {
+            for (h, sig) in &mine.sigs {
+                s.sigs.entry(*h).or_insert(*sig);
+            }
+        }
+        self.docs.insert(id.clone(), s);
+    }
+
+    /// Set (or replace) the stored signature of one change (to forge or damage it).
+    pub fn set_sig(&mut self, id: &DocId, hash: ChangeHash, sig: Signature) {
+        let s = self.docs.get_mut(id).expect("document is stored");
+        s.sigs.insert(hash, sig);
+    }
+
+    /// Forget the stored signature of one change.
+    pub fn remove_sig(&mut self, id: &DocId, hash: &ChangeHash) {
+        if let Some(s) = self.docs.get_mut(id) {
+            s.sigs.remove(hash);
+        }
+    }
+
+    /// The stored signatures of a document's changes.
+    pub fn sigs(&self, id: &DocId) -> BTreeMap<ChangeHash, Signature> {
+        self.docs
+            .get(id)
+            .map(|s| s.sigs.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every stored change whose stored signature is missing or does not verify under
+    /// the device its actor ID names (empty for an honest store).
+    pub fn bad_signatures(&self) -> Vec<(DocId, ChangeHash)> {
+        let mut out = Vec::new();
+        for (id, s) in &self.docs {
+            let mut doc = AutoCommit::load(&s.bytes).expect("stored documents load");
+            for m in doc.get_changes_meta(&[]) {
+                if fieldcrm_model::sig::verify_change(&m.actor, &m.hash, s.sigs.get(&m.hash))
+                    .is_err()
+                {
+                    out.push((id.clone(), m.hash));
+                }
+            }
+        }
+        out
+    }
+
+    fn sign_own(
+        &self,
+        doc: &mut AutoCommit,
+        mut sigs: BTreeMap<ChangeHash, Signature>,
+    ) -> BTreeMap<ChangeHash, Signature> {
+        let me = self.device.actor();
+        for m in doc.get_changes_meta(&[]) {
+            if *m.actor == me && !sigs.contains_key(&m.hash) {
+                sigs.insert(m.hash, self.secret.sign_change(&m.hash));
+            }
+        }
+        sigs
     }
 
     /// The stored bytes of a document.
@@ -77,7 +182,7 @@ impl MemoryHost {
         Document::load(id.clone(), &s.bytes, &self.device).ok()
     }
 
-    /// Edit a stored document and store the result.
+    /// Edit a stored document and store the result (the new changes signed).
     pub fn edit(&mut self, id: &DocId, f: impl FnOnce(&mut Document)) {
         let mut d = self.document(id).expect("document is stored");
         f(&mut d);
@@ -124,6 +229,11 @@ impl Host for MemoryHost {
             .map(|id| LoadedDoc {
                 id: id.clone(),
                 bytes: self.docs.get(id).map(|s| s.bytes.clone()),
+                sigs: self
+                    .docs
+                    .get(id)
+                    .map(|s| s.sigs.iter().map(|(h, sig)| (*h, *sig)).collect())
+                    .unwrap_or_default(),
             })
             .collect())
     }
@@ -141,15 +251,19 @@ impl Host for MemoryHost {
                         AutoCommit::load(&s.bytes).map_err(|e| HostError(e.to_string()))?;
                     doc.load_incremental(&d.data)
                         .map_err(|e| HostError(format!("{}: {e}", d.id)))?;
+                    let mut sigs = s.sigs.clone();
+                    sigs.extend(d.sigs.iter().copied());
                     Stored {
                         heads: doc.get_heads(),
                         bytes: doc.save(),
+                        sigs,
                     }
                 }
                 None => match d.whole_heads {
                     Some(heads) => Stored {
                         bytes: d.data,
                         heads,
+                        sigs: d.sigs.iter().copied().collect(),
                     },
                     None => {
                         let mut doc =
@@ -157,6 +271,7 @@ impl Host for MemoryHost {
                         Stored {
                             heads: doc.get_heads(),
                             bytes: doc.save(),
+                            sigs: d.sigs.iter().copied().collect(),
                         }
                     }
                 },

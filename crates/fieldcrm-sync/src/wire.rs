@@ -17,10 +17,14 @@
 //!                 | 2 items: count, each hash u64
 //!                 | 3 unmatched: count, each index varint into the peer's item list
 //! clocks:  count, each id[16], want u8, n, n x (actor index varint, seq varint)
-//! changes: count, each id[16], 0 (n, n x (len, change chunk)) | 1 (len, whole document)
+//! changes: count, each id[16], 0 (n, n x (len, change chunk, signature[64]))
+//!          | 1 (len, whole document, m, m x (change hash[32], signature[64]))
 //! refused: count, each id[16], reason (len, UTF-8)
 //! acked:   varint (documents of the peer's previous turn durably saved)
 //! ```
+
+use automerge::ChangeHash;
+use fieldcrm_model::Signature;
 
 use crate::recon::RawId;
 use crate::{DecodeError, PROTOCOL_VERSION};
@@ -100,10 +104,18 @@ pub(crate) struct ClockPart {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ChangesPart {
-    /// Automerge change chunks, in causal order.
-    Changes { id: RawId, chunks: Vec<Vec<u8>> },
-    /// A whole saved Automerge document, for a peer that has none of it.
-    Whole { id: RawId, bytes: Vec<u8> },
+    /// Automerge change chunks, in causal order, each with its author's signature.
+    Changes {
+        id: RawId,
+        chunks: Vec<(Vec<u8>, Signature)>,
+    },
+    /// A whole saved Automerge document, for a peer that has none of it, with the
+    /// signatures of its changes.
+    Whole {
+        id: RawId,
+        bytes: Vec<u8>,
+        sigs: Vec<(ChangeHash, Signature)>,
+    },
 }
 
 impl ChangesPart {
@@ -217,14 +229,20 @@ pub(crate) fn encode_turn(t: &Turn) -> Vec<u8> {
                 out.extend_from_slice(id);
                 out.push(0);
                 put_u(&mut out, chunks.len() as u64);
-                for ch in chunks {
+                for (ch, sig) in chunks {
                     put_bytes(&mut out, ch);
+                    out.extend_from_slice(sig);
                 }
             }
-            ChangesPart::Whole { id, bytes } => {
+            ChangesPart::Whole { id, bytes, sigs } => {
                 out.extend_from_slice(id);
                 out.push(1);
                 put_bytes(&mut out, bytes);
+                put_u(&mut out, sigs.len() as u64);
+                for (hash, sig) in sigs {
+                    out.extend_from_slice(&hash.0);
+                    out.extend_from_slice(sig);
+                }
             }
         }
     }
@@ -471,16 +489,25 @@ fn decode_turn(r: &mut Reader<'_>) -> Result<Turn, DecodeError> {
         let id = r.id("document ID")?;
         match r.u8("changes kind")? {
             0 => {
-                let m = r.count("change count", 1)?;
+                let m = r.count("change count", 65)?;
                 let mut chunks = Vec::with_capacity(m);
                 for _ in 0..m {
-                    chunks.push(r.bytes("change")?.to_vec());
+                    let change = r.bytes("change")?.to_vec();
+                    let sig: Signature = r.array("change signature")?;
+                    chunks.push((change, sig));
                 }
                 t.changes.push(ChangesPart::Changes { id, chunks });
             }
             1 => {
                 let bytes = r.bytes("document")?.to_vec();
-                t.changes.push(ChangesPart::Whole { id, bytes });
+                let m = r.count("signature count", 96)?;
+                let mut sigs = Vec::with_capacity(m);
+                for _ in 0..m {
+                    let hash: [u8; 32] = r.array("change hash")?;
+                    let sig: Signature = r.array("change signature")?;
+                    sigs.push((ChangeHash(hash), sig));
+                }
+                t.changes.push(ChangesPart::Whole { id, bytes, sigs });
             }
             k => {
                 return Err(DecodeError::UnknownPart {
@@ -545,11 +572,12 @@ mod tests {
             changes: vec![
                 ChangesPart::Changes {
                     id: [5; 16],
-                    chunks: vec![vec![1, 2, 3], vec![]],
+                    chunks: vec![(vec![1, 2, 3], [7; 64]), (vec![], [8; 64])],
                 },
                 ChangesPart::Whole {
                     id: [6; 16],
                     bytes: vec![9; 200],
+                    sigs: vec![(ChangeHash([3; 32]), [4; 64])],
                 },
             ],
             refused: vec![Refusal {

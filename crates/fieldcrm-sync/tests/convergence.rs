@@ -11,8 +11,8 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use fieldcrm_model::{DeviceKey, DocId, fields};
-use fieldcrm_sync::sim::{Faults, MemoryHost, SimRng, fixtures, sync_pair};
+use fieldcrm_model::{DocId, fields};
+use fieldcrm_sync::sim::{Faults, MemoryHost, SimRng, fixtures, secret, sync_pair};
 use fieldcrm_sync::{Status, SyncError, Unrestricted};
 
 const WS: &str = "fedcba9876543210fedcba9876543210";
@@ -32,7 +32,7 @@ fn run(seed: u64) -> usize {
     let mut fx = SimRng::new(seed);
     let mut net = SimRng::new(seed ^ 0xabcd);
     let mut hosts: Vec<MemoryHost> = (0..REPLICAS)
-        .map(|i| MemoryHost::new(DeviceKey([i as u8 + 1; 32])))
+        .map(|i| MemoryHost::new(secret(i as u8 + 1)))
         .collect();
     let mut clock = 1_000i64;
     // Each document is created once, on one replica, and then only replicated.
@@ -116,6 +116,13 @@ fn run(seed: u64) -> usize {
     }
     let reference = &hosts[0];
     assert!(reference.len() >= 6);
+    for h in &hosts {
+        assert_eq!(
+            h.bad_signatures(),
+            vec![],
+            "seed {seed}: unsigned changes stored"
+        );
+    }
     for h in &hosts[1..] {
         assert_eq!(h.heads(), reference.heads(), "seed {seed}");
         for id in reference.ids() {

@@ -8,19 +8,25 @@
 )]
 
 use fieldcrm_model::{
-    Catalog, Device, DeviceKey, DocId, DocKind, Document, Product, Role, Roster, Summary, User,
+    Catalog, Device, DocId, DocKind, Document, Product, Role, Roster, Summary, User,
 };
-use fieldcrm_sync::sim::{Faults, MemoryHost, PairOutcome, SimRng, fixtures, sync_pair};
+use fieldcrm_sync::sim::{
+    Faults, MemoryHost, PairOutcome, SimRng, device, fixtures, secret, sync_pair,
+};
 use fieldcrm_sync::{
-    MAX_MESSAGE_SIZE, RosterScope, Scope, Session, SessionRole, Status, SyncError, Unrestricted,
+    MAX_MESSAGE_SIZE, PROTOCOL_VERSION, RosterScope, Scope, Session, SessionRole, Status,
+    SyncError, Unrestricted,
 };
 
 const WS: &str = "0123456789abcdef0123456789abcdef";
-const A: DeviceKey = DeviceKey([1; 32]);
-const B: DeviceKey = DeviceKey([2; 32]);
+/// The test devices: A is rep2's phone, B the manager's laptop, C rep1's phone.
+const A: u8 = 1;
+const B: u8 = 2;
+const C: u8 = 3;
 
-fn host_with(rng: &mut SimRng, device: DeviceKey, n: usize) -> MemoryHost {
-    let mut h = MemoryHost::new(device);
+fn host_with(rng: &mut SimRng, n_device: u8, n: usize) -> MemoryHost {
+    let mut h = MemoryHost::new(secret(n_device));
+    let device = h.device();
     for i in 0..n {
         let mut d = fixtures::customer(rng, &device, "rep1", 1_000 + i as i64);
         h.put(&mut d);
@@ -56,7 +62,7 @@ fn assert_same(a: &MemoryHost, b: &MemoryHost) {
 fn first_sync_then_nothing_changed_then_a_few_edits() {
     let mut rng = SimRng::new(1);
     let mut a = host_with(&mut rng, A, 300);
-    let mut b = MemoryHost::new(B);
+    let mut b = MemoryHost::new(secret(B));
     let o = sync(&mut a, &mut b);
     assert!(o.finished(), "{o:?}");
     assert_same(&a, &b);
@@ -101,7 +107,7 @@ fn first_sync_then_nothing_changed_then_a_few_edits() {
 fn wrong_workspace_and_wrong_version_are_refused_clearly() {
     let mut rng = SimRng::new(2);
     let mut a = host_with(&mut rng, A, 3);
-    let mut b = MemoryHost::new(B);
+    let mut b = MemoryHost::new(secret(B));
     let mut ia = Session::new(SessionRole::Initiator, WS, Unrestricted, a.index());
     let mut rb = Session::new(
         SessionRole::Responder,
@@ -126,17 +132,18 @@ fn wrong_workspace_and_wrong_version_are_refused_clearly() {
     let mut frame = Session::new(SessionRole::Initiator, WS, Unrestricted, a.index())
         .run_host(&mut a)
         .remove(0);
-    frame[0] = 2;
+    let future = PROTOCOL_VERSION + 1;
+    frame[0] = future;
     rb.receive(&frame);
     let err = rb.error().unwrap();
     assert!(
-        matches!(err, SyncError::VersionMismatch { ours: 1, theirs: 2 }),
+        matches!(err, SyncError::VersionMismatch { ours: PROTOCOL_VERSION, theirs } if *theirs == future),
         "{err}"
     );
-    assert!(err.to_string().contains("fieldcrm/sync/2"));
+    assert!(err.to_string().contains(&format!("fieldcrm/sync/{future}")));
     // The error frame it sends is readable by any version.
     let reply = rb.run_host(&mut b).remove(0);
-    assert_eq!(&reply[..3], &[1, 2, 1]);
+    assert_eq!(&reply[..3], &[PROTOCOL_VERSION, 2, 1]);
 }
 
 /// Run a first sync of `n` documents with `tamper` applied to frames from the initiator.
@@ -144,7 +151,7 @@ fn damaged_first_sync(
     tamper: &mut dyn FnMut(bool, Vec<u8>) -> Option<Vec<u8>>,
 ) -> (PairOutcome, MemoryHost, MemoryHost) {
     let mut rng = SimRng::new(3);
-    let mut a = MemoryHost::new(A);
+    let mut a = MemoryHost::new(secret(A));
     let mut b = host_with(&mut rng, B, 20);
     let mut net = SimRng::new(3);
     let o = sync_pair(
@@ -241,7 +248,7 @@ fn malformed_truncated_and_oversized_messages_end_the_session_and_change_nothing
 fn an_interrupted_sync_resumes_where_it_stopped() {
     let mut rng = SimRng::new(4);
     let mut a = host_with(&mut rng, A, 2_000);
-    let mut b = MemoryHost::new(B);
+    let mut b = MemoryHost::new(secret(B));
     // Cut the connection after the first message of A's big turn (about 1 MiB).
     let mut net = SimRng::new(4);
     let mut count = 0;
@@ -281,7 +288,7 @@ fn an_interrupted_sync_resumes_where_it_stopped() {
 fn a_failed_save_is_not_acknowledged() {
     let mut rng = SimRng::new(5);
     let mut a = host_with(&mut rng, A, 10);
-    let mut b = MemoryHost::new(B);
+    let mut b = MemoryHost::new(secret(B));
     b.fail_saves = true;
     let o = sync(&mut a, &mut b);
     assert_eq!(o.responder, Status::Failed);
@@ -305,9 +312,9 @@ fn roster() -> Roster {
     r.users.insert("rep1".into(), user(Role::Rep, "east"));
     r.users.insert("rep2".into(), user(Role::Rep, "east"));
     r.users.insert("mgr".into(), user(Role::Manager, "east"));
-    for (key, u) in [(A, "rep2"), (B, "mgr"), (DeviceKey([3; 32]), "rep1")] {
+    for (n, u) in [(A, "rep2"), (B, "mgr"), (C, "rep1")] {
         r.devices.insert(
-            key.to_hex(),
+            device(n).to_hex(),
             Device {
                 user: u.into(),
                 label: "phone".into(),
@@ -331,26 +338,24 @@ fn summaries(host: &MemoryHost) -> impl Fn(&DocId) -> Option<Summary> + use<> {
 fn a_peer_never_learns_out_of_scope_ids() {
     // B (a manager) holds documents of rep1 and rep2; A is rep2's device.
     let mut rng = SimRng::new(6);
-    let mut b = MemoryHost::new(B);
+    let mut b = MemoryHost::new(secret(B));
     let mut theirs = Vec::new();
     for i in 0..40 {
         let owner = if i % 4 == 0 { "rep2" } else { "rep1" };
-        let mut d = fixtures::customer(&mut rng, &B, owner, 1_000 + i);
+        let mut d = fixtures::customer(&mut rng, &device(B), owner, 1_000 + i);
         if owner == "rep1" {
             theirs.push(d.id().clone());
         }
         b.put(&mut d);
     }
     // The same store without rep1's documents: all B may show rep2.
-    let mut b_visible = MemoryHost::new(B);
+    let mut b_visible = MemoryHost::new(secret(B));
     for id in b.ids().filter(|id| !theirs.contains(id)) {
-        b_visible
-            .put_bytes(id.clone(), b.bytes(id).unwrap().to_vec())
-            .unwrap();
+        b_visible.copy_from(&b, id);
     }
     // A (rep2's device) holds one new document of its own.
-    let mut a = MemoryHost::new(A);
-    let mut own = fixtures::customer(&mut rng, &A, "rep2", 9_000);
+    let mut a = MemoryHost::new(secret(A));
+    let mut own = fixtures::customer(&mut rng, &device(A), "rep2", 9_000);
     a.put(&mut own);
 
     let run = |b_host: &mut MemoryHost| -> (Vec<Vec<u8>>, MemoryHost, PairOutcome) {
@@ -393,35 +398,37 @@ fn a_peer_never_learns_out_of_scope_ids() {
     assert!(b.document(own.id()).is_some());
 }
 
+fn catalog_edit(d: &mut Document, sku: &str, now: i64) {
+    d.put(
+        &["products", sku],
+        &Product {
+            name: "泵".into(),
+            product_line: "pumps".into(),
+            list_price: 1,
+            floor_price: 0,
+        },
+    )
+    .unwrap();
+    d.commit(now, "cheap pumps");
+}
+
 #[test]
 fn changes_the_peer_may_not_write_are_refused_with_a_reason() {
     // A rep's device changes the catalog, which only managers may write.
     let mut cat = Document::create(
         DocId::workspace(&DocKind::Catalog),
-        &B,
+        &device(B),
         1,
         &Catalog::new(),
         "init",
     )
     .unwrap();
-    let mut b = MemoryHost::new(B);
+    let mut b = MemoryHost::new(secret(B));
     b.put(&mut cat);
-    let mut a = MemoryHost::new(A);
-    a.put(&mut cat);
+    let mut a = MemoryHost::new(secret(A));
+    a.copy_from(&b, cat.id());
     let before = b.heads();
-    a.edit(cat.id(), |d| {
-        d.put(
-            &["products", "P1"],
-            &Product {
-                name: "泵".into(),
-                product_line: "pumps".into(),
-                list_price: 1,
-                floor_price: 0,
-            },
-        )
-        .unwrap();
-        d.commit(2, "cheap pumps");
-    });
+    a.edit(cat.id(), |d| catalog_edit(d, "P1", 2_000));
     let scope_b = RosterScope::new(roster(), "rep2", summaries(&b));
     let scope_a = RosterScope::new(roster(), "mgr", summaries(&a));
     let mut net = SimRng::new(8);
@@ -441,31 +448,60 @@ fn changes_the_peer_may_not_write_are_refused_with_a_reason() {
     assert_eq!(refused.len(), 1, "{o:?}");
     assert_eq!(&refused[0].0, cat.id());
     assert!(
-        refused[0].1.contains("rep2 may not write catalog"),
+        refused[0].1.contains("user rep2") && refused[0].1.contains("may not write catalog"),
         "{}",
         refused[0].1
     );
+    let here = &o.responder_report.refused_changes;
+    assert_eq!(here.len(), 1, "{here:?}");
+    assert_eq!(&here[0].doc, cat.id());
+    assert_eq!(here[0].author, Some(device(A)));
+}
 
-    // A manager's change relayed by a rep's device (rep2) to another rep (rep1) is
-    // accepted: rep2 may not write the catalog, but the change's author may.
-    let mut m = MemoryHost::new(B);
+#[test]
+fn relayed_changes_are_judged_by_their_signed_author_not_the_relay() {
+    let mut cat = Document::create(
+        DocId::workspace(&DocKind::Catalog),
+        &device(B),
+        1,
+        &Catalog::new(),
+        "init",
+    )
+    .unwrap();
+    // The manager (B) writes the catalog; rep2's device (A) picks it up and relays it
+    // to rep1's device (C): rep2 may not write the catalog, but the change's signed
+    // author may, so it is accepted.
+    let mut m = MemoryHost::new(secret(B));
     m.put(&mut cat);
+    let mut relay = MemoryHost::new(secret(A));
+    relay.copy_from(&m, cat.id());
+    let mut other = MemoryHost::new(secret(C));
+    other.copy_from(&m, cat.id());
     m.edit(cat.id(), |d| {
         d.put(&["product_lines", "pumps"], &"水泵".to_string())
             .unwrap();
-        d.commit(3, "line");
+        d.commit(3_000, "line");
     });
-    let mut relay_rep = MemoryHost::new(DeviceKey([3; 32]));
-    relay_rep
-        .put_bytes(cat.id().clone(), m.bytes(cat.id()).unwrap().to_vec())
-        .unwrap();
-    let mut other = MemoryHost::new(A);
-    other.put(&mut cat);
-    let scope_relay = RosterScope::new(roster(), "rep2", summaries(&relay_rep));
-    let scope_other = RosterScope::new(roster(), "rep1", summaries(&other));
+    let mut net = SimRng::new(8);
     let o = sync_pair(
         WS,
-        &mut relay_rep,
+        &mut m,
+        Unrestricted,
+        &mut relay,
+        Unrestricted,
+        Faults::NONE,
+        &mut net,
+        None,
+    );
+    assert!(o.finished(), "{o:?}");
+    assert_eq!(relay.heads(), m.heads());
+    // rep2's device also makes a catalog change of its own.
+    relay.edit(cat.id(), |d| catalog_edit(d, "P9", 4_000));
+    let scope_relay = RosterScope::new(roster(), "rep1", summaries(&relay));
+    let scope_other = RosterScope::new(roster(), "rep2", summaries(&other));
+    let o = sync_pair(
+        WS,
+        &mut relay,
         scope_relay,
         &mut other,
         scope_other,
@@ -473,9 +509,16 @@ fn changes_the_peer_may_not_write_are_refused_with_a_reason() {
         &mut net,
         None,
     );
-    assert!(o.finished());
-    assert!(o.initiator_report.refused_by_peer.is_empty(), "{o:?}");
-    assert_eq!(other.heads(), relay_rep.heads());
+    assert!(o.finished(), "{o:?}");
+    // The manager's change is saved; rep2's own is refused, by name.
+    let saved = other.document(cat.id()).unwrap().to_json();
+    assert_eq!(saved["product_lines"]["pumps"], "水泵", "{saved}");
+    assert!(saved["products"].get("P9").is_none(), "{saved}");
+    let refused = &o.responder_report.refused_changes;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].author, Some(device(A)));
+    assert!(refused[0].reason.contains("rep2"), "{}", refused[0].reason);
+    assert_eq!(o.initiator_report.refused_by_peer.len(), 1);
 }
 
 #[test]
@@ -502,21 +545,21 @@ fn random_damage_never_panics_and_a_failed_session_saves_nothing() {
     // B's first answer to an empty A: every document, whole.
     let mut rng = SimRng::new(10);
     let mut b = host_with(&mut rng, B, 8);
-    let mut a = MemoryHost::new(A);
+    let mut a = MemoryHost::new(secret(A));
     let mut ia = Session::new(SessionRole::Initiator, WS, Unrestricted, a.index());
     let mut rb = Session::new(SessionRole::Responder, WS, Unrestricted, b.index());
     for f in ia.run_host(&mut a) {
         rb.receive(&f);
     }
     let reply = rb.run_host(&mut b).remove(0);
-    let mut failed = 0;
+    let (mut failed, mut refused) = (0, 0);
     for _ in 0..400 {
         let mut f = reply.clone();
         for _ in 0..1 + rng.next_u64() % 3 {
             let at = (rng.next_u64() % f.len() as u64) as usize;
             f[at] ^= 1 << (rng.next_u64() % 8);
         }
-        let mut host = MemoryHost::new(A);
+        let mut host = MemoryHost::new(secret(A));
         let mut s = Session::new(SessionRole::Initiator, WS, Unrestricted, host.index());
         let _ = s.run_host(&mut host);
         s.receive(&f);
@@ -524,10 +567,15 @@ fn random_damage_never_panics_and_a_failed_session_saves_nothing() {
         if s.status() == Status::Failed {
             failed += 1;
             assert_eq!(host.commits, 0, "{:?}", s.error());
+        } else if !s.report().refused_changes.is_empty() {
+            // Damage in a signature or a change hash: that change is refused, the rest saved.
+            refused += 1;
         }
+        // Whatever was saved is signed by its author.
+        assert_eq!(host.bad_signatures(), vec![]);
     }
     assert!(
-        failed > 300,
-        "only {failed} of 400 damaged messages were refused"
+        failed + refused > 300,
+        "only {failed} + {refused} of 400 damaged messages were refused"
     );
 }

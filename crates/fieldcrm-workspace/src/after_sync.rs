@@ -45,6 +45,9 @@ pub struct AfterSync {
     /// Set when this device has no usable identity (not enrolled yet, revoked,
     /// deactivated) and the steps were skipped: the reason.
     pub skipped: Option<String>,
+    /// Changes removed after a first sync because their authors may not have made them
+    /// ([`Workspace::verify_authors`]), one line each.
+    pub removed_changes: Vec<String>,
 }
 
 impl AfterSync {
@@ -103,6 +106,7 @@ impl Workspace {
             removed,
             carried,
             skipped: None,
+            removed_changes: Vec::new(),
         })
     }
 

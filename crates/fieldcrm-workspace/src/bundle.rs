@@ -1,6 +1,6 @@
 //! Offline bundles: sync through a file (USB stick, email attachment).
 //!
-//! # File format (version 1)
+//! # File format (version 2)
 //!
 //! All integers little-endian.
 //!
@@ -10,21 +10,24 @@
 //! | 2 | format version (`1`) |
 //! | 4 | header length `H` |
 //! | H | header, UTF-8 JSON: `workspace_id`, `device` (exporting device key, hex), `created_at` (UTC ms), `since` (UTC ms or null), `for_device` (hex or null), `docs` (count) |
-//! | … | `docs` entries: 32 bytes document ID (ASCII hex), 4 bytes data length `L`, `L` bytes Automerge data (a whole saved document, or the changes since `since` as concatenated change chunks) |
+//! | … | `docs` entries: 32 bytes document ID (ASCII hex), 1 byte kind, then for kind 0 (changes since `since`): 4 bytes count, each change as 4 bytes length, the change chunk and its 64-byte signature; for kind 1 (a whole document): 4 bytes length, the saved document, 4 bytes count, each 32-byte change hash and its 64-byte signature |
 //! | 64 | ed25519 signature by the exporting device over every byte before it |
 //!
-//! The signature makes a truncated or altered file fail as a whole: import verifies it
-//! before reading any document, checks the workspace ID and that the exporting device is
-//! enrolled and not revoked, checks write scope for every document that would change,
-//! and applies everything in one durable transaction (or nothing). Importing the same
+//! The file signature makes a truncated or altered file fail as a whole: import verifies
+//! it before reading any document and checks the workspace ID and that the exporting
+//! device is enrolled and not revoked. Then every change is judged exactly as sync
+//! judges it (`fieldcrm_sync::judge`): its own signature by the device its actor ID
+//! names, that device's enrolment and write scope, the roster's chain of authority.
+//! A refused change is reported with its document, author and reason and never blocks
+//! the others; what is accepted is applied in one durable transaction. Importing the same
 //! bundle twice changes nothing (Automerge changes are idempotent).
 
-use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 use automerge::{AutoCommit, ChangeHash};
-use fieldcrm_model::access::{can_read, can_write};
-use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, Summary};
+use fieldcrm_model::access::can_read;
+use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, Signature};
+use fieldcrm_sync::{Judged, Part, judge};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result, Workspace, verify};
@@ -32,7 +35,7 @@ use crate::{Error, Result, Workspace, verify};
 /// The bundle magic.
 pub const BUNDLE_MAGIC: &[u8; 8] = b"FCRMBNDL";
 /// The bundle format version this build writes and reads.
-pub const BUNDLE_VERSION: u16 = 1;
+pub const BUNDLE_VERSION: u16 = 2;
 
 /// A bundle's header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +85,9 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// Number of new changes applied.
     pub changes: usize,
+    /// What was refused, one line each: a change (document, change, author, reason) or
+    /// a whole document. Everything else was imported.
+    pub refused: Vec<String>,
 }
 
 fn bad(file: &Path, what: impl std::fmt::Display) -> Error {
@@ -109,6 +115,92 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.u32()?).ok()
+    }
+}
+
+/// The data of one document in a bundle, with the signatures of its changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Change chunks in causal order, each with its signature.
+    Changes(Vec<(Vec<u8>, Signature)>),
+    /// A whole saved document and its changes' signatures.
+    Whole {
+        /// The saved document.
+        bytes: Vec<u8>,
+        /// Signatures by change hash.
+        sigs: Vec<(ChangeHash, Signature)>,
+    },
+}
+
+impl Entry {
+    fn part(&self) -> Part<'_> {
+        match self {
+            Entry::Changes(c) => Part::Changes(c),
+            Entry::Whole { bytes, sigs } => Part::Whole { bytes, sigs },
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Option<Entry> {
+        match r.u8()? {
+            0 => {
+                let n = r.len()?;
+                let mut out = Vec::new();
+                for _ in 0..n {
+                    let len = r.len()?;
+                    let bytes = r.take(len)?.to_vec();
+                    out.push((bytes, r.array::<64>()?));
+                }
+                Some(Entry::Changes(out))
+            }
+            1 => {
+                let len = r.len()?;
+                let bytes = r.take(len)?.to_vec();
+                let n = r.len()?;
+                let mut sigs = Vec::new();
+                for _ in 0..n {
+                    sigs.push((ChangeHash(r.array::<32>()?), r.array::<64>()?));
+                }
+                Some(Entry::Whole { bytes, sigs })
+            }
+            _ => None,
+        }
+    }
+
+    fn write(&self, id: &DocId, buf: &mut Vec<u8>) -> Result<()> {
+        let too_large = || Error::invalid(format!("document {id} is too large for a bundle"));
+        let u32_of = |n: usize| u32::try_from(n).map_err(|_| too_large());
+        buf.extend_from_slice(id.as_str().as_bytes());
+        match self {
+            Entry::Changes(changes) => {
+                buf.push(0);
+                buf.extend_from_slice(&u32_of(changes.len())?.to_le_bytes());
+                for (bytes, sig) in changes {
+                    buf.extend_from_slice(&u32_of(bytes.len())?.to_le_bytes());
+                    buf.extend_from_slice(bytes);
+                    buf.extend_from_slice(sig);
+                }
+            }
+            Entry::Whole { bytes, sigs } => {
+                buf.push(1);
+                buf.extend_from_slice(&u32_of(bytes.len())?.to_le_bytes());
+                buf.extend_from_slice(bytes);
+                buf.extend_from_slice(&u32_of(sigs.len())?.to_le_bytes());
+                for (hash, sig) in sigs {
+                    buf.extend_from_slice(&hash.0);
+                    buf.extend_from_slice(sig);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A parsed, signature-checked bundle.
@@ -116,8 +208,8 @@ impl<'a> Reader<'a> {
 pub struct Bundle {
     /// Header.
     pub header: BundleHeader,
-    /// Documents and their Automerge data.
-    pub docs: Vec<(DocId, Vec<u8>)>,
+    /// Documents and their signed Automerge data.
+    pub docs: Vec<(DocId, Entry)>,
 }
 
 impl Bundle {
@@ -172,25 +264,14 @@ impl Bundle {
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .and_then(|s| s.parse::<DocId>().ok())
                 .ok_or_else(|| bad(file, "damaged document entry"))?;
-            let len = r.u32().ok_or_else(|| bad(file, "damaged document entry"))? as usize;
-            let bytes = r
-                .take(len)
-                .ok_or_else(|| bad(file, "damaged document entry"))?;
-            docs.push((id, bytes.to_vec()));
+            let entry = Entry::read(&mut r).ok_or_else(|| bad(file, "damaged document entry"))?;
+            docs.push((id, entry));
         }
         if r.pos != signed.len() {
             return Err(bad(file, "unexpected bytes after the last document"));
         }
         Ok(Bundle { header, docs })
     }
-}
-
-/// Apply untrusted Automerge data to a document copy, catching panics.
-fn apply_copy(am: &mut AutoCommit, data: &[u8]) -> std::result::Result<(), String> {
-    panic::catch_unwind(AssertUnwindSafe(|| am.load_incremental(data)))
-        .map_err(|_| "automerge failed on these bytes".to_string())?
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 impl Workspace {
@@ -235,7 +316,7 @@ impl Workspace {
             .store()
             .all_heads()
             .map_err(fieldcrm_store::Error::from)?;
-        let mut entries: Vec<(DocId, Vec<u8>)> = Vec::new();
+        let mut entries: Vec<(DocId, Entry)> = Vec::new();
         for (id, _) in ids {
             if let Some((_, uid)) = &reader {
                 let Some(summary) = self.summary(&id)? else {
@@ -245,27 +326,37 @@ impl Workspace {
                     continue;
                 }
             }
-            let mut doc = self.load(&id)?;
-            let data = match opts.since {
-                None => doc.save(),
+            let (bytes, sigs) = self
+                .store()
+                .load_signed(&id)
+                .map_err(fieldcrm_store::Error::from)?;
+            let entry = match opts.since {
+                None => Entry::Whole { bytes, sigs },
                 Some(since) => {
-                    let am = doc.automerge_mut();
+                    let mut am = AutoCommit::load(&bytes)
+                        .map_err(|e| Error::Corrupt(format!("{id}: {e}")))?;
+                    let by_hash: std::collections::HashMap<ChangeHash, Signature> =
+                        sigs.into_iter().collect();
                     let mut picked = std::collections::BTreeSet::<ChangeHash>::new();
-                    let mut data = Vec::new();
+                    let mut changes = Vec::new();
                     for mut c in am.get_changes(&[]) {
                         if fieldcrm_model::change_time_ms(c.timestamp()) > since
                             || c.deps().iter().any(|d| picked.contains(d))
                         {
                             picked.insert(c.hash());
-                            data.extend_from_slice(&c.bytes());
+                            // A change stored without a signature travels without one;
+                            // the importer refuses it by name.
+                            let sig = by_hash.get(&c.hash()).copied().unwrap_or([0; 64]);
+                            changes.push((c.bytes().into_owned(), sig));
                         }
                     }
-                    data
+                    if changes.is_empty() {
+                        continue;
+                    }
+                    Entry::Changes(changes)
                 }
             };
-            if !data.is_empty() {
-                entries.push((id, data));
-            }
+            entries.push((id, entry));
         }
         let header = BundleHeader {
             workspace_id: self.workspace_id().to_string(),
@@ -281,12 +372,8 @@ impl Workspace {
         let h = serde_json::to_vec(&header).map_err(|e| Error::invalid(e.to_string()))?;
         buf.extend_from_slice(&(h.len() as u32).to_le_bytes());
         buf.extend_from_slice(&h);
-        for (id, data) in &entries {
-            let len = u32::try_from(data.len())
-                .map_err(|_| Error::invalid(format!("document {id} is too large for a bundle")))?;
-            buf.extend_from_slice(id.as_str().as_bytes());
-            buf.extend_from_slice(&len.to_le_bytes());
-            buf.extend_from_slice(data);
+        for (id, entry) in &entries {
+            entry.write(id, &mut buf)?;
         }
         let sig = self.secret().sign(&buf);
         buf.extend_from_slice(&sig);
@@ -324,78 +411,45 @@ impl Workspace {
             .parse()
             .map_err(|_| bad(file, "damaged header (bad device key)"))?;
 
-        // Apply every document to a copy first: nothing touches the store until all pass.
-        struct Prepared {
-            id: DocId,
-            data: Vec<u8>,
-            am: AutoCommit,
-            held: bool,
-            new_changes: usize,
-            authors: Vec<automerge::ActorId>,
-        }
-        let mut prepared = Vec::new();
-        let mut problems = Vec::new();
-        for (id, data) in bundle.docs {
-            let (mut am, held) = match self.store().load_bytes(&id) {
-                Ok(b) => (
-                    AutoCommit::load(&b).map_err(|e| Error::Corrupt(format!("{id}: {e}")))?,
-                    true,
-                ),
-                Err(fieldcrm_store::LoadError::NotFound { .. }) => (AutoCommit::new(), false),
-                Err(e) => return Err(fieldcrm_store::Error::from(e).into()),
-            };
-            let before = am.get_heads();
-            if let Err(e) = apply_copy(&mut am, &data) {
-                problems.push(format!("document {}: rejected ({e})", id.short()));
-                continue;
-            }
-            if !am.get_missing_deps(&[]).is_empty() {
-                problems.push(format!(
-                    "document {} needs earlier changes this device does not have (export without --since, or with an earlier --since)",
-                    id.short()
-                ));
-                continue;
-            }
-            let new = am.get_changes_meta(&before);
-            if new.is_empty() {
-                continue;
-            }
-            let mut authors: Vec<automerge::ActorId> =
-                new.iter().map(|m| m.actor.clone().into_owned()).collect();
-            authors.sort();
-            authors.dedup();
-            let new_changes = new.len();
-            prepared.push(Prepared {
-                id,
-                data,
-                am,
-                held,
-                new_changes,
-                authors,
-            });
-        }
-        if !problems.is_empty() {
-            return Err(bad(file, problems.join("; ")));
-        }
-
-        // The roster to judge by: ours, or (a device that just joined) the bundle's.
-        let roster: Roster = if self.has_roster()? {
-            self.roster()?
-        } else {
-            let rid = DocId::workspace(&DocKind::Roster);
-            let p = prepared.iter().find(|p| p.id == rid).ok_or_else(|| {
+        // The roster to judge by: ours, or (a device that just joined) the bundle's, which
+        // is itself judged change by change back to the founding device.
+        let rid = DocId::workspace(&DocKind::Roster);
+        let bootstrap = !self.has_roster()?;
+        let mut refused: Vec<String> = Vec::new();
+        let mut accepted: Vec<Judged> = Vec::new();
+        let mut docs = bundle.docs;
+        if bootstrap {
+            let pos = docs.iter().position(|(id, _)| *id == rid).ok_or_else(|| {
                 bad(
                     file,
                     "this device has no roster yet and the bundle does not contain it (export a whole bundle, without --since, for this device)",
                 )
             })?;
-            let doc = Document::from_automerge(rid, p.am.clone())?;
-            let r: Roster = doc.hydrate()?;
+            let (_, entry) = docs.remove(pos);
+            let scope = self.roster_scope(Roster::new(self.workspace_id(), ""), String::new())?;
+            let j = judge(&scope, entry.part(), rid.clone(), false)
+                .map_err(|e| bad(file, format!("its roster does not parse ({e})")))?;
+            refused.extend(
+                j.refused
+                    .iter()
+                    .map(|r| format!("{} {}", r.doc.short(), r.describe())),
+            );
+            if let Err(e) = &j.verdict {
+                return Err(bad(file, format!("its roster is refused: {e}")));
+            }
+            let mut am = AutoCommit::new();
+            am.load_incremental(&j.data)
+                .map_err(|e| bad(file, format!("its roster does not load ({e})")))?;
+            let r: Roster = Document::from_automerge(rid.clone(), am)?.hydrate()?;
             if r.workspace_id != self.workspace_id() {
                 return Err(bad(file, "its roster belongs to another workspace"));
             }
-            r
-        };
+            self.store()
+                .apply_batch([(&rid, j.data.as_slice(), j.sigs.as_slice())])
+                .map_err(fieldcrm_store::Error::from)?;
+            accepted.push(j);
+        }
+        let roster = self.roster()?;
         let dev = roster.devices.get(&exporter.to_hex()).ok_or_else(|| {
             bad(
                 file,
@@ -415,62 +469,74 @@ impl Workspace {
                 "it was exported by a device of a deactivated user",
             ));
         }
-        let bootstrap = !self.has_roster()?;
-        let author_may_write = |a: &automerge::ActorId, s: &Summary| {
-            DeviceKey::from_actor(a)
-                .and_then(|k| roster.devices.get(&k.to_hex()))
-                .is_some_and(|d| d.revoked_at.is_none() && can_write(&roster, &d.user, s))
-        };
-        for p in &prepared {
-            if bootstrap {
+        let scope = self.roster_scope(roster, exporter_user)?;
+        let mut new_changes = 0;
+        let mut judged = Vec::new();
+        for (id, entry) in docs {
+            let held = self
+                .store()
+                .contains(&id)
+                .map_err(fieldcrm_store::Error::from)?;
+            let j = match judge(&scope, entry.part(), id.clone(), held) {
+                Ok(j) => j,
+                Err(e) => {
+                    refused.push(format!("document {}: rejected ({e})", id.short()));
+                    continue;
+                }
+            };
+            refused.extend(
+                j.refused
+                    .iter()
+                    .map(|r| format!("document {}: {}", r.doc.short(), r.describe())),
+            );
+            if let Err(e) = &j.verdict {
+                refused.push(format!("document {}: {e}", id.short()));
                 continue;
             }
-            let summary = if p.held {
-                self.summary(&p.id)?
-            } else {
-                Document::from_automerge(p.id.clone(), p.am.clone())
-                    .and_then(|mut d| d.summary())
-                    .ok()
+            if j.data.is_empty() {
+                continue;
+            }
+            // Changes whose history this device lacks would be kept back by the store:
+            // say so instead.
+            let (mut am, before) = match self.store().load_bytes(&id) {
+                Ok(b) => {
+                    let mut am =
+                        AutoCommit::load(&b).map_err(|e| Error::Corrupt(format!("{id}: {e}")))?;
+                    let before = am.get_heads();
+                    (am, before)
+                }
+                Err(fieldcrm_store::LoadError::NotFound { .. }) => (AutoCommit::new(), Vec::new()),
+                Err(e) => return Err(fieldcrm_store::Error::from(e).into()),
             };
-            let Some(summary) = summary else {
-                problems.push(format!(
-                    "document {} is not a fieldcrm document this version reads",
-                    p.id.short()
+            if am.load_incremental(&j.data).is_err() || !am.get_missing_deps(&[]).is_empty() {
+                refused.push(format!(
+                    "document {} needs earlier changes this device does not have (export without --since, or with an earlier --since)",
+                    id.short()
                 ));
                 continue;
-            };
-            let ok = can_write(&roster, &exporter_user, &summary)
-                || p.authors.iter().all(|a| author_may_write(a, &summary));
-            if !ok {
-                let name = roster
-                    .users
-                    .get(&exporter_user)
-                    .map(|u| u.name.as_str())
-                    .unwrap_or("?");
-                problems.push(format!(
-                    "user {name} may not write {} `{}` ({})",
-                    summary.kind,
-                    summary.name,
-                    p.id.short()
-                ));
             }
-        }
-        if !problems.is_empty() {
-            return Err(Error::denied(format!(
-                "bundle {}: {}; nothing was imported",
-                file.display(),
-                problems.join("; ")
-            )));
+            let n = am.get_changes_meta(&before).len();
+            if n == 0 {
+                continue;
+            }
+            new_changes += n;
+            judged.push(j);
         }
         self.store()
-            .apply_batch(prepared.iter().map(|p| (&p.id, p.data.as_slice())))
+            .apply_batch(
+                judged
+                    .iter()
+                    .map(|j| (&j.id, j.data.as_slice(), j.sigs.as_slice())),
+            )
             .map_err(fieldcrm_store::Error::from)?;
+        accepted.extend(judged);
         let total = header.docs as usize;
         Ok(ImportReport {
             header,
-            unchanged: total - prepared.len(),
-            changes: prepared.iter().map(|p| p.new_changes).sum(),
-            updated: prepared.into_iter().map(|p| p.id).collect(),
+            unchanged: total.saturating_sub(accepted.len()),
+            changes: new_changes,
+            updated: accepted.into_iter().map(|j| j.id).collect(),
+            refused,
         })
     }
 }
@@ -543,9 +609,13 @@ mod tests {
         rep.export_bundle(&ExportOptions::default(), &f, 6_000)
             .unwrap();
         let before = admin.store().heads(&catalog).unwrap();
-        let err = admin.import_bundle(&f).unwrap_err().to_string();
-        assert!(err.contains("may not write catalog"), "{err}");
-        assert!(err.contains("nothing was imported"), "{err}");
+        let r = admin.import_bundle(&f).unwrap();
+        let refused = r.refused.join("\n");
+        assert!(refused.contains("may not write catalog"), "{refused}");
+        assert!(
+            refused.contains(&fieldcrm_model::short_id(&rep.device().to_hex()).to_string()),
+            "{refused}"
+        );
         assert_eq!(admin.store().heads(&catalog).unwrap(), before);
         assert_eq!(admin.catalog().unwrap().discount_allowance_bp["rep"], 1000);
     }
@@ -607,8 +677,9 @@ mod tests {
                 8_000,
             )
             .unwrap();
-        let err = rep.import_bundle(&f).unwrap_err().to_string();
-        assert!(err.contains("needs earlier changes"), "{err}");
+        let r = rep.import_bundle(&f).unwrap();
+        let refused = r.refused.join("\n");
+        assert!(refused.contains("needs earlier changes"), "{refused}");
         assert!(!rep.store().contains(&id).unwrap());
     }
 

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod after_sync;
+mod authorship;
 mod bundle;
 mod error;
 mod identity;
@@ -61,6 +62,9 @@ pub const STORE_FILE: &str = "workspace.redb";
 const META_WORKSPACE_ID: &str = "workspace_id";
 const META_DEVICE_SECRET: &str = "device_secret";
 const META_TIMEZONE: &str = "timezone";
+/// Set once this store's own changes are all signed (new stores, or after signing a
+/// store written before changes were signed).
+const META_SIGNED: &str = "signatures-v1";
 
 /// Where the workspace lives: `--home`, else `FIELDCRM_HOME`, else the platform data dir.
 pub fn default_home() -> PathBuf {
@@ -150,7 +154,9 @@ impl Workspace {
         })?;
         let secret = generate_secret();
         let device = secret.public();
-        let workspace_id = fieldcrm_model::new_entity_id();
+        // The workspace ID commits to the founding device: every receiver checks the
+        // roster's first change against it (`RosterScope::roster_chain`).
+        let workspace_id = fieldcrm_model::sig::workspace_id_for(&device);
         let user_id = fieldcrm_model::new_entity_id();
 
         let mut roster = Roster::new(&workspace_id, &opts.company);
@@ -206,8 +212,9 @@ impl Workspace {
         ];
         keyfile::private_dir(home)?;
         keyfile::write(home, &secret)?;
-        let store = create_atomically(home, |store| {
+        let store = create_atomically(home, &secret, |store| {
             store.set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())?;
+            store.set_meta(META_SIGNED, b"1")?;
             store.save_batch(&mut docs)?;
             Ok(())
         })?;
@@ -241,8 +248,9 @@ impl Workspace {
         let secret = generate_secret();
         keyfile::private_dir(home)?;
         keyfile::write(home, &secret)?;
-        let store = create_atomically(home, |store| {
+        let store = create_atomically(home, &secret, |store| {
             store.set_meta(META_WORKSPACE_ID, workspace_id.as_bytes())?;
+            store.set_meta(META_SIGNED, b"1")?;
             Ok(())
         })?;
         Ok(Workspace {
@@ -298,6 +306,19 @@ impl Workspace {
                 legacy
             }
         };
+        let store = store.with_signer(secret.clone());
+        if store
+            .get_meta(META_SIGNED)
+            .map_err(fieldcrm_store::Error::from)?
+            .is_none()
+        {
+            // A store from before changes were signed: sign this device's own changes
+            // once (others' unsigned changes stay here, and peers refuse them by name).
+            store.sign_unsigned().map_err(fieldcrm_store::Error::from)?;
+            store
+                .set_meta(META_SIGNED, b"1")
+                .map_err(fieldcrm_store::Error::from)?;
+        }
         Ok(Workspace {
             store,
             home: home.to_path_buf(),
@@ -575,6 +596,7 @@ impl Workspace {
 /// or `join` leaves either no workspace (and `init` can run again) or a whole one.
 fn create_atomically(
     home: &Path,
+    secret: &DeviceSecret,
     fill: impl FnOnce(&Store) -> std::result::Result<(), fieldcrm_store::Error>,
 ) -> Result<Store> {
     let path = home.join(STORE_FILE);
@@ -589,7 +611,9 @@ fn create_atomically(
         _ => {}
     }
     {
-        let store = Store::create(&tmp).map_err(fieldcrm_store::Error::from)?;
+        let store = Store::create(&tmp)
+            .map_err(fieldcrm_store::Error::from)?
+            .with_signer(secret.clone());
         fill(&store)?;
         // Dropping the only handle closes the file; every write above was committed
         // durably by the store.
@@ -603,7 +627,9 @@ fn create_atomically(
     if let Ok(dir) = std::fs::File::open(home) {
         let _ = dir.sync_all();
     }
-    Ok(Store::open(&path).map_err(fieldcrm_store::Error::from)?)
+    Ok(Store::open(&path)
+        .map_err(fieldcrm_store::Error::from)?
+        .with_signer(secret.clone()))
 }
 
 /// Every document's policy snapshot (typed content plus deciding-field provenance) in a

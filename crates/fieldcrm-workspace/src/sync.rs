@@ -1,6 +1,7 @@
 //! Sync glue: the redb store as a sync host, and sessions scoped by the roster.
 
-use fieldcrm_model::{DeviceKey, DocId, Summary, User};
+use automerge::ChangeHash;
+use fieldcrm_model::{DeviceKey, DocId, DocKind, Roster, Summary, User};
 use fieldcrm_store::{LoadError, Store};
 use fieldcrm_sync::scope::{Incoming, RosterScope};
 use fieldcrm_sync::{Host, HostError, LoadedDoc, SaveDoc, Scope, Session, SessionRole};
@@ -28,14 +29,16 @@ impl StoreHost {
 impl Host for StoreHost {
     fn load(&mut self, ids: &[DocId]) -> std::result::Result<Vec<LoadedDoc>, HostError> {
         ids.iter()
-            .map(|id| match self.store.load_bytes(id) {
-                Ok(bytes) => Ok(LoadedDoc {
+            .map(|id| match self.store.load_signed(id) {
+                Ok((bytes, sigs)) => Ok(LoadedDoc {
                     id: id.clone(),
                     bytes: Some(bytes),
+                    sigs,
                 }),
                 Err(LoadError::NotFound { .. }) => Ok(LoadedDoc {
                     id: id.clone(),
                     bytes: None,
+                    sigs: Vec::new(),
                 }),
                 Err(e) => Err(HostError(e.to_string())),
             })
@@ -44,7 +47,10 @@ impl Host for StoreHost {
 
     fn save(&mut self, docs: Vec<SaveDoc>) -> std::result::Result<(), HostError> {
         self.store
-            .apply_batch(docs.iter().map(|d| (&d.id, d.data.as_slice())))
+            .apply_batch(
+                docs.iter()
+                    .map(|d| (&d.id, d.data.as_slice(), d.sigs.as_slice())),
+            )
             .map_err(|e| HostError(e.to_string()))?;
         self.received.extend(docs.into_iter().map(|d| d.id));
         Ok(())
@@ -55,25 +61,39 @@ type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
 
 /// What a peer may see and change in a session.
 pub enum PeerScope {
-    /// An enrolled peer: the roster decides (read and write scope of its user).
+    /// An enrolled peer: the roster decides (read scope of its user; each change by the
+    /// write scope of its signed author).
     Roster(Box<RosterScope<SummaryFn>>),
     /// This device has no roster yet (it just joined): take the workspace from the peer,
-    /// offer nothing.
-    Bootstrap,
+    /// offer nothing. The roster is judged change by change back to the founding device
+    /// the workspace ID commits to; other documents are held to their signatures here,
+    /// and their authors are checked against that roster when the session ends
+    /// (`Workspace::after_sync`).
+    Bootstrap(Box<RosterScope<SummaryFn>>),
 }
 
 impl Scope for PeerScope {
     fn shares(&self, id: &DocId) -> bool {
         match self {
             PeerScope::Roster(s) => s.shares(id),
-            PeerScope::Bootstrap => false,
+            PeerScope::Bootstrap(_) => false,
         }
     }
 
     fn accepts(&self, id: &DocId, incoming: &Incoming<'_>) -> std::result::Result<(), String> {
         match self {
             PeerScope::Roster(s) => s.accepts(id, incoming),
-            PeerScope::Bootstrap => Ok(()),
+            PeerScope::Bootstrap(_) => Ok(()),
+        }
+    }
+
+    fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
+        match self {
+            PeerScope::Roster(s) => s.refuse_changes(id, incoming),
+            PeerScope::Bootstrap(s) if *id == DocId::workspace(&DocKind::Roster) => {
+                s.refuse_changes(id, incoming)
+            }
+            PeerScope::Bootstrap(_) => Vec::new(),
         }
     }
 }
@@ -121,15 +141,13 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?;
         let scope = if self.has_roster()? {
             let (peer_user, _) = self.peer_user(peer)?;
-            let store = self.store().clone();
-            let summary: SummaryFn = Box::new(move |id| store.summary(id).ok().flatten());
-            let mut scope = RosterScope::new(self.roster()?, peer_user, summary);
+            let mut scope = self.roster_scope(self.roster()?, peer_user)?;
             if let Ok(me) = self.me() {
                 scope = scope.local_user(me.user_id);
             }
             PeerScope::Roster(Box::new(scope))
         } else {
-            PeerScope::Bootstrap
+            self.bootstrap_scope()?
         };
         Ok(Session::new(role, self.workspace_id(), scope, index))
     }
@@ -145,11 +163,9 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?;
         let scope = if self.has_roster()? {
             let me = self.me()?;
-            let store = self.store().clone();
-            let summary: SummaryFn = Box::new(move |id| store.summary(id).ok().flatten());
-            PeerScope::Roster(Box::new(RosterScope::new(me.roster, me.user_id, summary)))
+            PeerScope::Roster(Box::new(self.roster_scope(me.roster, me.user_id)?))
         } else {
-            PeerScope::Bootstrap
+            self.bootstrap_scope()?
         };
         Ok(Session::new(
             SessionRole::Initiator,
@@ -157,6 +173,40 @@ impl Workspace {
             scope,
             index,
         ))
+    }
+
+    /// The scope of `peer_user` under `roster`, judging roster changes by their chain
+    /// of authority from this device's roster document.
+    pub fn roster_scope(
+        &self,
+        roster: Roster,
+        peer_user: String,
+    ) -> Result<RosterScope<SummaryFn>> {
+        let store = self.store().clone();
+        let summary: SummaryFn = Box::new(move |id| store.summary(id).ok().flatten());
+        let local = if self.has_roster()? {
+            Some(
+                self.load(&DocId::workspace(&DocKind::Roster))?
+                    .into_automerge(),
+            )
+        } else {
+            None
+        };
+        let store = self.store().clone();
+        let history: fieldcrm_sync::DocLoader = Box::new(move |id| {
+            let bytes = store.load_bytes(id).ok()?;
+            automerge::AutoCommit::load(&bytes).ok()
+        });
+        Ok(RosterScope::new(roster, peer_user, summary)
+            .roster_chain(self.workspace_id(), local)
+            .history(history))
+    }
+
+    fn bootstrap_scope(&self) -> Result<PeerScope> {
+        let empty = Roster::new(self.workspace_id(), "");
+        Ok(PeerScope::Bootstrap(Box::new(
+            self.roster_scope(empty, String::new())?,
+        )))
     }
 
     /// A host over this workspace's store.

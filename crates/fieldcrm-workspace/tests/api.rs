@@ -18,6 +18,7 @@ mod api {
     mod channel;
     mod customer;
     mod exchange;
+    mod forgery;
     mod fuzz;
     mod inspect;
     mod sales;

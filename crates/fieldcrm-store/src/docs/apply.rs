@@ -4,9 +4,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 use automerge::{AutoCommit, ChangeHash};
-use fieldcrm_model::{DocError, DocId, Document};
+use fieldcrm_model::{DocError, DocId, Document, Signature};
 
-use super::{Tables, append, damaged, finish, put_new, read_doc_bytes, read_state};
+use super::{
+    Tables, append, damaged, finish, put_new, put_sigs, read_doc_bytes, read_state, remove_in,
+};
 use crate::error::{ApplyError, DbResultExt, SaveError};
 use crate::store::{Store, StoreOptions};
 
@@ -85,6 +87,7 @@ fn apply_in(
     opts: &StoreOptions,
     id: &DocId,
     chunks: &[&[u8]],
+    sigs: &[(ChangeHash, Signature)],
 ) -> Result<(Vec<ChangeHash>, bool), ApplyError> {
     let key = id.as_str();
     let rejected = |detail: String| ApplyError::Rejected {
@@ -122,8 +125,9 @@ fn apply_in(
         path: path.to_path_buf(),
         source: Box::new(e),
     })?;
+    put_sigs(t, path, key, sigs)?;
     match st {
-        None => put_new(t, path, &mut doc),
+        None => put_new(t, path, &mut doc, None),
         Some(st) => append(t, path, opts, st, &mut doc, &bytes),
     }
     .map_err(|e| match e {
@@ -147,16 +151,40 @@ impl Store {
         id: &DocId,
         changes: &[impl AsRef<[u8]>],
     ) -> Result<Vec<ChangeHash>, ApplyError> {
-        let mut heads = self.apply_batch(changes.iter().map(|c| (id, c.as_ref())))?;
+        let mut heads = self.apply_batch(changes.iter().map(|c| (id, c.as_ref(), &[][..])))?;
         Ok(heads.pop().map(|(_, h)| h).unwrap_or_default())
     }
 
+    /// Replace a stored document by the given Automerge data and signatures, in one
+    /// durable transaction (for a document found to hold changes it must not keep: it is
+    /// rebuilt from the rest). The data is untrusted, as in [`Store::apply_batch`].
+    pub fn replace(
+        &self,
+        id: &DocId,
+        data: &[u8],
+        sigs: &[(ChangeHash, Signature)],
+    ) -> Result<Vec<ChangeHash>, ApplyError> {
+        let path = self.path();
+        let txn = self.db().begin_write().db(path)?;
+        let heads = {
+            let mut t = Tables::open(&txn, path)?;
+            remove_in(&mut t, path, id.as_str())?;
+            if let Ok(mut derived) = txn.open_table(crate::derived::DERIVED) {
+                derived.remove(id.as_str()).db(path)?;
+            }
+            apply_in(&mut t, path, self.options(), id, &[data], sigs)?.0
+        };
+        finish(txn, true, path)?;
+        Ok(heads)
+    }
+
     /// [`Store::apply_changes`] for many documents in one durable transaction (what a
-    /// sync session receives); all or nothing. Returns each document's new heads, in the
-    /// order first seen; an ID may appear several times.
+    /// sync session receives), with the signatures of the changes (checked by the caller;
+    /// stored beside them in the same transaction); all or nothing. Returns each
+    /// document's new heads, in the order first seen; an ID may appear several times.
     pub fn apply_batch<'a>(
         &self,
-        items: impl IntoIterator<Item = (&'a DocId, &'a [u8])>,
+        items: impl IntoIterator<Item = (&'a DocId, &'a [u8], &'a [(ChangeHash, Signature)])>,
     ) -> Result<Vec<(DocId, Vec<ChangeHash>)>, ApplyError> {
         let path = self.path();
         let txn = self.db().begin_write().db(path)?;
@@ -166,12 +194,14 @@ impl Store {
             let mut t = Tables::open(&txn, path)?;
             // Group consecutive items for one document so it is loaded once.
             let mut items = items.into_iter().peekable();
-            while let Some((id, first)) = items.next() {
+            while let Some((id, first, first_sigs)) = items.next() {
                 let mut chunks = vec![first];
-                while let Some((_, more)) = items.next_if(|(next, _)| *next == id) {
+                let mut sigs = first_sigs.to_vec();
+                while let Some((_, more, more_sigs)) = items.next_if(|(next, _, _)| *next == id) {
                     chunks.push(more);
+                    sigs.extend_from_slice(more_sigs);
                 }
-                let (heads, changed) = apply_in(&mut t, path, self.options(), id, &chunks)?;
+                let (heads, changed) = apply_in(&mut t, path, self.options(), id, &chunks, &sigs)?;
                 wrote |= changed;
                 match out.iter_mut().find(|(i, _)| i == id) {
                     Some(slot) => slot.1 = heads,

@@ -16,16 +16,19 @@
 use std::path::Path;
 
 use automerge::{AutoCommit, ChangeHash};
-use fieldcrm_model::{DeviceKey, DocError, DocId, Document, Summary};
+use fieldcrm_model::{DeviceKey, DeviceSecret, DocError, DocId, Document, Signature, Summary};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use crate::codec::{self, DocState};
 use crate::error::{DamagedRow, DbError, DbResultExt, LoadError, SaveError};
-use crate::store::{CHANGES, DOCS, INDEX, NAMES, STATE, Store, StoreOptions};
+use crate::store::{CHANGES, DOCS, INDEX, NAMES, SIGS, STATE, Store, StoreOptions};
 
 mod apply;
 #[cfg(test)]
 mod tests;
+
+/// A document's stored bytes and the signatures of its changes, by change hash.
+pub type Signed = (Vec<u8>, Vec<(ChangeHash, Signature)>);
 
 /// How a document is laid out in the store right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +50,7 @@ pub(crate) struct Tables<'t> {
     state: Table<'t, &'static str, &'static [u8]>,
     index: Table<'t, &'static str, &'static [u8]>,
     names: Table<'t, (&'static str, &'static str), ()>,
+    sigs: Table<'t, (&'static str, &'static [u8]), &'static [u8]>,
 }
 
 impl<'t> Tables<'t> {
@@ -57,6 +61,7 @@ impl<'t> Tables<'t> {
             state: txn.open_table(STATE).db(path)?,
             index: txn.open_table(INDEX).db(path)?,
             names: txn.open_table(NAMES).db(path)?,
+            sigs: txn.open_table(SIGS).db(path)?,
         })
     }
 }
@@ -99,6 +104,62 @@ fn read_doc_bytes(
         bytes.extend_from_slice(v.value());
     }
     Ok(Some(bytes))
+}
+
+/// Sign and record the changes of `am` after `since` that the signer's device made (a
+/// local save). Changes by other actors are never signed here.
+fn sign_new(
+    t: &mut Tables<'_>,
+    path: &Path,
+    key: &str,
+    am: &mut AutoCommit,
+    since: &[ChangeHash],
+    signer: Option<&DeviceSecret>,
+) -> Result<(), DbError> {
+    let Some(signer) = signer else {
+        return Ok(());
+    };
+    let me = signer.public().actor();
+    for meta in am.get_changes_meta(since) {
+        if *meta.actor == me {
+            let sig = signer.sign_change(&meta.hash);
+            t.sigs.insert((key, &meta.hash.0[..]), &sig[..]).db(path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Record signatures that came with changes from outside (already verified).
+fn put_sigs(
+    t: &mut Tables<'_>,
+    path: &Path,
+    key: &str,
+    sigs: &[(ChangeHash, Signature)],
+) -> Result<(), DbError> {
+    for (hash, sig) in sigs {
+        t.sigs.insert((key, &hash.0[..]), &sig[..]).db(path)?;
+    }
+    Ok(())
+}
+
+/// Every signature stored for a document, in hash order.
+fn read_sigs(
+    sigs: &impl ReadableTable<(&'static str, &'static [u8]), &'static [u8]>,
+    path: &Path,
+    key: &str,
+) -> Result<Vec<(ChangeHash, Signature)>, DbError> {
+    let mut out = Vec::new();
+    let lo: &[u8] = &[];
+    let hi: &[u8] = &[0xff; 33];
+    for row in sigs.range((key, lo)..=(key, hi)).db(path)? {
+        let (k, v) = row.db(path)?;
+        let (_, hash) = k.value();
+        if let (Ok(hash), Ok(sig)) = (<[u8; 32]>::try_from(hash), <Signature>::try_from(v.value()))
+        {
+            out.push((ChangeHash(hash), sig));
+        }
+    }
+    Ok(out)
 }
 
 fn doc_err(path: &Path, e: DocError) -> SaveError {
@@ -147,8 +208,14 @@ fn remove_summary(t: &mut Tables<'_>, path: &Path, key: &str) -> Result<(), DbEr
 }
 
 /// Store a document the store did not have.
-fn put_new(t: &mut Tables<'_>, path: &Path, doc: &mut Document) -> Result<(), SaveError> {
+fn put_new(
+    t: &mut Tables<'_>,
+    path: &Path,
+    doc: &mut Document,
+    signer: Option<&DeviceSecret>,
+) -> Result<(), SaveError> {
     let key = doc.id().as_str().to_string();
+    sign_new(t, path, &key, doc.automerge_mut(), &[], signer)?;
     let summary = doc.summary().map_err(|e| doc_err(path, e))?;
     let snapshot = doc.save();
     // No state row means no change rows either; make sure none linger.
@@ -211,10 +278,11 @@ fn save_in(
     path: &Path,
     opts: &StoreOptions,
     doc: &mut Document,
+    signer: Option<&DeviceSecret>,
 ) -> Result<bool, SaveError> {
     let key = doc.id().as_str().to_string();
     let Some(st) = read_state(&t.state, path, &key).map_err(load_to_save)? else {
-        put_new(t, path, doc)?;
+        put_new(t, path, doc, signer)?;
         return Ok(true);
     };
     if doc.heads() == st.heads {
@@ -223,6 +291,7 @@ fn save_in(
     let am = doc.automerge_mut();
     if am.get_missing_deps(&st.heads).is_empty() {
         // The usual case: this copy has everything stored, plus new changes.
+        sign_new(t, path, &key, am, &st.heads, signer)?;
         let bytes = am.save_after(&st.heads);
         append(t, path, opts, st, doc, &bytes)?;
         return Ok(true);
@@ -253,11 +322,25 @@ fn save_in(
     if merged.get_heads() == st.heads {
         return Ok(false);
     }
+    sign_new(t, path, &key, &mut merged, &st.heads, signer)?;
     let bytes = merged.save_after(&st.heads);
     let mut merged =
         Document::from_automerge(doc.id().clone(), merged).map_err(|e| doc_err(path, e))?;
     append(t, path, opts, st, &mut merged, &bytes)?;
     Ok(true)
+}
+
+/// Remove every row of a document; whether it existed.
+pub(crate) fn remove_in(t: &mut Tables<'_>, path: &Path, key: &str) -> Result<bool, DbError> {
+    let existed = t.state.remove(key).db(path)?.is_some();
+    let had_doc = t.docs.remove(key).db(path)?.is_some();
+    delete_change_rows(t, path, key)?;
+    remove_summary(t, path, key)?;
+    let (lo, hi): (&[u8], &[u8]) = (&[], &[0xff; 33]);
+    t.sigs
+        .retain_in((key, lo)..=(key, hi), |_, _| false)
+        .db(path)?;
+    Ok(existed || had_doc)
 }
 
 fn load_to_save(e: LoadError) -> SaveError {
@@ -298,7 +381,7 @@ impl Store {
         {
             let mut t = Tables::open(&txn, path)?;
             for doc in docs {
-                wrote |= save_in(&mut t, path, opts, doc)?;
+                wrote |= save_in(&mut t, path, opts, doc, self.signer.as_deref())?;
             }
         }
         finish(txn, wrote, path)?;
@@ -325,6 +408,81 @@ impl Store {
             path: path.to_path_buf(),
             id: id.clone(),
         })
+    }
+
+    /// Sign every stored change made under this handle's signer that has no signature
+    /// yet (a store written before changes were signed), in one durable transaction.
+    /// Returns how many were signed; 0 without a signer.
+    pub fn sign_unsigned(&self) -> Result<usize, SaveError> {
+        let Some(signer) = self.signer.as_deref() else {
+            return Ok(0);
+        };
+        let me = signer.public().actor();
+        let path = self.path();
+        let txn = self.db().begin_write().db(path)?;
+        let mut signed = 0;
+        {
+            let mut t = Tables::open(&txn, path)?;
+            let keys: Vec<String> = t
+                .state
+                .iter()
+                .db(path)?
+                .map(|r| r.map(|(k, _)| k.value().to_string()))
+                .collect::<Result<_, _>>()
+                .db(path)?;
+            for key in keys {
+                let Some(bytes) = read_doc_bytes(&t.docs, &t.changes, path, &key)? else {
+                    continue;
+                };
+                let mut am = AutoCommit::load(&bytes).map_err(|source| {
+                    doc_err(
+                        path,
+                        DocError::Load {
+                            id: key.clone(),
+                            source: Box::new(source),
+                        },
+                    )
+                })?;
+                for meta in am.get_changes_meta(&[]) {
+                    if *meta.actor == me
+                        && t.sigs
+                            .get((key.as_str(), &meta.hash.0[..]))
+                            .db(path)?
+                            .is_none()
+                    {
+                        let sig = signer.sign_change(&meta.hash);
+                        t.sigs
+                            .insert((key.as_str(), &meta.hash.0[..]), &sig[..])
+                            .db(path)?;
+                        signed += 1;
+                    }
+                }
+            }
+        }
+        finish(txn, signed > 0, path)?;
+        Ok(signed)
+    }
+
+    /// A document's stored bytes and the signatures of its changes (what a sync peer or
+    /// a bundle is sent), read in one transaction.
+    pub fn load_signed(&self, id: &DocId) -> Result<Signed, LoadError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let docs = txn.open_table(DOCS).db(path)?;
+        let changes = txn.open_table(CHANGES).db(path)?;
+        let bytes = read_doc_bytes(&docs, &changes, path, id.as_str())?.ok_or_else(|| {
+            LoadError::NotFound {
+                path: path.to_path_buf(),
+                id: id.clone(),
+            }
+        })?;
+        let sigs = match txn.open_table(SIGS) {
+            Ok(table) => read_sigs(&table, path, id.as_str())?,
+            // A store written before signatures existed.
+            Err(redb::TableError::TableDoesNotExist(_)) => Vec::new(),
+            Err(e) => return Err(LoadError::Db(DbError::new(path, e))),
+        };
+        Ok((bytes, sigs))
     }
 
     /// Whether the store holds a document.
@@ -381,11 +539,7 @@ impl Store {
         let txn = self.db().begin_write().db(path)?;
         let existed = {
             let mut t = Tables::open(&txn, path)?;
-            let existed = t.state.remove(key).db(path)?.is_some();
-            let had_doc = t.docs.remove(key).db(path)?.is_some();
-            delete_change_rows(&mut t, path, key)?;
-            remove_summary(&mut t, path, key)?;
-            existed || had_doc
+            remove_in(&mut t, path, key)?
         };
         if let Ok(mut derived) = txn.open_table(crate::derived::DERIVED) {
             derived.remove(key).db(path)?;

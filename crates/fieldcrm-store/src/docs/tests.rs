@@ -250,7 +250,10 @@ fn apply_batch_is_all_or_nothing() {
     let mut b = customer("B");
     let (sa, sb) = (a.save(), b.save());
     let out = s
-        .apply_batch([(a.id(), sa.as_slice()), (b.id(), sb.as_slice())])
+        .apply_batch([
+            (a.id(), sa.as_slice(), &[][..]),
+            (b.id(), sb.as_slice(), &[][..]),
+        ])
         .unwrap();
     assert_eq!(out.len(), 2);
     assert_eq!(out[1].1, b.heads());
@@ -258,11 +261,14 @@ fn apply_batch_is_all_or_nothing() {
     let edit = a.save_incremental();
     let junk = b"junk".to_vec();
     let err = s
-        .apply_batch([(a.id(), edit.as_slice()), (b.id(), junk.as_slice())])
+        .apply_batch([
+            (a.id(), edit.as_slice(), &[][..]),
+            (b.id(), junk.as_slice(), &[][..]),
+        ])
         .unwrap_err();
     assert!(matches!(err, ApplyError::Rejected { .. }), "{err}");
     assert_ne!(s.heads(a.id()).unwrap().unwrap(), a.heads());
-    s.apply_batch([(a.id(), edit.as_slice())]).unwrap();
+    s.apply_batch([(a.id(), edit.as_slice(), &[][..])]).unwrap();
     assert_eq!(s.heads(a.id()).unwrap().unwrap(), a.heads());
 }
 

@@ -6,13 +6,16 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use automerge::{ActorId, ChangeHash};
-use fieldcrm_model::DocId;
+use fieldcrm_model::{DocId, Signature};
 
 use crate::clock::Clock;
 use crate::recon::{self, ItemSet, LEAF_ITEMS, RawId};
 use crate::scope::Scope;
 use crate::wire::{self, RangeBody, RangePart, Turn};
 use crate::{HostError, SyncError};
+
+/// A loaded document: its stored bytes and the signatures of its changes.
+pub(super) type Loaded = (Vec<u8>, Vec<(ChangeHash, Signature)>);
 
 /// Most actors a peer may introduce in one session.
 pub(super) const MAX_ACTORS: usize = 1 << 20;
@@ -61,6 +64,8 @@ pub struct SaveDoc {
     /// `Automerge::load_incremental` to the stored document, or `Automerge::load` for a
     /// document not held yet.
     pub data: Vec<u8>,
+    /// The verified signature of every change in `data`: store them beside the changes.
+    pub sigs: Vec<(ChangeHash, Signature)>,
     /// For a whole saved document: its heads. A host that does not hold the document may
     /// store `data` and these heads as they are, without parsing the document again.
     pub whole_heads: Option<Vec<ChangeHash>>,
@@ -73,6 +78,8 @@ pub struct LoadedDoc {
     pub id: DocId,
     /// Its stored bytes (anything `Automerge::load` reads), or `None` if it is gone.
     pub bytes: Option<Vec<u8>>,
+    /// The signatures of its changes (sent with them).
+    pub sigs: Vec<(ChangeHash, Signature)>,
 }
 
 /// Where a session stands.
@@ -112,6 +119,9 @@ pub struct Report {
     pub refused_here: Vec<(DocId, String)>,
     /// Documents the peer refused, with its reason.
     pub refused_by_peer: Vec<(DocId, String)>,
+    /// Single changes this side refused (bad signature, author not allowed, or depending
+    /// on such a change); the other changes of the document were saved.
+    pub refused_changes: Vec<RefusedChange>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,13 +309,13 @@ impl<S: Scope> Session<S> {
             Ok(d) => d,
             Err(e) => return self.fail(SyncError::Host(e), true),
         };
-        let mut by_id: HashMap<RawId, Option<Vec<u8>>> = docs
+        let mut by_id: HashMap<RawId, Loaded> = docs
             .into_iter()
-            .map(|d| (recon::raw_id(&d.id), d.bytes))
+            .filter_map(|d| Some((recon::raw_id(&d.id), (d.bytes?, d.sigs))))
             .collect();
         for id in ids {
-            let bytes = by_id.remove(&id).flatten();
-            if let Err(e) = self.do_work(id, bytes) {
+            let loaded = by_id.remove(&id);
+            if let Err(e) = self.do_work(id, loaded) {
                 return self.fail(e, true);
             }
         }
@@ -352,6 +362,9 @@ impl<S: Scope> Session<S> {
 
 mod receive;
 mod send;
+mod verify;
+
+pub use verify::{Judged, Part, RefusedChange, judge};
 #[cfg(test)]
 mod tests;
 

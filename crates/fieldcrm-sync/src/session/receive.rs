@@ -3,14 +3,14 @@
 
 use std::collections::HashSet;
 
-use automerge::{ActorId, ChangeHash};
-use fieldcrm_model::{DocId, Document, Summary};
+use automerge::ActorId;
 
+use super::verify::{self, Judged as Prepared, RefusedChange};
 use super::{MAX_ACTORS, Output, Phase, SaveDoc, Session, Ticket, Work};
-use crate::clock::{self, Clock, Version};
+use crate::clock::Clock;
 use crate::recon::{self, LEAF_ITEMS, MAX_SPLIT_DEPTH, RawId};
-use crate::scope::{Incoming, Scope};
-use crate::wire::{self, ChangesPart, ClockPart, Frame, RangeBody, RangePart, Refusal, Turn};
+use crate::scope::Scope;
+use crate::wire::{self, ClockPart, Frame, RangeBody, RangePart, Refusal, Turn};
 use crate::{DecodeError, MAX_MESSAGE_SIZE, PROTOCOL_VERSION, SyncError};
 
 impl<S: Scope> Session<S> {
@@ -121,61 +121,13 @@ impl<S: Scope> Session<S> {
         for part in &turn.changes {
             let id = recon::doc_id(part.id());
             let held = self.items.find(part.id()).is_some();
-            let bad = |detail: String| SyncError::BadDocument {
-                id: id.clone(),
-                detail,
-            };
-            let mut whole_heads = None;
-            let (data, authors, summary) = match part {
-                ChangesPart::Changes { chunks, .. } => {
-                    let mut authors = Vec::new();
-                    let mut data = Vec::new();
-                    for ch in chunks {
-                        let c = clock::parse_change(ch).map_err(bad)?;
-                        if !authors.contains(c.actor_id()) {
-                            authors.push(c.actor_id().clone());
-                        }
-                        data.extend_from_slice(ch);
-                    }
-                    (data, authors, None)
-                }
-                ChangesPart::Whole { bytes, .. } => {
-                    let mut doc = clock::parse_document(bytes).map_err(bad)?;
-                    whole_heads = Some(doc.get_heads());
-                    let mut authors: Vec<ActorId> =
-                        Version::of(doc.document()).clock.into_keys().collect();
-                    authors.dedup();
-                    let summary = (!held).then(|| {
-                        Document::from_automerge(id.clone(), doc)
-                            .and_then(|mut d| d.summary())
-                            .map_err(|e| e.to_string())
-                    });
-                    (bytes.clone(), authors, summary)
-                }
-            };
-            let verdict = if !held && matches!(part, ChangesPart::Changes { .. }) {
-                Err(format!(
-                    "changes to document {} that this side does not share with you",
-                    id.short()
-                ))
+            let prepared = if !held && matches!(part, wire::ChangesPart::Changes { .. }) {
+                verify::not_offered(id)
             } else {
-                let summary_ref: Option<Result<&Summary, &str>> =
-                    summary.as_ref().map(|r| r.as_ref().map_err(|e| e.as_str()));
-                self.scope.accepts(
-                    &id,
-                    &Incoming {
-                        held,
-                        summary: summary_ref,
-                        authors: &authors,
-                    },
-                )
+                verify::judge(&self.scope, part.into(), id.clone(), held)
+                    .map_err(|detail| SyncError::BadDocument { id, detail })?
             };
-            out.push(Prepared {
-                id,
-                data,
-                whole_heads,
-                verdict,
-            });
+            out.push(prepared);
         }
         Ok(out)
     }
@@ -198,10 +150,25 @@ impl<S: Scope> Session<S> {
         }
         let mut docs = Vec::new();
         for p in prepared {
+            if !p.refused.is_empty() {
+                let reason = p
+                    .refused
+                    .iter()
+                    .map(RefusedChange::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                self.out.refused.push(Refusal {
+                    id: recon::raw_id(&p.id),
+                    reason,
+                });
+                self.report.refused_changes.extend(p.refused);
+            }
             match p.verdict {
+                Ok(()) if p.data.is_empty() => {}
                 Ok(()) => docs.push(SaveDoc {
                     id: p.id,
                     data: p.data,
+                    sigs: p.sigs,
                     whole_heads: p.whole_heads,
                 }),
                 Err(reason) => {
@@ -363,12 +330,4 @@ impl<S: Scope> Session<S> {
         });
         f(w);
     }
-}
-
-/// A received document part, checked and judged before anything is saved.
-struct Prepared {
-    id: DocId,
-    data: Vec<u8>,
-    whole_heads: Option<Vec<ChangeHash>>,
-    verdict: Result<(), String>,
 }

@@ -1,9 +1,12 @@
 //! The sending half of a session: answering loaded documents with changes and clocks,
 //! building messages within the size target, and ending turns.
 
-use automerge::ActorId;
+use std::collections::HashMap;
 
-use super::{Output, Phase, Session, Ticket};
+use automerge::{ActorId, ChangeHash};
+use fieldcrm_model::Signature;
+
+use super::{Loaded, Output, Phase, Session, Ticket};
 use crate::clock::{self, Version};
 use crate::recon::{self, RawId};
 use crate::scope::Scope;
@@ -16,18 +19,18 @@ const LOAD_BATCH: usize = 64;
 const LOADS_IN_FLIGHT: usize = 4;
 
 impl<S: Scope> Session<S> {
-    pub(super) fn do_work(&mut self, id: RawId, bytes: Option<Vec<u8>>) -> Result<(), SyncError> {
+    pub(super) fn do_work(&mut self, id: RawId, loaded: Option<Loaded>) -> Result<(), SyncError> {
         let Some(w) = self.work.remove(&id) else {
             return Ok(());
         };
         let doc_id = recon::doc_id(&id);
-        let Some(bytes) = bytes else {
+        let Some((bytes, sigs)) = loaded else {
             // Gone since the session started: behave as if never held.
             return Ok(());
         };
         let only_push = w.push_whole && !w.send_clock && w.answer.is_none();
         if only_push {
-            return self.push_changes(ChangesPart::Whole { id, bytes });
+            return self.push_changes(ChangesPart::Whole { id, bytes, sigs });
         }
         let mut doc = clock::parse_document(&bytes).map_err(|detail| {
             SyncError::Host(HostError(format!(
@@ -46,7 +49,17 @@ impl<S: Scope> Session<S> {
                 } else {
                     let mut changes = version.changes_for(am, theirs);
                     if !changes.is_empty() {
-                        let chunks = changes.iter_mut().map(|c| c.bytes().into_owned()).collect();
+                        let by_hash: HashMap<ChangeHash, Signature> =
+                            sigs.iter().copied().collect();
+                        // A change stored without a signature goes out with none; the
+                        // peer refuses it by name.
+                        let chunks = changes
+                            .iter_mut()
+                            .map(|c| {
+                                let sig = by_hash.get(&c.hash()).copied().unwrap_or([0; 64]);
+                                (c.bytes().into_owned(), sig)
+                            })
+                            .collect();
                         self.push_changes(ChangesPart::Changes { id, chunks })?;
                     }
                 }
@@ -56,7 +69,7 @@ impl<S: Scope> Session<S> {
             }
         }
         if pushed {
-            self.push_changes(ChangesPart::Whole { id, bytes })?;
+            self.push_changes(ChangesPart::Whole { id, bytes, sigs })?;
         }
         if send_clock && self.clock_sent.insert(id) {
             let clock = version
@@ -109,24 +122,27 @@ impl<S: Scope> Session<S> {
     fn push_changes(&mut self, part: ChangesPart) -> Result<(), SyncError> {
         let budget = MAX_MESSAGE_SIZE - 1024;
         match part {
-            ChangesPart::Whole { id, bytes } => {
-                if bytes.len() > budget {
+            ChangesPart::Whole { id, bytes, sigs } => {
+                let bytes_len = bytes.len() + sigs.len() * 96;
+                if bytes_len > budget {
                     return Err(SyncError::DocumentTooLarge {
                         id: recon::doc_id(&id),
                         size: bytes.len(),
                     });
                 }
-                if self.out_size + bytes.len() > TARGET_MESSAGE_SIZE {
+                if self.out_size + bytes_len > TARGET_MESSAGE_SIZE {
                     self.flush(true);
                 }
                 self.report.automerge_bytes_sent += bytes.len() as u64;
-                self.out_size += bytes.len() + 24;
-                self.out.changes.push(ChangesPart::Whole { id, bytes });
+                self.out_size += bytes_len + 24;
+                self.out
+                    .changes
+                    .push(ChangesPart::Whole { id, bytes, sigs });
             }
             ChangesPart::Changes { id, chunks } => {
                 let mut current = Vec::new();
                 let mut size = 0;
-                for ch in chunks {
+                for (ch, sig) in chunks {
                     if ch.len() > budget {
                         return Err(SyncError::DocumentTooLarge {
                             id: recon::doc_id(&id),
@@ -145,8 +161,8 @@ impl<S: Scope> Session<S> {
                         self.flush(true);
                     }
                     self.report.automerge_bytes_sent += ch.len() as u64;
-                    size += ch.len() + wire::uvarint_len(ch.len() as u64);
-                    current.push(ch);
+                    size += ch.len() + wire::uvarint_len(ch.len() as u64) + 64;
+                    current.push((ch, sig));
                 }
                 if !current.is_empty() {
                     self.out_size += size + 24;

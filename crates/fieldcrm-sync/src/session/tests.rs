@@ -27,6 +27,7 @@ impl Host for GoneHost {
             .map(|id| LoadedDoc {
                 id: id.clone(),
                 bytes: None,
+                sigs: Vec::new(),
             })
             .collect())
     }
@@ -150,4 +151,87 @@ fn a_closed_transport_fails_an_unfinished_session_only() {
     exchange(&mut a, &mut b);
     a.closed();
     assert_eq!(a.status(), Status::Finished);
+}
+
+#[test]
+fn roster_changes_sent_out_of_causal_order_are_still_judged() {
+    use crate::RosterScope;
+    use crate::sim::{MemoryHost, device, secret};
+    use crate::wire::ChangesPart;
+    use automerge::AutoCommit;
+    use fieldcrm_model::sig::workspace_id_for;
+    use fieldcrm_model::{Device, DocKind, Document, Role, Roster, User};
+
+    let ws = workspace_id_for(&device(1));
+    let mut roster = Roster::new(&ws, "W");
+    for (user, role, n) in [("admin", Role::Admin, 1), ("rep1", Role::Rep, 3)] {
+        roster.users.insert(
+            user.into(),
+            User {
+                name: user.into(),
+                role,
+                team: None,
+                region: None,
+                active: true,
+                created_at: 0,
+            },
+        );
+        roster.devices.insert(
+            device(n).to_hex(),
+            Device {
+                user: user.into(),
+                label: "phone".into(),
+                enrolled_at: 0,
+                revoked_at: None,
+            },
+        );
+    }
+    let id = DocId::workspace(&DocKind::Roster);
+    let mut founder = MemoryHost::new(secret(1));
+    let mut d = Document::create(id.clone(), &device(1), 1_000_000, &roster, "found").unwrap();
+    founder.put(&mut d);
+    let mut receiver = MemoryHost::new(secret(2));
+    receiver.copy_from(&founder, &id);
+    // The admin's change, then the rep's on top of it.
+    let mut admins = None;
+    founder.edit(&id, |d| {
+        d.put(&["workspace_name"], &"W2".to_string()).unwrap();
+        admins = d.commit(2_000_000, "rename");
+    });
+    let mut rep = MemoryHost::new(secret(3));
+    rep.copy_from(&founder, &id);
+    let mut reps = None;
+    rep.edit(&id, |d| {
+        d.put(&["users", "rep1", "role"], &Role::Admin).unwrap();
+        reps = d.commit(3_000_000, "promote myself");
+    });
+    let (admins, reps) = (admins.unwrap(), reps.unwrap());
+    // A peer sends the rep's change first: it cannot be judged before the admin's.
+    let mut am = AutoCommit::load(rep.bytes(&id).unwrap()).unwrap();
+    let sigs = rep.sigs(&id);
+    let mut chunk = |h: ChangeHash| {
+        let mut c = am.get_change_by_hash(&h).unwrap();
+        (c.bytes().into_owned(), sigs[&h])
+    };
+    let turn = Turn {
+        hello: Some(ws.clone()),
+        changes: vec![ChangesPart::Changes {
+            id: crate::recon::raw_id(&id),
+            chunks: vec![chunk(reps), chunk(admins)],
+        }],
+        ..Turn::default()
+    };
+    let summary = receiver.document(&id).unwrap().summary().unwrap();
+    let local = AutoCommit::load(receiver.bytes(&id).unwrap()).unwrap();
+    let scope = RosterScope::new(roster, "rep1", move |_: &DocId| Some(summary.clone()))
+        .roster_chain(&ws, Some(local));
+    let mut s = Session::new(SessionRole::Responder, &ws, scope, receiver.index());
+    s.receive(&wire::encode_turn(&turn));
+    let _ = s.run_host(&mut receiver);
+    assert_eq!(s.error(), None);
+    let refused = &s.report().refused_changes;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].hash, reps);
+    assert!(refused[0].reason.contains("admin"), "{}", refused[0].reason);
+    assert_eq!(receiver.heads()[&id], vec![admins]);
 }
