@@ -95,8 +95,9 @@ pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
         s.push_str(&format!("\n  refused here: {} — {why}", id.short()));
     }
     for c in &r.refused_changes {
+        let zh = fieldcrm_sync::reason_zh(&c.reason).unwrap_or("");
         s.push_str(&format!(
-            "\n  已拒绝 refused here: document {} {}",
+            "\n  已拒绝 {zh} refused here: document {} {}",
             c.doc.short(),
             c.describe()
         ));

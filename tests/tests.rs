@@ -14,6 +14,7 @@ mod cli_p2p;
 mod crash_init;
 mod csv_import;
 mod demo;
+mod forgery;
 mod inspect;
 mod js_interop;
 mod readme_tour;

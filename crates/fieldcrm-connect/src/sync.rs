@@ -298,15 +298,7 @@ fn finish(
     now: Millis,
 ) -> Result<SyncOutcome> {
     let joined_as = ws.joined(had_roster)?;
-    // A first sync could not check authors as changes arrived (no roster yet): check
-    // them now against the roster it brought.
-    let removed_changes = if had_roster {
-        Vec::new()
-    } else {
-        ws.verify_authors().map_err(Error::AfterSync)?
-    };
-    let mut after = ws.after_sync(refused, now).map_err(Error::AfterSync)?;
-    after.removed_changes = removed_changes;
+    let after = ws.after_sync(refused, now).map_err(Error::AfterSync)?;
     Ok(SyncOutcome {
         with,
         report,

@@ -100,7 +100,7 @@ pub use scope::{
 };
 pub use session::{
     Host, Judged, LoadedDoc, Output, Part, RefusedChange, Report, SaveDoc, Session, SessionRole,
-    Status, Ticket, judge,
+    Status, Ticket, judge, reason_zh,
 };
 
 use fieldcrm_model::DocId;

@@ -90,11 +90,15 @@ impl Workspace {
     /// `now`). A device without a usable identity skips both and says why in
     /// [`AfterSync::skipped`]. Idempotent.
     pub fn after_sync(&self, refused_out_of_scope: &[DocId], now: Millis) -> Result<AfterSync> {
+        // Changes were judged against the roster held when the sync started: check them
+        // again if the roster it brought took something away (or on a first sync).
+        let removed_changes = self.reverify_if_roster_changed()?;
         let me = match self.me() {
             Ok(me) => me,
             Err(e) if no_identity(&e) => {
                 return Ok(AfterSync {
                     skipped: Some(e.to_string()),
+                    removed_changes,
                     ..AfterSync::default()
                 });
             }
@@ -106,7 +110,7 @@ impl Workspace {
             removed,
             carried,
             skipped: None,
-            removed_changes: Vec::new(),
+            removed_changes,
         })
     }
 

@@ -1,21 +1,92 @@
-//! Checking the authors of stored documents against the roster, for the one case where
-//! sync cannot do it as changes arrive: a device's first sync, when it has no roster yet.
+//! Checking the authors of stored documents against the roster, for what sync cannot
+//! judge as changes arrive: a sync or bundle judges changes against the roster this
+//! device held when it started, so
+//! - a device's first sync (no roster yet) holds changes to their signatures only;
+//! - a revocation (or a user deactivated, or moved) arriving together with, or after,
+//!   changes the device made after it was revoked would let those stay.
 //!
-//! During that session the roster is judged change by change back to the founding
-//! device, and every other change is held to its signature; once the roster is stored,
-//! [`Workspace::verify_authors`] checks each change's author (enrolled, not revoked when
-//! it made the change, allowed to write the document) and rebuilds any document that
-//! holds a change that fails, without it and without what depends on it.
+//! [`Workspace::reverify_if_roster_changed`] runs after every sync and bundle import:
+//! when the roster took away something (or this device never checked), it checks each
+//! stored change's author (enrolled, not revoked when it made the change, allowed to
+//! write the document as the author saw it) and rebuilds any document holding a change
+//! that fails, without it and without what depends on it, saying so.
 
 use std::collections::HashSet;
 
 use automerge::{AutoCommit, Change, ChangeHash};
-use fieldcrm_model::{DeviceKey, DocId, DocKind, Signature, short_id};
+use fieldcrm_model::{DeviceKey, DocId, DocKind, Roster, Signature, short_id};
 use fieldcrm_sync::author_refusal;
 
 use crate::{Error, Result, Workspace};
 
+/// Meta key: the roster heads the stored changes were last checked against.
+const META_VERIFIED_ROSTER: &str = "authors-verified-roster";
+
+/// Whether `new` takes away anything `old` allowed: a device revoked, a user deactivated
+/// or moved to another role, team or region.
+fn takes_away(old: &Roster, new: &Roster) -> bool {
+    new.devices.iter().any(|(k, d)| {
+        d.revoked_at.is_some()
+            && old
+                .devices
+                .get(k)
+                .is_some_and(|o| o.revoked_at != d.revoked_at)
+    }) || old.users.iter().any(|(id, o)| {
+        new.users.get(id).is_none_or(|n| {
+            (o.active && !n.active) || o.role != n.role || o.team != n.team || o.region != n.region
+        })
+    })
+}
+
 impl Workspace {
+    /// After a sync or bundle import: if the roster changed since the stored changes
+    /// were last checked and took something away (or they never were), check every
+    /// stored change's author again ([`Workspace::verify_authors`]). Returns one line
+    /// per removed change.
+    pub fn reverify_if_roster_changed(&self) -> Result<Vec<String>> {
+        if !self.has_roster()? {
+            return Ok(Vec::new());
+        }
+        let rid = DocId::workspace(&DocKind::Roster);
+        let mut doc = self.load(&rid)?;
+        let heads = doc.heads();
+        let text = heads
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let last = self
+            .store()
+            .get_meta_str(META_VERIFIED_ROSTER)
+            .map_err(fieldcrm_store::Error::from)?;
+        if last.as_deref() == Some(text.as_str()) {
+            return Ok(Vec::new());
+        }
+        let needed = match &last {
+            None => true,
+            Some(old) => {
+                let old_heads: Vec<ChangeHash> =
+                    old.split(',').filter_map(|h| h.parse().ok()).collect();
+                let old_roster = doc.automerge_mut().fork_at(&old_heads).ok().and_then(|at| {
+                    fieldcrm_model::Document::from_automerge(rid.clone(), at)
+                        .ok()?
+                        .hydrate::<Roster>()
+                        .ok()
+                });
+                old_roster.is_none_or(|old| takes_away(&old, &self.roster().unwrap_or(old.clone())))
+            }
+        };
+        let lines = if needed {
+            self.verify_authors()?
+        } else {
+            Vec::new()
+        };
+        self.store()
+            .set_meta_str(META_VERIFIED_ROSTER, &text)
+            .map_err(fieldcrm_store::Error::from)?;
+        Ok(lines)
+    }
+
     /// Check the author of every change in every stored document (other than the
     /// roster, which is checked by its own chain) against the stored roster; remove the
     /// changes that fail, and what depends on them. Returns one line per removed change.

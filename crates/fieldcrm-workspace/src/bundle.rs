@@ -530,6 +530,9 @@ impl Workspace {
             )
             .map_err(fieldcrm_store::Error::from)?;
         accepted.extend(judged);
+        // Judged against the roster held before the import: check again if the bundle's
+        // roster took something away.
+        refused.extend(self.reverify_if_roster_changed()?);
         let total = header.docs as usize;
         Ok(ImportReport {
             header,

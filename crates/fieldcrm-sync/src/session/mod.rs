@@ -364,7 +364,7 @@ mod receive;
 mod send;
 mod verify;
 
-pub use verify::{Judged, Part, RefusedChange, judge};
+pub use verify::{Judged, Part, RefusedChange, judge, reason_zh};
 #[cfg(test)]
 mod tests;
 

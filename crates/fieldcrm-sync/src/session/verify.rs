@@ -52,6 +52,37 @@ pub struct Judged {
     pub refused: Vec<RefusedChange>,
 }
 
+/// A refusal reason of this crate (English: it is also sent to the peer) said in
+/// Chinese, for the common ones; `None` for others.
+pub fn reason_zh(reason: &str) -> Option<&'static str> {
+    const ZH: [(&str, &str); 9] = [
+        (
+            "signature does not verify",
+            "签名无效：这项修改不是它所署名的设备做的",
+        ),
+        ("is not signed", "这项修改没有签名"),
+        (
+            "not a fieldcrm device key",
+            "这项修改的作者不是 fieldcrm 设备",
+        ),
+        ("was revoked", "做这项修改的设备已被停用"),
+        ("not enrolled", "做这项修改的设备不在本工作区的设备名单中"),
+        ("may not write", "作者无权修改这份档案"),
+        ("depends on refused change", "它建立在一项被拒绝的修改之上"),
+        (
+            "admin's device may change the roster",
+            "只有管理员的设备可以修改人员名单",
+        ),
+        (
+            "founded this workspace",
+            "只有创建工作区的设备可以建立人员名单",
+        ),
+    ];
+    ZH.iter()
+        .find(|(en, _)| reason.contains(en))
+        .map(|(_, zh)| *zh)
+}
+
 /// A change this side refused, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

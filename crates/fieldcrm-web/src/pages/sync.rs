@@ -91,11 +91,14 @@ pub(crate) async fn run_sync(
             let mut names = std::collections::HashMap::new();
             if let Ok(o) = &outcome {
                 let _ = ws.store().set_meta_str(META_LAST_SYNC, &now.to_string());
-                for (id, _) in o
+                let changes = o.report.refused_changes.iter().map(|c| &c.doc);
+                for id in o
                     .report
                     .refused_here
                     .iter()
                     .chain(&o.report.refused_by_peer)
+                    .map(|(id, _)| id)
+                    .chain(changes)
                 {
                     if let Ok(Some(s)) = ws.summary(id) {
                         names.insert(id.clone(), s.name);
@@ -173,11 +176,17 @@ fn outcome(lang: Lang, done: &Done) -> Markup {
                             }
                         }
                     }
-                    @if !r.refused_here.is_empty() {
+                    @if !r.refused_here.is_empty() || !r.refused_changes.is_empty() || !o.after.removed_changes.is_empty() {
                         h3 { (t(lang, "本机拒绝的更改", "Changes this device refused")) }
                         ul {
                             @for (id, why) in &r.refused_here {
                                 li { strong { (name(id)) } "：" (explain(lang, false, why)) }
+                            }
+                            @for c in &r.refused_changes {
+                                li { strong { (name(&c.doc)) } "：" (explain(lang, false, &c.describe())) }
+                            }
+                            @for line in &o.after.removed_changes {
+                                li { (line) }
                             }
                         }
                     }
@@ -200,6 +209,11 @@ fn explain(lang: Lang, out_of_scope: bool, why: &str) -> String {
         match lang {
             Lang::Zh => "超出你的数据范围（例如客户已转给他人），本机副本已删除。".to_string(),
             Lang::En => "outside your data scope (e.g. the customer was reassigned); the copy on this device was removed.".to_string(),
+        }
+    } else if lang == Lang::Zh {
+        match fieldcrm_sync::reason_zh(why) {
+            Some(zh) => format!("{zh}（{why}）"),
+            None => why.to_string(),
         }
     } else {
         why.to_string()
