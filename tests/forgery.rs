@@ -9,105 +9,14 @@
 //! `crates/fieldcrm-workspace/tests/api/forgery.rs`. A replayed signed `/v1/findings`
 //! request is covered in `relay.rs`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
 use fieldcrm_model::{Approval, DeviceKey, DocId, DocKind, Document, Role, short_id};
 use fieldcrm_workspace::Workspace;
 
-use crate::cli_p2p::{serve_once, sync_with, workspace_id};
+use crate::cli_p2p::{serve_once, sync_with};
+use crate::relay::Office;
 use crate::support::{Rep, device_key};
-
-/// A running `fieldcrm-relay serve`; killed when dropped.
-struct Relay {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An office: an admin device and a relay bootstrapped with it (as in `relay.rs`).
-struct Office {
-    admin: Rep,
-    relay: Relay,
-    root: PathBuf,
-}
-
-impl Office {
-    fn new() -> Office {
-        let admin = Rep::new();
-        admin.ok(&["init", "--user", "管理员", "--role", "admin"]);
-        let root = admin.home.parent().unwrap().to_path_buf();
-        let config = root.join("relay.toml");
-        std::fs::write(&config, "").unwrap();
-        let bin = Path::new(env!("CARGO_BIN_EXE_fieldcrm")).with_file_name("fieldcrm-relay");
-        assert!(
-            bin.exists(),
-            "{} is missing: build it with `cargo build -p fieldcrm-relay`",
-            bin.display()
-        );
-        let out = Command::new(&bin)
-            .args(["init", "--config"])
-            .arg(&config)
-            .args(["--workspace", &workspace_id(&admin)])
-            .args(["--admin-device", &device_key(&admin)])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let mut child = Command::new(&bin)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .args(["--http", "127.0.0.1:0", "--iroh", "off"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start fieldcrm-relay");
-        let mut url = None;
-        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-            let line = line.unwrap();
-            if let Some(u) = line.strip_prefix("http: ") {
-                url = Some(u.to_string());
-            }
-            if line == "ready" {
-                break;
-            }
-        }
-        let relay = Relay {
-            child,
-            url: url.expect("the relay printed its address"),
-        };
-        admin.ok(&["remote", "add", "office", &relay.url]);
-        admin.ok(&["sync"]);
-        Office { admin, relay, root }
-    }
-
-    /// A new user and their device, joined through the relay and enrolled.
-    fn device(&self, name: &str, role: &str, team: &str) -> Rep {
-        self.admin
-            .ok(&["user", "add", name, "--role", role, "--team", team]);
-        self.enroll(name, &format!("dev-{name}"))
-    }
-
-    /// Another device of an existing user.
-    fn enroll(&self, user: &str, dir: &str) -> Rep {
-        let dev = Rep::at(&self.root.join(dir));
-        dev.ok(&["join", &self.relay.url]);
-        self.admin
-            .ok(&["device", "add", &device_key(&dev), "--user", user]);
-        let out = dev.ok(&["sync"]);
-        assert!(
-            out.contains(&format!("joined workspace as {user}")),
-            "{out}"
-        );
-        dev
-    }
-}
 
 /// How a planted change is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +151,7 @@ fn forge_sign_off(forger: &Rep, mgr: &Rep, doc: &str, sign: Sign) -> String {
 /// admin's roster change the rep carries; the manager receives those and no forgery.
 #[test]
 fn the_relay_refuses_each_forgery_by_name_and_takes_the_rest() {
-    let office = Office::new();
+    let office = Office::new("");
     let mgr = office.device("王经理", "manager", "华东");
     let rep = office.device("小张", "rep", "华东");
     mgr.ok(&["sync"]);
@@ -358,7 +267,7 @@ fn the_relay_refuses_each_forgery_by_name_and_takes_the_rest() {
 /// edit of the same file and a new file arrive; the manager never sees the later one.
 #[test]
 fn the_relay_refuses_a_revoked_devices_later_change_and_keeps_its_earlier_one() {
-    let mut office = Office::new();
+    let mut office = Office::new("");
     let mgr = office.device("王经理", "manager", "华东");
     let rep = office.device("小张", "rep", "华东");
     let mut old = office.enroll("小张", "dev-小张-old-phone");
@@ -411,7 +320,7 @@ fn the_relay_refuses_a_revoked_devices_later_change_and_keeps_its_earlier_one() 
 /// only talks to the relay) with 小张's device and user as its author.
 #[test]
 fn a_forwarded_change_reaches_the_manager_through_the_relay_under_its_authors_name() {
-    let office = Office::new();
+    let office = Office::new("");
     let phone = office.device("王经理", "manager", "华东");
     let rep = office.device("小张", "rep", "华东");
     let laptop = office.enroll("王经理", "dev-王经理-laptop");
@@ -469,7 +378,7 @@ fn a_forwarded_change_reaches_the_manager_through_the_relay_under_its_authors_na
 /// arrives both ways.
 #[test]
 fn direct_sync_and_bundle_import_exit_3_naming_the_refused_change() {
-    let office = Office::new();
+    let office = Office::new("");
     let mgr = office.device("王经理", "manager", "华东");
     let rep = office.device("小张", "rep", "华东");
     mgr.ok(&["sync"]);

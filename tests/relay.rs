@@ -31,9 +31,9 @@ fn relay_bin() -> PathBuf {
 }
 
 /// A running `fieldcrm-relay serve`; killed (SIGKILL) when dropped.
-struct RelayProc {
+pub(crate) struct RelayProc {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     ticket: Option<String>,
     stderr: PathBuf,
 }
@@ -111,14 +111,14 @@ impl Drop for RelayProc {
 }
 
 /// An office: an admin device, a relay bootstrapped with it, and enrolled devices.
-struct Office {
-    admin: Rep,
-    relay: RelayProc,
-    root: PathBuf,
+pub(crate) struct Office {
+    pub(crate) admin: Rep,
+    pub(crate) relay: RelayProc,
+    pub(crate) root: PathBuf,
 }
 
 impl Office {
-    fn new(config: &str) -> Office {
+    pub(crate) fn new(config: &str) -> Office {
         let admin = Rep::new();
         admin.ok(&["init", "--user", "管理员", "--role", "admin"]);
         let root = admin.home.parent().unwrap().to_path_buf();
@@ -138,18 +138,24 @@ impl Office {
     }
 
     /// A user and their device, joined through the relay and enrolled by the admin.
-    fn device(&self, name: &str, role: &str, team: &str) -> Rep {
+    pub(crate) fn device(&self, name: &str, role: &str, team: &str) -> Rep {
         self.admin
             .ok(&["user", "add", name, "--role", role, "--team", team]);
-        let rep = Rep::at(&self.root.join(format!("dev-{name}")));
+        self.enroll(name, &format!("dev-{name}"))
+    }
+
+    /// Another device (in directory `dir`) of the existing user `user`, joined through
+    /// the relay, enrolled by the admin and synced.
+    pub(crate) fn enroll(&self, user: &str, dir: &str) -> Rep {
+        let rep = Rep::at(&self.root.join(dir));
         let out = rep.ok(&["join", &self.relay.url]);
         assert!(out.contains("saved as remote `office`"), "{out}");
         self.admin
-            .ok(&["device", "add", &device_key(&rep), "--user", name]);
+            .ok(&["device", "add", &device_key(&rep), "--user", user]);
         self.admin.ok(&["sync"]);
         let out = rep.ok(&["sync"]);
         assert!(
-            out.contains(&format!("joined workspace as {name}")),
+            out.contains(&format!("joined workspace as {user}")),
             "{out}"
         );
         rep

@@ -162,6 +162,19 @@ fn read_sigs(
     Ok(out)
 }
 
+/// Load a stored document's bytes (a failure is a damaged document, not bad input).
+fn load_stored(path: &Path, key: &str, bytes: &[u8]) -> Result<AutoCommit, SaveError> {
+    AutoCommit::load(bytes).map_err(|source| {
+        doc_err(
+            path,
+            DocError::Load {
+                id: key.to_string(),
+                source: Box::new(source),
+            },
+        )
+    })
+}
+
 fn doc_err(path: &Path, e: DocError) -> SaveError {
     SaveError::Doc {
         path: path.to_path_buf(),
@@ -301,15 +314,7 @@ fn save_in(
     let ours = am.save_after(&st.heads);
     let stored = read_doc_bytes(&t.docs, &t.changes, path, &key)?
         .ok_or_else(|| damaged(path, "docs-v1", &key, "snapshot row is missing"))?;
-    let mut merged = AutoCommit::load(&stored).map_err(|source| {
-        doc_err(
-            path,
-            DocError::Load {
-                id: key.clone(),
-                source: Box::new(source),
-            },
-        )
-    })?;
+    let mut merged = load_stored(path, &key, &stored)?;
     merged.load_incremental(&ours).map_err(|source| {
         doc_err(
             path,
@@ -434,15 +439,7 @@ impl Store {
                 let Some(bytes) = read_doc_bytes(&t.docs, &t.changes, path, &key)? else {
                     continue;
                 };
-                let mut am = AutoCommit::load(&bytes).map_err(|source| {
-                    doc_err(
-                        path,
-                        DocError::Load {
-                            id: key.clone(),
-                            source: Box::new(source),
-                        },
-                    )
-                })?;
+                let mut am = load_stored(path, &key, &bytes)?;
                 for meta in am.get_changes_meta(&[]) {
                     if *meta.actor == me
                         && t.sigs
