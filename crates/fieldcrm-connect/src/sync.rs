@@ -221,17 +221,8 @@ fn refusal(ws: &Workspace, url: &str, e: WsError) -> Error {
     }
 }
 
-/// Sync with the office relay at `url` (a `ws://` / `wss://` URL, or the relay's iroh
-/// ticket), then run the after-sync steps at `now`; documents the relay refused as out of
-/// scope are deleted too.
-pub async fn sync_relay<P: Progress>(
-    ws: &Workspace,
-    url: &str,
-    now: Millis,
-    progress: &mut P,
-) -> Result<SyncOutcome> {
-    let started = Instant::now();
-    let had_roster = ws.has_roster()?;
+/// One session with the relay at `url`.
+async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) -> Result<Report> {
     let failed = |source| Error::Session {
         with: format!("the relay at {url}"),
         source,
@@ -274,6 +265,61 @@ pub async fn sync_relay<P: Progress>(
         let _ = conn.finish().await;
         report
     };
+    Ok(report)
+}
+
+/// The roster's heads now (empty without a roster).
+fn roster_heads(ws: &Workspace) -> Result<Vec<String>> {
+    let id = DocId::workspace(&fieldcrm_model::DocKind::Roster);
+    Ok(ws
+        .store()
+        .heads(&id)
+        .map_err(|e| fieldcrm_workspace::Error::from(fieldcrm_store::Error::from(e)))?
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.to_string())
+        .collect())
+}
+
+/// A session judges changes against the roster it started with: when it brought a new
+/// roster and refused changes, one more session judges them against the new one (a
+/// device enrolled in the same sync as its first changes arrive).
+fn needs_second_pass(ws: &Workspace, report: &Report, roster_before: &[String]) -> Result<bool> {
+    Ok(!report.refused_changes.is_empty() && roster_heads(ws)? != roster_before)
+}
+
+/// The report of two sessions in a row: the second's refusals (it judged again what the
+/// first refused), both sessions' counters.
+fn combine(first: Report, mut second: Report) -> Report {
+    second.messages_sent += first.messages_sent;
+    second.messages_received += first.messages_received;
+    second.bytes_sent += first.bytes_sent;
+    second.bytes_received += first.bytes_received;
+    second.turns_sent += first.turns_sent;
+    second.docs_sent += first.docs_sent;
+    second.automerge_bytes_sent += first.automerge_bytes_sent;
+    second.docs_saved += first.docs_saved;
+    second.docs_acked += first.docs_acked;
+    second
+}
+
+/// Sync with the office relay at `url` (a `ws://` / `wss://` URL, or the relay's iroh
+/// ticket), then run the after-sync steps at `now`; documents the relay refused as out of
+/// scope are deleted too.
+pub async fn sync_relay<P: Progress>(
+    ws: &Workspace,
+    url: &str,
+    now: Millis,
+    progress: &mut P,
+) -> Result<SyncOutcome> {
+    let started = Instant::now();
+    let had_roster = ws.has_roster()?;
+    let before = roster_heads(ws)?;
+    let mut report = relay_once(ws, url, progress).await?;
+    if needs_second_pass(ws, &report, &before)? {
+        let second = relay_once(ws, url, progress).await?;
+        report = combine(report, second);
+    }
     let refused = refused_out_of_scope(&report);
     finish(
         ws,
@@ -323,25 +369,47 @@ pub async fn sync_peer<P: Progress>(
         .await
         .map_err(|e| Error::Bind(Box::new(e)))?;
     let result = async {
-        let mut conn = connect(&endpoint, ticket, ALPN)
+        let conn = connect(&endpoint, ticket, ALPN)
             .await
             .map_err(|e| Error::ReachDevice {
                 device,
                 source: Box::new(e),
             })?;
         let had_roster = ws.has_roster()?;
+        let before = roster_heads(ws)?;
         let started = Instant::now();
-        let mut session = ws.sync_session(SessionRole::Initiator, &conn.peer())?;
-        let report = drive_session(ws, &mut conn, &mut session, progress)
-            .await
-            .map_err(|source| Error::Session {
-                with: format!("device {}", short_id(&device.to_hex())),
-                source,
-            })?;
+        let mut report = Report::default();
+        let mut first = Some(conn);
+        for pass in 0..2 {
+            let mut conn = match first.take() {
+                Some(c) => c,
+                None if needs_second_pass(ws, &report, &before)? => {
+                    connect(&endpoint, ticket, ALPN)
+                        .await
+                        .map_err(|e| Error::ReachDevice {
+                            device,
+                            source: Box::new(e),
+                        })?
+                }
+                None => break,
+            };
+            let mut session = ws.sync_session(SessionRole::Initiator, &conn.peer())?;
+            let this = drive_session(ws, &mut conn, &mut session, progress)
+                .await
+                .map_err(|source| Error::Session {
+                    with: format!("device {}", short_id(&device.to_hex())),
+                    source,
+                })?;
+            conn.finish()
+                .await
+                .map_err(|e| Error::Finish(e.to_string()))?;
+            report = if pass == 0 {
+                this
+            } else {
+                combine(report, this)
+            };
+        }
         let elapsed = started.elapsed();
-        conn.finish()
-            .await
-            .map_err(|e| Error::Finish(e.to_string()))?;
         Ok::<_, Error>((report, elapsed, had_roster))
     }
     .await;
