@@ -21,6 +21,7 @@ mod query;
 mod records;
 mod resolve;
 mod search;
+mod snapshots;
 mod sync;
 mod views;
 
@@ -50,6 +51,7 @@ pub use query::{CheckQuery, ListRow, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;
 pub use search::*;
+pub use snapshots::snapshots_of;
 pub use sync::{PeerScope, PeerSession, StoreHost};
 pub use views::*;
 
@@ -632,54 +634,6 @@ fn create_atomically(
         .with_signer(secret.clone()))
 }
 
-/// Every document's policy snapshot (typed content plus deciding-field provenance) in a
-/// store: a device's workspace or the relay's.
-///
-/// Snapshots are cached in the store per document and heads (`derived-v1`), so a check
-/// after a sync rebuilds only the documents that changed.
-pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
-    let ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
-    let cached = store.derived(&ids).map_err(fieldcrm_store::Error::from)?;
-    // Read only: the actor a loaded document would write with does not matter.
-    let reader = DeviceKey([0; 32]);
-    let mut out = Vec::with_capacity(ids.len());
-    let mut fresh = Vec::new();
-    for ((id, heads), cached) in ids.into_iter().zip(cached) {
-        if let Some(snap) = cached.as_deref().and_then(decode_snapshot) {
-            out.push(snap);
-            continue;
-        }
-        let snap = store
-            .load(&id, &reader)
-            .map_err(fieldcrm_store::Error::from)?
-            .snapshot()?;
-        fresh.push((id, heads, encode_snapshot(&snap)));
-        out.push(snap);
-    }
-    // Only a cache: a failure to write it costs recomputation next time, nothing else.
-    let _ = store.put_derived(&fresh);
-    Ok(out)
-}
-
-/// Tag of the cached snapshot format, computed by `build.rs` from the model crate's
-/// source: any change to the `Snapshot` type or how it is built gives a new tag, so old
-/// cache rows are recomputed instead of misread.
-const SNAPSHOT_CACHE_TAG: &str = env!("FIELDCRM_SNAPSHOT_TAG");
-
-fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
-    let mut out = SNAPSHOT_CACHE_TAG.as_bytes().to_vec();
-    out.push(b'\n');
-    out.extend(serde_json::to_vec(s).unwrap_or_default());
-    out
-}
-
-fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
-    let body = bytes
-        .strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
-        .strip_prefix(b"\n")?;
-    serde_json::from_slice(body).ok()
-}
-
 /// The acting user, with the roster it was read from.
 #[derive(Debug, Clone)]
 pub struct Me {
@@ -706,6 +660,7 @@ impl Me {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshots::{decode_snapshot, encode_snapshot};
     use fieldcrm_model::{Body, CustomerClass};
 
     fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {

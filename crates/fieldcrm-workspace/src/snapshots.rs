@@ -1,0 +1,54 @@
+//! Policy snapshots of every stored document, cached per document and heads.
+
+use fieldcrm_model::DeviceKey;
+use fieldcrm_store::Store;
+
+use crate::Result;
+
+/// Every document's policy snapshot (typed content plus deciding-field provenance) in a
+/// store: a device's workspace or the relay's.
+///
+/// Snapshots are cached in the store per document and heads (`derived-v1`), so a check
+/// after a sync rebuilds only the documents that changed.
+pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
+    let ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
+    let cached = store.derived(&ids).map_err(fieldcrm_store::Error::from)?;
+    // Read only: the actor a loaded document would write with does not matter.
+    let reader = DeviceKey([0; 32]);
+    let mut out = Vec::with_capacity(ids.len());
+    let mut fresh = Vec::new();
+    for ((id, heads), cached) in ids.into_iter().zip(cached) {
+        if let Some(snap) = cached.as_deref().and_then(decode_snapshot) {
+            out.push(snap);
+            continue;
+        }
+        let snap = store
+            .load(&id, &reader)
+            .map_err(fieldcrm_store::Error::from)?
+            .snapshot()?;
+        fresh.push((id, heads, encode_snapshot(&snap)));
+        out.push(snap);
+    }
+    // Only a cache: a failure to write it costs recomputation next time, nothing else.
+    let _ = store.put_derived(&fresh);
+    Ok(out)
+}
+
+/// Tag of the cached snapshot format, computed by `build.rs` from the model crate's
+/// source: any change to the `Snapshot` type or how it is built gives a new tag, so old
+/// cache rows are recomputed instead of misread.
+const SNAPSHOT_CACHE_TAG: &str = env!("FIELDCRM_SNAPSHOT_TAG");
+
+pub(crate) fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
+    let mut out = SNAPSHOT_CACHE_TAG.as_bytes().to_vec();
+    out.push(b'\n');
+    out.extend(serde_json::to_vec(s).unwrap_or_default());
+    out
+}
+
+pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
+    let body = bytes
+        .strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
+        .strip_prefix(b"\n")?;
+    serde_json::from_slice(body).ok()
+}
