@@ -33,9 +33,13 @@ const WAIT: Duration = Duration::from_secs(20);
 // Processes: chromedriver, the relay, the app.
 
 /// Kill a process group we started (the child was made its group leader) and reap it.
+///
+/// The `--` matters: procps-ng 4.0.2's `kill -KILL -12345` reads only the first digit of a
+/// negative pid and calls `kill(-1, SIGKILL)`, which as root kills every process of the
+/// machine (the test runner and CI with it).
 fn kill_group(child: &mut Child) {
     let _ = Command::new("kill")
-        .args(["-KILL", &format!("-{}", child.id())])
+        .args(["-s", "KILL", "--", &format!("-{}", child.id())])
         .stderr(Stdio::null())
         .status();
     let _ = child.kill();
