@@ -134,6 +134,7 @@ fn forge_sign_off(forger: &Rep, mgr: &Rep, doc: &str, sign: Sign) -> String {
         d.put_new_object(
             &["class_exception"],
             &Approval {
+                covers: Default::default(),
                 by: uid,
                 at: 1_795_917_600_000,
                 note: Some("伪造的经理审批".into()),

@@ -136,6 +136,11 @@ pub struct Approval {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub note: Option<String>,
+    /// The values this sign-off approved (see [`crate::signoff`]): a later change to any
+    /// of them voids it.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub covers: BTreeMap<String, String>,
 }
 
 /// A contact person.
@@ -327,6 +332,11 @@ pub struct Review {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub note: Option<String>,
+    /// The values this review approved (see [`crate::signoff`]): a later change to any
+    /// of them voids it.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub covers: BTreeMap<String, String>,
 }
 
 /// A sales contract.

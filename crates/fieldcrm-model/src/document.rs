@@ -688,6 +688,7 @@ mod tests {
         b.put_new_object(
             &["quotes", "q1", "approval"],
             &Approval {
+                covers: Default::default(),
                 by: "u-b".into(),
                 at: 4,
                 note: None,

@@ -19,12 +19,23 @@ pub struct Stamp {
     pub value: serde_json::Value,
     /// Hex of the Automerge actor that wrote it (a device key for fieldcrm devices).
     pub actor: String,
+    /// For an object value (a sign-off): the other actors that wrote a value inside it,
+    /// each with the first path (relative to the object) where it did, so a sign-off is
+    /// judged by every hand that set one of its fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inner: Vec<(String, String)>,
 }
 
 impl Stamp {
     /// The device that wrote the value, if the actor is a device key.
     pub fn device(&self) -> Option<DeviceKey> {
         self.actor.parse().ok()
+    }
+
+    /// Every actor that wrote the value or a value inside it: the value's own actor
+    /// first, then the inner writers in path order.
+    pub fn writers(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.actor.as_str()).chain(self.inner.iter().map(|(_, a)| a.as_str()))
     }
 }
 
@@ -61,9 +72,27 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "contracts/*/legal_review",
             "complaints/*/escalation",
             "gifts/*/approval",
+            // What the sign-offs cover (crate::signoff::covered_fields), so a void
+            // sign-off can name who changed the value.
+            "quotes/*/product",
+            "quotes/*/quantity",
+            "quotes/*/list_price",
+            "quotes/*/price",
+            "orders/*/product",
+            "orders/*/quantity",
+            "orders/*/list_price",
+            "orders/*/price",
+            "gifts/*/kind",
+            "gifts/*/direction",
+            "gifts/*/description",
+            "gifts/*/value",
+            "contracts/*/title",
+            "contracts/*/amount",
         ],
         DocKind::Channel => &[
             "owner",
+            "name",
+            "channel_kind",
             "status",
             "qualification",
             "risk",
@@ -132,21 +161,72 @@ pub fn values_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<Stamp> {
         .into_iter()
         .map(|(v, id)| {
             let is_winner = winner.as_ref() == Some(&id);
-            let value = match v {
-                Value::Object(_) => object_json(doc, &id),
-                Value::Scalar(s) => scalar_json(&s),
+            let actor = actor_hex(&id);
+            let (value, inner) = match v {
+                Value::Object(_) => {
+                    let mut inner = Vec::new();
+                    inner_writers(doc, &id, "", &actor, &mut inner);
+                    (object_json(doc, &id), inner)
+                }
+                Value::Scalar(s) => (scalar_json(&s), Vec::new()),
             };
             (
                 is_winner,
                 Stamp {
                     value,
-                    actor: actor_hex(&id),
+                    actor,
+                    inner,
                 },
             )
         })
         .collect();
     stamps.sort_by_key(|(w, _)| !*w);
     stamps.into_iter().map(|(_, s)| s).collect()
+}
+
+/// The actors other than `outer` (and those already listed) that wrote a value inside
+/// `obj` (every concurrent value, nested maps and lists included), with the first path
+/// where each did.
+fn inner_writers(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    prefix: &str,
+    outer: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    let visit = |path: String, v: &Value<'_>, id: &ObjId, out: &mut Vec<(String, String)>| {
+        let actor = actor_hex(id);
+        if actor != outer && !out.iter().any(|(_, a)| *a == actor) {
+            out.push((path.clone(), actor));
+        }
+        if let Value::Object(ObjType::Map | ObjType::Table | ObjType::List) = v {
+            inner_writers(doc, id, &path, outer, out);
+        }
+    };
+    let join = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}/{k}")
+        }
+    };
+    match doc.object_type(obj) {
+        Ok(ObjType::Map | ObjType::Table) => {
+            for key in doc.keys(obj).collect::<Vec<_>>() {
+                for (v, id) in doc.get_all(obj, key.as_str()).unwrap_or_default() {
+                    visit(join(&key), &v, &id, out);
+                }
+            }
+        }
+        Ok(ObjType::List) => {
+            for i in 0..doc.length(obj) {
+                for (v, id) in doc.get_all(obj, i).unwrap_or_default() {
+                    visit(join(&i.to_string()), &v, &id, out);
+                }
+            }
+        }
+        Ok(ObjType::Text) | Err(_) => {}
+    }
 }
 
 /// Every field in the document that holds concurrent values.

@@ -21,6 +21,7 @@ mod lang;
 pub mod money;
 pub mod period;
 pub mod sig;
+pub mod signoff;
 mod vocab;
 pub mod workspace_docs;
 

@@ -24,9 +24,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use fieldcrm_model::{
-    Agreement, Approval, Assessment, Body, Catalog, Channel, ChannelKind, ChannelStatus, Complaint,
-    Contact, Contract, Customer, CustomerClass, DAY_MS, Device, DeviceKey, DocError, DocId,
-    DocKind, Document, Escalation, Gift, GiftDirection, GiftKind, HOUR_MS, Interaction,
+    Agreement, Approval, Assessment, Authority, Body, Catalog, Channel, ChannelKind, ChannelStatus,
+    Complaint, Contact, Contract, Customer, CustomerClass, DAY_MS, Device, DeviceKey, DocError,
+    DocId, DocKind, Document, Escalation, Gift, GiftDirection, GiftKind, HOUR_MS, Interaction,
     InteractionKind, Investigation, Millis, Note, Opportunity, Order, Plan, PolicySettings,
     PriceReport, Product, Quote, Review, ReviewResult, RiskAssessment, RiskLevel, Role, Roster,
     RuleSetting, SCHEMA_VERSION, Sales, SalesReport, Severity, Stage, Survey, Target, Territory,
@@ -1276,6 +1276,7 @@ fn customer_huadong(c: &Cast) -> Document {
     b.put_new_object(
         &["class_exception"],
         &Approval {
+            covers: covers_of(&b, &[], Authority::ClassException),
             by: c.chen.id.clone(),
             at: bj(2026, 9, 13, 10, 0),
             note: s("年采购额预计 2027 年超过 100 万元，按重要客户管理"),
@@ -1458,6 +1459,7 @@ fn customer_huadong(c: &Cast) -> Document {
     b.put_new_object(
         &["quotes", &quote, "approval"],
         &Approval {
+            covers: covers_of(&b, &["quotes", &quote], Authority::DiscountApproval),
             by: c.chen.id.clone(),
             at: t,
             note: s("战略客户首单，同意 18% 折扣"),
@@ -1489,6 +1491,7 @@ fn customer_huadong(c: &Cast) -> Document {
         .put_new_object(
             &["contracts", &contract, "legal_review"],
             &Review {
+                covers: covers_of(&legal, &["contracts", &contract], Authority::LegalReview),
                 result: ReviewResult::Passed,
                 by: c.sun.id.clone(),
                 at: t,
@@ -1536,6 +1539,7 @@ fn customer_huadong(c: &Cast) -> Document {
     b.put_new_object(
         &["orders", &order, "approval"],
         &Approval {
+            covers: covers_of(&b, &["orders", &order], Authority::OrderApproval),
             by: c.chen.id.clone(),
             at: t,
             note: s("同报价审批"),
@@ -1572,6 +1576,7 @@ fn customer_huadong(c: &Cast) -> Document {
     b.put_new_object(
         &["gifts", &gift, "approval"],
         &Approval {
+            covers: covers_of(&b, &["gifts", &gift], Authority::GiftApproval),
             by: c.chen.id.clone(),
             at: t,
             note: s("符合公司招待标准"),
@@ -1676,6 +1681,7 @@ fn channel_hengtong(c: &Cast) -> Document {
         .put_new_object(
             &["qualification"],
             &Review {
+                covers: covers_of(&legal, &[], Authority::ChannelQualification),
                 result: ReviewResult::Passed,
                 by: c.sun.id.clone(),
                 at: t,
@@ -2061,4 +2067,14 @@ fn sales(c: &Cast) -> Document {
     sync(&mut doc, &mut manager);
     sync(&mut doc, &mut rep);
     doc
+}
+
+/// What a sign-off on the entity at `path` of `doc` covers, as the application layer
+/// records it.
+fn covers_of(doc: &Document, path: &[&str], authority: Authority) -> BTreeMap<String, String> {
+    let mut v = doc.to_json();
+    for p in path {
+        v = v.get(*p).cloned().unwrap_or(Value::Null);
+    }
+    fieldcrm_model::signoff::covered_values(authority, |f| v.get(f).cloned().unwrap_or(Value::Null))
 }

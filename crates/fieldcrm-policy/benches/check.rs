@@ -52,6 +52,7 @@ fn stamp(value: serde_json::Value, dev: &DeviceKey) -> Vec<Stamp> {
     vec![Stamp {
         value,
         actor: dev.to_hex(),
+        inner: Vec::new(),
     }]
 }
 
@@ -267,6 +268,7 @@ fn customer(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
                 created_at: NOW - 3 * DAY,
                 by: format!("u{rep}"),
                 approval: approved.then(|| Approval {
+                    covers: Default::default(),
                     by: "u1".into(),
                     at: NOW - 2 * DAY,
                     note: None,
@@ -311,6 +313,7 @@ fn customer(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
         fields.get_mut("owner").unwrap().values.push(Stamp {
             value: "u13".into(),
             actor: device(13).to_hex(),
+            inner: Vec::new(),
         });
     }
     Snapshot {
@@ -332,6 +335,7 @@ fn channel(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
     ch.status_at = NOW - 200 * DAY;
     ch.activated_at = Some(NOW - 200 * DAY);
     ch.qualification = Some(Review {
+        covers: Default::default(),
         result: ReviewResult::Passed,
         by: "u6".into(),
         at: NOW - 210 * DAY,

@@ -198,6 +198,9 @@ pub(crate) enum Auth {
     Ok(Actor),
     /// Set by someone without the role (or by an unknown device, or provenance missing).
     Denied(Actor),
+    /// A sign-off set by someone with the role, void because a value it covers changed
+    /// since (or it does not record what it approved); see [`crate::signoff`].
+    Void(Actor, Vec<crate::signoff::ChangedBy>),
 }
 
 impl Auth {
@@ -207,7 +210,7 @@ impl Auth {
 
     pub(crate) fn actor(&self) -> Option<&Actor> {
         match self {
-            Auth::Ok(a) | Auth::Denied(a) => Some(a),
+            Auth::Ok(a) | Auth::Denied(a) | Auth::Void(a, _) => Some(a),
             Auth::Absent => None,
         }
     }
@@ -404,12 +407,13 @@ impl Ctx {
         match snap.fields.get(path).and_then(|f| f.values.first()) {
             None => Auth::Absent,
             Some(stamp) => {
-                let actor = self.auth.actor(&stamp.actor);
-                let ok = self.auth.role_of_actor(&stamp.actor).is_some_and(allowed);
-                if ok {
-                    Auth::Ok(actor)
-                } else {
-                    Auth::Denied(actor)
+                // A sign-off counts as the weakest hand that set one of its fields.
+                let weakest = stamp
+                    .writers()
+                    .find(|w| !self.auth.role_of_actor(w).is_some_and(&allowed));
+                match weakest {
+                    None => Auth::Ok(self.auth.actor(&stamp.actor)),
+                    Some(w) => Auth::Denied(self.auth.actor(w)),
                 }
             }
         }

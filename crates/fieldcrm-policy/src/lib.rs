@@ -70,6 +70,7 @@ mod progress;
 mod render;
 mod rule;
 mod rules;
+mod signoff;
 pub mod time;
 
 pub use carry::carry_merged_provenance;

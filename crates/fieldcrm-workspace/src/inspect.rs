@@ -706,6 +706,7 @@ mod tests {
             .put_new_object(
                 &["class_exception"],
                 &Approval {
+                    covers: Default::default(),
                     by: "someone".into(),
                     at: 4_000,
                     note: Some("他们的".into()),

@@ -169,7 +169,18 @@ fn qualification(e: &mut Eval<'_>, ch: &Channel, n: &str, activated: Millis) {
                 ));
             }
             let need = Authority::ChannelQualification;
-            let a = e.ctx.check_present(e.snap, "qualification", need);
+            let a = e.ctx.bound(
+                e.snap,
+                e.ctx.check_present(e.snap, "qualification", need),
+                (need, ""),
+                &q.covers,
+                fieldcrm_model::signoff::entity_field(ch),
+            );
+            if let Auth::Void(who, changed) = &a {
+                let (z, e) = crate::signoff::void_text(who, changed);
+                zh.push(format!("资质审核：{z}"));
+                en.push(format!("the qualification review: {e}"));
+            }
             if let Auth::Denied(who) = &a {
                 zh.push(format!(
                     "资质审核由{}设置，不是{}，不予采信",

@@ -36,8 +36,11 @@ fn discount_approved_by(price: i64, device: &DeviceKey) -> Vec<Finding> {
     let mut c = clean_customer("甲公司");
     c.quotes.insert("q1".into(), quote(price));
     signed(&c, device, |d| {
-        d.put_new_object(&["quotes", "q1", "approval"], &approval("x", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["quotes", "q1", "approval"],
+            &sign_off(&d, &["quotes", "q1", "approval"], approval("x", NOW - DAY)),
+        )
+        .unwrap()
     })
 }
 
@@ -59,8 +62,11 @@ fn order_approved_by(device: &DeviceKey) -> Vec<Finding> {
         },
     );
     signed(&c, device, |d| {
-        d.put_new_object(&["orders", "r1", "approval"], &approval("x", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["orders", "r1", "approval"],
+            &sign_off(&d, &["orders", "r1", "approval"], approval("x", NOW - DAY)),
+        )
+        .unwrap()
     })
 }
 
@@ -68,8 +74,11 @@ fn class_exception_by(device: &DeviceKey) -> Vec<Finding> {
     let mut c = clean_key_customer("甲公司");
     c.annual_value = Some(50_000_000);
     signed(&c, device, |d| {
-        d.put_new_object(&["class_exception"], &approval("x", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["class_exception"],
+            &sign_off(&d, &["class_exception"], approval("x", NOW - DAY)),
+        )
+        .unwrap()
     })
 }
 
@@ -89,8 +98,11 @@ fn gift_approved_by(device: &DeviceKey) -> Vec<Finding> {
         },
     );
     signed(&c, device, |d| {
-        d.put_new_object(&["gifts", "g1", "approval"], &approval("x", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["gifts", "g1", "approval"],
+            &sign_off(&d, &["gifts", "g1", "approval"], approval("x", NOW - DAY)),
+        )
+        .unwrap()
     })
 }
 
@@ -112,7 +124,11 @@ fn legal_review_by(device: &DeviceKey) -> Vec<Finding> {
     signed(&c, device, |d| {
         d.put_new_object(
             &["contracts", "h1", "legal_review"],
-            &review(ReviewResult::Passed, "law1", NOW - 4 * DAY),
+            &sign_off(
+                &d,
+                &["contracts", "h1", "legal_review"],
+                review(ReviewResult::Passed, "law1", NOW - 4 * DAY),
+            ),
         )
         .unwrap()
     })
@@ -152,7 +168,11 @@ fn qualification_by(device: &DeviceKey) -> Vec<Finding> {
     edit_as(&mut ch, device, |d| {
         d.put_new_object(
             &["qualification"],
-            &review(ReviewResult::Passed, "x", NOW - 110 * DAY),
+            &sign_off(
+                &d,
+                &["qualification"],
+                review(ReviewResult::Passed, "x", NOW - 110 * DAY),
+            ),
         )
         .unwrap()
     });

@@ -69,17 +69,22 @@ fn owner_set_differently_on_two_devices() {
 
 #[test]
 fn class_set_differently_on_two_devices() {
-    // A key-sized customer filed as potential, with a manager-approved class exception,
-    // so general and key are both acceptable on their own.
+    // A key-sized customer filed as general, with a manager-approved class exception for
+    // that class, so general (approved) and key are both acceptable on their own.
     let mut c = clean_key_customer("甲公司");
-    c.class = Some(CustomerClass::Potential);
+    c.class = Some(CustomerClass::General);
     let mut base = customer_doc(id(1), &REP, &c);
     edit_as(&mut base, &MGR, |d| {
-        d.put_new_object(&["class_exception"], &approval("mgr1", NOW - 30 * DAY))
-            .unwrap()
+        d.put_new_object(
+            &["class_exception"],
+            &sign_off(&d, &["class_exception"], approval("mgr1", NOW - 30 * DAY)),
+        )
+        .unwrap()
     });
     let mut a = replica(&mut base, &REP);
     let mut b = replica(&mut base, &REP2);
+    // Rewritten (not a no-op): a new value concurrent with b's.
+    a.delete(&["class"]).unwrap();
     a.put(&["class"], &CustomerClass::General).unwrap();
     a.commit(NOW - DAY, "class");
     b.put(&["class"], &CustomerClass::Key).unwrap();
@@ -142,7 +147,11 @@ fn channel_activated_while_its_qualification_failed_elsewhere() {
     on_cm2
         .put_new_object(
             &["qualification"],
-            &review(ReviewResult::Failed, "cm2", NOW - 101 * DAY),
+            &sign_off(
+                &on_cm2,
+                &["qualification"],
+                review(ReviewResult::Failed, "cm2", NOW - 101 * DAY),
+            ),
         )
         .unwrap();
     on_cm2.commit(NOW - 101 * DAY, "qualification failed");
@@ -176,7 +185,11 @@ fn discount_approved_offline_by_someone_who_is_no_longer_a_manager() {
     on_lead
         .put_new_object(
             &["quotes", "q1", "approval"],
-            &approval("lead1", NOW - 2 * DAY),
+            &sign_off(
+                &on_lead,
+                &["quotes", "q1", "approval"],
+                approval("lead1", NOW - 2 * DAY),
+            ),
         )
         .unwrap();
     on_lead.commit(NOW - 2 * DAY, "quote approved");
@@ -229,8 +242,11 @@ fn same_heads_same_findings_both_merge_orders() {
         a.commit(NOW - DAY, "a");
         b.put(&["class"], &CustomerClass::Potential).unwrap();
         b.put(&["owner"], &"rep2".to_string()).unwrap();
-        b.put_new_object(&["class_exception"], &approval("mgr1", NOW - DAY))
-            .unwrap();
+        b.put_new_object(
+            &["class_exception"],
+            &sign_off(&b, &["class_exception"], approval("mgr1", NOW - DAY)),
+        )
+        .unwrap();
         b.commit(NOW - DAY, "b");
         (a, b)
     };
@@ -285,7 +301,11 @@ fn a_legal_review_copied_by_a_duplicate_merge_keeps_its_author() {
     edit_as(&mut dup, &LEGAL, |d| {
         d.put_new_object(
             &["contracts", "k1", "legal_review"],
-            &review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
+            &sign_off(
+                &d,
+                &["contracts", "k1", "legal_review"],
+                review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
+            ),
         )
         .unwrap();
     });
@@ -305,7 +325,11 @@ fn a_legal_review_copied_by_a_duplicate_merge_keeps_its_author() {
     edit_as(&mut dup2, &LEGAL, |d| {
         d.put_new_object(
             &["contracts", "k1", "legal_review"],
-            &review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
+            &sign_off(
+                &d,
+                &["contracts", "k1", "legal_review"],
+                review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
+            ),
         )
         .unwrap();
     });

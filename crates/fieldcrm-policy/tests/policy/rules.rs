@@ -59,16 +59,22 @@ fn class_criteria_and_manager_exception() {
     // A manager approves the exception: clean.
     let mut d = customer_doc(id(1), &REP, &c);
     edit_as(&mut d, &MGR, |d| {
-        d.put_new_object(&["class_exception"], &approval("mgr1", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["class_exception"],
+            &sign_off(&d, &["class_exception"], approval("mgr1", NOW - DAY)),
+        )
+        .unwrap()
     });
     assert_rules(&run(&[&mut d]), &[]);
 
     // The rep approves it: does not count, and is itself a finding.
     let mut d = customer_doc(id(1), &REP, &c);
     edit_as(&mut d, &REP, |d| {
-        d.put_new_object(&["class_exception"], &approval("mgr1", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["class_exception"],
+            &sign_off(&d, &["class_exception"], approval("mgr1", NOW - DAY)),
+        )
+        .unwrap()
     });
     let f = run(&[&mut d]);
     assert_rules(&f, &[R::CustClassCriteria, R::DataAuthority]);
@@ -445,7 +451,11 @@ fn contract_legal_review_by_legal_before_signing() {
         edit_as(&mut d, device, |d| {
             d.put_new_object(
                 &["contracts", "h1", "legal_review"],
-                &review(ReviewResult::Passed, "law1", at),
+                &sign_off(
+                    &d,
+                    &["contracts", "h1", "legal_review"],
+                    review(ReviewResult::Passed, "law1", at),
+                ),
             )
             .unwrap()
         });
@@ -480,7 +490,11 @@ fn contract_archived() {
     edit_as(&mut d, &LEGAL, |d| {
         d.put_new_object(
             &["contracts", "h1", "legal_review"],
-            &review(ReviewResult::Passed, "law1", NOW - 9 * DAY),
+            &sign_off(
+                &d,
+                &["contracts", "h1", "legal_review"],
+                review(ReviewResult::Passed, "law1", NOW - 9 * DAY),
+            ),
         )
         .unwrap()
     });
@@ -510,8 +524,15 @@ fn quoted(
     let mut d = customer_doc(id(1), &REP, &c);
     if let Some(dev) = approver {
         edit_as(&mut d, dev, |d| {
-            d.put_new_object(&["quotes", "q1", "approval"], &approval("mgr1", NOW - DAY))
-                .unwrap()
+            d.put_new_object(
+                &["quotes", "q1", "approval"],
+                &sign_off(
+                    &d,
+                    &["quotes", "q1", "approval"],
+                    approval("mgr1", NOW - DAY),
+                ),
+            )
+            .unwrap()
         });
     }
     run(&[&mut d])
@@ -642,8 +663,15 @@ fn gifts_above_the_limit_are_declared_and_approved() {
     c.gifts.insert("g1".into(), gift(80_000, true));
     let mut d = customer_doc(id(1), &REP, &c);
     edit_as(&mut d, &MGR, |d| {
-        d.put_new_object(&["gifts", "g1", "approval"], &approval("mgr1", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["gifts", "g1", "approval"],
+            &sign_off(
+                &d,
+                &["gifts", "g1", "approval"],
+                approval("mgr1", NOW - DAY),
+            ),
+        )
+        .unwrap()
     });
     assert_rules(&run(&[&mut d]), &[]);
 }
@@ -768,7 +796,11 @@ fn channel_qualification() {
     edit_as(&mut d, &REP, |d| {
         d.put_new_object(
             &["qualification"],
-            &review(ReviewResult::Passed, "cm1", NOW - 110 * DAY),
+            &sign_off(
+                &d,
+                &["qualification"],
+                review(ReviewResult::Passed, "cm1", NOW - 110 * DAY),
+            ),
         )
         .unwrap()
     });
@@ -1039,8 +1071,15 @@ fn roles_granted_without_admin_authority_do_not_count() {
     c.quotes.insert("q1".into(), quote(85_000));
     let mut d = customer_doc(id(1), &REP, &c);
     edit_as(&mut d, &REP2, |d| {
-        d.put_new_object(&["quotes", "q1", "approval"], &approval("rep2", NOW - DAY))
-            .unwrap()
+        d.put_new_object(
+            &["quotes", "q1", "approval"],
+            &sign_off(
+                &d,
+                &["quotes", "q1", "approval"],
+                approval("rep2", NOW - DAY),
+            ),
+        )
+        .unwrap()
     });
     let snaps = vec![
         roster.snapshot().unwrap(),
@@ -1072,6 +1111,7 @@ fn roster_trust_is_anchored_at_the_creator_when_known() {
             values: vec![Stamp {
                 value: "roster".into(),
                 actor: ADMIN.to_hex(),
+                inner: Vec::new(),
             }],
         },
     );

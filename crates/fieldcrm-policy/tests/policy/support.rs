@@ -218,6 +218,7 @@ pub(crate) fn clean_key_customer(name: &str) -> Customer {
 
 pub(crate) fn review(result: ReviewResult, by: &str, at: Millis) -> Review {
     Review {
+        covers: Default::default(),
         result,
         by: by.into(),
         at,
@@ -225,8 +226,42 @@ pub(crate) fn review(result: ReviewResult, by: &str, at: Millis) -> Review {
     }
 }
 
+/// A sign-off carrying what it covers (as the application layer records it), for the
+/// entity `path` (the sign-off's own path, `quotes/q1/approval`) sits on in `doc`.
+pub(crate) fn sign_off<T: Covers>(doc: &Document, path: &[&str], mut sign_off: T) -> T {
+    let kind = doc.kind().unwrap_or(DocKind::Customer);
+    let authority =
+        fieldcrm_model::Authority::for_field(&kind, &path.join("/")).expect("a sign-off path");
+    let mut entity = doc.to_json();
+    for p in &path[..path.len().saturating_sub(1)] {
+        entity = entity.get(*p).cloned().unwrap_or_default();
+    }
+    *sign_off.covers() = fieldcrm_model::signoff::covered_values(authority, |f| {
+        entity.get(f).cloned().unwrap_or_default()
+    });
+    sign_off
+}
+
+/// A sign-off type (it records what it covers).
+pub(crate) trait Covers {
+    fn covers(&mut self) -> &mut BTreeMap<String, String>;
+}
+
+impl Covers for Approval {
+    fn covers(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.covers
+    }
+}
+
+impl Covers for Review {
+    fn covers(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.covers
+    }
+}
+
 pub(crate) fn approval(by: &str, at: Millis) -> Approval {
     Approval {
+        covers: Default::default(),
         by: by.into(),
         at,
         note: None,
@@ -243,7 +278,12 @@ pub(crate) fn clean_channel(name: &str, territory: Option<(&str, &str)>) -> Chan
     ch.status_at = NOW - 100 * DAY;
     ch.activated_at = Some(NOW - 100 * DAY);
     ch.owner = Some("cm1".into());
-    ch.qualification = Some(review(ReviewResult::Passed, "cm1", NOW - 110 * DAY));
+    let mut q = review(ReviewResult::Passed, "cm1", NOW - 110 * DAY);
+    q.covers = fieldcrm_model::signoff::covered_values(
+        fieldcrm_model::Authority::ChannelQualification,
+        fieldcrm_model::signoff::entity_field(&ch),
+    );
+    ch.qualification = Some(q);
     ch.risk = Some(RiskAssessment {
         level: RiskLevel::Low,
         by: "cm1".into(),

@@ -50,6 +50,11 @@ impl Workspace {
                 doc.put_new_object(
                     &["qualification"],
                     &Review {
+                        covers: fieldcrm_model::signoff::covered_in(
+                            doc,
+                            Authority::ChannelQualification,
+                            &[],
+                        ),
                         result,
                         by: me.user_id.clone(),
                         at: now,

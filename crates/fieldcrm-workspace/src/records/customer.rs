@@ -92,6 +92,11 @@ impl Workspace {
                 doc.put_new_object(
                     &["class_exception"],
                     &Approval {
+                        covers: fieldcrm_model::signoff::covered_in(
+                            doc,
+                            Authority::ClassException,
+                            &[],
+                        ),
                         by: me.user_id.clone(),
                         at: now,
                         note: opt_text(note),

@@ -5,6 +5,7 @@ use fieldcrm_model::*;
 use super::*;
 use crate::{Error, Result, Workspace, resolve_entity};
 use fieldcrm_model::money::format_yuan;
+use fieldcrm_model::signoff::covered_in;
 
 impl Workspace {
     /// Add an opportunity.
@@ -144,7 +145,7 @@ impl Workspace {
     fn approve_entity(
         &self,
         id: &DocId,
-        (collection, keys): (&str, fn(&Customer) -> Vec<String>),
+        (collection, keys, authority): (&str, fn(&Customer) -> Vec<String>, Authority),
         what: &str,
         entity: &str,
         note: Option<String>,
@@ -155,9 +156,11 @@ impl Workspace {
         self.edit_customer(id, now, message, |doc, c, me| {
             let eid = crate::resolve::resolve_key(what, keys(c), entity)?;
             check(doc, c, &eid, me)?;
+            let covers = covered_in(doc, authority, &[collection, &eid]);
             doc.put_new_object(
                 &[collection, &eid, "approval"],
                 &Approval {
+                    covers,
                     by: me.user_id.clone(),
                     at: now,
                     note: opt_text(note),
@@ -177,7 +180,11 @@ impl Workspace {
     ) -> Result<()> {
         self.approve_entity(
             id,
-            ("quotes", |c| c.quotes.keys().cloned().collect()),
+            (
+                "quotes",
+                |c| c.quotes.keys().cloned().collect(),
+                Authority::DiscountApproval,
+            ),
             "quote",
             quote,
             note,
@@ -222,9 +229,11 @@ impl Workspace {
         self.edit_customer(id, now, "合同法务审核 legal review", |doc, c, me| {
             me.require(Authority::LegalReview)?;
             let cid = resolve_entity("contract", &c.contracts, contract)?;
+            let covers = covered_in(doc, Authority::LegalReview, &["contracts", &cid]);
             doc.put_new_object(
                 &["contracts", &cid, "legal_review"],
                 &Review {
+                    covers,
                     result,
                     by: me.user_id.clone(),
                     at: now,
@@ -313,7 +322,11 @@ impl Workspace {
     ) -> Result<()> {
         self.approve_entity(
             id,
-            ("orders", |c| c.orders.keys().cloned().collect()),
+            (
+                "orders",
+                |c| c.orders.keys().cloned().collect(),
+                Authority::OrderApproval,
+            ),
             "order",
             order,
             note,
@@ -378,7 +391,11 @@ impl Workspace {
     ) -> Result<()> {
         self.approve_entity(
             id,
-            ("gifts", |c| c.gifts.keys().cloned().collect()),
+            (
+                "gifts",
+                |c| c.gifts.keys().cloned().collect(),
+                Authority::GiftApproval,
+            ),
             "gift",
             gift,
             note,

@@ -192,6 +192,7 @@ fn forge(w: &World, case: Case) -> Planted {
                 _ => Sign::By(t.rep.secret()),
             };
             let sign_off = Approval {
+                covers: Default::default(),
                 by: t.manager.user_id.clone(),
                 at: kit.now(),
                 note: Some(FORGED_NOTE.into()),
@@ -525,6 +526,7 @@ fn a_forgery_in_a_document_new_to_the_receiver_is_cut_out_of_it() {
         )
         .unwrap();
     let sign_off = Approval {
+        covers: Default::default(),
         by: t.manager.user_id.clone(),
         at: kit.now(),
         note: Some(FORGED_NOTE.into()),

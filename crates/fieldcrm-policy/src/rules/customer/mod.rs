@@ -198,15 +198,27 @@ fn class_rules(e: &mut Eval<'_>, c: &Customer, n: &str) {
         _ => return,
     };
     let exception = match &c.class_exception {
-        Some(_) => e
-            .ctx
-            .check_present(e.snap, "class_exception", Authority::ClassException),
+        Some(a) => e.ctx.bound(
+            e.snap,
+            e.ctx
+                .check_present(e.snap, "class_exception", Authority::ClassException),
+            (Authority::ClassException, ""),
+            &a.covers,
+            |f| match f {
+                "class" => serde_json::to_value(&c.class).unwrap_or_default(),
+                _ => serde_json::Value::Null,
+            },
+        ),
         None => Auth::Absent,
     };
     if exception.ok() {
         return;
     }
     let (zh_tail, en_tail) = match &exception {
+        Auth::Void(a, changed) => {
+            let (z, e) = crate::signoff::void_text(a, changed);
+            (format!("；例外{z}。"), format!("; the exception: {e}."))
+        }
         Auth::Denied(a) => (
             format!("；例外审批由{}设置，不予采信。", a.label_zh()),
             format!(
@@ -235,6 +247,7 @@ fn class_rules(e: &mut Eval<'_>, c: &Customer, n: &str) {
             "annual_value": value,
             "key_min_annual_value": threshold,
             "exception_set_by": exception.json(),
+            "exception_void": crate::signoff::void_json(&exception),
         }),
     );
 }

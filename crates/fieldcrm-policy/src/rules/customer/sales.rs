@@ -2,6 +2,7 @@
 //! CONTRACT-ARCHIVED, ORDER-DELIVERY, PRICE-DISCOUNT and GIFT-DECLARATION.
 
 use fieldcrm_model::money::format_yuan;
+use fieldcrm_model::signoff::entity_field;
 use fieldcrm_model::{Approval, Authority, Customer, Fen, ReviewResult, Role};
 use serde_json::json;
 
@@ -66,7 +67,18 @@ pub(super) fn sales(e: &mut Eval<'_>, c: &Customer, n: &str) {
                         zh.push(format!("审核时间{}晚于签署时间", e.date(r.at)));
                         en.push(format!("the review ({}) came after signing", e.date(r.at)));
                     }
-                    let auth = e.ctx.check_present(e.snap, &path, Authority::LegalReview);
+                    let auth = e.ctx.bound(
+                        e.snap,
+                        e.ctx.check_present(e.snap, &path, Authority::LegalReview),
+                        (Authority::LegalReview, &format!("contracts/{id}")),
+                        &r.covers,
+                        entity_field(k),
+                    );
+                    if let Auth::Void(a, changed) = &auth {
+                        let (z, e) = crate::signoff::void_text(a, changed);
+                        zh.push(z);
+                        en.push(e);
+                    }
                     if let Auth::Denied(a) = &auth {
                         zh.push(format!(
                             "审核由{}设置，不是法务人员，不予采信",
@@ -91,6 +103,7 @@ pub(super) fn sales(e: &mut Eval<'_>, c: &Customer, n: &str) {
                         "review_result": k.legal_review.as_ref().map(|r| r.result.as_str().to_string()),
                         "review_at": k.legal_review.as_ref().map(|r| r.at),
                         "set_by": auth.json(),
+                        "review_void": crate::signoff::void_json(&auth),
                         "amount": k.amount,
                     }),
                 );
@@ -180,6 +193,9 @@ fn discount_bp(list: Fen, price: Fen) -> i64 {
     ((num + den - 1) / den) as i64
 }
 
+/// The value of one field of the entity a sign-off sits on.
+type FieldOf<'a> = &'a dyn Fn(&str) -> serde_json::Value;
+
 #[allow(clippy::too_many_arguments)]
 fn discount_one(
     e: &mut Eval<'_>,
@@ -190,7 +206,7 @@ fn discount_one(
     quantity: i64,
     list: Fen,
     price: Fen,
-    approval: Option<&Approval>,
+    (approval, field): (Option<&Approval>, FieldOf<'_>),
 ) {
     if list <= 0 || price >= list {
         return;
@@ -214,7 +230,13 @@ fn discount_one(
     // no limit).
     let may_approve = |r: &Role| sign_off.allows(r) && (*r != Role::Manager || !beyond_manager);
     let auth = match approval {
-        Some(_) => e.ctx.check_present_with(e.snap, &path, may_approve),
+        Some(a) => e.ctx.bound(
+            e.snap,
+            e.ctx.check_present_with(e.snap, &path, may_approve),
+            (sign_off, &format!("{collection}/{id}")),
+            &a.covers,
+            field,
+        ),
         None => Auth::Absent,
     };
     if auth.ok() {
@@ -222,6 +244,7 @@ fn discount_one(
     }
     let bp = discount_bp(list, price);
     let (zh_tail, en_tail) = match (&auth, beyond_manager) {
+        (Auth::Void(a, changed), _) => crate::signoff::void_text(a, changed),
         (Auth::Denied(a), _) => (
             format!("审批由{}设置，无权批准此折扣，视为未审批", a.label_zh()),
             format!(
@@ -278,6 +301,7 @@ fn discount_one(
             "manager_allowance_bp": mgr,
             "approval_set_by": auth.json(),
             "approval_by_claimed": approval.map(|a| a.by.clone()),
+            "approval_void": crate::signoff::void_json(&auth),
         }),
     );
 }
@@ -296,7 +320,7 @@ pub(super) fn discounts(e: &mut Eval<'_>, c: &Customer, n: &str) {
             q.quantity,
             q.list_price,
             q.price,
-            q.approval.as_ref(),
+            (q.approval.as_ref(), &|f| entity_field(q)(f)),
         );
     }
     for (id, o) in &c.orders {
@@ -309,7 +333,7 @@ pub(super) fn discounts(e: &mut Eval<'_>, c: &Customer, n: &str) {
             o.quantity,
             o.list_price,
             o.price,
-            o.approval.as_ref(),
+            (o.approval.as_ref(), &|f| entity_field(o)(f)),
         );
     }
 }
@@ -325,7 +349,13 @@ pub(super) fn gifts(e: &mut Eval<'_>, c: &Customer, n: &str) {
         }
         let path = format!("gifts/{id}/approval");
         let auth = match &g.approval {
-            Some(_) => e.ctx.check_present(e.snap, &path, Authority::GiftApproval),
+            Some(a) => e.ctx.bound(
+                e.snap,
+                e.ctx.check_present(e.snap, &path, Authority::GiftApproval),
+                (Authority::GiftApproval, &format!("gifts/{id}")),
+                &a.covers,
+                entity_field(g),
+            ),
             None => Auth::Absent,
         };
         if g.declared && auth.ok() {
@@ -344,6 +374,11 @@ pub(super) fn gifts(e: &mut Eval<'_>, c: &Customer, n: &str) {
                     "no {} approved it",
                     Authority::GiftApproval.needs_en()
                 ));
+            }
+            Auth::Void(a, changed) => {
+                let (z, e) = crate::signoff::void_text(a, changed);
+                zh.push(z);
+                en.push(e);
             }
             Auth::Denied(a) => {
                 zh.push(format!("审批由{}设置，不予采信", a.label_zh()));
@@ -387,6 +422,7 @@ pub(super) fn gifts(e: &mut Eval<'_>, c: &Customer, n: &str) {
                 "declared": g.declared,
                 "direction": g.direction.as_str(),
                 "approval_set_by": auth.json(),
+                "approval_void": crate::signoff::void_json(&auth),
                 "by": g.by,
             }),
         );
