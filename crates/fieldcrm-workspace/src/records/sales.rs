@@ -7,6 +7,9 @@ use crate::{Error, Result, Workspace, resolve_entity};
 use fieldcrm_model::money::format_yuan;
 use fieldcrm_model::signoff::covered_in;
 
+/// A signed collection of a customer file: its name, its keys, and the sign-off.
+type Signed<'a> = (&'a str, fn(&Customer) -> Vec<String>, Authority);
+
 impl Workspace {
     /// Add an opportunity.
     pub fn add_opportunity(
@@ -145,7 +148,7 @@ impl Workspace {
     fn approve_entity(
         &self,
         id: &DocId,
-        (collection, keys, authority): (&str, fn(&Customer) -> Vec<String>, Authority),
+        (collection, keys, authority): Signed<'_>,
         what: &str,
         entity: &str,
         note: Option<String>,
