@@ -38,7 +38,7 @@ fn discount_approved_by(price: i64, device: &DeviceKey) -> Vec<Finding> {
     signed(&c, device, |d| {
         d.put_new_object(
             &["quotes", "q1", "approval"],
-            &sign_off(&d, &["quotes", "q1", "approval"], approval("x", NOW - DAY)),
+            &sign_off(d, &["quotes", "q1", "approval"], approval("x", NOW - DAY)),
         )
         .unwrap()
     })
@@ -64,7 +64,7 @@ fn order_approved_by(device: &DeviceKey) -> Vec<Finding> {
     signed(&c, device, |d| {
         d.put_new_object(
             &["orders", "r1", "approval"],
-            &sign_off(&d, &["orders", "r1", "approval"], approval("x", NOW - DAY)),
+            &sign_off(d, &["orders", "r1", "approval"], approval("x", NOW - DAY)),
         )
         .unwrap()
     })
@@ -76,7 +76,7 @@ fn class_exception_by(device: &DeviceKey) -> Vec<Finding> {
     signed(&c, device, |d| {
         d.put_new_object(
             &["class_exception"],
-            &sign_off(&d, &["class_exception"], approval("x", NOW - DAY)),
+            &sign_off(d, &["class_exception"], approval("x", NOW - DAY)),
         )
         .unwrap()
     })
@@ -100,7 +100,7 @@ fn gift_approved_by(device: &DeviceKey) -> Vec<Finding> {
     signed(&c, device, |d| {
         d.put_new_object(
             &["gifts", "g1", "approval"],
-            &sign_off(&d, &["gifts", "g1", "approval"], approval("x", NOW - DAY)),
+            &sign_off(d, &["gifts", "g1", "approval"], approval("x", NOW - DAY)),
         )
         .unwrap()
     })
@@ -125,7 +125,7 @@ fn legal_review_by(device: &DeviceKey) -> Vec<Finding> {
         d.put_new_object(
             &["contracts", "h1", "legal_review"],
             &sign_off(
-                &d,
+                d,
                 &["contracts", "h1", "legal_review"],
                 review(ReviewResult::Passed, "law1", NOW - 4 * DAY),
             ),
@@ -169,7 +169,7 @@ fn qualification_by(device: &DeviceKey) -> Vec<Finding> {
         d.put_new_object(
             &["qualification"],
             &sign_off(
-                &d,
+                d,
                 &["qualification"],
                 review(ReviewResult::Passed, "x", NOW - 110 * DAY),
             ),

@@ -77,7 +77,7 @@ fn class_set_differently_on_two_devices() {
     edit_as(&mut base, &MGR, |d| {
         d.put_new_object(
             &["class_exception"],
-            &sign_off(&d, &["class_exception"], approval("mgr1", NOW - 30 * DAY)),
+            &sign_off(d, &["class_exception"], approval("mgr1", NOW - 30 * DAY)),
         )
         .unwrap()
     });
@@ -302,7 +302,7 @@ fn a_legal_review_copied_by_a_duplicate_merge_keeps_its_author() {
         d.put_new_object(
             &["contracts", "k1", "legal_review"],
             &sign_off(
-                &d,
+                d,
                 &["contracts", "k1", "legal_review"],
                 review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
             ),
@@ -326,7 +326,7 @@ fn a_legal_review_copied_by_a_duplicate_merge_keeps_its_author() {
         d.put_new_object(
             &["contracts", "k1", "legal_review"],
             &sign_off(
-                &d,
+                d,
                 &["contracts", "k1", "legal_review"],
                 review(ReviewResult::Passed, "law1", NOW - 12 * DAY),
             ),

@@ -61,7 +61,7 @@ fn class_criteria_and_manager_exception() {
     edit_as(&mut d, &MGR, |d| {
         d.put_new_object(
             &["class_exception"],
-            &sign_off(&d, &["class_exception"], approval("mgr1", NOW - DAY)),
+            &sign_off(d, &["class_exception"], approval("mgr1", NOW - DAY)),
         )
         .unwrap()
     });
@@ -72,7 +72,7 @@ fn class_criteria_and_manager_exception() {
     edit_as(&mut d, &REP, |d| {
         d.put_new_object(
             &["class_exception"],
-            &sign_off(&d, &["class_exception"], approval("mgr1", NOW - DAY)),
+            &sign_off(d, &["class_exception"], approval("mgr1", NOW - DAY)),
         )
         .unwrap()
     });
@@ -452,7 +452,7 @@ fn contract_legal_review_by_legal_before_signing() {
             d.put_new_object(
                 &["contracts", "h1", "legal_review"],
                 &sign_off(
-                    &d,
+                    d,
                     &["contracts", "h1", "legal_review"],
                     review(ReviewResult::Passed, "law1", at),
                 ),
@@ -491,7 +491,7 @@ fn contract_archived() {
         d.put_new_object(
             &["contracts", "h1", "legal_review"],
             &sign_off(
-                &d,
+                d,
                 &["contracts", "h1", "legal_review"],
                 review(ReviewResult::Passed, "law1", NOW - 9 * DAY),
             ),
@@ -527,7 +527,7 @@ fn quoted(
             d.put_new_object(
                 &["quotes", "q1", "approval"],
                 &sign_off(
-                    &d,
+                    d,
                     &["quotes", "q1", "approval"],
                     approval("mgr1", NOW - DAY),
                 ),
@@ -665,11 +665,7 @@ fn gifts_above_the_limit_are_declared_and_approved() {
     edit_as(&mut d, &MGR, |d| {
         d.put_new_object(
             &["gifts", "g1", "approval"],
-            &sign_off(
-                &d,
-                &["gifts", "g1", "approval"],
-                approval("mgr1", NOW - DAY),
-            ),
+            &sign_off(d, &["gifts", "g1", "approval"], approval("mgr1", NOW - DAY)),
         )
         .unwrap()
     });
@@ -797,7 +793,7 @@ fn channel_qualification() {
         d.put_new_object(
             &["qualification"],
             &sign_off(
-                &d,
+                d,
                 &["qualification"],
                 review(ReviewResult::Passed, "cm1", NOW - 110 * DAY),
             ),
@@ -1074,7 +1070,7 @@ fn roles_granted_without_admin_authority_do_not_count() {
         d.put_new_object(
             &["quotes", "q1", "approval"],
             &sign_off(
-                &d,
+                d,
                 &["quotes", "q1", "approval"],
                 approval("rep2", NOW - DAY),
             ),
