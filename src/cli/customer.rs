@@ -306,6 +306,20 @@ pub(crate) enum QuoteCmd {
         #[arg(long, default_value = "1")]
         quantity: String,
     },
+    /// Change a quote's unit price or quantity (an approval given before no longer
+    /// covers it and must be given again).
+    Edit {
+        /// Customer.
+        customer: String,
+        /// Quote (ID prefix).
+        quote: String,
+        /// New unit price, yuan.
+        #[arg(long)]
+        price: Option<String>,
+        /// New quantity.
+        #[arg(long)]
+        quantity: Option<String>,
+    },
     /// Approve a quote's discount (managers).
     Approve {
         /// Customer.
@@ -388,6 +402,20 @@ pub(crate) enum OrderCmd {
         /// Channel partner it is sold through.
         #[arg(long)]
         channel: Option<String>,
+    },
+    /// Change an order's unit price or quantity (an approval given before no longer
+    /// covers it and must be given again).
+    Edit {
+        /// Customer.
+        customer: String,
+        /// Order (ID prefix).
+        order: String,
+        /// New unit price, yuan.
+        #[arg(long)]
+        price: Option<String>,
+        /// New quantity.
+        #[arg(long)]
+        quantity: Option<String>,
     },
     /// Record delivery.
     Deliver {

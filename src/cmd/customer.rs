@@ -473,6 +473,17 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
     let ws = &ctx.ws;
     let now = ctx.now();
     match c {
+        OrderCmd::Edit {
+            customer,
+            order,
+            price,
+            quantity,
+        } => {
+            let id = ctx.customer(&customer)?;
+            let change = super::priced_change(price.as_deref(), quantity.as_deref())?;
+            let edit = ws.edit_order(&id, &order, change, now)?;
+            super::edited(ctx, "order", &edit)?;
+        }
         OrderCmd::Add {
             customer,
             product,

@@ -285,6 +285,17 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             saved("quote", &eid);
             discount_note(ctx, bp)?;
         }
+        Command::Quote(QuoteCmd::Edit {
+            customer,
+            quote,
+            price,
+            quantity,
+        }) => {
+            let id = ctx.customer(&customer)?;
+            let change = priced_change(price.as_deref(), quantity.as_deref())?;
+            let edit = ws.edit_quote(&id, &quote, change, now)?;
+            edited(ctx, "quote", &edit)?;
+        }
         Command::Quote(QuoteCmd::Approve {
             customer,
             quote,
@@ -432,6 +443,28 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The new price and quantity of a quote or order edit, parsed.
+pub(super) fn priced_change(
+    price: Option<&str>,
+    quantity: Option<&str>,
+) -> Result<(Option<i64>, Option<i64>)> {
+    Ok((
+        price.map(|p| input::money("price", p)).transpose()?,
+        quantity.map(|q| input::int("quantity", q)).transpose()?,
+    ))
+}
+
+/// Print what a quote or order edit did.
+pub(super) fn edited(ctx: &Ctx, what: &str, edit: &fieldcrm_workspace::PricedEdit) -> Result<()> {
+    saved(what, &edit.id);
+    if edit.approval_void {
+        println!(
+            "注意 note: 原审批批准的是修改前的数值，现已失效，需重新审批 / the approval covered the old values and is void: it needs approving again"
+        );
+    }
+    discount_note(ctx, edit.discount_bp)
 }
 
 pub(super) fn discount_note(ctx: &Ctx, bp: i64) -> Result<()> {

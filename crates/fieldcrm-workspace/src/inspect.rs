@@ -499,6 +499,10 @@ impl Workspace {
             )));
         }
         let path = path.trim().trim_matches('/').to_string();
+        // Resolving a field is setting it: it takes the authority to set that field.
+        if let Some(authority) = fieldcrm_model::Authority::for_field(&summary.kind, &path) {
+            me.require(authority)?;
+        }
         let mut doc = self.load(id)?;
         let am = doc.automerge_mut();
         let (obj, key) = locate(am, &path).ok_or_else(|| no_field(id, &summary.name, &path))?;
@@ -574,11 +578,25 @@ impl Workspace {
             .map(|(v, _)| v.to_owned())
             .ok_or_else(|| no_field(id, &summary.name, &path))?;
         copy_value(&src, value, op, am, &obj, &key).map_err(|e| Error::Corrupt(e.to_string()))?;
+        // The history keeps what the resolution discarded, and by whom it was written.
+        let discarded: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .map(|(_, v)| {
+                format!(
+                    "{} ({})",
+                    truncate(&value_text(&v.value), 40),
+                    v.author.label()
+                )
+            })
+            .collect();
         doc.commit(
             now,
             &format!(
-                "解决冲突 resolve {path} = {}",
-                truncate(&value_text(&chosen.value), 60)
+                "解决冲突 resolve {path} = {}；舍弃 discarded: {}",
+                truncate(&value_text(&chosen.value), 60),
+                discarded.join(", ")
             ),
         );
         self.save(&mut doc)?;

@@ -22,4 +22,5 @@ mod api {
     mod fuzz;
     mod inspect;
     mod sales;
+    mod signoffs;
 }

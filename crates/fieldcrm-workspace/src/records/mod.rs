@@ -19,6 +19,7 @@ use fieldcrm_model::*;
 use crate::{Error, Me, Result, Workspace};
 
 pub use admin::parse_period;
+pub use sales::PricedEdit;
 
 /// Fields of a new customer file.
 #[derive(Debug, Clone, Default)]

@@ -7,6 +7,18 @@ use crate::{Error, Result, Workspace, resolve_entity};
 use fieldcrm_model::money::format_yuan;
 use fieldcrm_model::signoff::covered_in;
 
+/// What a quote or order edit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedEdit {
+    /// The entity's ID.
+    pub id: String,
+    /// The discount now, basis points.
+    pub discount_bp: i64,
+    /// A discount approval covered the old values and no longer counts: it needs
+    /// approving again.
+    pub approval_void: bool,
+}
+
 /// A signed collection of a customer file: its name, its keys, and the sign-off.
 type Signed<'a> = (&'a str, fn(&Customer) -> Vec<String>, Authority);
 
@@ -124,6 +136,82 @@ impl Workspace {
             &format!("报价 add quote {}", format_yuan(price)),
         )?;
         Ok((eid, discount_bp(p.list_price, price)))
+    }
+
+    /// Change a quote's unit price and/or quantity (`collection` `quotes` or `orders`).
+    /// A sign-off given before covers the old values: the edit voids it, and the result
+    /// says so (the rules then report it as needing approval again).
+    fn edit_priced(
+        &self,
+        id: &DocId,
+        (collection, what, authority): (&str, &str, Authority),
+        entity: &str,
+        (price, quantity): (Option<Fen>, Option<i64>),
+        now: Millis,
+    ) -> Result<PricedEdit> {
+        if price.is_none() && quantity.is_none() {
+            return Err(Error::bad(
+                "price",
+                "没有要修改的内容：请给出新的单价或数量".to_string(),
+                "nothing to change: give a new price or quantity".to_string(),
+            ));
+        }
+        if let Some(p) = price {
+            positive("price", p)?;
+        }
+        if let Some(q) = quantity {
+            positive("quantity", q)?;
+        }
+        let message = format!("修改{what} edit {collection}");
+        self.edit_customer(id, now, &message, |doc, c, _| {
+            let (eid, list, old_price, approval) = match collection {
+                "quotes" => {
+                    let (eid, q) = crate::resolve::resolve_entry(what, &c.quotes, entity)?;
+                    (eid, q.list_price, q.price, q.approval.clone())
+                }
+                _ => {
+                    let (eid, o) = crate::resolve::resolve_entry(what, &c.orders, entity)?;
+                    (eid, o.list_price, o.price, o.approval.clone())
+                }
+            };
+            if let Some(p) = price {
+                doc.put(&[collection, &eid, "price"], &p)?;
+            }
+            if let Some(q) = quantity {
+                doc.put(&[collection, &eid, "quantity"], &q)?;
+            }
+            let approval_void = approval
+                .is_some_and(|a| a.covers != covered_in(doc, authority, &[collection, &eid]));
+            Ok(PricedEdit {
+                id: eid,
+                discount_bp: discount_bp(list, price.unwrap_or(old_price)),
+                approval_void,
+            })
+        })
+    }
+
+    /// Change a quote's unit price and/or quantity; see [`PricedEdit`].
+    pub fn edit_quote(
+        &self,
+        id: &DocId,
+        quote: &str,
+        change: (Option<Fen>, Option<i64>),
+        now: Millis,
+    ) -> Result<PricedEdit> {
+        let signed = ("quotes", "报价", Authority::DiscountApproval);
+        self.edit_priced(id, signed, quote, change, now)
+    }
+
+    /// Change an order's unit price and/or quantity; see [`PricedEdit`].
+    pub fn edit_order(
+        &self,
+        id: &DocId,
+        order: &str,
+        change: (Option<Fen>, Option<i64>),
+        now: Millis,
+    ) -> Result<PricedEdit> {
+        let signed = ("orders", "订单", Authority::OrderApproval);
+        self.edit_priced(id, signed, order, change, now)
     }
 
     fn approve_discount(&self, me: &Me, authority: Authority, list: Fen, price: Fen) -> Result<()> {
