@@ -333,3 +333,47 @@ fn commands_without_a_workspace_say_so() {
     rep.run(&["init", "--user", "b", "--role", "boss"])
         .fails_with("--role");
 }
+
+#[test]
+fn a_quote_edited_after_approval_shows_the_approval_as_void() {
+    let admin = setup_admin();
+    let cust = admin.saved_id(&["customer", "add", "华东精密机械有限公司"]);
+    let q = admin.saved_id(&[
+        "quote",
+        "add",
+        &cust,
+        "--product",
+        "P-100",
+        "--price",
+        "850",
+        "--quantity",
+        "2",
+    ]);
+    admin.ok(&["quote", "approve", &cust, &q]);
+    let (code, _) = {
+        let r = admin.run(&["check", "--rule", "PRICE-DISCOUNT"]);
+        (r.code, r.stdout)
+    };
+    assert_eq!(code, 0);
+
+    let out = admin.ok(&["quote", "edit", &cust, &q, "--price", "７６０"]);
+    assert!(out.contains("需重新审批"), "{out}");
+    let show = admin.ok(&["customer", "show", &cust]);
+    assert!(show.contains("已失效 void"), "{show}");
+    let r = admin.run(&["check", "--rule", "PRICE-DISCOUNT"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("已失效"), "{}", r.stdout);
+    assert!(r.stdout.contains("760.00"), "{}", r.stdout);
+    admin
+        .run(&["quote", "edit", &cust, &q])
+        .fails_with("nothing to change");
+    admin
+        .run(&["quote", "edit", &cust, &q, "--quantity", "0"])
+        .fails_with("quantity");
+
+    // Approved again for the new price: the rule is satisfied.
+    admin.ok(&["quote", "approve", &cust, &q]);
+    assert_eq!(admin.run(&["check", "--rule", "PRICE-DISCOUNT"]).code, 0);
+    let show = admin.ok(&["customer", "show", &cust]);
+    assert!(!show.contains("已失效"), "{show}");
+}

@@ -296,7 +296,12 @@ pub(super) fn show_customer(ctx: &Ctx, id: &DocId, c: &Customer) -> Result<()> {
             yuan(v.price),
             v.approval
                 .as_ref()
-                .map(|a| name_of(&a.by))
+                .map(|a| {
+                    signer(
+                        &name_of(&a.by),
+                        void(Authority::DiscountApproval, &a.covers, v),
+                    )
+                })
                 .unwrap_or("-".into()),
         ]);
     }
@@ -309,7 +314,10 @@ pub(super) fn show_customer(ctx: &Ctx, id: &DocId, c: &Customer) -> Result<()> {
             yuan(v.amount),
             v.legal_review
                 .as_ref()
-                .map(|r| format!("{} by {}", r.result, name_of(&r.by)))
+                .map(|r| {
+                    let by = format!("{} by {}", r.result, name_of(&r.by));
+                    signer(&by, void(Authority::LegalReview, &r.covers, v))
+                })
                 .unwrap_or("-".into()),
             clock.fmt_opt(v.signed_at),
             v.archive_ref.clone().unwrap_or("-".into()),
@@ -355,13 +363,25 @@ pub(super) fn show_customer(ctx: &Ctx, id: &DocId, c: &Customer) -> Result<()> {
             v.declared.to_string(),
             v.approval
                 .as_ref()
-                .map(|a| name_of(&a.by))
+                .map(|a| signer(&name_of(&a.by), void(Authority::GiftApproval, &a.covers, v)))
                 .unwrap_or("-".into()),
             v.description.clone(),
         ]);
     }
     section("礼品招待 gifts", t);
     Ok(())
+}
+
+use fieldcrm_model::Authority;
+use fieldcrm_model::signoff::is_void as void;
+
+/// Who signed, marked when the sign-off no longer covers the values (they changed).
+fn signer(name: &str, void: bool) -> String {
+    if void {
+        format!("{name} 已失效 void")
+    } else {
+        name.to_string()
+    }
 }
 
 pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {

@@ -80,6 +80,43 @@ pub fn entity_field<T: serde::Serialize>(entity: &T) -> impl Fn(&str) -> serde_j
     move |f: &str| json.get(f).cloned().unwrap_or(serde_json::Value::Null)
 }
 
+/// Whether a sign-off of `authority` recording `covers` no longer covers `entity` (a
+/// typed quote, order, gift, contract or channel): what the CLI and the app show as void.
+pub fn is_void<T: serde::Serialize>(
+    authority: Authority,
+    covers: &BTreeMap<String, String>,
+    entity: &T,
+) -> bool {
+    !changed_since(authority, covers, entity_field(entity)).is_empty()
+}
+
+impl crate::Quote {
+    /// Whether the quote carries an approval that still covers its values.
+    pub fn has_current_approval(&self) -> bool {
+        self.approval
+            .as_ref()
+            .is_some_and(|a| !is_void(Authority::DiscountApproval, &a.covers, self))
+    }
+}
+
+impl crate::Order {
+    /// Whether the order carries an approval that still covers its values.
+    pub fn has_current_approval(&self) -> bool {
+        self.approval
+            .as_ref()
+            .is_some_and(|a| !is_void(Authority::OrderApproval, &a.covers, self))
+    }
+}
+
+impl crate::Gift {
+    /// Whether the gift carries an approval that still covers its values.
+    pub fn has_current_approval(&self) -> bool {
+        self.approval
+            .as_ref()
+            .is_some_and(|a| !is_void(Authority::GiftApproval, &a.covers, self))
+    }
+}
+
 /// The covered values of the entity at `entity` (map keys from the root; empty for the
 /// document itself) in `doc`, read from its current (winning) values: what a sign-off
 /// made now records.

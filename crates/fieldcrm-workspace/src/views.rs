@@ -409,7 +409,7 @@ impl Workspace {
             let prices = c
                 .quotes
                 .iter()
-                .filter(|(_, q)| q.approval.is_none())
+                .filter(|(_, q)| !q.has_current_approval())
                 .map(|(k, q)| {
                     (
                         ApprovalKind::Quote,
@@ -425,7 +425,7 @@ impl Workspace {
                 .chain(
                     c.orders
                         .iter()
-                        .filter(|(_, o)| o.approval.is_none())
+                        .filter(|(_, o)| !o.has_current_approval())
                         .map(|(k, o)| {
                             (
                                 ApprovalKind::Order,
@@ -460,7 +460,7 @@ impl Workspace {
                 }
             }
             for (k, g) in &c.gifts {
-                if g.approval.is_none() && (g.value > gift_limit || !g.declared) {
+                if !g.has_current_approval() && (g.value > gift_limit || !g.declared) {
                     out.push(Pending {
                         kind: ApprovalKind::Gift,
                         id: s.id.clone(),

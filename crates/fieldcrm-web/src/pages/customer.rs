@@ -239,7 +239,8 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
     }
     for (k, q) in &c.quotes {
         let disc = discount_bp(q.list_price, q.price);
-        let pending = q.approval.is_none() && pending_discount(d, q.list_price, q.price);
+        let void = q.approval.is_some() && !q.has_current_approval();
+        let pending = !q.has_current_approval() && pending_discount(d, q.list_price, q.price);
         let product = d
             .catalog
             .products
@@ -255,7 +256,8 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
                         (product) " × " (q.quantity) " · " (money(q.price, lang))
                         span.muted { " (" (t(lang, "目录价 ", "list ")) (money(q.list_price, lang)) ", " (t(lang, "折扣 ", "discount ")) (pct(disc)) ")" }
                         " "
-                        @if q.approval.is_some() { (status("ok quote-status", t(lang, "已批准", "approved"))) }
+                        @if void { (status("bad quote-status", t(lang, "审批已失效，需重新审批", "approval void: approve again"))) }
+                        @else if q.approval.is_some() { (status("ok quote-status", t(lang, "已批准", "approved"))) }
                         @else if pending { (status("warn quote-status", t(lang, "待审批", "pending"))) }
                         @else { (status("quote-status", t(lang, "无需审批", "within allowance"))) }
                     }
@@ -294,7 +296,8 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
         ));
     }
     for (k, o) in &c.orders {
-        let pending = o.approval.is_none() && pending_discount(d, o.list_price, o.price);
+        let void = o.approval.is_some() && !o.has_current_approval();
+        let pending = !o.has_current_approval() && pending_discount(d, o.list_price, o.price);
         items.push((
             o.ordered_at,
             html! {
@@ -304,7 +307,8 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
                         (o.product) " × " (o.quantity) " · " (money(o.price.saturating_mul(o.quantity), lang)) " "
                         @if let Some(at) = o.delivered_at { (status("ok", t(lang, "已交付", "delivered"))) " " (when(clock, at, lang)) }
                         @else { (status("warn", t(lang, "承诺交付 ", "promised "))) " " (when(clock, o.promised_at, lang)) }
-                        @if pending { " " (status("warn", t(lang, "折扣待审批", "discount pending"))) }
+                        @if void { " " (status("bad", t(lang, "审批已失效，需重新审批", "approval void: approve again"))) }
+                        @else if pending { " " (status("warn", t(lang, "折扣待审批", "discount pending"))) }
                     }
                     p.muted { (b.user_name(&o.by)) }
                     div.inline-actions {
@@ -329,12 +333,13 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
                     p {
                         (vocab(g.kind.zh(), g.kind.as_str(), lang)) " · " (vocab(g.direction.zh(), g.direction.as_str(), lang)) " · "
                         (g.description) " · " (money(g.value, lang)) " "
-                        @if g.approval.is_some() { (status("ok", t(lang, "已批准", "approved"))) }
+                        @if g.approval.is_some() && !g.has_current_approval() { (status("bad", t(lang, "审批已失效，需重新审批", "approval void: approve again"))) }
+                        @else if g.approval.is_some() { (status("ok", t(lang, "已批准", "approved"))) }
                         @else if g.declared { (status("warn", t(lang, "已申报", "declared"))) }
                         @else { (status("bad", t(lang, "未申报", "not declared"))) }
                     }
                     p.muted { (b.user_name(&g.by)) }
-                    @if g.approval.is_none() && manager { (approve_form(ctx, d, "gifts", k)) }
+                    @if !g.has_current_approval() && manager { (approve_form(ctx, d, "gifts", k)) }
                 }
             },
         ));
