@@ -116,7 +116,10 @@ impl Rep {
     #[track_caller]
     pub(crate) fn saved_id(&self, args: &[&str]) -> String {
         let out = self.ok(args);
-        out.split_whitespace()
+        out.lines()
+            .find(|l| l.starts_with("已保存 saved"))
+            .unwrap_or(&out)
+            .split_whitespace()
             .last()
             .unwrap_or_else(|| panic!("no id in {out}"))
             .to_string()

@@ -19,4 +19,5 @@ mod inspect;
 mod js_interop;
 mod readme_tour;
 mod relay;
+mod signoffs;
 mod support;
