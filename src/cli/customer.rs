@@ -87,6 +87,31 @@ pub(crate) enum CustomerCmd {
         #[command(flatten)]
         fields: CustomerFields,
     },
+    /// Remove a record made by mistake from a customer file (contact, interaction,
+    /// survey, opportunity, quote; complaints, contracts, orders and gifts need a
+    /// manager). It leaves lists and rules but stays in the history;
+    /// `restore-record` brings it back.
+    RemoveRecord {
+        /// Customer.
+        customer: String,
+        /// Kind of record: contact, interaction, complaint, survey, opportunity, quote,
+        /// contract, order, gift (or 联系人, 互动, 投诉, 满意度调查, 商机, 报价, 合同, 订单, 礼品).
+        kind: String,
+        /// The record (ID prefix).
+        record: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a removed record back (managers, admins).
+    RestoreRecord {
+        /// Customer.
+        customer: String,
+        /// Kind of record (as for remove-record).
+        kind: String,
+        /// The record (ID prefix).
+        record: String,
+    },
     /// Approve a class that does not meet the criteria (managers).
     ClassException {
         /// Customer.

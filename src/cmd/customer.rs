@@ -84,6 +84,25 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             ws.restore_record(&id, now)?;
             println!("已恢复 restored customer {}", id.short());
         }
+        CustomerCmd::RemoveRecord {
+            customer,
+            kind,
+            record,
+            reason,
+        } => {
+            let id = ctx.customer(&customer)?;
+            let eid = ws.remove_record(&id, &kind, &record, reason, now)?;
+            println!("已删除 removed {kind} {}", short(&eid));
+        }
+        CustomerCmd::RestoreRecord {
+            customer,
+            kind,
+            record,
+        } => {
+            let id = ctx.customer(&customer)?;
+            let eid = ws.restore_removed(&id, &kind, &record, now)?;
+            println!("已恢复 restored {kind} {}", short(&eid));
+        }
         CustomerCmd::ClassException { customer, note } => {
             let id = ctx.customer(&customer)?;
             ws.approve_class_exception(&id, note, now)?;
@@ -147,7 +166,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         CustomerCmd::Show { customer, json } => {
             let id = ctx.customer(&customer)?;
             let doc = ws.load(&id)?;
-            let c: Customer = doc.hydrate()?;
+            let c: Customer = doc.hydrate::<Customer>()?.without_removed();
             if json {
                 let mut v = serde_json::to_value(&c)?;
                 if let Some(o) = v.as_object_mut() {

@@ -60,6 +60,9 @@ pub enum Authority {
     MergeChannels,
     /// Archive or restore a customer file or channel record.
     Archive,
+    /// Remove a record the rules watch (complaint, contract, order, gift) from a
+    /// customer file, or restore any removed record.
+    RemoveRecord,
 }
 
 const MANAGER: &[Role] = &[Role::Manager, Role::Admin];
@@ -93,6 +96,7 @@ impl Authority {
         Authority::MergeCustomers,
         Authority::MergeChannels,
         Authority::Archive,
+        Authority::RemoveRecord,
     ];
 
     /// The roles that hold this authority.
@@ -101,7 +105,7 @@ impl Authority {
         match self {
             AssignOwner | ClassException | DiscountApproval | OrderApproval | GiftApproval
             | ComplaintEscalation | Catalog | PriceAllowance | PolicySettings | Targets
-            | MergeCustomers => MANAGER,
+            | MergeCustomers | RemoveRecord => MANAGER,
             LegalReview => LEGAL,
             ChannelQualification | ChannelRisk | ChannelActivation => CHANNEL_MANAGER,
             ChannelCreate | ChannelAgreement | ChannelStatus | ChannelTerritory | MergeChannels
@@ -141,6 +145,7 @@ impl Authority {
             MergeCustomers => "merge-customers",
             MergeChannels => "merge-channels",
             Archive => "archive",
+            RemoveRecord => "remove-record",
         }
     }
 
@@ -170,6 +175,7 @@ impl Authority {
             MergeCustomers => "合并重复客户档案",
             MergeChannels => "合并重复渠道档案",
             Archive => "归档或恢复客户档案、渠道档案",
+            RemoveRecord => "删除或恢复客户档案中受规则监管的记录（投诉、合同、订单、礼品）",
         }
     }
 
@@ -199,6 +205,9 @@ impl Authority {
             MergeCustomers => "merge customer files",
             MergeChannels => "merge channel records",
             Archive => "archive or restore a customer file or channel record",
+            RemoveRecord => {
+                "remove a complaint, contract, order or gift from a customer file, or restore a removed record"
+            }
         }
     }
 
@@ -226,6 +235,11 @@ impl Authority {
         let segs: Vec<&str> = path.split('/').collect();
         match (kind, segs.as_slice()) {
             (DocKind::Customer | DocKind::Channel, ["archived", ..]) => Some(Authority::Archive),
+            (DocKind::Customer, ["removed", collection, ..])
+                if crate::customer::GUARDED_COLLECTIONS.contains(collection) =>
+            {
+                Some(Authority::RemoveRecord)
+            }
             (DocKind::Customer, ["class_exception", ..]) => Some(Authority::ClassException),
             (DocKind::Customer, ["quotes", _, "approval", ..]) => Some(Authority::DiscountApproval),
             (DocKind::Customer, ["orders", _, "approval", ..]) => Some(Authority::OrderApproval),

@@ -108,6 +108,50 @@ pub struct Customer {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub gifts: BTreeMap<String, Gift>,
+    /// Records removed from the file (made by mistake), keyed `collection/entity-id`:
+    /// who, when, why. The entry itself stays in the document (a concurrent edit to it
+    /// is kept, and a manager can restore it); lists, pages and rules leave it out.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub removed: BTreeMap<String, Note>,
+}
+
+/// The collections whose records only a holder of
+/// [`crate::Authority::RemoveRecord`] may remove: the rules watch them.
+pub const GUARDED_COLLECTIONS: &[&str] = &["complaints", "contracts", "orders", "gifts"];
+
+impl Customer {
+    /// Whether the record `id` of `collection` was removed.
+    pub fn is_removed(&self, collection: &str, id: &str) -> bool {
+        self.removed.contains_key(&format!("{collection}/{id}"))
+    }
+
+    /// The file as lists, pages and rules see it: without its removed records.
+    pub fn without_removed(mut self) -> Customer {
+        if self.removed.is_empty() {
+            return self;
+        }
+        let removed = std::mem::take(&mut self.removed);
+        for key in removed.keys() {
+            let Some((collection, id)) = key.split_once('/') else {
+                continue;
+            };
+            match collection {
+                "contacts" => drop(self.contacts.remove(id)),
+                "interactions" => drop(self.interactions.remove(id)),
+                "complaints" => drop(self.complaints.remove(id)),
+                "surveys" => drop(self.surveys.remove(id)),
+                "opportunities" => drop(self.opportunities.remove(id)),
+                "quotes" => drop(self.quotes.remove(id)),
+                "contracts" => drop(self.contracts.remove(id)),
+                "orders" => drop(self.orders.remove(id)),
+                "gifts" => drop(self.gifts.remove(id)),
+                _ => {}
+            }
+        }
+        self.removed = removed;
+        self
+    }
 }
 
 /// The collections of a customer file (map keys at the document root).

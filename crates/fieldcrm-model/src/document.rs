@@ -326,7 +326,9 @@ impl Document {
     /// The typed content.
     pub fn body(&self) -> Result<Body, DocError> {
         Ok(match self.kind()? {
-            DocKind::Customer => Body::Customer(self.hydrate()?),
+            DocKind::Customer => {
+                Body::Customer(self.hydrate::<crate::Customer>()?.without_removed())
+            }
             DocKind::Channel => Body::Channel(self.hydrate()?),
             DocKind::Roster => Body::Roster(self.hydrate()?),
             DocKind::Catalog => Body::Catalog(self.hydrate()?),

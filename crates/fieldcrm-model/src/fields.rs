@@ -67,6 +67,7 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "team",
             "merged_into",
             "archived",
+            "removed/*",
             "quotes/*/approval",
             "orders/*/approval",
             "contracts/*/legal_review",

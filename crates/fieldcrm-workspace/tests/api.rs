@@ -21,6 +21,7 @@ mod api {
     mod forgery;
     mod fuzz;
     mod inspect;
+    mod removal;
     mod sales;
     mod signoffs;
 }

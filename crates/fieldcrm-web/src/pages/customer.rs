@@ -63,8 +63,9 @@ fn customer_id(ws: &Workspace, text: &str) -> Result<DocId, WsError> {
 fn load(ws: &Workspace, id: &DocId, now: Millis) -> Result<FileData, WsError> {
     let customer: Customer = ws
         .load(id)?
-        .hydrate()
-        .map_err(fieldcrm_workspace::Error::from)?;
+        .hydrate::<Customer>()
+        .map_err(fieldcrm_workspace::Error::from)?
+        .without_removed();
     let catalog = ws.catalog().unwrap_or_default();
     let findings = ws.check(
         &CheckQuery {

@@ -10,6 +10,7 @@
 mod admin;
 mod channel;
 mod customer;
+mod removal;
 mod sales;
 
 use autosurgeon::Reconcile;
@@ -19,6 +20,7 @@ use fieldcrm_model::*;
 use crate::{Error, Me, Result, Workspace};
 
 pub use admin::parse_period;
+pub use removal::record_collection;
 pub use sales::PricedEdit;
 
 /// Fields of a new customer file.

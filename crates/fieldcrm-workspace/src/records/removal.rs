@@ -1,0 +1,125 @@
+//! Removing a record made by mistake from a customer file, and restoring it.
+//!
+//! A removal is a marker (`removed/<collection>/<id>`: who, when, why), never a deletion:
+//! the record stays in the document, so an edit another device made to it offline is
+//! kept, the history shows it, and a manager can restore it. Lists, pages and rules leave
+//! removed records out ([`fieldcrm_model::Customer::without_removed`]). Complaints,
+//! contracts, orders and gifts are watched by the rules: removing one takes
+//! [`Authority::RemoveRecord`] (the policy reports a removal made without it); any other
+//! record may be removed by whoever may change the file.
+
+use fieldcrm_model::customer::GUARDED_COLLECTIONS;
+use fieldcrm_model::*;
+
+use super::opt_text;
+use crate::{Error, Result, Workspace};
+
+/// A kind of record in a customer file, as the CLI and the app name it.
+pub fn record_collection(kind: &str) -> Result<&'static str> {
+    let k = kind.trim().to_lowercase();
+    Ok(match k.as_str() {
+        "contact" | "contacts" | "联系人" => "contacts",
+        "interaction" | "interactions" | "visit" | "互动" | "拜访" | "跟进" => "interactions",
+        "complaint" | "complaints" | "投诉" => "complaints",
+        "survey" | "surveys" | "满意度调查" | "调查" => "surveys",
+        "opportunity" | "opportunities" | "商机" | "销售机会" => "opportunities",
+        "quote" | "quotes" | "报价" => "quotes",
+        "contract" | "contracts" | "合同" => "contracts",
+        "order" | "orders" | "订单" => "orders",
+        "gift" | "gifts" | "礼品" | "招待" => "gifts",
+        _ => {
+            return Err(Error::bad(
+                "kind",
+                format!(
+                    "不认识的记录类型“{kind}”：可用 联系人、互动、投诉、满意度调查、商机、报价、合同、订单、礼品"
+                ),
+                format!(
+                    "unknown record kind `{kind}`: use contact, interaction, complaint, survey, opportunity, quote, contract, order or gift"
+                ),
+            ));
+        }
+    })
+}
+
+/// The keys of one collection of a customer file.
+fn keys(c: &Customer, collection: &str) -> Vec<String> {
+    fn k<V>(m: &std::collections::BTreeMap<String, V>) -> Vec<String> {
+        m.keys().cloned().collect()
+    }
+    match collection {
+        "contacts" => k(&c.contacts),
+        "interactions" => k(&c.interactions),
+        "complaints" => k(&c.complaints),
+        "surveys" => k(&c.surveys),
+        "opportunities" => k(&c.opportunities),
+        "quotes" => k(&c.quotes),
+        "contracts" => k(&c.contracts),
+        "orders" => k(&c.orders),
+        "gifts" => k(&c.gifts),
+        _ => Vec::new(),
+    }
+}
+
+impl Workspace {
+    /// Remove a record made by mistake from a customer file (`kind` as
+    /// [`record_collection`] reads it, `entity` an ID prefix); returns its full ID.
+    pub fn remove_record(
+        &self,
+        id: &DocId,
+        kind: &str,
+        entity: &str,
+        reason: Option<String>,
+        now: Millis,
+    ) -> Result<String> {
+        let collection = record_collection(kind)?;
+        let message = format!("删除记录 remove {collection}");
+        self.edit_customer(id, now, &message, |doc, c, me| {
+            if GUARDED_COLLECTIONS.contains(&collection) {
+                me.require(Authority::RemoveRecord)?;
+            }
+            let live: Vec<String> = keys(c, collection)
+                .into_iter()
+                .filter(|k| !c.is_removed(collection, k))
+                .collect();
+            let eid = crate::resolve::resolve_key(collection, live, entity)?;
+            if doc.map_at(&["removed"]).is_none() {
+                // A file made before removals existed.
+                doc.put_new_object(
+                    &["removed"],
+                    &std::collections::BTreeMap::<String, Note>::new(),
+                )?;
+            }
+            doc.put(
+                &["removed", &format!("{collection}/{eid}")],
+                &Note {
+                    text: opt_text(reason).unwrap_or_default(),
+                    at: now,
+                    by: me.user_id.clone(),
+                },
+            )?;
+            Ok(eid)
+        })
+    }
+
+    /// Put a removed record back (managers and admins); returns its full ID.
+    pub fn restore_removed(
+        &self,
+        id: &DocId,
+        kind: &str,
+        entity: &str,
+        now: Millis,
+    ) -> Result<String> {
+        let collection = record_collection(kind)?;
+        let message = format!("恢复记录 restore {collection}");
+        self.edit_customer(id, now, &message, |doc, c, me| {
+            me.require(Authority::RemoveRecord)?;
+            let gone: Vec<String> = keys(c, collection)
+                .into_iter()
+                .filter(|k| c.is_removed(collection, k))
+                .collect();
+            let eid = crate::resolve::resolve_key(collection, gone, entity)?;
+            doc.delete(&["removed", &format!("{collection}/{eid}")])?;
+            Ok(eid)
+        })
+    }
+}
