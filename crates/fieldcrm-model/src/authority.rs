@@ -60,6 +60,10 @@ pub enum Authority {
     MergeChannels,
     /// Archive or restore a customer file or channel record.
     Archive,
+    /// Waive a rule finding about a customer file or the workspace documents until a date.
+    WaiveFinding,
+    /// Waive a rule finding about a channel record until a date.
+    WaiveChannelFinding,
 }
 
 const MANAGER: &[Role] = &[Role::Manager, Role::Admin];
@@ -93,6 +97,8 @@ impl Authority {
         Authority::MergeCustomers,
         Authority::MergeChannels,
         Authority::Archive,
+        Authority::WaiveFinding,
+        Authority::WaiveChannelFinding,
     ];
 
     /// The roles that hold this authority.
@@ -101,9 +107,11 @@ impl Authority {
         match self {
             AssignOwner | ClassException | DiscountApproval | OrderApproval | GiftApproval
             | ComplaintEscalation | Catalog | PriceAllowance | PolicySettings | Targets
-            | MergeCustomers => MANAGER,
+            | MergeCustomers | WaiveFinding => MANAGER,
             LegalReview => LEGAL,
-            ChannelQualification | ChannelRisk | ChannelActivation => CHANNEL_MANAGER,
+            ChannelQualification | ChannelRisk | ChannelActivation | WaiveChannelFinding => {
+                CHANNEL_MANAGER
+            }
             ChannelCreate | ChannelAgreement | ChannelStatus | ChannelTerritory | MergeChannels
             | Archive => ANY_MANAGER,
             Roster => ADMIN,
@@ -141,6 +149,8 @@ impl Authority {
             MergeCustomers => "merge-customers",
             MergeChannels => "merge-channels",
             Archive => "archive",
+            WaiveFinding => "waive-finding",
+            WaiveChannelFinding => "waive-channel-finding",
         }
     }
 
@@ -170,6 +180,8 @@ impl Authority {
             MergeCustomers => "合并重复客户档案",
             MergeChannels => "合并重复渠道档案",
             Archive => "归档或恢复客户档案、渠道档案",
+            WaiveFinding => "豁免规则检查发现的问题",
+            WaiveChannelFinding => "豁免渠道档案的规则检查问题",
         }
     }
 
@@ -199,6 +211,8 @@ impl Authority {
             MergeCustomers => "merge customer files",
             MergeChannels => "merge channel records",
             Archive => "archive or restore a customer file or channel record",
+            WaiveFinding => "waive a rule finding",
+            WaiveChannelFinding => "waive a rule finding about a channel",
         }
     }
 
@@ -218,6 +232,16 @@ impl Authority {
             .map(|r| r.as_str().to_string())
             .collect::<Vec<_>>()
             .join(" or ")
+    }
+
+    /// The authority that waives a finding whose state is kept in a document of `kind`
+    /// (channel records: channel managers; customer files and the workspace documents:
+    /// sales managers; admins hold both).
+    pub fn waive_finding(kind: &DocKind) -> Authority {
+        match kind {
+            DocKind::Channel => Authority::WaiveChannelFinding,
+            _ => Authority::WaiveFinding,
+        }
     }
 
     /// The authority a field of a document kind is reserved to, if any. `path` is the

@@ -108,6 +108,10 @@ pub struct Customer {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub gifts: BTreeMap<String, Gift>,
+    /// What people did about rule findings on this document, by finding key.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub finding_states: BTreeMap<String, crate::FindingState>,
 }
 
 /// The collections of a customer file (map keys at the document root).

@@ -61,6 +61,8 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "contracts/*/legal_review",
             "complaints/*/escalation",
             "gifts/*/approval",
+            "finding_states/*",
+            "finding_states/*/*",
         ],
         DocKind::Channel => &[
             "owner",
@@ -71,11 +73,13 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "merged_into",
             "archived",
             "territories/*",
+            "finding_states/*",
+            "finding_states/*/*",
         ],
         DocKind::Catalog => &["products/*", "discount_allowance_bp/*"],
         DocKind::Roster => &["kind", "users/*/role", "users/*/team", "devices/*"],
         DocKind::Policy => &["rules/*"],
-        DocKind::Sales => &["targets/*"],
+        DocKind::Sales => &["targets/*", "finding_states/*", "finding_states/*/*"],
         DocKind::Unknown(_) => &[],
     }
 }
