@@ -80,10 +80,24 @@ fn a_rep_acknowledges_and_a_manager_waives() {
         w.waive_finding(&key, "", now + 30 * DAY, now)
     });
     assert_eq!(e.field(), Some("reason"));
+    let on_team_list = |w: &Workspace| {
+        w.team_findings(now)
+            .unwrap()
+            .iter()
+            .any(|f| f.finding.rule == RuleId::CustClassMissing)
+    };
+    assert!(
+        on_team_list(&t.manager),
+        "an acknowledged finding is still open"
+    );
     t.manager
         .waive_finding(&key, "客户重组中，年后再分类", now + 30 * DAY, now)
         .unwrap();
     assert_eq!(status(&t.manager, &kit), Status::Waived);
+    // Waived: out of the open lists every front end shows.
+    assert!(!on_team_list(&t.manager));
+    let open = t.manager.check(&CheckQuery::default(), now).unwrap();
+    assert!(open.iter().all(|f| f.rule != RuleId::CustClassMissing));
     kit.sync(&t.rep, &t.manager);
     let w = class_missing(&t.rep, &kit);
     assert_eq!(w.status, Status::Waived);
