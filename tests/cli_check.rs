@@ -5,7 +5,7 @@ use crate::cli_p2p::{sync_with, workspace_id};
 use crate::support::{Rep, admin_with_team, device_key};
 
 /// An admin workspace with a manager, a rep on a second device, and a product.
-fn office() -> (Rep, Rep) {
+pub(crate) fn office() -> (Rep, Rep) {
     let admin = admin_with_team();
     admin.ok(&[
         "catalog",

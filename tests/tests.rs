@@ -9,6 +9,7 @@
 mod browser;
 mod bundle;
 mod cli_check;
+mod cli_findings;
 mod cli_offline;
 mod cli_p2p;
 mod crash_init;

@@ -146,8 +146,14 @@ pub(crate) enum Command {
     /// Workspace settings.
     #[command(subcommand)]
     Config(ConfigCmd),
-    /// Check the company rules on the merged state (exit 1 if there are violations).
+    /// Check the company rules on the merged state: open findings with their keys and
+    /// states (exit 1 if there are open violations; acknowledged ones are still open,
+    /// waived and resolved ones are not).
     Check(CheckArgs),
+    /// Act on a rule finding by its key (the `key` line of `fieldcrm check`): acknowledge,
+    /// waive until a date, reopen.
+    #[command(subcommand)]
+    Finding(FindingCmd),
     /// Rule configuration (thresholds, severities).
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -185,13 +191,50 @@ pub(crate) struct CheckArgs {
     /// Language of the messages: zh or en.
     #[arg(long, default_value = "zh")]
     pub(crate) lang: String,
-    /// Fail (exit 1) on warnings too.
+    /// Fail (exit 1) on open warnings too.
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Also list waived and resolved findings (with who and when); the exit code still
+    /// counts only open ones.
+    #[arg(long)]
+    pub(crate) all: bool,
     /// Ask the office relay for the findings on its merged state instead (remote name or
     /// ws:// URL; default the `office` remote).
     #[arg(long, num_args = 0..=1, default_missing_value = "")]
     pub(crate) relay: Option<String>,
+}
+
+/// `finding ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum FindingCmd {
+    /// Acknowledge a finding with a note (anyone who may write its document). It stays
+    /// open: `check` still lists it and its exit code still counts it.
+    Ack {
+        /// The finding's key, or a unique start of it.
+        key: String,
+        /// What you noted (确认备注).
+        #[arg(long)]
+        note: String,
+    },
+    /// Waive a finding until a date, with a reason (managers and admins; channel managers
+    /// for channel records). It is open again from that date, or after the workspace's
+    /// longest waiver (`[general] waiver_max`, 180 days by default).
+    Waive {
+        /// The finding's key, or a unique start of it.
+        key: String,
+        /// Why it is waived (豁免理由).
+        #[arg(long)]
+        reason: String,
+        /// Last day of the waiver (2026-12-31, in the workspace time zone).
+        #[arg(long)]
+        until: String,
+    },
+    /// Remove a finding's acknowledgement or waiver (removing a waiver takes the
+    /// authority to waive).
+    Reopen {
+        /// The finding's key, or a unique start of it (resolved ones too).
+        key: String,
+    },
 }
 
 /// `policy ...`.

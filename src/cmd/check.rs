@@ -4,7 +4,7 @@
 use super::*;
 
 pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
-    use fieldcrm_policy::{Lang, Severity, render};
+    use fieldcrm_policy::{Lang, Severity};
     let lang =
         Lang::parse(&a.lang).ok_or_else(|| anyhow!("--lang: `{}` is not zh or en", a.lang))?;
     let rule = a
@@ -24,19 +24,59 @@ pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
         rule,
         doc: only_doc,
     };
-    let findings = ctx.ws.check(&query, ctx.now())?;
+    let tracked = ctx.ws.check_tracked(&query, ctx.now())?;
     if a.json {
-        print_json(&findings)?;
+        let shown: Vec<&fieldcrm_policy::Tracked> = tracked
+            .iter()
+            .filter(|t| a.all || t.status.is_open())
+            .collect();
+        print_json(&shown)?;
     } else {
-        print!("{}", render(&findings, lang));
+        let offset = ctx.ws.effective_policy()?.0.utc_offset();
+        print!(
+            "{}",
+            fieldcrm_policy::render_tracked(&tracked, lang, a.all, offset)
+        );
     }
-    let violations = findings.iter().any(|f| f.severity == Severity::Violation);
-    let warnings = findings.iter().any(|f| f.severity == Severity::Warning);
-    Ok(if violations || (a.strict && warnings) {
-        1
+    // Only open findings count: acknowledged ones are still open; waived and resolved
+    // ones are not.
+    let open = |sev: Severity| {
+        tracked
+            .iter()
+            .any(|t| t.status.is_open() && t.finding.severity == sev)
+    };
+    Ok(
+        if open(Severity::Violation) || (a.strict && open(Severity::Warning)) {
+            1
+        } else {
+            0
+        },
+    )
+}
+
+/// `finding ack|waive|reopen`.
+pub(super) fn finding(ctx: &Ctx, c: FindingCmd) -> Result<()> {
+    let now = ctx.now();
+    let (done, key) = match c {
+        FindingCmd::Ack { key, note } => (
+            "已确认 acknowledged",
+            ctx.ws.acknowledge_finding(&key, &note, now)?,
+        ),
+        FindingCmd::Waive { key, reason, until } => {
+            let until = ctx.clock.parse_end("until", &until)?;
+            (
+                "已豁免 waived",
+                ctx.ws.waive_finding(&key, &reason, until, now)?,
+            )
+        }
+        FindingCmd::Reopen { key } => ("已重新打开 reopened", ctx.ws.reopen_finding(&key, now)?),
+    };
+    if crate::render::quiet() {
+        println!("{key}");
     } else {
-        0
-    })
+        println!("{done} {key}");
+    }
+    Ok(())
 }
 
 /// `check --relay`: the relay's findings (JSON rows of the same shape as `check --json`).

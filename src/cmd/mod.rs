@@ -183,6 +183,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Resolve(a) => crate::inspect::resolve(ws, now, a)?,
         Command::MergeForward(a) => crate::merge::merge_forward(ws, now, a)?,
         Command::Export(a) => crate::import::export(ws, a)?,
+        Command::Finding(c) => finding(ctx, c)?,
         Command::Customer(c) => customer(ctx, c)?,
         Command::Contact(ContactCmd::Add {
             customer,

@@ -63,6 +63,10 @@ pub enum Authority {
     /// Remove a record the rules watch (complaint, contract, order, gift) from a
     /// customer file, or restore any removed record.
     RemoveRecord,
+    /// Waive a rule finding about a customer file or the workspace documents until a date.
+    WaiveFinding,
+    /// Waive a rule finding about a channel record until a date.
+    WaiveChannelFinding,
 }
 
 const MANAGER: &[Role] = &[Role::Manager, Role::Admin];
@@ -97,6 +101,8 @@ impl Authority {
         Authority::MergeChannels,
         Authority::Archive,
         Authority::RemoveRecord,
+        Authority::WaiveFinding,
+        Authority::WaiveChannelFinding,
     ];
 
     /// The roles that hold this authority.
@@ -105,9 +111,11 @@ impl Authority {
         match self {
             AssignOwner | ClassException | DiscountApproval | OrderApproval | GiftApproval
             | ComplaintEscalation | Catalog | PriceAllowance | PolicySettings | Targets
-            | MergeCustomers | RemoveRecord => MANAGER,
+            | MergeCustomers | RemoveRecord | WaiveFinding => MANAGER,
             LegalReview => LEGAL,
-            ChannelQualification | ChannelRisk | ChannelActivation => CHANNEL_MANAGER,
+            ChannelQualification | ChannelRisk | ChannelActivation | WaiveChannelFinding => {
+                CHANNEL_MANAGER
+            }
             ChannelCreate | ChannelAgreement | ChannelStatus | ChannelTerritory | MergeChannels
             | Archive => ANY_MANAGER,
             Roster => ADMIN,
@@ -146,6 +154,8 @@ impl Authority {
             MergeChannels => "merge-channels",
             Archive => "archive",
             RemoveRecord => "remove-record",
+            WaiveFinding => "waive-finding",
+            WaiveChannelFinding => "waive-channel-finding",
         }
     }
 
@@ -176,6 +186,8 @@ impl Authority {
             MergeChannels => "合并重复渠道档案",
             Archive => "归档或恢复客户档案、渠道档案",
             RemoveRecord => "删除或恢复客户档案中受规则监管的记录（投诉、合同、订单、礼品）",
+            WaiveFinding => "豁免规则检查发现的问题",
+            WaiveChannelFinding => "豁免渠道档案的规则检查问题",
         }
     }
 
@@ -208,6 +220,8 @@ impl Authority {
             RemoveRecord => {
                 "remove a complaint, contract, order or gift from a customer file, or restore a removed record"
             }
+            WaiveFinding => "waive a rule finding",
+            WaiveChannelFinding => "waive a rule finding about a channel",
         }
     }
 
@@ -227,6 +241,16 @@ impl Authority {
             .map(|r| r.as_str().to_string())
             .collect::<Vec<_>>()
             .join(" or ")
+    }
+
+    /// The authority that waives a finding whose state is kept in a document of `kind`
+    /// (channel records: channel managers; customer files and the workspace documents:
+    /// sales managers; admins hold both).
+    pub fn waive_finding(kind: &DocKind) -> Authority {
+        match kind {
+            DocKind::Channel => Authority::WaiveChannelFinding,
+            _ => Authority::WaiveFinding,
+        }
     }
 
     /// The authority a field of a document kind is reserved to, if any. `path` is the

@@ -87,6 +87,10 @@ pub struct Channel {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub price_reports: BTreeMap<String, PriceReport>,
+    /// What people did about rule findings on this document, by finding key.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub finding_states: BTreeMap<String, crate::FindingState>,
 }
 
 /// The collections of a channel record.

@@ -108,6 +108,10 @@ pub struct Customer {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub gifts: BTreeMap<String, Gift>,
+    /// What people did about rule findings on this document, by finding key.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub finding_states: BTreeMap<String, crate::FindingState>,
     /// Records removed from the file (made by mistake), keyed `collection/entity-id`:
     /// who, when, why. The entry itself stays in the document (a concurrent edit to it
     /// is kept, and a manager can restore it); lists, pages and rules leave it out.

@@ -89,6 +89,8 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "gifts/*/value",
             "contracts/*/title",
             "contracts/*/amount",
+            "finding_states/*",
+            "finding_states/*/*",
         ],
         DocKind::Channel => &[
             "owner",
@@ -101,11 +103,13 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "merged_into",
             "archived",
             "territories/*",
+            "finding_states/*",
+            "finding_states/*/*",
         ],
         DocKind::Catalog => &["products/*", "discount_allowance_bp/*"],
         DocKind::Roster => &["kind", "users/*/role", "users/*/team", "devices/*"],
         DocKind::Policy => &["rules/*"],
-        DocKind::Sales => &["targets/*"],
+        DocKind::Sales => &["targets/*", "finding_states/*", "finding_states/*/*"],
         DocKind::Unknown(_) => &[],
     }
 }

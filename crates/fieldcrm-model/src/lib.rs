@@ -16,6 +16,7 @@ pub mod channel;
 pub mod customer;
 mod document;
 pub mod fields;
+mod finding_state;
 mod ids;
 mod lang;
 pub mod money;
@@ -33,6 +34,7 @@ pub use customer::{
 };
 pub use document::{Body, DocError, Document, Snapshot, Summary, change_time_ms, change_time_raw};
 pub use fields::{FieldState, Stamp};
+pub use finding_state::{FINDING_STATES, FindingState};
 pub use ids::{
     BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, new_entity_id, short_id,
     unhex,
@@ -41,8 +43,8 @@ pub use lang::Lang;
 pub use period::{BadPeriod, Period, PeriodKind};
 pub use sig::{DeviceSecret, Signature};
 pub use vocab::{
-    ChannelKind, ChannelStatus, CustomerClass, DocKind, GiftDirection, GiftKind, InteractionKind,
-    ReviewResult, RiskLevel, Role, Severity, Stage, UnknownVariant,
+    ChannelKind, ChannelStatus, CustomerClass, DocKind, FindingMark, GiftDirection, GiftKind,
+    InteractionKind, ReviewResult, RiskLevel, Role, Severity, Stage, UnknownVariant,
 };
 pub use workspace_docs::{
     Catalog, Device, PolicySettings, Product, Roster, RuleSetting, Sales, SalesReport, Target, User,
@@ -100,6 +102,7 @@ impl Channel {
             trainings: Default::default(),
             assessments: Default::default(),
             price_reports: Default::default(),
+            finding_states: Default::default(),
         }
     }
 }

@@ -299,6 +299,16 @@ impl DocKind {
     }
 }
 
+string_enum! {
+    /// What someone did about a rule finding (see [`crate::FindingState`]).
+    FindingMark, "finding state" {
+        /// Seen and noted (已确认); the finding stays open.
+        Acknowledged => "acknowledged", "已确认", "ack", "确认";
+        /// Waived until a date by someone with the authority (已豁免).
+        Waived => "waived", "已豁免", "waive", "豁免";
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

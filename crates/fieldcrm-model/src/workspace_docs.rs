@@ -155,6 +155,10 @@ pub struct Sales {
     pub targets: BTreeMap<String, Target>,
     /// Reports by ID.
     pub reports: BTreeMap<String, SalesReport>,
+    /// What people did about rule findings on the workspace documents, by finding key.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub finding_states: BTreeMap<String, crate::FindingState>,
 }
 
 /// A sales target for a user or a team over a period.

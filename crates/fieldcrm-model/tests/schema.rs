@@ -26,11 +26,11 @@ use std::path::{Path, PathBuf};
 use fieldcrm_model::{
     Agreement, Approval, Assessment, Authority, Body, Catalog, Channel, ChannelKind, ChannelStatus,
     Complaint, Contact, Contract, Customer, CustomerClass, DAY_MS, Device, DeviceKey, DocError,
-    DocId, DocKind, Document, Escalation, Gift, GiftDirection, GiftKind, HOUR_MS, Interaction,
-    InteractionKind, Investigation, Millis, Note, Opportunity, Order, Plan, PolicySettings,
-    PriceReport, Product, Quote, Review, ReviewResult, RiskAssessment, RiskLevel, Role, Roster,
-    RuleSetting, SCHEMA_VERSION, Sales, SalesReport, Severity, Stage, Survey, Target, Territory,
-    User, fields,
+    DocId, DocKind, Document, Escalation, FindingMark, FindingState, Gift, GiftDirection, GiftKind,
+    HOUR_MS, Interaction, InteractionKind, Investigation, Millis, Note, Opportunity, Order, Plan,
+    PolicySettings, PriceReport, Product, Quote, Review, ReviewResult, RiskAssessment, RiskLevel,
+    Role, Roster, RuleSetting, SCHEMA_VERSION, Sales, SalesReport, Severity, Stage, Survey, Target,
+    Territory, User, fields,
 };
 use serde_json::{Value, json};
 
@@ -559,16 +559,19 @@ fn model_enums(kind: &DocKind) -> BTreeMap<&'static str, Vec<String>> {
             ("contracts/*/legal_review/result", vocab!(ReviewResult)),
             ("gifts/*/kind", vocab!(GiftKind)),
             ("gifts/*/direction", vocab!(GiftDirection)),
+            ("finding_states/*/state", vocab!(FindingMark)),
         ]),
         DocKind::Channel => BTreeMap::from([
             ("channel_kind", vocab!(ChannelKind)),
             ("status", vocab!(ChannelStatus)),
             ("qualification/result", vocab!(ReviewResult)),
             ("risk/level", vocab!(RiskLevel)),
+            ("finding_states/*/state", vocab!(FindingMark)),
         ]),
         DocKind::Roster => BTreeMap::from([("users/*/role", vocab!(Role))]),
+        DocKind::Sales => BTreeMap::from([("finding_states/*/state", vocab!(FindingMark))]),
         DocKind::Catalog => BTreeMap::from([("discount_allowance_bp/{key}", vocab!(Role))]),
-        DocKind::Policy | DocKind::Sales => BTreeMap::new(),
+        DocKind::Policy => BTreeMap::new(),
         DocKind::Unknown(k) => panic!("no schema for unknown kind {k}"),
     }
 }
@@ -1616,6 +1619,15 @@ fn customer_huadong(c: &Cast) -> Document {
     .unwrap();
     b.commit(t, "批准招待 approve hospitality");
     sync(&mut a, &mut b);
+    let doc = doc_id(HUADONG).to_string();
+    waive(
+        &mut a,
+        c,
+        "CUST-CLASS-CRITERIA",
+        &doc,
+        Some("class"),
+        bj(2026, 11, 2, 9, 0),
+    );
     a
 }
 
@@ -1835,6 +1847,15 @@ fn channel_hengtong(c: &Cast) -> Document {
         },
         bj(2026, 10, 25, 10, 0),
         "价格上报 price report",
+    );
+    let doc = doc_id(HENGTONG).to_string();
+    waive(
+        &mut a,
+        c,
+        "CHANNEL-TRAINING",
+        &doc,
+        Some("trainings"),
+        bj(2026, 11, 2, 9, 0),
     );
     a
 }
@@ -2097,6 +2118,15 @@ fn sales(c: &Cast) -> Document {
     );
     sync(&mut doc, &mut manager);
     sync(&mut doc, &mut rep);
+    let roster = DocId::workspace(&DocKind::Roster).to_string();
+    waive(
+        &mut doc,
+        c,
+        "SALES-REPORT",
+        &roster,
+        Some("reports"),
+        bj(2026, 11, 2, 9, 0),
+    );
     doc
 }
 
@@ -2108,4 +2138,31 @@ fn covers_of(doc: &Document, path: &[&str], authority: Authority) -> BTreeMap<St
         v = v.get(*p).cloned().unwrap_or(Value::Null);
     }
     fieldcrm_model::signoff::covered_values(authority, |f| v.get(f).cloned().unwrap_or(Value::Null))
+}
+
+/// A manager's waiver of a finding about `doc` (every field of a finding state set).
+fn waive(d: &mut Document, c: &Cast, rule: &str, doc: &str, entity: Option<&str>, t: Millis) {
+    let key = match entity {
+        Some(e) => format!("{rule}:{doc}:{}", e.replace('/', ".")),
+        None => format!("{rule}:{doc}"),
+    };
+    d.put_new_object(
+        &["finding_states", &key],
+        &FindingState {
+            state: FindingMark::Waived,
+            rule: rule.into(),
+            severity: s("warning"),
+            doc_ids: vec![doc.to_string()],
+            entity: entity.map(str::to_string),
+            message_zh: s("示例问题"),
+            message_en: s("an example finding"),
+            note: s("已知悉"),
+            reason: s("客户年底停产检修，下季度再安排"),
+            until: Some(t + 60 * DAY_MS),
+            by: c.chen.id.clone(),
+            at: t,
+        },
+    )
+    .unwrap();
+    d.commit(t, "豁免问题 waive finding");
 }

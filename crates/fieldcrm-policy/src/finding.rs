@@ -139,6 +139,20 @@ impl Finding {
         }
     }
 
+    /// The finding's stable key, what its acknowledgement or waiver is stored under:
+    /// `RULE:doc-id[+doc-id…]` and, when it is about an entity, `:entity` with `/` written
+    /// as `.` (`COMPLAINT-RESPONSE:3f2a…:complaints.ab12…`). The same finding has the same
+    /// key on every device and at every time; it holds no `/`, so it is one map key.
+    pub fn key(&self) -> String {
+        let docs: Vec<&str> = self.doc_ids.iter().map(DocId::as_str).collect();
+        let mut key = format!("{}:{}", self.rule.as_str(), docs.join("+"));
+        if let Some(e) = &self.entity {
+            key.push(':');
+            key.extend(e.chars().map(|c| if c == '/' { '.' } else { c }));
+        }
+        key
+    }
+
     /// The deterministic order of findings: rule (catalog order), documents, entity,
     /// then message and facts as tie-breakers.
     pub fn canonical_cmp(&self, other: &Finding) -> Ordering {

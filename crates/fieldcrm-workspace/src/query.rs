@@ -124,16 +124,14 @@ impl Workspace {
     }
 
     /// The company rules on everything this device holds, as merged from every device
-    /// it has synced with, at `now`.
+    /// it has synced with, at `now`: the open findings (open or only acknowledged;
+    /// waived and resolved ones are left out, [`Workspace::check_tracked`] has them all).
     pub fn check(&self, q: &CheckQuery, now: Millis) -> Result<Vec<Finding>> {
         Ok(self
-            .all_findings(now)?
-            .iter()
-            .filter(|f| {
-                q.rule.is_none_or(|r| f.rule == r)
-                    && q.doc.as_ref().is_none_or(|d| f.doc_ids.contains(d))
-            })
-            .cloned()
+            .check_tracked(q, now)?
+            .into_iter()
+            .filter(|t| t.status.is_open())
+            .map(|t| t.finding)
             .collect())
     }
 

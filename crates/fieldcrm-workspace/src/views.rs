@@ -339,7 +339,8 @@ impl Workspace {
         // Summaries only of the documents findings are about (not of every document).
         let by_id: HashMap<&DocId, &Snapshot> = snaps.iter().map(|s| (&s.id, s)).collect();
         let manager = is_manager(&me.user.role);
-        let all = self.all_findings(now)?;
+        // Open findings only: a waived one waits for nobody.
+        let all = self.check(&crate::CheckQuery::default(), now)?;
         let mut summaries: HashMap<DocId, Summary> = HashMap::new();
         let mut findings: Vec<Finding> = Vec::new();
         for f in all.iter().filter(|f| f.rule != RuleId::TargetProgress) {
@@ -519,7 +520,7 @@ impl Workspace {
         let snaps = self.snapshots()?;
         let summaries: HashMap<DocId, Summary> =
             snaps.iter().map(|s| (s.id.clone(), s.summary())).collect();
-        let findings = self.all_findings(now)?;
+        let findings = self.check(&crate::CheckQuery::default(), now)?;
         Ok(findings
             .iter()
             .cloned()

@@ -18,6 +18,7 @@ mod api {
     mod channel;
     mod customer;
     mod exchange;
+    mod findings;
     mod forgery;
     mod fuzz;
     mod inspect;

@@ -114,7 +114,10 @@ fn specs(rule: RuleId) -> &'static [(&'static str, Kind, &'static str)] {
     }
 }
 
-const GENERAL_SPECS: &[(&str, Kind, &str)] = &[("utc_offset", Kind::Offset, "+08:00")];
+const GENERAL_SPECS: &[(&str, Kind, &str)] = &[
+    ("utc_offset", Kind::Offset, "+08:00"),
+    ("waiver_max", Kind::Duration, "180d"),
+];
 
 fn default_level(rule: RuleId) -> Level {
     use RuleId as R;
@@ -186,6 +189,7 @@ pub struct RuleConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Params {
     pub utc_offset: Millis,
+    pub waiver_max: Millis,
     pub key_min_annual_value: Fen,
     pub cadence_key: Option<Millis>,
     pub cadence_general: Option<Millis>,
@@ -387,6 +391,12 @@ impl Config {
         self.params.utc_offset
     }
 
+    /// The longest a finding may be waived for (`[general] waiver_max`): a waiver counts
+    /// until its end date or this long after it was written, whichever comes first.
+    pub fn waiver_max(&self) -> Millis {
+        self.params.waiver_max
+    }
+
     /// The configuration as TOML text (every rule and parameter).
     pub fn to_toml(&self) -> String {
         let mut out = String::from("[general]\n");
@@ -502,6 +512,10 @@ impl Config {
             utc_offset: match self.general.get("utc_offset") {
                 Some(ParamValue::Offset(o)) => *o,
                 _ => 8 * HOUR_MS,
+            },
+            waiver_max: match self.general.get("waiver_max") {
+                Some(ParamValue::Duration(d)) => *d,
+                _ => 180 * 24 * HOUR_MS,
             },
             key_min_annual_value: int(self.p(R::CustClassCriteria, "key_min_annual_value")),
             cadence_key: opt(self.p(R::CustContactCadence, "key_interval")),

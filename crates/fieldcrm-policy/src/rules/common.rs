@@ -69,7 +69,8 @@ pub(crate) fn concurrent_edits(ctx: &Ctx, snap: &Snapshot, out: &mut Vec<Finding
         return;
     };
     for (path, state) in &snap.fields {
-        if state.values.len() < 2 {
+        // Concurrent finding states are decided by `lifecycle::track`, not by a person.
+        if state.values.len() < 2 || path.starts_with("finding_states/") {
             continue;
         }
         let actors: Vec<Actor> = state

@@ -9,6 +9,7 @@
 
 mod authority;
 mod engine;
+mod lifecycle;
 mod merge;
 mod rules;
 mod support;

@@ -10,6 +10,7 @@
 mod admin;
 mod channel;
 mod customer;
+mod findings;
 mod removal;
 mod sales;
 
