@@ -75,7 +75,13 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
         DocKind::Catalog => &["products/*", "discount_allowance_bp/*"],
         DocKind::Roster => &["kind", "users/*/role", "users/*/team", "devices/*"],
         DocKind::Policy => &["rules/*"],
-        DocKind::Sales => &["targets/*"],
+        DocKind::Sales => &[
+            "targets/*",
+            "claims/*",
+            "claims/*/owner",
+            "claims/*/since",
+            "claims/*/keys/*",
+        ],
         DocKind::Unknown(_) => &[],
     }
 }

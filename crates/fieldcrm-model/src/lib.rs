@@ -44,7 +44,8 @@ pub use vocab::{
     ReviewResult, RiskLevel, Role, Severity, Stage, UnknownVariant,
 };
 pub use workspace_docs::{
-    Catalog, Device, PolicySettings, Product, Roster, RuleSetting, Sales, SalesReport, Target, User,
+    Catalog, Claim, Device, PolicySettings, Product, Roster, RuleSetting, Sales, SalesReport,
+    Target, User,
 };
 
 /// UTC milliseconds since the Unix epoch.
