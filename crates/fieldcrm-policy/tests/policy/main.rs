@@ -8,6 +8,7 @@
 )]
 
 mod authority;
+mod claims;
 mod engine;
 mod merge;
 mod rules;
