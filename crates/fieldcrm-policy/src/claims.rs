@@ -4,12 +4,13 @@
 //! Read scope hides another rep's customer file, so CUST-DUPLICATE between two files can
 //! only be found by a device that holds both (a manager's, the relay). To tell the rep
 //! too, the application layer writes a claim for every live customer file into the Sales
-//! document, which every user reads: `claims/<customer doc ID>` = the owner, the file's
+//! document, which every user reads: `claims/<claim ID>` = the owner, the file's
 //! registration time (`created_at`) and hashed match keys ([`customer_keys`]), never a
-//! field of the file.
+//! field of the file. The claim ID is a hash of the file's document ID ([`claim_id`]), not
+//! the ID itself: a document ID reaches a device only if its read scope allows it.
 //!
 //! The notice (a CUST-DUPLICATE finding on the rep's own file, entity
-//! `claims/<other doc ID>`) is computed from the counted claims and the rep's own file
+//! `claims/<other claim ID>`) is computed from the counted claims and the rep's own file
 //! only, so every device that holds that file (the rep's, the manager's, the relay)
 //! reaches the same verdict whatever else it may read. A claim counts only when its
 //! object and each of its fields were written by a device of the claim's owner or of a
@@ -46,6 +47,13 @@ pub fn key_hash(workspace_id: &str, kind: &str, normalised: &str) -> String {
     }
     let digest = h.finalize();
     fieldcrm_model::hex(digest.get(..16).unwrap_or_default())
+}
+
+/// The key of a customer file's claim in the Sales document: a hash of its document ID
+/// (32 hex), so the claims name no document a device may not read, yet a device holding
+/// the file finds its claim.
+pub fn claim_id(workspace_id: &str, doc: &fieldcrm_model::DocId) -> String {
+    key_hash(workspace_id, "doc", doc.as_str())
 }
 
 /// A customer file's hashed match keys → their kind: the normalised company name
@@ -104,7 +112,7 @@ fn writer_ok(ctx: &Ctx, actor: &str, owner: &str) -> bool {
             .is_some_and(|r| Authority::AssignOwner.allows(r))
 }
 
-/// The claims in the Sales snapshot that count, by customer document ID.
+/// The claims in the Sales snapshot that count, by claim ID.
 pub(crate) fn counted(ctx: &Ctx, sales: Option<&Snapshot>) -> BTreeMap<String, Counted> {
     let mut out = BTreeMap::new();
     let Some(snap) = sales else {

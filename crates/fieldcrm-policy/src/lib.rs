@@ -56,7 +56,7 @@
 //!   looking back `lookback` periods.
 //!
 //! - The 撞单 notice: a rep's own file gets a CUST-DUPLICATE finding (entity
-//!   `claims/<other file>`) when another owner's counted claim in the Sales document
+//!   `claims/<other claim ID>`) when another owner's counted claim in the Sales document
 //!   shares a match key and is earlier; see [`claims`].
 //!
 //! Architecture invariant: this crate does no IO, reads no clock and touches neither

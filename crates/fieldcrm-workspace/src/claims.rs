@@ -17,7 +17,7 @@
 //! unchanged store costs one pass over the heads.
 
 use fieldcrm_model::*;
-use fieldcrm_policy::claims::claim_for;
+use fieldcrm_policy::claims::{claim_for, claim_id};
 
 use crate::{Result, Workspace};
 
@@ -82,7 +82,7 @@ impl Workspace {
             let Ok(Body::Customer(c)) = doc.body() else {
                 continue;
             };
-            let key = doc.id().to_string();
+            let key = claim_id(&ws, doc.id());
             match claim_for(&ws, &c) {
                 Some(claim) => {
                     if (claim.owner != me.user_id && !manager)
@@ -151,7 +151,7 @@ impl Workspace {
             let Body::Customer(c) = &snap.body else {
                 continue;
             };
-            let key = snap.id.to_string();
+            let key = claim_id(ws, &snap.id);
             let wanted = claim_for(ws, c).filter(|cl| cl.owner == me.user_id);
             let have = current.claims.get(&key);
             let write = match (&wanted, have) {

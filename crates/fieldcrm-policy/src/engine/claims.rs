@@ -20,6 +20,8 @@ use crate::rule::RuleId;
 /// A live customer file's own claim material.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Own {
+    /// This file's claim ID.
+    claim: String,
     owner: String,
     since: Millis,
     keys: BTreeMap<String, String>,
@@ -27,7 +29,7 @@ struct Own {
 
 #[derive(Default)]
 pub(super) struct ClaimState {
-    /// Counted claims by customer document ID (as text).
+    /// Counted claims by claim ID.
     claims: BTreeMap<String, Counted>,
     /// Key hash → claims holding it.
     by_key: HashMap<String, Vec<String>>,
@@ -86,7 +88,7 @@ impl ClaimState {
     }
 
     /// The notices on one customer file: one per earlier claim of another owner on
-    /// another file sharing a key (earlier: smaller `since`, then smaller doc ID).
+    /// another file sharing a key (earlier: smaller `since`, then smaller claim ID).
     fn notices_for(&self, ctx: &Ctx, id: &DocId, own: &Own) -> Vec<Finding> {
         let Some(sev) = ctx.cfg.params.claim_notice else {
             return Vec::new();
@@ -108,8 +110,8 @@ impl ClaimState {
                 let Some(c) = self.claims.get(doc) else {
                     continue;
                 };
-                let earlier = (c.since, doc.as_str()) < (own.since, id.as_str());
-                if doc.as_str() == id.as_str() || c.owner == own.owner || !earlier {
+                let earlier = (c.since, doc.as_str()) < (own.since, own.claim.as_str());
+                if doc == &own.claim || c.owner == own.owner || !earlier {
                     continue;
                 }
                 // The claim's own record of the kind must agree (a key hashed as a phone
@@ -211,10 +213,12 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             .as_deref()
             .map(str::trim)
             .filter(|o| !o.is_empty())?;
+        let ws = &self.ctx.auth.effective.workspace_id;
         Some(Own {
+            claim: claims::claim_id(ws, id),
             owner: owner.to_string(),
             since: c.created_at,
-            keys: claims::customer_keys(&self.ctx.auth.effective.workspace_id, c),
+            keys: claims::customer_keys(ws, c),
         })
     }
 }

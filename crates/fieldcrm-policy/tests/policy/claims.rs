@@ -2,7 +2,7 @@
 //! the same company first, the same on every device that holds the rep's file.
 
 use fieldcrm_model::{DeviceKey, DocId, Document, Snapshot};
-use fieldcrm_policy::claims::claim_for;
+use fieldcrm_policy::claims::{claim_for, claim_id};
 use fieldcrm_policy::{Config, Engine, Finding, RuleId, check};
 
 use crate::support::*;
@@ -29,7 +29,7 @@ fn claim(sales: &mut Document, file: &mut Document, device: &DeviceKey) {
         panic!("not a customer")
     };
     let cl = claim_for(WS, &c).unwrap();
-    let key = file.id().to_string();
+    let key = claim_id(WS, file.id());
     edit_as(sales, device, |d| {
         d.put_new_object(&["claims", &key], &cl).unwrap()
     });
@@ -72,7 +72,7 @@ fn the_later_registrant_is_told_on_every_device_that_holds_its_file() {
     assert_eq!(f.doc_ids, vec![id(2)]);
     assert_eq!(
         f.entity.as_deref(),
-        Some(format!("claims/{}", id(1)).as_str())
+        Some(format!("claims/{}", claim_id(WS, &id(1))).as_str())
     );
     assert!(
         f.message_zh
@@ -114,7 +114,7 @@ fn forged_claims_do_not_count_and_managers_claims_do() {
     let mut sales = sales_doc();
     claim(&mut sales, &mut a, &REP);
     assert_eq!(notices(&view(&mut sales, &mut [&mut b])).len(), 1);
-    let key = id(1).to_string();
+    let key = claim_id(WS, &id(1));
     edit_as(&mut sales, &REP2, |d| {
         d.put(&["claims", &key, "since"], &(NOW - DAY)).unwrap()
     });
@@ -212,7 +212,7 @@ fn a_claim_arriving_later_updates_the_engine_like_a_full_check() {
     assert_eq!(notices(&engine.findings()).len(), 1);
 
     // rep1's claim is removed (its file archived): the notice goes.
-    let key = id(1).to_string();
+    let key = claim_id(WS, &id(1));
     edit_as(&mut sales, &REP, |d| d.delete(&["claims", &key]).unwrap());
     engine.update(vec![sales.snapshot().unwrap()], &[], NOW);
     assert!(notices(&engine.findings()).is_empty());

@@ -5,6 +5,7 @@
 //! after a sync.
 
 use fieldcrm_model::{Claim, Contact, DocId, DocKind};
+use fieldcrm_policy::claims::claim_id;
 use fieldcrm_policy::{Finding, RuleId};
 use fieldcrm_testkit::{DAY, Kit, Team};
 use fieldcrm_workspace::{CheckQuery, NewCustomer, Workspace};
@@ -82,7 +83,8 @@ fn the_later_registrant_is_told_and_the_manager_sees_the_same_and_the_duplicate(
     assert_eq!(on_rep2.len(), 1, "{on_rep2:#?}");
     let n = &on_rep2[0];
     assert_eq!(n.doc_ids, vec![later.clone()]);
-    assert_eq!(n.entity, Some(format!("claims/{first}")));
+    let ws = t.rep2.whoami().workspace_id;
+    assert_eq!(n.entity, Some(format!("claims/{}", claim_id(&ws, &first))));
     assert!(
         n.message_zh.contains("该客户已由其他销售代表于")
             && n.message_zh.contains("登记，请联系经理确认归属"),
@@ -128,7 +130,11 @@ fn the_notice_leaks_no_field_of_the_other_file() {
     }
     // The claim rep2 holds is owner, since and hashes.
     let sales: fieldcrm_model::Sales = t.rep2.load(&sales_id()).unwrap().hydrate().unwrap();
-    let c = &sales.claims[first.as_str()];
+    let ws = t.rep2.whoami().workspace_id;
+    let c = &sales.claims[&claim_id(&ws, &first)];
+    // Not even the other file's ID reaches rep2's device.
+    let json = t.rep2.load(&sales_id()).unwrap().to_json().to_string();
+    assert!(!json.contains(first.as_str()));
     assert_eq!(c.owner, user_id(&t.rep));
     assert!(
         c.keys
@@ -158,7 +164,7 @@ fn a_claim_forged_by_a_rep_does_not_count_and_is_written_again() {
             d.put_new_object(&["claims", &fake], &forged)?;
             // And pushes the rep's real claim a year later.
             d.put(
-                &["claims", mine.as_str(), "since"],
+                &["claims", &claim_id(&ws, &mine), "since"],
                 &(kit.now() + 365 * DAY),
             )?;
             Ok(())
@@ -173,7 +179,7 @@ fn a_claim_forged_by_a_rep_does_not_count_and_is_written_again() {
     let after = t.rep.after_sync(&[], kit.now()).unwrap();
     assert_eq!(after.claims_written, 1);
     let sales: fieldcrm_model::Sales = t.rep.load(&sales_id()).unwrap().hydrate().unwrap();
-    assert_eq!(sales.claims[mine.as_str()].since, c.created_at);
+    assert_eq!(sales.claims[&claim_id(&ws, &mine)].since, c.created_at);
     assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
 }
 
@@ -182,10 +188,12 @@ fn claims_follow_reassignment_and_merge_and_old_files_are_backfilled() {
     let kit = Kit::new();
     let t = kit.team();
     let a = register(&kit, &t.rep, "杭州东方阀门", "钱工", "0571-8888 1111");
+    let ws = t.rep.whoami().workspace_id;
+    let key = |d: &DocId| claim_id(&ws, d);
     // An old file: its claim is missing (written before claims existed).
     t.rep
         .edit(&sales_id(), kit.now(), "old workspace", |d| {
-            d.delete(&["claims", a.as_str()])?;
+            d.delete(&["claims", &key(&a)])?;
             Ok(())
         })
         .unwrap();
@@ -196,9 +204,9 @@ fn claims_follow_reassignment_and_merge_and_old_files_are_backfilled() {
             .unwrap()
             .claims
     };
-    assert!(!claims(&t.rep).contains_key(a.as_str()));
+    assert!(!claims(&t.rep).contains_key(&key(&a)));
     assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 1);
-    assert_eq!(claims(&t.rep)[a.as_str()].owner, user_id(&t.rep));
+    assert_eq!(claims(&t.rep)[&key(&a)].owner, user_id(&t.rep));
 
     // The manager reassigns the file to rep2: the claim follows, written by the manager.
     kit.sync(&t.rep, &t.manager);
@@ -212,14 +220,14 @@ fn claims_follow_reassignment_and_merge_and_old_files_are_backfilled() {
             kit.now(),
         )
         .unwrap();
-    assert_eq!(claims(&t.manager)[a.as_str()].owner, user_id(&t.rep2));
+    assert_eq!(claims(&t.manager)[&key(&a)].owner, user_id(&t.rep2));
 
     // A duplicate merged away loses its claim, in the same write as the merge.
     let b = kit.customer_of(&t.manager, "杭州东方阀门有限公司", "小李");
-    assert!(claims(&t.manager).contains_key(b.as_str()));
+    assert!(claims(&t.manager).contains_key(&key(&b)));
     t.manager
         .merge_docs(&DocKind::Customer, &a, &b, &Default::default(), kit.now())
         .unwrap();
     let after = claims(&t.manager);
-    assert!(after.contains_key(a.as_str()) && !after.contains_key(b.as_str()));
+    assert!(after.contains_key(&key(&a)) && !after.contains_key(&key(&b)));
 }
