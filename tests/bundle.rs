@@ -129,9 +129,10 @@ fn bundles_carry_scoped_work_both_ways_and_apply_once() {
         "-o",
         since,
     ]);
-    assert!(out.contains("exported 2 document(s)"), "{out}");
+    // The two files and the Sales document with their claims.
+    assert!(out.contains("exported 3 document(s)"), "{out}");
     let r = p.admin.run(&["bundle", "import", since, "--json"]).json();
-    assert_eq!(r["updated"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(r["updated"].as_array().unwrap().len(), 3, "{r}");
     assert_eq!(names(&p.admin), vec!["乙公司", "总部客户", "甲公司"]);
     let a = p
         .admin

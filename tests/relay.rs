@@ -753,7 +753,8 @@ fn the_relay_serves_the_same_scope_over_iroh() {
     let ticket = office.relay.ticket.clone().expect("an iroh ticket");
     rep.ok(&["remote", "add", "office-quic", &ticket]);
     let out = rep.ok(&["sync", "office-quic"]);
-    assert!(out.contains("received 1 document(s)"), "{out}");
+    // 甲公司 and the Sales document with the new claims.
+    assert!(out.contains("received 2 document(s)"), "{out}");
     assert_eq!(names(&rep), set(&["甲公司"]));
     // An unknown device is refused by the authenticated endpoint ID.
     let stranger = Rep::at(&office.root.join("stranger-quic"));
@@ -804,16 +805,39 @@ fn the_relay_serves_findings_on_its_merged_state_within_scope() {
         assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
         serde_json::from_str::<Vec<serde_json::Value>>(&run.stdout).unwrap()
     };
-    // The manager of the team sees the duplicate the relay found on the merged state.
+    // The manager of the team sees the duplicate the relay found on the merged state,
+    // and the 撞单 notice on the later registrant's file.
     let dup = findings(&mgr, "CUST-DUPLICATE");
-    assert_eq!(dup.len(), 1, "{dup:?}");
+    let pairs = |f: &[serde_json::Value]| -> usize {
+        f.iter()
+            .filter(|f| f["doc_ids"].as_array().unwrap().len() == 2)
+            .count()
+    };
+    assert_eq!(dup.len(), 2, "{dup:?}");
+    assert_eq!(pairs(&dup), 1, "{dup:?}");
     assert_eq!(
         mgr.run(&["check", "--relay", "--rule", "CUST-DUPLICATE"])
             .code,
         1
     );
-    // A rep sees no finding about documents outside its scope (not even the other rep's file).
-    assert!(findings(&rep1, "CUST-DUPLICATE").is_empty());
+    // A rep sees no finding about documents outside its scope (not even the other rep's
+    // file); the later registrant of the two (same time: the smaller claim ID is earlier)
+    // sees the notice on its own file, the same one the manager sees.
+    let (d1, d2) = (
+        findings(&rep1, "CUST-DUPLICATE"),
+        findings(&rep2, "CUST-DUPLICATE"),
+    );
+    assert_eq!(pairs(&d1) + pairs(&d2), 0, "{d1:?} {d2:?}");
+    assert_eq!(d1.len() + d2.len(), 1, "{d1:?} {d2:?}");
+    let notice = d1.iter().chain(&d2).next().unwrap();
+    assert!(dup.contains(notice), "{notice} {dup:?}");
+    assert!(
+        notice["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("该客户已由其他销售代表于"),
+        "{notice}"
+    );
     let rep3_all = findings(&rep3, "CUST-KEY-PLAN");
     assert_eq!(
         rep3_all.len(),

@@ -109,7 +109,15 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
         DocKind::Catalog => &["products/*", "discount_allowance_bp/*"],
         DocKind::Roster => &["kind", "users/*/role", "users/*/team", "devices/*"],
         DocKind::Policy => &["rules/*"],
-        DocKind::Sales => &["targets/*", "finding_states/*", "finding_states/*/*"],
+        DocKind::Sales => &[
+            "targets/*",
+            "finding_states/*",
+            "finding_states/*/*",
+            "claims/*",
+            "claims/*/owner",
+            "claims/*/since",
+            "claims/*/keys/*",
+        ],
         DocKind::Unknown(_) => &[],
     }
 }

@@ -47,7 +47,8 @@ pub use vocab::{
     InteractionKind, ReviewResult, RiskLevel, Role, Severity, Stage, UnknownVariant,
 };
 pub use workspace_docs::{
-    Catalog, Device, PolicySettings, Product, Roster, RuleSetting, Sales, SalesReport, Target, User,
+    Catalog, Claim, Device, PolicySettings, Product, Roster, RuleSetting, Sales, SalesReport,
+    Target, User,
 };
 
 /// UTC milliseconds since the Unix epoch.

@@ -159,6 +159,25 @@ pub struct Sales {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub finding_states: BTreeMap<String, crate::FindingState>,
+    /// Who registered which company first (撞单 notice): one claim per live customer file,
+    /// keyed by the customer's document ID. Holds only hashed match keys, the owner and
+    /// the registration time, never a field of the file, because every user reads this
+    /// document.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub claims: BTreeMap<String, Claim>,
+}
+
+/// A customer file's claim on a company, readable by every user (see
+/// `fieldcrm_policy::claims` for the keys and how a claim counts).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Claim {
+    /// The file's owner (user ID).
+    pub owner: String,
+    /// When the file was registered (its `created_at`, UTC ms).
+    pub since: Millis,
+    /// Hashed match keys → what each hashes (`name`, `credit_code` or `phone`).
+    pub keys: BTreeMap<String, String>,
 }
 
 /// A sales target for a user or a team over a period.

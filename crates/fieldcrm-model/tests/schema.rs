@@ -25,12 +25,12 @@ use std::path::{Path, PathBuf};
 
 use fieldcrm_model::{
     Agreement, Approval, Assessment, Authority, Body, Catalog, Channel, ChannelKind, ChannelStatus,
-    Complaint, Contact, Contract, Customer, CustomerClass, DAY_MS, Device, DeviceKey, DocError,
-    DocId, DocKind, Document, Escalation, FindingMark, FindingState, Gift, GiftDirection, GiftKind,
-    HOUR_MS, Interaction, InteractionKind, Investigation, Millis, Note, Opportunity, Order, Plan,
-    PolicySettings, PriceReport, Product, Quote, Review, ReviewResult, RiskAssessment, RiskLevel,
-    Role, Roster, RuleSetting, SCHEMA_VERSION, Sales, SalesReport, Severity, Stage, Survey, Target,
-    Territory, User, fields,
+    Claim, Complaint, Contact, Contract, Customer, CustomerClass, DAY_MS, Device, DeviceKey,
+    DocError, DocId, DocKind, Document, Escalation, FindingMark, FindingState, Gift, GiftDirection,
+    GiftKind, HOUR_MS, Interaction, InteractionKind, Investigation, Millis, Note, Opportunity,
+    Order, Plan, PolicySettings, PriceReport, Product, Quote, Review, ReviewResult, RiskAssessment,
+    RiskLevel, Role, Roster, RuleSetting, SCHEMA_VERSION, Sales, SalesReport, Severity, Stage,
+    Survey, Target, Territory, User, fields,
 };
 use serde_json::{Value, json};
 
@@ -2116,6 +2116,24 @@ fn sales(c: &Cast) -> Document {
         t,
         "提交周报 submit report",
     );
+    // The rep's device claims a customer file it registered (hashed keys only).
+    let t = bj(2026, 11, 21, 9, 0);
+    rep.put_new_object(
+        &["claims", &id(4201)],
+        &Claim {
+            owner: c.wang.id.clone(),
+            since: t,
+            keys: [
+                (id(4202), "name".to_string()),
+                (id(4203), "credit_code".to_string()),
+                (id(4204), "phone".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        },
+    )
+    .unwrap();
+    rep.commit(t, "登记客户 claim customer");
     sync(&mut doc, &mut manager);
     sync(&mut doc, &mut rep);
     let roster = DocId::workspace(&DocKind::Roster).to_string();

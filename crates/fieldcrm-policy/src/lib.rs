@@ -55,12 +55,17 @@
 //!   +08:00); only whole periods after a rep joined / a channel was activated are due,
 //!   looking back `lookback` periods.
 //!
+//! - The 撞单 notice: a rep's own file gets a CUST-DUPLICATE finding (entity
+//!   `claims/<other claim ID>`) when another owner's counted claim in the Sales document
+//!   shares a match key and is earlier; see [`claims`].
+//!
 //! Architecture invariant: this crate does no IO, reads no clock and touches neither
-//! redb nor the network; it depends only on `fieldcrm-model`, serde, serde_json, toml and
-//! thiserror.
+//! redb nor the network; it depends only on `fieldcrm-model`, serde, serde_json, toml,
+//! thiserror, fast2s (traditional → simplified) and sha2 (claim keys).
 #![deny(missing_docs)]
 
 mod carry;
+pub mod claims;
 mod config;
 mod ctx;
 mod engine;

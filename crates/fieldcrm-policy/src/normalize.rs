@@ -1,6 +1,27 @@
 //! Normalisation of the keys that identify a company: names, phones, emails, credit codes.
+//!
+//! One folding of text serves duplicate detection, claim keys and name search
+//! (`fieldcrm_workspace::search` calls [`text`]): full-width → half-width, white space
+//! removed, lower case, traditional → simplified Chinese ([`fast2s`], a character table
+//! with context rules), so 廣州華東機電 and 广州华东机电 are one key.
 
 use fieldcrm_model::money::fullwidth_to_ascii;
+
+/// Text folded for matching: full-width ASCII forms → half-width, white space removed,
+/// lower case, traditional → simplified Chinese.
+pub fn text(s: &str) -> String {
+    let mut folded = String::with_capacity(s.len());
+    for c in s.chars().map(fullwidth_to_ascii) {
+        if !c.is_whitespace() {
+            folded.extend(c.to_lowercase());
+        }
+    }
+    if folded.is_ascii() {
+        folded
+    } else {
+        fast2s::convert(&folded)
+    }
+}
 
 /// Legal-form suffixes stripped from company names (longest first; applied repeatedly).
 const SUFFIXES: &[&str] = &[
@@ -31,15 +52,17 @@ const SUFFIXES: &[&str] = &[
     "co.",
 ];
 
-/// A company name reduced for duplicate detection: full-width → half-width, whitespace
-/// removed, case folded, parenthesised parts (`(中国)`, `（深圳）`) removed and legal-form
-/// suffixes (有限公司, 有限责任公司, 股份有限公司, 集团, 公司, Ltd …) stripped.
+/// A company name reduced for duplicate detection: folded by [`text`] (full-width →
+/// half-width, white space removed, case folded, traditional → simplified),
+/// parenthesised parts (`(中国)`, `（深圳）`, `(集团)`) removed and legal-form suffixes
+/// (有限公司, 有限责任公司, 股份有限公司, 集团, 公司, Ltd …) stripped.
 /// `None` when nothing distinctive is left.
 pub fn company_name(name: &str) -> Option<String> {
-    let mut s = String::with_capacity(name.len());
+    let folded = text(name);
+    let mut s = String::with_capacity(folded.len());
     let mut depth = 0usize;
-    for c in name.chars() {
-        let c = match fullwidth_to_ascii(c) {
+    for c in folded.chars() {
+        let c = match c {
             '【' | '〔' | '[' => '(',
             '】' | '〕' | ']' => ')',
             c => c,
@@ -47,8 +70,8 @@ pub fn company_name(name: &str) -> Option<String> {
         match c {
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
-            c if depth > 0 || c.is_whitespace() || c == '·' || c == '-' || c == '_' => {}
-            c => s.extend(c.to_lowercase()),
+            c if depth > 0 || c == '·' || c == '-' || c == '_' => {}
+            c => s.push(c),
         }
     }
     loop {
@@ -142,6 +165,22 @@ mod tests {
         assert_ne!(company_name("华东机电有限公司").unwrap(), a);
         assert!(company_name("有限公司").is_some());
         assert_eq!(company_name("（中国）"), None);
+    }
+
+    #[test]
+    fn traditional_full_width_and_group_suffixes_fold_to_one_name() {
+        let a = company_name("广州华东机电").unwrap();
+        assert_eq!(a, "广州华东机电");
+        assert_eq!(company_name("廣州華東機電有限公司").unwrap(), a);
+        assert_eq!(company_name("廣州華東機電（集團）有限公司").unwrap(), a);
+        assert_eq!(company_name("广州华东机电(集团)股份有限公司").unwrap(), a);
+        assert_eq!(company_name("广州华东机电有限责任公司").unwrap(), a);
+        assert_eq!(
+            company_name("华东机电１２３号有限公司").unwrap(),
+            company_name("华东机电123号").unwrap()
+        );
+        assert_eq!(text("ＡＢＣ　廣州"), "abc广州");
+        assert_ne!(company_name("深圳华东机电").unwrap(), a);
     }
 
     #[test]

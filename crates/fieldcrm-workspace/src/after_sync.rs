@@ -48,6 +48,9 @@ pub struct AfterSync {
     /// Changes removed after a first sync because their authors may not have made them
     /// ([`Workspace::verify_authors`]), one line each.
     pub removed_changes: Vec<String>,
+    /// Claims of this user's customer files written or removed
+    /// ([`Workspace::backfill_claims`]).
+    pub claims_written: usize,
 }
 
 impl AfterSync {
@@ -87,7 +90,8 @@ impl Workspace {
     /// user may no longer read per the just-synced roster, or that the peer refused as
     /// out of scope (`refused_out_of_scope`; never a workspace singleton), then carry
     /// over edits made to merged-away files ([`Workspace::merge_forward`], writing at
-    /// `now`). A device without a usable identity skips both and says why in
+    /// `now`), then write this user's missing or stale customer claims
+    /// ([`Workspace::backfill_claims`]). A device without a usable identity skips both and says why in
     /// [`AfterSync::skipped`]. Idempotent.
     pub fn after_sync(&self, refused_out_of_scope: &[DocId], now: Millis) -> Result<AfterSync> {
         // Changes were judged against the roster held when the sync started: check them
@@ -106,11 +110,13 @@ impl Workspace {
         };
         let removed = self.drop_out_of_scope(&me, refused_out_of_scope)?;
         let carried = self.merge_forward(now)?;
+        let claims_written = self.backfill_claims(now)?;
         Ok(AfterSync {
             removed,
             carried,
             skipped: None,
             removed_changes,
+            claims_written,
         })
     }
 

@@ -437,7 +437,7 @@ impl Workspace {
                 Err(e) => row_err(e.to_string()),
             }
         }
-        self.save_imported(docs, errors)
+        self.save_imported(docs, errors, now)
     }
 
     /// Save every imported document in one durable transaction, or nothing if any row
@@ -446,6 +446,7 @@ impl Workspace {
         &self,
         docs: Vec<(Document, String)>,
         mut errors: Vec<String>,
+        now: Millis,
     ) -> Result<CsvImport> {
         if !errors.is_empty() {
             errors.sort_by_key(|e| line_of(e));
@@ -459,6 +460,11 @@ impl Workspace {
             .map(|(d, n)| (d.id().clone(), n.clone()))
             .collect();
         let mut docs: Vec<Document> = docs.into_iter().map(|(d, _)| d).collect();
+        // The new customer files' claims, in the same transaction.
+        let refs: Vec<&Document> = docs.iter().collect();
+        if let Some(sales) = self.claims_doc(&refs, now)? {
+            docs.push(sales);
+        }
         self.store()
             .save_batch(&mut docs)
             .map_err(fieldcrm_store::Error::from)?;
@@ -532,7 +538,7 @@ impl Workspace {
                 Err(e) => row_err(e.to_string()),
             }
         }
-        self.save_imported(docs, errors)
+        self.save_imported(docs, errors, now)
     }
 
     /// The rows of a customer or channel export: column names and one JSON object per

@@ -287,8 +287,11 @@ impl Workspace {
             now,
             &format!("已合并到 merged into {} ({})", plan.keep_name, keep.short()),
         );
+        // The survivor's claim (keys it gained) and the merged-away file's claim removed,
+        // in the same transaction.
+        let mut sales = self.claims_doc(&[&k, &d], now)?;
         self.store()
-            .save_batch(&mut [k, d])
+            .save_all([&mut k, &mut d].into_iter().chain(sales.as_mut()))
             .map_err(fieldcrm_store::Error::from)?;
         Ok(plan)
     }

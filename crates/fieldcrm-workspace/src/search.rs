@@ -24,7 +24,8 @@
 //! Crates: [`pinyin`](https://crates.io/crates/pinyin) (MIT, data from pinyin-data) without
 //! its `heteronym` feature, so each character has its most common reading (重庆 is
 //! spelled `zhongqing`); [`fast2s`](https://crates.io/crates/fast2s) (MIT, a compact
-//! character table with context rules) for traditional → simplified.
+//! character table with context rules) for traditional → simplified, through
+//! `fieldcrm_policy::normalize::text`, the folding duplicate detection uses.
 //!
 //! The index holds whatever rows it is given (filter out merged-away files first if the
 //! page should not show them).
@@ -125,35 +126,10 @@ impl Query {
     }
 }
 
-/// Fold one character: full-width ASCII forms to half-width, the ideographic space to a
-/// space, then lower case.
-fn fold(c: char, out: &mut String) {
-    let c = match u32::from(c) {
-        0x3000 => ' ',
-        n @ 0xFF01..=0xFF5E => char::from_u32(n - 0xFEE0).unwrap_or(c),
-        _ => c,
-    };
-    if c.is_whitespace() {
-        return;
-    }
-    if c.is_ascii() {
-        out.push(c.to_ascii_lowercase());
-    } else {
-        out.extend(c.to_lowercase());
-    }
-}
-
-/// The search key of a name or query: folded, simplified, without white space.
+/// The search key of a name or query: folded, simplified, without white space. The one
+/// folding duplicate detection and claim keys use too ([`fieldcrm_policy::normalize::text`]).
 pub fn normalize(text: &str) -> String {
-    let mut folded = String::with_capacity(text.len());
-    for c in text.chars() {
-        fold(c, &mut folded);
-    }
-    if folded.is_ascii() {
-        folded
-    } else {
-        fast2s::convert(&folded)
-    }
+    fieldcrm_policy::normalize::text(text)
 }
 
 /// Does `name` match `query` (the same test as [`SearchIndex::search`])? An empty query

@@ -16,6 +16,7 @@
 mod api {
     mod admin;
     mod channel;
+    mod claims;
     mod customer;
     mod exchange;
     mod findings;

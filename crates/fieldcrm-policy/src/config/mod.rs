@@ -84,6 +84,12 @@ fn specs(rule: RuleId) -> &'static [(&'static str, Kind, &'static str)] {
             ("potential_interval", OptDuration, "none"),
             ("key_severity", Severity, "violation"),
         ],
+        R::CustDuplicate => &[
+            ("claim_notice", OptSeverity, "warning"),
+            ("claim_by_name", Switch, "on"),
+            ("claim_by_credit_code", Switch, "on"),
+            ("claim_by_phone", Switch, "on"),
+        ],
         R::CustKeyVisit => &[("interval", Duration, "90d")],
         R::CustSatisfaction => &[
             ("interval", Duration, "180d"),
@@ -217,6 +223,13 @@ pub(crate) struct Params {
     pub assessment_period: Option<PeriodKind>,
     pub assessment_lookback: i64,
     pub training_window: Millis,
+    /// The 撞单 notice's severity (CUST-DUPLICATE `claim_notice`); `None`: off.
+    pub claim_notice: Option<Severity>,
+    /// Which claim key kinds match (`claim_by_name`, `claim_by_credit_code`,
+    /// `claim_by_phone`).
+    pub claim_by_name: bool,
+    pub claim_by_credit_code: bool,
+    pub claim_by_phone: bool,
 }
 
 /// The policy configuration: every rule's severity and parameters.
@@ -506,8 +519,10 @@ impl Config {
         };
         let severity = |v: ParamValue| match v {
             ParamValue::Severity(s) => Some(s),
+            ParamValue::OptSeverity(s) => s,
             _ => None,
         };
+        let on = |v: ParamValue| matches!(v, ParamValue::Switch(true));
         self.params = Params {
             utc_offset: match self.general.get("utc_offset") {
                 Some(ParamValue::Offset(o)) => *o,
@@ -544,6 +559,10 @@ impl Config {
             assessment_period: period(self.p(R::ChannelAssessment, "period")),
             assessment_lookback: int(self.p(R::ChannelAssessment, "lookback")).clamp(0, 520),
             training_window: dur(self.p(R::ChannelTraining, "window")),
+            claim_notice: severity(self.p(R::CustDuplicate, "claim_notice")),
+            claim_by_name: on(self.p(R::CustDuplicate, "claim_by_name")),
+            claim_by_credit_code: on(self.p(R::CustDuplicate, "claim_by_credit_code")),
+            claim_by_phone: on(self.p(R::CustDuplicate, "claim_by_phone")),
         };
     }
 }

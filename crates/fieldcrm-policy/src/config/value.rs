@@ -20,6 +20,10 @@ pub(crate) enum Kind {
     Period,
     Severity,
     Offset,
+    /// `violation`, `warning` or `off`.
+    OptSeverity,
+    /// `on` or `off`.
+    Switch,
 }
 
 impl Kind {
@@ -33,6 +37,8 @@ impl Kind {
             Kind::Period => "`weekly`, `monthly`, `quarterly` or `yearly`",
             Kind::Severity => "`violation` or `warning`",
             Kind::Offset => "a UTC offset such as `+08:00`",
+            Kind::OptSeverity => "`violation`, `warning` or `off`",
+            Kind::Switch => "`on` or `off`",
         }
     }
 }
@@ -57,6 +63,10 @@ pub enum ParamValue {
     Severity(Severity),
     /// A UTC offset in ms.
     Offset(Millis),
+    /// A finding severity, or off.
+    OptSeverity(Option<Severity>),
+    /// On or off.
+    Switch(bool),
 }
 
 impl fmt::Display for ParamValue {
@@ -75,7 +85,9 @@ impl fmt::Display for ParamValue {
             ParamValue::Percent(bp) => write!(f, "{}%", fmt_bp(bp)),
             ParamValue::Int(i) => write!(f, "{i}"),
             ParamValue::Period(p) => f.write_str(p.as_str()),
-            ParamValue::Severity(s) => f.write_str(s.as_str()),
+            ParamValue::Severity(s) | ParamValue::OptSeverity(Some(s)) => f.write_str(s.as_str()),
+            ParamValue::OptSeverity(None) | ParamValue::Switch(false) => f.write_str("off"),
+            ParamValue::Switch(true) => f.write_str("on"),
             ParamValue::Offset(ms) => {
                 let sign = if ms < 0 { '-' } else { '+' };
                 let m = ms.abs() / 60_000;
@@ -149,6 +161,17 @@ pub(super) fn parse_value(kind: Kind, text: &str) -> Option<ParamValue> {
             _ => None,
         },
         Kind::Offset => parse_offset(t).map(ParamValue::Offset),
+        Kind::OptSeverity => match Level::parse(t)? {
+            Level::Violation => Some(ParamValue::OptSeverity(Some(Severity::Violation))),
+            Level::Warning => Some(ParamValue::OptSeverity(Some(Severity::Warning))),
+            Level::Off => Some(ParamValue::OptSeverity(None)),
+            Level::Report => None,
+        },
+        Kind::Switch => match t.to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" | "开" | "是" => Some(ParamValue::Switch(true)),
+            "off" | "false" | "no" | "关" | "关闭" | "否" => Some(ParamValue::Switch(false)),
+            _ => None,
+        },
     }
 }
 

@@ -3,8 +3,11 @@
 //!
 //! What makes a document's findings change:
 //! - the document itself (re-evaluated when it is passed to [`Engine::update`]);
-//! - the context (roster, catalog, policy settings, sales document): any change to one of
-//!   them re-evaluates everything, since roles, allowances and parameters feed every rule;
+//! - the context (roster, catalog, policy settings): any change to one of them
+//!   re-evaluates everything, since roles, allowances and parameters feed every rule;
+//! - the Sales document: its reports feed the workspace findings, recomputed on every
+//!   change, and its claims the 撞单 notices, recomputed for the customer files that hold
+//!   a key of a claim that changed (`claims.rs`);
 //! - the clock: each evaluation records the earliest future instant at which one of its
 //!   time comparisons would flip (its wake time); when `now` passes it, the document is
 //!   re-evaluated. Moving `now` backwards re-evaluates everything.
@@ -28,6 +31,7 @@ use crate::rules::channel::ChannelExtract;
 use crate::rules::customer::CustomerExtract;
 use crate::rules::{DocEval, Extract, eval_doc, workspace};
 
+mod claims;
 mod cross;
 
 /// A small, fast, deterministic hasher (FxHash) for the engine's internal maps; their
@@ -117,6 +121,8 @@ struct Cross {
     partners: HashMap<DocId, HashSet<DocId>>,
     /// CHANNEL-UNAUTHORIZED-SALE findings by customer file.
     sale_findings: HashMap<DocId, Vec<Finding>>,
+    /// Claims and the 撞单 notices (CUST-DUPLICATE on a rep's own file).
+    claims: claims::ClaimState,
 }
 
 fn key_hash<T: std::hash::Hash + ?Sized>(t: &T) -> u64 {
@@ -258,11 +264,14 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         now: Millis,
     ) -> Recheck {
         let mut ctx_dirty = false;
+        let mut sales_dirty = false;
         let mut dirty: HashSet<DocId> = HashSet::default();
         let mut gone_channels: Vec<DocId> = Vec::new();
         for id in removed {
+            let was_sales = sales_doc(&self.ws).is_some_and(|(s, _)| s == id);
             if self.ws.remove(id) {
-                ctx_dirty = true;
+                ctx_dirty |= !was_sales;
+                sales_dirty |= was_sales;
             } else if let Some(old) = self.docs.remove(id) {
                 if matches!(old.eval.extract, Extract::Channel(_)) {
                     gone_channels.push(id.clone());
@@ -272,8 +281,11 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             }
         }
         for s in changed {
+            let is_sales = matches!(s.borrow().body, Body::Sales(_));
             let Some(s) = self.ws.slot(s) else {
-                ctx_dirty = true;
+                // The context does not read the Sales document (see the module docs).
+                ctx_dirty |= !is_sales;
+                sales_dirty |= is_sales;
                 continue;
             };
             let id = s.borrow().id.clone();
@@ -311,7 +323,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
                 }
             }
         }
-        if self.ws_wake <= now {
+        if self.ws_wake <= now || sales_dirty {
             self.workspace_findings(now);
         }
 
@@ -323,6 +335,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             }
         }
         self.cross(Some(&dirty), &gone_channels);
+        self.claims_update(Some(&dirty), sales_dirty);
         Recheck {
             full: false,
             evaluated,
@@ -339,6 +352,9 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             out.extend(f.iter().cloned());
         }
         for f in self.x.sale_findings.values() {
+            out.extend(f.iter().cloned());
+        }
+        for f in self.x.claims.notices.values() {
             out.extend(f.iter().cloned());
         }
         sort_findings(&mut out);
@@ -363,6 +379,9 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             }
         }
         if let Some(f) = self.x.sale_findings.get(id) {
+            out.extend(f.iter().cloned());
+        }
+        if let Some(f) = self.x.claims.notices.get(id) {
             out.extend(f.iter().cloned());
         }
         // Sales through this channel, recorded on customers.
@@ -393,6 +412,9 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         for (_, f) in self.x.sale_findings {
             out.extend(f);
         }
+        for (_, f) in self.x.claims.notices {
+            out.extend(f);
+        }
         sort_findings(&mut out);
         out
     }
@@ -407,6 +429,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
                 .sum::<usize>()
             + self.x.pairs.values().map(Vec::len).sum::<usize>()
             + self.x.sale_findings.values().map(Vec::len).sum::<usize>()
+            + self.x.claims.notices.values().map(Vec::len).sum::<usize>()
     }
 
     fn rebuild(&mut self, now: Millis) -> Recheck {
@@ -417,6 +440,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             evaluate(&self.ctx, &mut self.wake_queue, &mut self.x, id, entry, now);
         }
         self.cross(None, &[]);
+        self.claims_update(None, true);
         Recheck {
             full: true,
             evaluated: self.docs.len(),

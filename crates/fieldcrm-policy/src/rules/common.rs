@@ -69,8 +69,13 @@ pub(crate) fn concurrent_edits(ctx: &Ctx, snap: &Snapshot, out: &mut Vec<Finding
         return;
     };
     for (path, state) in &snap.fields {
-        // Concurrent finding states are decided by `lifecycle::track`, not by a person.
-        if state.values.len() < 2 || path.starts_with("finding_states/") {
+        // Concurrent finding states are decided by `lifecycle::track`, and concurrent
+        // claims (Sales `claims/…`) are judged by the 撞单 notice and written again by the
+        // owner's device: neither is a decision for anyone to resolve.
+        if state.values.len() < 2
+            || path.starts_with("finding_states/")
+            || path.starts_with("claims/")
+        {
             continue;
         }
         let actors: Vec<Actor> = state

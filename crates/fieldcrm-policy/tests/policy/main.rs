@@ -8,6 +8,7 @@
 )]
 
 mod authority;
+mod claims;
 mod engine;
 mod lifecycle;
 mod merge;

@@ -1,0 +1,235 @@
+//! Customer claims (客户登记) and the 撞单 notice: telling a rep that another rep
+//! registered the same company first, without showing the rep the other file.
+//!
+//! Read scope hides another rep's customer file, so CUST-DUPLICATE between two files can
+//! only be found by a device that holds both (a manager's, the relay). To tell the rep
+//! too, the application layer writes a claim for every live customer file into the Sales
+//! document, which every user reads: `claims/<claim ID>` = the owner, the file's
+//! registration time (`created_at`) and hashed match keys ([`customer_keys`]), never a
+//! field of the file. The claim ID is a hash of the file's document ID ([`claim_id`]), not
+//! the ID itself: a document ID reaches a device only if its read scope allows it.
+//!
+//! The notice (a CUST-DUPLICATE finding on the rep's own file, entity
+//! `claims/<other claim ID>`) is computed from the counted claims and the rep's own file
+//! only, so every device that holds that file (the rep's, the manager's, the relay)
+//! reaches the same verdict whatever else it may read. A claim counts only when its
+//! object and each of its fields were written by a device of the claim's owner or of a
+//! user who may assign customers (manager, admin: [`Authority::AssignOwner`]).
+//!
+//! Limits worth knowing: a phone number has few enough possible values that a salted
+//! hash can be confirmed by guessing (the hash keeps the number out of sight, it does not
+//! make it secret from a determined rep); `since` is the device's own claim of when the
+//! file was made, as every offline time is; a deleted claim cannot be told from one never
+//! written (the owner's device writes it again after its next sync).
+
+use std::collections::BTreeMap;
+
+use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Snapshot};
+use sha2::{Digest, Sha256};
+
+use crate::ctx::Ctx;
+use crate::normalize;
+
+/// Key kind: the normalised company name.
+pub const NAME: &str = "name";
+/// Key kind: the unified social credit code.
+pub const CREDIT_CODE: &str = "credit_code";
+/// Key kind: a contact's phone number.
+pub const PHONE: &str = "phone";
+
+/// A match key's hash: lowercase hex of the first 16 bytes of SHA-256 over a label, the
+/// workspace ID (so hashes mean nothing across workspaces), the kind and the value.
+pub fn key_hash(workspace_id: &str, kind: &str, normalised: &str) -> String {
+    let mut h = Sha256::new();
+    for part in ["fieldcrm/claim-key/1", workspace_id, kind, normalised] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    fieldcrm_model::hex(digest.get(..16).unwrap_or_default())
+}
+
+/// The key of a customer file's claim in the Sales document: a hash of its document ID
+/// (32 hex), so the claims name no document a device may not read, yet a device holding
+/// the file finds its claim.
+pub fn claim_id(workspace_id: &str, doc: &fieldcrm_model::DocId) -> String {
+    key_hash(workspace_id, "doc", doc.as_str())
+}
+
+/// A customer file's hashed match keys → their kind: the normalised company name
+/// ([`normalize::company_name`]), the credit code and each contact's phone.
+pub fn customer_keys(workspace_id: &str, c: &Customer) -> BTreeMap<String, String> {
+    let mut keys = BTreeMap::new();
+    let mut add = |kind: &str, value: Option<String>| {
+        if let Some(v) = value {
+            keys.insert(key_hash(workspace_id, kind, &v), kind.to_string());
+        }
+    };
+    add(NAME, normalize::company_name(&c.name));
+    add(
+        CREDIT_CODE,
+        c.credit_code.as_deref().and_then(normalize::credit_code),
+    );
+    for ct in c.contacts.values() {
+        add(PHONE, ct.phone.as_deref().and_then(normalize::phone));
+    }
+    keys
+}
+
+/// The claim a customer file should have: `None` for a file merged away, archived or
+/// without an owner (its claim, if any, should be removed).
+pub fn claim_for(workspace_id: &str, c: &Customer) -> Option<Claim> {
+    if c.merged_into.is_some() || c.archived.is_some() {
+        return None;
+    }
+    let owner = c
+        .owner
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty())?;
+    Some(Claim {
+        owner: owner.to_string(),
+        since: c.created_at,
+        keys: customer_keys(workspace_id, c),
+    })
+}
+
+/// A claim that counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Counted {
+    pub owner: String,
+    pub since: Millis,
+    /// Key hash → kind, only keys written by someone who may.
+    pub keys: BTreeMap<String, String>,
+}
+
+/// Whether a device's write counts for a claim owned by `owner`.
+fn writer_ok(ctx: &Ctx, actor: &str, owner: &str) -> bool {
+    ctx.auth.user_of(actor) == Some(owner)
+        || ctx
+            .auth
+            .role_of_actor(actor)
+            .is_some_and(|r| Authority::AssignOwner.allows(r))
+}
+
+/// The claims in the Sales snapshot that count, by claim ID.
+pub(crate) fn counted(ctx: &Ctx, sales: Option<&Snapshot>) -> BTreeMap<String, Counted> {
+    let mut out = BTreeMap::new();
+    let Some(snap) = sales else {
+        return out;
+    };
+    let Body::Sales(s) = &snap.body else {
+        return out;
+    };
+    let stamp_ok = |path: &str, owner: &str| {
+        snap.fields
+            .get(path)
+            .and_then(|f| f.values.first())
+            .is_some_and(|st| writer_ok(ctx, &st.actor, owner))
+    };
+    for (doc, claim) in &s.claims {
+        let base = format!("claims/{doc}");
+        let owner = claim.owner.as_str();
+        if owner.is_empty()
+            || !stamp_ok(&base, owner)
+            || !stamp_ok(&format!("{base}/owner"), owner)
+            || !stamp_ok(&format!("{base}/since"), owner)
+        {
+            continue;
+        }
+        let keys: BTreeMap<String, String> = claim
+            .keys
+            .iter()
+            .filter(|(h, _)| stamp_ok(&format!("{base}/keys/{h}"), owner))
+            .map(|(h, k)| (h.clone(), k.clone()))
+            .collect();
+        out.insert(
+            doc.clone(),
+            Counted {
+                owner: owner.to_string(),
+                since: claim.since,
+                keys,
+            },
+        );
+    }
+    out
+}
+
+/// Chinese name of a key kind.
+pub(crate) fn kind_zh(kind: &str) -> &str {
+    match kind {
+        NAME => "公司名称",
+        CREDIT_CODE => "统一社会信用代码",
+        PHONE => "联系电话",
+        other => other,
+    }
+}
+
+/// English name of a key kind.
+pub(crate) fn kind_en(kind: &str) -> &str {
+    match kind {
+        NAME => "company name",
+        CREDIT_CODE => "credit code",
+        PHONE => "phone number",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(name: &str, code: Option<&str>, phone: Option<&str>) -> Customer {
+        let mut c = Customer::new(name.to_string(), 1);
+        c.owner = Some("u1".into());
+        c.credit_code = code.map(Into::into);
+        if let Some(p) = phone {
+            c.contacts.insert(
+                "c1".into(),
+                fieldcrm_model::Contact {
+                    name: "李".into(),
+                    phone: Some(p.into()),
+                    ..Default::default()
+                },
+            );
+        }
+        c
+    }
+
+    #[test]
+    fn traditional_and_simplified_registrations_share_keys() {
+        let a = customer_keys(
+            "ws",
+            &customer(
+                "廣州華東機電有限公司",
+                Some("91440101ＭＡ5ＣＸＸＸＸ1Ｘ"),
+                Some("+86 138-0000-0001"),
+            ),
+        );
+        let b = customer_keys(
+            "ws",
+            &customer(
+                "广州华东机电（集团）",
+                Some("91440101MA5CXXXX1X"),
+                Some("１３８０００００００１"),
+            ),
+        );
+        assert_eq!(a.len(), 3);
+        assert_eq!(a, b);
+        assert!(a.keys().all(|h| h.len() == 32));
+        // Another workspace, other hashes.
+        let c = customer_keys("other", &customer("广州华东机电", None, None));
+        assert!(c.keys().all(|h| !a.contains_key(h)));
+    }
+
+    #[test]
+    fn no_claim_for_files_merged_archived_or_unowned() {
+        let mut c = customer("华东机电", None, None);
+        assert!(claim_for("ws", &c).is_some());
+        c.merged_into = Some("x".into());
+        assert!(claim_for("ws", &c).is_none());
+        let mut c = customer("华东机电", None, None);
+        c.owner = None;
+        assert!(claim_for("ws", &c).is_none());
+    }
+}

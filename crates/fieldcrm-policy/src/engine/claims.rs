@@ -1,0 +1,224 @@
+//! The 撞单 notice in the incremental engine (see [`crate::claims`]).
+//!
+//! State: the counted claims of the Sales document with an index by key hash, and each
+//! live customer file's own keys with an index by key hash. A change to the Sales
+//! document re-reads the claims and re-checks only the customer files holding a key of a
+//! claim that appeared, changed or went away; a changed customer file re-checks itself.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+
+use fieldcrm_model::{Body, DocId, Millis, Snapshot};
+use serde_json::json;
+
+use super::{Engine, HashMap, HashSet};
+use crate::claims::{self, Counted};
+use crate::ctx::Ctx;
+use crate::finding::Finding;
+use crate::rule::RuleId;
+
+/// A live customer file's own claim material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Own {
+    /// This file's claim ID.
+    claim: String,
+    owner: String,
+    since: Millis,
+    keys: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+pub(super) struct ClaimState {
+    /// Counted claims by claim ID.
+    claims: BTreeMap<String, Counted>,
+    /// Key hash → claims holding it.
+    by_key: HashMap<String, Vec<String>>,
+    own: HashMap<DocId, Own>,
+    own_by_key: HashMap<String, HashSet<DocId>>,
+    /// Notices by the customer file they are about.
+    pub(super) notices: HashMap<DocId, Vec<Finding>>,
+}
+
+impl ClaimState {
+    /// Read the claims again; the key hashes of every claim that changed.
+    fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<String> {
+        let new = claims::counted(ctx, sales);
+        let mut changed: HashSet<String> = HashSet::default();
+        for (doc, c) in &self.claims {
+            if new.get(doc) != Some(c) {
+                changed.extend(c.keys.keys().cloned());
+            }
+        }
+        for (doc, c) in &new {
+            if self.claims.get(doc) != Some(c) {
+                changed.extend(c.keys.keys().cloned());
+            }
+        }
+        self.by_key.clear();
+        for (doc, c) in &new {
+            for h in c.keys.keys() {
+                self.by_key.entry(h.clone()).or_default().push(doc.clone());
+            }
+        }
+        self.claims = new;
+        changed
+    }
+
+    fn set_own(&mut self, id: &DocId, own: Option<Own>) {
+        if let Some(old) = self.own.remove(id) {
+            for h in old.keys.keys() {
+                if let Some(s) = self.own_by_key.get_mut(h) {
+                    s.remove(id);
+                    if s.is_empty() {
+                        self.own_by_key.remove(h);
+                    }
+                }
+            }
+        }
+        self.notices.remove(id);
+        if let Some(own) = own {
+            for h in own.keys.keys() {
+                self.own_by_key
+                    .entry(h.clone())
+                    .or_default()
+                    .insert(id.clone());
+            }
+            self.own.insert(id.clone(), own);
+        }
+    }
+
+    /// The notices on one customer file: one per earlier claim of another owner on
+    /// another file sharing a key (earlier: smaller `since`, then smaller claim ID).
+    fn notices_for(&self, ctx: &Ctx, id: &DocId, own: &Own) -> Vec<Finding> {
+        let Some(sev) = ctx.cfg.params.claim_notice else {
+            return Vec::new();
+        };
+        let p = &ctx.cfg.params;
+        let kind_on = |k: &str| match k {
+            claims::NAME => p.claim_by_name,
+            claims::CREDIT_CODE => p.claim_by_credit_code,
+            claims::PHONE => p.claim_by_phone,
+            _ => false,
+        };
+        // Other claim → the kinds it shares with this file.
+        let mut hits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (h, kind) in &own.keys {
+            if !kind_on(kind) {
+                continue;
+            }
+            for doc in self.by_key.get(h).into_iter().flatten() {
+                let Some(c) = self.claims.get(doc) else {
+                    continue;
+                };
+                let earlier = (c.since, doc.as_str()) < (own.since, own.claim.as_str());
+                if doc == &own.claim || c.owner == own.owner || !earlier {
+                    continue;
+                }
+                // The claim's own record of the kind must agree (a key hashed as a phone
+                // is not a name).
+                if c.keys.get(h) != Some(kind) {
+                    continue;
+                }
+                let kinds = hits.entry(doc.as_str()).or_default();
+                if !kinds.contains(&kind.as_str()) {
+                    kinds.push(kind.as_str());
+                }
+            }
+        }
+        hits.into_iter()
+            .filter_map(|(doc, mut kinds)| {
+                let c = self.claims.get(doc)?;
+                kinds.sort_by_key(|k| match *k {
+                    claims::CREDIT_CODE => 0,
+                    claims::NAME => 1,
+                    _ => 2,
+                });
+                let date = ctx.date(c.since);
+                let zh: Vec<&str> = kinds.iter().map(|k| claims::kind_zh(k)).collect();
+                let en: Vec<&str> = kinds.iter().map(|k| claims::kind_en(k)).collect();
+                Some(Finding::new(
+                    RuleId::CustDuplicate,
+                    sev,
+                    vec![id.clone()],
+                    Some(format!("claims/{doc}")),
+                    format!(
+                        "该客户已由其他销售代表于{date}登记，请联系经理确认归属（相同的{}）。",
+                        zh.join("、")
+                    ),
+                    format!(
+                        "This customer was already registered by another sales rep on {date}; ask your manager who owns it (same {}).",
+                        en.join(", ")
+                    ),
+                    json!({
+                        "notice": "claimed",
+                        "claim": doc,
+                        "since": c.since,
+                        "date": date,
+                        "matched": kinds,
+                    }),
+                ))
+            })
+            .collect()
+    }
+}
+
+impl<S: Borrow<Snapshot>> Engine<S> {
+    /// Bring the claim state up to date: `dirty` documents (`None`: all) and, when the
+    /// Sales document changed, the customer files its claim changes touch.
+    pub(super) fn claims_update(&mut self, dirty: Option<&HashSet<DocId>>, sales_changed: bool) {
+        let mut affected: HashSet<DocId> = HashSet::default();
+        if sales_changed {
+            let sales = self.ws.sales.as_ref().map(Borrow::borrow);
+            let changed = self.x.claims.reload(&self.ctx, sales);
+            if dirty.is_some() {
+                for h in &changed {
+                    if let Some(ids) = self.x.claims.own_by_key.get(h) {
+                        affected.extend(ids.iter().cloned());
+                    }
+                }
+            }
+        }
+        let ids: Vec<DocId> = match dirty {
+            None => self.docs.keys().cloned().collect(),
+            Some(set) => set.iter().cloned().collect(),
+        };
+        for id in ids {
+            let own = self.own_claim(&id);
+            self.x.claims.set_own(&id, own);
+            affected.insert(id);
+        }
+        for id in affected {
+            let Some(own) = self.x.claims.own.get(&id) else {
+                continue;
+            };
+            let found = self.x.claims.notices_for(&self.ctx, &id, own);
+            if found.is_empty() {
+                self.x.claims.notices.remove(&id);
+            } else {
+                self.x.claims.notices.insert(id, found);
+            }
+        }
+    }
+
+    /// A live customer file's claim material (its owner, created time and keys); `None`
+    /// for other documents, tombstones, archived files and files without an owner.
+    fn own_claim(&self, id: &DocId) -> Option<Own> {
+        self.customer(id)?;
+        let snap = self.docs.get(id)?.snap.borrow();
+        let Body::Customer(c) = &snap.body else {
+            return None;
+        };
+        let owner = c
+            .owner
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())?;
+        let ws = &self.ctx.auth.effective.workspace_id;
+        Some(Own {
+            claim: claims::claim_id(ws, id),
+            owner: owner.to_string(),
+            since: c.created_at,
+            keys: claims::customer_keys(ws, c),
+        })
+    }
+}

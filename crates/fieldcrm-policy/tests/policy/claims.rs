@@ -1,0 +1,222 @@
+//! The 撞单 notice: claims in the Sales document tell a rep that another rep registered
+//! the same company first, the same on every device that holds the rep's file.
+
+use fieldcrm_model::{DeviceKey, DocId, Document, Snapshot};
+use fieldcrm_policy::claims::{claim_for, claim_id};
+use fieldcrm_policy::{Config, Engine, Finding, RuleId, check};
+
+use crate::support::*;
+
+const WS: &str = "0123456789abcdef0123456789abcdef";
+
+/// rep1 registered 廣州華東機電有限公司 ten days ago (id 1); rep2 registered
+/// 广州华东机电（集团） five days ago (id 2), with another phone.
+fn files() -> (Document, Document) {
+    let mut a = clean_customer("廣州華東機電有限公司");
+    a.created_at = NOW - 10 * DAY;
+    let mut b = clean_customer("广州华东机电（集团）");
+    b.owner = Some("rep2".into());
+    b.created_at = NOW - 5 * DAY;
+    (
+        customer_doc(id(1), &REP, &a),
+        customer_doc(id(2), &REP2, &b),
+    )
+}
+
+/// Write the claim of `file` into `sales` as `device`.
+fn claim(sales: &mut Document, file: &mut Document, device: &DeviceKey) {
+    let fieldcrm_model::Body::Customer(c) = file.snapshot().unwrap().body else {
+        panic!("not a customer")
+    };
+    let cl = claim_for(WS, &c).unwrap();
+    let key = claim_id(WS, file.id());
+    edit_as(sales, device, |d| {
+        d.put_new_object(&["claims", &key], &cl).unwrap()
+    });
+}
+
+fn sales_with_claims() -> (Document, Document, Document) {
+    let (mut a, mut b) = files();
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP);
+    claim(&mut sales, &mut b, &REP2);
+    (sales, a, b)
+}
+
+/// Check `docs` with the roster and catalog and the given sales document.
+fn view(sales: &mut Document, docs: &mut [&mut Document]) -> Vec<Finding> {
+    let mut snaps = vec![
+        roster_doc().snapshot().unwrap(),
+        catalog_doc().snapshot().unwrap(),
+        sales.snapshot().unwrap(),
+    ];
+    snaps.extend(docs.iter_mut().map(|d| d.snapshot().unwrap()));
+    check(&snaps, &Config::default(), NOW)
+}
+
+fn notices(findings: &[Finding]) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|f| f.rule == RuleId::CustDuplicate && f.doc_ids.len() == 1)
+        .collect()
+}
+
+#[test]
+fn the_later_registrant_is_told_on_every_device_that_holds_its_file() {
+    let (mut sales, mut a, mut b) = sales_with_claims();
+    // rep2's device holds only its own file.
+    let rep2 = view(&mut sales, &mut [&mut b]);
+    let n = notices(&rep2);
+    assert_eq!(n.len(), 1, "{rep2:#?}");
+    let f = n[0];
+    assert_eq!(f.doc_ids, vec![id(2)]);
+    assert_eq!(
+        f.entity.as_deref(),
+        Some(format!("claims/{}", claim_id(WS, &id(1))).as_str())
+    );
+    assert!(
+        f.message_zh
+            .starts_with("该客户已由其他销售代表于2026-11-19登记，请联系经理确认归属"),
+        "{}",
+        f.message_zh
+    );
+    assert!(f.message_zh.contains("公司名称"), "{}", f.message_zh);
+    assert!(f.message_en.contains("company name"), "{}", f.message_en);
+    // Nothing of rep1's file: not its name, its phone or its owner's name.
+    let text = format!("{} {} {}", f.message_zh, f.message_en, f.facts);
+    for secret in ["廣州", "華東", "张伟", "139"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(f.facts["matched"], serde_json::json!(["name"]));
+
+    // rep1's device: the earlier registrant is not told anything.
+    assert!(notices(&view(&mut sales, &mut [&mut a])).is_empty());
+
+    // The manager's device: the same notice, and the full duplicate finding.
+    let mgr = view(&mut sales, &mut [&mut a, &mut b]);
+    assert_eq!(notices(&mgr), vec![f]);
+    let pair: Vec<&Finding> = mgr
+        .iter()
+        .filter(|f| f.rule == RuleId::CustDuplicate && f.doc_ids.len() == 2)
+        .collect();
+    assert_eq!(pair.len(), 1, "{mgr:#?}");
+}
+
+#[test]
+fn forged_claims_do_not_count_and_managers_claims_do() {
+    let (mut a, mut b) = files();
+    // rep2 writes rep1's claim itself (to make its own file look later): ignored.
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP2);
+    assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
+
+    // rep1's real claim, then rep2 moves its `since` later: the tampered claim is ignored.
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP);
+    assert_eq!(notices(&view(&mut sales, &mut [&mut b])).len(), 1);
+    let key = claim_id(WS, &id(1));
+    edit_as(&mut sales, &REP2, |d| {
+        d.put(&["claims", &key, "since"], &(NOW - DAY)).unwrap()
+    });
+    assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
+
+    // A manager writing the claim for rep1 (a reassignment) counts.
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &MGR);
+    assert_eq!(notices(&view(&mut sales, &mut [&mut b])).len(), 1);
+
+    // A claim of the same owner is not a 撞单.
+    let mut sales = sales_doc();
+    let mut c = clean_customer("廣州華東機電");
+    c.owner = Some("rep2".into());
+    c.created_at = NOW - 30 * DAY;
+    let mut own = customer_doc(id(3), &REP2, &c);
+    claim(&mut sales, &mut own, &REP2);
+    assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
+}
+
+#[test]
+fn switches_and_ties() {
+    let (mut sales, _, mut b) = sales_with_claims();
+    let snaps = |sales: &mut Document, b: &mut Document| -> Vec<Snapshot> {
+        vec![
+            roster_doc().snapshot().unwrap(),
+            sales.snapshot().unwrap(),
+            b.snapshot().unwrap(),
+        ]
+    };
+    let off = Config::from_toml("[rules.CUST-DUPLICATE]\nclaim_notice = \"off\"\n").unwrap();
+    assert!(notices(&check(&snaps(&mut sales, &mut b), &off, NOW)).is_empty());
+    let no_names = Config::from_toml("[rules.CUST-DUPLICATE]\nclaim_by_name = \"off\"\n").unwrap();
+    assert!(notices(&check(&snaps(&mut sales, &mut b), &no_names, NOW)).is_empty());
+    let strict =
+        Config::from_toml("[rules.CUST-DUPLICATE]\nclaim_notice = \"violation\"\n").unwrap();
+    let n = check(&snaps(&mut sales, &mut b), &strict, NOW);
+    assert_eq!(
+        notices(&n)[0].severity,
+        fieldcrm_policy::Severity::Violation
+    );
+
+    // Same registration time: the smaller document ID is earlier, on both sides.
+    let (mut a, mut b) = files();
+    for d in [&mut a, &mut b] {
+        d.put(&["created_at"], &(NOW - 7 * DAY)).unwrap();
+        d.commit(NOW - 7 * DAY, "same time");
+    }
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP);
+    claim(&mut sales, &mut b, &REP2);
+    assert!(notices(&view(&mut sales, &mut [&mut a])).is_empty());
+    assert_eq!(notices(&view(&mut sales, &mut [&mut b])).len(), 1);
+}
+
+#[test]
+fn a_claim_arriving_later_updates_the_engine_like_a_full_check() {
+    let (mut a, mut b) = files();
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut b, &REP2);
+    let base = vec![
+        roster_doc().snapshot().unwrap(),
+        catalog_doc().snapshot().unwrap(),
+        sales.snapshot().unwrap(),
+        b.snapshot().unwrap(),
+    ];
+    let mut engine: Engine = Engine::new(Config::default());
+    engine.update(base.clone(), &[], NOW);
+    assert!(notices(&engine.findings()).is_empty());
+
+    // rep1's claim arrives by sync: only the Sales document changes.
+    claim(&mut sales, &mut a, &REP);
+    let s = sales.snapshot().unwrap();
+    let r = engine.update(vec![s.clone()], &[], NOW);
+    assert!(!r.full, "a claim is not a context change");
+    let mut all = base.clone();
+    all[2] = s;
+    assert_eq!(engine.findings(), check(&all, &Config::default(), NOW));
+    assert_eq!(notices(&engine.findings()).len(), 1);
+    assert_eq!(engine.findings_for(&id(2)).len(), 1);
+
+    // rep2's file changes its name: the notice goes; back again: it returns.
+    let renamed = |b: &mut Document, name: &str| {
+        b.put(&["name"], &name.to_string()).unwrap();
+        b.commit(NOW - DAY, "rename");
+        b.snapshot().unwrap()
+    };
+    let s2 = renamed(&mut b, "深圳新锐电子");
+    engine.update(vec![s2.clone()], &[], NOW);
+    all[3] = s2;
+    assert_eq!(engine.findings(), check(&all, &Config::default(), NOW));
+    assert!(notices(&engine.findings()).is_empty());
+    let s3 = renamed(&mut b, "广州华东机电");
+    engine.update(vec![s3], &[], NOW);
+    assert_eq!(notices(&engine.findings()).len(), 1);
+
+    // rep1's claim is removed (its file archived): the notice goes.
+    let key = claim_id(WS, &id(1));
+    edit_as(&mut sales, &REP, |d| d.delete(&["claims", &key]).unwrap());
+    engine.update(vec![sales.snapshot().unwrap()], &[], NOW);
+    assert!(notices(&engine.findings()).is_empty());
+    // And the file itself removed from the engine: nothing left about it.
+    engine.update(Vec::<Snapshot>::new(), &[DocId::clone(&id(2))], NOW);
+    assert!(engine.findings_for(&id(2)).is_empty());
+}
