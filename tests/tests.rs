@@ -20,5 +20,6 @@ mod inspect;
 mod js_interop;
 mod readme_tour;
 mod relay;
+mod relay_findings;
 mod signoffs;
 mod support;

@@ -44,7 +44,17 @@ impl Ctx {
         let Auth::Ok(actor) = auth else {
             return auth;
         };
-        let changed = changed_since(authority, covers, field);
+        let mask = self.cfg.params.covers_mask(authority);
+        let fields = fieldcrm_model::signoff::covered_fields(authority);
+        let changed: Vec<_> = changed_since(authority, covers, field)
+            .into_iter()
+            .filter(|c| {
+                fields
+                    .iter()
+                    .position(|f| *f == c.field)
+                    .is_some_and(|i| mask & (1 << i) != 0)
+            })
+            .collect();
         if changed.is_empty() {
             return Auth::Ok(actor);
         }
@@ -74,7 +84,7 @@ impl Ctx {
 }
 
 /// The field's name in Chinese.
-fn field_zh(field: &str) -> &str {
+pub(crate) fn field_zh(field: &str) -> &str {
     match field {
         "product" => "产品",
         "quantity" => "数量",

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use fieldcrm_model::{Fen, HOUR_MS, Millis, PolicySettings};
+use fieldcrm_model::{Authority, Fen, HOUR_MS, Millis, PolicySettings};
 
 use crate::Severity;
 use crate::rule::RuleId;
@@ -77,7 +77,14 @@ fn specs(rule: RuleId) -> &'static [(&'static str, Kind, &'static str)] {
     use Kind::*;
     use RuleId as R;
     match rule {
-        R::CustClassCriteria => &[("key_min_annual_value", Money, "1000000")],
+        R::CustClassCriteria => &[
+            ("key_min_annual_value", Money, "1000000"),
+            (
+                "exception_covers",
+                Covers(Authority::ClassException),
+                "class",
+            ),
+        ],
         R::CustContactCadence => &[
             ("key_interval", OptDuration, "30d"),
             ("general_interval", OptDuration, "90d"),
@@ -109,8 +116,30 @@ fn specs(rule: RuleId) -> &'static [(&'static str, Kind, &'static str)] {
         R::PriceDiscount => &[
             ("rep_allowance", Percent, "10%"),
             ("manager_allowance", Percent, "25%"),
+            (
+                "approval_covers",
+                Covers(Authority::DiscountApproval),
+                "product,quantity,list_price,price",
+            ),
         ],
-        R::GiftDeclaration => &[("limit", Money, "500")],
+        R::GiftDeclaration => &[
+            ("limit", Money, "500"),
+            (
+                "approval_covers",
+                Covers(Authority::GiftApproval),
+                "kind,direction,description,value",
+            ),
+        ],
+        R::ContractLegalReview => &[(
+            "review_covers",
+            Covers(Authority::LegalReview),
+            "title,amount",
+        )],
+        R::ChannelQualification => &[(
+            "review_covers",
+            Covers(Authority::ChannelQualification),
+            "name,channel_kind",
+        )],
         R::SalesReport => &[("period", Period, "weekly"), ("lookback", Int, "4")],
         R::ChannelAgreement => &[("warn_before", Duration, "30d")],
         R::ChannelCommunication => &[("window", Duration, "90d")],
@@ -230,6 +259,9 @@ pub(crate) struct Params {
     pub claim_by_name: bool,
     pub claim_by_credit_code: bool,
     pub claim_by_phone: bool,
+    /// Which covered fields void a sign-off, per authority (bit masks; see
+    /// [`Params::covers_mask`]).
+    pub covers: Vec<(Authority, u16)>,
 }
 
 /// The policy configuration: every rule's severity and parameters.
@@ -563,7 +595,35 @@ impl Config {
             claim_by_name: on(self.p(R::CustDuplicate, "claim_by_name")),
             claim_by_credit_code: on(self.p(R::CustDuplicate, "claim_by_credit_code")),
             claim_by_phone: on(self.p(R::CustDuplicate, "claim_by_phone")),
+            covers: [
+                (R::PriceDiscount, "approval_covers"),
+                (R::GiftDeclaration, "approval_covers"),
+                (R::ContractLegalReview, "review_covers"),
+                (R::CustClassCriteria, "exception_covers"),
+                (R::ChannelQualification, "review_covers"),
+            ]
+            .iter()
+            .filter_map(|(r, n)| match self.p(*r, n) {
+                ParamValue::Covers(a, m) => Some((a, m)),
+                _ => None,
+            })
+            .collect(),
         };
+    }
+}
+
+impl Params {
+    /// The covered fields of `authority` whose change voids its sign-off (an order's
+    /// approval follows the quote's setting): bit `i` is `covered_fields(authority)[i]`.
+    pub(crate) fn covers_mask(&self, authority: Authority) -> u16 {
+        let key = match authority {
+            Authority::OrderApproval => Authority::DiscountApproval,
+            a => a,
+        };
+        self.covers
+            .iter()
+            .find(|(a, _)| *a == key)
+            .map_or(u16::MAX, |(_, m)| *m)
     }
 }
 

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use fieldcrm_model::{DAY_MS, Fen, HOUR_MS, Millis};
+use fieldcrm_model::signoff::covered_fields;
+use fieldcrm_model::{Authority, DAY_MS, Fen, HOUR_MS, Millis};
 
 use super::Level;
 use crate::Severity;
@@ -24,6 +25,9 @@ pub(crate) enum Kind {
     OptSeverity,
     /// `on` or `off`.
     Switch,
+    /// Which of a sign-off's covered fields void it when changed
+    /// ([`fieldcrm_model::signoff::covered_fields`]): a list, `all` or `none`.
+    Covers(Authority),
 }
 
 impl Kind {
@@ -39,6 +43,15 @@ impl Kind {
             Kind::Offset => "a UTC offset such as `+08:00`",
             Kind::OptSeverity => "`violation`, `warning` or `off`",
             Kind::Switch => "`on` or `off`",
+            Kind::Covers(a) => match a {
+                Authority::GiftApproval => {
+                    "`all`, `none` or some of `kind,direction,description,value`"
+                }
+                Authority::LegalReview => "`all`, `none` or some of `title,amount`",
+                Authority::ClassException => "`all`, `none` or `class`",
+                Authority::ChannelQualification => "`all`, `none` or some of `name,channel_kind`",
+                _ => "`all`, `none` or some of `product,quantity,list_price,price`",
+            },
         }
     }
 }
@@ -67,6 +80,9 @@ pub enum ParamValue {
     OptSeverity(Option<Severity>),
     /// On or off.
     Switch(bool),
+    /// The covered fields of a sign-off that void it when changed: bit `i` is
+    /// `covered_fields(authority)[i]`.
+    Covers(Authority, u16),
 }
 
 impl fmt::Display for ParamValue {
@@ -88,6 +104,20 @@ impl fmt::Display for ParamValue {
             ParamValue::Severity(s) | ParamValue::OptSeverity(Some(s)) => f.write_str(s.as_str()),
             ParamValue::OptSeverity(None) | ParamValue::Switch(false) => f.write_str("off"),
             ParamValue::Switch(true) => f.write_str("on"),
+            ParamValue::Covers(a, mask) => {
+                let fields = covered_fields(a);
+                if mask == 0 {
+                    f.write_str("none")
+                } else {
+                    let names: Vec<&str> = fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| mask & (1 << i) != 0)
+                        .map(|(_, n)| *n)
+                        .collect();
+                    f.write_str(&names.join(","))
+                }
+            }
             ParamValue::Offset(ms) => {
                 let sign = if ms < 0 { '-' } else { '+' };
                 let m = ms.abs() / 60_000;
@@ -167,12 +197,38 @@ pub(super) fn parse_value(kind: Kind, text: &str) -> Option<ParamValue> {
             Level::Off => Some(ParamValue::OptSeverity(None)),
             Level::Report => None,
         },
+        Kind::Covers(a) => parse_covers(a, t).map(|m| ParamValue::Covers(a, m)),
         Kind::Switch => match t.to_ascii_lowercase().as_str() {
             "on" | "true" | "yes" | "开" | "是" => Some(ParamValue::Switch(true)),
             "off" | "false" | "no" | "关" | "关闭" | "否" => Some(ParamValue::Switch(false)),
             _ => None,
         },
     }
+}
+
+/// A list of covered field names (English or Chinese, separated by `,`, `，`, `、` or
+/// spaces), `all` / `全部` or `none` / `无`, as a bit mask over the authority's covered
+/// fields.
+fn parse_covers(a: Authority, t: &str) -> Option<u16> {
+    let fields = covered_fields(a);
+    let all = (1u16 << fields.len()) - 1;
+    match t.to_lowercase().as_str() {
+        "all" | "全部" => return Some(all),
+        "none" | "无" | "不限" => return Some(0),
+        _ => {}
+    }
+    let mut mask = 0u16;
+    for name in t
+        .split([',', '，', '、', ' '])
+        .filter(|n| !n.trim().is_empty())
+    {
+        let name = name.trim();
+        let i = fields
+            .iter()
+            .position(|f| f.eq_ignore_ascii_case(name) || crate::signoff::field_zh(f) == name)?;
+        mask |= 1 << i;
+    }
+    Some(mask)
 }
 
 pub(super) fn parse_duration(t: &str) -> Option<Millis> {

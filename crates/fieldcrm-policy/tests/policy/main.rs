@@ -13,4 +13,5 @@ mod engine;
 mod lifecycle;
 mod merge;
 mod rules;
+mod signoff;
 mod support;
