@@ -81,6 +81,26 @@ fn the_relay_serves_findings_on_its_merged_state_within_scope() {
         "rep3 sees findings about its own key customer"
     );
     assert!(findings(&rep1, "CUST-KEY-PLAN").is_empty());
+    // Waived by the admin: settled on the relay as on the devices.
+    let key = rep3
+        .run(&["check", "--json", "--rule", "CUST-KEY-PLAN"])
+        .stdout;
+    let key: Vec<serde_json::Value> = serde_json::from_str(&key).unwrap();
+    let key = key[0]["key"].as_str().unwrap().to_string();
+    office.admin.ok(&["sync"]);
+    office.admin.ok(&[
+        "finding",
+        "waive",
+        &key,
+        "--reason",
+        "客户年底停产，明年再定计划",
+        "--until",
+        "2027-01-31",
+    ]);
+    office.admin.ok(&["sync"]);
+    assert!(findings(&rep3, "CUST-KEY-PLAN").is_empty());
+    rep3.ok(&["sync"]);
+    assert_eq!(rep3.run(&["check", "--rule", "CUST-KEY-PLAN"]).code, 0);
     // An unsigned request is refused.
     let host = office.relay.url.trim_start_matches("ws://").to_string();
     let mut s = std::net::TcpStream::connect(&host).unwrap();

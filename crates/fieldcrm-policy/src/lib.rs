@@ -83,7 +83,7 @@ pub use carry::carry_merged_provenance;
 pub use config::{Config, ConfigError, DEFAULT_TOML, GENERAL, Level, ParamValue, RuleConfig};
 pub use engine::{Engine, Recheck, check, check_device, is_workspace_doc};
 pub use finding::{Actor, Finding, Severity, sort_findings};
-pub use lifecycle::{Mark, Status, Tracked, holder_of, render_tracked, track};
+pub use lifecycle::{Mark, Status, Tracked, holder_of, open_findings, render_tracked, track};
 pub use progress::{ProgressRow, sales_doc_id, target_progress};
 pub use render::{Lang, render, render_progress};
 pub use rule::{RuleId, UnknownRule};

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use fieldcrm_model::access::can_read;
 use fieldcrm_model::{DeviceKey, DocId, Millis, unhex};
 use fieldcrm_net::ws::findings_message;
-use fieldcrm_policy::{Config, Finding, check};
+use fieldcrm_policy::{Config, Finding, check, open_findings};
 
 use crate::relay::{Access, Relay};
 
@@ -114,7 +114,10 @@ impl Relay {
             .filter(|s| can_read(&roster, &user, &s.summary()))
             .map(|s| &s.id)
             .collect();
-        let mut findings = check(&snaps, &Config::default(), now);
+        let all = check(&snaps, &Config::default(), now);
+        // Waived and resolved findings are settled: the same open findings a device's
+        // `check` shows.
+        let mut findings = open_findings(&all, &snaps, &Config::default(), now);
         findings.retain(|f| f.doc_ids.iter().all(|id| readable.contains(id)));
         Ok(findings)
     }
