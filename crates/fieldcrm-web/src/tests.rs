@@ -490,3 +490,70 @@ async fn a_workspace_document_is_not_a_customer_file() {
     .await;
     assert!(status.is_client_error(), "{status}");
 }
+
+#[tokio::test]
+async fn a_finding_is_acknowledged_then_waived_from_the_customer_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = workspace(dir.path());
+    let app = app(dir.path());
+    let (cookie, csrf) = login(&app).await;
+    let page = format!("/customers/{id}");
+    let (_, _, body) = send(&app, get(&page, Some(&cookie))).await;
+    let key = body
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .expect("a finding with its forms")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(body.contains("确认或豁免"), "{body}");
+    // A note is required: the error is beside it, the disclosure open.
+    let ack = format!("/customers/{id}/finding-ack");
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("note", " "),
+    ];
+    let (status, _, body) = send(&app, post(&ack, &cookie, &form)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("id=\"finding-ack-note-0-error\""), "{body}");
+    assert!(
+        body.contains("<details class=\"finding-actions\" open"),
+        "{body}"
+    );
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("note", "已约客户下周面谈"),
+    ];
+    let (status, _, _) = send(&app, post(&ack, &cookie, &form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // Acknowledged is still open: still on the page.
+    let (_, _, body) = send(&app, get(&page, Some(&cookie))).await;
+    assert!(body.contains(&key));
+    // Waived (the admin may) until a date: off the page.
+    let waive = format!("/customers/{id}/finding-waive");
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("reason", "客户年底停产"),
+        ("until", "明年"),
+    ];
+    let (status, _, body) = send(&app, post(&waive, &cookie, &form)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("id=\"finding-waive-until-0-error\""),
+        "{body}"
+    );
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("reason", "客户年底停产"),
+        ("until", "2027-01-31"),
+    ];
+    let (status, _, _) = send(&app, post(&waive, &cookie, &form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = send(&app, get(&page, Some(&cookie))).await;
+    assert!(!body.contains(&key), "{body}");
+}

@@ -20,7 +20,7 @@ use maud::{Markup, html};
 
 use super::customer_forms::forms;
 use super::today::class_badge;
-use super::{Base, base, fail, finding_item};
+use super::{Base, base, fail, finding_item_with};
 use crate::App;
 use crate::format::{money, pct, short, t, when};
 use crate::security::{Ctx, Fields};
@@ -395,7 +395,11 @@ fn render(ctx: &Ctx, b: &Base, d: &FileData, state: Option<&FormState>) -> Marku
                 @if !d.findings.is_empty() {
                     section.card #file-findings {
                         h2 { (t(lang, "需要处理", "Needs attention")) " " span.count { (d.findings.len()) } }
-                        ul.findings { @for f in &d.findings { (finding_item(f, lang, None)) } }
+                        ul.findings {
+                            @for (i, f) in d.findings.iter().enumerate() {
+                                (finding_item_with(f, lang, None, super::finding_forms::actions(ctx, &d.id, f, i, d.role.as_ref(), state)))
+                            }
+                        }
                     }
                 }
                 section.card {
@@ -468,6 +472,9 @@ fn save(
         }
     };
     let saved = t(lang, "已保存", "Saved").to_string();
+    if super::finding_forms::is_finding_action(action) {
+        return super::finding_forms::run(ws, action, f, clock, lang);
+    }
     match action {
         "interactions" => {
             let kind: InteractionKind = input::vocab("kind", f.get("kind"))?;
@@ -571,6 +578,8 @@ fn form_name(action: &str) -> &'static str {
         "opportunities" => "opportunity",
         "gifts" => "gift",
         "surveys" => "survey",
+        "finding-ack" => "finding-ack",
+        "finding-waive" => "finding-waive",
         _ => "",
     }
 }

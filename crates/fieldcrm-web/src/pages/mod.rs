@@ -7,6 +7,7 @@ pub(crate) mod customer;
 mod customer_forms;
 pub(crate) mod customers;
 pub(crate) mod events;
+mod finding_forms;
 pub(crate) mod manager;
 pub(crate) mod sync;
 pub(crate) mod today;
@@ -165,6 +166,16 @@ pub(crate) fn doc_href(id: &fieldcrm_model::DocId, kind: &fieldcrm_model::DocKin
 
 /// A finding as a list item; `target` is the (href, name) of the document it is about.
 pub(crate) fn finding_item(f: &Finding, lang: Lang, target: Option<(String, String)>) -> Markup {
+    finding_item_with(f, lang, target, html! {})
+}
+
+/// [`finding_item`] with more inside the item (the acknowledge and waive forms).
+pub(crate) fn finding_item_with(
+    f: &Finding,
+    lang: Lang,
+    target: Option<(String, String)>,
+    extra: Markup,
+) -> Markup {
     let (sev_class, sev) = match f.severity {
         Severity::Violation => ("badge bad", t(lang, "违规", "Violation")),
         Severity::Warning => ("badge warn", t(lang, "警告", "Warning")),
@@ -189,6 +200,7 @@ pub(crate) fn finding_item(f: &Finding, lang: Lang, target: Option<(String, Stri
             @if let Some((href, name)) = target {
                 p { a href=(href) { (name) " →" } }
             }
+            (extra)
         }
     }
 }
