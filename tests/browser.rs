@@ -517,19 +517,7 @@ impl Story {
     fn new() -> Story {
         let office = Office::new();
         let admin = &office.admin;
-        admin.ok(&[
-            "catalog",
-            "add",
-            "P-100",
-            "--name",
-            "工业传感器",
-            "--line",
-            "sensors",
-            "--list-price",
-            "1000",
-            "--floor-price",
-            "800",
-        ]);
+        crate::support::add_sensor_product(admin);
         admin.ok(&[
             "catalog",
             "add",

@@ -24,19 +24,7 @@ fn setup_admin() -> Rep {
         "--region",
         "华东",
     ]);
-    rep.ok(&[
-        "catalog",
-        "add",
-        "P-100",
-        "--name",
-        "工业传感器",
-        "--line",
-        "sensors",
-        "--list-price",
-        "1000",
-        "--floor-price",
-        "800",
-    ]);
+    crate::support::add_sensor_product(&rep);
     rep
 }
 

@@ -3,7 +3,7 @@
 //! and the relay.
 
 use crate::relay::Office;
-use crate::support::Rep;
+use crate::support::{Rep, add_sensor_product};
 
 fn price_findings(dev: &Rep, relay: bool) -> Vec<(String, String)> {
     let mut args = vec!["check", "--json", "--rule", "PRICE-DISCOUNT"];
@@ -26,17 +26,7 @@ fn price_findings(dev: &Rep, relay: bool) -> Vec<(String, String)> {
 #[test]
 fn a_price_lowered_after_approval_is_void_on_every_device_and_the_relay() {
     let office = Office::new("");
-    office.admin.ok(&[
-        "catalog",
-        "add",
-        "P-100",
-        "--name",
-        "工业传感器",
-        "--line",
-        "sensors",
-        "--list-price",
-        "1000",
-    ]);
+    add_sensor_product(&office.admin);
     office.admin.ok(&["sync"]);
     let mgr = office.device("王经理", "manager", "华东");
     let rep = office.device("小张", "rep", "华东");

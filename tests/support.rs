@@ -158,3 +158,20 @@ pub(crate) fn device_key(rep: &Rep) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Product P-100 (工业传感器, line sensors, list 1 000 yuan, floor 800) in the catalog.
+pub(crate) fn add_sensor_product(rep: &Rep) {
+    rep.ok(&[
+        "catalog",
+        "add",
+        "P-100",
+        "--name",
+        "工业传感器",
+        "--line",
+        "sensors",
+        "--list-price",
+        "1000",
+        "--floor-price",
+        "800",
+    ]);
+}

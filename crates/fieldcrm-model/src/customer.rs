@@ -125,6 +125,14 @@ pub struct Customer {
 pub const GUARDED_COLLECTIONS: &[&str] = &["complaints", "contracts", "orders", "gifts"];
 
 impl Customer {
+    /// The owner's user ID, if set and not blank.
+    pub fn owner_id(&self) -> Option<&str> {
+        self.owner
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+    }
+
     /// Whether the record `id` of `collection` was removed.
     pub fn is_removed(&self, collection: &str, id: &str) -> bool {
         self.removed.contains_key(&format!("{collection}/{id}"))

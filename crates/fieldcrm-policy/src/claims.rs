@@ -82,11 +82,7 @@ pub fn claim_for(workspace_id: &str, c: &Customer) -> Option<Claim> {
     if c.merged_into.is_some() || c.archived.is_some() {
         return None;
     }
-    let owner = c
-        .owner
-        .as_deref()
-        .map(str::trim)
-        .filter(|o| !o.is_empty())?;
+    let owner = c.owner_id()?;
     Some(Claim {
         owner: owner.to_string(),
         since: c.created_at,

@@ -208,11 +208,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         let Body::Customer(c) = &snap.body else {
             return None;
         };
-        let owner = c
-            .owner
-            .as_deref()
-            .map(str::trim)
-            .filter(|o| !o.is_empty())?;
+        let owner = c.owner_id()?;
         let ws = &self.ctx.auth.effective.workspace_id;
         Some(Own {
             claim: claims::claim_id(ws, id),

@@ -7,13 +7,7 @@ use fieldcrm_testkit::{DAY, Kit, Team};
 use fieldcrm_workspace::{CheckQuery, Workspace};
 
 fn setup() -> (Kit, Team, DocId) {
-    let kit = Kit::new();
-    let t = kit.team();
-    kit.product(&t.admin, "P-100", "1000");
-    let c = kit.customer(&t.rep, "甲公司");
-    kit.sync(&t.rep, &t.admin);
-    kit.sync(&t.manager, &t.admin);
-    (kit, t, c)
+    super::signoffs::sales()
 }
 
 /// The file as lists and rules see it.

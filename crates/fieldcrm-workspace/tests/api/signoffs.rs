@@ -9,7 +9,7 @@ use fieldcrm_workspace::{CheckQuery, Pick, Workspace};
 
 /// A team, product P-100 (list 1 000 yuan) and the rep's customer 甲公司 on the rep,
 /// admin and manager devices.
-fn sales() -> (Kit, Team, DocId) {
+pub(super) fn sales() -> (Kit, Team, DocId) {
     let kit = Kit::new();
     let t = kit.team();
     kit.product(&t.admin, "P-100", "1000");
