@@ -19,7 +19,7 @@
 use fieldcrm_model::*;
 use fieldcrm_policy::claims::{claim_for, claim_id};
 
-use crate::{Result, Workspace};
+use crate::{Filter, Result, Tombstones, Workspace};
 
 /// Meta row: the store's heads hash after the last backfill.
 const META_BACKFILL: &str = "claims-backfill-v1";
@@ -31,8 +31,7 @@ impl Workspace {
         if !matches!(doc.kind(), Ok(DocKind::Customer)) {
             return None;
         }
-        let c: Customer = doc.hydrate().ok()?;
-        claim_for(self.workspace_id(), &c)
+        claim_for(self.workspace_id(), &claim_fields(doc)?)
     }
 
     /// Save a document; when it is a customer file whose claim differs from `before`,
@@ -118,14 +117,26 @@ impl Workspace {
             return Ok(0);
         }
         let sales_id = DocId::workspace(&DocKind::Sales);
-        let snaps = self.snapshots()?;
-        let Some(sales_snap) = snaps.iter().find(|s| s.id == sales_id) else {
+        if !self
+            .store()
+            .contains(&sales_id)
+            .map_err(fieldcrm_store::Error::from)?
+        {
             return Ok(0);
-        };
+        }
+        let sales_snap = self.load(&sales_id)?.snapshot()?;
         let Body::Sales(current) = &sales_snap.body else {
             return Ok(0);
         };
         let me = self.me()?;
+        // Only this user's files (from the summary index, merged-away ones included):
+        // a device holding 100,000 files of others loads none of them.
+        let mine = self.list(
+            &Filter::default()
+                .kind(DocKind::Customer)
+                .owner(me.user_id.clone())
+                .tombstones(Tombstones::Include),
+        )?;
         let ws = me.roster.workspace_id.as_str();
         // Whether the current claim of `key` was written by a device that counts for it.
         let trusted = |key: &str, owner: &str| {
@@ -147,11 +158,12 @@ impl Workspace {
         };
         let mut sales: Option<Document> = None;
         let mut count = 0;
-        for snap in snaps.iter() {
-            let Body::Customer(c) = &snap.body else {
+        for row in &mine {
+            let Some(c) = claim_fields(&self.load(&row.id)?) else {
                 continue;
             };
-            let key = claim_id(ws, &snap.id);
+            let c = &c;
+            let key = claim_id(ws, &row.id);
             let wanted = claim_for(ws, c).filter(|cl| cl.owner == me.user_id);
             let have = current.claims.get(&key);
             let write = match (&wanted, have) {
@@ -185,6 +197,25 @@ impl Workspace {
         }
         Ok(count)
     }
+}
+
+/// The fields of a customer file a claim is made of (name, credit code, contact phones,
+/// owner, registration time, merged or archived), read without hydrating the rest of the
+/// file (its interactions, quotes, ... can be most of it).
+fn claim_fields(doc: &Document) -> Option<Customer> {
+    use autosurgeon::hydrate_prop;
+    let am = doc.automerge();
+    let root = automerge::ROOT;
+    Some(Customer {
+        name: hydrate_prop(am, &root, "name").ok()?,
+        credit_code: hydrate_prop(am, &root, "credit_code").unwrap_or_default(),
+        owner: hydrate_prop(am, &root, "owner").unwrap_or_default(),
+        created_at: hydrate_prop(am, &root, "created_at").unwrap_or_default(),
+        merged_into: hydrate_prop(am, &root, "merged_into").unwrap_or_default(),
+        archived: hydrate_prop(am, &root, "archived").unwrap_or_default(),
+        contacts: hydrate_prop(am, &root, "contacts").unwrap_or_default(),
+        ..Default::default()
+    })
 }
 
 /// Write a claim as a fresh object (its creating operation names this device), creating
