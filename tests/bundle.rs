@@ -128,6 +128,7 @@ fn bundles_carry_scoped_work_both_ways_and_apply_once() {
         "2026-11-29T09:30",
         "-o",
         since,
+        later,
     ]);
     // The two files and the Sales document with their claims.
     assert!(out.contains("exported 3 document(s)"), "{out}");

@@ -118,6 +118,10 @@ pub enum Error {
     /// The sync succeeded, but the steps after it (scope clean-up, carry-over) failed.
     #[error("synced, but the steps after the sync failed")]
     AfterSync(#[source] fieldcrm_workspace::Error),
+    /// What goes out with a sync (this user's customer claims) could not be written:
+    /// nothing was sent.
+    #[error("could not prepare the sync")]
+    BeforeSync(#[source] fieldcrm_workspace::Error),
     /// Findings are fetched over plain HTTP from a `ws://` relay.
     #[error("{0}: fetching findings needs a ws:// relay (plain HTTP on the office network)")]
     FindingsNeedWs(String),
@@ -187,6 +191,7 @@ impl Error {
             Error::Finish(_) => "finish",
             Error::NotServable(_) => "not-servable",
             Error::AfterSync(_) => "after-sync",
+            Error::BeforeSync(_) => "before-sync",
             Error::FindingsNeedWs(_) => "findings-need-ws",
             Error::FindingsUnreachable { .. } | Error::FindingsRead { .. } => "relay-unreachable",
             Error::FindingsNotHttp(_) | Error::FindingsNotJson { .. } => "findings-bad-answer",
@@ -286,6 +291,9 @@ impl Error {
             }
             Error::AfterSync(e) => {
                 format!("同步已完成，但同步后的处理失败：{}", e.message(Lang::Zh))
+            }
+            Error::BeforeSync(e) => {
+                format!("未能准备同步（未发送任何内容）：{}", e.message(Lang::Zh))
             }
             Error::FindingsNeedWs(url) => {
                 format!("{url}：获取中继检查结果需要 ws:// 中继（办公室网络上的明文 HTTP）")

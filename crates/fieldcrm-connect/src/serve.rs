@@ -164,6 +164,7 @@ async fn serve_one<E: ServeEvents, C: Fn() -> Millis>(
     clock: &C,
 ) -> Result<SyncOutcome> {
     let started = Instant::now();
+    ws.before_sync(clock()).map_err(Error::BeforeSync)?;
     let mut session = ws.sync_session(SessionRole::Responder, &conn.peer())?;
     let mut host = ws.sync_host();
     drive(&mut conn, &mut session, &mut host, |r| {

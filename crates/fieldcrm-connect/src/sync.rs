@@ -313,6 +313,8 @@ pub async fn sync_relay<P: Progress>(
     progress: &mut P,
 ) -> Result<SyncOutcome> {
     let started = Instant::now();
+    // This user's customer claims go out with the sync (see fieldcrm-workspace claims.rs).
+    ws.before_sync(now).map_err(Error::BeforeSync)?;
     let had_roster = ws.has_roster()?;
     let before = roster_heads(ws)?;
     let mut report = relay_once(ws, url, progress).await?;
@@ -365,6 +367,7 @@ pub async fn sync_peer<P: Progress>(
     progress: &mut P,
 ) -> Result<SyncOutcome> {
     let device = ticket.device_key();
+    ws.before_sync(now).map_err(Error::BeforeSync)?;
     let endpoint = Endpoint::bind(&ws.secret().to_bytes(), bind)
         .await
         .map_err(|e| Error::Bind(Box::new(e)))?;

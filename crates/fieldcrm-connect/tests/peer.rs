@@ -154,12 +154,13 @@ async fn a_rep_joins_by_direct_sync_and_receives_only_its_scope() {
         assert!(finished[0].0.to_string().starts_with("小张 ("));
     }
 
-    // A second sync: nothing moves, nobody joins.
+    // A second sync: nobody joins; only the rep's claim on its file, written after the
+    // first sync, goes out.
     let out = sync_peer(&rep, &ticket, bind, 9_500, &mut NoProgress)
         .await
         .unwrap();
     assert!(out.joined_as.is_none());
-    assert_eq!((out.report.docs_saved, out.report.docs_sent), (0, 0));
+    assert_eq!((out.report.docs_saved, out.report.docs_sent), (0, 1));
     assert!(serving.session_done().await);
     serving.shutdown(Duration::from_secs(1)).await;
 }

@@ -122,6 +122,13 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
     }
 }
 
+/// Whether concurrent values at `path` are settled without a person: finding states
+/// (decided by the findings lifecycle) and customer claims (written again by the owner's
+/// device). Neither is a conflict for anyone to resolve.
+pub fn settled_by_rules(path: &str) -> bool {
+    path.starts_with("finding_states/") || path.starts_with("claims/")
+}
+
 /// The state of every field matching `patterns` (see [`deciding_paths`]).
 pub fn field_states(doc: &AutoCommit, patterns: &[&str]) -> BTreeMap<String, FieldState> {
     let mut out = BTreeMap::new();

@@ -303,6 +303,11 @@ impl Kit {
 
     /// [`Kit::sync`], returning why it did not finish instead of panicking.
     pub fn try_sync(&self, a: &Workspace, b: &Workspace) -> Result<Synced, String> {
+        // As every transport does: this user's claims go out with the sync.
+        for w in [a, b] {
+            w.before_sync(self.now())
+                .map_err(|e| format!("before sync: {e}"))?;
+        }
         let mut sa = a
             .sync_session(SessionRole::Initiator, &b.device())
             .map_err(|e| format!("initiator: {e}"))?;

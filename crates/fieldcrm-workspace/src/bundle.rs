@@ -303,6 +303,8 @@ impl Workspace {
         out: &Path,
         now: Millis,
     ) -> Result<ExportReport> {
+        // This user's customer claims travel with the bundle.
+        self.before_sync(now)?;
         let roster = self.roster()?;
         let reader = match &opts.for_device {
             Some(text) => {

@@ -437,7 +437,7 @@ impl Workspace {
                 Err(e) => row_err(e.to_string()),
             }
         }
-        self.save_imported(docs, errors, now)
+        self.save_imported(docs, errors)
     }
 
     /// Save every imported document in one durable transaction, or nothing if any row
@@ -446,7 +446,6 @@ impl Workspace {
         &self,
         docs: Vec<(Document, String)>,
         mut errors: Vec<String>,
-        now: Millis,
     ) -> Result<CsvImport> {
         if !errors.is_empty() {
             errors.sort_by_key(|e| line_of(e));
@@ -459,12 +458,8 @@ impl Workspace {
             .iter()
             .map(|(d, n)| (d.id().clone(), n.clone()))
             .collect();
+        // The new customer files' claims are written by the next sync (see claims.rs).
         let mut docs: Vec<Document> = docs.into_iter().map(|(d, _)| d).collect();
-        // The new customer files' claims, in the same transaction.
-        let refs: Vec<&Document> = docs.iter().collect();
-        if let Some(sales) = self.claims_doc(&refs, now)? {
-            docs.push(sales);
-        }
         self.store()
             .save_batch(&mut docs)
             .map_err(fieldcrm_store::Error::from)?;
@@ -538,7 +533,7 @@ impl Workspace {
                 Err(e) => row_err(e.to_string()),
             }
         }
-        self.save_imported(docs, errors, now)
+        self.save_imported(docs, errors)
     }
 
     /// The rows of a customer or channel export: column names and one JSON object per

@@ -252,6 +252,9 @@ fn conflict_paths(doc: &AutoCommit) -> Vec<(ObjId, String, String)> {
             } else {
                 format!("{prefix}/{key}")
             };
+            if fieldcrm_model::fields::settled_by_rules(&path) {
+                continue;
+            }
             let values = values_with_ops(doc, obj, &key);
             if let [(first, _), rest @ ..] = values.as_slice()
                 && !rest.is_empty()

@@ -448,8 +448,8 @@ impl Workspace {
         })
     }
 
-    /// Create and durably save a new document (a customer file with its claim in the
-    /// Sales document, in the same transaction: see `claims.rs`).
+    /// Create and durably save a new document. (A customer file's claim is written by
+    /// the next sync or bundle export: see `claims.rs`.)
     pub fn create<T: Reconcile>(
         &self,
         id: DocId,
@@ -459,13 +459,12 @@ impl Workspace {
     ) -> Result<DocId> {
         let mut doc = Document::create(id.clone(), &self.device(), now, content, message)?;
         input::check_text_sizes(&mut doc)?;
-        self.save_claimed(&mut doc, None, now)?;
+        self.save(&mut doc)?;
         Ok(id)
     }
 
-    /// Load a document, apply `f`, commit with `message` at `now`, and save durably
-    /// (with the customer file's changed claim, in the same transaction). If `f` fails
-    /// nothing is written.
+    /// Load a document, apply `f`, commit with `message` at `now`, and save durably. If
+    /// `f` fails nothing is written.
     pub fn edit<R>(
         &self,
         id: &DocId,
@@ -474,11 +473,10 @@ impl Workspace {
         f: impl FnOnce(&mut Document) -> Result<R>,
     ) -> Result<R> {
         let mut doc = self.load(id)?;
-        let before = self.claim_material(&doc);
         let r = f(&mut doc)?;
         doc.commit(now, message);
         input::check_text_sizes(&mut doc)?;
-        self.save_claimed(&mut doc, before, now)?;
+        self.save(&mut doc)?;
         Ok(r)
     }
 

@@ -72,10 +72,7 @@ pub(crate) fn concurrent_edits(ctx: &Ctx, snap: &Snapshot, out: &mut Vec<Finding
         // Concurrent finding states are decided by `lifecycle::track`, and concurrent
         // claims (Sales `claims/…`) are judged by the 撞单 notice and written again by the
         // owner's device: neither is a decision for anyone to resolve.
-        if state.values.len() < 2
-            || path.starts_with("finding_states/")
-            || path.starts_with("claims/")
-        {
+        if state.values.len() < 2 || fieldcrm_model::fields::settled_by_rules(path) {
             continue;
         }
         let actors: Vec<Actor> = state

@@ -43,6 +43,7 @@ impl Workspace {
 
     /// Change fields of a customer file.
     pub fn edit_customer_fields(&self, id: &DocId, e: CustomerEdit, now: Millis) -> Result<()> {
+        let reassigned = e.owner.is_some();
         self.edit_customer(id, now, "修改客户 edit customer", |doc, _, me| {
             if let Some(v) = e.name {
                 doc.put(&["name"], &required("customer name", &v)?)?;
@@ -73,7 +74,13 @@ impl Workspace {
                 }
             }
             Ok(())
-        })
+        })?;
+        if reassigned {
+            // A reassignment (a manager's act) moves the file's claim at once; any other
+            // change to the claim goes out with the owner's next sync (claims.rs).
+            self.write_claims(&[id], now)?;
+        }
+        Ok(())
     }
 
     /// A manager approves the customer's class although it does not meet the criteria.
