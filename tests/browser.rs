@@ -1011,10 +1011,11 @@ fn screenshots_for_the_readme() {
             let mc = driver.session(w, h).await;
             login(&rc, &rep_app).await;
             login(&mc, &mgr_app).await;
-            let shots: [(&Client, &App, String, &str); 3] = [
+            let shots: [(&Client, &App, String, &str); 4] = [
                 (&rc, &rep_app, "/".to_string(), "today"),
                 (&rc, &rep_app, format!("/customers/{customer}"), "customer"),
                 (&mc, &mgr_app, "/inbox".to_string(), "inbox"),
+                (&mc, &mgr_app, "/findings".to_string(), "findings"),
             ];
             for (c, app, path, name) in shots {
                 goto(c, app, &path).await;

@@ -557,3 +557,46 @@ async fn a_finding_is_acknowledged_then_waived_from_the_customer_page() {
     let (_, _, body) = send(&app, get(&page, Some(&cookie))).await;
     assert!(!body.contains(&key), "{body}");
 }
+
+#[tokio::test]
+async fn the_team_findings_page_acknowledges_and_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = workspace(dir.path());
+    let app = app(dir.path());
+    let (cookie, csrf) = login(&app).await;
+    let (status, _, body) = send(&app, get("/findings", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("name=\"return\" value=\"/findings\""),
+        "{body}"
+    );
+    let key = body
+        .split(&format!("action=\"/customers/{id}/finding-ack\""))
+        .nth(1)
+        .and_then(|rest| rest.split("name=\"key\" value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("a finding about the file with its forms")
+        .to_string();
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("note", "周五前补齐"),
+        ("return", "/findings"),
+    ];
+    let ack = format!("/customers/{id}/finding-ack");
+    let (status, headers, _) = send(&app, post(&ack, &cookie, &form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/findings");
+    // Somewhere else than this server: back to the file instead.
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("note", "再确认"),
+        ("return", "//evil.example/"),
+    ];
+    let (_, headers, _) = send(&app, post(&ack, &cookie, &form)).await;
+    assert_eq!(
+        headers[header::LOCATION],
+        format!("/customers/{id}#main").as_str()
+    );
+}

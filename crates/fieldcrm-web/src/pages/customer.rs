@@ -397,7 +397,7 @@ fn render(ctx: &Ctx, b: &Base, d: &FileData, state: Option<&FormState>) -> Marku
                         h2 { (t(lang, "需要处理", "Needs attention")) " " span.count { (d.findings.len()) } }
                         ul.findings {
                             @for (i, f) in d.findings.iter().enumerate() {
-                                (finding_item_with(f, lang, None, super::finding_forms::actions(ctx, &d.id, f, i, d.role.as_ref(), state)))
+                                (finding_item_with(f, lang, None, super::finding_forms::actions(ctx, &d.id, f, i, d.role.as_ref(), state, None)))
                             }
                         }
                     }
@@ -595,6 +595,7 @@ pub(crate) async fn record(
     let a = app.clone();
     let now = app.now();
     let lang = ctx.lang;
+    let back = return_to(&fields, String::new());
     let r = crate::store::with_ws(&app, move |ws| {
         let b = base(ws, &a)?;
         let id = customer_id(ws, &id)?;
@@ -620,7 +621,11 @@ pub(crate) async fn record(
     match r {
         Ok((_, id, Ok(msg))) => {
             app.flash(&ctx.token, msg);
-            ui::see_other(&format!("/customers/{id}#main"))
+            if back.is_empty() {
+                ui::see_other(&format!("/customers/{id}#main"))
+            } else {
+                ui::see_other(&back)
+            }
         }
         Ok((b, _, Err((d, state)))) => ui::page(
             StatusCode::UNPROCESSABLE_ENTITY,

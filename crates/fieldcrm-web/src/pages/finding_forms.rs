@@ -41,6 +41,7 @@ pub(crate) fn run(
 
 /// The acknowledge and waive forms under finding number `i` of a customer file's page.
 /// Waiving is offered to managers and admins (the application layer decides anyway).
+/// `back`: where to go after the action (another page than the file's).
 pub(crate) fn actions(
     ctx: &Ctx,
     file: &DocId,
@@ -48,6 +49,7 @@ pub(crate) fn actions(
     i: usize,
     role: Option<&Role>,
     state: Option<&FormState>,
+    back: Option<&str>,
 ) -> Markup {
     let lang = ctx.lang;
     let key = f.key();
@@ -87,6 +89,7 @@ pub(crate) fn actions(
             form.stack method="post" action={ "/customers/" (file) "/finding-ack" } {
                 input type="hidden" name="_csrf" value=(ctx.csrf);
                 input type="hidden" name="key" value=(key);
+                @if let Some(r) = back { input type="hidden" name="return" value=(r); }
                 (field("finding-ack", "note", t(lang, "确认备注", "Note"), "text"))
                 button.small.secondary type="submit" { (t(lang, "确认（仍计为未解决）", "Acknowledge (stays open)")) }
             }
@@ -94,6 +97,7 @@ pub(crate) fn actions(
                 form.stack method="post" action={ "/customers/" (file) "/finding-waive" } {
                     input type="hidden" name="_csrf" value=(ctx.csrf);
                     input type="hidden" name="key" value=(key);
+                    @if let Some(r) = back { input type="hidden" name="return" value=(r); }
                     (field("finding-waive", "reason", t(lang, "豁免理由", "Reason"), "text"))
                     (field("finding-waive", "until", t(lang, "豁免至（日期）", "Waived until (date)"), "date"))
                     button.small type="submit" { (t(lang, "豁免", "Waive")) }

@@ -16,7 +16,7 @@ use fieldcrm_workspace::{
 };
 use maud::{Markup, html};
 
-use super::{Base, base, doc_href, fail, finding_item};
+use super::{Base, base, doc_href, fail, finding_item_with};
 use crate::App;
 use crate::format::{money, pct, t, tr, when, yuan_exact};
 use crate::security::{Ctx, Fields};
@@ -148,14 +148,15 @@ pub(crate) async fn findings(
                 "findings",
                 t(ctx.lang, "团队问题", "Team findings"),
                 None,
-                render_findings(ctx.lang, &f),
+                render_findings(&ctx, b.who.role.as_ref(), &f),
             ),
         ),
         Err(e) => fail(&ctx, e),
     }
 }
 
-fn render_findings(lang: Lang, all: &[TeamFinding]) -> Markup {
+fn render_findings(ctx: &Ctx, role: Option<&fieldcrm_model::Role>, all: &[TeamFinding]) -> Markup {
+    let lang = ctx.lang;
     let all: Vec<&TeamFinding> = all
         .iter()
         .filter(|f| f.finding.rule != RuleId::TargetProgress)
@@ -186,7 +187,7 @@ fn render_findings(lang: Lang, all: &[TeamFinding]) -> Markup {
                         tbody {
                             @for (rule, (v, w)) in &by_rule {
                                 tr {
-                                    td { (match lang { Lang::Zh => rule.title_zh(), Lang::En => rule.title_en() }) " " code.rule { (rule.as_str()) } }
+                                    td.wrap { (match lang { Lang::Zh => rule.title_zh(), Lang::En => rule.title_en() }) " " code.rule { (rule.as_str()) } }
                                     td.num { (v) } td.num { (w) }
                                 }
                             }
@@ -198,8 +199,14 @@ fn render_findings(lang: Lang, all: &[TeamFinding]) -> Markup {
                 details.card.rep-findings open {
                     summary { h2 { (rep) " " span.count { (items.len()) } } }
                     ul.findings {
-                        @for f in items {
-                            (finding_item(&f.finding, lang, f.finding.doc_ids.first().zip(f.doc_name.clone()).map(|(id, n)| (doc_href(id, f.doc_kind.as_ref().unwrap_or(&DocKind::Customer)), n))))
+                        @for (i, f) in items.iter().enumerate() {
+                            @let target = f.finding.doc_ids.first().zip(f.doc_name.clone()).map(|(id, n)| (doc_href(id, f.doc_kind.as_ref().unwrap_or(&DocKind::Customer)), n));
+                            // Acknowledge or waive from here, for findings about a customer file.
+                            @let forms = match (f.finding.doc_ids.first(), &f.doc_kind) {
+                                (Some(id), Some(DocKind::Customer)) => super::finding_forms::actions(ctx, id, &f.finding, i, role, None, Some("/findings")),
+                                _ => html! {},
+                            };
+                            (finding_item_with(&f.finding, lang, target, forms))
                         }
                     }
                 }
