@@ -74,10 +74,16 @@ pub fn changed_since(
 }
 
 /// A field of a serialisable entity as JSON (`Null` when absent), for [`covered_values`]
-/// and [`changed_since`] on a typed entity.
-pub fn entity_field<T: serde::Serialize>(entity: &T) -> impl Fn(&str) -> serde_json::Value {
-    let json = serde_json::to_value(entity).unwrap_or(serde_json::Value::Null);
-    move |f: &str| json.get(f).cloned().unwrap_or(serde_json::Value::Null)
+/// and [`changed_since`] on a typed entity. The entity is serialised once, at the first
+/// field asked for: a rule that never asks (no sign-off to check) pays nothing.
+pub fn entity_field<T: serde::Serialize>(entity: &T) -> impl Fn(&str) -> serde_json::Value + '_ {
+    let json = std::cell::OnceCell::new();
+    move |f: &str| {
+        json.get_or_init(|| serde_json::to_value(entity).unwrap_or(serde_json::Value::Null))
+            .get(f)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// Whether a sign-off of `authority` recording `covers` no longer covers `entity` (a

@@ -676,17 +676,21 @@ mod tests {
             })
     }
 
-    #[test]
-    fn cached_snapshots_follow_every_edit() {
-        let dir = tempfile::tempdir().unwrap();
-        let opts = InitOptions {
+    fn admin_opts() -> InitOptions {
+        InitOptions {
             user: "管理员".into(),
             role: Role::Admin,
             team: None,
             region: None,
             company: "示例".into(),
             device_label: "test".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn cached_snapshots_follow_every_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = admin_opts();
         let ws = Workspace::init(dir.path(), &opts, 1_000).unwrap();
         let id = ws
             .add_customer(
@@ -719,14 +723,7 @@ mod tests {
     #[test]
     fn a_memo_serves_until_the_store_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = InitOptions {
-            user: "管理员".into(),
-            role: Role::Admin,
-            team: None,
-            region: None,
-            company: "示例".into(),
-            device_label: "test".into(),
-        };
+        let opts = admin_opts();
         let memo = std::sync::Arc::new(Memo::new());
         let ws = Workspace::init(dir.path(), &opts, 1_000)
             .unwrap()

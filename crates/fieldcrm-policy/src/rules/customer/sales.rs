@@ -320,7 +320,7 @@ pub(super) fn discounts(e: &mut Eval<'_>, c: &Customer, n: &str) {
             q.quantity,
             q.list_price,
             q.price,
-            (q.approval.as_ref(), &|f| entity_field(q)(f)),
+            (q.approval.as_ref(), &entity_field(q)),
         );
     }
     for (id, o) in &c.orders {
@@ -333,7 +333,7 @@ pub(super) fn discounts(e: &mut Eval<'_>, c: &Customer, n: &str) {
             o.quantity,
             o.list_price,
             o.price,
-            (o.approval.as_ref(), &|f| entity_field(o)(f)),
+            (o.approval.as_ref(), &entity_field(o)),
         );
     }
 }
