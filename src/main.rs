@@ -71,6 +71,18 @@ fn report(e: &anyhow::Error) {
                 eprintln!("error: {opt}{en}");
             }
         }
-        None => eprintln!("error: {e:#}"),
+        None => match e.downcast_ref::<fieldcrm_connect::Error>() {
+            // Sync and relay errors: Chinese first, then English, as above.
+            Some(c) => {
+                let top = e.to_string();
+                let en = c.message(fieldcrm_model::Lang::En);
+                if top != c.to_string() {
+                    eprintln!("error: {top}");
+                }
+                eprintln!("错误：{}", c.message(fieldcrm_model::Lang::Zh));
+                eprintln!("error: {en}");
+            }
+            None => eprintln!("error: {e:#}"),
+        },
     }
 }

@@ -7,11 +7,13 @@
 )]
 
 mod browser;
+mod browser_kit;
 mod bundle;
 mod cli_check;
 mod cli_findings;
 mod cli_offline;
 mod cli_p2p;
+mod console;
 mod crash_init;
 mod csv_import;
 mod demo;

@@ -76,6 +76,9 @@ pub(crate) enum Command {
     Remote(RemoteCmd),
     /// Show this device, user and workspace.
     Whoami(JsonFlag),
+    /// A sign-in link for the office relay's console (admins and managers): open it in a
+    /// browser within 5 minutes; it works once.
+    OfficeLogin(OfficeLoginArgs),
     /// My day (今日): customers due for contact, key-customer visits, deliveries, what
     /// waits for approval, my open findings — the app's Today page.
     Today(JsonFlag),
@@ -292,7 +295,17 @@ pub(crate) struct SyncArgs {
     pub(crate) bind: std::net::SocketAddr,
 }
 
-/// `--json`.
+/// `office-login`.
+#[derive(Args, Debug)]
+pub(crate) struct OfficeLoginArgs {
+    /// The relay: a ws:// URL or a saved remote's name (default: remote `office`).
+    pub(crate) remote: Option<String>,
+    /// Print JSON (`url`, `valid_until`).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `--json` alone.
 #[derive(Args, Debug)]
 pub(crate) struct JsonFlag {
     /// Print JSON (stable field names, see README).

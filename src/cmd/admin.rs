@@ -3,6 +3,27 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// `fieldcrm office-login`: signed with the real clock (the relay checks freshness
+/// against its own); `--now` does not move it.
+pub(super) fn office_login(ctx: &Ctx, a: &crate::cli::OfficeLoginArgs) -> Result<()> {
+    let now = jiff::Timestamp::now().as_millisecond();
+    let link = fieldcrm_connect::console_link(&ctx.ws, a.remote.as_deref(), now)
+        .map_err(crate::peer::cli_error)?;
+    if a.json {
+        return print_json(&serde_json::json!({
+            "url": link.url,
+            "valid_until": link.valid_until,
+        }));
+    }
+    println!("{}", link.url);
+    if !crate::render::quiet() {
+        eprintln!(
+            "在浏览器中打开此链接登录办公室控制台（5 分钟内有效，只能使用一次）。\nOpen this link in a browser to sign in to the office console (valid for 5 minutes, once)."
+        );
+    }
+    Ok(())
+}
+
 pub(super) fn whoami(ctx: &Ctx, json: bool) -> Result<()> {
     let w = ctx.ws.whoami();
     if json {

@@ -176,6 +176,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         | Command::Bundle(_)
         | Command::Remote(_) => unreachable!("handled in run"),
         Command::Whoami(f) => whoami(ctx, f.json)?,
+        Command::OfficeLogin(a) => office_login(ctx, &a)?,
         Command::Today(f) => today(ctx, f.json)?,
         Command::Inbox(f) => inbox(ctx, f.json)?,
         Command::Doc(c) => crate::inspect::doc(ws, &ctx.clock, c)?,

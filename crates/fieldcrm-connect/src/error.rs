@@ -122,6 +122,9 @@ pub enum Error {
     /// nothing was sent.
     #[error("could not prepare the sync")]
     BeforeSync(#[source] fieldcrm_workspace::Error),
+    /// Only admins and managers may sign in to the office console.
+    #[error("only admins and managers may sign in to the office console")]
+    ConsoleNotAllowed,
     /// Findings are fetched over plain HTTP from a `ws://` relay.
     #[error("{0}: fetching findings needs a ws:// relay (plain HTTP on the office network)")]
     FindingsNeedWs(String),
@@ -193,6 +196,7 @@ impl Error {
             Error::AfterSync(_) => "after-sync",
             Error::BeforeSync(_) => "before-sync",
             Error::FindingsNeedWs(_) => "findings-need-ws",
+            Error::ConsoleNotAllowed => "not-allowed",
             Error::FindingsUnreachable { .. } | Error::FindingsRead { .. } => "relay-unreachable",
             Error::FindingsNotHttp(_) | Error::FindingsNotJson { .. } => "findings-bad-answer",
             Error::FindingsStatus { .. } => "findings-refused",
@@ -295,6 +299,7 @@ impl Error {
             Error::BeforeSync(e) => {
                 format!("未能准备同步（未发送任何内容）：{}", e.message(Lang::Zh))
             }
+            Error::ConsoleNotAllowed => "只有管理员和经理可以登录办公室控制台".to_string(),
             Error::FindingsNeedWs(url) => {
                 format!("{url}：获取中继检查结果需要 ws:// 中继（办公室网络上的明文 HTTP）")
             }

@@ -17,12 +17,14 @@
 
 mod error;
 mod findings;
+mod office;
 mod remotes;
 mod serve;
 mod sync;
 
 pub use error::{Error, Result};
 pub use findings::relay_findings;
+pub use office::{ConsoleLink, console_link};
 pub use remotes::{
     DEFAULT_REMOTE, Remote, add_remote, check_remote_name, check_remote_url, remotes, remove_remote,
 };

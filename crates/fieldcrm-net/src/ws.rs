@@ -31,6 +31,9 @@ use crate::FrameTransport;
 
 /// The HTTP path of the sync WebSocket.
 pub const SYNC_PATH: &str = "/v1/sync";
+/// The request header in which a device names its fieldcrm version (for the office
+/// console; the relay never decides anything by it).
+pub const VERSION_HEADER: &str = "x-fieldcrm-version";
 
 /// The prefix of a refusal reason that means "this document is not (or no longer) in your
 /// read scope": a device that holds such a document removes its copy.
@@ -122,6 +125,24 @@ pub const FINDINGS_HEADERS: [&str; 4] = [
     "x-fieldcrm-nonce",
     "x-fieldcrm-signature",
 ];
+
+/// The office console's sign-in path on the relay (a link made by `fieldcrm office-login`).
+pub const CONSOLE_LOGIN_PATH: &str = "/admin/login";
+
+/// How long a console sign-in link is valid after it is signed.
+pub const CONSOLE_LINK_VALID_MS: i64 = 5 * 60_000;
+
+/// The bytes a device signs to make a console sign-in link at `at_ms` with `nonce`; the
+/// relay accepts each nonce once, within [`CONSOLE_LINK_VALID_MS`].
+pub fn console_login_message(
+    workspace_id: &str,
+    device_hex: &str,
+    at_ms: i64,
+    nonce: &str,
+) -> Vec<u8> {
+    format!("fieldcrm office console login v1\0{workspace_id}\0{device_hex}\0{at_ms}\0{nonce}")
+        .into_bytes()
+}
 
 /// The bytes a device signs to ask for findings at `at_ms` with `nonce`; the relay
 /// refuses a nonce it has seen, so a captured request cannot be replayed.
@@ -281,7 +302,16 @@ async fn open(url: &str, config: &WsConfig) -> Result<Stream, WsError> {
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_len + 64))
         .max_frame_size(Some(config.max_message_len + 64));
-    let fut = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), true);
+    use tungstenite::client::IntoClientRequest;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| WsError::Transport(format!("could not connect to {url}: {e}")))?;
+    request.headers_mut().insert(
+        VERSION_HEADER,
+        tungstenite::http::HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    let fut = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
     let (stream, _) = tokio::time::timeout(config.idle_timeout, fut)
         .await
         .map_err(|_| WsError::Timeout(config.idle_timeout))?

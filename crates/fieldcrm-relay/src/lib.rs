@@ -16,14 +16,17 @@
 //! sync and scope decisions never do. axum lives in this crate and nowhere below it.
 #![deny(missing_docs)]
 
+mod activity;
 mod audit;
 pub mod config;
+mod console;
 mod findings;
 mod http;
 mod metrics;
 mod relay;
 mod server;
 
+pub use activity::{DeviceSeen, EVENTS_FILE, Event, EventKind, roster_events};
 pub use audit::{AuditRow, read_audit};
 pub use config::{Config, ConfigError, Limits, ScopeOptions};
 pub use findings::{FindingsError, FindingsRequest, MAX_SKEW_MS};

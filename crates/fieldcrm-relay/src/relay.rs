@@ -16,6 +16,7 @@ use fieldcrm_sync::scope::{Incoming, RosterScope};
 use fieldcrm_sync::{Host, HostError, LoadedDoc, SaveDoc, Scope, Session, SessionRole};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use crate::activity::{Activity, EVENTS_FILE};
 use crate::audit::{Audit, AuditRow};
 use crate::config::Config;
 use crate::metrics::{ConnRefusal, Gauges, Metrics};
@@ -106,6 +107,7 @@ struct Inner {
     iroh_secret: [u8; 32],
     config: Config,
     audit: Audit,
+    activity: Activity,
     metrics: Metrics,
     roster: Mutex<Option<(Vec<ChangeHash>, Arc<Roster>)>>,
     sessions: Arc<Semaphore>,
@@ -243,6 +245,12 @@ impl Relay {
             path: audit_path,
             source,
         })?;
+        let events_path = config.data_dir.join(EVENTS_FILE);
+        let activity = Activity::open(&events_path).map_err(|source| RelayError::Io {
+            path: events_path,
+            source,
+        })?;
+        activity.fold_deliveries(&config.data_dir.join(AUDIT_FILE));
         let (hard_stop, _) = watch::channel(false);
         Ok(Relay {
             inner: Arc::new(Inner {
@@ -256,6 +264,7 @@ impl Relay {
                 open_connections: AtomicUsize::new(0),
                 config,
                 audit,
+                activity,
                 metrics: Metrics::default(),
                 roster: Mutex::new(None),
                 active: AtomicUsize::new(0),
@@ -280,6 +289,11 @@ impl Relay {
     /// The secret key of the relay's iroh endpoint.
     pub fn iroh_secret(&self) -> [u8; 32] {
         self.inner.iroh_secret
+    }
+
+    /// The events log (the console's source).
+    pub(crate) fn activity(&self) -> &Activity {
+        &self.inner.activity
     }
 
     /// The counters.
@@ -694,6 +708,12 @@ impl Host for RelayHost {
             .audit
             .append(&rows)
             .map_err(|e| HostError(format!("audit log: {e}")))?;
+        let roster_id = DocId::workspace(&DocKind::Roster);
+        let roster_before = if docs.iter().any(|d| d.id == roster_id) {
+            Some(self.relay.roster().ok().flatten())
+        } else {
+            None
+        };
         inner
             .store
             .apply_batch(
@@ -702,11 +722,29 @@ impl Host for RelayHost {
             )
             .map_err(|e| HostError(e.to_string()))?;
         inner.metrics.saved(docs.len() as u64);
+        let roster_by = self
+            .authors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&roster_id)
+            .cloned();
+        self.relay.note_saved(
+            &self.device,
+            docs.iter().map(|d| d.id.as_str().to_string()),
+            roster_before.map(|before| (before, roster_by.unwrap_or_default())),
+            at_ms,
+        );
         Ok(())
     }
 }
 
-/// Counts a finished session into the metrics.
-pub(crate) fn record_end(relay: &Relay, report: &fieldcrm_sync::Report, ok: bool) {
+/// Counts a finished session into the metrics and the events log.
+pub(crate) fn record_end(
+    relay: &Relay,
+    peer: &crate::activity::SessionPeer,
+    report: &fieldcrm_sync::Report,
+    ok: bool,
+) {
     relay.inner.metrics.session_ended(report, ok);
+    relay.note_session(peer, report, ok);
 }

@@ -12,7 +12,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use fieldcrm_model::DeviceKey;
 use fieldcrm_net::ws::{AUTH_OK, AuthAnswer, Challenge, auth_message, close};
 use fieldcrm_net::{Conn, Endpoint, FrameTransport, SessionConfig};
 use fieldcrm_sync::{ALPN, Report, Status};
@@ -20,6 +19,7 @@ use fieldcrm_sync::{ALPN, Report, Status};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::activity::SessionPeer;
 use crate::http::{ConnMeta, PREAUTH_SLACK, ReadBudget, connection_cap, serve_http};
 use crate::metrics::ConnRefusal;
 use crate::relay::{Access, PreAuthSlot, Refusal, Relay, record_end};
@@ -32,7 +32,8 @@ pub fn app(relay: Relay) -> Router {
         .route("/v1/workspace", get(workspace))
         .route(fieldcrm_net::ws::FINDINGS_PATH, get(findings))
         .route(fieldcrm_net::ws::SYNC_PATH, get(sync))
-        .with_state(relay)
+        .with_state(relay.clone())
+        .merge(crate::console::router(relay))
 }
 
 /// Runs blocking store work on tokio's blocking pool, off the async workers.
@@ -104,11 +105,17 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 async fn sync(
     State(relay): State<Relay>,
     meta: Option<Extension<ConnMeta>>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let version = headers
+        .get(fieldcrm_net::ws::VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(40).collect::<String>());
     if relay.is_stopping() {
         return (StatusCode::SERVICE_UNAVAILABLE, "relay shutting down\n").into_response();
     }
+    let address = meta.as_ref().map(|m| m.peer.to_string());
     let ip = meta
         .as_ref()
         .map(|m| m.peer.ip())
@@ -142,6 +149,8 @@ async fn sync(
                 slot: preauth,
                 budget,
                 deadline: auth_deadline,
+                address,
+                version,
             };
             tokio::select! {
                 () = serve_ws(&relay, &mut socket, pre) => {}
@@ -155,6 +164,8 @@ struct PreAuth {
     slot: PreAuthSlot,
     budget: Option<Arc<ReadBudget>>,
     deadline: Instant,
+    address: Option<String>,
+    version: Option<String>,
 }
 
 impl PreAuth {
@@ -346,6 +357,9 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket, pre: PreAuth) {
     let access = match access {
         Ok(a) => a,
         Err(r) => {
+            let (rr, addr) = (relay.clone(), pre.address.clone());
+            let why = r.clone();
+            let _ = blocking(move || rr.note_door_refusal(&device, &why, addr)).await;
             let code = match r {
                 Refusal::Revoked(_) => close::REVOKED,
                 _ => close::NOT_ENROLLED,
@@ -373,7 +387,14 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket, pre: PreAuth) {
     if t.send(&AUTH_OK).await.is_err() {
         return;
     }
-    match run_session(relay, &mut t, device, &access, "ws").await {
+    let peer = SessionPeer {
+        device,
+        user: None,
+        transport: "ws",
+        address: pre.address.clone(),
+        version: pre.version.clone(),
+    };
+    match run_session(relay, &mut t, &access, peer).await {
         Ok(()) => {
             // Wait briefly for the device's close, then close our side.
             if !t.closed {
@@ -419,14 +440,21 @@ enum SessionFail<E> {
 async fn run_session<T>(
     relay: &Relay,
     transport: &mut T,
-    device: DeviceKey,
     access: &Access,
-    kind: &'static str,
+    peer: SessionPeer,
 ) -> Result<(), SessionFail<T::Error>>
 where
     T: FrameTransport + Send,
     T::Error: Send,
 {
+    let (device, kind) = (peer.device, peer.transport);
+    let peer = SessionPeer {
+        user: match access {
+            Access::Device { user } => Some(user.clone()),
+            Access::Bootstrap => None,
+        },
+        ..peer
+    };
     let r = relay.clone();
     let a = access.clone();
     let (mut session, mut host) = blocking(move || r.session(device, &a, kind))
@@ -446,25 +474,25 @@ where
         })
         .await;
         let Some((s, h, frames)) = step else {
-            record_end(relay, &Report::default(), false);
+            record_end(relay, &peer, &Report::default(), false);
             return Err(SessionFail::Sync("internal error".into()));
         };
         session = s;
         host = h;
         for frame in frames {
             if let Err(e) = transport.send(&frame).await {
-                record_end(relay, session.report(), false);
+                record_end(relay, &peer, session.report(), false);
                 return Err(SessionFail::Transport(e));
             }
         }
         match session.status() {
             Status::Running => {}
             Status::Finished => {
-                record_end(relay, session.report(), true);
+                record_end(relay, &peer, session.report(), true);
                 return Ok(());
             }
             Status::Failed => {
-                record_end(relay, session.report(), false);
+                record_end(relay, &peer, session.report(), false);
                 relay.metrics().malformed();
                 let e = session
                     .error()
@@ -476,7 +504,7 @@ where
         match transport.recv().await {
             Ok(frame) => incoming = Some(frame),
             Err(e) => {
-                record_end(relay, session.report(), false);
+                record_end(relay, &peer, session.report(), false);
                 return Err(SessionFail::Transport(e));
             }
         }
@@ -558,6 +586,13 @@ pub async fn run(
                         .await
                         .ok_or_else(|| "internal error".to_string())?
                         .map_err(|e| e.to_string())?;
+                    let peer = SessionPeer {
+                        device,
+                        user: None,
+                        transport: "iroh",
+                        address: None,
+                        version: None,
+                    };
                     let idle = relay.config().idle_timeout();
                     let mut t = IdleConn {
                         conn: &mut conn,
@@ -565,7 +600,7 @@ pub async fn run(
                     };
                     let stopped = relay.stopped();
                     tokio::select! {
-                        r = run_session(&relay, &mut t, device, &access, "iroh") => match r {
+                        r = run_session(&relay, &mut t, &access, peer) => match r {
                             Ok(()) => {}
                             Err(SessionFail::Transport(e)) | Err(SessionFail::Sync(e)) => return Err(e),
                         },
