@@ -76,6 +76,7 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
     };
     let base = office.relay.url.replace("ws://", "http://");
 
+    let app = App::start(&mgr);
     let driver = Chromedriver::start();
     bounded(async {
         let c = driver.session(1280, 900).await;
@@ -171,6 +172,15 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
         )
         .await;
         assert_eq!(charts, json!(3));
+        if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("console-activity-1280.png"),
+                c.screenshot().await.unwrap(),
+            )
+            .unwrap();
+        }
 
         // Findings: the page renders the merged state's open findings.
         c.goto(&format!("{base}/admin/findings")).await.unwrap();
@@ -236,6 +246,39 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
             "!!document.querySelector('.error-card')",
         )
         .await;
+
+        // The manager's app makes a fresh link from its Sync page.
+        login(&other, &app).await;
+        goto(&other, &app, "/sync").await;
+        click_and_load(&other, "#console-login").await;
+        let href = js(
+            &other,
+            "return document.querySelector('#console-link').href;",
+            vec![],
+        )
+        .await;
+        other.goto(href.as_str().unwrap()).await.unwrap();
+        wait_for(
+            &other,
+            "the sign-in page",
+            "!!document.querySelector('#sign-in')",
+        )
+        .await;
+        click_and_load(&other, "#sign-in").await;
+        wait_for(
+            &other,
+            "the devices page",
+            "!!document.querySelector('#devices')",
+        )
+        .await;
+        if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+            std::fs::write(
+                dir.join("console-devices-375.png"),
+                other.screenshot().await.unwrap(),
+            )
+            .unwrap();
+        }
 
         // Signing out ends the session.
         c.goto(&format!("{base}/admin/devices")).await.unwrap();

@@ -108,6 +108,7 @@ struct Inner {
     config: Config,
     audit: Audit,
     activity: Activity,
+    console_sessions: crate::console::Sessions,
     metrics: Metrics,
     roster: Mutex<Option<(Vec<ChangeHash>, Arc<Roster>)>>,
     sessions: Arc<Semaphore>,
@@ -265,6 +266,7 @@ impl Relay {
                 config,
                 audit,
                 activity,
+                console_sessions: crate::console::Sessions::default(),
                 metrics: Metrics::default(),
                 roster: Mutex::new(None),
                 active: AtomicUsize::new(0),
@@ -294,6 +296,11 @@ impl Relay {
     /// The events log (the console's source).
     pub(crate) fn activity(&self) -> &Activity {
         &self.inner.activity
+    }
+
+    /// The office console's signed-in sessions.
+    pub(crate) fn console_sessions(&self) -> &crate::console::Sessions {
+        &self.inner.console_sessions
     }
 
     /// The counters.

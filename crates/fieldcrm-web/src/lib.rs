@@ -169,6 +169,7 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         .route("/channels", get(channels::list))
         .route("/channels/{id}", get(channels::page))
         .route("/sync", get(sync::page).post(sync::run_sync))
+        .route("/sync/console", post(sync::console_link))
         .route("/conflicts", get(conflicts::page).post(conflicts::resolve))
         .route("/inbox", get(manager::inbox))
         .route("/findings", get(manager::findings))

@@ -14,7 +14,7 @@ mod data;
 mod pages;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -47,18 +47,17 @@ pub(crate) struct Viewer {
     expires: Millis,
 }
 
+/// Signed-in sessions by cookie token (in memory: a restarted relay signs everyone out).
+pub(crate) type Sessions = Mutex<HashMap<String, Viewer>>;
+
 #[derive(Clone)]
 pub(crate) struct Console {
     pub(crate) relay: Relay,
-    sessions: Arc<Mutex<HashMap<String, Viewer>>>,
 }
 
 /// The console's routes, to merge into the relay's app.
 pub(crate) fn router(relay: Relay) -> Router {
-    let console = Console {
-        relay,
-        sessions: Arc::new(Mutex::new(HashMap::new())),
-    };
+    let console = Console { relay };
     Router::new()
         .route("/admin", get(pages::home))
         .route(CONSOLE_LOGIN_PATH, get(login_page).post(login))
@@ -113,7 +112,11 @@ impl Console {
     pub(crate) fn viewer(&self, headers: &HeaderMap) -> Option<Viewer> {
         let token = cookie(headers, COOKIE)?;
         let now = self.relay.now_ms();
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sessions = self
+            .relay
+            .console_sessions()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         sessions.retain(|_, v| v.expires > now);
         sessions.get(&token).cloned()
     }
@@ -344,7 +347,8 @@ async fn login(
     match checked {
         Ok(Ok(v)) => {
             let token = fieldcrm_web_token();
-            c.sessions
+            c.relay
+                .console_sessions()
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(token.clone(), v);
@@ -383,7 +387,11 @@ async fn logout(
     let Some(token) = cookie(&headers, COOKIE) else {
         return secure(pages::signed_out(lang));
     };
-    let mut sessions = c.sessions.lock().unwrap_or_else(|p| p.into_inner());
+    let mut sessions = c
+        .relay
+        .console_sessions()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     if sessions.get(&token).is_some_and(|v| v.csrf == form.csrf) {
         sessions.remove(&token);
         let mut r = pages::signed_out(lang);

@@ -301,10 +301,10 @@ fn devices_body(lang: Lang, now: Millis, rows: &[DeviceRow]) -> Markup {
                     table.table #devices {
                         thead { tr {
                             th scope="col" { (t(lang, "用户", "User")) }
+                            th scope="col" { (t(lang, "上次同步", "Last sync")) }
                             th scope="col" { (t(lang, "角色", "Role")) }
                             th scope="col" { (t(lang, "团队", "Team")) }
                             th scope="col" { (t(lang, "设备", "Device")) }
-                            th scope="col" { (t(lang, "上次同步", "Last sync")) }
                             th scope="col" { (t(lang, "地址", "Address")) }
                             th scope="col" .num { (t(lang, "待取文档", "Waiting")) }
                             th scope="col" .num { (t(lang, "被拒", "Refused")) }
@@ -316,10 +316,10 @@ fn devices_body(lang: Lang, now: Millis, rows: &[DeviceRow]) -> Markup {
                             @for r in rows {
                                 tr data-device=(r.key) {
                                     td { (r.user_name) }
+                                    td.last-sync { (ago(now, r.seen.last_sync_ms, lang)) }
                                     td { @if let Some(role) = &r.role { (role_name(role, lang)) } }
                                     td { (r.team.as_deref().unwrap_or("—")) }
                                     td { (r.label) " " code { (short_id(&r.key)) } }
-                                    td.last-sync { (ago(now, r.seen.last_sync_ms, lang)) }
                                     td { (r.seen.last_address.as_deref().unwrap_or("—")) }
                                     td.num.waiting { (r.waiting) }
                                     td.num {
@@ -394,17 +394,19 @@ pub(crate) async fn activity(
 
 /// Columns per hour, in a 480-unit box; each column has its exact value as a tooltip.
 fn columns(
+    lang: Lang,
     title: &str,
     hours: &[Hour],
     value: fn(&Hour) -> u64,
     text: fn(u64) -> String,
 ) -> Markup {
-    let max = hours.iter().map(value).max().unwrap_or(0).max(1);
+    let top = hours.iter().map(value).max().unwrap_or(0);
+    let max = top.max(1);
     let n = i64::try_from(hours.len()).unwrap_or(1).max(1);
     let w = 480 / n;
     html! {
         figure.console-chart {
-            figcaption { (title) " · " (t_max(max, text)) }
+            figcaption { (title) " · " (t(lang, "最高 ", "max ")) (text(top)) }
             svg.chart viewBox="0 0 480 120" role="img" aria-label=(title) preserveAspectRatio="none" {
                 @for (i, h) in hours.iter().enumerate() {
                     @let x = i64::try_from(i).unwrap_or(0) * w;
@@ -416,12 +418,13 @@ fn columns(
                 }
                 rect.axis x="0" y="118" width="480" height="2" {}
             }
+            div.chart-axis aria-hidden="true" {
+                span { (t(lang, "48 小时前", "48 h ago")) }
+                span { (t(lang, "24 小时前", "24 h ago")) }
+                span { (t(lang, "现在", "now")) }
+            }
         }
     }
-}
-
-fn t_max(max: u64, text: fn(u64) -> String) -> String {
-    format!("max {}", text(max))
 }
 
 fn bytes_text(b: u64) -> String {
@@ -449,9 +452,9 @@ fn activity_body(lang: Lang, hours: &[Hour], refusals: &[Event]) -> Markup {
             div.stat.stat-alert[refused > 0] { span.stat-num { (refused) } span.stat-label { (t(lang, "次拒绝", "refusals")) } }
         }
         div.card {
-            (columns(t(lang, "每小时同步次数", "Syncs per hour"), hours, |h| h.syncs + h.failed, |v| v.to_string()))
-            (columns(t(lang, "每小时传输量", "Bytes per hour"), hours, |h| h.bytes, bytes_text))
-            (columns(t(lang, "每小时拒绝次数", "Refusals per hour"), hours, |h| h.refusals, |v| v.to_string()))
+            (columns(lang, t(lang, "每小时同步次数", "Syncs per hour"), hours, |h| h.syncs + h.failed, |v| v.to_string()))
+            (columns(lang, t(lang, "每小时传输量", "Bytes per hour"), hours, |h| h.bytes, bytes_text))
+            (columns(lang, t(lang, "每小时拒绝次数", "Refusals per hour"), hours, |h| h.refusals, |v| v.to_string()))
         }
         div.card {
             h2 { (t(lang, "最近的拒绝及原因", "Recent refusals and why")) }

@@ -59,7 +59,7 @@ pub(crate) async fn page(State(app): State<Arc<App>>, Extension(ctx): Extension<
                 "sync",
                 t(ctx.lang, "同步", "Sync"),
                 None,
-                render(&ctx, &b, &p, None),
+                render(&ctx, &b, &p, None, None),
             ),
         ),
         Err(e) => fail(&ctx, e),
@@ -128,7 +128,7 @@ pub(crate) async fn run_sync(
                     "sync",
                     t(ctx.lang, "同步", "Sync"),
                     None,
-                    render(&ctx, &b, &p, Some(&done)),
+                    render(&ctx, &b, &p, Some(&done), None),
                 ),
             )
         }
@@ -220,7 +220,13 @@ fn explain(lang: Lang, out_of_scope: bool, why: &str) -> String {
     }
 }
 
-fn render(ctx: &Ctx, b: &Base, p: &SyncPage, done: Option<&Done>) -> Markup {
+fn render(
+    ctx: &Ctx,
+    b: &Base,
+    p: &SyncPage,
+    done: Option<&Done>,
+    console: Option<Result<String, String>>,
+) -> Markup {
     let lang = ctx.lang;
     html! {
         div.page-head { h1 { (t(lang, "同步", "Sync")) } }
@@ -258,5 +264,56 @@ fn render(ctx: &Ctx, b: &Base, p: &SyncPage, done: Option<&Done>) -> Markup {
                 div.actions { button #sync-now type="submit" { (t(lang, "立即同步", "Sync now")) } }
             }
         }
+        @if b.who.is_manager() && !p.remotes.is_empty() {
+            section.card #office-console {
+                h2 { (t(lang, "办公室控制台", "Office console")) }
+                p.muted.small { (t(lang, "在中继上查看设备、同步活动、问题和审计日志。登录链接由本设备签名，5 分钟内有效，只能使用一次。",
+                    "Devices, sync activity, findings and the audit log, on the relay. The sign-in link is signed by this device, valid for 5 minutes and works once.")) }
+                @if let Some(link) = console {
+                    @match link {
+                        Ok(url) => p { a.button #console-link href=(url) target="_blank" rel="noopener noreferrer" { (t(lang, "打开办公室控制台", "Open the office console")) } },
+                        Err(e) => p.form-error role="alert" { (e) },
+                    }
+                } @else {
+                    form.form method="post" action="/sync/console" {
+                        input type="hidden" name="_csrf" value=(ctx.csrf);
+                        div.actions { button.secondary #console-login type="submit" { (t(lang, "生成登录链接", "Make a sign-in link")) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /sync/console`: a console sign-in link signed by this device with the real
+/// clock (the relay checks its freshness against its own).
+pub(crate) async fn console_link(
+    State(app): State<Arc<App>>,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    let a = app.clone();
+    let lang = ctx.lang;
+    let r = crate::store::with_ws(&app, move |ws| {
+        let b = base(ws, &a)?;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let link = fieldcrm_connect::console_link(ws, None, now)
+            .map(|l| l.url)
+            .map_err(|e| e.message(lang));
+        Ok((b, read(ws), link))
+    })
+    .await;
+    match r {
+        Ok((b, p, link)) => ui::page(
+            StatusCode::OK,
+            ui::layout(
+                &ctx,
+                &b.who,
+                "sync",
+                t(ctx.lang, "同步", "Sync"),
+                None,
+                render(&ctx, &b, &p, None, Some(link)),
+            ),
+        ),
+        Err(e) => fail(&ctx, e),
     }
 }
