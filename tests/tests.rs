@@ -21,6 +21,7 @@ mod forgery;
 mod inspect;
 mod js_interop;
 mod readme_tour;
+mod reassign;
 mod relay;
 mod relay_findings;
 mod signoffs;

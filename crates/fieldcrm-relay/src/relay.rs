@@ -647,6 +647,22 @@ impl Scope for RelayScope {
         scope.accepts(id, incoming)
     }
 
+    /// A document the relay holds that the device may no longer read (reassigned):
+    /// its changes are judged against the document as their authors saw it and the
+    /// acceptable ones kept, and the device is told to remove its copy.
+    fn leaving(&self, id: &DocId, _incoming: &Incoming<'_>) -> Option<String> {
+        let ScopeKind::Roster { roster, user, .. } = &self.kind else {
+            return None;
+        };
+        let held = self.store.summary(id).ok()??;
+        (!can_read(roster, user, &held)).then(|| {
+            format!(
+                "{OUT_OF_SCOPE} document {} is not shared with you",
+                id.short()
+            )
+        })
+    }
+
     fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
         match &self.kind {
             ScopeKind::Roster { scope, .. } => scope.refuse_changes(id, incoming),

@@ -75,6 +75,17 @@ pub trait Scope {
         let _ = (id, incoming);
         Vec::new()
     }
+
+    /// A document the peer may no longer hold (it left the peer's scope, e.g. its
+    /// customer was reassigned) but whose changes are still judged one by one and the
+    /// acceptable ones saved — an old owner's offline work made while it owned the file
+    /// is not lost. `Some(reason)` is then sent as the document's refusal, so the peer
+    /// removes its copy after the sync. `None` (the default): judge with
+    /// [`accepts`](Scope::accepts).
+    fn leaving(&self, id: &DocId, incoming: &Incoming<'_>) -> Option<String> {
+        let _ = (id, incoming);
+        None
+    }
 }
 
 /// A scope that shares and accepts everything: for tests, and for a peer that is the same

@@ -163,6 +163,15 @@ impl<S: Scope> Session<S> {
                 });
                 self.report.refused_changes.extend(p.refused);
             }
+            if let Some(reason) = &p.leaving {
+                self.report
+                    .refused_here
+                    .push((p.id.clone(), reason.clone()));
+                self.out.refused.push(Refusal {
+                    id: recon::raw_id(&p.id),
+                    reason: reason.clone(),
+                });
+            }
             match p.verdict {
                 Ok(()) if p.data.is_empty() => {}
                 Ok(()) => docs.push(SaveDoc {

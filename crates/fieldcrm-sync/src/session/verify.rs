@@ -50,6 +50,9 @@ pub struct Judged {
     pub verdict: Result<(), String>,
     /// Single changes refused (the rest is in `data`).
     pub refused: Vec<RefusedChange>,
+    /// The document left the peer's scope ([`Scope::leaving`]): `data` is saved all the
+    /// same, and this reason is sent so the peer removes its copy.
+    pub leaving: Option<String>,
 }
 
 /// A refusal reason of this crate (English: it is also sent to the peer) said in
@@ -146,6 +149,7 @@ pub(super) fn not_offered(id: DocId) -> Judged {
         sigs: Vec::new(),
         whole_heads: None,
         refused: Vec::new(),
+        leaving: None,
     }
 }
 
@@ -259,7 +263,12 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
         changes: &infos,
         content,
     };
-    let verdict = scope.accepts(&id, &incoming);
+    let leaving = scope.leaving(&id, &incoming);
+    let verdict = if leaving.is_some() {
+        Ok(())
+    } else {
+        scope.accepts(&id, &incoming)
+    };
     let more = if verdict.is_ok() && !infos.is_empty() {
         scope.refuse_changes(&id, &incoming)
     } else {
@@ -316,6 +325,7 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
         whole_heads,
         verdict,
         refused,
+        leaving,
     })
 }
 
