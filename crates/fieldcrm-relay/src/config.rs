@@ -309,5 +309,10 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.log_level.as_deref(), Some("debug"));
         assert_eq!(c.backup_dir, Some(dir.path().join("backups")));
+        // The example shipped with the systemd unit loads.
+        std::fs::write(&p, include_str!("../../../examples/relay/relay.toml")).unwrap();
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/fieldcrm-relay/data"));
+        assert_eq!(c.limits, Limits::default());
     }
 }
