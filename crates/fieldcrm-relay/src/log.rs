@@ -76,11 +76,13 @@ impl SessionLog {
         access: &Access,
         transport: &'static str,
         peer: Option<String>,
+        user_name: Option<String>,
     ) -> SessionLog {
-        let (user, user_name) = match access {
-            Access::Bootstrap => ("(bootstrap admin)".to_string(), String::new()),
-            Access::Device { user } => (user.clone(), relay.user_name(user).unwrap_or_default()),
+        let user = match access {
+            Access::Bootstrap => "(bootstrap admin)".to_string(),
+            Access::Device { user } => user.clone(),
         };
+        let user_name = user_name.unwrap_or_default();
         let span = tracing::info_span!(
             "session",
             device = %device.to_hex(),

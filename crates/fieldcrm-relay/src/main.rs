@@ -91,9 +91,17 @@ fn say(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
+/// Set once `serve` has started its log: fatal errors then go to the log (a JSON log
+/// stays JSON lines), not as a bare line on stderr.
+static LOGGING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn main() {
     if let Err(e) = real_main() {
-        eprintln!("error: {e:#}");
+        if LOGGING.load(std::sync::atomic::Ordering::SeqCst) {
+            tracing::error!(error = %format!("{e:#}"), "the relay stopped on an error");
+        } else {
+            eprintln!("error: {e:#}");
+        }
         std::process::exit(2);
     }
 }
@@ -136,13 +144,7 @@ fn real_main() -> Result<()> {
         } => {
             let loaded = load_config(&config);
             start_logging(&config, loaded.as_ref().ok(), log_format, log_level)?;
-            let mut c = match loaded {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(config = %config.display(), error = %format!("{e:#}"), "configuration refused");
-                    return Err(e);
-                }
-            };
+            let mut c = loaded?;
             if c.scope.accept_relayed_changes {
                 tracing::warn!(
                     config = %config.display(),
@@ -160,14 +162,11 @@ fn real_main() -> Result<()> {
                 }
             }
             if let Err(e) = c.check() {
-                tracing::error!(config = %config.display(), error = %e, "configuration refused");
                 bail!("{}: {e}", config.display());
             }
             // Room for `limits.max_connections` sockets (run() lowers it to what fits).
             let _ = fieldcrm_relay::raise_open_file_limit();
-            let relay = Relay::open(c).inspect_err(|e| {
-                tracing::error!(error = %e, "could not open the relay");
-            })?;
+            let relay = Relay::open(c)?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -261,6 +260,7 @@ fn start_logging(
         .or_else(|| config.and_then(|c| c.log_level.clone()))
         .unwrap_or_else(|| "info".into());
     fieldcrm_relay::init_logging(format, &level).map_err(anyhow::Error::msg)?;
+    LOGGING.store(true, std::sync::atomic::Ordering::SeqCst);
     if !config_path.exists() {
         tracing::warn!(
             config = %config_path.display(),

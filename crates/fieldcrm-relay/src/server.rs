@@ -435,7 +435,15 @@ where
     T: FrameTransport + Send,
     T::Error: Send + std::fmt::Display,
 {
-    let mut log = SessionLog::start(relay, &device, access, kind, peer);
+    // The roster is read from the store: off the async workers.
+    let user_name = match access {
+        Access::Device { user } => {
+            let (r, u) = (relay.clone(), user.clone());
+            blocking(move || r.user_name(&u)).await.flatten()
+        }
+        Access::Bootstrap => None,
+    };
+    let mut log = SessionLog::start(relay, &device, access, kind, peer, user_name);
     let span = log.span();
     let result = session_steps(relay, transport, device, access, kind, &mut log)
         .instrument(span)

@@ -545,6 +545,23 @@ fn json_log_lines_and_metrics_of_store_size_and_policy_time() {
         "data_dir = \"data\"\nlog_refusals_secs = 1\n",
         &admin,
     );
+    // A configuration problem is a JSON line too, and the relay does not start.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "admin_listen = \"0.0.0.0:9\"\n").unwrap();
+    let out = relay_cmd(&["serve", "--log-format", "json"], &bad);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line: serde_json::Value =
+        serde_json::from_str(err.trim()).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(line["level"], "ERROR");
+    assert!(
+        line["fields"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("loopback"),
+        "{line}"
+    );
+
     let relay = RelayProc::start(&config, &["--log-format", "json"]);
     let rt = runtime();
     sync(&rt, &admin, &relay.url, NOW);
