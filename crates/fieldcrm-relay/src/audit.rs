@@ -3,7 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,6 +34,7 @@ pub struct AuditRow {
 pub(crate) struct Audit {
     file: Mutex<File>,
     rows: AtomicU64,
+    path: PathBuf,
 }
 
 impl Audit {
@@ -46,7 +47,19 @@ impl Audit {
         Ok(Audit {
             file: Mutex::new(file),
             rows: AtomicU64::new(rows),
+            path: path.to_path_buf(),
         })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's length now, taken between appends: every row appended before this call
+    /// lies whole within it (a backup copies this prefix).
+    pub(crate) fn len_now(&self) -> std::io::Result<u64> {
+        let f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(f.metadata()?.len())
     }
 
     pub(crate) fn append(&self, rows: &[AuditRow]) -> std::io::Result<()> {

@@ -18,10 +18,46 @@ pub struct Config {
     pub iroh_listen: Option<SocketAddr>,
     /// Directory of the relay's store (`relay.redb`) and audit log (`audit.jsonl`).
     pub data_dir: PathBuf,
+    /// Where the admin endpoint listens (backups of the running relay): loopback only;
+    /// port 0 picks a free port, written with the token to `admin.json` in `data_dir`.
+    pub admin_listen: SocketAddr,
+    /// Where `fieldcrm-relay backup` puts backups when `--out` is not given.
+    pub backup_dir: Option<PathBuf>,
+    /// Log lines on stderr: `text` (for people) or `json` (one object per line).
+    pub log_format: LogFormat,
+    /// Which log lines: a level (`info`, `debug`, …) or a `RUST_LOG`-style filter. The
+    /// `RUST_LOG` environment variable and `--log-level` override it.
+    pub log_level: Option<String>,
+    /// Refused connections are summed up in one log line per this many seconds (never a
+    /// line per refused connection).
+    pub log_refusals_secs: u64,
     /// Limits.
     pub limits: Limits,
     /// Read and write scope options.
     pub scope: ScopeOptions,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, with the span's fields (`span`, `spans`).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("log format `{other}`: expected `text` or `json`")),
+        }
+    }
 }
 
 /// Limits that protect the relay.
@@ -72,6 +108,11 @@ impl Default for Config {
             http_listen: SocketAddr::from(([127, 0, 0, 1], 7800)),
             iroh_listen: Some(SocketAddr::from(([0, 0, 0, 0], 7801))),
             data_dir: PathBuf::from("relay-data"),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            backup_dir: None,
+            log_format: LogFormat::Text,
+            log_level: None,
+            log_refusals_secs: 60,
             limits: Limits::default(),
             scope: ScopeOptions::default(),
         }
@@ -137,10 +178,15 @@ impl Config {
             path: path.into(),
             source,
         })?;
-        if config.data_dir.is_relative()
-            && let Some(dir) = path.parent()
-        {
-            config.data_dir = dir.join(&config.data_dir);
+        if let Some(dir) = path.parent() {
+            if config.data_dir.is_relative() {
+                config.data_dir = dir.join(&config.data_dir);
+            }
+            if let Some(b) = &mut config.backup_dir
+                && b.is_relative()
+            {
+                *b = dir.join(&*b);
+            }
         }
         config.check().map_err(|message| ConfigError::Invalid {
             path: path.into(),
@@ -149,8 +195,17 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks the limits.
+    /// Checks the values.
     pub fn check(&self) -> Result<(), String> {
+        if !self.admin_listen.ip().is_loopback() {
+            return Err(format!(
+                "admin_listen = \"{}\" must be a loopback address (127.0.0.1 or [::1])",
+                self.admin_listen
+            ));
+        }
+        if self.log_refusals_secs == 0 {
+            return Err("log_refusals_secs must be at least 1".into());
+        }
         let l = &self.limits;
         if l.max_message_bytes < 1024 || l.max_message_bytes > fieldcrm_sync::MAX_MESSAGE_SIZE {
             return Err(format!(
@@ -240,5 +295,24 @@ mod tests {
         assert_eq!(c.auth_timeout(), Duration::from_secs(3));
         let round: Config = toml::from_str(&Config::default().to_toml().unwrap()).unwrap();
         assert_eq!(round, Config::default());
+        std::fs::write(&p, "admin_listen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(&p).unwrap_err().to_string();
+        assert!(err.contains("loopback"), "{err}");
+        std::fs::write(&p, "log_format = \"yaml\"\n").unwrap();
+        assert!(Config::load(&p).is_err());
+        std::fs::write(
+            &p,
+            "log_format = \"json\"\nlog_level = \"debug\"\nbackup_dir = \"backups\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.log_level.as_deref(), Some("debug"));
+        assert_eq!(c.backup_dir, Some(dir.path().join("backups")));
+        // The example shipped with the systemd unit loads.
+        std::fs::write(&p, include_str!("../../../examples/relay/relay.toml")).unwrap();
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/fieldcrm-relay/data"));
+        assert_eq!(c.limits, Limits::default());
     }
 }

@@ -96,10 +96,11 @@ impl Relay {
                 "replayed request: this nonce was already used".into(),
             ));
         }
-        let user = match self
-            .authorize(&req.device)
-            .map_err(|r| FindingsError::Refused(r.to_string()))?
-        {
+        let access = self.authorize(&req.device).map_err(|r| {
+            self.log_refusal(&r, &req.device, "http", None);
+            FindingsError::Refused(r.to_string())
+        })?;
+        let user = match access {
             Access::Device { user } => user,
             Access::Bootstrap => return Ok(Vec::new()),
         };
@@ -107,6 +108,7 @@ impl Relay {
             .roster()
             .map_err(FindingsError::Store)?
             .ok_or_else(|| FindingsError::Store("no roster yet".into()))?;
+        let started = std::time::Instant::now();
         let snaps = fieldcrm_workspace::snapshots_of(self.store())
             .map_err(|e| FindingsError::Store(e.to_string()))?;
         let readable: HashSet<&DocId> = snaps
@@ -119,6 +121,16 @@ impl Relay {
         // `check` shows.
         let mut findings = open_findings(&all, &snaps, &Config::default(), now);
         findings.retain(|f| f.doc_ids.iter().all(|id| readable.contains(id)));
+        let took = started.elapsed();
+        self.metrics().findings_time(took);
+        tracing::info!(
+            device = %req.device.to_hex(),
+            user = %user,
+            findings = findings.len(),
+            documents = snaps.len(),
+            duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            "findings computed"
+        );
         Ok(findings)
     }
 }

@@ -140,8 +140,11 @@ pub(crate) fn connection_cap(configured: usize) -> usize {
             let allowed =
                 usize::try_from(limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
             if allowed < configured {
-                eprintln!(
-                    "warning: limits.max_connections = {configured} is above what the open-file limit ({limit}) allows; serving at most {allowed} connections"
+                tracing::warn!(
+                    max_connections = configured,
+                    open_file_limit = limit,
+                    serving_at_most = allowed,
+                    "limits.max_connections is above what the open-file limit allows"
                 );
             }
             configured.min(allowed)

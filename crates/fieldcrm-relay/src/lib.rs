@@ -11,26 +11,41 @@
 //!   `can_write` of the device's user; changes must be written by the delivering device.
 //! - **What it did** ([`AuditRow`]): one JSON line per delivered document, synced to disk
 //!   before the delivery is acknowledged.
+//! - **Operating it**: a `tracing` log on stderr (a span per session; refusals summed up
+//!   per period, never a line per hostile connection), Prometheus counters at `/metrics`
+//!   ([`Metrics`]), and online backups ([`Relay::backup`]) that a running relay writes
+//!   itself when `fieldcrm-relay backup` asks on its loopback admin endpoint
+//!   ([`request_backup`]); [`restore`] fills an empty data directory from one.
 //!
-//! Architecture Invariant: the relay reads the wall clock only for audit timestamps;
-//! sync and scope decisions never do. axum lives in this crate and nowhere below it.
+//! Architecture Invariant: the relay reads the wall clock only for audit timestamps,
+//! findings requests' freshness and backup times; sync and scope decisions never do.
+//! axum lives in this crate and nowhere below it.
 #![deny(missing_docs)]
 
 mod activity;
+mod admin;
 mod audit;
+mod backup;
 pub mod config;
 mod console;
 mod findings;
 mod http;
+mod log;
 mod metrics;
 mod relay;
 mod server;
 
 pub use activity::{DeviceSeen, EVENTS_FILE, Event, EventKind, roster_events};
+pub use admin::{ADMIN_FILE, AdminError, BACKUP_PATH, request_backup};
 pub use audit::{AuditRow, read_audit};
-pub use config::{Config, ConfigError, Limits, ScopeOptions};
+pub use backup::{
+    BackupDone, BackupError, FileEntry, MANIFEST_FILE, Manifest, backup_target, restore,
+    verify_backup,
+};
+pub use config::{Config, ConfigError, Limits, LogFormat, ScopeOptions};
 pub use findings::{FindingsError, FindingsRequest, MAX_SKEW_MS};
 pub use http::raise_open_file_limit;
+pub use log::{filter_directive, init_logging};
 pub use metrics::Metrics;
 pub use relay::{
     AUDIT_FILE, Access, Refusal, Relay, RelayError, RelayHost, RelayScope, STORE_FILE, SessionSlot,

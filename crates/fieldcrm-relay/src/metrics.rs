@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::relay::Refusal;
 
@@ -10,8 +11,8 @@ use crate::relay::Refusal;
 pub struct Metrics {
     sessions_ws: AtomicU64,
     sessions_iroh: AtomicU64,
-    sessions_ok: AtomicU64,
-    sessions_failed: AtomicU64,
+    /// Ended sessions by transport (ws, iroh) and outcome (ok, failed).
+    ended: [[AtomicU64; 2]; 2],
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     docs_saved: AtomicU64,
@@ -21,8 +22,41 @@ pub struct Metrics {
     refused_signature: AtomicU64,
     refused_busy: AtomicU64,
     refused_scope: AtomicU64,
+    refused_changes: AtomicU64,
     malformed: AtomicU64,
     conn_refused: [AtomicU64; ConnRefusal::ALL.len()],
+    /// `/v1/findings` computations by duration bucket (`FINDINGS_BUCKETS`, then +Inf).
+    findings_buckets: [AtomicU64; FINDINGS_BUCKETS.len() + 1],
+    findings_micros: AtomicU64,
+    backups_ok: AtomicU64,
+    backups_failed: AtomicU64,
+}
+
+/// Upper bounds (seconds) of the `/v1/findings` duration histogram.
+const FINDINGS_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// What a session moved, for the counters and the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SessionCounts {
+    pub(crate) bytes_in: u64,
+    pub(crate) bytes_out: u64,
+    pub(crate) docs_sent: u64,
+    pub(crate) docs_received: u64,
+    pub(crate) refused_docs: u64,
+    pub(crate) refused_changes: u64,
+}
+
+impl SessionCounts {
+    pub(crate) fn of(r: &fieldcrm_sync::Report) -> Self {
+        SessionCounts {
+            bytes_in: r.bytes_received,
+            bytes_out: r.bytes_sent,
+            docs_sent: r.docs_sent,
+            docs_received: r.docs_saved,
+            refused_docs: r.refused_here.len() as u64,
+            refused_changes: r.refused_changes.len() as u64,
+        }
+    }
 }
 
 /// Why a connection was refused or closed before (or instead of) a session.
@@ -69,14 +103,22 @@ impl ConnRefusal {
     }
 }
 
-/// Gauges of the relay's connections, rendered with the counters.
+/// Gauges of the relay's connections and files, rendered with the counters.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Gauges {
     pub(crate) sessions: usize,
     pub(crate) documents: usize,
     pub(crate) audit_rows: u64,
+    pub(crate) audit_bytes: u64,
+    pub(crate) store_bytes: u64,
     pub(crate) connections: usize,
     pub(crate) preauth: usize,
+    /// UTC ms of the last backup that succeeded (kept in the store), 0 if none.
+    pub(crate) last_backup_ms: i64,
+}
+
+fn transport_index(transport: &str) -> usize {
+    usize::from(transport == "iroh")
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -139,19 +181,65 @@ impl Metrics {
         );
     }
 
-    pub(crate) fn session_ended(&self, r: &fieldcrm_sync::Report, ok: bool) {
+    pub(crate) fn session_ended(&self, transport: &str, c: &SessionCounts, ok: bool) {
+        if let Some(c) = self
+            .ended
+            .get(transport_index(transport))
+            .and_then(|t| t.get(usize::from(!ok)))
+        {
+            add(c, 1);
+        }
+        add(&self.bytes_in, c.bytes_in);
+        add(&self.bytes_out, c.bytes_out);
+        add(&self.docs_sent, c.docs_sent);
+        add(&self.refused_scope, c.refused_docs);
+        add(&self.refused_changes, c.refused_changes);
+    }
+
+    /// One `/v1/findings` computation took `d`.
+    pub(crate) fn findings_time(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = FINDINGS_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(FINDINGS_BUCKETS.len());
+        if let Some(c) = self.findings_buckets.get(i) {
+            add(c, 1);
+        }
+        add(
+            &self.findings_micros,
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+        );
+    }
+
+    pub(crate) fn backup(&self, ok: bool) {
         add(
             if ok {
-                &self.sessions_ok
+                &self.backups_ok
             } else {
-                &self.sessions_failed
+                &self.backups_failed
             },
             1,
         );
-        add(&self.bytes_in, r.bytes_received);
-        add(&self.bytes_out, r.bytes_sent);
-        add(&self.docs_sent, r.docs_sent);
-        add(&self.refused_scope, r.refused_here.len() as u64);
+    }
+
+    /// Refusals so far by label, for the log's periodic summary: connections turned away
+    /// (`ConnRefusal` labels) and devices refused (`not_enrolled`, `revoked`,
+    /// `bad_signature`, `busy`).
+    pub(crate) fn refusal_counts(&self) -> Vec<(&'static str, u64)> {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out: Vec<(&'static str, u64)> = ConnRefusal::ALL
+            .iter()
+            .zip(&self.conn_refused)
+            .map(|(r, c)| (r.label(), g(c)))
+            .collect();
+        out.extend([
+            ("not_enrolled", g(&self.refused_not_enrolled)),
+            ("revoked", g(&self.refused_revoked)),
+            ("bad_signature", g(&self.refused_signature)),
+            ("busy", g(&self.refused_busy)),
+        ]);
+        out
     }
 
     /// Refusals of any kind so far (devices and documents).
@@ -162,6 +250,7 @@ impl Metrics {
             &self.refused_signature,
             &self.refused_busy,
             &self.refused_scope,
+            &self.refused_changes,
         ]
         .iter()
         .map(|c| c.load(Ordering::Relaxed))
@@ -173,8 +262,11 @@ impl Metrics {
             sessions: active,
             documents,
             audit_rows,
+            audit_bytes,
+            store_bytes,
             connections,
             preauth,
+            last_backup_ms,
         } = gauges;
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut s = String::new();
@@ -199,14 +291,19 @@ impl Metrics {
                 ("{transport=\"iroh\"}", g(&self.sessions_iroh)),
             ],
         );
+        let mut ended = Vec::new();
+        for (t, name) in ["ws", "iroh"].iter().enumerate() {
+            for (o, outcome) in ["ok", "failed"].iter().enumerate() {
+                let v = self.ended.get(t).and_then(|x| x.get(o)).map(g).unwrap_or(0);
+                ended.push((format!("{{transport=\"{name}\",outcome=\"{outcome}\"}}"), v));
+            }
+        }
+        let ended: Vec<(&str, u64)> = ended.iter().map(|(l, v)| (l.as_str(), *v)).collect();
         metric(
             "fieldcrm_relay_sessions_ended_total",
             "counter",
-            "Sync sessions ended, by outcome.",
-            &[
-                ("{outcome=\"ok\"}", g(&self.sessions_ok)),
-                ("{outcome=\"failed\"}", g(&self.sessions_failed)),
-            ],
+            "Sync sessions ended, by transport and outcome.",
+            &ended,
         );
         metric(
             "fieldcrm_relay_documents",
@@ -245,6 +342,7 @@ impl Metrics {
                 ("{reason=\"bad_signature\"}", g(&self.refused_signature)),
                 ("{reason=\"busy\"}", g(&self.refused_busy)),
                 ("{reason=\"scope\"}", g(&self.refused_scope)),
+                ("{reason=\"change\"}", g(&self.refused_changes)),
                 ("{reason=\"malformed\"}", g(&self.malformed)),
             ],
         );
@@ -278,6 +376,58 @@ impl Metrics {
             "Rows in the audit log.",
             &[("", audit_rows)],
         );
+        metric(
+            "fieldcrm_relay_audit_bytes",
+            "gauge",
+            "Size of the audit log file in bytes.",
+            &[("", audit_bytes)],
+        );
+        metric(
+            "fieldcrm_relay_store_bytes",
+            "gauge",
+            "Size of the relay's store file (relay.redb) in bytes.",
+            &[("", store_bytes)],
+        );
+        metric(
+            "fieldcrm_relay_backups_total",
+            "counter",
+            "Backups this process made, by outcome.",
+            &[
+                ("{outcome=\"ok\"}", g(&self.backups_ok)),
+                ("{outcome=\"failed\"}", g(&self.backups_failed)),
+            ],
+        );
+        let last = if last_backup_ms > 0 {
+            format!("{:.3}", last_backup_ms as f64 / 1000.0)
+        } else {
+            "0".into()
+        };
+        let _ = writeln!(
+            s,
+            "# HELP fieldcrm_relay_last_backup_timestamp_seconds When the last backup of this relay's data succeeded (Unix time), 0 if never.\n# TYPE fieldcrm_relay_last_backup_timestamp_seconds gauge\nfieldcrm_relay_last_backup_timestamp_seconds {last}"
+        );
+        self.render_findings(&mut s);
         s
+    }
+
+    /// The `/v1/findings` duration histogram.
+    fn render_findings(&self, s: &mut String) {
+        let name = "fieldcrm_relay_findings_duration_seconds";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Time /v1/findings spent computing the findings on the merged state.\n# TYPE {name} histogram"
+        );
+        let mut cumulative = 0;
+        for (i, c) in self.findings_buckets.iter().enumerate() {
+            cumulative += c.load(Ordering::Relaxed);
+            let le = FINDINGS_BUCKETS
+                .get(i)
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "+Inf".into());
+            let _ = writeln!(s, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let micros = self.findings_micros.load(Ordering::Relaxed);
+        let _ = writeln!(s, "{name}_sum {:.6}", micros as f64 / 1e6);
+        let _ = writeln!(s, "{name}_count {cumulative}");
     }
 }

@@ -19,6 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use crate::activity::{Activity, EVENTS_FILE};
 use crate::audit::{Audit, AuditRow};
 use crate::config::Config;
+use crate::log::RefusalLog;
 use crate::metrics::{ConnRefusal, Gauges, Metrics};
 
 /// File name of the relay's store inside the data directory.
@@ -26,9 +27,11 @@ pub const STORE_FILE: &str = "relay.redb";
 /// File name of the audit log inside the data directory.
 pub const AUDIT_FILE: &str = "audit.jsonl";
 
-const META_WORKSPACE: &str = "relay.workspace_id";
+pub(crate) const META_WORKSPACE: &str = "relay.workspace_id";
 const META_ADMIN: &str = "relay.admin_device";
 const META_IROH_SECRET: &str = "relay.iroh_secret";
+/// UTC ms of the last backup that succeeded.
+pub(crate) const META_LAST_BACKUP: &str = "relay.last_backup_ms";
 
 /// Opening or initializing the relay failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,9 @@ pub enum RelayError {
     /// `serve` on a data directory without a relay.
     #[error("{0} holds no relay store: run `fieldcrm-relay init` first")]
     NotInitialised(PathBuf),
+    /// Another process (a running relay) has the store open.
+    #[error("{0} is in use by another process (is the relay running?)")]
+    InUse(PathBuf),
     /// A workspace ID that is not 32 hex characters.
     #[error("`{0}` is not a workspace ID (32 hex characters)")]
     BadWorkspace(String),
@@ -110,6 +116,9 @@ struct Inner {
     activity: Activity,
     console_sessions: crate::console::Sessions,
     metrics: Metrics,
+    refusal_log: RefusalLog,
+    /// Held while a backup is written: one at a time.
+    backup_lock: Mutex<()>,
     roster: Mutex<Option<(Vec<ChangeHash>, Arc<Roster>)>>,
     sessions: Arc<Semaphore>,
     active: AtomicUsize,
@@ -225,7 +234,10 @@ impl Relay {
         if !path.exists() {
             return Err(RelayError::NotInitialised(config.data_dir.clone()));
         }
-        let store = Store::open(&path).map_err(store_err)?;
+        let store = Store::open(&path).map_err(|e| match e {
+            fieldcrm_store::OpenError::InUse { path } => RelayError::InUse(path),
+            e => store_err(e),
+        })?;
         let meta = |k: &str| -> Result<String, RelayError> {
             store
                 .get_meta_str(k)
@@ -268,6 +280,8 @@ impl Relay {
                 activity,
                 console_sessions: crate::console::Sessions::default(),
                 metrics: Metrics::default(),
+                refusal_log: RefusalLog::default(),
+                backup_lock: Mutex::new(()),
                 roster: Mutex::new(None),
                 active: AtomicUsize::new(0),
                 stopping: AtomicBool::new(false),
@@ -311,6 +325,41 @@ impl Relay {
     /// The store (read-only use: tests, tools).
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub(crate) fn audit(&self) -> &Audit {
+        &self.inner.audit
+    }
+
+    pub(crate) fn refusal_log(&self) -> &RefusalLog {
+        &self.inner.refusal_log
+    }
+
+    /// Taken while a backup is written.
+    pub(crate) fn backup_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .backup_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A device was refused: counted, and logged (rate-limited).
+    pub(crate) fn log_refusal(
+        &self,
+        refusal: &Refusal,
+        device: &DeviceKey,
+        transport: &str,
+        peer: Option<&str>,
+    ) {
+        self.inner
+            .refusal_log
+            .device(refusal, device, transport, peer);
+    }
+
+    /// The display name of a user in the roster the relay holds.
+    pub(crate) fn user_name(&self, user: &str) -> Option<String> {
+        let roster = self.roster().ok().flatten()?;
+        roster.users.get(user).map(|u| u.name.clone())
     }
 
     /// The roster the relay holds, if the admin has uploaded it.
@@ -570,12 +619,24 @@ impl Relay {
     /// The Prometheus text of the counters (reads the store: call it off the async workers).
     pub fn metrics_text(&self) -> String {
         let docs = self.inner.store.len().unwrap_or(0) as usize;
+        let file_len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let last_backup_ms = self
+            .inner
+            .store
+            .get_meta_str(META_LAST_BACKUP)
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         self.inner.metrics.render(Gauges {
             sessions: self.active_sessions(),
             documents: docs,
             audit_rows: self.inner.audit.rows(),
+            audit_bytes: file_len(self.inner.audit.path()),
+            store_bytes: file_len(self.inner.store.path()),
             connections: self.open_connections(),
             preauth: self.preauth_connections(),
+            last_backup_ms,
         })
     }
 }
@@ -759,15 +820,4 @@ impl Host for RelayHost {
         );
         Ok(())
     }
-}
-
-/// Counts a finished session into the metrics and the events log.
-pub(crate) fn record_end(
-    relay: &Relay,
-    peer: &crate::activity::SessionPeer,
-    report: &fieldcrm_sync::Report,
-    ok: bool,
-) {
-    relay.inner.metrics.session_ended(report, ok);
-    relay.note_session(peer, report, ok);
 }

@@ -12,17 +12,20 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use fieldcrm_model::DeviceKey;
 use fieldcrm_net::ws::{AUTH_OK, AuthAnswer, Challenge, auth_message, close};
 use fieldcrm_net::{Conn, Endpoint, FrameTransport, SessionConfig};
 use fieldcrm_sync::{ALPN, Report, Status};
 
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::activity::SessionPeer;
 use crate::http::{ConnMeta, PREAUTH_SLACK, ReadBudget, connection_cap, serve_http};
+use crate::log::SessionLog;
 use crate::metrics::ConnRefusal;
-use crate::relay::{Access, PreAuthSlot, Refusal, Relay, record_end};
+use crate::relay::{Access, PreAuthSlot, Refusal, Relay};
 
 /// The HTTP routes: `/healthz`, `/metrics`, `/v1/workspace`, `/v1/sync` (WebSocket).
 pub fn app(relay: Relay) -> Router {
@@ -115,10 +118,9 @@ async fn sync(
     if relay.is_stopping() {
         return (StatusCode::SERVICE_UNAVAILABLE, "relay shutting down\n").into_response();
     }
-    let address = meta.as_ref().map(|m| m.peer.to_string());
-    let ip = meta
-        .as_ref()
-        .map(|m| m.peer.ip())
+    let peer = meta.as_ref().map(|m| m.peer);
+    let ip = peer
+        .map(|p| p.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let preauth = match relay.try_preauth(ip) {
         Ok(slot) => slot,
@@ -149,7 +151,7 @@ async fn sync(
                 slot: preauth,
                 budget,
                 deadline: auth_deadline,
-                address,
+                peer,
                 version,
             };
             tokio::select! {
@@ -164,7 +166,7 @@ struct PreAuth {
     slot: PreAuthSlot,
     budget: Option<Arc<ReadBudget>>,
     deadline: Instant,
-    address: Option<String>,
+    peer: Option<SocketAddr>,
     version: Option<String>,
 }
 
@@ -354,11 +356,12 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket, pre: PreAuth) {
     })
     .await
     .unwrap_or_else(|| Err(Refusal::Roster("internal error".into())));
+    let peer = pre.peer.map(|p| p.to_string());
     let access = match access {
         Ok(a) => a,
         Err(r) => {
-            let (rr, addr) = (relay.clone(), pre.address.clone());
-            let why = r.clone();
+            relay.log_refusal(&r, &device, "ws", peer.as_deref());
+            let (rr, why, addr) = (relay.clone(), r.clone(), peer.clone());
             let _ = blocking(move || rr.note_door_refusal(&device, &why, addr)).await;
             let code = match r {
                 Refusal::Revoked(_) => close::REVOKED,
@@ -387,14 +390,17 @@ async fn serve_ws(relay: &Relay, socket: &mut WebSocket, pre: PreAuth) {
     if t.send(&AUTH_OK).await.is_err() {
         return;
     }
-    let peer = SessionPeer {
+    match run_session(
+        relay,
+        &mut t,
         device,
-        user: None,
-        transport: "ws",
-        address: pre.address.clone(),
-        version: pre.version.clone(),
-    };
-    match run_session(relay, &mut t, &access, peer).await {
+        &access,
+        "ws",
+        peer,
+        pre.version.clone(),
+    )
+    .await
+    {
         Ok(()) => {
             // Wait briefly for the device's close, then close our side.
             if !t.closed {
@@ -434,33 +440,88 @@ enum SessionFail<E> {
     Sync(String),
 }
 
-/// Runs one device's sync session over any transport. The sync engine and the relay
-/// host (store loads, audit rows, durable saves) run on tokio's blocking pool, never on
-/// the async workers; a panic there (untrusted input) ends this session only.
+/// Runs one device's sync session over any transport, in its log span. The sync engine
+/// and the relay host (store loads, audit rows, durable saves) run on tokio's blocking
+/// pool, never on the async workers; a panic there (untrusted input) ends this session
+/// only.
 async fn run_session<T>(
     relay: &Relay,
     transport: &mut T,
+    device: DeviceKey,
     access: &Access,
-    peer: SessionPeer,
+    kind: &'static str,
+    peer: Option<String>,
+    version: Option<String>,
 ) -> Result<(), SessionFail<T::Error>>
 where
     T: FrameTransport + Send,
-    T::Error: Send,
+    T::Error: Send + std::fmt::Display,
 {
-    let (device, kind) = (peer.device, peer.transport);
-    let peer = SessionPeer {
+    // The roster is read from the store: off the async workers.
+    let user_name = match access {
+        Access::Device { user } => {
+            let (r, u) = (relay.clone(), user.clone());
+            blocking(move || r.user_name(&u)).await.flatten()
+        }
+        Access::Bootstrap => None,
+    };
+    let events = SessionPeer {
+        device,
         user: match access {
             Access::Device { user } => Some(user.clone()),
             Access::Bootstrap => None,
         },
-        ..peer
+        transport: kind,
+        address: peer.clone(),
+        version,
     };
+    let mut log = SessionLog::start(relay, &device, access, kind, peer, user_name, events);
+    let span = log.span();
+    let result = session_steps(relay, transport, device, access, kind, &mut log)
+        .instrument(span)
+        .await;
+    match result {
+        Ok(report) => {
+            log.end(&report, Ok(()));
+            Ok(())
+        }
+        Err((fail, report)) => {
+            let why = match &fail {
+                SessionFail::Transport(e) => e.to_string(),
+                SessionFail::Sync(e) => e.clone(),
+            };
+            log.end(&report, Err(why));
+            Err(fail)
+        }
+    }
+}
+
+type StepFail<E> = (SessionFail<E>, Report);
+
+async fn session_steps<T>(
+    relay: &Relay,
+    transport: &mut T,
+    device: DeviceKey,
+    access: &Access,
+    kind: &'static str,
+    log: &mut SessionLog,
+) -> Result<Report, StepFail<T::Error>>
+where
+    T: FrameTransport + Send,
+    T::Error: Send,
+{
     let r = relay.clone();
     let a = access.clone();
+    let internal = || {
+        (
+            SessionFail::Sync("internal error".into()),
+            Report::default(),
+        )
+    };
     let (mut session, mut host) = blocking(move || r.session(device, &a, kind))
         .await
-        .ok_or_else(|| SessionFail::Sync("internal error".into()))?
-        .map_err(|e| SessionFail::Sync(e.to_string()))?;
+        .ok_or_else(internal)?
+        .map_err(|e| (SessionFail::Sync(e.to_string()), Report::default()))?;
     let mut incoming: Option<Option<Vec<u8>>> = None;
     loop {
         let step = blocking(move || {
@@ -474,39 +535,31 @@ where
         })
         .await;
         let Some((s, h, frames)) = step else {
-            record_end(relay, &peer, &Report::default(), false);
-            return Err(SessionFail::Sync("internal error".into()));
+            return Err(internal());
         };
         session = s;
         host = h;
+        log.update(session.report());
         for frame in frames {
             if let Err(e) = transport.send(&frame).await {
-                record_end(relay, &peer, session.report(), false);
-                return Err(SessionFail::Transport(e));
+                return Err((SessionFail::Transport(e), session.report().clone()));
             }
         }
         match session.status() {
             Status::Running => {}
-            Status::Finished => {
-                record_end(relay, &peer, session.report(), true);
-                return Ok(());
-            }
+            Status::Finished => return Ok(session.report().clone()),
             Status::Failed => {
-                record_end(relay, &peer, session.report(), false);
                 relay.metrics().malformed();
                 let e = session
                     .error()
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| "unknown error".into());
-                return Err(SessionFail::Sync(e));
+                return Err((SessionFail::Sync(e), session.report().clone()));
             }
         }
         match transport.recv().await {
             Ok(frame) => incoming = Some(frame),
-            Err(e) => {
-                record_end(relay, &peer, session.report(), false);
-                return Err(SessionFail::Transport(e));
-            }
+            Err(e) => return Err((SessionFail::Transport(e), session.report().clone())),
         }
     }
 }
@@ -539,6 +592,8 @@ pub struct Bound {
     pub http: SocketAddr,
     /// The iroh ticket (`fieldcrm1…`), if iroh is on.
     pub iroh_ticket: Option<String>,
+    /// The admin endpoint (loopback; see `admin.json` in the data directory).
+    pub admin: SocketAddr,
 }
 
 /// Runs the relay until `shutdown` resolves, then stops gracefully: no new sessions,
@@ -556,6 +611,8 @@ pub async fn run(
         .await
         .with_context(|| format!("could not listen on {}", config.http_listen))?;
     let http = listener.local_addr()?;
+    let admin = crate::admin::Admin::bind(&relay).await?;
+    let admin_addr = admin.addr;
 
     let mut iroh = None;
     if let Some(addr) = config.iroh_listen {
@@ -573,7 +630,14 @@ pub async fn run(
         let server = fieldcrm_net::serve(
             &endpoint,
             ALPN,
-            move |peer| auth.authorize(&peer).is_ok(),
+            move |peer| match auth.authorize(&peer) {
+                Ok(_) => true,
+                Err(r) => {
+                    auth.log_refusal(&r, &peer, "iroh", None);
+                    auth.note_door_refusal(&peer, &r, None);
+                    false
+                }
+            },
             move |mut conn: Conn| {
                 let relay = handler_relay.clone();
                 async move {
@@ -586,21 +650,20 @@ pub async fn run(
                         .await
                         .ok_or_else(|| "internal error".to_string())?
                         .map_err(|e| e.to_string())?;
-                    let peer = SessionPeer {
-                        device,
-                        user: None,
-                        transport: "iroh",
-                        address: None,
-                        version: None,
-                    };
                     let idle = relay.config().idle_timeout();
+                    let peer_addr = conn
+                        .connection()
+                        .paths()
+                        .iter()
+                        .find(|p| p.is_selected())
+                        .map(|p| p.remote_addr().to_string());
                     let mut t = IdleConn {
                         conn: &mut conn,
                         idle,
                     };
                     let stopped = relay.stopped();
                     tokio::select! {
-                        r = run_session(&relay, &mut t, &access, peer) => match r {
+                        r = run_session(&relay, &mut t, device, &access, "iroh", peer_addr, None) => match r {
                             Ok(()) => {}
                             Err(SessionFail::Transport(e)) | Err(SessionFail::Sync(e)) => return Err(e),
                         },
@@ -613,18 +676,41 @@ pub async fn run(
         iroh = Some((endpoint, server, ticket));
     }
 
-    on_bound(&Bound {
+    let bound = Bound {
         http,
         iroh_ticket: iroh.as_ref().map(|(_, _, t)| t.clone()),
-    });
+        admin: admin_addr,
+    };
+    tracing::info!(
+        workspace = relay.workspace_id(),
+        http = %http,
+        iroh = bound.iroh_ticket.as_deref().unwrap_or("off"),
+        admin = %admin_addr,
+        data_dir = %config.data_dir.display(),
+        version = env!("CARGO_PKG_VERSION"),
+        "relay started"
+    );
+    on_bound(&bound);
+    let started = Instant::now();
 
     let stop_relay = relay.clone();
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
+        tracing::info!(
+            sessions = stop_relay.active_sessions(),
+            "shutting down: no new sessions"
+        );
         stop_relay.begin_stop();
         let _ = stop_tx.send(true);
     });
+    let admin_task = {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(admin.serve(relay.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    };
+    let summary_task = tokio::spawn(summarize_refusals(relay.clone(), stop_rx.clone()));
     let cap = connection_cap(config.limits.max_connections);
     serve_http(listener, relay.clone(), cap, stop_rx).await;
 
@@ -648,5 +734,28 @@ pub async fn run(
     if let Some(t) = iroh_stop {
         let _ = t.await;
     }
+    let _ = admin_task.await;
+    let _ = summary_task.await;
+    tracing::info!(
+        uptime_secs = started.elapsed().as_secs(),
+        sessions_cut = relay.active_sessions(),
+        "relay stopped"
+    );
     Ok(())
+}
+
+/// Every `log_refusals_secs`, and once more at shutdown, one log line with what was
+/// turned away since the last one.
+async fn summarize_refusals(relay: Relay, mut stop: watch::Receiver<bool>) {
+    let period = Duration::from_secs(relay.config().log_refusals_secs);
+    loop {
+        let stopping = tokio::select! {
+            () = tokio::time::sleep(period) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        relay.refusal_log().summarize(&relay, period);
+        if stopping {
+            return;
+        }
+    }
 }

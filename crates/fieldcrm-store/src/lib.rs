@@ -34,6 +34,7 @@
 //! | `index-v1` | doc ID | the [`Summary`](fieldcrm_model::Summary) row, compact binary |
 //! | `names-v1` | (name, doc ID) | `()`: exact-name lookup for [`Store::resolve`] |
 //! | `sigs-v1` | (doc ID, change hash) | the 64-byte ed25519 signature of that change by the device that made it (see `fieldcrm_model::sig`) |
+//! | `derived-v1` | doc ID | values computed from the document at given heads (a cache) |
 //!
 //! A document's bytes are its snapshot followed by its change rows in sequence order;
 //! Automerge loads that concatenation in one call. A save appends one change row; when the
@@ -47,10 +48,13 @@
 //! - Listing, filtering and resolving read only `index-v1` and `names-v1`; they never load
 //!   a document.
 //! - The store never reads the clock; times come from the documents' change metadata.
+//! - [`Store::backup_to`] copies every table as of one read transaction into a new file
+//!   while writes go on; a table it does not know makes it fail rather than copy less.
 //! - One `redb::Database` per file per process: [`Store::open`] of a file this process has
 //!   open returns another handle to the same database.
 #![deny(missing_docs)]
 
+mod backup;
 mod codec;
 mod derived;
 mod docs;
@@ -58,6 +62,7 @@ mod error;
 mod index;
 mod store;
 
+pub use backup::{BackupError, BackupStats, StoreSnapshot};
 pub use docs::{DocStorage, Signed};
 pub use error::{
     ApplyError, Candidate, DamagedRow, DbError, Error, ListError, LoadError, MetaError, OpenError,
