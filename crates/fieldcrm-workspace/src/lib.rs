@@ -181,6 +181,7 @@ impl Workspace {
                 label: opts.device_label.clone(),
                 enrolled_at: now,
                 revoked_at: None,
+                invitation: None,
             },
         );
         let mut docs = vec![
