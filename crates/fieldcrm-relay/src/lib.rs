@@ -11,6 +11,9 @@
 //!   `can_write` of the device's user; changes must be written by the delivering device.
 //! - **What it did** ([`AuditRow`]): one JSON line per delivered document, synced to disk
 //!   before the delivery is acknowledged.
+//! - **Invitations** (`invitations.rs`): pending invitations an admin's device signed,
+//!   redeemed once by a new device's code, whose enrolment the roster chain judges;
+//!   every event in [`Relay::invitation_log`].
 //!
 //! Architecture Invariant: the relay reads the wall clock only for audit timestamps;
 //! sync and scope decisions never do. axum lives in this crate and nowhere below it.
@@ -20,6 +23,8 @@ mod audit;
 pub mod config;
 mod findings;
 mod http;
+mod invitation_log;
+mod invitations;
 mod metrics;
 mod relay;
 mod server;
@@ -28,6 +33,8 @@ pub use audit::{AuditRow, read_audit};
 pub use config::{Config, ConfigError, Limits, ScopeOptions};
 pub use findings::{FindingsError, FindingsRequest, MAX_SKEW_MS};
 pub use http::raise_open_file_limit;
+pub use invitation_log::{INVITATION_LOG_FILE, InvitationEvent, InvitationEventKind};
+pub use invitations::{FAILURE_WINDOW_MS, MAX_FAILURES};
 pub use metrics::Metrics;
 pub use relay::{
     AUDIT_FILE, Access, Refusal, Relay, RelayError, RelayHost, RelayScope, STORE_FILE, SessionSlot,

@@ -24,7 +24,8 @@ use crate::http::{ConnMeta, PREAUTH_SLACK, ReadBudget, connection_cap, serve_htt
 use crate::metrics::ConnRefusal;
 use crate::relay::{Access, PreAuthSlot, Refusal, Relay, record_end};
 
-/// The HTTP routes: `/healthz`, `/metrics`, `/v1/workspace`, `/v1/sync` (WebSocket).
+/// The HTTP routes: `/healthz`, `/metrics`, `/v1/workspace`, `/v1/sync` (WebSocket),
+/// `/v1/findings`, `/v1/invitations` (and `/redeem`, `/enrol`).
 pub fn app(relay: Relay) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
@@ -32,7 +33,8 @@ pub fn app(relay: Relay) -> Router {
         .route("/v1/workspace", get(workspace))
         .route(fieldcrm_net::ws::FINDINGS_PATH, get(findings))
         .route(fieldcrm_net::ws::SYNC_PATH, get(sync))
-        .with_state(relay)
+        .with_state(relay.clone())
+        .merge(crate::invitations::routes(relay))
 }
 
 /// Runs blocking store work on tokio's blocking pool, off the async workers.
