@@ -168,16 +168,27 @@ pub async fn join_invited<P: Progress>(
         what: what.to_string(),
     };
     let invitation: Invitation =
-        serde_json::from_value(answer["invitation"].clone()).map_err(|_| bad("no invitation"))?;
-    let roster = answer["roster"]
-        .as_str()
+        serde_json::from_value(answer.get("invitation").cloned().unwrap_or_default())
+            .map_err(|_| bad("no invitation"))?;
+    let roster = answer
+        .get("roster")
+        .and_then(|v| v.as_str())
         .and_then(unhex)
         .ok_or_else(|| bad("no roster"))?;
     let mut sigs = Vec::new();
-    for pair in answer["sigs"].as_array().into_iter().flatten() {
-        let h = pair[0].as_str().and_then(|h| h.parse().ok());
-        let s = pair[1]
-            .as_str()
+    for pair in answer
+        .get("sigs")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let h = pair
+            .get(0)
+            .and_then(|v| v.as_str())
+            .and_then(|h| h.parse().ok());
+        let s = pair
+            .get(1)
+            .and_then(|v| v.as_str())
             .and_then(fieldcrm_model::invitation::parse_signature);
         match (h, s) {
             (Some(h), Some(s)) => sigs.push((h, s)),
@@ -285,8 +296,9 @@ async fn post(
     if status == "200" {
         return Ok(json);
     }
-    match json["code"].as_str() {
-        Some(code) => Err(invite_refusal(code, json["message"].as_str().unwrap_or("")).into()),
+    let text = |k: &str| json.get(k).and_then(|v| v.as_str());
+    match text("code") {
+        Some(code) => Err(invite_refusal(code, text("message").unwrap_or("")).into()),
         None => Err(Error::FindingsStatus {
             host: host.to_string(),
             status: status.to_string(),

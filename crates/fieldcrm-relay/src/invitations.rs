@@ -448,8 +448,9 @@ async fn enrol(
             relay.log(&e)?;
         } else if let Ok(v) = &result {
             let mut e = InvitationEvent::new(now, Kind::Enrolled);
-            e.invitation = v["invitation"].as_str().map(String::from);
-            e.device = v["device"].as_str().map(String::from);
+            let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(String::from);
+            e.invitation = text("invitation");
+            e.device = text("device");
             e.addr = Some(ip.to_string());
             relay.log(&e)?;
         }
