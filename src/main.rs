@@ -9,6 +9,7 @@ mod demo;
 mod demo_app;
 mod import;
 mod inspect;
+mod invite;
 mod merge;
 mod peer;
 mod remote;

@@ -34,8 +34,29 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
     never.ok(&["join", &office.relay.url]);
     admin.ok(&["user", "add", "小王", "--role", "rep", "--team", "华东一组"]);
     admin.ok(&["device", "add", &device_key(&never), "--user", "小王"]);
-    // 小赵's device is enrolled, then revoked.
-    let gone = office.device("小赵", "rep", "华东二组");
+    // 小赵's device joins with an invitation, syncs, and is then revoked.
+    let inv = admin
+        .run(&[
+            "invite",
+            "--name",
+            "小赵",
+            "--role",
+            "rep",
+            "--team",
+            "华东二组",
+            "--json",
+        ])
+        .json();
+    let gone = crate::support::Rep::at(&office.root.join("dev-小赵"));
+    gone.ok(&[
+        "join",
+        "--invite",
+        inv["code"].as_str().unwrap(),
+        "--relay",
+        &office.relay.url,
+    ]);
+    gone.ok(&["sync"]);
+    admin.ok(&["sync"]);
     admin.ok(&["device", "revoke", &device_key(&gone)]);
     admin.ok(&["sync"]);
 
@@ -200,7 +221,8 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
         )
         .await;
         let text = body_text(&c).await;
-        for needle in ["登记设备", "吊销设备", "登录控制台"] {
+        for needle in ["登记设备", "吊销设备", "登录控制台", "创建邀请", "使用邀请"]
+        {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");
         }
         // The export, with the browser's (HttpOnly) session cookie, over plain HTTP.

@@ -19,6 +19,7 @@ mod csv_import;
 mod demo;
 mod forgery;
 mod inspect;
+mod invite;
 mod js_interop;
 mod readme_tour;
 mod reassign;

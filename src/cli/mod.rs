@@ -64,8 +64,12 @@ pub(crate) enum Command {
     App(AppArgs),
     /// Create a new workspace with you as its first user.
     Init(InitArgs),
-    /// Prepare this device to join an existing workspace (then an admin enrolls its key).
+    /// Join a workspace: with an invitation (`--invite CODE --relay URL`, or the
+    /// invitation's link), or prepare this device for an admin to enroll its key.
     Join(JoinArgs),
+    /// Invite a person's device (admins): a one-time code, a link and a QR code, held by
+    /// the office relay until used or expired.
+    Invite(InviteArgs),
     /// Listen for peers and sync with them directly (iroh); prints a ticket to share.
     Serve(ServeArgs),
     /// Sync now: with the office relay (URL or saved remote; default remote `office`) or
@@ -262,12 +266,50 @@ pub(crate) enum PolicyCmd {
 #[derive(Args, Debug)]
 pub(crate) struct JoinArgs {
     /// The office relay's URL (ws://host:port): it tells the workspace ID and is saved
-    /// as remote `office`.
+    /// as remote `office`. Or an invitation's link (fieldcrm://join?…).
     pub(crate) url: Option<String>,
     /// The workspace ID (shown by `fieldcrm whoami` on an enrolled device), when joining
     /// without a relay.
-    #[arg(long, required_unless_present = "url", conflicts_with = "url")]
+    #[arg(long, required_unless_present_any = ["url", "invite"], conflicts_with_all = ["url", "invite"])]
     pub(crate) workspace: Option<String>,
+    /// The invitation code an admin gave you (ABCD-EFGH; case and dash do not matter).
+    #[arg(long)]
+    pub(crate) invite: Option<String>,
+    /// The office relay of the invitation (ws://host:port); same as the URL argument.
+    #[arg(long, requires = "invite", conflicts_with = "url")]
+    pub(crate) relay: Option<String>,
+    /// A label for this device in the roster.
+    #[arg(long, default_value = "device")]
+    pub(crate) label: String,
+}
+
+/// `invite`.
+#[derive(Args, Debug)]
+pub(crate) struct InviteArgs {
+    /// The new user's name.
+    #[arg(long, required_unless_present = "user", conflicts_with = "user")]
+    pub(crate) name: Option<String>,
+    /// The new user's role: rep, manager, channel-manager, legal, admin.
+    #[arg(long, required_unless_present = "user", conflicts_with = "user")]
+    pub(crate) role: Option<String>,
+    /// The new user's team.
+    #[arg(long, conflicts_with = "user")]
+    pub(crate) team: Option<String>,
+    /// Instead of a new user: another device for this existing user (name or ID prefix).
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// How long the invitation is valid: 72h, 3d, 30m (at most 30 days).
+    #[arg(long, default_value = "72h")]
+    pub(crate) valid: String,
+    /// The office relay that holds it (ws:// URL or remote name; default remote `office`).
+    #[arg(long)]
+    pub(crate) relay: Option<String>,
+    /// Also write the link's QR code to this SVG file.
+    #[arg(long)]
+    pub(crate) qr: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `serve`.

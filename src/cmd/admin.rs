@@ -183,13 +183,29 @@ pub(super) fn device(ctx: &Ctx, c: DeviceCmd) -> Result<()> {
             if f.json {
                 print_json(&roster.devices)?;
             } else {
-                let mut t = Table::new(&["DEVICE", "USER", "LABEL", "ENROLLED", "REVOKED"]);
+                let mut t = Table::new(&[
+                    "DEVICE",
+                    "USER",
+                    "LABEL",
+                    "ENROLLED",
+                    "INVITED BY",
+                    "REVOKED",
+                ]);
                 for (k, d) in &roster.devices {
+                    // A device that enrolled itself shows the admin whose invitation it used.
+                    let by = d
+                        .invited_by()
+                        .map(|dev| {
+                            let user = roster.devices.get(dev).map(|x| x.user.clone());
+                            format!("{} ({})", ctx.user_name(&roster, &user), short(dev))
+                        })
+                        .unwrap_or_else(|| "-".into());
                     t.row(vec![
                         short(k).into(),
                         ctx.user_name(&roster, &Some(d.user.clone())),
                         d.label.clone(),
                         ctx.clock.fmt(d.enrolled_at),
+                        by,
                         ctx.clock.fmt_opt(d.revoked_at),
                     ]);
                 }

@@ -106,6 +106,13 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         return Ok(0);
     }
     if let Command::Join(a) = &cli.command {
+        let is_link = a
+            .url
+            .as_deref()
+            .is_some_and(|u| u.trim().starts_with("fieldcrm://"));
+        if a.invite.is_some() || is_link {
+            return crate::invite::join(&home, a, now);
+        }
         if let Some(url) = &a.url {
             return crate::remote::join(&home, url).map(|()| 0);
         }
@@ -145,6 +152,7 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Command::Sync(a) => crate::remote::sync_at(&ctx.ws, a, ctx.now()),
         Command::Bundle(c) => crate::bundle::bundle(&ctx.ws, &ctx.clock, c),
         Command::Remote(c) => crate::remote::remote(&ctx.ws, c).map(|()| 0),
+        Command::Invite(a) => crate::invite::invite(&ctx.ws, &ctx.clock, a).map(|()| 0),
         Command::Policy(p) => policy(&ctx, p).map(|()| 0),
         other => dispatch(&ctx, other).map(|()| 0),
     }
@@ -174,7 +182,8 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         | Command::Serve(_)
         | Command::Sync(_)
         | Command::Bundle(_)
-        | Command::Remote(_) => unreachable!("handled in run"),
+        | Command::Remote(_)
+        | Command::Invite(_) => unreachable!("handled in run"),
         Command::Whoami(f) => whoami(ctx, f.json)?,
         Command::OfficeLogin(a) => office_login(ctx, &a)?,
         Command::Today(f) => today(ctx, f.json)?,

@@ -159,6 +159,27 @@ pub enum Error {
         /// The relay's explanation.
         body: String,
     },
+    /// The relay serves another workspace than the invitation link names.
+    #[error("the relay at {url} serves workspace {served}, not {expected} as the invitation says")]
+    WrongWorkspace {
+        /// The relay.
+        url: String,
+        /// The workspace the link names.
+        expected: String,
+        /// The workspace the relay serves.
+        served: String,
+    },
+    /// Invitations go to the relay's plain HTTP face.
+    #[error("{0}: invitations need a ws:// relay (plain HTTP on the office network)")]
+    InviteNeedsWs(String),
+    /// The relay's answer to an invitation request lacks something.
+    #[error("{host}: the relay's answer has {what}")]
+    InviteBadAnswer {
+        /// host:port.
+        host: String,
+        /// What is wrong.
+        what: String,
+    },
     /// The findings are not JSON.
     #[error("{host}: findings are not JSON")]
     FindingsNotJson {
@@ -200,6 +221,9 @@ impl Error {
             Error::FindingsUnreachable { .. } | Error::FindingsRead { .. } => "relay-unreachable",
             Error::FindingsNotHttp(_) | Error::FindingsNotJson { .. } => "findings-bad-answer",
             Error::FindingsStatus { .. } => "findings-refused",
+            Error::WrongWorkspace { .. } => "wrong-workspace",
+            Error::InviteNeedsWs(_) => "invite-needs-ws",
+            Error::InviteBadAnswer { .. } => "invite-bad-answer",
         }
     }
 
@@ -213,7 +237,9 @@ impl Error {
             | Error::NoSuchRemote(_)
             | Error::UnknownTarget(_)
             | Error::NoRemote
-            | Error::FindingsNeedWs(_) => true,
+            | Error::FindingsNeedWs(_)
+            | Error::InviteNeedsWs(_)
+            | Error::WrongWorkspace { .. } => true,
             _ => false,
         }
     }
@@ -316,6 +342,15 @@ impl Error {
             Error::FindingsNotJson { host, source } => {
                 format!("{host}：检查结果不是 JSON：{source}")
             }
+            Error::WrongWorkspace {
+                url,
+                expected,
+                served,
+            } => format!("{url} 的中继服务于工作区 {served}，而邀请指向 {expected}"),
+            Error::InviteNeedsWs(url) => {
+                format!("{url}：邀请需要 ws:// 中继（办公室网络上的明文 HTTP）")
+            }
+            Error::InviteBadAnswer { host, what } => format!("{host}：中继的回答有误（{what}）"),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The device side of fieldcrm sync, as plain functions returning typed outcomes: saved
-//! remotes, joining through an office relay, syncing with the relay (WebSocket or iroh) or
+//! remotes, joining through an office relay (by invitation or by key), syncing with the relay (WebSocket or iroh) or
 //! directly with a peer (iroh ticket), serving peers, the relay's findings, and pushing a
 //! roster change. The CLI and the web app call these and only print or render the result.
 //!
@@ -17,6 +17,7 @@
 
 mod error;
 mod findings;
+mod invite;
 mod office;
 mod remotes;
 mod serve;
@@ -24,6 +25,7 @@ mod sync;
 
 pub use error::{Error, Result};
 pub use findings::relay_findings;
+pub use invite::{Invited, JoinInvite, JoinedByInvite, invite, join_invited};
 pub use office::{ConsoleLink, console_link};
 pub use remotes::{
     DEFAULT_REMOTE, Remote, add_remote, check_remote_name, check_remote_url, remotes, remove_remote,

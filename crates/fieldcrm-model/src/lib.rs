@@ -18,6 +18,7 @@ mod document;
 pub mod fields;
 mod finding_state;
 mod ids;
+pub mod invitation;
 mod lang;
 pub mod money;
 pub mod period;
@@ -39,6 +40,7 @@ pub use ids::{
     BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, new_entity_id, short_id,
     unhex,
 };
+pub use invitation::{Enrolment, Invitation, InviteCode};
 pub use lang::Lang;
 pub use period::{BadPeriod, Period, PeriodKind};
 pub use sig::{DeviceSecret, Signature};

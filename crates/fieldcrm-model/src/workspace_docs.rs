@@ -28,7 +28,43 @@ pub struct Roster {
     /// Users by user ID.
     pub users: BTreeMap<String, User>,
     /// Devices by device key (64 hex), which is also the device's Automerge actor ID.
+    /// Of devices that enrolled themselves with the same invitation concurrently (neither
+    /// saw the other: the roster chain refuses the later otherwise), only the one with the
+    /// lowest device key is read; the others are void ([`settle_invitations`]).
+    #[autosurgeon(hydrate = "hydrate_devices")]
     pub devices: BTreeMap<String, Device>,
+}
+
+fn hydrate_devices<D: autosurgeon::ReadDoc>(
+    doc: &D,
+    obj: &automerge::ObjId,
+    prop: autosurgeon::Prop<'_>,
+) -> Result<BTreeMap<String, Device>, autosurgeon::HydrateError> {
+    let mut devices = BTreeMap::<String, Device>::hydrate(doc, obj, prop)?;
+    settle_invitations(&mut devices);
+    Ok(devices)
+}
+
+/// The double-use rule of invitations: when several devices enrolled themselves with one
+/// invitation ID, keep the one with the lowest device key and drop the others. Only the
+/// holder of the invitation's code can make such enrolments, so the rule only decides
+/// which of that person's devices counts, and every replica decides the same.
+pub fn settle_invitations(devices: &mut BTreeMap<String, Device>) {
+    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut void: Vec<String> = Vec::new();
+    // BTreeMap iterates keys in order: the first device seen per invitation is the lowest.
+    for (key, d) in devices.iter() {
+        if let Some(e) = &d.invitation {
+            if first.contains_key(e.invitation.id.as_str()) {
+                void.push(key.clone());
+            } else {
+                first.insert(e.invitation.id.as_str(), key.as_str());
+            }
+        }
+    }
+    for key in void {
+        devices.remove(&key);
+    }
 }
 
 /// A user of the workspace.
@@ -65,6 +101,22 @@ pub struct Device {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub revoked_at: Option<Millis>,
+    /// For a device that enrolled itself with an admin's invitation: the invitation and
+    /// the proof it knew the code (see `fieldcrm_model::invitation`). `None` for devices
+    /// an admin enrolled by key.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub invitation: Option<crate::Enrolment>,
+}
+
+impl Device {
+    /// The device that enrolled this one, when it enrolled itself by invitation: the
+    /// admin's device that signed the invitation.
+    pub fn invited_by(&self) -> Option<&str> {
+        self.invitation
+            .as_ref()
+            .map(|e| e.invitation.created_by.as_str())
+    }
 }
 
 impl Roster {

@@ -26,11 +26,11 @@ use std::path::{Path, PathBuf};
 use fieldcrm_model::{
     Agreement, Approval, Assessment, Authority, Body, Catalog, Channel, ChannelKind, ChannelStatus,
     Claim, Complaint, Contact, Contract, Customer, CustomerClass, DAY_MS, Device, DeviceKey,
-    DocError, DocId, DocKind, Document, Escalation, FindingMark, FindingState, Gift, GiftDirection,
-    GiftKind, HOUR_MS, Interaction, InteractionKind, Investigation, Millis, Note, Opportunity,
-    Order, Plan, PolicySettings, PriceReport, Product, Quote, Review, ReviewResult, RiskAssessment,
-    RiskLevel, Role, Roster, RuleSetting, SCHEMA_VERSION, Sales, SalesReport, Severity, Stage,
-    Survey, Target, Territory, User, fields,
+    DocError, DocId, DocKind, Document, Enrolment, Escalation, FindingMark, FindingState, Gift,
+    GiftDirection, GiftKind, HOUR_MS, Interaction, InteractionKind, Investigation, Invitation,
+    Millis, Note, Opportunity, Order, Plan, PolicySettings, PriceReport, Product, Quote, Review,
+    ReviewResult, RiskAssessment, RiskLevel, Role, Roster, RuleSetting, SCHEMA_VERSION, Sales,
+    SalesReport, Severity, Stage, Survey, Target, Territory, User, fields,
 };
 use serde_json::{Value, json};
 
@@ -568,7 +568,10 @@ fn model_enums(kind: &DocKind) -> BTreeMap<&'static str, Vec<String>> {
             ("risk/level", vocab!(RiskLevel)),
             ("finding_states/*/state", vocab!(FindingMark)),
         ]),
-        DocKind::Roster => BTreeMap::from([("users/*/role", vocab!(Role))]),
+        DocKind::Roster => BTreeMap::from([
+            ("users/*/role", vocab!(Role)),
+            ("devices/*/invitation/invitation/role", vocab!(Role)),
+        ]),
         DocKind::Sales => BTreeMap::from([("finding_states/*/state", vocab!(FindingMark))]),
         DocKind::Catalog => BTreeMap::from([("discount_allowance_bp/{key}", vocab!(Role))]),
         DocKind::Policy => BTreeMap::new(),
@@ -1915,6 +1918,7 @@ fn roster(c: &Cast) -> Document {
                 label: p.device_label.into(),
                 enrolled_at: t0,
                 revoked_at: None,
+                invitation: None,
             },
         );
     }
@@ -1925,6 +1929,7 @@ fn roster(c: &Cast) -> Document {
             label: "周涛的笔记本".into(),
             enrolled_at: t0,
             revoked_at: None,
+            invitation: None,
         },
     );
     let mut desk = Document::create(
@@ -1950,6 +1955,25 @@ fn roster(c: &Cast) -> Document {
                 label: "王磊的手机".into(),
                 enrolled_at: t,
                 revoked_at: None,
+                // The phone enrolled itself with the admin's invitation (the shape only:
+                // the signatures here are not real).
+                invitation: Some(Enrolment {
+                    invitation: Invitation {
+                        workspace_id: id(1),
+                        id: id(90),
+                        user: c.wang.id.clone(),
+                        new_user: false,
+                        name: c.wang.name.into(),
+                        role: c.wang.role.clone(),
+                        team: c.wang.team.clone(),
+                        created_at: t - HOUR_MS,
+                        expires_at: t + 71 * HOUR_MS,
+                        code_key: "c0".repeat(32),
+                        created_by: c.zhou.device.to_hex(),
+                        signature: "5a".repeat(64),
+                    },
+                    proof: "9f".repeat(64),
+                }),
             },
         )
         .unwrap();

@@ -150,6 +150,36 @@ pub fn findings_message(workspace_id: &str, at_ms: i64, nonce: &str) -> Vec<u8> 
     format!("fieldcrm relay findings v2\0{workspace_id}\0{at_ms}\0{nonce}").into_bytes()
 }
 
+/// The relay's invitation endpoints (POST, JSON bodies, signed like a findings request
+/// with [`request_message`]): an admin's device uploads an invitation; a new device
+/// redeems its code; the new device delivers its enrolment.
+pub const INVITATIONS_PATH: &str = "/v1/invitations";
+/// See [`INVITATIONS_PATH`].
+pub const REDEEM_PATH: &str = "/v1/invitations/redeem";
+/// See [`INVITATIONS_PATH`].
+pub const ENROL_PATH: &str = "/v1/invitations/enrol";
+/// Header of a redeem request: the code key's signature (hex) of the same
+/// [`request_message`] the device signed, proving the code without sending it.
+pub const CODE_PROOF_HEADER: &str = "x-fieldcrm-code-proof";
+
+/// The bytes a device signs for a POST to the relay (`purpose`: `invite`, `redeem`,
+/// `enrol`): the workspace, the device, the time, a nonce the relay accepts once, and the
+/// whole body.
+pub fn request_message(
+    purpose: &str,
+    workspace_id: &str,
+    device: &DeviceKey,
+    at_ms: i64,
+    nonce: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut m =
+        format!("fieldcrm relay {purpose} v1\0{workspace_id}\0{device}\0{at_ms}\0{nonce}\0")
+            .into_bytes();
+    m.extend_from_slice(body);
+    m
+}
+
 /// The device's answer to a [`Challenge`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthAnswer {

@@ -103,6 +103,7 @@ fn roster() -> Snapshot {
                 label: "phone".into(),
                 enrolled_at: NOW - 300 * DAY,
                 revoked_at: None,
+                invitation: None,
             },
         );
         field(

@@ -16,6 +16,9 @@
 //!   ([`Metrics`]), and online backups ([`Relay::backup`]) that a running relay writes
 //!   itself when `fieldcrm-relay backup` asks on its loopback admin endpoint
 //!   ([`request_backup`]); [`restore`] fills an empty data directory from one.
+//! - **Invitations** (`invitations.rs`): pending invitations an admin's device signed,
+//!   redeemed once by a new device's code, whose enrolment the roster chain judges;
+//!   every event in [`Relay::invitation_log`].
 //!
 //! Architecture Invariant: the relay reads the wall clock only for audit timestamps,
 //! findings requests' freshness and backup times; sync and scope decisions never do.
@@ -30,6 +33,8 @@ pub mod config;
 mod console;
 mod findings;
 mod http;
+mod invitation_log;
+mod invitations;
 mod log;
 mod metrics;
 mod relay;
@@ -45,6 +50,8 @@ pub use backup::{
 pub use config::{Config, ConfigError, Limits, LogFormat, ScopeOptions};
 pub use findings::{FindingsError, FindingsRequest, MAX_SKEW_MS};
 pub use http::raise_open_file_limit;
+pub use invitation_log::{INVITATION_LOG_FILE, InvitationEvent, InvitationEventKind};
+pub use invitations::{FAILURE_WINDOW_MS, MAX_FAILURES};
 pub use log::{filter_directive, init_logging};
 pub use metrics::Metrics;
 pub use relay::{

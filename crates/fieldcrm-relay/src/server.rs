@@ -27,7 +27,8 @@ use crate::log::SessionLog;
 use crate::metrics::ConnRefusal;
 use crate::relay::{Access, PreAuthSlot, Refusal, Relay};
 
-/// The HTTP routes: `/healthz`, `/metrics`, `/v1/workspace`, `/v1/sync` (WebSocket).
+/// The HTTP routes: `/healthz`, `/metrics`, `/v1/workspace`, `/v1/sync` (WebSocket),
+/// `/v1/findings`, `/v1/invitations` (and `/redeem`, `/enrol`).
 pub fn app(relay: Relay) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
@@ -36,7 +37,8 @@ pub fn app(relay: Relay) -> Router {
         .route(fieldcrm_net::ws::FINDINGS_PATH, get(findings))
         .route(fieldcrm_net::ws::SYNC_PATH, get(sync))
         .with_state(relay.clone())
-        .merge(crate::console::router(relay))
+        .merge(crate::console::router(relay.clone()))
+        .merge(crate::invitations::routes(relay))
 }
 
 /// Runs blocking store work on tokio's blocking pool, off the async workers.

@@ -88,6 +88,7 @@
 #![deny(missing_docs)]
 
 mod clock;
+mod enrolment;
 mod recon;
 pub mod scope;
 mod session;

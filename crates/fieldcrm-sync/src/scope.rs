@@ -128,7 +128,8 @@ impl<S: Scope + ?Sized> Scope for &S {
 ///   signatures, not the peer, say who wrote them.
 /// - Roster changes ([`RosterScope::roster_chain`]): each must be made by an admin's
 ///   device in the roster *it was made on* (the roster at its dependencies), back to the
-///   first change, which only the device the workspace ID commits to may make.
+///   first change, which only the device the workspace ID commits to may make; or be a
+///   device's enrolment of itself by an admin's invitation (`enrolment.rs`).
 pub struct RosterScope<F> {
     roster: Roster,
     peer_user: String,
@@ -309,18 +310,36 @@ impl RosterChain {
                 Some("only the device that founded this workspace may start its roster".to_string())
             }
         } else {
-            let roster = doc.fork_at(c.deps()).ok().and_then(|at| {
+            let at = doc.fork_at(c.deps()).ok();
+            let roster = at.as_ref().and_then(|at| {
                 fieldcrm_model::Document::from_automerge(
                     DocId::workspace(&fieldcrm_model::DocKind::Roster),
-                    at,
+                    at.clone(),
                 )
                 .ok()?
                 .hydrate::<Roster>()
                 .ok()
             });
-            match roster {
-                None => Some("the roster this change was made on cannot be read".into()),
-                Some(r) => admin_refusal(&r, &info.author, info.time),
+            match (roster, at) {
+                (Some(r), Some(at)) => match admin_refusal(&r, &info.author, info.time) {
+                    // A device not in the roster yet: only its own enrolment by an
+                    // admin's invitation may pass (`enrolment.rs`).
+                    Some(reason) if !r.devices.contains_key(&info.author.to_hex()) => {
+                        match crate::enrolment::judge(
+                            &at,
+                            &c,
+                            &info.author,
+                            info.time,
+                            &self.workspace_id,
+                        ) {
+                            crate::enrolment::Enrolment::Valid => None,
+                            crate::enrolment::Enrolment::Refused(why) => Some(why),
+                            crate::enrolment::Enrolment::NotOne => Some(reason),
+                        }
+                    }
+                    other => other,
+                },
+                _ => Some("the roster this change was made on cannot be read".into()),
             }
         };
         match verdict {
@@ -488,6 +507,7 @@ mod tests {
                     label: "laptop".into(),
                     enrolled_at: 0,
                     revoked_at,
+                    invitation: None,
                 },
             );
         }

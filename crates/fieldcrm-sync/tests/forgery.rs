@@ -67,6 +67,7 @@ fn roster(workspace_id: &str) -> Roster {
                 label: "phone".into(),
                 enrolled_at: 0,
                 revoked_at,
+                invitation: None,
             },
         );
     }
@@ -524,6 +525,7 @@ fn signing_replicas_converge_over_a_lossy_network() {
                 label: "phone".into(),
                 enrolled_at: 0,
                 revoked_at: None,
+                invitation: None,
             },
         );
     }

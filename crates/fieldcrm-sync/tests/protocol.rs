@@ -320,6 +320,7 @@ fn roster() -> Roster {
                 label: "phone".into(),
                 enrolled_at: 0,
                 revoked_at: None,
+                invitation: None,
             },
         );
     }

@@ -126,7 +126,7 @@ impl App {
     }
 }
 
-fn wall_now() -> Millis {
+pub(crate) fn wall_now() -> Millis {
     jiff::Timestamp::now().as_millisecond()
 }
 
@@ -175,6 +175,7 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         .route("/findings", get(manager::findings))
         .route("/duplicates", get(manager::duplicates).post(manager::merge))
         .route("/reports", get(manager::reports))
+        .route("/invite", get(invite::page).post(invite::create))
         .route("/reports/export.csv", get(manager::export_csv))
         .route("/events", get(events::events))
         .fallback(ui::not_found)

@@ -600,3 +600,116 @@ async fn the_team_findings_page_acknowledges_and_comes_back() {
         format!("/customers/{id}#main").as_str()
     );
 }
+
+/// A relay in this process on loopback, holding `home`'s workspace; its `ws://` URL, and
+/// the sender that stops it.
+async fn office_relay(home: &Path, data: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let ws = Workspace::open(home).unwrap();
+    fieldcrm_relay::Relay::init(data, ws.workspace_id(), ws.device()).unwrap();
+    let mut config = fieldcrm_relay::Config::default();
+    config.http_listen = "127.0.0.1:0".parse().unwrap();
+    config.iroh_listen = None;
+    config.data_dir = data.to_path_buf();
+    let relay = fieldcrm_relay::Relay::open(config).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(fieldcrm_relay::run(
+        relay,
+        async {
+            let _ = stopped.await;
+        },
+        move |b| {
+            let _ = bound_tx.send(b.http);
+        },
+    ));
+    let url = format!("ws://{}", bound_rx.await.unwrap());
+    fieldcrm_connect::add_remote(&ws, "office", &url).unwrap();
+    fieldcrm_connect::sync_relay(&ws, &url, NOW, &mut fieldcrm_connect::NoProgress)
+        .await
+        .unwrap();
+    (url, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_invites_a_device_and_a_rep_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("admin");
+    workspace(&home);
+    let (url, _stop) = office_relay(&home, &dir.path().join("relay-data")).await;
+    let app = app(&home);
+    let (cookie, csrf) = login(&app).await;
+    let (status, _, body) = send(&app, get("/invite", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("id=\"invite-form\""), "{body}");
+    assert!(
+        body.contains("href=\"/invite\""),
+        "the nav offers it to admins"
+    );
+
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "张三"),
+        ("role", "rep"),
+        ("team", "华东"),
+        ("user", ""),
+        ("valid", "72h"),
+    ];
+    let (status, _, body) = send(&app, post("/invite", &cookie, &form)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let code = body
+        .split("id=\"invite-code\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap();
+    assert!(fieldcrm_model::InviteCode::parse(code).is_ok(), "{code}");
+    assert!(
+        body.contains(&format!("fieldcrm://join?relay={url}&amp;code={code}")),
+        "{body}"
+    );
+    assert!(body.contains("<svg"), "the QR code is inline");
+    // A refusal stays beside its field, with what was typed.
+    let bad = [
+        ("_csrf", csrf.as_str()),
+        ("name", "李四"),
+        ("role", "rep"),
+        ("valid", "forever"),
+    ];
+    let (status, _, body) = send(&app, post("/invite", &cookie, &bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("id=\"invite-valid-error\""), "{body}");
+    assert!(body.contains("value=\"李四\""), "{body}");
+
+    // A rep's app neither shows nor takes the form.
+    let rep_home = dir.path().join("rep");
+    Workspace::init(
+        &rep_home,
+        &InitOptions {
+            user: "小张".into(),
+            role: Role::Rep,
+            team: None,
+            region: None,
+            company: "示例".into(),
+            device_label: "t".into(),
+        },
+        NOW,
+    )
+    .unwrap();
+    let rep_app = app_at(&rep_home);
+    let (cookie, csrf) = login(&rep_app).await;
+    let (status, _, body) = send(&rep_app, get("/", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!body.contains("href=\"/invite\""), "{body}");
+    let (status, _, _) = send(&rep_app, get("/invite", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = send(&rep_app, post("/invite", &cookie, &form_for(&csrf))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!body.contains("invite-code"), "{body}");
+}
+
+fn form_for(csrf: &str) -> Vec<(&str, &str)> {
+    vec![("_csrf", csrf), ("name", "内鬼"), ("role", "admin")]
+}
+
+fn app_at(dir: &Path) -> Router {
+    crate::router(dir.to_path_buf(), SECRET.into(), PORT, Some(NOW))
+}

@@ -40,6 +40,11 @@ impl Who {
         )
     }
 
+    /// An admin.
+    pub(crate) fn is_admin(&self) -> bool {
+        matches!(self.role, Some(Role::Admin))
+    }
+
     /// Someone who signs things (managers, legal).
     pub(crate) fn is_approver(&self) -> bool {
         matches!(
@@ -99,6 +104,7 @@ const NAV: &[(&str, &str, &str, &str, Visible)] = &[
         "Reports",
         Who::is_sales_manager,
     ),
+    ("invite", "/invite", "邀请", "Invite", Who::is_admin),
     ("conflicts", "/conflicts", "冲突", "Conflicts", |_| true),
     ("sync", "/sync", "同步", "Sync", |_| true),
 ];

@@ -22,20 +22,26 @@ use crate::{Error, Result, Workspace};
 /// Meta key: the roster heads the stored changes were last checked against.
 const META_VERIFIED_ROSTER: &str = "authors-verified-roster";
 
-/// Whether `new` takes away anything `old` allowed: a device revoked, a user deactivated
-/// or moved to another role, team or region.
+/// Whether `new` takes away anything `old` allowed: a device revoked or gone (a void
+/// enrolment), a user deactivated or moved to another role, team or region.
 fn takes_away(old: &Roster, new: &Roster) -> bool {
-    new.devices.iter().any(|(k, d)| {
-        d.revoked_at.is_some()
-            && old
-                .devices
-                .get(k)
-                .is_some_and(|o| o.revoked_at != d.revoked_at)
-    }) || old.users.iter().any(|(id, o)| {
-        new.users.get(id).is_none_or(|n| {
-            (o.active && !n.active) || o.role != n.role || o.team != n.team || o.region != n.region
+    // A device gone from the roster: void by the invitations' double-use rule.
+    old.devices.keys().any(|k| !new.devices.contains_key(k))
+        || new.devices.iter().any(|(k, d)| {
+            d.revoked_at.is_some()
+                && old
+                    .devices
+                    .get(k)
+                    .is_some_and(|o| o.revoked_at != d.revoked_at)
         })
-    })
+        || old.users.iter().any(|(id, o)| {
+            new.users.get(id).is_none_or(|n| {
+                (o.active && !n.active)
+                    || o.role != n.role
+                    || o.team != n.team
+                    || o.region != n.region
+            })
+        })
 }
 
 impl Workspace {

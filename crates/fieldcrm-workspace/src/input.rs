@@ -172,6 +172,54 @@ pub fn period(field: &str, text: &str) -> Result<String> {
         .map_err(|e| Error::bad(field, e.zh(), e.to_string()))
 }
 
+/// A one-time invitation code as people type it (`ABCD-EFGH`, any case, dash optional,
+/// `I`/`L` read as `1`, `O` as `0`).
+pub fn invite_code(field: &str, text: &str) -> Result<fieldcrm_model::InviteCode> {
+    fieldcrm_model::InviteCode::parse(text).map_err(|e| {
+        let zh = match &e {
+            fieldcrm_model::invitation::BadCode::Length(n) => {
+                format!("邀请码应为 8 位（例如 ABCD-EFGH），这里是 {n} 位")
+            }
+            fieldcrm_model::invitation::BadCode::Character(c) => {
+                format!("邀请码中不能有“{c}”（只有字母和数字，没有 U）")
+            }
+            _ => "邀请码无效".to_string(),
+        };
+        Error::bad(field, zh, e.to_string())
+    })
+}
+
+/// A length of time: a whole number and a unit, `30s`, `30m`, `72h`, `3d` (Chinese units
+/// `秒`, `分钟`, `小时`, `天` too). UTC milliseconds; more than zero.
+pub fn duration(field: &str, text: &str) -> Result<Millis> {
+    let t: String = text.trim().chars().map(fullwidth_digit).collect();
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let unit = t.get(digits.len()..).unwrap_or("").trim().to_lowercase();
+    let per: Option<Millis> = match unit.as_str() {
+        "s" | "秒" => Some(1_000),
+        "m" | "min" | "分钟" => Some(60_000),
+        "h" | "小时" => Some(3_600_000),
+        "d" | "天" => Some(86_400_000),
+        _ => None,
+    };
+    match (digits.parse::<i64>().ok(), per) {
+        (Some(n), Some(per)) if n > 0 => n.checked_mul(per).ok_or_else(|| {
+            Error::bad(
+                field,
+                format!("时长“{text}”太长"),
+                format!("`{text}` is too long"),
+            )
+        }),
+        _ => Err(Error::bad(
+            field,
+            format!("时长“{text}”无效：请写数字加单位，例如 72h、3d、30m"),
+            format!(
+                "`{text}` is not a length of time: write a number and a unit, like 72h, 3d or 30m"
+            ),
+        )),
+    }
+}
+
 fn fullwidth_digit(c: char) -> char {
     match c {
         '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),

@@ -15,6 +15,7 @@ mod identity;
 mod import;
 pub mod input;
 mod inspect;
+mod invite;
 pub mod keyfile;
 mod memo;
 mod merge;
@@ -45,6 +46,9 @@ pub use identity::{DeviceSecret, generate_secret, verify};
 pub use import::{CsvImport, ExportTable, csv_field, parse_csv, write_csv};
 pub use inspect::{
     Author, Conflict, ConflictValue, FieldChange, HistoryEntry, Pick, Point, diff_json, value_text,
+};
+pub use invite::{
+    DEFAULT_VALID_MS, InviteLink, Issued, NewInvitation, invite_link, invite_refusal, qr_svg,
 };
 pub use memo::Memo;
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
@@ -181,6 +185,7 @@ impl Workspace {
                 label: opts.device_label.clone(),
                 enrolled_at: now,
                 revoked_at: None,
+                invitation: None,
             },
         );
         let mut docs = vec![
@@ -234,6 +239,12 @@ impl Workspace {
     /// ID, no documents. An admin enrolls the key (`fieldcrm device add`); the first sync
     /// brings the roster, catalog and policy.
     pub fn join(home: &Path, workspace_id: &str) -> Result<Self> {
+        Self::join_with(home, workspace_id, generate_secret())
+    }
+
+    /// [`Workspace::join`] with a device key made beforehand (a device joining by
+    /// invitation proves its key to the relay before it makes the workspace).
+    pub fn join_with(home: &Path, workspace_id: &str, secret: DeviceSecret) -> Result<Self> {
         let workspace_id = workspace_id.trim().to_ascii_lowercase();
         if workspace_id.len() != 32 || !workspace_id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::invalid(format!(
@@ -248,7 +259,6 @@ impl Workspace {
             path: home.to_path_buf(),
             source,
         })?;
-        let secret = generate_secret();
         keyfile::private_dir(home)?;
         keyfile::write(home, &secret)?;
         let store = create_atomically(home, &secret, |store| {

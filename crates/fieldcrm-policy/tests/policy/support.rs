@@ -63,6 +63,7 @@ pub(crate) fn roster_content(joined: Millis) -> Roster {
                 label: format!("{id}-phone"),
                 enrolled_at: joined,
                 revoked_at: None,
+                invitation: None,
             },
         );
     }

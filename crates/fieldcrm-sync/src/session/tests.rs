@@ -183,6 +183,7 @@ fn roster_changes_sent_out_of_causal_order_are_still_judged() {
                 label: "phone".into(),
                 enrolled_at: 0,
                 revoked_at: None,
+                invitation: None,
             },
         );
     }

@@ -58,7 +58,11 @@ pub struct Judged {
 /// A refusal reason of this crate (English: it is also sent to the peer) said in
 /// Chinese, for the common ones; `None` for others.
 pub fn reason_zh(reason: &str) -> Option<&'static str> {
-    const ZH: [(&str, &str); 9] = [
+    const ZH: [(&str, &str); 10] = [
+        (
+            "enrolled itself by invitation",
+            "设备以邀请自行登记，但邀请或其使用无效",
+        ),
         (
             "signature does not verify",
             "签名无效：这项修改不是它所署名的设备做的",

@@ -8,6 +8,7 @@ mod customer_forms;
 pub(crate) mod customers;
 pub(crate) mod events;
 mod finding_forms;
+pub(crate) mod invite;
 pub(crate) mod manager;
 pub(crate) mod sync;
 pub(crate) mod today;

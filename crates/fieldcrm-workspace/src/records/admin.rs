@@ -187,7 +187,7 @@ impl Workspace {
                 }
                 return Err(Error::invalid(format!("device {key} is already enrolled")));
             }
-            doc.put(&["devices", &key.to_hex()], &Device { user: uid.clone(), label: label.to_string(), enrolled_at: now, revoked_at: None })?;
+            doc.put(&["devices", &key.to_hex()], &Device { user: uid.clone(), label: label.to_string(), enrolled_at: now, revoked_at: None, invitation: None })?;
             Ok(uid)
         })
     }
