@@ -94,6 +94,14 @@ pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
     for (id, why) in &r.refused_here {
         s.push_str(&format!("\n  refused here: {} — {why}", id.short()));
     }
+    for (id, size) in &r.too_large {
+        s.push_str(&format!(
+            "\n  未发送 文档 {0} 太大（{1:.1} MB，单条消息上限 {2} MB），仍保留在本设备 not sent: document {0} is too large ({1:.1} MB; a message holds at most {2} MB); it stays on this device",
+            id.short(),
+            *size as f64 / 1_048_576.0,
+            fieldcrm_sync::MAX_MESSAGE_SIZE >> 20
+        ));
+    }
     for c in &r.refused_changes {
         let zh = fieldcrm_sync::reason_zh(&c.reason).unwrap_or("");
         s.push_str(&format!(
@@ -106,9 +114,9 @@ pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
 }
 
 /// The exit code of a finished sync: 0, or [`EXIT_REFUSED`] when anything was refused
-/// (the rest went through; the refusals were printed).
+/// or could not be sent (the rest went through; what did not was printed).
 pub(crate) fn outcome_code(o: &SyncOutcome) -> i32 {
-    if o.refusals().is_empty() {
+    if o.refusals().is_empty() && o.report.too_large.is_empty() {
         0
     } else {
         EXIT_REFUSED

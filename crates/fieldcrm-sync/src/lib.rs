@@ -229,14 +229,6 @@ pub enum SyncError {
         /// What Automerge said.
         detail: String,
     },
-    /// A local document too large to send in one message.
-    #[error("document {id} ({size} bytes) is too large to send")]
-    DocumentTooLarge {
-        /// Which document.
-        id: DocId,
-        /// Its size, or the size of its largest change.
-        size: usize,
-    },
     /// The peer ended the session with this error.
     #[error("the peer refused: {message}")]
     Rejected {

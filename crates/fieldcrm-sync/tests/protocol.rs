@@ -580,3 +580,76 @@ fn random_damage_never_panics_and_a_failed_session_saves_nothing() {
         "only {failed} + {refused} of 400 damaged messages were refused"
     );
 }
+
+/// `n` bytes nothing compresses.
+fn noise(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn documents_too_big_for_a_message_are_reported_and_block_nothing_else() {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT, ScalarValue};
+    let mut rng = SimRng::new(9);
+    let mut a = host_with(&mut rng, A, 5);
+    let actor = device(A).actor();
+    // Eighteen changes of 1 MiB each: saved whole, the document is over the message cap
+    // (the peer lacks it, so it would go whole).
+    let big = DocId::random();
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
+    for i in 0..18u64 {
+        doc.put(
+            ROOT,
+            format!("blob{i}"),
+            ScalarValue::Bytes(noise(i + 1, 1 << 20)),
+        )
+        .unwrap();
+        doc.commit();
+    }
+    a.put_automerge(big.clone(), &mut doc);
+    assert!(a.bytes(&big).unwrap().len() > MAX_MESSAGE_SIZE);
+    // One change of 17 MiB: it cannot go at all.
+    let huge = DocId::random();
+    let mut doc = AutoCommit::new().with_actor(actor);
+    doc.put(ROOT, "blob", ScalarValue::Bytes(noise(99, 17 << 20)))
+        .unwrap();
+    doc.commit();
+    a.put_automerge(huge.clone(), &mut doc);
+
+    let mut b = MemoryHost::new(secret(B));
+    let o = sync(&mut a, &mut b);
+    assert!(o.finished(), "{o:?}");
+    assert_eq!(b.len(), 5, "the five customers");
+    assert!(b.bytes(&huge).is_none() && b.bytes(&big).is_none());
+    let mut too_large = o.initiator_report.too_large.clone();
+    too_large.sort();
+    let mut expected = vec![big.clone(), huge.clone()];
+    expected.sort();
+    assert_eq!(
+        too_large.iter().map(|t| t.0.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    assert!(too_large.iter().all(|t| t.1 > MAX_MESSAGE_SIZE - 1024));
+    // A customer edited since still goes; the next sync reports the same two.
+    let id = b.ids().next().unwrap().clone();
+    a.edit(&id, |d| fixtures::edit(&mut rng, d, "rep1", 9_000));
+    let o = sync(&mut a, &mut b);
+    assert!(o.finished(), "{o:?}");
+    assert_eq!(o.initiator_report.too_large.len(), 2);
+    assert_same_doc(&a, &b, &id);
+}
+
+fn assert_same_doc(a: &MemoryHost, b: &MemoryHost, id: &DocId) {
+    assert_eq!(
+        a.document(id).unwrap().to_json(),
+        b.document(id).unwrap().to_json()
+    );
+}

@@ -117,6 +117,11 @@ pub struct Report {
     pub docs_acked: u64,
     /// Documents this side refused from the peer, with the reason sent to it.
     pub refused_here: Vec<(DocId, String)>,
+    /// Documents this side could not send, with their size: the whole document (for a
+    /// peer that lacks it) or one of its changes is larger than a message
+    /// ([`MAX_MESSAGE_SIZE`](crate::MAX_MESSAGE_SIZE)). They stay on this device;
+    /// every other document synced.
+    pub too_large: Vec<(DocId, usize)>,
     /// Documents the peer refused, with its reason.
     pub refused_by_peer: Vec<(DocId, String)>,
     /// Single changes this side refused (bad signature, author not allowed, or depending

@@ -125,10 +125,14 @@ impl<S: Scope> Session<S> {
             ChangesPart::Whole { id, bytes, sigs } => {
                 let bytes_len = bytes.len() + sigs.len() * 96;
                 if bytes_len > budget {
-                    return Err(SyncError::DocumentTooLarge {
-                        id: recon::doc_id(&id),
-                        size: bytes.len(),
-                    });
+                    // Too big for one message: it stays here, reported; every other
+                    // document still syncs. (Once the peer holds a document, its new
+                    // changes go in as many messages as they need.)
+                    self.report
+                        .too_large
+                        .push((recon::doc_id(&id), bytes.len()));
+                    self.my_turn_content = true;
+                    return Ok(());
                 }
                 if self.out_size + bytes_len > TARGET_MESSAGE_SIZE {
                     self.flush(true);
@@ -144,10 +148,18 @@ impl<S: Scope> Session<S> {
                 let mut size = 0;
                 for (ch, sig) in chunks {
                     if ch.len() > budget {
-                        return Err(SyncError::DocumentTooLarge {
-                            id: recon::doc_id(&id),
-                            size: ch.len(),
-                        });
+                        // One change larger than a message: this document cannot go
+                        // (what went before it did); every other document still syncs.
+                        if !current.is_empty() {
+                            self.out_size += size + 24;
+                            self.out.changes.push(ChangesPart::Changes {
+                                id,
+                                chunks: std::mem::take(&mut current),
+                            });
+                        }
+                        self.report.too_large.push((recon::doc_id(&id), ch.len()));
+                        self.my_turn_content = true;
+                        return Ok(());
                     }
                     if self.out_size + size + ch.len() > TARGET_MESSAGE_SIZE {
                         if !current.is_empty() {

@@ -98,6 +98,7 @@ pub(crate) async fn run_sync(
                     .iter()
                     .chain(&o.report.refused_by_peer)
                     .map(|(id, _)| id)
+                    .chain(o.report.too_large.iter().map(|(id, _)| id))
                     .chain(changes)
                 {
                     if let Ok(Some(s)) = ws.summary(id) {
@@ -187,6 +188,14 @@ fn outcome(lang: Lang, done: &Done) -> Markup {
                             }
                             @for line in &o.after.removed_changes {
                                 li { (line) }
+                            }
+                        }
+                    }
+                    @if !r.too_large.is_empty() {
+                        h3 { (t(lang, "太大、未能发送的文档（仍保留在本机）", "Documents too large to send (they stay on this device)")) }
+                        ul {
+                            @for (id, size) in &r.too_large {
+                                li { strong { (name(id)) } "：" (format!("{:.1} MB", *size as f64 / 1_048_576.0)) }
                             }
                         }
                     }
