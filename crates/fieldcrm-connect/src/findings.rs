@@ -40,31 +40,9 @@ pub async fn relay_findings(
         ws.device().to_hex(),
         fieldcrm_model::hex(&sig),
     );
-    let unreachable = |source| Error::FindingsUnreachable {
-        host: host.clone(),
-        source,
-    };
-    let mut stream = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(&host))
-        .await
-        .map_err(|_| unreachable(std::io::ErrorKind::TimedOut.into()))?
-        .map_err(unreachable)?;
-    let read_failed = |source| Error::FindingsRead {
-        host: host.clone(),
-        source,
-    };
-    let mut response = Vec::new();
-    tokio::time::timeout(TIMEOUT, async {
-        stream.write_all(request.as_bytes()).await?;
-        stream.read_to_end(&mut response).await
-    })
-    .await
-    .map_err(|_| read_failed(std::io::ErrorKind::TimedOut.into()))?
-    .map_err(read_failed)?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| Error::FindingsNotHttp(host.clone()))?;
-    let status = head.split_whitespace().nth(1).unwrap_or("");
+    let (status, body) = exchange(&host, request.as_bytes(), &[]).await?;
+    let status = status.as_str();
+    let body = body.as_str();
     if status != "200" {
         return Err(Error::FindingsStatus {
             host,
@@ -73,4 +51,37 @@ pub async fn relay_findings(
         });
     }
     serde_json::from_str(body).map_err(|source| Error::FindingsNotJson { host, source })
+}
+
+/// One plain-HTTP exchange with the relay at `host`: send `head` and `body`, read the
+/// whole answer (the request says `Connection: close`); its status code and body text.
+/// Bounded by [`TIMEOUT`] for the connection and for the exchange.
+pub(crate) async fn exchange(host: &str, head: &[u8], body: &[u8]) -> Result<(String, String)> {
+    let unreachable = |source| Error::FindingsUnreachable {
+        host: host.to_string(),
+        source,
+    };
+    let mut stream = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(host))
+        .await
+        .map_err(|_| unreachable(std::io::ErrorKind::TimedOut.into()))?
+        .map_err(unreachable)?;
+    let read_failed = |source| Error::FindingsRead {
+        host: host.to_string(),
+        source,
+    };
+    let mut response = Vec::new();
+    tokio::time::timeout(TIMEOUT, async {
+        stream.write_all(head).await?;
+        stream.write_all(body).await?;
+        stream.read_to_end(&mut response).await
+    })
+    .await
+    .map_err(|_| read_failed(std::io::ErrorKind::TimedOut.into()))?
+    .map_err(read_failed)?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| Error::FindingsNotHttp(host.to_string()))?;
+    let status = head.split_whitespace().nth(1).unwrap_or("").to_string();
+    Ok((status, body.to_string()))
 }

@@ -4,7 +4,6 @@
 //! `ws://` relay, requests signed like `check --relay` (see `fieldcrm_net::ws`).
 
 use std::path::Path;
-use std::time::Duration;
 
 use fieldcrm_model::invitation::code_secret;
 use fieldcrm_model::{DeviceSecret, Invitation, InviteCode, Millis, hex, unhex};
@@ -13,14 +12,10 @@ use fieldcrm_net::ws::{
 };
 use fieldcrm_net::{WsConfig, relay_workspace};
 use fieldcrm_workspace::{NewInvitation, Workspace, invite_link, invite_refusal};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::remotes::{DEFAULT_REMOTE, check_remote_url};
 use crate::sync::{Progress, SyncOutcome, relay_url, sync_relay};
 use crate::{Error, Result};
-
-/// How long to wait for the relay's answer.
-const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An invitation the relay now holds.
 #[derive(Debug, Clone)]
@@ -266,32 +261,8 @@ async fn post(
         head.push_str(&format!("{CODE_PROOF_HEADER}: {}\r\n", hex(&k.sign(&msg))));
     }
     head.push_str("Connection: close\r\n\r\n");
-    let unreachable = |source| Error::FindingsUnreachable {
-        host: host.to_string(),
-        source,
-    };
-    let mut stream = tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect(host))
-        .await
-        .map_err(|_| unreachable(std::io::ErrorKind::TimedOut.into()))?
-        .map_err(unreachable)?;
-    let read_failed = |source| Error::FindingsRead {
-        host: host.to_string(),
-        source,
-    };
-    let mut response = Vec::new();
-    tokio::time::timeout(TIMEOUT, async {
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
-        stream.read_to_end(&mut response).await
-    })
-    .await
-    .map_err(|_| read_failed(std::io::ErrorKind::TimedOut.into()))?
-    .map_err(read_failed)?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| Error::FindingsNotHttp(host.to_string()))?;
-    let status = head.split_whitespace().nth(1).unwrap_or("");
+    let (status, body) = crate::findings::exchange(host, head.as_bytes(), body).await?;
+    let status = status.as_str();
     let json: serde_json::Value = serde_json::from_str(body.trim()).unwrap_or_default();
     if status == "200" {
         return Ok(json);

@@ -7,12 +7,14 @@
     clippy::string_slice
 )]
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use fieldcrm_model::{DocId, DocKind, Role, hex};
+use fieldcrm_model::{Role, hex};
 use fieldcrm_net::ws::console_login_message;
-use fieldcrm_relay::{Config, Relay, app};
-use fieldcrm_workspace::{InitOptions, Workspace};
+use fieldcrm_relay::{Relay, app};
+use fieldcrm_workspace::Workspace;
 use tower::ServiceExt;
 
 struct Office {
@@ -25,19 +27,7 @@ struct Office {
 /// An admin and a rep device; the relay holds the admin's roster.
 fn office() -> Office {
     let dir = tempfile::tempdir().unwrap();
-    let admin = Workspace::init(
-        &dir.path().join("admin"),
-        &InitOptions {
-            user: "管理员".into(),
-            role: Role::Admin,
-            team: None,
-            region: None,
-            company: "示例科技".into(),
-            device_label: "laptop".into(),
-        },
-        0,
-    )
-    .unwrap();
+    let admin = common::admin(dir.path());
     let rep = Workspace::join(&dir.path().join("rep"), admin.workspace_id()).unwrap();
     admin
         .add_user("小张", Role::Rep, Some("华东".into()), None, 1)
@@ -45,17 +35,7 @@ fn office() -> Office {
     admin
         .enroll_device(&rep.device(), "小张", "phone", 2)
         .unwrap();
-    let mut config = Config::default();
-    config.data_dir = dir.path().join("relay");
-    config.iroh_listen = None;
-    Relay::init(&config.data_dir, admin.workspace_id(), admin.device()).unwrap();
-    let relay = Relay::open(config).unwrap();
-    let id = DocId::workspace(&DocKind::Roster);
-    let (bytes, sigs) = admin.store().load_signed(&id).unwrap();
-    relay
-        .store()
-        .apply_batch([(&id, bytes.as_slice(), sigs.as_slice())])
-        .unwrap();
+    let relay = common::relay_with_roster(dir.path(), &admin);
     Office {
         _dir: dir,
         admin,

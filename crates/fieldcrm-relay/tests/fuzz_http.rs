@@ -11,17 +11,18 @@
     clippy::string_slice
 )]
 
+mod common;
+
 use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use fieldcrm_model::{DocId, DocKind, Role};
 use fieldcrm_net::ws::{
     CODE_PROOF_HEADER, CONSOLE_LOGIN_PATH, ENROL_PATH, FINDINGS_HEADERS, FINDINGS_PATH,
     INVITATIONS_PATH, REDEEM_PATH,
 };
-use fieldcrm_relay::{Config, Relay, app};
-use fieldcrm_workspace::{InitOptions, Workspace};
+use fieldcrm_relay::{Relay, app};
+use fieldcrm_workspace::Workspace;
 use proptest::prelude::*;
 use tower::ServiceExt;
 
@@ -30,30 +31,8 @@ fn relay() -> &'static (tempfile::TempDir, Workspace, Relay) {
     static RELAY: OnceLock<(tempfile::TempDir, Workspace, Relay)> = OnceLock::new();
     RELAY.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let admin = Workspace::init(
-            &dir.path().join("admin"),
-            &InitOptions {
-                user: "管理员".into(),
-                role: Role::Admin,
-                team: None,
-                region: None,
-                company: "示例科技".into(),
-                device_label: "laptop".into(),
-            },
-            0,
-        )
-        .unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().join("relay");
-        config.iroh_listen = None;
-        Relay::init(&config.data_dir, admin.workspace_id(), admin.device()).unwrap();
-        let relay = Relay::open(config).unwrap();
-        let id = DocId::workspace(&DocKind::Roster);
-        let (bytes, sigs) = admin.store().load_signed(&id).unwrap();
-        relay
-            .store()
-            .apply_batch([(&id, bytes.as_slice(), sigs.as_slice())])
-            .unwrap();
+        let admin = common::admin(dir.path());
+        let relay = common::relay_with_roster(dir.path(), &admin);
         (dir, admin, relay)
     })
 }
