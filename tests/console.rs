@@ -103,12 +103,12 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
         let c = driver.session(1280, 900).await;
         // No session: refused.
         c.goto(&format!("{base}/admin/devices")).await.unwrap();
-        wait_for(&c, "the refusal", "!!document.querySelector('.error-card')").await;
+        wait_css(&c, ".error-card").await;
         assert!(body_text(&c).await.contains("请先用登录链接登录"));
 
         // An expired link is refused, saying so.
         c.goto(&expired).await.unwrap();
-        wait_for(&c, "the refusal", "!!document.querySelector('.error-card')").await;
+        wait_css(&c, ".error-card").await;
         assert!(
             body_text(&c).await.contains("已过期"),
             "{}",
@@ -117,20 +117,10 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
 
         // The link: a page with one button, then the devices page.
         c.goto(&link).await.unwrap();
-        wait_for(
-            &c,
-            "the sign-in page",
-            "!!document.querySelector('#sign-in')",
-        )
-        .await;
+        wait_css(&c, "#sign-in").await;
         assert!(body_text(&c).await.contains("王经理"));
         click_and_load(&c, "#sign-in").await;
-        wait_for(
-            &c,
-            "the devices page",
-            "!!document.querySelector('#devices')",
-        )
-        .await;
+        wait_css(&c, "#devices").await;
         let rows = js(
             &c,
             "return [...document.querySelectorAll('#devices tbody tr')].map(r => r.innerText);",
@@ -178,12 +168,7 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
 
         // Activity: the syncs of the setup, in three charts.
         c.goto(&format!("{base}/admin/activity")).await.unwrap();
-        wait_for(
-            &c,
-            "the activity page",
-            "!!document.querySelector('#sync-total')",
-        )
-        .await;
+        wait_css(&c, "#sync-total").await;
         let syncs: u64 = text_of(&c, "#sync-total").await.unwrap().parse().unwrap();
         assert!(syncs >= 6, "{syncs} syncs");
         let charts = js(
@@ -193,33 +178,15 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
         )
         .await;
         assert_eq!(charts, json!(3));
-        if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(
-                dir.join("console-activity-1280.png"),
-                c.screenshot().await.unwrap(),
-            )
-            .unwrap();
-        }
+        screenshot(&c, "console-activity-1280.png").await;
 
         // Findings: the page renders the merged state's open findings.
         c.goto(&format!("{base}/admin/findings")).await.unwrap();
-        wait_for(
-            &c,
-            "the findings page",
-            "!!document.querySelector('#findings-total')",
-        )
-        .await;
+        wait_css(&c, "#findings-total").await;
 
         // The audit log: enrolments, the revocation (by the admin's device), the sign-in.
         c.goto(&format!("{base}/admin/audit")).await.unwrap();
-        wait_for(
-            &c,
-            "the audit page",
-            "!!document.querySelector('#audit-csv')",
-        )
-        .await;
+        wait_css(&c, "#audit-csv").await;
         let text = body_text(&c).await;
         for needle in ["登记设备", "吊销设备", "登录控制台", "创建邀请", "使用邀请"]
         {
@@ -249,12 +216,7 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
         // The same link in another browser: it worked once.
         let other = driver.session(375, 812).await;
         other.goto(&link).await.unwrap();
-        wait_for(
-            &other,
-            "the sign-in page",
-            "!!document.querySelector('#sign-in')",
-        )
-        .await;
+        wait_css(&other, "#sign-in").await;
         click_and_load(&other, "#sign-in").await;
         assert!(
             body_text(&other).await.contains("只能使用一次"),
@@ -262,12 +224,7 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
             body_text(&other).await
         );
         other.goto(&format!("{base}/admin/audit")).await.unwrap();
-        wait_for(
-            &other,
-            "the refusal",
-            "!!document.querySelector('.error-card')",
-        )
-        .await;
+        wait_css(&other, ".error-card").await;
 
         // The manager's app makes a fresh link from its Sync page.
         login(&other, &app).await;
@@ -280,48 +237,18 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
         )
         .await;
         other.goto(href.as_str().unwrap()).await.unwrap();
-        wait_for(
-            &other,
-            "the sign-in page",
-            "!!document.querySelector('#sign-in')",
-        )
-        .await;
+        wait_css(&other, "#sign-in").await;
         click_and_load(&other, "#sign-in").await;
-        wait_for(
-            &other,
-            "the devices page",
-            "!!document.querySelector('#devices')",
-        )
-        .await;
-        if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-            std::fs::write(
-                dir.join("console-devices-375.png"),
-                other.screenshot().await.unwrap(),
-            )
-            .unwrap();
-        }
+        wait_css(&other, "#devices").await;
+        screenshot(&other, "console-devices-375.png").await;
 
         // Signing out ends the session.
         c.goto(&format!("{base}/admin/devices")).await.unwrap();
-        wait_for(
-            &c,
-            "the devices page",
-            "!!document.querySelector('#devices')",
-        )
-        .await;
-        if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(
-                dir.join("console-devices-1280.png"),
-                c.screenshot().await.unwrap(),
-            )
-            .unwrap();
-        }
+        wait_css(&c, "#devices").await;
+        screenshot(&c, "console-devices-1280.png").await;
         click_and_load(&c, ".topbar form button").await;
         c.goto(&format!("{base}/admin/devices")).await.unwrap();
-        wait_for(&c, "the refusal", "!!document.querySelector('.error-card')").await;
+        wait_css(&c, ".error-card").await;
         c.close().await.unwrap();
         other.close().await.unwrap();
     });
@@ -342,4 +269,18 @@ fn http_get(base: &str, path: &str, cookie: &str) -> String {
     let (head, body) = out.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     body.to_string()
+}
+
+/// Wait until an element matching `css` is on the page.
+async fn wait_css(c: &fantoccini::Client, css: &str) {
+    wait_for(c, css, &format!("!!document.querySelector('{css}')")).await;
+}
+
+/// With `FIELDCRM_SCREENSHOTS=1`: write `docs/screenshots/{name}`.
+async fn screenshot(c: &fantoccini::Client, name: &str) {
+    if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), c.screenshot().await.unwrap()).unwrap();
+    }
 }
