@@ -32,6 +32,7 @@ mod backup;
 pub mod config;
 mod console;
 mod findings;
+mod host;
 mod http;
 mod invitation_log;
 mod invitations;

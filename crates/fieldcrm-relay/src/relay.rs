@@ -8,17 +8,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use automerge::ChangeHash;
-use fieldcrm_model::access::can_read;
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, Summary, short_id};
-use fieldcrm_net::ws::OUT_OF_SCOPE;
 use fieldcrm_store::{LoadError, Store};
-use fieldcrm_sync::scope::{Incoming, RosterScope};
-use fieldcrm_sync::{Host, HostError, LoadedDoc, SaveDoc, Scope, Session, SessionRole};
+use fieldcrm_sync::scope::RosterScope;
+use fieldcrm_sync::{HostError, Session, SessionRole};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::activity::{Activity, EVENTS_FILE};
-use crate::audit::{Audit, AuditRow};
+use crate::audit::Audit;
 use crate::config::Config;
+use crate::host::ScopeKind;
+pub use crate::host::{RelayHost, RelayScope};
 use crate::log::RefusalLog;
 use crate::metrics::{ConnRefusal, Gauges, Metrics};
 
@@ -641,183 +641,4 @@ impl Relay {
     }
 }
 
-type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
-
-enum ScopeKind {
-    Bootstrap(Box<RosterScope<SummaryFn>>),
-    Roster {
-        roster: Arc<Roster>,
-        user: String,
-        scope: Box<RosterScope<SummaryFn>>,
-    },
-}
-
-/// What one device may read and write through the relay.
-///
-/// - Read: [`fieldcrm_model::access::can_read`] of the device's user on the relay's own
-///   summary of each document (via [`RosterScope`]); nothing else is revealed.
-/// - Write: change by change, by its signed author (enrolled, not revoked when it made
-///   the change, allowed to write the document; roster changes by the chain of admins
-///   back to the founding device): a device delivers its own changes and any it received
-///   from others. A document the relay holds but the delivering user may not read is
-///   refused with a reason starting with [`OUT_OF_SCOPE`] (the device then drops its
-///   copy).
-/// - Bootstrap (the configured admin device before any roster): receives nothing; the
-///   roster it sends is judged by its chain back to the founding device, other documents
-///   by their signatures.
-pub struct RelayScope {
-    kind: ScopeKind,
-    store: Store,
-    authors: Arc<Mutex<HashMap<DocId, Vec<String>>>>,
-}
-
-impl Scope for RelayScope {
-    fn shares(&self, id: &DocId) -> bool {
-        match &self.kind {
-            ScopeKind::Bootstrap(_) => false,
-            ScopeKind::Roster { scope, .. } => scope.shares(id),
-        }
-    }
-
-    fn accepts(&self, id: &DocId, incoming: &Incoming<'_>) -> Result<(), String> {
-        let authors: Vec<String> = incoming.authors.iter().map(|a| a.to_hex_string()).collect();
-        self.authors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), authors);
-        let ScopeKind::Roster {
-            roster,
-            user,
-            scope,
-        } = &self.kind
-        else {
-            return Ok(());
-        };
-        let held = self
-            .store
-            .summary(id)
-            .map_err(|e| format!("document {}: relay store: {e}", id.short()))?;
-        if let Some(s) = &held
-            && !can_read(roster, user, s)
-        {
-            return Err(format!(
-                "{OUT_OF_SCOPE} document {} is not shared with you",
-                id.short()
-            ));
-        }
-        scope.accepts(id, incoming)
-    }
-
-    /// A document the relay holds that the device may no longer read (reassigned):
-    /// its changes are judged against the document as their authors saw it and the
-    /// acceptable ones kept, and the device is told to remove its copy.
-    fn leaving(&self, id: &DocId, _incoming: &Incoming<'_>) -> Option<String> {
-        let ScopeKind::Roster { roster, user, .. } = &self.kind else {
-            return None;
-        };
-        let held = self.store.summary(id).ok()??;
-        (!can_read(roster, user, &held)).then(|| {
-            format!(
-                "{OUT_OF_SCOPE} document {} is not shared with you",
-                id.short()
-            )
-        })
-    }
-
-    fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
-        match &self.kind {
-            ScopeKind::Roster { scope, .. } => scope.refuse_changes(id, incoming),
-            ScopeKind::Bootstrap(scope)
-                if *id == DocId::workspace(&fieldcrm_model::DocKind::Roster) =>
-            {
-                scope.refuse_changes(id, incoming)
-            }
-            ScopeKind::Bootstrap(_) => Vec::new(),
-        }
-    }
-}
-
-/// The relay store as the host of one device's session: every save is written to the
-/// audit log (device, user, document, authors, time) and committed durably before the
-/// session acknowledges it.
-pub struct RelayHost {
-    relay: Relay,
-    device: DeviceKey,
-    user: String,
-    transport: &'static str,
-    authors: Arc<Mutex<HashMap<DocId, Vec<String>>>>,
-}
-
-impl Host for RelayHost {
-    fn load(&mut self, ids: &[DocId]) -> Result<Vec<LoadedDoc>, HostError> {
-        let store = &self.relay.inner.store;
-        ids.iter()
-            .map(|id| match store.load_signed(id) {
-                Ok((bytes, sigs)) => Ok(LoadedDoc {
-                    id: id.clone(),
-                    bytes: Some(bytes),
-                    sigs,
-                }),
-                Err(LoadError::NotFound { .. }) => Ok(LoadedDoc {
-                    id: id.clone(),
-                    bytes: None,
-                    sigs: Vec::new(),
-                }),
-                Err(e) => Err(HostError(e.to_string())),
-            })
-            .collect()
-    }
-
-    fn save(&mut self, docs: Vec<SaveDoc>) -> Result<(), HostError> {
-        let inner = &self.relay.inner;
-        let at_ms = (inner.clock)();
-        let rows: Vec<AuditRow> = {
-            let authors = self.authors.lock().unwrap_or_else(|p| p.into_inner());
-            docs.iter()
-                .map(|d| AuditRow {
-                    at_ms,
-                    device: self.device.to_hex(),
-                    user: self.user.clone(),
-                    transport: self.transport.into(),
-                    doc: d.id.as_str().into(),
-                    whole: d.whole_heads.is_some(),
-                    bytes: d.data.len() as u64,
-                    authors: authors.get(&d.id).cloned().unwrap_or_default(),
-                })
-                .collect()
-        };
-        // Audit first: a row may describe a delivery the crash below lost, but no stored
-        // change lacks its row.
-        inner
-            .audit
-            .append(&rows)
-            .map_err(|e| HostError(format!("audit log: {e}")))?;
-        let roster_id = DocId::workspace(&DocKind::Roster);
-        let roster_before = if docs.iter().any(|d| d.id == roster_id) {
-            Some(self.relay.roster().ok().flatten())
-        } else {
-            None
-        };
-        inner
-            .store
-            .apply_batch(
-                docs.iter()
-                    .map(|d| (&d.id, d.data.as_slice(), d.sigs.as_slice())),
-            )
-            .map_err(|e| HostError(e.to_string()))?;
-        inner.metrics.saved(docs.len() as u64);
-        let roster_by = self
-            .authors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&roster_id)
-            .cloned();
-        self.relay.note_saved(
-            &self.device,
-            docs.iter().map(|d| d.id.as_str().to_string()),
-            roster_before.map(|before| (before, roster_by.unwrap_or_default())),
-            at_ms,
-        );
-        Ok(())
-    }
-}
+pub(crate) type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
