@@ -116,6 +116,29 @@ pub(crate) enum ChannelCmd {
         /// Channel.
         channel: String,
     },
+    /// Remove a record made by mistake (channel managers, managers, admins): out of lists
+    /// and rules, kept in the record's history; `restore-record` brings it back.
+    RemoveRecord {
+        /// Channel.
+        channel: String,
+        /// Kind of record: territory, communication, training, assessment, price report
+        /// (or 区域, 沟通, 培训, 评估, 价格报告).
+        kind: String,
+        /// The record (ID prefix).
+        record: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a removed record back (channel managers, managers, admins).
+    RestoreRecord {
+        /// Channel.
+        channel: String,
+        /// Kind of record (as for remove-record).
+        kind: String,
+        /// The record (ID prefix).
+        record: String,
+    },
     /// Suspend.
     Suspend {
         /// Channel.

@@ -82,7 +82,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         }
         ChannelCmd::Show { channel, json } => {
             let id = ctx.channel(&channel)?;
-            let ch: Channel = ws.load(&id)?.hydrate()?;
+            let ch: Channel = ws.load(&id)?.hydrate::<Channel>()?.without_removed();
             if json {
                 let mut v = serde_json::to_value(&ch)?;
                 if let Some(o) = v.as_object_mut() {
@@ -144,6 +144,25 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
             let id = ctx.channel(&channel)?;
             ctx.ws.restore_record(&id, ctx.now())?;
             println!("已恢复 restored channel {}", id.short());
+        }
+        ChannelCmd::RemoveRecord {
+            channel,
+            kind,
+            record,
+            reason,
+        } => {
+            let id = ctx.channel(&channel)?;
+            let eid = ws.remove_channel_record(&id, &kind, &record, reason, now)?;
+            println!("已删除 removed {kind} {}", short(&eid));
+        }
+        ChannelCmd::RestoreRecord {
+            channel,
+            kind,
+            record,
+        } => {
+            let id = ctx.channel(&channel)?;
+            let eid = ws.restore_channel_record(&id, &kind, &record, now)?;
+            println!("已恢复 restored {kind} {}", short(&eid));
         }
         ChannelCmd::Suspend { channel } => status(ctx, &channel, ChannelStatus::Suspended)?,
         ChannelCmd::Terminate { channel } => status(ctx, &channel, ChannelStatus::Terminated)?,

@@ -58,7 +58,8 @@ pub enum Authority {
     MergeCustomers,
     /// Merge duplicate channel records.
     MergeChannels,
-    /// Archive or restore a customer file or channel record.
+    /// Archive or restore a customer file or channel record; remove a record from a
+    /// channel record, or restore it.
     Archive,
     /// Remove a record the rules watch (complaint, contract, order, gift) from a
     /// customer file, or restore any removed record.
@@ -184,7 +185,7 @@ impl Authority {
             Targets => "设置销售目标",
             MergeCustomers => "合并重复客户档案",
             MergeChannels => "合并重复渠道档案",
-            Archive => "归档或恢复客户档案、渠道档案",
+            Archive => "归档或恢复客户档案、渠道档案，或删除、恢复渠道档案中的记录",
             RemoveRecord => "删除或恢复客户档案中受规则监管的记录（投诉、合同、订单、礼品）",
             WaiveFinding => "豁免规则检查发现的问题",
             WaiveChannelFinding => "豁免渠道档案的规则检查问题",
@@ -216,7 +217,9 @@ impl Authority {
             Targets => "set sales targets",
             MergeCustomers => "merge customer files",
             MergeChannels => "merge channel records",
-            Archive => "archive or restore a customer file or channel record",
+            Archive => {
+                "archive or restore a customer file or channel record, or remove or restore a record of a channel"
+            }
             RemoveRecord => {
                 "remove a complaint, contract, order or gift from a customer file, or restore a removed record"
             }
@@ -259,6 +262,7 @@ impl Authority {
         let segs: Vec<&str> = path.split('/').collect();
         match (kind, segs.as_slice()) {
             (DocKind::Customer | DocKind::Channel, ["archived", ..]) => Some(Authority::Archive),
+            (DocKind::Channel, ["removed", ..]) => Some(Authority::Archive),
             (DocKind::Customer, ["removed", collection, ..])
                 if crate::customer::GUARDED_COLLECTIONS.contains(collection) =>
             {

@@ -91,6 +91,52 @@ pub struct Channel {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub finding_states: BTreeMap<String, crate::FindingState>,
+    /// Records removed from the channel record (made by mistake), keyed
+    /// `collection/entity-id`: who, when, why. The entry itself stays in the document (a
+    /// concurrent edit to it is kept, and a manager can restore it); lists, pages and
+    /// rules leave it out.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub removed: BTreeMap<String, Note>,
+}
+
+/// The collections of a channel record whose records can be removed (and restored).
+pub const REMOVABLE_COLLECTIONS: &[&str] = &[
+    "territories",
+    "communications",
+    "trainings",
+    "assessments",
+    "price_reports",
+];
+
+impl Channel {
+    /// Whether the record `id` of `collection` was removed.
+    pub fn is_removed(&self, collection: &str, id: &str) -> bool {
+        self.removed.contains_key(&format!("{collection}/{id}"))
+    }
+
+    /// The record as lists, pages and rules see it: without its removed records.
+    pub fn without_removed(mut self) -> Channel {
+        if self.removed.is_empty() {
+            return self;
+        }
+        let removed = std::mem::take(&mut self.removed);
+        for key in removed.keys() {
+            let Some((collection, id)) = key.split_once('/') else {
+                continue;
+            };
+            match collection {
+                "territories" => drop(self.territories.remove(id)),
+                "communications" => drop(self.communications.remove(id)),
+                "trainings" => drop(self.trainings.remove(id)),
+                "assessments" => drop(self.assessments.remove(id)),
+                "price_reports" => drop(self.price_reports.remove(id)),
+                _ => {}
+            }
+        }
+        self.removed = removed;
+        self
+    }
 }
 
 /// The collections of a channel record.

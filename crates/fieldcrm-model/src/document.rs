@@ -329,7 +329,7 @@ impl Document {
             DocKind::Customer => {
                 Body::Customer(self.hydrate::<crate::Customer>()?.without_removed())
             }
-            DocKind::Channel => Body::Channel(self.hydrate()?),
+            DocKind::Channel => Body::Channel(self.hydrate::<crate::Channel>()?.without_removed()),
             DocKind::Roster => Body::Roster(self.hydrate()?),
             DocKind::Catalog => Body::Catalog(self.hydrate()?),
             DocKind::Policy => Body::Policy(self.hydrate()?),

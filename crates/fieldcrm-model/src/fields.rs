@@ -102,6 +102,7 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "agreement",
             "merged_into",
             "archived",
+            "removed/*",
             "territories/*",
             "finding_states/*",
             "finding_states/*/*",

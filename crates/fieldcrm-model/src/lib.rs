@@ -106,6 +106,7 @@ impl Channel {
             assessments: Default::default(),
             price_reports: Default::default(),
             finding_states: Default::default(),
+            removed: Default::default(),
         }
     }
 }

@@ -263,6 +263,7 @@ fn automerge_json_equals_serde_json() {
         // The whole document (body() leaves removed records out, for lists and rules).
         let body = match f.doc.kind().unwrap() {
             DocKind::Customer => Body::Customer(f.doc.hydrate().unwrap()),
+            DocKind::Channel => Body::Channel(f.doc.hydrate().unwrap()),
             _ => f.doc.body().unwrap(),
         };
         let serde = serde_json::to_value(&body).unwrap();
@@ -1702,7 +1703,8 @@ fn customer_merged(c: &Cast) -> Document {
 }
 
 /// A distributor with qualification, risk, agreement, territory, communications, training,
-/// assessment and a price report; one product line was taken off its set (`false`). The channel manager activated it while the sales
+/// assessment and a price report (and a communication entered twice, removed); one product
+/// line was taken off its set (`false`). The channel manager activated it while the sales
 /// manager, offline, suspended it: `status` and `status_at` hold both values.
 fn channel_hengtong(c: &Cast) -> Document {
     let t0 = bj(2026, 9, 5, 10, 0);
@@ -1812,6 +1814,31 @@ fn channel_hengtong(c: &Cast) -> Document {
         bj(2026, 10, 10, 17, 0),
         "记录座谈 record meeting",
     );
+    // The same meeting entered twice by mistake, then removed (it stays in the document).
+    let twice = id(3102);
+    add(
+        &mut a,
+        "communications",
+        &twice,
+        &Note {
+            text: "2026 年第三季度渠道座谈会".into(),
+            at: bj(2026, 10, 10, 14, 0),
+            by: c.zhao.id.clone(),
+        },
+        bj(2026, 10, 10, 17, 5),
+        "记录座谈 record meeting",
+    );
+    let t = bj(2026, 10, 11, 9, 0);
+    a.put(
+        &["removed", &format!("communications/{twice}")],
+        &Note {
+            text: "重复录入".into(),
+            at: t,
+            by: c.zhao.id.clone(),
+        },
+    )
+    .unwrap();
+    a.commit(t, "删除渠道记录 remove communications");
     add(
         &mut a,
         "trainings",

@@ -16,6 +16,7 @@
 mod api {
     mod admin;
     mod channel;
+    mod channel_removal;
     mod claims;
     mod customer;
     mod exchange;

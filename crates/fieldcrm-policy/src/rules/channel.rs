@@ -84,6 +84,17 @@ pub(crate) fn check(e: &mut Eval<'_>, ch: &Channel) -> ChannelExtract {
             let a = e.ctx.check(e.snap, "archived", Authority::Archive);
             authority(e, "archived", &a, Authority::Archive);
         }
+        // Records removed from the record (`removed/<collection>/<id>`).
+        let snap = e.snap;
+        for (path, state) in &snap.fields {
+            if !path.starts_with("removed/")
+                || state.values.first().is_none_or(|v| v.value.is_null())
+            {
+                continue;
+            }
+            let a = e.ctx.check(snap, path, Authority::Archive);
+            authority(e, path, &a, Authority::Archive);
+        }
     }
 
     if active {

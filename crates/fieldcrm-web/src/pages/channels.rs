@@ -106,8 +106,9 @@ pub(crate) async fn page(
         }
         let ch: Channel = ws
             .load(&id)?
-            .hydrate()
-            .map_err(fieldcrm_workspace::Error::from)?;
+            .hydrate::<Channel>()
+            .map_err(fieldcrm_workspace::Error::from)?
+            .without_removed();
         let findings = ws.check(
             &CheckQuery {
                 rule: None,

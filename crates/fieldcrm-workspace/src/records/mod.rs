@@ -21,7 +21,7 @@ use fieldcrm_model::*;
 use crate::{Error, Me, Result, Workspace};
 
 pub use admin::parse_period;
-pub use removal::record_collection;
+pub use removal::{channel_record_collection, record_collection};
 pub use sales::PricedEdit;
 
 /// Fields of a new customer file.

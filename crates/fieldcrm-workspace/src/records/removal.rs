@@ -7,6 +7,11 @@
 //! contracts, orders and gifts are watched by the rules: removing one takes
 //! [`Authority::RemoveRecord`] (the policy reports a removal made without it); any other
 //! record may be removed by whoever may change the file.
+//!
+//! Channel records work the same way for their territories, communications, trainings,
+//! assessments and price reports: removing or restoring any of them takes
+//! [`Authority::Archive`] (channel managers, managers and admins), and the policy reports
+//! a removal made without it.
 
 use fieldcrm_model::customer::GUARDED_COLLECTIONS;
 use fieldcrm_model::*;
@@ -60,6 +65,69 @@ fn keys(c: &Customer, collection: &str) -> Vec<String> {
     }
 }
 
+/// A kind of record in a channel record, as the CLI and the app name it.
+pub fn channel_record_collection(kind: &str) -> Result<&'static str> {
+    let k = kind.trim().to_lowercase().replace(['-', '_'], " ");
+    Ok(match k.as_str() {
+        "territory" | "territories" | "区域" | "独家区域" => "territories",
+        "communication" | "communications" | "沟通" | "座谈" => "communications",
+        "training" | "trainings" | "培训" => "trainings",
+        "assessment" | "assessments" | "评估" | "考核" => "assessments",
+        "price report" | "price reports" | "price" | "价格报告" | "价格" => "price_reports",
+        _ => {
+            return Err(Error::bad(
+                "kind",
+                format!("不认识的渠道记录类型“{kind}”：可用 区域、沟通、培训、评估、价格报告"),
+                format!(
+                    "unknown channel record kind `{kind}`: use territory, communication, training, assessment or price report"
+                ),
+            ));
+        }
+    })
+}
+
+/// The keys of one collection of a channel record.
+fn channel_keys(c: &Channel, collection: &str) -> Vec<String> {
+    fn k<V>(m: &std::collections::BTreeMap<String, V>) -> Vec<String> {
+        m.keys().cloned().collect()
+    }
+    match collection {
+        "territories" => k(&c.territories),
+        "communications" => k(&c.communications),
+        "trainings" => k(&c.trainings),
+        "assessments" => k(&c.assessments),
+        "price_reports" => k(&c.price_reports),
+        _ => Vec::new(),
+    }
+}
+
+/// Write the removal marker `removed/<collection>/<eid>`, creating the `removed` map in
+/// a document made before removals existed.
+fn mark_removed(
+    doc: &mut Document,
+    collection: &str,
+    eid: &str,
+    reason: Option<String>,
+    now: Millis,
+    me: &crate::Me,
+) -> Result<()> {
+    if doc.map_at(&["removed"]).is_none() {
+        doc.put_new_object(
+            &["removed"],
+            &std::collections::BTreeMap::<String, Note>::new(),
+        )?;
+    }
+    doc.put(
+        &["removed", &format!("{collection}/{eid}")],
+        &Note {
+            text: opt_text(reason).unwrap_or_default(),
+            at: now,
+            by: me.user_id.clone(),
+        },
+    )?;
+    Ok(())
+}
+
 impl Workspace {
     /// Remove a record made by mistake from a customer file (`kind` as
     /// [`record_collection`] reads it, `entity` an ID prefix); returns its full ID.
@@ -82,21 +150,7 @@ impl Workspace {
                 .filter(|k| !c.is_removed(collection, k))
                 .collect();
             let eid = crate::resolve::resolve_key(collection, live, entity)?;
-            if doc.map_at(&["removed"]).is_none() {
-                // A file made before removals existed.
-                doc.put_new_object(
-                    &["removed"],
-                    &std::collections::BTreeMap::<String, Note>::new(),
-                )?;
-            }
-            doc.put(
-                &["removed", &format!("{collection}/{eid}")],
-                &Note {
-                    text: opt_text(reason).unwrap_or_default(),
-                    at: now,
-                    by: me.user_id.clone(),
-                },
-            )?;
+            mark_removed(doc, collection, &eid, reason, now, me)?;
             Ok(eid)
         })
     }
@@ -114,6 +168,54 @@ impl Workspace {
         self.edit_customer(id, now, &message, |doc, c, me| {
             me.require(Authority::RemoveRecord)?;
             let gone: Vec<String> = keys(c, collection)
+                .into_iter()
+                .filter(|k| c.is_removed(collection, k))
+                .collect();
+            let eid = crate::resolve::resolve_key(collection, gone, entity)?;
+            doc.delete(&["removed", &format!("{collection}/{eid}")])?;
+            Ok(eid)
+        })
+    }
+
+    /// Remove a record made by mistake from a channel record (`kind` as
+    /// [`channel_record_collection`] reads it, `entity` an ID prefix): channel managers,
+    /// managers and admins. Returns its full ID.
+    pub fn remove_channel_record(
+        &self,
+        id: &DocId,
+        kind: &str,
+        entity: &str,
+        reason: Option<String>,
+        now: Millis,
+    ) -> Result<String> {
+        let collection = channel_record_collection(kind)?;
+        let message = format!("删除渠道记录 remove {collection}");
+        self.edit_channel(id, now, &message, |doc, c, me| {
+            me.require(Authority::Archive)?;
+            let live: Vec<String> = channel_keys(c, collection)
+                .into_iter()
+                .filter(|k| !c.is_removed(collection, k))
+                .collect();
+            let eid = crate::resolve::resolve_key(collection, live, entity)?;
+            mark_removed(doc, collection, &eid, reason, now, me)?;
+            Ok(eid)
+        })
+    }
+
+    /// Put a record removed from a channel record back (channel managers, managers and
+    /// admins); returns its full ID.
+    pub fn restore_channel_record(
+        &self,
+        id: &DocId,
+        kind: &str,
+        entity: &str,
+        now: Millis,
+    ) -> Result<String> {
+        let collection = channel_record_collection(kind)?;
+        let message = format!("恢复渠道记录 restore {collection}");
+        self.edit_channel(id, now, &message, |doc, c, me| {
+            me.require(Authority::Archive)?;
+            let gone: Vec<String> = channel_keys(c, collection)
                 .into_iter()
                 .filter(|k| c.is_removed(collection, k))
                 .collect();

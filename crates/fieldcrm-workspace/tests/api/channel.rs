@@ -11,7 +11,7 @@ fn channel(ws: &Workspace, id: &DocId) -> Channel {
 
 /// A team, product P-100, and channel 华东分销 registered by the channel manager, held
 /// by every device (the rep and legal by a whole copy).
-fn with_channel() -> (Kit, Team, DocId) {
+pub(super) fn with_channel() -> (Kit, Team, DocId) {
     let kit = Kit::new();
     let t = kit.team();
     kit.product(&t.admin, "P-100", "1000");
