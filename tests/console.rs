@@ -284,3 +284,51 @@ async fn screenshot(c: &fantoccini::Client, name: &str) {
         std::fs::write(dir.join(name), c.screenshot().await.unwrap()).unwrap();
     }
 }
+
+/// The admin's 邀请 page in the app, in a real browser at phone and desktop widths: the
+/// form makes an invitation the relay holds, the page shows the code, the link and a QR
+/// code that fits the screen, and a new device joins with the code it shows.
+#[test]
+fn the_admins_invite_page_shows_a_code_link_and_qr_that_fit_a_phone() {
+    if skip_browser() {
+        return;
+    }
+    let office = Office::new();
+    let app = App::start(&office.admin);
+    let driver = Chromedriver::start();
+    let codes = bounded_codes(&driver, &app);
+    // The code the page showed works once.
+    let dev = crate::support::Rep::at(&office.root.join("dev-invited"));
+    let out = dev.ok(&["join", "--invite", &codes[0], "--relay", &office.relay.url]);
+    assert!(out.contains("小周"), "{out}");
+}
+
+fn bounded_codes(driver: &Chromedriver, app: &App) -> Vec<String> {
+    let mut codes = Vec::new();
+    bounded(async {
+        for (w, h, name) in [(375, 812, "小周"), (1280, 900, "小吴")] {
+            let c = driver.session(w, h).await;
+            login(&c, app).await;
+            goto(&c, app, "/invite").await;
+            set_field(&c, "#invite-form", "name", name).await;
+            set_field(&c, "#invite-form", "team", "华东一组").await;
+            click_and_load(&c, "#invite-create").await;
+            wait_css(&c, "#invite-qr svg").await;
+            let code = text_of(&c, "#invite-code").await.unwrap();
+            assert_eq!(code.chars().count(), 9, "{code}");
+            let link = text_of(&c, "#invite-link").await.unwrap();
+            assert!(link.contains(&code), "{link}");
+            let fits = js(
+                &c,
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                vec![],
+            )
+            .await;
+            assert_eq!(fits, json!(true), "horizontal scroll at {w} px");
+            screenshot(&c, &format!("invite-{w}.png")).await;
+            codes.push(code);
+            c.close().await.unwrap();
+        }
+    });
+    codes
+}
