@@ -47,10 +47,12 @@ pub fn record_collection(kind: &str) -> Result<&'static str> {
 }
 
 /// The keys of one collection of a customer file.
+/// The IDs of a collection map.
+fn k<V>(m: &std::collections::BTreeMap<String, V>) -> Vec<String> {
+    m.keys().cloned().collect()
+}
+
 fn keys(c: &Customer, collection: &str) -> Vec<String> {
-    fn k<V>(m: &std::collections::BTreeMap<String, V>) -> Vec<String> {
-        m.keys().cloned().collect()
-    }
     match collection {
         "contacts" => k(&c.contacts),
         "interactions" => k(&c.interactions),
@@ -88,9 +90,6 @@ pub fn channel_record_collection(kind: &str) -> Result<&'static str> {
 
 /// The keys of one collection of a channel record.
 fn channel_keys(c: &Channel, collection: &str) -> Vec<String> {
-    fn k<V>(m: &std::collections::BTreeMap<String, V>) -> Vec<String> {
-        m.keys().cloned().collect()
-    }
     match collection {
         "territories" => k(&c.territories),
         "communications" => k(&c.communications),
@@ -128,6 +127,22 @@ fn mark_removed(
     Ok(())
 }
 
+/// The full ID of `entity` (an ID prefix) among the records of `collection` that are
+/// removed (`want_removed`) or still live.
+fn pick(
+    all: Vec<String>,
+    is_removed: impl Fn(&str) -> bool,
+    want_removed: bool,
+    collection: &str,
+    entity: &str,
+) -> Result<String> {
+    let keys = all
+        .into_iter()
+        .filter(|k| is_removed(k) == want_removed)
+        .collect();
+    crate::resolve::resolve_key(collection, keys, entity)
+}
+
 impl Workspace {
     /// Remove a record made by mistake from a customer file (`kind` as
     /// [`record_collection`] reads it, `entity` an ID prefix); returns its full ID.
@@ -145,11 +160,13 @@ impl Workspace {
             if GUARDED_COLLECTIONS.contains(&collection) {
                 me.require(Authority::RemoveRecord)?;
             }
-            let live: Vec<String> = keys(c, collection)
-                .into_iter()
-                .filter(|k| !c.is_removed(collection, k))
-                .collect();
-            let eid = crate::resolve::resolve_key(collection, live, entity)?;
+            let eid = pick(
+                keys(c, collection),
+                |k| c.is_removed(collection, k),
+                false,
+                collection,
+                entity,
+            )?;
             mark_removed(doc, collection, &eid, reason, now, me)?;
             Ok(eid)
         })
@@ -167,11 +184,13 @@ impl Workspace {
         let message = format!("恢复记录 restore {collection}");
         self.edit_customer(id, now, &message, |doc, c, me| {
             me.require(Authority::RemoveRecord)?;
-            let gone: Vec<String> = keys(c, collection)
-                .into_iter()
-                .filter(|k| c.is_removed(collection, k))
-                .collect();
-            let eid = crate::resolve::resolve_key(collection, gone, entity)?;
+            let eid = pick(
+                keys(c, collection),
+                |k| c.is_removed(collection, k),
+                true,
+                collection,
+                entity,
+            )?;
             doc.delete(&["removed", &format!("{collection}/{eid}")])?;
             Ok(eid)
         })
@@ -192,11 +211,13 @@ impl Workspace {
         let message = format!("删除渠道记录 remove {collection}");
         self.edit_channel(id, now, &message, |doc, c, me| {
             me.require(Authority::Archive)?;
-            let live: Vec<String> = channel_keys(c, collection)
-                .into_iter()
-                .filter(|k| !c.is_removed(collection, k))
-                .collect();
-            let eid = crate::resolve::resolve_key(collection, live, entity)?;
+            let eid = pick(
+                channel_keys(c, collection),
+                |k| c.is_removed(collection, k),
+                false,
+                collection,
+                entity,
+            )?;
             mark_removed(doc, collection, &eid, reason, now, me)?;
             Ok(eid)
         })
@@ -215,11 +236,13 @@ impl Workspace {
         let message = format!("恢复渠道记录 restore {collection}");
         self.edit_channel(id, now, &message, |doc, c, me| {
             me.require(Authority::Archive)?;
-            let gone: Vec<String> = channel_keys(c, collection)
-                .into_iter()
-                .filter(|k| c.is_removed(collection, k))
-                .collect();
-            let eid = crate::resolve::resolve_key(collection, gone, entity)?;
+            let eid = pick(
+                channel_keys(c, collection),
+                |k| c.is_removed(collection, k),
+                true,
+                collection,
+                entity,
+            )?;
             doc.delete(&["removed", &format!("{collection}/{eid}")])?;
             Ok(eid)
         })
