@@ -241,6 +241,12 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
         click_and_load(&other, "#sign-in").await;
         wait_css(&other, "#devices").await;
         screenshot(&other, "console-devices-375.png").await;
+        other.goto(&format!("{base}/admin/audit")).await.unwrap();
+        wait_css(&other, "#audit-csv").await;
+        screenshot(&other, "console-audit-375.png").await;
+        other.goto(&format!("{base}/admin/activity")).await.unwrap();
+        wait_css(&other, "#sync-total").await;
+        screenshot(&other, "console-activity-375.png").await;
 
         // Signing out ends the session.
         c.goto(&format!("{base}/admin/devices")).await.unwrap();
@@ -327,6 +333,11 @@ fn bounded_codes(driver: &Chromedriver, app: &App) -> Vec<String> {
             assert_eq!(fits, json!(true), "horizontal scroll at {w} px");
             screenshot(&c, &format!("invite-{w}.png")).await;
             codes.push(code);
+            // The Sync page's console button makes a sign-in link for the relay.
+            goto(&c, app, "/sync").await;
+            click_and_load(&c, "#console-login").await;
+            wait_css(&c, "#console-link").await;
+            screenshot(&c, &format!("sync-console-{w}.png")).await;
             c.close().await.unwrap();
         }
     });

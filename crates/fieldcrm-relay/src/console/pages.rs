@@ -372,15 +372,18 @@ pub(crate) async fn activity(
     guarded(c, headers, q, |c, v, lang, _| {
         let now = c.relay.now_ms();
         let hours = data::activity_hours(&c.relay, now, 48);
-        let refusals = c.relay.activity().recent(50, |e| {
-            matches!(
-                e.kind,
-                EventKind::Refused
-                    | EventKind::ConnectionRefused
-                    | EventKind::InvitationRefused
-                    | EventKind::LoginRefused
-            )
-        });
+        let refusals = named(
+            c,
+            c.relay.activity().recent(50, |e| {
+                matches!(
+                    e.kind,
+                    EventKind::Refused
+                        | EventKind::ConnectionRefused
+                        | EventKind::InvitationRefused
+                        | EventKind::LoginRefused
+                )
+            }),
+        );
         layout(
             lang,
             v,
@@ -622,9 +625,24 @@ fn t_msg<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
 }
 
 fn audit_events(c: &Console, kind: Option<&str>) -> Vec<Event> {
-    c.relay.activity().recent(1_000, |e| {
-        e.kind.audited() && kind.is_none_or(|k| k.is_empty() || e.kind.code() == k)
-    })
+    named(
+        c,
+        c.relay.activity().recent(1_000, |e| {
+            e.kind.audited() && kind.is_none_or(|k| k.is_empty() || e.kind.code() == k)
+        }),
+    )
+}
+
+/// Events with their users' names where the roster knows the user ID.
+fn named(c: &Console, mut events: Vec<Event>) -> Vec<Event> {
+    if let Ok(Some(roster)) = c.relay.roster() {
+        for e in &mut events {
+            if let Some(u) = e.user.as_ref().and_then(|id| roster.users.get(id)) {
+                e.user = Some(u.name.clone());
+            }
+        }
+    }
+    events
 }
 
 pub(crate) async fn audit(
