@@ -53,6 +53,13 @@ pub(crate) enum DocCmd {
         #[arg(long)]
         json: bool,
     },
+    /// How much this device's store holds: the file and each table (documents, changes,
+    /// index, snapshot cache).
+    Stats {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `conflicts`.
@@ -158,6 +165,25 @@ fn flatten(v: &serde_json::Value, prefix: &str, out: &mut Vec<(String, String)>)
 
 pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
     match cmd {
+        DocCmd::Stats { json } => {
+            let s = ws.storage_sizes()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+                return Ok(());
+            }
+            let mb = |b: u64| b as f64 / 1e6;
+            println!("存储文件 store file: {:.1} MB", mb(s.file_bytes));
+            println!("{:<14} {:>10} {:>10} {:>10}", "table", "rows", "data MB", "pages MB");
+            for t in &s.tables {
+                println!(
+                    "{:<14} {:>10} {:>10.1} {:>10.1}",
+                    t.name,
+                    t.entries,
+                    mb(t.stored_bytes),
+                    mb(t.metadata_bytes + t.fragmented_bytes)
+                );
+            }
+        }
         DocCmd::List { kind, json } => {
             let mut filter = Filter::default().tombstones(Tombstones::Include);
             if let Some(k) = kind {

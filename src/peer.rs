@@ -123,6 +123,38 @@ pub(crate) fn outcome_code(o: &SyncOutcome) -> i32 {
     }
 }
 
+/// A finished sync as JSON (`fieldcrm sync --json`): what moved, what it cost, what
+/// was refused or removed. Scripts and the end-to-end benchmark read it.
+pub(crate) fn outcome_json(o: &SyncOutcome) -> serde_json::Value {
+    let r = &o.report;
+    let ids = |v: &[(fieldcrm_model::DocId, String)]| {
+        v.iter()
+            .map(|(id, why)| serde_json::json!({"id": id.to_string(), "reason": why}))
+            .collect::<Vec<_>>()
+    };
+    serde_json::json!({
+        "with": o.with.to_string(),
+        "docs_received": r.docs_saved,
+        "docs_sent": r.docs_sent,
+        "bytes_received": r.bytes_received,
+        "bytes_sent": r.bytes_sent,
+        "automerge_bytes_sent": r.automerge_bytes_sent,
+        "messages_sent": r.messages_sent,
+        "messages_received": r.messages_received,
+        "turns_sent": r.turns_sent,
+        "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
+        "refused_by_peer": ids(&r.refused_by_peer),
+        "refused_here": ids(&r.refused_here),
+        "refused_changes": r.refused_changes.iter().map(|c| {
+            serde_json::json!({"id": c.doc.to_string(), "reason": c.describe()})
+        }).collect::<Vec<_>>(),
+        "too_large": r.too_large.iter().map(|(id, size)| {
+            serde_json::json!({"id": id.to_string(), "bytes": size})
+        }).collect::<Vec<_>>(),
+        "removed": o.after.removed.len(),
+    })
+}
+
 /// Exit code of a sync or bundle import that went through except for refused changes.
 pub(crate) const EXIT_REFUSED: i32 = 3;
 
@@ -161,6 +193,7 @@ pub(crate) fn print_after(a: &AfterSync) {
 /// `serve`'s printing: refusals and failures on stderr, each finished session on stdout.
 struct Printer {
     progress: Mutex<Progress>,
+    json: bool,
 }
 
 impl ServeEvents for Printer {
@@ -183,6 +216,7 @@ impl ServeEvents for Printer {
             *p = Progress::new();
         }
         match outcome {
+            Ok(o) if self.json => println!("{}", outcome_json(o)),
             Ok(o) => print_outcome(o),
             Err(ConnectError::Session { source, .. }) => {
                 eprintln!("sync with {with} failed: {source}")
@@ -202,6 +236,7 @@ pub(crate) fn serve(home: &std::path::Path, a: ServeArgs) -> Result<()> {
     let clock = move || fixed.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond());
     let printer = Printer {
         progress: Mutex::new(Progress::new()),
+        json: a.json,
     };
     runtime().map_err(cli_error)?.block_on(async {
         let mut serving = fieldcrm_connect::serve(home, a.bind, clock, printer)

@@ -74,7 +74,11 @@ pub(crate) fn sync_at(ws: &Workspace, a: SyncArgs, now: Millis) -> Result<i32> {
         ));
     progress.done();
     let outcome = outcome.map_err(cli_error)?;
-    print_outcome(&outcome);
+    if a.json {
+        println!("{}", crate::peer::outcome_json(&outcome));
+    } else {
+        print_outcome(&outcome);
+    }
     Ok(crate::peer::outcome_code(&outcome))
 }
 

@@ -324,6 +324,9 @@ pub(crate) struct ServeArgs {
     /// Write the ticket to this file as well (for scripts).
     #[arg(long)]
     pub(crate) ticket_file: Option<PathBuf>,
+    /// Print each finished session as one line of JSON (as `sync --json`).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `sync`.
@@ -335,6 +338,9 @@ pub(crate) struct SyncArgs {
     /// Local address to bind (UDP).
     #[arg(long, default_value = "0.0.0.0:0")]
     pub(crate) bind: std::net::SocketAddr,
+    /// Print the outcome as JSON (documents, bytes, messages, turns, time, refusals).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `office-login`.

@@ -448,7 +448,16 @@ impl Document {
     /// The summary-index row for this document.
     pub fn summary(&mut self) -> Result<Summary, DocError> {
         let updated_at = self.latest_change_time();
-        Ok(self.body()?.summary(updated_at))
+        // Customer files and channels: only the summary's own fields are read.
+        Ok(match self.kind()? {
+            DocKind::Customer => self
+                .hydrate::<crate::summary_fields::CustomerHead>()?
+                .summary(updated_at),
+            DocKind::Channel => self
+                .hydrate::<crate::summary_fields::ChannelHead>()?
+                .summary(updated_at),
+            _ => self.body()?.summary(updated_at),
+        })
     }
 
     /// The latest timestamp among the head changes.

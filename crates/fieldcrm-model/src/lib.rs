@@ -24,6 +24,7 @@ pub mod money;
 pub mod period;
 pub mod sig;
 pub mod signoff;
+mod summary_fields;
 mod vocab;
 pub mod workspace_docs;
 

@@ -60,6 +60,7 @@ mod derived;
 mod docs;
 mod error;
 mod index;
+mod stats;
 mod store;
 
 pub use backup::{BackupError, BackupStats, StoreSnapshot};
@@ -69,6 +70,7 @@ pub use error::{
     ResolveError, SaveError,
 };
 pub use index::{Filter, Listed, Tombstones};
+pub use stats::TableSize;
 pub use store::{FORMAT_VERSION, RESERVED_META_PREFIX, Store, StoreOptions};
 
 /// Fewest hex characters accepted as an ID prefix by [`Store::resolve`].

@@ -326,85 +326,70 @@ impl Workspace {
     /// Import customers from CSV text (all or nothing). `now` stamps the new files.
     pub fn import_customers_csv(&self, text: &str, now: Millis) -> Result<CsvImport> {
         let me = self.me()?;
-        let (rows, mut errors) = self.csv_rows(text, CUSTOMER_COLUMNS)?;
+        let (rows, errors) = self.csv_rows(text, CUSTOMER_COLUMNS)?;
         let mut names = NewNames::new(self, DocKind::Customer, "customer")?;
-        let mut docs = Vec::new();
         let device = self.device();
-        for (line, row) in rows {
-            let mut row_err = |m: String| errors.push(format!("line {line}: {m}"));
-            let name = match names.admit(line, &row) {
-                Ok(n) => n,
-                Err(e) => {
-                    row_err(e);
-                    continue;
-                }
-            };
+        self.save_rows(rows, errors, |line, row| {
+            let name = names.admit(line, row)?;
             let mut c = Customer::new(name, now);
-            c.credit_code = cell(&row, "credit_code").map(Into::into);
-            c.industry = cell(&row, "industry").map(Into::into);
-            c.region = cell(&row, "region").map(Into::into);
-            c.address = cell(&row, "address").map(Into::into);
-            if let Some(t) = cell(&row, "class") {
+            c.credit_code = cell(row, "credit_code").map(Into::into);
+            c.industry = cell(row, "industry").map(Into::into);
+            c.region = cell(row, "region").map(Into::into);
+            c.address = cell(row, "address").map(Into::into);
+            if let Some(t) = cell(row, "class") {
                 match t.parse::<CustomerClass>() {
                     Ok(k) if !matches!(k, CustomerClass::Unknown(_)) => c.class = Some(k),
                     _ => {
-                        row_err(format!(
+                        return Err(format!(
                             "class `{t}` is not one of {}",
                             CustomerClass::expected()
                         ));
-                        continue;
                     }
                 }
             }
-            if let Some(t) = cell(&row, "annual_value") {
+            if let Some(t) = cell(row, "annual_value") {
                 match parse_yuan(t) {
                     Ok(v) if v >= 0 => c.annual_value = Some(v),
                     Ok(_) => {
-                        row_err(format!("annual value `{t}` is negative"));
-                        continue;
+                        return Err(format!("annual value `{t}` is negative"));
                     }
                     Err(e) => {
-                        row_err(format!("annual value: {e}"));
-                        continue;
+                        return Err(format!("annual value: {e}"));
                     }
                 }
             }
-            let owner = match cell(&row, "owner") {
+            let owner = match cell(row, "owner") {
                 Some(t) => match self.resolve_user(&me.roster, t) {
                     Ok(uid) => uid,
                     Err(e) => {
-                        row_err(format!("owner: {e}"));
-                        continue;
+                        return Err(format!("owner: {e}"));
                     }
                 },
                 None => me.user_id.clone(),
             };
             if owner != me.user_id && me.require(Authority::AssignOwner).is_err() {
-                row_err(format!(
+                return Err(format!(
                     "{} ({}) may not assign a customer to another user",
                     me.user.name, me.user.role
                 ));
-                continue;
             }
-            c.team = cell(&row, "team")
+            c.team = cell(row, "team")
                 .map(Into::into)
                 .or_else(|| me.roster.users.get(&owner).and_then(|u| u.team.clone()));
             c.owner = Some(owner);
-            let phone = cell(&row, "phone");
-            let email = cell(&row, "email");
+            let phone = cell(row, "phone");
+            let email = cell(row, "email");
             if let Some(p) = phone
                 && !check_phone(p)
             {
-                row_err(format!("`{p}` is not a phone number"));
-                continue;
+                return Err(format!("`{p}` is not a phone number"));
             }
             if let Some(e) = email
                 && !e.contains('@')
             {
-                row_err(format!("`{e}` is not an email address"));
-                continue;
+                return Err(format!("`{e}` is not an email address"));
             }
-            match cell(&row, "contact") {
+            match cell(row, "contact") {
                 Some(cn) => {
                     c.contacts.insert(
                         new_entity_id(),
@@ -418,51 +403,62 @@ impl Workspace {
                     );
                 }
                 None if phone.is_some() || email.is_some() => {
-                    row_err("a phone or email needs a contact name".into());
-                    continue;
+                    return Err("a phone or email needs a contact name".into());
                 }
                 None => {}
             }
-            match Document::create(
+            let mut d = Document::create(
                 DocId::random(),
                 &device,
                 now,
                 &c,
                 &format!("导入客户 import customer {name}"),
-            ) {
-                Ok(mut d) => match crate::input::check_text_sizes(&mut d) {
-                    Ok(()) => docs.push((d, name.to_string())),
-                    Err(e) => row_err(e.to_string()),
-                },
-                Err(e) => row_err(e.to_string()),
-            }
-        }
-        self.save_imported(docs, errors)
+            )
+            .map_err(|e| e.to_string())?;
+            crate::input::check_text_sizes(&mut d).map_err(|e| e.to_string())?;
+            Ok((d, name.to_string()))
+                })
     }
 
-    /// Save every imported document in one durable transaction, or nothing if any row
-    /// had an error (all listed, by line).
-    fn save_imported(
+    /// Build each row's document with `make` and save them as they are made, in one
+    /// durable transaction that holds one document in memory at a time (a 100,000-row
+    /// file needs no more memory than a small one). Every row is checked; if any fails,
+    /// every error is listed by line and nothing is saved.
+    fn save_rows(
         &self,
-        docs: Vec<(Document, String)>,
-        mut errors: Vec<String>,
+        rows: Vec<Row>,
+        errors: Vec<String>,
+        mut make: impl FnMut(usize, &BTreeMap<&'static str, String>) -> std::result::Result<(Document, String), String>,
     ) -> Result<CsvImport> {
-        if !errors.is_empty() {
+        let errors = std::cell::RefCell::new(errors);
+        let mut created = Vec::new();
+        let docs = rows
+            .into_iter()
+            .filter_map(|(line, row)| match make(line, &row) {
+                // After the first error rows are still checked but no longer saved.
+                Ok((d, name)) if errors.borrow().is_empty() => {
+                    created.push((d.id().clone(), name));
+                    Some(d)
+                }
+                Ok(_) => None,
+                Err(m) => {
+                    errors.borrow_mut().push(format!("line {line}: {m}"));
+                    None
+                }
+            });
+        // The new files' claims are written by the next sync (see claims.rs).
+        let committed = self
+            .store()
+            .save_stream(docs, || errors.borrow().is_empty())
+            .map_err(fieldcrm_store::Error::from)?;
+        if !committed {
+            let mut errors = errors.into_inner();
             errors.sort_by_key(|e| line_of(e));
             return Err(Error::invalid(format!(
                 "{}\nnothing was imported",
                 errors.join("\n")
             )));
         }
-        let created = docs
-            .iter()
-            .map(|(d, n)| (d.id().clone(), n.clone()))
-            .collect();
-        // The new customer files' claims are written by the next sync (see claims.rs).
-        let mut docs: Vec<Document> = docs.into_iter().map(|(d, _)| d).collect();
-        self.store()
-            .save_batch(&mut docs)
-            .map_err(fieldcrm_store::Error::from)?;
         Ok(CsvImport { created })
     }
 
@@ -470,37 +466,27 @@ impl Workspace {
     pub fn import_channels_csv(&self, text: &str, now: Millis) -> Result<CsvImport> {
         let me = self.me()?;
         me.require(Authority::ChannelCreate)?;
-        let (rows, mut errors) = self.csv_rows(text, CHANNEL_COLUMNS)?;
+        let (rows, errors) = self.csv_rows(text, CHANNEL_COLUMNS)?;
         let mut names = NewNames::new(self, DocKind::Channel, "channel")?;
-        let mut docs = Vec::new();
         let device = self.device();
-        for (line, row) in rows {
-            let mut row_err = |m: String| errors.push(format!("line {line}: {m}"));
-            let name = match names.admit(line, &row) {
-                Ok(n) => n,
-                Err(e) => {
-                    row_err(e);
-                    continue;
-                }
-            };
-            let kind = match cell(&row, "kind").map(|k| k.parse::<ChannelKind>()) {
+        self.save_rows(rows, errors, |line, row| {
+            let name = names.admit(line, row)?;
+            let kind = match cell(row, "kind").map(|k| k.parse::<ChannelKind>()) {
                 Some(Ok(k)) if !matches!(k, ChannelKind::Unknown(_)) => k,
                 Some(_) => {
-                    row_err(format!(
+                    return Err(format!(
                         "kind `{}` is not one of {}",
-                        cell(&row, "kind").unwrap_or(""),
+                        cell(row, "kind").unwrap_or(""),
                         ChannelKind::expected()
                     ));
-                    continue;
                 }
                 None => {
-                    row_err("the kind (类型) is empty".into());
-                    continue;
+                    return Err("the kind (类型) is empty".into());
                 }
             };
             let mut c = Channel::new(name, kind, now);
-            c.region = cell(&row, "region").map(Into::into);
-            if let Some(l) = cell(&row, "lines") {
+            c.region = cell(row, "region").map(Into::into);
+            if let Some(l) = cell(row, "lines") {
                 for line in l.split([';', '；', '、', '，', '|', ',']) {
                     let line = line.trim();
                     if !line.is_empty() {
@@ -508,32 +494,27 @@ impl Workspace {
                     }
                 }
             }
-            let owner = match cell(&row, "owner") {
+            let owner = match cell(row, "owner") {
                 Some(t) => match self.resolve_user(&me.roster, t) {
                     Ok(uid) => uid,
                     Err(e) => {
-                        row_err(format!("owner: {e}"));
-                        continue;
+                        return Err(format!("owner: {e}"));
                     }
                 },
                 None => me.user_id.clone(),
             };
             c.owner = Some(owner);
-            match Document::create(
+            let mut d = Document::create(
                 DocId::random(),
                 &device,
                 now,
                 &c,
                 &format!("导入渠道 import channel {name}"),
-            ) {
-                Ok(mut d) => match crate::input::check_text_sizes(&mut d) {
-                    Ok(()) => docs.push((d, name.to_string())),
-                    Err(e) => row_err(e.to_string()),
-                },
-                Err(e) => row_err(e.to_string()),
-            }
-        }
-        self.save_imported(docs, errors)
+            )
+            .map_err(|e| e.to_string())?;
+            crate::input::check_text_sizes(&mut d).map_err(|e| e.to_string())?;
+            Ok((d, name.to_string()))
+                })
     }
 
     /// The rows of a customer or channel export: column names and one JSON object per

@@ -52,7 +52,7 @@ pub use invite::{
 };
 pub use memo::Memo;
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
-pub use query::{CheckQuery, ListRow, WhoAmI, parse_rule};
+pub use query::{CheckQuery, ListRow, StorageSizes, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;
 pub use search::*;

@@ -101,7 +101,26 @@ pub fn parse_rule(text: &str) -> Result<RuleId> {
     })
 }
 
+/// The size of this device's store (`fieldcrm doc stats`): the file and each table.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageSizes {
+    /// Bytes of the store file on disk.
+    pub file_bytes: u64,
+    /// Each table (documents, changes, index, snapshot cache, ...).
+    pub tables: Vec<fieldcrm_store::TableSize>,
+}
+
 impl Workspace {
+    /// The size of the store file and of each of its tables.
+    pub fn storage_sizes(&self) -> Result<StorageSizes> {
+        let store = self.store();
+        let tables = store
+            .table_sizes()
+            .map_err(|e| Error::Store(fieldcrm_store::Error::List(e)))?;
+        let file_bytes = std::fs::metadata(store.path()).map_or(0, |m| m.len());
+        Ok(StorageSizes { file_bytes, tables })
+    }
+
     /// This device and its user.
     pub fn whoami(&self) -> WhoAmI {
         let roster = self.roster().ok();

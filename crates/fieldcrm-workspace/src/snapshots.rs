@@ -39,16 +39,29 @@ pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
 /// cache rows are recomputed instead of misread.
 const SNAPSHOT_CACHE_TAG: &str = env!("FIELDCRM_SNAPSHOT_TAG");
 
+/// A cache row: the tag, a newline, then the snapshot as deflated JSON (JSON repeats
+/// field names and device keys; deflated, the cache stays smaller than the documents).
 pub(crate) fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
+    use std::io::Write as _;
     let mut out = SNAPSHOT_CACHE_TAG.as_bytes().to_vec();
     out.push(b'\n');
-    out.extend(serde_json::to_vec(s).unwrap_or_default());
-    out
+    let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+    let json = serde_json::to_vec(s).unwrap_or_default();
+    // Writing to a Vec cannot fail; an empty row is simply recomputed next time.
+    match z.write_all(&json).and_then(|()| z.finish()) {
+        Ok(out) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
     let body = bytes
         .strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
         .strip_prefix(b"\n")?;
-    serde_json::from_slice(body).ok()
+    use std::io::Read as _;
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(body)
+        .read_to_end(&mut json)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
 }

@@ -67,7 +67,13 @@ fn apply_untrusted(am: &mut AutoCommit, data: &[u8]) -> Result<(), String> {
                     automerge::LoadOptions::new().on_partial_load(automerge::OnPartialLoad::Error),
                 )
                 .map_err(|e| e.to_string())?;
-                am.merge(&mut other).map_err(|e| e.to_string())?;
+                if am.get_heads().is_empty() {
+                    // A document new to this store (a first sync): take it as loaded
+                    // rather than replaying every change into an empty one.
+                    *am = other;
+                } else {
+                    am.merge(&mut other).map_err(|e| e.to_string())?;
+                }
             }
             1 | 2 => {
                 let change = automerge::Change::try_from(chunk).map_err(|e| e.to_string())?;
@@ -120,14 +126,28 @@ fn apply_in(
     if after == before {
         return Ok((after, false));
     }
-    let bytes = am.save_after(&before);
+    // Only an existing document appends its new changes; a new one is stored whole.
+    let bytes = if st.is_some() {
+        am.save_after(&before)
+    } else {
+        Vec::new()
+    };
+    // A new document that arrived as one whole saved document (a first sync) is stored
+    // as those bytes, already checked by a strict load, instead of being saved again.
+    let as_received = match (&st, chunks) {
+        (None, [one]) => match split_chunks(one).as_deref() {
+            Ok([(0, whole)]) if whole.len() == one.len() => Some(*one),
+            _ => None,
+        },
+        _ => None,
+    };
     let mut doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
         path: path.to_path_buf(),
         source: Box::new(e),
     })?;
     put_sigs(t, path, key, sigs)?;
     match st {
-        None => put_new(t, path, &mut doc, None),
+        None => put_new(t, path, &mut doc, None, as_received),
         Some(st) => append(t, path, opts, st, &mut doc, &bytes),
     }
     .map_err(|e| match e {

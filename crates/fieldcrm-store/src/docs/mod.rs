@@ -221,16 +221,22 @@ fn remove_summary(t: &mut Tables<'_>, path: &Path, key: &str) -> Result<(), DbEr
 }
 
 /// Store a document the store did not have.
+/// Store a document new to this store whole. `saved`: the document's bytes as already
+/// saved (e.g. received whole from a peer), so they need not be produced again.
 fn put_new(
     t: &mut Tables<'_>,
     path: &Path,
     doc: &mut Document,
     signer: Option<&DeviceSecret>,
+    saved: Option<&[u8]>,
 ) -> Result<(), SaveError> {
     let key = doc.id().as_str().to_string();
     sign_new(t, path, &key, doc.automerge_mut(), &[], signer)?;
     let summary = doc.summary().map_err(|e| doc_err(path, e))?;
-    let snapshot = doc.save();
+    let snapshot = match saved {
+        Some(b) => b.to_vec(),
+        None => doc.save(),
+    };
     // No state row means no change rows either; make sure none linger.
     delete_change_rows(t, path, &key)?;
     let state = DocState {
@@ -295,7 +301,7 @@ fn save_in(
 ) -> Result<bool, SaveError> {
     let key = doc.id().as_str().to_string();
     let Some(st) = read_state(&t.state, path, &key).map_err(load_to_save)? else {
-        put_new(t, path, doc, signer)?;
+        put_new(t, path, doc, signer, None)?;
         return Ok(true);
     };
     if doc.heads() == st.heads {
@@ -391,6 +397,33 @@ impl Store {
         }
         finish(txn, wrote, path)?;
         Ok(())
+    }
+
+    /// Save documents one at a time as `docs` yields them, in one durable transaction,
+    /// holding only the current one in memory (imports of many new documents). Once
+    /// `docs` is exhausted the transaction commits only if `commit()` says so (a caller
+    /// that checks rows as it goes refuses the whole batch); returns whether it did.
+    pub fn save_stream(
+        &self,
+        docs: impl Iterator<Item = Document>,
+        commit: impl FnOnce() -> bool,
+    ) -> Result<bool, SaveError> {
+        let path = self.path();
+        let opts = self.options();
+        let txn = self.db().begin_write().db(path)?;
+        let mut wrote = false;
+        {
+            let mut t = Tables::open(&txn, path)?;
+            for mut doc in docs {
+                wrote |= save_in(&mut t, path, opts, &mut doc, self.signer.as_deref())?;
+            }
+        }
+        if !commit() {
+            txn.abort().db(path)?;
+            return Ok(false);
+        }
+        finish(txn, wrote, path)?;
+        Ok(true)
     }
 
     /// Load a document; edits to it will be attributed to `device`.
