@@ -90,15 +90,26 @@ impl Rep {
         }
     }
 
-    /// Run `fieldcrm ARGS` in this workspace.
+    /// Run `fieldcrm ARGS` in this workspace (in the C locale: English help).
     pub(crate) fn run(&self, args: &[&str]) -> Run {
-        let out: Output = Command::new(env!("CARGO_BIN_EXE_fieldcrm"))
-            .args(args)
+        self.run_with(args, &[("LANG", "C")], None)
+    }
+
+    /// Run `fieldcrm ARGS` with these environment variables (LC_ALL and LC_MESSAGES
+    /// cleared), in `cwd` if given.
+    pub(crate) fn run_with(&self, args: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldcrm"));
+        cmd.args(args)
             .env("FIELDCRM_HOME", &self.home)
             .env("FIELDCRM_NOW", &self.now)
             .env_remove("FIELDCRM_TZ")
-            .output()
-            .expect("run fieldcrm");
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .envs(env.iter().copied());
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
+        let out: Output = cmd.output().expect("run fieldcrm");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -124,6 +135,21 @@ impl Rep {
             .unwrap_or_else(|| panic!("no id in {out}"))
             .to_string()
     }
+}
+
+/// A manager's workspace: 王经理, team 华东一组.
+pub(crate) fn manager() -> Rep {
+    let rep = Rep::new();
+    rep.ok(&[
+        "init",
+        "--user",
+        "王经理",
+        "--role",
+        "manager",
+        "--team",
+        "华东一组",
+    ]);
+    rep
 }
 
 /// An admin's workspace (管理员, team 总部) with a rep 小张 and a manager 王经理 in 华东一组.

@@ -5,8 +5,10 @@ use super::*;
 
 pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
     use fieldcrm_policy::{Lang, Severity};
-    let lang =
-        Lang::parse(&a.lang).ok_or_else(|| anyhow!("--lang: `{}` is not zh or en", a.lang))?;
+    // `check` speaks Chinese unless asked (`check --lang en`, or `--lang en` before it).
+    let wanted = a.lang.clone().or_else(crate::render::lang_flag);
+    let wanted = wanted.as_deref().unwrap_or("zh");
+    let lang = Lang::parse(wanted).ok_or_else(|| anyhow!("--lang: `{wanted}` is not zh or en"))?;
     let rule = a
         .rule
         .as_deref()
@@ -24,7 +26,9 @@ pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
         rule,
         doc: only_doc,
     };
+    let progress = crate::progress::Progress::start("检查中 checking");
     let tracked = ctx.ws.check_tracked(&query, ctx.now())?;
+    progress.done();
     if a.json {
         let shown: Vec<&fieldcrm_policy::Tracked> = tracked
             .iter()
