@@ -322,14 +322,7 @@ fn a_bad_xlsx_is_refused_by_row_and_writes_nothing() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        a.run(&["customer", "list", "--json"])
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(a.customer_count(), 3);
     // A damaged file is not an Excel file.
     let mut bytes = std::fs::read(&xlsx).unwrap();
     bytes.truncate(bytes.len() / 2);
@@ -339,29 +332,13 @@ fn a_bad_xlsx_is_refused_by_row_and_writes_nothing() {
         .fails_with("not a valid Excel (.xlsx) file");
     a.run(&["channel", "import", cut.to_str().unwrap()])
         .fails_with("not a valid Excel (.xlsx) file");
-    assert_eq!(
-        a.run(&["customer", "list", "--json"])
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(a.customer_count(), 3);
 }
 
 #[test]
 fn reports_go_to_excel_and_csv_files() {
     let a = manager();
-    a.ok(&[
-        "target",
-        "set",
-        "--team",
-        "华东一组",
-        "--period",
-        "2026-11",
-        "--amount",
-        "50000",
-    ]);
+    a.team_target("50000");
     let xlsx = a.home.with_file_name("targets.xlsx");
     a.ok(&[
         "report",

@@ -95,16 +95,7 @@ fn prepared() -> Rep {
         "--region",
         "华南",
     ]);
-    rep.ok(&[
-        "target",
-        "set",
-        "--team",
-        "华东一组",
-        "--period",
-        "2026-11",
-        "--amount",
-        "50000",
-    ]);
+    rep.team_target("50000");
     let dir = rep.home.parent().unwrap();
     std::fs::create_dir_all(dir.join("examples")).unwrap();
     std::fs::copy(

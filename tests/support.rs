@@ -152,6 +152,30 @@ pub(crate) fn manager() -> Rep {
     rep
 }
 
+impl Rep {
+    /// A target for team 华东一组 in 2026-11 (yuan).
+    pub(crate) fn team_target(&self, amount: &str) {
+        self.ok(&[
+            "target",
+            "set",
+            "--team",
+            "华东一组",
+            "--period",
+            "2026-11",
+            "--amount",
+            amount,
+        ]);
+    }
+
+    /// How many customers `customer list` shows.
+    pub(crate) fn customer_count(&self) -> usize {
+        self.run(&["customer", "list", "--json"])
+            .json()
+            .as_array()
+            .map_or(0, Vec::len)
+    }
+}
+
 /// An admin's workspace (管理员, team 总部) with a rep 小张 and a manager 王经理 in 华东一组.
 pub(crate) fn admin_with_team() -> Rep {
     let admin = Rep::new();
