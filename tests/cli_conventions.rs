@@ -180,6 +180,17 @@ fn writes_print_their_result_as_json() {
         &["customer", "archive", "西南化工", "--text", "测试"],
         "customer",
     );
+    check(&["config", "timezone", "Asia/Shanghai"], "timezone");
+    check(
+        &[
+            "policy",
+            "set",
+            "CUST-PROFILE-COMPLETE",
+            "--severity",
+            "off",
+        ],
+        "rule",
+    );
     // The flag may also come after the command.
     let v = rep
         .run(&[

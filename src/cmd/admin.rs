@@ -141,7 +141,7 @@ pub(super) fn user(ctx: &Ctx, c: UserCmd) -> Result<()> {
                 deactivate.then_some(false),
                 ctx.now(),
             )?;
-            println!("已保存 saved user {user}");
+            wrote("user", &user, || println!("已保存 saved user {user}"));
         }
         UserCmd::List(f) => {
             let roster = ws.roster()?;

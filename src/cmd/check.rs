@@ -75,11 +75,7 @@ pub(super) fn finding(ctx: &Ctx, c: FindingCmd) -> Result<()> {
         }
         FindingCmd::Reopen { key } => ("已重新打开 reopened", ctx.ws.reopen_finding(&key, now)?),
     };
-    if crate::render::quiet() {
-        println!("{key}");
-    } else {
-        println!("{done} {key}");
-    }
+    wrote("finding", &key, || println!("{done} {key}"));
     Ok(())
 }
 
@@ -153,7 +149,9 @@ pub(super) fn policy(ctx: &Ctx, p: PolicyCmd) -> Result<()> {
             let rule_id = ctx
                 .ws
                 .set_rule_text(&rule, severity.as_deref(), &params, ctx.now())?;
-            println!("已保存 saved policy override for {rule_id}");
+            wrote("rule", &rule_id.to_string(), || {
+                println!("已保存 saved policy override for {rule_id}")
+            });
         }
     }
     Ok(())

@@ -388,10 +388,12 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let role: Role = input::vocab("role", &role)?;
             let bp = input::percent_bp("allowance", &allowance)?;
             ws.set_allowance(&role, bp, now)?;
-            println!(
-                "已保存 saved allowance for {role}: {:.1}%",
-                bp as f64 / 100.0
-            );
+            wrote("allowance", role.as_str(), || {
+                println!(
+                    "已保存 saved allowance for {role}: {:.1}%",
+                    bp as f64 / 100.0
+                )
+            });
         }
         Command::User(c) => user(ctx, c)?,
         Command::Device(c) => device(ctx, c)?,
@@ -470,7 +472,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }
         Command::Config(ConfigCmd::Timezone { zone }) => {
             ws.set_timezone(&zone)?;
-            println!("已保存 time zone: {zone}");
+            wrote("timezone", &zone, || println!("已保存 time zone: {zone}"));
         }
     }
     Ok(())
