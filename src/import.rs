@@ -1,4 +1,6 @@
-//! `fieldcrm customer import`, `fieldcrm channel import` (CSV) and `fieldcrm export`.
+//! `fieldcrm customer import`, `fieldcrm channel import` (CSV or .xlsx) and `fieldcrm
+//! export` (CSV, JSON or .xlsx); the sheets are read and written by
+//! `fieldcrm_workspace::sheets`.
 
 use std::path::PathBuf;
 
@@ -14,7 +16,7 @@ use crate::render::print_json;
 #[derive(Args, Debug)]
 pub(crate) struct ImportArgs {
     /// CSV file (UTF-8, with or without BOM; Chinese or English headers, see
-    /// examples/README.md).
+    /// examples/README.md), or an Excel file (.xlsx: the first sheet, same columns).
     pub(crate) file: PathBuf,
     /// Print JSON.
     #[arg(long)]
@@ -61,12 +63,61 @@ pub(crate) enum ExportWhat {
 }
 
 /// Output format.
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Format {
     /// Comma-separated values (UTF-8 with BOM, so spreadsheet programs read Chinese).
     Csv,
     /// A JSON array.
     Json,
+    /// An Excel workbook (.xlsx); needs `-o FILE` or a redirect.
+    Xlsx,
+}
+
+/// Whether a file is an Excel workbook: named .xlsx, or a zip archive (an .xlsx is one).
+pub(crate) fn is_xlsx(path: &std::path::Path, bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+}
+
+/// `--format`, else xlsx when the output file is named .xlsx, else `default`.
+pub(crate) fn format_for(
+    format: Option<Format>,
+    output: Option<&std::path::Path>,
+    default: Format,
+) -> Format {
+    format.unwrap_or_else(|| match output.and_then(|p| p.extension()) {
+        Some(e) if e.eq_ignore_ascii_case("xlsx") => Format::Xlsx,
+        _ => default,
+    })
+}
+
+/// Write an export to its file (and say so on stderr) or to standard output; an Excel
+/// file is not sent to a terminal.
+pub(crate) fn write_out(bytes: &[u8], output: Option<&std::path::Path>, what: &str) -> Result<()> {
+    use std::io::{IsTerminal, Write};
+    match output {
+        Some(path) => {
+            std::fs::write(path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if !crate::render::quiet() {
+                eprintln!("已导出 exported {what} to {}", path.display());
+            }
+        }
+        None => {
+            if bytes.starts_with(b"PK") && std::io::stdout().is_terminal() {
+                bail!("an Excel file is not for a terminal: give -o FILE.xlsx or redirect");
+            }
+            let mut out = std::io::stdout().lock();
+            match out.write_all(bytes).and_then(|()| out.flush()) {
+                // The reader went away (`fieldcrm export customers | head`): quietly done.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `export`.
@@ -74,9 +125,9 @@ pub(crate) enum Format {
 pub(crate) struct ExportArgs {
     /// customers or channels.
     pub(crate) what: ExportWhat,
-    /// csv or json.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub(crate) format: Format,
+    /// csv, json or xlsx (default: xlsx when the output file ends in .xlsx, else csv).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<Format>,
     /// Output file (default: standard output).
     #[arg(short = 'o', long = "output")]
     pub(crate) output: Option<PathBuf>,
@@ -90,24 +141,24 @@ pub(crate) struct ExportArgs {
 }
 
 pub(crate) fn import(ws: &Workspace, kind: DocKind, now: Millis, a: ImportArgs) -> Result<()> {
+    let progress = crate::progress::Progress::start("导入中 importing");
     let bytes =
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
-    let Some(text) = decode(&bytes, a.encoding) else {
-        bail!(
-            "{} is not {} text (save the CSV as UTF-8, or give --encoding gbk)",
-            a.file.display(),
-            match a.encoding {
-                Encoding::Gbk => "GBK",
-                Encoding::Utf8 => "UTF-8",
-                Encoding::Auto => "UTF-8 or GBK",
-            }
-        );
+    let r = if is_xlsx(&a.file, &bytes) {
+        match kind {
+            DocKind::Channel => ws.import_channels_xlsx(&bytes, now),
+            _ => ws.import_customers_xlsx(&bytes, now),
+        }
+        .with_context(|| format!("{}", a.file.display()))?
+    } else {
+        import_csv(ws, &kind, now, &a, &bytes)?
     };
-    let r = match kind {
-        DocKind::Channel => ws.import_channels_csv(&text, now),
-        _ => ws.import_customers_csv(&text, now),
+    progress.done();
+    if crate::render::verbose() {
+        for (id, name) in &r.created {
+            eprintln!("  saved {kind} {id}  {name}");
+        }
     }
-    .with_context(|| format!("{}", a.file.display()))?;
     if a.json {
         print_json(
             &r.created
@@ -129,13 +180,44 @@ pub(crate) fn import(ws: &Workspace, kind: DocKind, now: Millis, a: ImportArgs) 
     Ok(())
 }
 
+fn import_csv(
+    ws: &Workspace,
+    kind: &DocKind,
+    now: Millis,
+    a: &ImportArgs,
+    bytes: &[u8],
+) -> Result<fieldcrm_workspace::CsvImport> {
+    let Some(text) = decode(bytes, a.encoding) else {
+        bail!(
+            "{} is not {} text (save the CSV as UTF-8, or give --encoding gbk)",
+            a.file.display(),
+            match a.encoding {
+                Encoding::Gbk => "GBK",
+                Encoding::Utf8 => "UTF-8",
+                Encoding::Auto => "UTF-8 or GBK",
+            }
+        );
+    };
+    match kind {
+        DocKind::Channel => ws.import_channels_csv(&text, now),
+        _ => ws.import_customers_csv(&text, now),
+    }
+    .with_context(|| format!("{}", a.file.display()))
+}
+
 pub(crate) fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
     let kind = match a.what {
         ExportWhat::Customers => DocKind::Customer,
         ExportWhat::Channels => DocKind::Channel,
     };
+    let progress = crate::progress::Progress::start("导出中 exporting");
     let table = ws.export_rows(&kind)?;
-    let bytes: Vec<u8> = match a.format {
+    let format = format_for(a.format, a.output.as_deref(), Format::Csv);
+    let bytes: Vec<u8> = match format {
+        Format::Xlsx => table.to_xlsx(match kind {
+            DocKind::Channel => "渠道 channels",
+            _ => "客户 customers",
+        })?,
         Format::Csv => {
             let csv = table.to_csv();
             match a.encoding {
@@ -163,25 +245,10 @@ pub(crate) fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
         }
         Format::Json => (serde_json::to_string_pretty(&table.rows)? + "\n").into_bytes(),
     };
-    match &a.output {
-        Some(path) => {
-            std::fs::write(path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!(
-                "已导出 exported {} row(s) to {}",
-                table.rows.len(),
-                path.display()
-            );
-        }
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            match out.write_all(&bytes).and_then(|()| out.flush()) {
-                // The reader went away (`fieldcrm export customers | head`): quietly done.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                r => r?,
-            }
-        }
-    }
-    Ok(())
+    progress.done();
+    write_out(
+        &bytes,
+        a.output.as_deref(),
+        &format!("{} row(s)", table.rows.len()),
+    )
 }

@@ -12,13 +12,21 @@ mod inspect;
 mod invite;
 mod merge;
 mod peer;
+mod progress;
 mod remote;
 mod render;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
-    let cli = cli::Cli::parse();
+    // Help in the language of `--lang` or the locale (`cli/zh.rs`), then the same parse.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let lang = cli::zh::lang_of_args(&args);
+    let matches = cli::zh::localize(cli::Cli::command(), lang).get_matches_from(&args);
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // A reader that went away (`fieldcrm customer list | head -1`) makes `println!` panic
     // on the broken pipe: end quietly instead, as command-line tools do.
     let default_hook = std::panic::take_hook();
@@ -53,12 +61,24 @@ fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
     text.contains("Broken pipe") || text.contains("os error 32")
 }
 
+/// The command-line option for an application field: free text is `--text`, money
+/// `--amount` (the one vocabulary, README "CLI"); other fields by their own name.
+fn flag_of(field: &str) -> String {
+    match field {
+        "summary" | "comment" | "description" | "note" | "reason" | "findings" | "text" => {
+            "text".into()
+        }
+        "value" => "amount".into(),
+        f => f.replace('_', "-"),
+    }
+}
+
 /// Print an error for a person: the application layer's refusals in Chinese, then in
 /// English (with the option at fault); anything else with its context chain.
 fn report(e: &anyhow::Error) {
     match e.downcast_ref::<fieldcrm_workspace::Error>() {
         Some(w) => {
-            let opt = w.field().map(|f| format!("--{}: ", f.replace('_', "-")));
+            let opt = w.field().map(|f| format!("--{}: ", flag_of(f)));
             let opt = opt.as_deref().unwrap_or("");
             let zh = w.message(fieldcrm_model::Lang::Zh);
             let en = w.message(fieldcrm_model::Lang::En);

@@ -90,7 +90,10 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
     let plan = if a.dry_run {
         plan
     } else {
-        ws.merge_docs(&kind, &keep, &dup, &take, now)?
+        let progress = crate::progress::Progress::start("合并中 merging");
+        let r = ws.merge_docs(&kind, &keep, &dup, &take, now)?;
+        progress.done();
+        r
     };
     if a.json {
         print_json(&json!({
@@ -209,7 +212,9 @@ pub(crate) fn carry_over_quietly(
     if ws.me().is_err() {
         return Ok(Vec::new());
     }
+    let progress = crate::progress::Progress::start("转入中 carrying over");
     let list = ws.merge_forward(now)?;
+    progress.done();
     if !json {
         print_carry(&list);
     }
@@ -217,7 +222,9 @@ pub(crate) fn carry_over_quietly(
 }
 
 pub(crate) fn merge_forward(ws: &Workspace, now: Millis, a: MergeForwardArgs) -> Result<()> {
+    let progress = crate::progress::Progress::start("转入中 carrying over");
     let list = ws.merge_forward(now)?;
+    progress.done();
     if a.json {
         print_json(&list)?;
     } else if list.is_empty() {

@@ -1,9 +1,8 @@
 //! `fieldcrm serve` and `fieldcrm sync TICKET`: direct device-to-device sync over iroh
 //! (the work is `fieldcrm_connect`'s; this prints), and the printing every sync shares.
 
-use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use fieldcrm_connect::{
@@ -15,43 +14,26 @@ use fieldcrm_workspace::AfterSync;
 
 use crate::cli::ServeArgs;
 
-/// A one-line progress indicator on a terminal (stderr), at most 10 times a second.
-pub(crate) struct Progress {
-    tty: bool,
-    last: Option<Instant>,
-}
+/// A sync's progress: documents and bytes, on the one indicator (`crate::progress`).
+pub(crate) struct Progress(crate::progress::Progress);
 
 impl Progress {
     pub(crate) fn new() -> Self {
-        Progress {
-            tty: std::io::stderr().is_terminal(),
-            last: None,
-        }
+        Progress(crate::progress::Progress::start("同步中 syncing"))
     }
     pub(crate) fn done(&self) {
-        if self.tty && self.last.is_some() {
-            eprint!("\r\x1b[K");
-        }
+        self.0.done();
     }
 }
 
 impl fieldcrm_connect::Progress for Progress {
     fn update(&mut self, r: &Report) {
-        if !self.tty
-            || self
-                .last
-                .is_some_and(|l| l.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last = Some(Instant::now());
-        eprint!(
-            "\r同步中 syncing… received {} docs, sent {} docs, {} KB",
+        self.0.message(format!(
+            "received {} docs, sent {} docs, {} KB",
             r.docs_saved,
             r.docs_sent,
             (r.bytes_sent + r.bytes_received) / 1024
-        );
-        let _ = std::io::stderr().flush();
+        ));
     }
 }
 
@@ -162,6 +144,22 @@ pub(crate) const EXIT_REFUSED: i32 = 3;
 /// joined, documents that left the scope, carry-over.
 pub(crate) fn print_outcome(o: &SyncOutcome) {
     println!("{}", summary(&o.with.to_string(), &o.report, o.elapsed));
+    if crate::render::verbose() {
+        let r = &o.report;
+        eprintln!(
+            "  messages sent {} / received {}, bytes sent {} / received {}, turns {}, \
+             documents sent {} / saved {} / acknowledged {}, {:.2} s",
+            r.messages_sent,
+            r.messages_received,
+            r.bytes_sent,
+            r.bytes_received,
+            r.turns_sent,
+            r.docs_sent,
+            r.docs_saved,
+            r.docs_acked,
+            o.elapsed.as_secs_f64()
+        );
+    }
     match &o.joined_as {
         Some(Joined::As { name, role, .. }) => {
             println!("已加入 joined workspace as {name} ({role})")

@@ -12,6 +12,67 @@ use crate::cli::ColorChoice;
 
 static COLOR: AtomicBool = AtomicBool::new(false);
 static QUIET: AtomicBool = AtomicBool::new(false);
+static ENGLISH: AtomicBool = AtomicBool::new(false);
+
+/// The language of help and human output: `--lang`, else the locale (`LC_ALL`,
+/// `LC_MESSAGES`, `LANG`): Chinese for zh_*, English otherwise.
+pub(crate) fn lang_from_env() -> fieldcrm_model::Lang {
+    let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_default();
+    if locale.to_ascii_lowercase().starts_with("zh") {
+        fieldcrm_model::Lang::Zh
+    } else {
+        fieldcrm_model::Lang::En
+    }
+}
+
+static LANG_FLAG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+static JSON: AtomicBool = AtomicBool::new(false);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// The global `--lang` as given, if it was.
+pub(crate) fn lang_flag() -> Option<String> {
+    LANG_FLAG.get().cloned().flatten()
+}
+
+/// The global flags that shape output, set once at start.
+pub(crate) fn set_output(lang_flag: Option<String>, json: bool, verbose: bool) {
+    let lang = lang_flag
+        .as_deref()
+        .and_then(fieldcrm_model::Lang::parse)
+        .unwrap_or_else(lang_from_env);
+    set_lang(lang);
+    let _ = LANG_FLAG.set(lang_flag);
+    JSON.store(json, Ordering::Relaxed);
+    VERBOSE.store(verbose, Ordering::Relaxed);
+}
+
+/// The global `--json`: writes print their result as JSON.
+pub(crate) fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// `-v/--verbose`.
+pub(crate) fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+/// Set the language chosen at start.
+pub(crate) fn set_lang(lang: fieldcrm_model::Lang) {
+    ENGLISH.store(lang == fieldcrm_model::Lang::En, Ordering::Relaxed);
+}
+
+/// The language chosen at start.
+pub(crate) fn lang() -> fieldcrm_model::Lang {
+    if ENGLISH.load(Ordering::Relaxed) {
+        fieldcrm_model::Lang::En
+    } else {
+        fieldcrm_model::Lang::Zh
+    }
+}
 
 /// `--quiet`: saves print only the ID.
 pub(crate) fn set_quiet(on: bool) {

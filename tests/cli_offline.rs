@@ -254,8 +254,9 @@ fn bad_input_is_refused_and_nothing_is_written() {
         .fails_with("lots");
     rep.run(&["customer", "add", "   "])
         .fails_with("must not be empty");
+    // Free text is `--text` on every command (README "Command-line conventions").
     rep.run(&["complaint", "open", "唯一公司"])
-        .fails_with("--summary");
+        .fails_with("--text");
     rep.run(&["survey", "record", "唯一公司", "--score", "9"])
         .fails_with("1 to 5");
     rep.run(&[

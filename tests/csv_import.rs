@@ -2,26 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::support::Rep;
+use crate::support::{Rep, manager};
 
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(name)
-}
-
-fn manager() -> Rep {
-    let rep = Rep::new();
-    rep.ok(&[
-        "init",
-        "--user",
-        "王经理",
-        "--role",
-        "manager",
-        "--team",
-        "华东一组",
-    ]);
-    rep
 }
 
 fn write(rep: &Rep, name: &str, text: &str) -> String {
@@ -251,4 +237,125 @@ fn gbk_round_trips_a_thousand_chinese_customers_exactly() {
     a.ok(&["customer", "add", "笑脸😀公司"]);
     a.run(&["export", "customers", "--encoding", "gbk"])
         .fails_with("GBK");
+}
+
+#[test]
+fn xlsx_round_trips_a_thousand_chinese_customers_exactly() {
+    let a = manager();
+    // Traditional characters, full-width digits, emoji in the address (the free text a
+    // customer export carries), a comma and quotes.
+    let csv: String = std::iter::once("名称,分类,区域,地址,年销售额,统一社会信用代码\n".to_string())
+        .chain((0..1000).map(|i| {
+            let wide: String = i
+                .to_string()
+                .chars()
+                .map(|c| char::from_u32(c as u32 - '0' as u32 + 0xFF10).unwrap())
+                .collect();
+            format!(
+                "華東精密機械{wide}号（上海）有限公司,{},華東,\"上海市浦東新區{i}號 😀🏭, \"\"三樓\"\"\",{}.5{},9131011{i:04}MA1H7XK2\n",
+                if i % 2 == 0 { "重要" } else { "一般" },
+                i * 1000,
+                i % 10
+            )
+        }))
+        .collect();
+    let file = write(&a, "in.csv", &csv);
+    a.ok(&["customer", "import", &file]);
+    let xlsx = a.home.with_file_name("customers.xlsx");
+    // `-o NAME.xlsx` picks the format; `--format xlsx` says it outright.
+    a.ok(&["export", "customers", "-o", xlsx.to_str().unwrap()]);
+    let bytes = std::fs::read(&xlsx).unwrap();
+    assert!(
+        bytes.starts_with(b"PK\x03\x04"),
+        "a zip archive, as .xlsx is"
+    );
+    let b = manager();
+    let out = b.ok(&["customer", "import", xlsx.to_str().unwrap()]);
+    assert!(out.contains("imported 1000 customer(s)"), "{out}");
+    let rows = |rep: &Rep| {
+        let mut rows: Vec<serde_json::Value> = rep
+            .run(&["export", "customers", "--format", "json"])
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("id");
+                r
+            })
+            .collect();
+        rows.sort_by_key(|r| r["name"].as_str().unwrap().to_string());
+        rows
+    };
+    let (want, got) = (rows(&a), rows(&b));
+    assert_eq!(want.len(), 1000);
+    assert!(want[0]["address"].as_str().unwrap().contains("😀🏭"));
+    assert_eq!(got, want, "every cell back exactly");
+    // Also through --format and standard output (redirected).
+    let piped = a.run(&["export", "channels", "--format", "xlsx"]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+}
+
+#[test]
+fn a_bad_xlsx_is_refused_by_row_and_writes_nothing() {
+    let a = manager();
+    a.ok(&["customer", "add", "甲公司"]);
+    a.ok(&["customer", "add", "乙公司"]);
+    let xlsx = a.home.with_file_name("c.xlsx");
+    a.ok(&[
+        "export",
+        "customers",
+        "--format",
+        "xlsx",
+        "-o",
+        xlsx.to_str().unwrap(),
+    ]);
+    // Importing its own customers again: both rows named, nothing saved.
+    a.ok(&["customer", "add", "丙公司"]);
+    let run = a.run(&["customer", "import", xlsx.to_str().unwrap()]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("row 2: customer `"), "{}", run.stderr);
+    assert!(run.stderr.contains("row 3: customer `"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("nothing was imported"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(a.customer_count(), 3);
+    // A damaged file is not an Excel file.
+    let mut bytes = std::fs::read(&xlsx).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let cut = a.home.with_file_name("cut.xlsx");
+    std::fs::write(&cut, &bytes).unwrap();
+    a.run(&["customer", "import", cut.to_str().unwrap()])
+        .fails_with("not a valid Excel (.xlsx) file");
+    a.run(&["channel", "import", cut.to_str().unwrap()])
+        .fails_with("not a valid Excel (.xlsx) file");
+    assert_eq!(a.customer_count(), 3);
+}
+
+#[test]
+fn reports_go_to_excel_and_csv_files() {
+    let a = manager();
+    a.team_target("50000");
+    let xlsx = a.home.with_file_name("targets.xlsx");
+    a.ok(&[
+        "report",
+        "targets",
+        "--format",
+        "xlsx",
+        "-o",
+        xlsx.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK\x03\x04"));
+    let csv = a.run(&["report", "targets", "--format", "csv"]);
+    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    assert!(
+        csv.stdout.contains("华东一组,team,2026-11,50000"),
+        "{}",
+        csv.stdout
+    );
+    let json = a.run(&["report", "pipeline", "--format", "json"]).json();
+    assert!(json.is_array());
 }

@@ -90,15 +90,26 @@ impl Rep {
         }
     }
 
-    /// Run `fieldcrm ARGS` in this workspace.
+    /// Run `fieldcrm ARGS` in this workspace (in the C locale: English help).
     pub(crate) fn run(&self, args: &[&str]) -> Run {
-        let out: Output = Command::new(env!("CARGO_BIN_EXE_fieldcrm"))
-            .args(args)
+        self.run_with(args, &[("LANG", "C")], None)
+    }
+
+    /// Run `fieldcrm ARGS` with these environment variables (LC_ALL and LC_MESSAGES
+    /// cleared), in `cwd` if given.
+    pub(crate) fn run_with(&self, args: &[&str], env: &[(&str, &str)], cwd: Option<&Path>) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fieldcrm"));
+        cmd.args(args)
             .env("FIELDCRM_HOME", &self.home)
             .env("FIELDCRM_NOW", &self.now)
             .env_remove("FIELDCRM_TZ")
-            .output()
-            .expect("run fieldcrm");
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .envs(env.iter().copied());
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
+        let out: Output = cmd.output().expect("run fieldcrm");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -123,6 +134,45 @@ impl Rep {
             .last()
             .unwrap_or_else(|| panic!("no id in {out}"))
             .to_string()
+    }
+}
+
+/// A manager's workspace: 王经理, team 华东一组.
+pub(crate) fn manager() -> Rep {
+    let rep = Rep::new();
+    rep.ok(&[
+        "init",
+        "--user",
+        "王经理",
+        "--role",
+        "manager",
+        "--team",
+        "华东一组",
+    ]);
+    rep
+}
+
+impl Rep {
+    /// A target for team 华东一组 in 2026-11 (yuan).
+    pub(crate) fn team_target(&self, amount: &str) {
+        self.ok(&[
+            "target",
+            "set",
+            "--team",
+            "华东一组",
+            "--period",
+            "2026-11",
+            "--amount",
+            amount,
+        ]);
+    }
+
+    /// How many customers `customer list` shows.
+    pub(crate) fn customer_count(&self) -> usize {
+        self.run(&["customer", "list", "--json"])
+            .json()
+            .as_array()
+            .map_or(0, Vec::len)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Workspace administration: catalog, price policy, users, remotes, devices, targets, reports, configuration.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use super::JsonFlag;
 
@@ -158,19 +158,37 @@ pub(crate) enum ReportCmd {
         #[arg(long)]
         amount: String,
         /// Summary.
-        #[arg(long)]
+        #[arg(long = "text", alias = "summary", value_name = "TEXT")]
         summary: String,
     },
     /// List reports.
     List(JsonFlag),
     /// Target against actual, per rep or team and period (the app's reports page).
-    Targets(JsonFlag),
+    #[command(after_help = super::REPORT_EXAMPLES)]
+    Targets(ReportOut),
     /// Open pipeline by stage: opportunities and amounts.
-    Pipeline(JsonFlag),
+    #[command(after_help = super::REPORT_EXAMPLES)]
+    Pipeline(ReportOut),
     /// Visits and calls per rep per week, the last 8 weeks.
-    Activity(JsonFlag),
+    #[command(after_help = super::REPORT_EXAMPLES)]
+    Activity(ReportOut),
     /// Complaints open and closed.
-    Complaints(JsonFlag),
+    #[command(after_help = super::REPORT_EXAMPLES)]
+    Complaints(ReportOut),
+}
+
+/// How a report is given: a table on the terminal, JSON, or a file for a spreadsheet.
+#[derive(Args, Debug)]
+pub(crate) struct ReportOut {
+    /// Print JSON (same as --format json).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// csv, json or xlsx (default: a table; xlsx when the output file ends in .xlsx).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<crate::import::Format>,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub(crate) output: Option<std::path::PathBuf>,
 }
 
 /// `config ...`.

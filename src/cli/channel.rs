@@ -7,7 +7,7 @@ use clap::Subcommand;
 pub(crate) enum ChannelCmd {
     /// Fold a duplicate channel record into another.
     Merge(crate::merge::MergeArgs),
-    /// Import channels from a CSV file (all or nothing).
+    /// Import channels from a CSV or Excel (.xlsx) file (all or nothing).
     Import(crate::import::ImportArgs),
     /// Add a channel partner.
     Add {
@@ -57,7 +57,7 @@ pub(crate) enum ChannelCmd {
         #[arg(long)]
         result: String,
         /// Remark.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
     /// Risk assessment (channel managers).
@@ -68,7 +68,7 @@ pub(crate) enum ChannelCmd {
         #[arg(long)]
         level: String,
         /// Remark.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
     /// Record the cooperation agreement.
@@ -108,7 +108,7 @@ pub(crate) enum ChannelCmd {
         /// Channel.
         channel: String,
         /// Why.
-        #[arg(long, alias = "note")]
+        #[arg(long = "text", aliases = ["reason", "note"], value_name = "TEXT")]
         reason: Option<String>,
     },
     /// Restore an archived channel record (managers, admins).
@@ -127,7 +127,7 @@ pub(crate) enum ChannelCmd {
         /// The record (ID prefix).
         record: String,
         /// Why.
-        #[arg(long)]
+        #[arg(long = "text", alias = "reason", value_name = "TEXT")]
         reason: Option<String>,
     },
     /// Put a removed record back (channel managers, managers, admins).
@@ -174,7 +174,7 @@ pub(crate) enum ChannelCmd {
         /// Channel.
         channel: String,
         /// Summary.
-        #[arg(long)]
+        #[arg(long = "text", alias = "summary", value_name = "TEXT")]
         summary: String,
         /// When (default now).
         #[arg(long)]
@@ -202,7 +202,7 @@ pub(crate) enum ChannelCmd {
         #[arg(long)]
         score: String,
         /// Remark.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
     /// Record a selling price the partner reported.

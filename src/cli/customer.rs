@@ -100,7 +100,7 @@ pub(crate) enum CustomerCmd {
         /// The record (ID prefix).
         record: String,
         /// Why.
-        #[arg(long)]
+        #[arg(long = "text", alias = "reason", value_name = "TEXT")]
         reason: Option<String>,
     },
     /// Put a removed record back (managers, admins).
@@ -117,7 +117,7 @@ pub(crate) enum CustomerCmd {
         /// Customer.
         customer: String,
         /// Reason.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
     /// Archive a file made by mistake or no longer needed: out of lists and rules, kept
@@ -126,7 +126,7 @@ pub(crate) enum CustomerCmd {
         /// Customer.
         customer: String,
         /// Why.
-        #[arg(long, alias = "note")]
+        #[arg(long = "text", aliases = ["reason", "note"], value_name = "TEXT")]
         reason: Option<String>,
     },
     /// Restore an archived customer file (managers, admins).
@@ -136,7 +136,8 @@ pub(crate) enum CustomerCmd {
     },
     /// Fold a duplicate customer file into another (managers).
     Merge(crate::merge::MergeArgs),
-    /// Import customers from a CSV file (all or nothing).
+    /// Import customers from a CSV or Excel (.xlsx) file (all or nothing).
+    #[command(after_help = super::IMPORT_EXAMPLES)]
     Import(crate::import::ImportArgs),
 }
 
@@ -172,7 +173,7 @@ pub(crate) enum InteractionCmd {
         #[arg(long)]
         kind: String,
         /// What was discussed.
-        #[arg(long)]
+        #[arg(long = "text", alias = "summary", value_name = "TEXT")]
         summary: String,
         /// When it happened (default now).
         #[arg(long)]
@@ -191,7 +192,7 @@ pub(crate) enum ComplaintCmd {
         /// Customer.
         customer: String,
         /// What the customer complained about.
-        #[arg(long)]
+        #[arg(long = "text", alias = "summary", value_name = "TEXT")]
         summary: String,
         /// normal (一般) or major (重点).
         #[arg(long, default_value = "normal")]
@@ -233,7 +234,7 @@ pub(crate) enum ComplaintCmd {
         #[arg(long, value_delimiter = ',')]
         departments: Vec<String>,
         /// Findings.
-        #[arg(long)]
+        #[arg(long = "text", alias = "findings", value_name = "TEXT")]
         findings: String,
     },
     /// Resolve and close.
@@ -259,7 +260,7 @@ pub(crate) enum SurveyCmd {
         #[arg(long)]
         score: String,
         /// Comment.
-        #[arg(long)]
+        #[arg(long = "text", alias = "comment", value_name = "TEXT")]
         comment: Option<String>,
         /// When (default now).
         #[arg(long)]
@@ -352,7 +353,7 @@ pub(crate) enum QuoteCmd {
         /// Quote (ID prefix).
         quote: String,
         /// Remark.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
 }
@@ -380,7 +381,7 @@ pub(crate) enum ContractCmd {
         #[arg(long)]
         result: String,
         /// Remark.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
     /// Record signing.
@@ -459,7 +460,7 @@ pub(crate) enum OrderCmd {
         /// Order.
         order: String,
         /// Remark.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
 }
@@ -478,10 +479,10 @@ pub(crate) enum GiftCmd {
         #[arg(long, default_value = "given")]
         direction: String,
         /// What.
-        #[arg(long)]
+        #[arg(long = "text", alias = "description", value_name = "TEXT")]
         description: String,
         /// Value, yuan.
-        #[arg(long)]
+        #[arg(long = "amount", alias = "value", value_name = "AMOUNT")]
         value: String,
         /// Declared to the company.
         #[arg(long)]
@@ -497,7 +498,7 @@ pub(crate) enum GiftCmd {
         /// Gift (ID prefix).
         gift: String,
         /// Remark.
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: Option<String>,
     },
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod channel;
 mod customer;
+pub(crate) mod zh;
 
 pub(crate) use admin::*;
 pub(crate) use channel::*;
@@ -12,9 +13,43 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Examples in the help texts: each `$ fieldcrm …` line is run by a test
+/// (`tests/help_examples.rs`) in a prepared workspace with customer 华南物流有限公司;
+/// a `# exit N` comment names another expected exit code.
+pub(crate) const EXAMPLES: &str = "\
+Examples 示例:
+  $ fieldcrm customer add 华北重工有限公司 --class general --region 华北
+  $ fieldcrm interaction log 华南物流 --kind visit --text 介绍新款传感器 --at 2026-11-28T15:00
+  $ fieldcrm --json customer add 西南化工有限公司
+  $ fieldcrm -q opportunity add 华南物流 \"2027 年框架采购\" --amount 500000
+  $ fieldcrm export customers -o customers.xlsx
+  $ fieldcrm --lang zh today
+  $ fieldcrm check                  # exit 1 when violations are open";
+
+/// Examples of `export`.
+pub(crate) const EXPORT_EXAMPLES: &str = "\
+Examples 示例:
+  $ fieldcrm export customers -o customers.xlsx
+  $ fieldcrm export customers --encoding gbk -o customers.csv
+  $ fieldcrm export channels --format json";
+
+/// Examples of `customer import`.
+pub(crate) const IMPORT_EXAMPLES: &str = "\
+Examples 示例:
+  $ fieldcrm customer import examples/customers.csv
+  $ fieldcrm customer import customers.xlsx      # an Excel file from `export customers -o customers.xlsx`";
+
+/// Examples of the reports.
+pub(crate) const REPORT_EXAMPLES: &str = "\
+Examples 示例:
+  $ fieldcrm report targets
+  $ fieldcrm report targets --format xlsx -o targets.xlsx
+  $ fieldcrm report pipeline --format csv -o pipeline.csv
+  $ fieldcrm report activity --json";
+
 /// fieldcrm: an offline-first CRM for field reps and channel partners.
 #[derive(Parser, Debug)]
-#[command(name = "fieldcrm", version, about, long_about = None)]
+#[command(name = "fieldcrm", version, about, long_about = None, after_help = EXAMPLES)]
 pub(crate) struct Cli {
     /// Workspace directory (default: $FIELDCRM_HOME, else the platform data directory).
     #[arg(long, global = true, env = "FIELDCRM_HOME")]
@@ -33,6 +68,19 @@ pub(crate) struct Cli {
     /// what it created or changed.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// More detail on standard error: how long each step took, and a line per document
+    /// on import.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub(crate) verbose: bool,
+    /// A command that saves prints what it created or changed as JSON:
+    /// {"kind":"customer","id":"…","short":"…"} (README, "Scripts"); other commands
+    /// print their JSON form where they have one.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Language of help and messages: zh or en (default: zh for a zh_* locale in
+    /// LC_ALL / LC_MESSAGES / LANG, else en).
+    #[arg(long, global = true, value_parser = ["zh", "en"])]
+    pub(crate) lang: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -176,7 +224,8 @@ pub(crate) enum Command {
     Bundle(crate::bundle::BundleCmd),
     /// Carry edits made to merged-away files over to their survivors (runs after sync and import).
     MergeForward(crate::merge::MergeForwardArgs),
-    /// Export customers or channels as CSV or JSON.
+    /// Export customers or channels as CSV, JSON or Excel (.xlsx).
+    #[command(after_help = EXPORT_EXAMPLES)]
     Export(crate::import::ExportArgs),
 }
 
@@ -195,9 +244,9 @@ pub(crate) struct CheckArgs {
     /// Only findings about this channel.
     #[arg(long)]
     pub(crate) channel: Option<String>,
-    /// Language of the messages: zh or en.
-    #[arg(long, default_value = "zh")]
-    pub(crate) lang: String,
+    /// Language of the messages: zh or en (default zh; the global --lang too).
+    #[arg(long)]
+    pub(crate) lang: Option<String>,
     /// Fail (exit 1) on open warnings too.
     #[arg(long)]
     pub(crate) strict: bool,
@@ -220,7 +269,7 @@ pub(crate) enum FindingCmd {
         /// The finding's key, or a unique start of it.
         key: String,
         /// What you noted (确认备注).
-        #[arg(long)]
+        #[arg(long = "text", alias = "note", value_name = "TEXT")]
         note: String,
     },
     /// Waive a finding until a date, with a reason (managers and admins; channel managers
@@ -230,7 +279,7 @@ pub(crate) enum FindingCmd {
         /// The finding's key, or a unique start of it.
         key: String,
         /// Why it is waived (豁免理由).
-        #[arg(long)]
+        #[arg(long = "text", alias = "reason", value_name = "TEXT")]
         reason: String,
         /// Last day of the waiver (2026-12-31, in the workspace time zone).
         #[arg(long)]
@@ -250,13 +299,16 @@ pub(crate) enum PolicyCmd {
     /// Show the effective configuration (defaults plus this workspace's overrides) as TOML.
     Show,
     /// Override a rule's severity or parameters (managers, admins); syncs to every device.
+    #[command(
+        after_help = "Examples 示例:\n  $ fieldcrm policy set CUST-CONTACT-CADENCE --param key_interval=20d\n  $ fieldcrm policy set CUST-PROFILE-COMPLETE --severity off"
+    )]
     Set {
         /// Rule ID, e.g. CUST-CONTACT-CADENCE.
         rule: String,
         /// violation, warning or off.
         #[arg(long)]
         severity: Option<String>,
-        /// Parameter as NAME=VALUE (repeatable), e.g. --param key_days=20.
+        /// Parameter as NAME=VALUE (repeatable), e.g. --param key_interval=20d.
         #[arg(long = "param")]
         params: Vec<String>,
     },

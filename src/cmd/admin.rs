@@ -87,7 +87,7 @@ pub(super) fn catalog(ctx: &Ctx, c: CatalogCmd) -> Result<()> {
                 },
                 ctx.now(),
             )?;
-            println!("已保存 saved product {sku}");
+            wrote("product", &sku, || println!("已保存 saved product {sku}"));
         }
         CatalogCmd::List(f) => {
             let cat = ws.catalog()?;
@@ -121,7 +121,9 @@ pub(super) fn user(ctx: &Ctx, c: UserCmd) -> Result<()> {
             region,
         } => {
             let uid = ws.add_user(&name, input::vocab("role", &role)?, team, region, ctx.now())?;
-            println!("已保存 saved user {name} [{}]", short(&uid));
+            wrote("user", &uid, || {
+                println!("已保存 saved user {name} [{}]", short(&uid))
+            });
         }
         UserCmd::Set {
             user,
@@ -139,7 +141,7 @@ pub(super) fn user(ctx: &Ctx, c: UserCmd) -> Result<()> {
                 deactivate.then_some(false),
                 ctx.now(),
             )?;
-            println!("已保存 saved user {user}");
+            wrote("user", &user, || println!("已保存 saved user {user}"));
         }
         UserCmd::List(f) => {
             let roster = ws.roster()?;
@@ -170,12 +172,16 @@ pub(super) fn device(ctx: &Ctx, c: DeviceCmd) -> Result<()> {
         DeviceCmd::Add { key, user, label } => {
             let key: DeviceKey = key.parse().map_err(|e: BadDeviceKey| anyhow!("{e}"))?;
             ws.enroll_device(&key, &user, &label, ctx.now())?;
-            println!("已登记 enrolled device {} for {user}", short(&key.to_hex()));
+            wrote("device", &key.to_hex(), || {
+                println!("已登记 enrolled device {} for {user}", short(&key.to_hex()))
+            });
             crate::remote::push_roster(ws);
         }
         DeviceCmd::Revoke { key } => {
             let k = ws.revoke_device(&key, ctx.now())?;
-            println!("已吊销 revoked device {}", short(&k.to_hex()));
+            wrote("device", &k.to_hex(), || {
+                println!("已吊销 revoked device {}", short(&k.to_hex()))
+            });
             crate::remote::push_roster(ws);
         }
         DeviceCmd::List(f) => {

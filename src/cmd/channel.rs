@@ -100,7 +100,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             ws.review_channel(&id, input::vocab("result", &result)?, note, now)?;
-            saved("qualification review of", id.as_str());
+            saved_kind("channel", "qualification review of", id.as_str());
         }
         ChannelCmd::AssessRisk {
             channel,
@@ -109,7 +109,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             ws.assess_channel_risk(&id, input::vocab("level", &level)?, note, now)?;
-            saved("risk assessment of", id.as_str());
+            saved_kind("channel", "risk assessment of", id.as_str());
         }
         ChannelCmd::Agreement {
             channel,
@@ -132,18 +132,22 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                 signed,
             };
             ws.set_agreement(&id, a, now)?;
-            saved("agreement of", id.as_str());
+            saved_kind("channel", "agreement of", id.as_str());
         }
         ChannelCmd::Activate { channel } => status(ctx, &channel, ChannelStatus::Active)?,
         ChannelCmd::Archive { channel, reason } => {
             let id = ctx.channel(&channel)?;
             ctx.ws.archive_record(&id, reason, ctx.now())?;
-            println!("已归档 archived channel {}", id.short());
+            wrote("channel", id.as_str(), || {
+                println!("已归档 archived channel {}", id.short())
+            });
         }
         ChannelCmd::Restore { channel } => {
             let id = ctx.channel(&channel)?;
             ctx.ws.restore_record(&id, ctx.now())?;
-            println!("已恢复 restored channel {}", id.short());
+            wrote("channel", id.as_str(), || {
+                println!("已恢复 restored channel {}", id.short())
+            });
         }
         ChannelCmd::RemoveRecord {
             channel,
@@ -153,7 +157,9 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.remove_channel_record(&id, &kind, &record, reason, now)?;
-            println!("已删除 removed {kind} {}", short(&eid));
+            wrote(&kind, &eid, || {
+                println!("已删除 removed {kind} {}", short(&eid))
+            });
         }
         ChannelCmd::RestoreRecord {
             channel,
@@ -162,7 +168,9 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.restore_channel_record(&id, &kind, &record, now)?;
-            println!("已恢复 restored {kind} {}", short(&eid));
+            wrote(&kind, &eid, || {
+                println!("已恢复 restored {kind} {}", short(&eid))
+            });
         }
         ChannelCmd::Suspend { channel } => status(ctx, &channel, ChannelStatus::Suspended)?,
         ChannelCmd::Terminate { channel } => status(ctx, &channel, ChannelStatus::Terminated)?,
@@ -224,7 +232,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                 ctx.at(at.as_deref())?,
                 now,
             )?;
-            saved("price report", &eid);
+            saved_kind("price_report", "price report", &eid);
         }
     }
     Ok(())
@@ -233,7 +241,9 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
 pub(super) fn status(ctx: &Ctx, channel: &str, s: ChannelStatus) -> Result<()> {
     let id = ctx.channel(channel)?;
     ctx.ws.set_channel_status(&id, s.clone(), ctx.now())?;
-    println!("已保存 channel {} is now {s} ({})", id.short(), s.zh());
+    wrote("channel", id.as_str(), || {
+        println!("已保存 channel {} is now {s} ({})", id.short(), s.zh())
+    });
     Ok(())
 }
 

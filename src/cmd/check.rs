@@ -5,8 +5,10 @@ use super::*;
 
 pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
     use fieldcrm_policy::{Lang, Severity};
-    let lang =
-        Lang::parse(&a.lang).ok_or_else(|| anyhow!("--lang: `{}` is not zh or en", a.lang))?;
+    // `check` speaks Chinese unless asked (`check --lang en`, or `--lang en` before it).
+    let wanted = a.lang.clone().or_else(crate::render::lang_flag);
+    let wanted = wanted.as_deref().unwrap_or("zh");
+    let lang = Lang::parse(wanted).ok_or_else(|| anyhow!("--lang: `{wanted}` is not zh or en"))?;
     let rule = a
         .rule
         .as_deref()
@@ -24,7 +26,9 @@ pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
         rule,
         doc: only_doc,
     };
+    let progress = crate::progress::Progress::start("检查中 checking");
     let tracked = ctx.ws.check_tracked(&query, ctx.now())?;
+    progress.done();
     if a.json {
         let shown: Vec<&fieldcrm_policy::Tracked> = tracked
             .iter()
@@ -71,11 +75,7 @@ pub(super) fn finding(ctx: &Ctx, c: FindingCmd) -> Result<()> {
         }
         FindingCmd::Reopen { key } => ("已重新打开 reopened", ctx.ws.reopen_finding(&key, now)?),
     };
-    if crate::render::quiet() {
-        println!("{key}");
-    } else {
-        println!("{done} {key}");
-    }
+    wrote("finding", &key, || println!("{done} {key}"));
     Ok(())
 }
 
@@ -149,7 +149,9 @@ pub(super) fn policy(ctx: &Ctx, p: PolicyCmd) -> Result<()> {
             let rule_id = ctx
                 .ws
                 .set_rule_text(&rule, severity.as_deref(), &params, ctx.now())?;
-            println!("已保存 saved policy override for {rule_id}");
+            wrote("rule", &rule_id.to_string(), || {
+                println!("已保存 saved policy override for {rule_id}")
+            });
         }
     }
     Ok(())

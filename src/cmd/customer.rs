@@ -77,12 +77,16 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         CustomerCmd::Archive { customer, reason } => {
             let id = ctx.customer(&customer)?;
             ws.archive_record(&id, reason, now)?;
-            println!("已归档 archived customer {}", id.short());
+            wrote("customer", id.as_str(), || {
+                println!("已归档 archived customer {}", id.short())
+            });
         }
         CustomerCmd::Restore { customer } => {
             let id = ctx.customer(&customer)?;
             ws.restore_record(&id, now)?;
-            println!("已恢复 restored customer {}", id.short());
+            wrote("customer", id.as_str(), || {
+                println!("已恢复 restored customer {}", id.short())
+            });
         }
         CustomerCmd::RemoveRecord {
             customer,
@@ -92,7 +96,9 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let eid = ws.remove_record(&id, &kind, &record, reason, now)?;
-            println!("已删除 removed {kind} {}", short(&eid));
+            wrote(&kind, &eid, || {
+                println!("已删除 removed {kind} {}", short(&eid))
+            });
         }
         CustomerCmd::RestoreRecord {
             customer,
@@ -101,12 +107,16 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let eid = ws.restore_removed(&id, &kind, &record, now)?;
-            println!("已恢复 restored {kind} {}", short(&eid));
+            wrote(&kind, &eid, || {
+                println!("已恢复 restored {kind} {}", short(&eid))
+            });
         }
         CustomerCmd::ClassException { customer, note } => {
             let id = ctx.customer(&customer)?;
             ws.approve_class_exception(&id, note, now)?;
-            println!("已批准 approved class exception for {}", id.short());
+            wrote("customer", id.as_str(), || {
+                println!("已批准 approved class exception for {}", id.short())
+            });
         }
         CustomerCmd::List(a) => {
             let roster = ws.roster()?;
@@ -575,7 +585,9 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             ws.approve_order(&id, &order, note, now)?;
-            println!("已批准 approved order {order}");
+            wrote("order", &order, || {
+                println!("已批准 approved order {order}")
+            });
         }
     }
     Ok(())

@@ -60,6 +60,7 @@ impl Ctx {
 pub(crate) fn run(cli: Cli) -> Result<i32> {
     crate::render::set_color(cli.color);
     crate::render::set_quiet(cli.quiet);
+    crate::render::set_output(cli.lang.clone(), cli.json, cli.verbose);
     let now = match &cli.now {
         Some(t) => parse_now(t).context("--now")?,
         None => jiff::Timestamp::now().as_millisecond(),
@@ -158,13 +159,29 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-pub(super) fn saved(what: &str, id: &str) {
-    if crate::render::quiet() {
+/// Print what a write did: with `--json` one object `{"kind", "id", "short"}` (the shape
+/// `schema/output/write-result.schema.json` describes), with `--quiet` the full ID alone, else
+/// the line `human` prints.
+pub(super) fn wrote(kind: &str, id: &str, human: impl FnOnce()) {
+    if crate::render::json() {
+        println!("{}", json!({"kind": kind, "id": id, "short": short(id)}));
+    } else if crate::render::quiet() {
         // For scripts: `id=$(fieldcrm -q customer add 甲公司)`.
         println!("{id}");
     } else {
-        println!("已保存 saved {what} {}", short(id));
+        human();
     }
+}
+
+/// A save of `what` (its last word is the kind: "legal review of contract" → contract).
+pub(super) fn saved(what: &str, id: &str) {
+    let kind = what.rsplit(' ').next().unwrap_or(what);
+    saved_kind(kind, what, id);
+}
+
+/// A save of `what` in a record of `kind` ("agreement of" a channel).
+pub(super) fn saved_kind(kind: &str, what: &str, id: &str) {
+    wrote(kind, id, || println!("已保存 saved {what} {}", short(id)));
 }
 
 pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
@@ -184,10 +201,11 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         | Command::Bundle(_)
         | Command::Remote(_)
         | Command::Invite(_) => unreachable!("handled in run"),
-        Command::Whoami(f) => whoami(ctx, f.json)?,
+        // `--json` before the command counts too.
+        Command::Whoami(f) => whoami(ctx, f.json || crate::render::json())?,
         Command::OfficeLogin(a) => office_login(ctx, &a)?,
-        Command::Today(f) => today(ctx, f.json)?,
-        Command::Inbox(f) => inbox(ctx, f.json)?,
+        Command::Today(f) => today(ctx, f.json || crate::render::json())?,
+        Command::Inbox(f) => inbox(ctx, f.json || crate::render::json())?,
         Command::Doc(c) => crate::inspect::doc(ws, &ctx.clock, c)?,
         Command::Conflicts(a) => crate::inspect::conflicts(ws, &ctx.clock, a)?,
         Command::Resolve(a) => crate::inspect::resolve(ws, now, a)?,
@@ -249,7 +267,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let review = ctx.clock.parse("review", &review)?;
             ws.set_plan(&id, &text, review, now)?;
-            saved("plan for", id.as_str());
+            saved_kind("customer", "plan for", id.as_str());
         }
         Command::Opportunity(OpportunityCmd::Add {
             customer,
@@ -314,7 +332,9 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }) => {
             let id = ctx.customer(&customer)?;
             ws.approve_quote(&id, &quote, note, now)?;
-            println!("已批准 approved quote {quote}");
+            wrote("quote", &quote, || {
+                println!("已批准 approved quote {quote}")
+            });
         }
         Command::Contract(c) => contract(ctx, c)?,
         Command::Order(c) => order(ctx, c)?,
@@ -334,7 +354,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 input::vocab("kind", &kind)?,
                 input::vocab("direction", &direction)?,
                 &description,
-                input::money("value", &value)?,
+                input::money("amount", &value)?,
                 declared,
                 at,
                 now,
@@ -348,7 +368,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }) => {
             let id = ctx.customer(&customer)?;
             ws.approve_gift(&id, &gift, note, now)?;
-            println!("已批准 approved gift {gift}");
+            wrote("gift", &gift, || println!("已批准 approved gift {gift}"));
         }
         Command::Channel(c) => channel(ctx, c)?,
         Command::Catalog(c) => catalog(ctx, c)?,
@@ -368,10 +388,12 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let role: Role = input::vocab("role", &role)?;
             let bp = input::percent_bp("allowance", &allowance)?;
             ws.set_allowance(&role, bp, now)?;
-            println!(
-                "已保存 saved allowance for {role}: {:.1}%",
-                bp as f64 / 100.0
-            );
+            wrote("allowance", role.as_str(), || {
+                println!(
+                    "已保存 saved allowance for {role}: {:.1}%",
+                    bp as f64 / 100.0
+                )
+            });
         }
         Command::User(c) => user(ctx, c)?,
         Command::Device(c) => device(ctx, c)?,
@@ -450,7 +472,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }
         Command::Config(ConfigCmd::Timezone { zone }) => {
             ws.set_timezone(&zone)?;
-            println!("已保存 time zone: {zone}");
+            wrote("timezone", &zone, || println!("已保存 time zone: {zone}"));
         }
     }
     Ok(())

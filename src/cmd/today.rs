@@ -99,8 +99,41 @@ fn pending_table(items: &[fieldcrm_workspace::Pending]) {
 /// `fieldcrm report targets|pipeline|activity|complaints`.
 pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
     let r = ctx.ws.reports(ctx.now())?;
+    let out = match what {
+        ReportCmd::Targets(o)
+        | ReportCmd::Pipeline(o)
+        | ReportCmd::Activity(o)
+        | ReportCmd::Complaints(o) => o,
+        ReportCmd::Submit { .. } | ReportCmd::List(_) => return Ok(()),
+    };
+    use crate::import::{Format, format_for, write_out};
+    let json = out.json || crate::render::json();
+    if !json && (out.format.is_some() || out.output.is_some()) {
+        let format = format_for(out.format, out.output.as_deref(), Format::Csv);
+        if format != Format::Json {
+            // The same sheets as the app's Excel download.
+            let sheets = fieldcrm_workspace::sheets::ReportSheets::new(
+                &r,
+                &ctx.clock,
+                crate::render::lang(),
+            );
+            let sheet = match what {
+                ReportCmd::Pipeline(_) => sheets.pipeline,
+                ReportCmd::Activity(_) => sheets.activity,
+                ReportCmd::Complaints(_) => sheets.complaints,
+                _ => sheets.targets,
+            };
+            let rows = sheet.rows.len();
+            let bytes = match format {
+                Format::Xlsx => fieldcrm_workspace::sheets::write_xlsx(&[sheet])?,
+                _ => format!("\u{feff}{}", sheet.to_csv()).into_bytes(),
+            };
+            return write_out(&bytes, out.output.as_deref(), &format!("{rows} row(s)"));
+        }
+    }
+    let json = json || out.format == Some(Format::Json);
     match what {
-        ReportCmd::Targets(f) if f.json => print_json(&r.progress)?,
+        ReportCmd::Targets(_) if json => print_json(&r.progress)?,
         ReportCmd::Targets(_) => {
             let mut t = Table::new(&["WHO", "PERIOD", "TARGET", "ACTUAL", "ACHIEVED", "ON TRACK"]);
             for p in &r.progress {
@@ -115,7 +148,7 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
             }
             print!("{}", t.render());
         }
-        ReportCmd::Pipeline(f) if f.json => print_json(&r.pipeline)?,
+        ReportCmd::Pipeline(_) if json => print_json(&r.pipeline)?,
         ReportCmd::Pipeline(_) => {
             let mut t = Table::new(&["STAGE", "OPPORTUNITIES", "AMOUNT"]);
             for (stage, n, amount) in &r.pipeline {
@@ -127,7 +160,7 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
             }
             print!("{}", t.render());
         }
-        ReportCmd::Activity(f) if f.json => print_json(&r.visits)?,
+        ReportCmd::Activity(_) if json => print_json(&r.visits)?,
         ReportCmd::Activity(_) => {
             let mut t = Table::new(&["WEEK", "REP", "VISITS AND CALLS"]);
             for w in &r.visits {
@@ -142,7 +175,7 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
             }
             print!("{}", t.render());
         }
-        ReportCmd::Complaints(f) if f.json => print_json(&serde_json::json!({
+        ReportCmd::Complaints(_) if json => print_json(&serde_json::json!({
             "open": r.complaints_open,
             "closed": r.complaints_closed,
         }))?,

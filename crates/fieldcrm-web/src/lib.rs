@@ -177,6 +177,7 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         .route("/reports", get(manager::reports))
         .route("/invite", get(invite::page).post(invite::create))
         .route("/reports/export.csv", get(manager::export_csv))
+        .route("/reports/export.xlsx", get(manager::export_xlsx))
         .route("/events", get(events::events))
         .fallback(ui::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -132,6 +132,7 @@ async fn nothing_without_the_session_cookie() {
         "/assets/app.js",
         "/events",
         "/reports/export.csv",
+        "/reports/export.xlsx",
     ] {
         let (status, headers, body) = send(&app, get(path, None)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
@@ -242,6 +243,44 @@ async fn every_page_renders_with_nav_main_and_strict_headers() {
             .starts_with("text/csv")
     );
     assert!(body.starts_with('\u{FEFF}'));
+}
+
+#[tokio::test]
+async fn the_reports_excel_download_opens_with_every_report_as_a_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path());
+    let ws = Workspace::open(dir.path()).unwrap();
+    ws.set_target(None, Some("华东一组"), "2026-11", 5_000_000, NOW - 1_000)
+        .unwrap();
+    drop(ws);
+    let app = app(dir.path());
+    let (cookie, _) = login(&app).await;
+    let (_, _, page) = send(&app, get("/reports", Some(&cookie))).await;
+    assert!(page.contains("href=\"/reports/export.xlsx\""), "{page}");
+    let resp = app
+        .clone()
+        .oneshot(get("/reports/export.xlsx", Some(&cookie)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    // Read back with calamine (through the workspace's reader).
+    let sheets = fieldcrm_workspace::sheets::read_xlsx(&bytes).unwrap();
+    let names: Vec<&str> = sheets.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["目标完成", "销售漏斗", "拜访与联系", "投诉"]);
+    let targets = &sheets[0].1;
+    assert_eq!(targets[0][0], "对象");
+    assert_eq!(targets[1][0], "华东一组");
+    assert_eq!(targets[1][2], "2026-11");
+    assert_eq!(targets[1][3], "50000", "the target in yuan, as a number");
 }
 
 #[tokio::test]

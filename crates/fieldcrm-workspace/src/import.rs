@@ -174,7 +174,7 @@ fn map_header(
                 .map(|(f, _)| *f)
                 .ok_or_else(|| {
                     format!(
-                        "line 1: unknown column `{h}` (known: {})",
+                        "unknown column `{h}` (known: {})",
                         columns
                             .iter()
                             .map(|(f, n)| format!("{f}/{}", n.get(1).unwrap_or(f)))
@@ -183,7 +183,7 @@ fn map_header(
                     )
                 })?;
             if !seen.insert(field) {
-                return Err(format!("line 1: column `{field}` appears twice"));
+                return Err(format!("column `{field}` appears twice"));
             }
             Ok(field)
         })
@@ -216,8 +216,28 @@ impl ExportTable {
     }
 }
 
-/// A CSV row: its line number and its cells by canonical field name.
+/// A row of a file: its line (CSV) or row (spreadsheet) number and its cells by canonical
+/// field name.
 type Row = (usize, BTreeMap<&'static str, String>);
+
+/// The kind of file an import reads, for the words its errors use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// CSV text: errors name the line.
+    Csv,
+    /// An Excel sheet: errors name the row.
+    #[cfg_attr(not(feature = "sheets"), allow(dead_code))]
+    Xlsx,
+}
+
+impl Source {
+    fn unit(self) -> &'static str {
+        match self {
+            Source::Csv => "line",
+            Source::Xlsx => "row",
+        }
+    }
+}
 
 /// What an import saved.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -230,14 +250,16 @@ pub struct CsvImport {
 /// in the file.
 struct NewNames {
     what: &'static str,
+    unit: &'static str,
     existing: BTreeSet<String>,
     seen: BTreeMap<String, usize>,
 }
 
 impl NewNames {
-    fn new(ws: &Workspace, kind: DocKind, what: &'static str) -> Result<Self> {
+    fn new(ws: &Workspace, kind: DocKind, what: &'static str, src: Source) -> Result<Self> {
         Ok(NewNames {
             what,
+            unit: src.unit(),
             existing: ws
                 .list(&Filter::default().kind(kind))?
                 .into_iter()
@@ -259,7 +281,10 @@ impl NewNames {
             return Err(format!("{what} `{name}` already exists"));
         }
         if let Some(prev) = self.seen.insert(name.to_string(), line) {
-            return Err(format!("{what} `{name}` already appears on line {prev}"));
+            return Err(format!(
+                "{what} `{name}` already appears on {} {prev}",
+                self.unit
+            ));
         }
         Ok(name)
     }
@@ -272,6 +297,7 @@ fn cell<'a>(row: &'a BTreeMap<&str, String>, f: &str) -> Option<&'a str> {
 /// The line number an error message starts with (`line N: ...`), for sorting.
 fn line_of(e: &str) -> usize {
     e.strip_prefix("line ")
+        .or_else(|| e.strip_prefix("row "))
         .and_then(|r| r.split(':').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
@@ -289,47 +315,77 @@ fn check_phone(p: &str) -> bool {
 }
 
 impl Workspace {
-    fn csv_rows(
+    /// The rows of a parsed file under its header: each row's cells by field name, and
+    /// the rows whose width does not match the header.
+    fn rows_of(
         &self,
-        text: &str,
+        records: Vec<(usize, Vec<String>)>,
         columns: &[(&'static str, &[&str])],
+        src: Source,
     ) -> Result<(Vec<Row>, Vec<String>)> {
-        let records = parse_csv(text).map_err(Error::invalid)?;
-        let Some(((_, header), rows)) = records.split_first() else {
-            return Err(Error::invalid("the file is empty (expected a header line)"));
+        let unit = src.unit();
+        let mut records = records.into_iter();
+        let Some((_, header)) = records.next() else {
+            return Err(Error::invalid(format!(
+                "the file is empty (expected a header {unit})"
+            )));
         };
-        let fields = map_header(header, columns).map_err(Error::invalid)?;
+        let fields =
+            map_header(&header, columns).map_err(|e| Error::invalid(format!("{unit} 1: {e}")))?;
         if !fields.contains(&"name") {
-            return Err(Error::invalid(
-                "line 1: no name column (名称 or name)".to_string(),
-            ));
+            return Err(Error::invalid(format!(
+                "{unit} 1: no name column (名称 or name)"
+            )));
         }
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        for (line, rec) in rows {
+        for (line, mut rec) in records {
+            // A spreadsheet row may end early (its last cells empty) or carry empty cells
+            // past the header; CSV rows must match the header exactly.
+            if src == Source::Xlsx && rec.len() != fields.len() {
+                let past = rec.get(fields.len()..).unwrap_or_default();
+                if past.iter().all(|c| c.trim().is_empty()) {
+                    rec.resize(fields.len(), String::new());
+                }
+            }
             if rec.len() != fields.len() {
                 errors.push(format!(
-                    "line {line}: {} fields, the header has {}",
+                    "{unit} {line}: {} fields, the header has {}",
                     rec.len(),
                     fields.len()
                 ));
                 continue;
             }
-            out.push((
-                *line,
-                fields.iter().copied().zip(rec.iter().cloned()).collect(),
-            ));
+            out.push((line, fields.iter().copied().zip(rec).collect()));
         }
         Ok((out, errors))
     }
 
     /// Import customers from CSV text (all or nothing). `now` stamps the new files.
     pub fn import_customers_csv(&self, text: &str, now: Millis) -> Result<CsvImport> {
+        let records = parse_csv(text).map_err(Error::invalid)?;
+        self.import_customers(records, Source::Csv, now)
+    }
+
+    /// Import channels from CSV text (all or nothing).
+    pub fn import_channels_csv(&self, text: &str, now: Millis) -> Result<CsvImport> {
+        let records = parse_csv(text).map_err(Error::invalid)?;
+        self.import_channels(records, Source::Csv, now)
+    }
+
+    /// Import customers from a file's records, the first one the header (all or
+    /// nothing). `now` stamps the new files.
+    pub(crate) fn import_customers(
+        &self,
+        records: Vec<(usize, Vec<String>)>,
+        src: Source,
+        now: Millis,
+    ) -> Result<CsvImport> {
         let me = self.me()?;
-        let (rows, errors) = self.csv_rows(text, CUSTOMER_COLUMNS)?;
-        let mut names = NewNames::new(self, DocKind::Customer, "customer")?;
+        let (rows, errors) = self.rows_of(records, CUSTOMER_COLUMNS, src)?;
+        let mut names = NewNames::new(self, DocKind::Customer, "customer", src)?;
         let device = self.device();
-        self.save_rows(rows, errors, |line, row| {
+        self.save_rows(rows, errors, src.unit(), |line, row| {
             let name = names.admit(line, row)?;
             let mut c = Customer::new(name, now);
             c.credit_code = cell(row, "credit_code").map(Into::into);
@@ -428,6 +484,7 @@ impl Workspace {
         &self,
         rows: Vec<Row>,
         errors: Vec<String>,
+        unit: &str,
         mut make: impl FnMut(usize, &BTreeMap<&'static str, String>) -> std::result::Result<(Document, String), String>,
     ) -> Result<CsvImport> {
         let errors = std::cell::RefCell::new(errors);
@@ -442,7 +499,7 @@ impl Workspace {
                 }
                 Ok(_) => None,
                 Err(m) => {
-                    errors.borrow_mut().push(format!("line {line}: {m}"));
+                    errors.borrow_mut().push(format!("{unit} {line}: {m}"));
                     None
                 }
             });
@@ -462,14 +519,19 @@ impl Workspace {
         Ok(CsvImport { created })
     }
 
-    /// Import channels from CSV text (all or nothing).
-    pub fn import_channels_csv(&self, text: &str, now: Millis) -> Result<CsvImport> {
+    /// Import channels from a file's records, the first one the header (all or nothing).
+    pub(crate) fn import_channels(
+        &self,
+        records: Vec<(usize, Vec<String>)>,
+        src: Source,
+        now: Millis,
+    ) -> Result<CsvImport> {
         let me = self.me()?;
         me.require(Authority::ChannelCreate)?;
-        let (rows, errors) = self.csv_rows(text, CHANNEL_COLUMNS)?;
-        let mut names = NewNames::new(self, DocKind::Channel, "channel")?;
+        let (rows, errors) = self.rows_of(records, CHANNEL_COLUMNS, src)?;
+        let mut names = NewNames::new(self, DocKind::Channel, "channel", src)?;
         let device = self.device();
-        self.save_rows(rows, errors, |line, row| {
+        self.save_rows(rows, errors, src.unit(), |line, row| {
             let name = names.admit(line, row)?;
             let kind = match cell(row, "kind").map(|k| k.parse::<ChannelKind>()) {
                 Some(Ok(k)) if !matches!(k, ChannelKind::Unknown(_)) => k,

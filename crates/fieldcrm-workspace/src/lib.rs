@@ -23,6 +23,8 @@ mod query;
 mod records;
 mod resolve;
 mod search;
+#[cfg(feature = "sheets")]
+pub mod sheets;
 mod snapshots;
 mod sync;
 mod views;

@@ -1,6 +1,6 @@
 //! Manager pages: `GET /inbox` 审批 (approval inbox), `GET /findings` (team findings by
 //! rep and by rule), `GET /duplicates` + `POST /duplicates` (merge duplicate customers),
-//! `GET /reports` and `GET /reports/export.csv`.
+//! `GET /reports`, `GET /reports/export.csv` and `GET /reports/export.xlsx`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -436,7 +436,10 @@ fn render_reports(lang: Lang, b: &Base, r: &Reports) -> Markup {
     html! {
         div.page-head.with-action {
             h1 { (t(lang, "报表", "Reports")) }
-            a.button.secondary href="/reports/export.csv" download="fieldcrm-targets.csv" { (t(lang, "导出 CSV", "Export CSV")) }
+            div.actions {
+                a.button.secondary href="/reports/export.csv" download="fieldcrm-targets.csv" { (t(lang, "导出 CSV", "Export CSV")) }
+                a.button.secondary href="/reports/export.xlsx" download="fieldcrm-reports.xlsx" { (t(lang, "导出 Excel", "Export Excel")) }
+            }
         }
         section.card {
             h2 { (t(lang, "目标完成情况", "Target vs actual")) }
@@ -502,57 +505,69 @@ fn render_reports(lang: Lang, b: &Base, r: &Reports) -> Markup {
     }
 }
 
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// A download: its content type and file name.
+fn attachment(
+    mut resp: Response,
+    content_type: &'static str,
+    disposition: &'static str,
+) -> Response {
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(disposition),
+    );
+    resp
 }
 
-fn yuan_plain(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
-/// `GET /reports/export.csv`: target vs actual, UTF-8 with a byte-order mark (Excel).
+/// `GET /reports/export.csv`: target vs actual, UTF-8 with a byte-order mark (Excel) —
+/// the targets sheet of the Excel download as CSV.
 pub(crate) async fn export_csv(
     State(app): State<Arc<App>>,
     Extension(ctx): Extension<Ctx>,
 ) -> Response {
-    let now = app.now();
-    let r = crate::store::with_ws(&app, move |ws| Ok(ws.reports(now)?)).await;
+    match report_sheets(&app, ctx.lang).await {
+        Ok(sheets) => attachment(
+            format!("\u{FEFF}{}", sheets.targets.to_csv()).into_response(),
+            "text/csv; charset=utf-8",
+            "attachment; filename=\"fieldcrm-targets.csv\"",
+        ),
+        Err(e) => fail(&ctx, e),
+    }
+}
+
+/// The reports page's tables as sheets, in the page's language.
+async fn report_sheets(
+    app: &Arc<App>,
+    lang: Lang,
+) -> Result<fieldcrm_workspace::sheets::ReportSheets, WsError> {
+    let a = app.clone();
+    crate::store::with_ws(app, move |ws| {
+        let b = base(ws, &a)?;
+        Ok(fieldcrm_workspace::sheets::ReportSheets::new(
+            &ws.reports(a.now())?,
+            &b.clock,
+            lang,
+        ))
+    })
+    .await
+}
+
+/// `GET /reports/export.xlsx`: every report of the page as a sheet of one Excel workbook
+/// (the same sheets as `fieldcrm report … --format xlsx`).
+pub(crate) async fn export_xlsx(
+    State(app): State<Arc<App>>,
+    Extension(ctx): Extension<Ctx>,
+) -> Response {
+    let r = report_sheets(&app, ctx.lang)
+        .await
+        .and_then(|sheets| Ok(fieldcrm_workspace::sheets::write_xlsx(&sheets.all())?));
     match r {
-        Ok(rep) => {
-            let mut out = String::from("\u{FEFF}");
-            out.push_str("对象 subject,范围 scope,周期 period,目标 target (元),实际 actual (元),完成率 achieved,时间进度 elapsed,进度正常 on_track\r\n");
-            for p in &rep.progress {
-                let cells = [
-                    csv_cell(&p.subject_name),
-                    csv_cell(&p.scope),
-                    csv_cell(&p.period),
-                    yuan_plain(p.target),
-                    yuan_plain(p.actual),
-                    pct(p.achieved_bp),
-                    pct(p.elapsed_bp),
-                    p.on_track.to_string(),
-                ];
-                out.push_str(&cells.join(","));
-                out.push_str("\r\n");
-            }
-            let mut resp = out.into_response();
-            let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            h.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"fieldcrm-targets.csv\""),
-            );
-            resp
-        }
+        Ok(bytes) => attachment(
+            bytes.into_response(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "attachment; filename=\"fieldcrm-reports.xlsx\"",
+        ),
         Err(e) => fail(&ctx, e),
     }
 }

@@ -282,3 +282,91 @@ fn put_at(am: &mut AutoCommit, path: &[String], v: V) {
             .map(|_| ()),
     };
 }
+
+/// Excel import (`sheets.rs`): arbitrary bytes, and real .xlsx files with bytes changed or
+/// cut short, never panic; an import that fails writes nothing; text cells round-trip.
+#[cfg(feature = "sheets")]
+mod xlsx {
+    use fieldcrm_model::{DocKind, Role};
+    use fieldcrm_testkit::Kit;
+    use fieldcrm_workspace::Filter;
+    use fieldcrm_workspace::sheets::{Cell, Sheet, read_xlsx, write_xlsx};
+    use proptest::prelude::*;
+
+    use super::config;
+
+    /// A small valid customer sheet to damage.
+    fn valid() -> Vec<u8> {
+        write_xlsx(&[Sheet {
+            name: "客户".into(),
+            header: vec!["名称".into(), "分类".into(), "年销售额".into()],
+            rows: vec![
+                vec![
+                    Cell::from("華東精密１号"),
+                    Cell::from("重要"),
+                    Cell::Number(12.5),
+                ],
+                vec![Cell::from("笑脸😀公司"), Cell::from("一般"), Cell::from("")],
+            ],
+        }])
+        .unwrap()
+    }
+
+    fn cell_text() -> impl Strategy<Value = String> {
+        "[\\p{Han}\\p{Emoji}a-zA-Z0-9０-９,\"'<>& \n]{0,30}"
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn xlsx_import_of_any_bytes_never_panics_and_writes_nothing_on_refusal(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+            cut in any::<prop::sample::Index>(),
+            damage_real_file in any::<bool>(),
+        ) {
+            let bytes = if damage_real_file {
+                let mut b = valid();
+                for (at, v) in &edits {
+                    let i = at.index(b.len());
+                    b[i] = *v;
+                }
+                if edits.len() % 3 == 0 {
+                    b.truncate(cut.index(b.len() + 1));
+                }
+                b
+            } else {
+                bytes
+            };
+            let _ = read_xlsx(&bytes);
+            let kit = Kit::new();
+            let ws = kit.init("王经理", Role::Manager);
+            let before = ws.list(&Filter::default().kind(DocKind::Customer)).unwrap().len();
+            if ws.import_customers_xlsx(&bytes, kit.now()).is_err() {
+                let after = ws.list(&Filter::default().kind(DocKind::Customer)).unwrap().len();
+                prop_assert_eq!(before, after);
+            }
+            let _ = ws.import_channels_xlsx(&bytes, kit.now());
+        }
+
+        #[test]
+        fn xlsx_text_cells_round_trip(rows in proptest::collection::vec(
+            proptest::collection::vec(cell_text(), 1..5), 0..20)
+        ) {
+            let sheet = Sheet {
+                name: "数据".into(),
+                header: vec!["a".into()],
+                rows: rows.iter().map(|r| r.iter().map(|t| Cell::from(t.as_str())).collect()).collect(),
+            };
+            let back = read_xlsx(&write_xlsx(&[sheet]).unwrap()).unwrap();
+            let got = &back[0].1;
+            for (i, row) in rows.iter().enumerate() {
+                let read = got.get(i + 1).cloned().unwrap_or_default();
+                for (j, text) in row.iter().enumerate() {
+                    prop_assert_eq!(read.get(j).map(String::as_str).unwrap_or(""), text.as_str());
+                }
+            }
+        }
+    }
+}
