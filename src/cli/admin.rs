@@ -144,6 +144,20 @@ pub(crate) enum TargetCmd {
     },
     /// List targets.
     List(JsonFlag),
+    /// Remove a target set by mistake (managers, admins): out of lists, progress and
+    /// rules, kept in the history; `restore` brings it back.
+    Remove {
+        /// Target (ID prefix).
+        target: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a removed target back (managers, admins).
+    Restore {
+        /// Target (ID prefix).
+        target: String,
+    },
 }
 
 /// `report ...`.
@@ -171,6 +185,20 @@ pub(crate) enum ReportCmd {
     Activity(JsonFlag),
     /// Complaints open and closed.
     Complaints(JsonFlag),
+    /// Remove a sales report made by mistake (your own within 7 days of submitting it;
+    /// managers, admins: any); `restore` brings it back.
+    Remove {
+        /// Report (ID prefix).
+        report: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a removed sales report back (managers, admins).
+    Restore {
+        /// Report (ID prefix).
+        report: String,
+    },
 }
 
 /// `config ...`.

@@ -150,7 +150,10 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
             "投诉 complaints: 处理中 open {}, 已结案 closed {}",
             r.complaints_open, r.complaints_closed
         ),
-        ReportCmd::Submit { .. } | ReportCmd::List(_) => {}
+        ReportCmd::Submit { .. }
+        | ReportCmd::List(_)
+        | ReportCmd::Remove { .. }
+        | ReportCmd::Restore { .. } => {}
     }
     Ok(())
 }
