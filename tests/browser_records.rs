@@ -60,6 +60,19 @@ fn story() -> (Office, Rep, Rep) {
 /// The page scrolls sideways at neither width (asserted) and, with
 /// `FIELDCRM_SCREENSHOTS=1`, is written to `target/tmp/record-{name}-{width}.png`.
 async fn fits_and_shot(c: &Client, name: &str, width: i64) {
+    shot_at(c, name, width, None).await;
+}
+
+/// [`fits_and_shot`], with `css` scrolled to the top of the screenshot.
+async fn shot_at(c: &Client, name: &str, width: i64, css: Option<&str>) {
+    if let Some(css) = css {
+        js(
+            c,
+            "document.querySelector(arguments[0]).scrollIntoView();",
+            vec![json!(css)],
+        )
+        .await;
+    }
     let m = js(
         c,
         "return [document.documentElement.scrollWidth, window.innerWidth];",
@@ -104,7 +117,7 @@ fn a_rep_corrects_a_phone_deletes_a_visit_and_cancels_a_quote_in_the_app() {
 
         // Edit the contact: a bad phone is refused beside the field, then corrected.
         goto(&rc, &rep_app, &file).await;
-        fits_and_shot(&rc, "file", 375).await;
+        shot_at(&rc, "file", 375, Some(".contacts")).await;
         click_and_load(&rc, ".contacts a[href$='/edit']").await;
         fits_and_shot(&rc, "edit-contact", 375).await;
         let phone = js(
@@ -153,7 +166,7 @@ fn a_rep_corrects_a_phone_deletes_a_visit_and_cancels_a_quote_in_the_app() {
             page.contains("已取消") && page.contains("客户改用其他型号"),
             "the quote shows as cancelled, with the reason:\n{page}"
         );
-        fits_and_shot(&rc, "file-after", 375).await;
+        shot_at(&rc, "file-after", 375, Some("#timeline")).await;
 
         // Both sync: the quote has left the manager's inbox.
         sync_in_app(&rc, &rep_app).await;
@@ -173,7 +186,7 @@ fn a_rep_corrects_a_phone_deletes_a_visit_and_cancels_a_quote_in_the_app() {
             vec![],
         )
         .await;
-        fits_and_shot(&mc, "removed-records", 375).await;
+        shot_at(&mc, "removed-records", 375, Some("#removed-records")).await;
         click_and_load(&mc, "#removed-records button[type=submit]").await;
         let page = body_text(&mc).await;
         assert!(

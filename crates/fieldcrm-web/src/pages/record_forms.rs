@@ -85,8 +85,7 @@ pub(super) fn cancelled_note(b: &Base, lang: Lang, note: Option<&fieldcrm_model:
     html! {
         @if let Some(n) = note {
             p.muted.cancelled-note {
-                span.chip.bad { (t(lang, "已取消", "cancelled")) } " "
-                (b.user_name(&n.by)) " · " (when(&b.clock, n.at, lang))
+                (b.user_name(&n.by)) " " (t(lang, "取消于 ", "cancelled it ")) (when(&b.clock, n.at, lang))
                 @if !n.text.is_empty() { " · " (n.text) }
             }
         }
@@ -208,10 +207,7 @@ fn contact_form(
             (f.text("title", t(lang, "职务", "Title"), &opt(&ct.title), "text", None))
             (f.text("phone", t(lang, "电话", "Phone"), &opt(&ct.phone), "tel", None))
             (f.text("email", t(lang, "邮箱", "Email"), &opt(&ct.email), "email", None))
-            div.actions {
-                button #edit-save type="submit" { (t(lang, "保存修改", "Save changes")) }
-                " " a.button.secondary href={ "/customers/" (id) } { (t(lang, "返回", "Back")) }
-            }
+            (save_or_back(lang, id))
         }
     }
 }
@@ -251,10 +247,17 @@ fn interaction_form(
             }
             (f.select("contact", t(lang, "联系人", "Contact"), &contacts, i.contact.as_deref().unwrap_or("")))
             (textarea(&f, "summary", t(lang, "内容摘要", "Summary"), &i.summary))
-            div.actions {
-                button #edit-save type="submit" { (t(lang, "保存修改", "Save changes")) }
-                " " a.button.secondary href={ "/customers/" (id) } { (t(lang, "返回", "Back")) }
-            }
+            (save_or_back(lang, id))
+        }
+    }
+}
+
+/// The edit form's Save and Back.
+fn save_or_back(lang: Lang, id: &DocId) -> Markup {
+    html! {
+        div.actions {
+            button #edit-save type="submit" { (t(lang, "保存修改", "Save changes")) }
+            " " a.button.secondary href={ "/customers/" (id) } { (t(lang, "返回", "Back")) }
         }
     }
 }

@@ -269,13 +269,7 @@ impl Workspace {
         let first = (collection == "targets").then_some(Authority::Targets);
         self.edit_singleton(DocKind::Sales, now, &message, first, |doc, me| {
             let s: Sales = doc.hydrate()?;
-            let eid = pick(
-                sales_keys(&s, collection),
-                |k| s.is_removed(collection, k),
-                false,
-                collection,
-                entity,
-            )?;
+            let eid = sales_pick(&s, collection, entity, false)?;
             let own_recent = s.reports.get(&eid).is_some_and(|r| {
                 collection == "reports"
                     && r.user == me.user_id
@@ -295,14 +289,7 @@ impl Workspace {
         let message = format!("恢复{} restore {collection}", sales_zh(collection));
         let authority = sales_authority(collection);
         self.edit_singleton(DocKind::Sales, now, &message, Some(authority), |doc, _| {
-            let s: Sales = doc.hydrate()?;
-            let eid = pick(
-                sales_keys(&s, collection),
-                |k| s.is_removed(collection, k),
-                true,
-                collection,
-                entity,
-            )?;
+            let eid = sales_pick(&doc.hydrate()?, collection, entity, true)?;
             doc.delete(&["removed", &format!("{collection}/{eid}")])?;
             Ok(eid)
         })
@@ -328,12 +315,20 @@ pub fn sales_record_collection(kind: &str) -> Result<&'static str> {
     })
 }
 
-fn sales_keys(s: &Sales, collection: &str) -> Vec<String> {
-    match collection {
+/// The full ID of `entity` among the targets or reports that are removed
+/// (`want_removed`) or still live.
+fn sales_pick(s: &Sales, collection: &str, entity: &str, want_removed: bool) -> Result<String> {
+    let keys = match collection {
         "targets" => k(&s.targets),
-        "reports" => k(&s.reports),
-        _ => Vec::new(),
-    }
+        _ => k(&s.reports),
+    };
+    pick(
+        keys,
+        |key| s.is_removed(collection, key),
+        want_removed,
+        collection,
+        entity,
+    )
 }
 
 fn sales_zh(collection: &str) -> &'static str {
