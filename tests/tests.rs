@@ -8,6 +8,7 @@
 
 mod browser;
 mod browser_kit;
+mod browser_records;
 mod bundle;
 mod cli_check;
 mod cli_conventions;

@@ -144,6 +144,20 @@ pub(crate) enum TargetCmd {
     },
     /// List targets.
     List(JsonFlag),
+    /// Remove a target set by mistake (managers, admins): out of lists, progress and
+    /// rules, kept in the history; `restore` brings it back.
+    Remove {
+        /// Target (ID prefix).
+        target: String,
+        /// Why.
+        #[arg(long = "text", alias = "reason", value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Put a removed target back (managers, admins).
+    Restore {
+        /// Target (ID prefix).
+        target: String,
+    },
 }
 
 /// `report ...`.
@@ -175,6 +189,20 @@ pub(crate) enum ReportCmd {
     /// Complaints open and closed.
     #[command(after_help = super::REPORT_EXAMPLES)]
     Complaints(ReportOut),
+    /// Remove a sales report made by mistake (your own within 7 days of submitting it;
+    /// managers, admins: any); `restore` brings it back.
+    Remove {
+        /// Report (ID prefix).
+        report: String,
+        /// Why.
+        #[arg(long = "text", alias = "reason", value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Put a removed sales report back (managers, admins).
+    Restore {
+        /// Report (ID prefix).
+        report: String,
+    },
 }
 
 /// How a report is given: a table on the terminal, JSON, or a file for a spreadsheet.

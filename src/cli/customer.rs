@@ -160,6 +160,64 @@ pub(crate) enum ContactCmd {
         #[arg(long)]
         title: Option<String>,
     },
+    /// Correct a contact: only the options given change (an empty value clears the
+    /// phone, email or title).
+    Edit {
+        /// Customer.
+        customer: String,
+        /// Contact (ID prefix).
+        contact: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New phone.
+        #[arg(long)]
+        phone: Option<String>,
+        /// New email.
+        #[arg(long)]
+        email: Option<String>,
+        /// New job title.
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Remove a contact entered by mistake (same as `customer remove-record CUSTOMER
+    /// contact ID`).
+    Remove(RecordRemoval),
+    /// Put a removed contact back (managers, admins).
+    Restore(RecordRef),
+}
+
+/// A record of a customer file to remove, and why.
+#[derive(Args, Debug)]
+pub(crate) struct RecordRemoval {
+    /// Customer.
+    pub(crate) customer: String,
+    /// The record (ID prefix).
+    pub(crate) record: String,
+    /// Why.
+    #[arg(long = "text", alias = "reason", value_name = "TEXT")]
+    pub(crate) reason: Option<String>,
+}
+
+/// A record of a customer file.
+#[derive(Args, Debug)]
+pub(crate) struct RecordRef {
+    /// Customer.
+    pub(crate) customer: String,
+    /// The record (ID prefix).
+    pub(crate) record: String,
+}
+
+/// A quote or order to cancel, and why.
+#[derive(Args, Debug)]
+pub(crate) struct Cancellation {
+    /// Customer.
+    pub(crate) customer: String,
+    /// The quote or order (ID prefix).
+    pub(crate) record: String,
+    /// Why.
+    #[arg(long = "text", alias = "reason", value_name = "TEXT")]
+    pub(crate) reason: Option<String>,
 }
 
 /// `interaction ...`.
@@ -182,6 +240,30 @@ pub(crate) enum InteractionCmd {
         #[arg(long)]
         contact: Option<String>,
     },
+    /// Correct an interaction: only the options given change.
+    Edit {
+        /// Customer.
+        customer: String,
+        /// Interaction (ID prefix).
+        interaction: String,
+        /// visit (拜访), call (电话), email (邮件), meeting (会议).
+        #[arg(long)]
+        kind: Option<String>,
+        /// What was discussed.
+        #[arg(long)]
+        summary: Option<String>,
+        /// When it happened.
+        #[arg(long)]
+        at: Option<String>,
+        /// Contact (ID prefix; empty for none).
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// Remove an interaction entered by mistake (same as `customer remove-record
+    /// CUSTOMER interaction ID`).
+    Remove(RecordRemoval),
+    /// Put a removed interaction back (managers, admins).
+    Restore(RecordRef),
 }
 
 /// `complaint ...`.
@@ -346,6 +428,9 @@ pub(crate) enum QuoteCmd {
         #[arg(long)]
         quantity: Option<String>,
     },
+    /// Cancel a quote: it needs no approval any more and leaves the inbox (reps: their
+    /// own quotes not yet approved; managers, admins: any).
+    Cancel(Cancellation),
     /// Approve a quote's discount (managers).
     Approve {
         /// Customer.
@@ -453,6 +538,9 @@ pub(crate) enum OrderCmd {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Cancel an order that is not delivered (reps: their own orders not yet approved;
+    /// managers, admins: any).
+    Cancel(Cancellation),
     /// Approve an order's discount (managers).
     Approve {
         /// Customer.

@@ -589,6 +589,119 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
                 println!("已批准 approved order {order}")
             });
         }
+        OrderCmd::Cancel(a) => {
+            let id = ctx.customer(&a.customer)?;
+            let eid = ws.cancel_order(&id, &a.record, a.reason, now)?;
+            println!("已取消 cancelled order {}", short(&eid));
+        }
     }
+    Ok(())
+}
+
+/// `contact ...`.
+pub(super) fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
+    let ws = &ctx.ws;
+    let now = ctx.now();
+    match c {
+        ContactCmd::Add {
+            customer,
+            name,
+            phone,
+            email,
+            title,
+        } => {
+            let id = ctx.customer(&customer)?;
+            let eid = ws.add_contact(
+                &id,
+                Contact {
+                    name,
+                    title,
+                    phone,
+                    email,
+                    created_at: now,
+                },
+                now,
+            )?;
+            saved("contact", &eid);
+        }
+        ContactCmd::Edit {
+            customer,
+            contact,
+            name,
+            phone,
+            email,
+            title,
+        } => {
+            let id = ctx.customer(&customer)?;
+            let edit = fieldcrm_workspace::ContactEdit {
+                name,
+                title,
+                phone,
+                email,
+            };
+            let eid = ws.edit_contact(&id, &contact, edit, now)?;
+            saved("contact", &eid);
+        }
+        ContactCmd::Remove(r) => remove(ctx, "contact", r)?,
+        ContactCmd::Restore(r) => restore(ctx, "contact", r)?,
+    }
+    Ok(())
+}
+
+/// `interaction ...`.
+pub(super) fn interaction(ctx: &Ctx, c: InteractionCmd) -> Result<()> {
+    let ws = &ctx.ws;
+    let now = ctx.now();
+    match c {
+        InteractionCmd::Log {
+            customer,
+            kind,
+            summary,
+            at,
+            contact,
+        } => {
+            let id = ctx.customer(&customer)?;
+            let kind: InteractionKind = input::vocab("kind", &kind)?;
+            let at = ctx.at(at.as_deref())?;
+            let eid = ws.log_interaction(&id, kind, at, &summary, contact.as_deref(), now)?;
+            saved("interaction", &eid);
+        }
+        InteractionCmd::Edit {
+            customer,
+            interaction,
+            kind,
+            summary,
+            at,
+            contact,
+        } => {
+            let id = ctx.customer(&customer)?;
+            let edit = fieldcrm_workspace::InteractionEdit {
+                kind: kind.map(|k| input::vocab("kind", &k)).transpose()?,
+                occurred_at: at.map(|a| ctx.clock.parse("at", &a)).transpose()?,
+                summary,
+                contact,
+            };
+            let eid = ws.edit_interaction(&id, &interaction, edit, now)?;
+            saved("interaction", &eid);
+        }
+        InteractionCmd::Remove(r) => remove(ctx, "interaction", r)?,
+        InteractionCmd::Restore(r) => restore(ctx, "interaction", r)?,
+    }
+    Ok(())
+}
+
+fn remove(ctx: &Ctx, kind: &str, r: RecordRemoval) -> Result<()> {
+    let id = ctx.customer(&r.customer)?;
+    let eid = ctx
+        .ws
+        .remove_record(&id, kind, &r.record, r.reason, ctx.now())?;
+    println!("已删除 removed {kind} {}", short(&eid));
+    Ok(())
+}
+
+fn restore(ctx: &Ctx, kind: &str, r: RecordRef) -> Result<()> {
+    let id = ctx.customer(&r.customer)?;
+    let eid = ctx.ws.restore_removed(&id, kind, &r.record, ctx.now())?;
+    println!("已恢复 restored {kind} {}", short(&eid));
     Ok(())
 }

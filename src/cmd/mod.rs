@@ -213,40 +213,8 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Export(a) => crate::import::export(ws, a)?,
         Command::Finding(c) => finding(ctx, c)?,
         Command::Customer(c) => customer(ctx, c)?,
-        Command::Contact(ContactCmd::Add {
-            customer,
-            name,
-            phone,
-            email,
-            title,
-        }) => {
-            let id = ctx.customer(&customer)?;
-            let eid = ws.add_contact(
-                &id,
-                Contact {
-                    name,
-                    title,
-                    phone,
-                    email,
-                    created_at: now,
-                },
-                now,
-            )?;
-            saved("contact", &eid);
-        }
-        Command::Interaction(InteractionCmd::Log {
-            customer,
-            kind,
-            summary,
-            at,
-            contact,
-        }) => {
-            let id = ctx.customer(&customer)?;
-            let kind: InteractionKind = input::vocab("kind", &kind)?;
-            let at = ctx.at(at.as_deref())?;
-            let eid = ws.log_interaction(&id, kind, at, &summary, contact.as_deref(), now)?;
-            saved("interaction", &eid);
-        }
+        Command::Contact(c) => contact(ctx, c)?,
+        Command::Interaction(c) => interaction(ctx, c)?,
         Command::Complaint(c) => complaint(ctx, c)?,
         Command::Survey(SurveyCmd::Record {
             customer,
@@ -335,6 +303,11 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             wrote("quote", &quote, || {
                 println!("已批准 approved quote {quote}")
             });
+        }
+        Command::Quote(QuoteCmd::Cancel(a)) => {
+            let id = ctx.customer(&a.customer)?;
+            let eid = ws.cancel_quote(&id, &a.record, a.reason, now)?;
+            println!("已取消 cancelled quote {}", short(&eid));
         }
         Command::Contract(c) => contract(ctx, c)?,
         Command::Order(c) => order(ctx, c)?,
@@ -435,6 +408,22 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 }
                 print!("{}", t.render());
             }
+        }
+        Command::Target(TargetCmd::Remove { target, reason }) => {
+            let eid = ws.remove_sales_record("target", &target, reason, now)?;
+            println!("已删除 removed target {}", short(&eid));
+        }
+        Command::Target(TargetCmd::Restore { target }) => {
+            let eid = ws.restore_sales_record("target", &target, now)?;
+            println!("已恢复 restored target {}", short(&eid));
+        }
+        Command::Report(ReportCmd::Remove { report, reason }) => {
+            let eid = ws.remove_sales_record("report", &report, reason, now)?;
+            println!("已删除 removed report {}", short(&eid));
+        }
+        Command::Report(ReportCmd::Restore { report }) => {
+            let eid = ws.restore_sales_record("report", &report, now)?;
+            println!("已恢复 restored report {}", short(&eid));
         }
         Command::Report(ReportCmd::Submit {
             period,

@@ -104,7 +104,10 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
         | ReportCmd::Pipeline(o)
         | ReportCmd::Activity(o)
         | ReportCmd::Complaints(o) => o,
-        ReportCmd::Submit { .. } | ReportCmd::List(_) => return Ok(()),
+        ReportCmd::Submit { .. }
+        | ReportCmd::List(_)
+        | ReportCmd::Remove { .. }
+        | ReportCmd::Restore { .. } => return Ok(()),
     };
     use crate::import::{Format, format_for, write_out};
     let json = out.json || crate::render::json();
@@ -183,7 +186,10 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
             "投诉 complaints: 处理中 open {}, 已结案 closed {}",
             r.complaints_open, r.complaints_closed
         ),
-        ReportCmd::Submit { .. } | ReportCmd::List(_) => {}
+        ReportCmd::Submit { .. }
+        | ReportCmd::List(_)
+        | ReportCmd::Remove { .. }
+        | ReportCmd::Restore { .. } => {}
     }
     Ok(())
 }

@@ -64,6 +64,12 @@ pub enum Authority {
     /// Remove a record the rules watch (complaint, contract, order, gift) from a
     /// customer file, or restore any removed record.
     RemoveRecord,
+    /// Cancel any quote or order of a customer file (a rep may cancel only their own,
+    /// on a file they own, while it is not approved).
+    CancelRecord,
+    /// Remove another user's sales report (a rep may remove their own within a week of
+    /// submitting it), or restore a removed one.
+    ReportRemoval,
     /// Waive a rule finding about a customer file or the workspace documents until a date.
     WaiveFinding,
     /// Waive a rule finding about a channel record until a date.
@@ -102,6 +108,8 @@ impl Authority {
         Authority::MergeChannels,
         Authority::Archive,
         Authority::RemoveRecord,
+        Authority::CancelRecord,
+        Authority::ReportRemoval,
         Authority::WaiveFinding,
         Authority::WaiveChannelFinding,
     ];
@@ -112,7 +120,9 @@ impl Authority {
         match self {
             AssignOwner | ClassException | DiscountApproval | OrderApproval | GiftApproval
             | ComplaintEscalation | Catalog | PriceAllowance | PolicySettings | Targets
-            | MergeCustomers | RemoveRecord | WaiveFinding => MANAGER,
+            | MergeCustomers | RemoveRecord | CancelRecord | ReportRemoval | WaiveFinding => {
+                MANAGER
+            }
             LegalReview => LEGAL,
             ChannelQualification | ChannelRisk | ChannelActivation | WaiveChannelFinding => {
                 CHANNEL_MANAGER
@@ -155,6 +165,8 @@ impl Authority {
             MergeChannels => "merge-channels",
             Archive => "archive",
             RemoveRecord => "remove-record",
+            CancelRecord => "cancel-record",
+            ReportRemoval => "report-removal",
             WaiveFinding => "waive-finding",
             WaiveChannelFinding => "waive-channel-finding",
         }
@@ -187,6 +199,8 @@ impl Authority {
             MergeChannels => "合并重复渠道档案",
             Archive => "归档或恢复客户档案、渠道档案，或删除、恢复渠道档案中的记录",
             RemoveRecord => "删除或恢复客户档案中受规则监管的记录（投诉、合同、订单、礼品）",
+            CancelRecord => "取消已批准的报价或订单，或他人的报价或订单",
+            ReportRemoval => "删除他人的销售报告，或恢复已删除的销售报告",
             WaiveFinding => "豁免规则检查发现的问题",
             WaiveChannelFinding => "豁免渠道档案的规则检查问题",
         }
@@ -223,6 +237,8 @@ impl Authority {
             RemoveRecord => {
                 "remove a complaint, contract, order or gift from a customer file, or restore a removed record"
             }
+            CancelRecord => "cancel an approved quote or order, or someone else's",
+            ReportRemoval => "remove someone else's sales report, or restore a removed one",
             WaiveFinding => "waive a rule finding",
             WaiveChannelFinding => "waive a rule finding about a channel",
         }
@@ -269,6 +285,9 @@ impl Authority {
                 Some(Authority::RemoveRecord)
             }
             (DocKind::Customer, ["class_exception", ..]) => Some(Authority::ClassException),
+            (DocKind::Customer, ["quotes" | "orders", _, "cancelled", ..]) => {
+                Some(Authority::CancelRecord)
+            }
             (DocKind::Customer, ["quotes", _, "approval", ..]) => Some(Authority::DiscountApproval),
             (DocKind::Customer, ["orders", _, "approval", ..]) => Some(Authority::OrderApproval),
             (DocKind::Customer, ["gifts", _, "approval", ..]) => Some(Authority::GiftApproval),

@@ -166,6 +166,42 @@ impl Customer {
     }
 }
 
+impl Quote {
+    /// Whether the quote was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.is_some()
+    }
+}
+
+impl Order {
+    /// Whether the order was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.is_some()
+    }
+}
+
+impl Customer {
+    /// Whether `user` may cancel quote or order `id` (`collection` `quotes` or `orders`) of
+    /// this file without [`crate::Authority::CancelRecord`]: it is theirs, on a file they own, and
+    /// carries no approval. The application layer and the DATA-AUTHORITY rule both ask this.
+    pub fn own_unapproved(&self, collection: &str, id: &str, user: &str) -> bool {
+        if self.owner_id() != Some(user) {
+            return false;
+        }
+        match collection {
+            "quotes" => self
+                .quotes
+                .get(id)
+                .is_some_and(|q| q.by == user && q.approval.is_none()),
+            "orders" => self
+                .orders
+                .get(id)
+                .is_some_and(|o| o.by == user && o.approval.is_none()),
+            _ => false,
+        }
+    }
+}
+
 /// The collections of a customer file (map keys at the document root).
 pub const CUSTOMER_COLLECTIONS: &[&str] = &[
     "contacts",
@@ -373,6 +409,11 @@ pub struct Quote {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub approval: Option<Approval>,
+    /// Set when the quote was cancelled: who, when, why. A cancelled quote needs no
+    /// approval and leaves the inbox; it stays in the file and its history.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub cancelled: Option<Note>,
 }
 
 /// A legal and compliance review.
@@ -453,6 +494,11 @@ pub struct Order {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub approval: Option<Approval>,
+    /// Set when the order was cancelled before delivery: who, when, why. A cancelled
+    /// order needs no approval, is not due for delivery and counts toward no target.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub cancelled: Option<Note>,
 }
 
 /// A gift, hospitality or payment involving the customer.

@@ -333,7 +333,7 @@ impl Document {
             DocKind::Roster => Body::Roster(self.hydrate()?),
             DocKind::Catalog => Body::Catalog(self.hydrate()?),
             DocKind::Policy => Body::Policy(self.hydrate()?),
-            DocKind::Sales => Body::Sales(self.hydrate()?),
+            DocKind::Sales => Body::Sales(self.hydrate::<crate::Sales>()?.without_removed()),
             DocKind::Unknown(k) => {
                 return Err(DocError::UnknownKind {
                     id: self.id.to_string(),

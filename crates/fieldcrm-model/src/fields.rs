@@ -70,6 +70,8 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "removed/*",
             "quotes/*/approval",
             "orders/*/approval",
+            "quotes/*/cancelled",
+            "orders/*/cancelled",
             "contracts/*/legal_review",
             "complaints/*/escalation",
             "gifts/*/approval",

@@ -218,6 +218,32 @@ pub struct Sales {
     #[autosurgeon(missing = "Default::default")]
     #[serde(default)]
     pub claims: BTreeMap<String, Claim>,
+    /// Targets and reports removed as made by mistake, keyed `targets/<id>` or
+    /// `reports/<id>`: who, when, why. The entry stays in its map (a concurrent edit is
+    /// kept and it can be restored); progress, reports and rules leave it out.
+    #[autosurgeon(missing = "Default::default")]
+    #[serde(default)]
+    pub removed: BTreeMap<String, crate::Note>,
+}
+
+impl Sales {
+    /// Whether the record `id` of `collection` (`targets` or `reports`) was removed.
+    pub fn is_removed(&self, collection: &str, id: &str) -> bool {
+        self.removed.contains_key(&format!("{collection}/{id}"))
+    }
+
+    /// The document as progress, reports and rules see it: without removed targets and
+    /// reports.
+    pub fn without_removed(mut self) -> Sales {
+        for key in self.removed.keys() {
+            match key.split_once('/') {
+                Some(("targets", id)) => drop(self.targets.remove(id)),
+                Some(("reports", id)) => drop(self.reports.remove(id)),
+                _ => {}
+            }
+        }
+        self
+    }
 }
 
 /// A customer file's claim on a company, readable by every user (see

@@ -264,6 +264,7 @@ fn automerge_json_equals_serde_json() {
         let body = match f.doc.kind().unwrap() {
             DocKind::Customer => Body::Customer(f.doc.hydrate().unwrap()),
             DocKind::Channel => Body::Channel(f.doc.hydrate().unwrap()),
+            DocKind::Sales => Body::Sales(f.doc.hydrate().unwrap()),
             _ => f.doc.body().unwrap(),
         };
         let serde = serde_json::to_value(&body).unwrap();
@@ -1488,6 +1489,7 @@ fn customer_huadong(c: &Cast) -> Document {
             created_at: bj(2026, 10, 12, 15, 0),
             by: c.wang.id.clone(),
             approval: None,
+            cancelled: None,
         },
         bj(2026, 10, 12, 15, 0),
         "报价 quote",
@@ -1568,6 +1570,7 @@ fn customer_huadong(c: &Cast) -> Document {
             delivered_at: None,
             by: c.wang.id.clone(),
             approval: None,
+            cancelled: None,
         },
         bj(2026, 10, 20, 10, 0),
         "下单 order",
@@ -1589,6 +1592,64 @@ fn customer_huadong(c: &Cast) -> Document {
     let t = bj(2026, 11, 18, 16, 0);
     a.put(&["orders", &order, "delivered_at"], &t).unwrap();
     a.commit(t, "已交付 delivered");
+
+    // A second quote and order for a model the customer dropped: both cancelled by the
+    // rep before any approval (who, when, why kept on the record).
+    let (dropped_quote, dropped_order) = (id(1502), id(1702));
+    let t = bj(2026, 11, 19, 9, 0);
+    add(
+        &mut a,
+        "quotes",
+        &dropped_quote,
+        &Quote {
+            product: "CNC-VM850".into(),
+            quantity: 1,
+            list_price: yuan(980_000),
+            price: yuan(960_000),
+            created_at: t,
+            by: c.wang.id.clone(),
+            approval: None,
+            cancelled: None,
+        },
+        t,
+        "报价 quote",
+    );
+    add(
+        &mut a,
+        "orders",
+        &dropped_order,
+        &Order {
+            product: "CNC-VM850".into(),
+            quantity: 1,
+            list_price: yuan(980_000),
+            price: yuan(960_000),
+            channel: None,
+            ordered_at: t,
+            promised_at: bj(2026, 12, 19, 17, 0),
+            delivered_at: None,
+            by: c.wang.id.clone(),
+            approval: None,
+            cancelled: None,
+        },
+        t,
+        "下单 order",
+    );
+    let t = bj(2026, 11, 19, 16, 0);
+    for (collection, eid, why) in [
+        ("quotes", &dropped_quote, "客户改选 VM650"),
+        ("orders", &dropped_order, "客户撤单"),
+    ] {
+        a.put_new_object(
+            &[collection, eid, "cancelled"],
+            &Note {
+                text: why.into(),
+                at: t,
+                by: c.wang.id.clone(),
+            },
+        )
+        .unwrap();
+    }
+    a.commit(t, "取消报价和订单 cancel quote and order");
 
     // Hospitality, declared and approved.
     let gift = id(1801);
@@ -2167,6 +2228,34 @@ fn sales(c: &Cast) -> Document {
         t,
         "提交周报 submit report",
     );
+    // A target set twice by mistake, then removed (it stays in the document).
+    let t = bj(2026, 10, 1, 9, 0);
+    add(
+        &mut manager,
+        "targets",
+        &id(4003),
+        &Target {
+            scope: "user".into(),
+            subject: c.wang.id.clone(),
+            period: "2026-Q4".into(),
+            amount: yuan(300_000),
+            by: c.chen.id.clone(),
+            at: t,
+        },
+        t,
+        "设定个人目标 set user target",
+    );
+    manager
+        .put(
+            &["removed", &format!("targets/{}", id(4003))],
+            &Note {
+                text: "金额少写一个零".into(),
+                at: t,
+                by: c.chen.id.clone(),
+            },
+        )
+        .unwrap();
+    manager.commit(t, "删除销售目标 remove targets");
     // The rep's device claims a customer file it registered (hashed keys only).
     let t = bj(2026, 11, 21, 9, 0);
     rep.put_new_object(

@@ -274,6 +274,7 @@ fn customer(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
                     at: NOW - 2 * DAY,
                     note: None,
                 }),
+                cancelled: None,
             },
         );
         if approved {
@@ -306,6 +307,7 @@ fn customer(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
                 delivered_at: None,
                 by: format!("u{rep}"),
                 approval: None,
+                cancelled: None,
             },
         );
     }

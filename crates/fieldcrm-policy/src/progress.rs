@@ -81,7 +81,7 @@ pub fn target_progress(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<P
         if let Body::Customer(c) = &d.body
             && !is_tombstone(d)
         {
-            for o in c.orders.values() {
+            for o in c.orders.values().filter(|o| !o.is_cancelled()) {
                 orders.push((
                     o.by.as_str(),
                     o.ordered_at,

@@ -164,7 +164,7 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         .route("/customers/{id}/{action}", post(customer::record))
         .route(
             "/customers/{id}/{collection}/{entity}/{action}",
-            post(customer::entity_action),
+            get(record_forms::page).post(customer::entity_action),
         )
         .route("/channels", get(channels::list))
         .route("/channels/{id}", get(channels::page))
@@ -259,3 +259,11 @@ fn open_browser(url: &str) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+mod tests_records;

@@ -19,7 +19,7 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 /// 2026-11-29 14:00 in Shanghai.
 const NOW: i64 = 1_795_932_000_000;
 
-fn workspace(dir: &Path) -> String {
+pub(super) fn workspace(dir: &Path) -> String {
     let ws = Workspace::init(
         dir,
         &InitOptions {
@@ -63,11 +63,14 @@ fn workspace(dir: &Path) -> String {
     .to_string()
 }
 
-fn app(dir: &Path) -> Router {
+pub(super) fn app(dir: &Path) -> Router {
     crate::router(dir.to_path_buf(), SECRET.into(), PORT, Some(NOW))
 }
 
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(super) async fn send(
+    app: &Router,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -77,7 +80,7 @@ async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::Head
     (status, headers, String::from_utf8_lossy(&body).into_owned())
 }
 
-fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
+pub(super) fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::get(uri).header(header::HOST, HOST);
     if let Some(c) = cookie {
         b = b.header(header::COOKIE, c);
@@ -85,7 +88,7 @@ fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
     b.body(Body::empty()).unwrap()
 }
 
-fn post(uri: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
+pub(super) fn post(uri: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
     Request::post(uri)
         .header(header::HOST, HOST)
         .header(header::COOKIE, cookie)
@@ -95,7 +98,7 @@ fn post(uri: &str, cookie: &str, form: &[(&str, &str)]) -> Request<Body> {
 }
 
 /// Log in; the session cookie and the CSRF token of its pages.
-async fn login(app: &Router) -> (String, String) {
+pub(super) async fn login(app: &Router) -> (String, String) {
     let (status, headers, _) = send(app, get(&format!("/login?k={SECRET}"), None)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/");

@@ -430,7 +430,7 @@ impl Workspace {
 
     /// Targets and reports.
     pub fn sales(&self) -> Result<Sales> {
-        self.singleton(DocKind::Sales)
+        Ok(self.singleton::<Sales>(DocKind::Sales)?.without_removed())
     }
 
     /// The user this device acts for, per the roster. Fails if the device is not

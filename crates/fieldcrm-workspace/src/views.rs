@@ -313,7 +313,7 @@ impl Workspace {
                 key_visits.push(d);
             }
             for (oid, o) in &c.orders {
-                if o.delivered_at.is_none() && o.promised_at <= horizon {
+                if o.delivered_at.is_none() && !o.is_cancelled() && o.promised_at <= horizon {
                     deliveries.push(DueDelivery {
                         id: id.clone(),
                         customer: c.name.clone(),
@@ -410,7 +410,7 @@ impl Workspace {
             let prices = c
                 .quotes
                 .iter()
-                .filter(|(_, q)| !q.has_current_approval())
+                .filter(|(_, q)| !q.has_current_approval() && !q.is_cancelled())
                 .map(|(k, q)| {
                     (
                         ApprovalKind::Quote,
@@ -426,7 +426,7 @@ impl Workspace {
                 .chain(
                     c.orders
                         .iter()
-                        .filter(|(_, o)| !o.has_current_approval())
+                        .filter(|(_, o)| !o.has_current_approval() && !o.is_cancelled())
                         .map(|(k, o)| {
                             (
                                 ApprovalKind::Order,

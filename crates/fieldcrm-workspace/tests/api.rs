@@ -15,6 +15,7 @@
 
 mod api {
     mod admin;
+    mod amend;
     mod channel;
     mod channel_removal;
     mod claims;
@@ -26,5 +27,6 @@ mod api {
     mod inspect;
     mod removal;
     mod sales;
+    mod sales_removal;
     mod signoffs;
 }

@@ -18,6 +18,7 @@ fn quote(price: i64) -> Quote {
         created_at: NOW - DAY,
         by: "rep1".into(),
         approval: None,
+        cancelled: None,
     }
 }
 
@@ -59,6 +60,7 @@ fn order_approved_by(device: &DeviceKey) -> Vec<Finding> {
             delivered_at: None,
             by: "rep1".into(),
             approval: None,
+            cancelled: None,
         },
     );
     signed(&c, device, |d| {
@@ -157,6 +159,7 @@ fn activated_by(device: &DeviceKey) -> Vec<Finding> {
             delivered_at: None,
             by: "rep1".into(),
             approval: None,
+            cancelled: None,
         },
     );
     let mut cd = customer_doc(id(1), &REP, &c);

@@ -29,6 +29,7 @@ fn docs() -> Vec<Snapshot> {
                     delivered_at: None,
                     by: "rep1".into(),
                     approval: None,
+                    cancelled: None,
                 },
             );
         }

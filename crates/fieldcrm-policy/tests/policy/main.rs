@@ -8,6 +8,7 @@
 )]
 
 mod authority;
+mod cancel;
 mod claims;
 mod engine;
 mod lifecycle;

@@ -179,6 +179,7 @@ fn discount_approved_offline_by_someone_who_is_no_longer_a_manager() {
                 created_at: NOW - 2 * DAY,
                 by: "lead1".into(),
                 approval: None,
+                cancelled: None,
             },
         )
         .unwrap();

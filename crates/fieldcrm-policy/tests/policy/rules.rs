@@ -512,6 +512,7 @@ fn quote(price: i64) -> Quote {
         created_at: NOW - DAY,
         by: "rep1".into(),
         approval: None,
+        cancelled: None,
     }
 }
 
@@ -572,6 +573,7 @@ fn price_discount_needs_a_manager() {
             delivered_at: None,
             by: "rep1".into(),
             approval: None,
+            cancelled: None,
         },
     );
     assert_rules(&cust(&c), &[R::PriceDiscount]);
@@ -623,6 +625,7 @@ fn order(promised: i64, delivered: Option<i64>) -> Order {
         delivered_at: delivered,
         by: "rep1".into(),
         approval: None,
+        cancelled: None,
     }
 }
 
@@ -985,6 +988,7 @@ fn channel_order(channel: &str, product: &str, at: i64) -> Order {
         delivered_at: None,
         by: "rep1".into(),
         approval: None,
+        cancelled: None,
     }
 }
 

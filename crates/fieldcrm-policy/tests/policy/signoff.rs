@@ -19,6 +19,7 @@ fn approved_then_quantity_changed() -> Document {
             created_at: NOW - DAY,
             by: "rep1".into(),
             approval: None,
+            cancelled: None,
         },
     );
     let mut d = customer_doc(id(1), &REP, &c);

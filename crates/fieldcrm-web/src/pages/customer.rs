@@ -19,6 +19,7 @@ use fieldcrm_workspace::{CheckQuery, HistoryEntry, Workspace, discount_bp, input
 use maud::{Markup, html};
 
 use super::customer_forms::forms;
+use super::record_forms;
 use super::today::class_badge;
 use super::{Base, base, fail, finding_item_with};
 use crate::App;
@@ -49,7 +50,7 @@ fn parse_id(text: &str) -> Result<DocId, WsError> {
 }
 
 /// The customer file named in a path: a valid ID of a customer this device holds.
-fn customer_id(ws: &Workspace, text: &str) -> Result<DocId, WsError> {
+pub(super) fn customer_id(ws: &Workspace, text: &str) -> Result<DocId, WsError> {
     let id = parse_id(text)?;
     if ws
         .summary(&id)?
@@ -156,7 +157,7 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
     let manager = matches!(d.role, Some(Role::Manager | Role::Admin));
     let legal = d.role == Some(Role::Legal);
     let mut items: Vec<(Millis, Markup)> = Vec::new();
-    for i in c.interactions.values() {
+    for (k, i) in &c.interactions {
         let contact = i
             .contact
             .as_ref()
@@ -169,6 +170,7 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
                 div.tl-body {
                     p { (i.summary) }
                     p.muted { (b.user_name(&i.by)) @if let Some(n) = contact { " · " (t(lang, "联系人 ", "with ")) (n) } }
+                    (record_forms::edit_delete(ctx, d, "interactions", k))
                 }
             },
         ));
@@ -241,7 +243,9 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
     for (k, q) in &c.quotes {
         let disc = discount_bp(q.list_price, q.price);
         let void = q.approval.is_some() && !q.has_current_approval();
-        let pending = !q.has_current_approval() && pending_discount(d, q.list_price, q.price);
+        let pending = !q.has_current_approval()
+            && !q.is_cancelled()
+            && pending_discount(d, q.list_price, q.price);
         let product = d
             .catalog
             .products
@@ -257,13 +261,18 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
                         (product) " × " (q.quantity) " · " (money(q.price, lang))
                         span.muted { " (" (t(lang, "目录价 ", "list ")) (money(q.list_price, lang)) ", " (t(lang, "折扣 ", "discount ")) (pct(disc)) ")" }
                         " "
-                        @if void { (status("bad quote-status", t(lang, "审批已失效，需重新审批", "approval void: approve again"))) }
+                        @if q.is_cancelled() { (status("quote-status", t(lang, "已取消", "cancelled"))) }
+                        @else if void { (status("bad quote-status", t(lang, "审批已失效，需重新审批", "approval void: approve again"))) }
                         @else if q.approval.is_some() { (status("ok quote-status", t(lang, "已批准", "approved"))) }
                         @else if pending { (status("warn quote-status", t(lang, "待审批", "pending"))) }
                         @else { (status("quote-status", t(lang, "无需审批", "within allowance"))) }
                     }
                     p.muted { (b.user_name(&q.by)) @if let Some(a) = &q.approval { " · " (t(lang, "批准人 ", "approved by ")) (b.user_name(&a.by)) } }
-                    @if pending && manager { (approve_form(ctx, d, "quotes", k)) }
+                    (record_forms::cancelled_note(b, lang, q.cancelled.as_ref()))
+                    div.inline-actions {
+                        @if pending && manager { (approve_form(ctx, d, "quotes", k)) }
+                        @if !q.is_cancelled() { (record_forms::cancel_link(ctx, d, "quotes", k)) }
+                    }
                 }
             },
         ));
@@ -298,7 +307,9 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
     }
     for (k, o) in &c.orders {
         let void = o.approval.is_some() && !o.has_current_approval();
-        let pending = !o.has_current_approval() && pending_discount(d, o.list_price, o.price);
+        let pending = !o.has_current_approval()
+            && !o.is_cancelled()
+            && pending_discount(d, o.list_price, o.price);
         items.push((
             o.ordered_at,
             html! {
@@ -307,14 +318,17 @@ fn timeline(ctx: &Ctx, b: &Base, d: &FileData) -> Markup {
                     p {
                         (o.product) " × " (o.quantity) " · " (money(o.price.saturating_mul(o.quantity), lang)) " "
                         @if let Some(at) = o.delivered_at { (status("ok", t(lang, "已交付", "delivered"))) " " (when(clock, at, lang)) }
+                        @else if o.is_cancelled() { (status("", t(lang, "已取消", "cancelled"))) }
                         @else { (status("warn", t(lang, "承诺交付 ", "promised "))) " " (when(clock, o.promised_at, lang)) }
                         @if void { " " (status("bad", t(lang, "审批已失效，需重新审批", "approval void: approve again"))) }
                         @else if pending { " " (status("warn", t(lang, "折扣待审批", "discount pending"))) }
                     }
                     p.muted { (b.user_name(&o.by)) }
+                    (record_forms::cancelled_note(b, lang, o.cancelled.as_ref()))
                     div.inline-actions {
                         @if pending && manager { (approve_form(ctx, d, "orders", k)) }
-                        @if o.delivered_at.is_none() {
+                        @if o.delivered_at.is_none() && !o.is_cancelled() {
+                            (record_forms::cancel_link(ctx, d, "orders", k))
                             form.inline-form method="post" action={ "/customers/" (d.id) "/orders/" (k) "/deliver" } {
                                 input type="hidden" name="_csrf" value=(ctx.csrf);
                                 button.small.secondary type="submit" { (t(lang, "标记已交付", "Mark delivered")) }
@@ -407,7 +421,7 @@ fn render(ctx: &Ctx, b: &Base, d: &FileData, state: Option<&FormState>) -> Marku
                     @if c.contacts.is_empty() { (empty(t(lang, "还没有联系人。", "No contacts yet."))) }
                     @else {
                         ul.list.contacts {
-                            @for ct in c.contacts.values() {
+                            @for (k, ct) in &c.contacts {
                                 li.row {
                                     div.row-main {
                                         strong { (ct.name) } @if let Some(ti) = &ct.title { " · " span.muted { (ti) } }
@@ -416,6 +430,7 @@ fn render(ctx: &Ctx, b: &Base, d: &FileData, state: Option<&FormState>) -> Marku
                                             @if let Some(e) = &ct.email { a href={ "mailto:" (e) } { (e) } }
                                         }
                                     }
+                                    (record_forms::edit_delete(ctx, d, "contacts", k))
                                 }
                             }
                         }
@@ -425,6 +440,7 @@ fn render(ctx: &Ctx, b: &Base, d: &FileData, state: Option<&FormState>) -> Marku
                     h2 { (t(lang, "往来记录", "Timeline")) }
                     (timeline(ctx, b, d))
                 }
+                (record_forms::removed_section(ctx, b, d))
                 details.card #history {
                     summary { h2 { (t(lang, "修改历史", "History")) " " span.count { (d.history.len()) } } }
                     div.table-wrap {
@@ -661,6 +677,10 @@ pub(crate) async fn entity_action(
     Extension(fields): Extension<Fields>,
     Path((id, collection, entity, action)): Path<(String, String, String, String)>,
 ) -> Response {
+    if super::record_forms::handles(&action) {
+        let what = (id, collection, entity, action);
+        return super::record_forms::post(app, ctx, fields, what).await;
+    }
     let now = app.now();
     let lang = ctx.lang;
     let f = fields.clone();

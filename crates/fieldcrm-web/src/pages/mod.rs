@@ -10,6 +10,7 @@ pub(crate) mod events;
 mod finding_forms;
 pub(crate) mod invite;
 pub(crate) mod manager;
+pub(crate) mod record_forms;
 pub(crate) mod sync;
 pub(crate) mod today;
 

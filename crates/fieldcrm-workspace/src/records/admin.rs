@@ -8,7 +8,7 @@ use crate::{Error, Result, Workspace, resolve_entity};
 impl Workspace {
     // ----- workspace documents -----
 
-    fn edit_singleton<R>(
+    pub(super) fn edit_singleton<R>(
         &self,
         kind: DocKind,
         now: Millis,

@@ -117,27 +117,8 @@ impl Workspace {
     /// Add a contact.
     pub fn add_contact(&self, id: &DocId, mut contact: Contact, now: Millis) -> Result<String> {
         contact.name = required("contact name", &contact.name)?;
-        contact.phone = opt_text(contact.phone);
-        contact.email = opt_text(contact.email);
-        if let Some(e) = &contact.email
-            && !e.contains('@')
-        {
-            return Err(Error::invalid(format!("`{e}` is not an email address")));
-        }
-        if let Some(p) = &contact.phone {
-            let digits = p
-                .chars()
-                .map(money::fullwidth_to_ascii)
-                .filter(|c| c.is_ascii_digit())
-                .count();
-            if digits < 5
-                || p.chars()
-                    .map(money::fullwidth_to_ascii)
-                    .any(|c| !(c.is_ascii_digit() || "+-() ".contains(c)))
-            {
-                return Err(Error::invalid(format!("`{p}` is not a phone number")));
-            }
-        }
+        contact.phone = super::amend::contact_phone(contact.phone)?;
+        contact.email = super::amend::contact_email(contact.email)?;
         contact.title = opt_text(contact.title);
         contact.created_at = now;
         self.add_to_customer(

@@ -8,6 +8,7 @@
 //! durably in one transaction, or writes nothing.
 
 mod admin;
+mod amend;
 mod channel;
 mod customer;
 mod findings;
@@ -21,7 +22,10 @@ use fieldcrm_model::*;
 use crate::{Error, Me, Result, Workspace};
 
 pub use admin::parse_period;
-pub use removal::{channel_record_collection, record_collection};
+pub use amend::{ContactEdit, InteractionEdit};
+pub use removal::{
+    REPORT_GRACE, channel_record_collection, record_collection, sales_record_collection,
+};
 pub use sales::PricedEdit;
 
 /// Fields of a new customer file.

@@ -12,6 +12,12 @@
 //! assessments and price reports: removing or restoring any of them takes
 //! [`Authority::Archive`] (channel managers, managers and admins), and the policy reports
 //! a removal made without it.
+//!
+//! The Sales document's targets and reports work the same way: a target is removed or
+//! restored by a holder of [`Authority::Targets`]; a report by the user who submitted it
+//! within [`REPORT_GRACE`] of submitting, or by a holder of [`Authority::ReportRemoval`],
+//! who alone restores one. Progress, `fieldcrm report targets` and the rules leave removed
+//! ones out ([`fieldcrm_model::Sales::without_removed`]).
 
 use fieldcrm_model::customer::GUARDED_COLLECTIONS;
 use fieldcrm_model::*;
@@ -246,5 +252,97 @@ impl Workspace {
             doc.delete(&["removed", &format!("{collection}/{eid}")])?;
             Ok(eid)
         })
+    }
+
+    /// Remove a sales target or report made by mistake (`kind` as
+    /// [`sales_record_collection`] reads it, `entity` an ID prefix); returns its full ID.
+    pub fn remove_sales_record(
+        &self,
+        kind: &str,
+        entity: &str,
+        reason: Option<String>,
+        now: Millis,
+    ) -> Result<String> {
+        let collection = sales_record_collection(kind)?;
+        let message = format!("删除{} remove {collection}", sales_zh(collection));
+        // Targets are a manager's alone; a report may be its author's.
+        let first = (collection == "targets").then_some(Authority::Targets);
+        self.edit_singleton(DocKind::Sales, now, &message, first, |doc, me| {
+            let s: Sales = doc.hydrate()?;
+            let eid = sales_pick(&s, collection, entity, false)?;
+            let own_recent = s.reports.get(&eid).is_some_and(|r| {
+                collection == "reports"
+                    && r.user == me.user_id
+                    && now.saturating_sub(r.submitted_at) <= REPORT_GRACE
+            });
+            if !own_recent {
+                me.require(sales_authority(collection))?;
+            }
+            mark_removed(doc, collection, &eid, reason, now, me)?;
+            Ok(eid)
+        })
+    }
+
+    /// Put a removed sales target or report back (managers, admins); returns its full ID.
+    pub fn restore_sales_record(&self, kind: &str, entity: &str, now: Millis) -> Result<String> {
+        let collection = sales_record_collection(kind)?;
+        let message = format!("恢复{} restore {collection}", sales_zh(collection));
+        let authority = sales_authority(collection);
+        self.edit_singleton(DocKind::Sales, now, &message, Some(authority), |doc, _| {
+            let eid = sales_pick(&doc.hydrate()?, collection, entity, true)?;
+            doc.delete(&["removed", &format!("{collection}/{eid}")])?;
+            Ok(eid)
+        })
+    }
+}
+
+/// How long after submitting a report its author may still remove it alone.
+pub const REPORT_GRACE: Millis = 7 * DAY_MS;
+
+/// A kind of record of the Sales document, as the CLI and the app name it.
+pub fn sales_record_collection(kind: &str) -> Result<&'static str> {
+    let k = kind.trim().to_lowercase();
+    Ok(match k.as_str() {
+        "target" | "targets" | "目标" | "销售目标" => "targets",
+        "report" | "reports" | "报告" | "销售报告" => "reports",
+        _ => {
+            return Err(Error::bad(
+                "kind",
+                format!("不认识的记录类型“{kind}”：可用 销售目标、销售报告"),
+                format!("unknown record kind `{kind}`: use target or report"),
+            ));
+        }
+    })
+}
+
+/// The full ID of `entity` among the targets or reports that are removed
+/// (`want_removed`) or still live.
+fn sales_pick(s: &Sales, collection: &str, entity: &str, want_removed: bool) -> Result<String> {
+    let keys = match collection {
+        "targets" => k(&s.targets),
+        _ => k(&s.reports),
+    };
+    pick(
+        keys,
+        |key| s.is_removed(collection, key),
+        want_removed,
+        collection,
+        entity,
+    )
+}
+
+fn sales_zh(collection: &str) -> &'static str {
+    if collection == "targets" {
+        "销售目标"
+    } else {
+        "销售报告"
+    }
+}
+
+fn sales_authority(collection: &str) -> Authority {
+    if collection == "targets" {
+        Authority::Targets
+    } else {
+        Authority::ReportRemoval
     }
 }

@@ -127,6 +127,7 @@ impl Workspace {
             created_at: now,
             by: me.user_id,
             approval: None,
+            cancelled: None,
         };
         let eid = self.add_to_customer(
             id,
@@ -398,6 +399,7 @@ impl Workspace {
             delivered_at: None,
             by: me.user_id,
             approval: None,
+            cancelled: None,
         };
         let eid = self.add_to_customer(id, "orders", &o, now, "新增订单 add order")?;
         Ok((eid, discount_bp(p.list_price, price)))

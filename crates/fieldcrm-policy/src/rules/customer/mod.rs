@@ -98,7 +98,7 @@ pub(crate) fn check(e: &mut Eval<'_>, c: &Customer) -> CustomerExtract {
     sales::sales(e, c, &n);
     sales::discounts(e, c, &n);
     sales::gifts(e, c, &n);
-    reserved_fields(e);
+    reserved_fields(e, c);
     extract(c)
 }
 
@@ -298,7 +298,7 @@ fn profile(e: &mut Eval<'_>, c: &Customer, n: &str) {
 
 /// DATA-AUTHORITY for the role-reserved fields of a customer file: every field the
 /// authority table reserves that holds a value.
-fn reserved_fields(e: &mut Eval<'_>) {
+fn reserved_fields(e: &mut Eval<'_>, c: &Customer) {
     if e.sev(R::DataAuthority).is_none() {
         return;
     }
@@ -311,7 +311,12 @@ fn reserved_fields(e: &mut Eval<'_>) {
         if state.values.first().is_none_or(|v| v.value.is_null()) {
             continue;
         }
-        let auth = e.ctx.check(snap, path, authority);
+        let auth = match path.split('/').collect::<Vec<_>>().as_slice() {
+            [collection @ ("quotes" | "orders"), id, "cancelled"] => {
+                sales::cancel_auth(e, c, collection, id)
+            }
+            _ => e.ctx.check(snap, path, authority),
+        };
         authority_finding(e, path, &auth, authority);
     }
 }

@@ -152,6 +152,9 @@ pub(super) fn sales(e: &mut Eval<'_>, c: &Customer, n: &str) {
     }
     if e.sev(R::OrderDelivery).is_some() {
         for (id, o) in &c.orders {
+            if cancelled(e, c, "orders", id) {
+                continue;
+            }
             let late = match o.delivered_at {
                 Some(d) => (d > o.promised_at).then_some(Some(d)),
                 None => e.overdue(o.promised_at, 0).then_some(None),
@@ -184,6 +187,37 @@ pub(super) fn sales(e: &mut Eval<'_>, c: &Customer, n: &str) {
             }
         }
     }
+}
+
+/// Who cancelled quote or order `id` of `collection`, judged: a holder of
+/// [`Authority::CancelRecord`], or the file's owner cancelling a record of their own that
+/// carries no approval (the same test the application layer makes). `Absent` when it is
+/// not cancelled.
+pub(super) fn cancel_auth(e: &Eval<'_>, c: &Customer, collection: &str, id: &str) -> Auth {
+    let is_cancelled = match collection {
+        "quotes" => c.quotes.get(id).is_some_and(|q| q.is_cancelled()),
+        _ => c.orders.get(id).is_some_and(|o| o.is_cancelled()),
+    };
+    if !is_cancelled {
+        // Not cancelled (an uncancelled record writes `cancelled: null`).
+        return Auth::Absent;
+    }
+    let path = format!("{collection}/{id}/cancelled");
+    let auth = e.ctx.check_present(e.snap, &path, Authority::CancelRecord);
+    if let Auth::Denied(actor) = &auth
+        && let Some(user) = actor.user.as_deref()
+        && c.owner_id() == Some(user)
+        && c.own_unapproved(collection, id, user)
+    {
+        return Auth::Ok(actor.clone());
+    }
+    auth
+}
+
+/// Whether quote or order `id` was cancelled by someone who may: a cancellation set
+/// without the authority does not count (DATA-AUTHORITY reports it).
+fn cancelled(e: &Eval<'_>, c: &Customer, collection: &str, id: &str) -> bool {
+    cancel_auth(e, c, collection, id).ok()
 }
 
 /// Discount in basis points, rounded up (a discount is never shown smaller than it is).
@@ -311,6 +345,9 @@ pub(super) fn discounts(e: &mut Eval<'_>, c: &Customer, n: &str) {
         return;
     }
     for (id, q) in &c.quotes {
+        if cancelled(e, c, "quotes", id) {
+            continue;
+        }
         discount_one(
             e,
             n,
@@ -324,6 +361,9 @@ pub(super) fn discounts(e: &mut Eval<'_>, c: &Customer, n: &str) {
         );
     }
     for (id, o) in &c.orders {
+        if cancelled(e, c, "orders", id) {
+            continue;
+        }
         discount_one(
             e,
             n,
