@@ -173,6 +173,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Every document's summary row, from one read transaction (a session deciding what
+    /// it shares asks for each held document once; one scan instead of a transaction
+    /// per document keeps a reconnect flat in the number of documents).
+    pub fn all_summaries(
+        &self,
+    ) -> Result<std::collections::HashMap<DocId, Summary>, ListError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let index = txn.open_table(INDEX).db(path)?;
+        let mut out = std::collections::HashMap::new();
+        for row in index.iter().db(path)? {
+            let (k, v) = row.db(path)?;
+            let l = decode_row(path, k.value(), v.value())?;
+            out.insert(l.id, l.summary);
+        }
+        Ok(out)
+    }
+
     /// How many documents the store holds.
     pub fn len(&self) -> Result<u64, ListError> {
         let path = self.path();

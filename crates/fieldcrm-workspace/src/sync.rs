@@ -197,7 +197,12 @@ impl Workspace {
             let bytes = store.load_bytes(id).ok()?;
             automerge::AutoCommit::load(&bytes).ok()
         });
+        let at_start = self
+            .store()
+            .all_summaries()
+            .map_err(fieldcrm_store::Error::from)?;
         Ok(RosterScope::new(roster, peer_user, summary)
+            .summaries_at_start(at_start)
             .roster_chain(self.workspace_id(), local)
             .history(history))
     }
