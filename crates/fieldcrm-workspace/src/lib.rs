@@ -19,6 +19,7 @@ mod invite;
 pub mod keyfile;
 mod memo;
 mod merge;
+mod pending;
 mod query;
 mod records;
 mod resolve;
@@ -52,6 +53,7 @@ pub use invite::{
 };
 pub use memo::Memo;
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
+pub use pending::{COUNT_CHANGES_UP_TO, Waiting, WaitingDoc};
 pub use query::{CheckQuery, ListRow, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;
