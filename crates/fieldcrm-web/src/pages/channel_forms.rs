@@ -471,12 +471,7 @@ async fn act(app: Arc<App>, ctx: Ctx, fields: Fields, id: String, act: Act) -> R
                     Act::File(action) => form_name(action).to_string(),
                     Act::Record { entity, action, .. } => format!("{action}-{entity}"),
                 };
-                let state = FormState {
-                    form,
-                    values: fields.0.clone(),
-                    field: e.field().map(str::to_string),
-                    message: e.message(lang),
-                };
+                let state = FormState::refused(form, &fields, &e, lang);
                 let (_, summary) = channel_id(ws, id.as_str())?;
                 let d = load(ws, &id, &summary, now, lang)?;
                 // A refusal about a record whose form is not on the page (removed twice,
@@ -573,12 +568,7 @@ pub(crate) async fn create(
         match res {
             Ok(id) => Ok((b, Ok(id))),
             Err(e) if e.is_usage() => {
-                let state = FormState {
-                    form: "channel".into(),
-                    values: fields.0.clone(),
-                    field: e.field().map(str::to_string),
-                    message: e.message(lang),
-                };
+                let state = FormState::refused("channel".into(), &fields, &e, lang);
                 Ok((b, Err((load_list(ws)?, state))))
             }
             Err(e) => Err(e.into()),
