@@ -89,10 +89,7 @@ fn decode(bytes: &[u8]) -> Heads {
         *rest = b;
         Some(a.to_vec())
     };
-    loop {
-        let Some((&n, r)) = rest.split_first() else {
-            break;
-        };
+    while let Some((&n, r)) = rest.split_first() {
         rest = r;
         let Some(id) = take(&mut rest, n as usize)
             .and_then(|b| String::from_utf8(b).ok())
@@ -311,7 +308,7 @@ mod tests {
         assert_eq!(ws.waiting("ws://elsewhere/", 0).unwrap().docs, 6);
 
         // 乙 was refused: it keeps waiting, 甲 went.
-        ws.note_synced(REMOTE, &[b.clone()]).unwrap();
+        ws.note_synced(REMOTE, std::slice::from_ref(&b)).unwrap();
         let w = ws.waiting(REMOTE, 5).unwrap();
         assert_eq!(w.docs, 1);
         assert_eq!(w.latest[0].id, b);
