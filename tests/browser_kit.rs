@@ -514,3 +514,24 @@ pub(crate) fn customer_json(dev: &Rep, customer: &str) -> Value {
 pub(crate) fn full_id(dev: &Rep, name: &str) -> String {
     customer_json(dev, name)["id"].as_str().unwrap().to_string()
 }
+
+/// Assert that the page does not scroll sideways at its width.
+pub(crate) async fn fits(c: &Client, what: &str) {
+    let m = js(
+        c,
+        "return [document.documentElement.scrollWidth, window.innerWidth];",
+        vec![],
+    )
+    .await;
+    let (sw, iw) = (m[0].as_i64().unwrap(), m[1].as_i64().unwrap());
+    assert!(sw <= iw, "{what} scrolls sideways: scrollWidth {sw} > {iw}");
+}
+
+/// With `FIELDCRM_SCREENSHOTS=1`: write `docs/screenshots/{name}`.
+pub(crate) async fn screenshot(c: &Client, name: &str) {
+    if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), c.screenshot().await.unwrap()).unwrap();
+    }
+}

@@ -282,15 +282,6 @@ async fn wait_css(c: &fantoccini::Client, css: &str) {
     wait_for(c, css, &format!("!!document.querySelector('{css}')")).await;
 }
 
-/// With `FIELDCRM_SCREENSHOTS=1`: write `docs/screenshots/{name}`.
-async fn screenshot(c: &fantoccini::Client, name: &str) {
-    if std::env::var("FIELDCRM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(name), c.screenshot().await.unwrap()).unwrap();
-    }
-}
-
 /// The admin's 邀请 page in the app, in a real browser at phone and desktop widths: the
 /// form makes an invitation the relay holds, the page shows the code, the link and a QR
 /// code that fits the screen, and a new device joins with the code it shows.

@@ -7,6 +7,7 @@
 )]
 
 mod browser;
+mod browser_channels;
 mod browser_kit;
 mod browser_records;
 mod bundle;

@@ -59,6 +59,18 @@ pub(super) fn whoami(ctx: &Ctx, json: bool) -> Result<()> {
         ),
     }
     println!("home:      {}", w.home.display());
+    for r in fieldcrm_connect::remotes(&ctx.ws).unwrap_or_default() {
+        if let Ok(n) = ctx.ws.waiting(&r.url, 0) {
+            let changes = n.changes.map(|c| format!(", {c} change(s)"));
+            println!(
+                "waiting:   {} document(s){} to go to {} (待同步 {} 份)",
+                n.docs,
+                changes.unwrap_or_default(),
+                r.name,
+                n.docs
+            );
+        }
+    }
     Ok(())
 }
 

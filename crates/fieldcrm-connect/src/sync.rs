@@ -322,6 +322,12 @@ pub async fn sync_relay<P: Progress>(
         let second = relay_once(ws, url, progress).await?;
         report = combine(report, second);
     }
+    // What the relay now holds, for the count of changes waiting to go (fieldcrm-workspace
+    // pending.rs): everything here except what it refused or what was too large to send.
+    let not_acked: Vec<DocId> = (report.refused_by_peer.iter().map(|(id, _)| id.clone()))
+        .chain(report.too_large.iter().map(|(id, _)| id.clone()))
+        .collect();
+    ws.note_synced(url, &not_acked).map_err(Error::AfterSync)?;
     let refused = refused_out_of_scope(&report);
     finish(
         ws,

@@ -166,8 +166,13 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
             "/customers/{id}/{collection}/{entity}/{action}",
             get(record_forms::page).post(customer::entity_action),
         )
-        .route("/channels", get(channels::list))
+        .route("/channels", get(channels::list).post(channel_forms::create))
         .route("/channels/{id}", get(channels::page))
+        .route("/channels/{id}/{action}", post(channel_forms::record))
+        .route(
+            "/channels/{id}/{collection}/{entity}/{action}",
+            post(channel_forms::entity_action),
+        )
         .route("/sync", get(sync::page).post(sync::run_sync))
         .route("/sync/console", post(sync::console_link))
         .route("/conflicts", get(conflicts::page).post(conflicts::resolve))

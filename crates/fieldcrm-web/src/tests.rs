@@ -755,3 +755,151 @@ fn form_for(csrf: &str) -> Vec<(&str, &str)> {
 fn app_at(dir: &Path) -> Router {
     crate::router(dir.to_path_buf(), SECRET.into(), PORT, Some(NOW))
 }
+
+#[tokio::test]
+async fn channel_forms_save_refuse_beside_the_field_and_need_the_csrf_token() {
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path());
+    let app = app(dir.path());
+    let (cookie, csrf) = login(&app).await;
+    let add = [
+        ("_csrf", csrf.as_str()),
+        ("name", "苏州远景电子"),
+        ("kind", "dealer"),
+        ("region", "华东"),
+        ("lines", "sensors、motors"),
+    ];
+    let (status, headers, _) = send(&app, post("/channels", &cookie, &add)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let file = headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .trim_end_matches("#main")
+        .to_string();
+    assert!(file.starts_with("/channels/"), "{file}");
+    // An admin holds every channel authority: every form is there, each input labelled.
+    let (status, _, body) = send(&app, get(&file, Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    for form in [
+        "comm",
+        "train",
+        "assess",
+        "price",
+        "review",
+        "risk",
+        "agreement",
+        "status",
+        "terr",
+        "archive",
+    ] {
+        assert!(
+            body.contains(&format!("id=\"{form}-form\"")),
+            "{form}: {body}"
+        );
+    }
+    assert!(body.contains("motors、sensors"), "both lines: {body}");
+    assert!(body.contains("<label for=\"assess-score\">"), "{body}");
+
+    // A score out of range: the page again with the error beside the field, in Chinese.
+    let bad = [
+        ("_csrf", csrf.as_str()),
+        ("period", "2026-Q4"),
+        ("score", "120"),
+    ];
+    let (status, _, body) = send(&app, post(&format!("{file}/assessments"), &cookie, &bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("id=\"assess-score-error\" role=\"alert\">“120”应为 0 到 100 之间的整数"),
+        "{body}"
+    );
+    // An agreement that ends before it starts.
+    let bad = [
+        ("_csrf", csrf.as_str()),
+        ("rights", "区域独家"),
+        ("responsibilities", "年度销量"),
+        ("plan", "季度推广"),
+        ("from", "2026-12-01"),
+        ("to", "2026-01-01"),
+    ];
+    let (status, _, body) = send(&app, post(&format!("{file}/agreement"), &cookie, &bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("id=\"agr-to-error\" role=\"alert\">结束日期必须晚于开始日期"),
+        "{body}"
+    );
+
+    // No CSRF token, no change.
+    let talk = [("summary", "季度沟通会")];
+    let (status, _, _) = send(
+        &app,
+        post(&format!("{file}/communications"), &cookie, &talk),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, _, body) = send(&app, get(&file, Some(&cookie))).await;
+    assert!(!body.contains("季度沟通会"));
+
+    // Saved, removed with a reason, restored.
+    let talk = [("_csrf", csrf.as_str()), ("summary", "季度沟通会")];
+    let (status, _, _) = send(
+        &app,
+        post(&format!("{file}/communications"), &cookie, &talk),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = send(&app, get(&file, Some(&cookie))).await;
+    let entity = body
+        .split("/communications/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let why = [("_csrf", csrf.as_str()), ("reason", "录错了")];
+    let remove = format!("{file}/communications/{entity}/remove");
+    let (status, _, _) = send(&app, post(&remove, &cookie, &why)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = send(&app, get(&file, Some(&cookie))).await;
+    assert!(body.contains("id=\"removed\""), "{body}");
+    assert!(
+        body.contains("<s>季度沟通会</s>") && body.contains("录错了"),
+        "{body}"
+    );
+    // Removing it again is refused; its form is gone, so the message is on top.
+    let (status, _, body) = send(&app, post(&remove, &cookie, &why)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("flash flash-error"), "{body}");
+    let restore = format!("{file}/communications/{entity}/restore");
+    let (status, _, _) = send(&app, post(&restore, &cookie, &[("_csrf", csrf.as_str())])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = send(&app, get(&file, Some(&cookie))).await;
+    assert!(
+        !body.contains("id=\"removed\"") && body.contains("季度沟通会"),
+        "{body}"
+    );
+
+    // Archived: out of the list, shown under 已归档, restorable.
+    let archive = [("_csrf", csrf.as_str()), ("reason", "重复录入")];
+    let (status, _, _) = send(&app, post(&format!("{file}/archive"), &cookie, &archive)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = send(&app, get("/channels", Some(&cookie))).await;
+    assert!(body.contains("id=\"archived-channels\""), "{body}");
+    let (_, _, body) = send(&app, get(&file, Some(&cookie))).await;
+    assert!(
+        body.contains("id=\"channel-restore\"") && !body.contains("id=\"comm-form\""),
+        "{body}"
+    );
+    let (status, _, _) = send(
+        &app,
+        post(
+            &format!("{file}/restore"),
+            &cookie,
+            &[("_csrf", csrf.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = send(&app, get("/channels", Some(&cookie))).await;
+    assert!(!body.contains("id=\"archived-channels\""), "{body}");
+}

@@ -358,6 +358,24 @@ pub(crate) struct FormState {
     pub(crate) message: String,
 }
 
+impl FormState {
+    /// Form `form`, sent with `fields` and refused with `e`: what was typed, the field at
+    /// fault and the message in `lang`.
+    pub(crate) fn refused(
+        form: String,
+        fields: &crate::security::Fields,
+        e: &fieldcrm_workspace::Error,
+        lang: Lang,
+    ) -> FormState {
+        FormState {
+            form,
+            values: fields.0.clone(),
+            field: e.field().map(str::to_string),
+            message: e.message(lang),
+        }
+    }
+}
+
 /// A form being rendered: its name, fields and the kept state if it was the one sent.
 pub(crate) struct Form<'a> {
     /// Its field names.

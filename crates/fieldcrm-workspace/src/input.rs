@@ -129,6 +129,41 @@ pub fn int(field: &str, text: &str) -> Result<i64> {
     })
 }
 
+/// A whole number from `lo` to `hi` (a score), with the range in the message.
+pub fn int_between(field: &str, text: &str, lo: i64, hi: i64) -> Result<i64> {
+    let n = int(field, text)?;
+    if (lo..=hi).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::bad(
+            field,
+            format!("“{text}”应为 {lo} 到 {hi} 之间的整数"),
+            format!("`{text}` must be a whole number from {lo} to {hi}"),
+        ))
+    }
+}
+
+/// A term typed as a start and an end (a date-only end runs to the end of that day), in
+/// the zone of `clock`; refused on `to_field` unless it ends after it starts.
+pub fn term(
+    clock: &Clock,
+    from_field: &str,
+    from: &str,
+    to_field: &str,
+    to: &str,
+) -> Result<(Millis, Millis)> {
+    let start = clock.parse(from_field, from)?;
+    let end = clock.parse_end(to_field, to)?;
+    if end <= start {
+        return Err(Error::bad(
+            to_field,
+            "结束日期必须晚于开始日期",
+            "the term must end after it starts",
+        ));
+    }
+    Ok((start, end))
+}
+
 /// A percentage (`10%`, `12.5`, `１０％`) → basis points (0 ..= 10,000).
 pub fn percent_bp(field: &str, text: &str) -> Result<i64> {
     let ascii: String = text.trim().chars().map(fullwidth_digit).collect();
@@ -347,6 +382,22 @@ mod tests {
         let e = vocab::<CustomerClass>("class", "vip").unwrap_err();
         assert_eq!(e.field(), Some("class"));
         assert!(e.message(Lang::Zh).contains("未知"));
+        assert_eq!(int_between("score", "１００", 0, 100).unwrap(), 100);
+        let e = int_between("score", "101", 0, 100).unwrap_err();
+        assert_eq!(e.field(), Some("score"));
+        assert!(e.message(Lang::Zh).contains("0 到 100"), "{e}");
+        let clock = Clock::new(DEFAULT_TIMEZONE, 0).unwrap();
+        let (a, b) = term(&clock, "from", "2026-01-01", "to", "2026-01-01").unwrap();
+        assert_eq!(
+            b - a,
+            fieldcrm_model::DAY_MS - 1,
+            "a date-only end is the whole day"
+        );
+        let e = term(&clock, "from", "2026-02-01", "to", "2026-01-31").unwrap_err();
+        assert_eq!(e.field(), Some("to"));
+        assert!(e.message(Lang::Zh).contains("结束日期必须晚于开始日期"));
+        let e = term(&clock, "from", "明天", "to", "2026-01-31").unwrap_err();
+        assert_eq!(e.field(), Some("from"));
     }
 
     #[test]

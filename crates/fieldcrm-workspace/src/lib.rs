@@ -19,6 +19,7 @@ mod invite;
 pub mod keyfile;
 mod memo;
 mod merge;
+mod pending;
 mod query;
 mod records;
 mod resolve;
@@ -54,6 +55,7 @@ pub use invite::{
 };
 pub use memo::Memo;
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
+pub use pending::{COUNT_CHANGES_UP_TO, Waiting, WaitingDoc};
 pub use query::{CheckQuery, ListRow, StorageSizes, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;

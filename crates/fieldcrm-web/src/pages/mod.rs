@@ -1,6 +1,7 @@
 //! One module per page (or group of pages): a handler that does the store work on a
 //! blocking thread and a render function that turns plain data into HTML.
 
+pub(crate) mod channel_forms;
 pub(crate) mod channels;
 pub(crate) mod conflicts;
 pub(crate) mod customer;

@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use fieldcrm_connect::{NoProgress, Remote, SyncOutcome};
-use fieldcrm_model::{DocId, Lang, Millis};
-use fieldcrm_workspace::Workspace;
+use fieldcrm_model::{DocId, DocKind, Lang, Millis};
+use fieldcrm_workspace::{Waiting, Workspace};
 use maud::{Markup, html};
 
 use super::{Base, base, fail};
@@ -18,19 +18,29 @@ use crate::App;
 use crate::format::{t, when};
 use crate::security::{Ctx, Fields};
 use crate::store::WsError;
-use crate::ui::{self, empty};
+use crate::ui::{self, empty, vocab};
 
 /// Store meta key of the last sync started from the app (UTC ms).
 pub(crate) const META_LAST_SYNC: &str = "app.last_sync";
 
+/// How many of the documents waiting to go the page names.
+const WAITING_SHOWN: usize = 5;
+
 struct SyncPage {
     remotes: Vec<Remote>,
+    /// What waits to go to each remote, in the order of `remotes` (`None` if unreadable).
+    waiting: Vec<Option<Waiting>>,
     last: Option<Millis>,
 }
 
 fn read(ws: &Workspace) -> SyncPage {
+    let remotes = fieldcrm_connect::remotes(ws).unwrap_or_default();
     SyncPage {
-        remotes: fieldcrm_connect::remotes(ws).unwrap_or_default(),
+        waiting: remotes
+            .iter()
+            .map(|r| ws.waiting(&r.url, WAITING_SHOWN).ok())
+            .collect(),
+        remotes,
         last: ws
             .store()
             .get_meta_str(META_LAST_SYNC)
@@ -229,6 +239,53 @@ fn explain(lang: Lang, out_of_scope: bool, why: &str) -> String {
     }
 }
 
+/// What waits to go to one remote: counts, and the latest documents by name.
+fn waiting(lang: Lang, b: &Base, w: &Waiting) -> Markup {
+    let changes = w.changes.map(|c| match lang {
+        Lang::Zh => format!("，共 {c} 处更改"),
+        Lang::En => format!(", {c} change{}", if c == 1 { "" } else { "s" }),
+    });
+    html! {
+        div.waiting data-docs=(w.docs) {
+            p.waiting-count {
+                @if w.docs == 0 {
+                    span.chip.ok { (t(lang, "0 等待发送", "0 waiting")) } " "
+                    (t(lang, "本机的修改都已同步。", "Everything changed here has gone."))
+                } @else {
+                    span.chip.warn { (w.docs) (t(lang, " 等待发送", " waiting")) } " "
+                    @match lang {
+                        Lang::Zh => { (w.docs) " 份文档在本机修改后尚未同步" (changes.unwrap_or_default()) "。" }
+                        Lang::En => { (w.docs) " document" (if w.docs == 1 { "" } else { "s" }) " changed here since the last sync" (changes.unwrap_or_default()) "." }
+                    }
+                    @if !w.synced_before { " " (t(lang, "（还没有与它同步过）", "(never synced with it)")) }
+                }
+            }
+            @if !w.latest.is_empty() {
+                ul.waiting-docs {
+                    @for d in &w.latest {
+                        li {
+                            @let kind = vocab(d.kind.zh(), d.kind.as_str(), lang);
+                            @if matches!(d.kind, DocKind::Customer | DocKind::Channel) {
+                                a href=(super::doc_href(&d.id, &d.kind)) { (d.name) }
+                                span.muted { " · " (kind) }
+                            } @else {
+                                (kind)
+                            }
+                            span.muted { " · " (when(&b.clock, d.updated_at, lang)) }
+                        }
+                    }
+                    @if w.docs > w.latest.len() {
+                        li.muted { (match lang {
+                            Lang::Zh => format!("还有 {} 份", w.docs - w.latest.len()),
+                            Lang::En => format!("and {} more", w.docs - w.latest.len()),
+                        }) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn render(
     ctx: &Ctx,
     b: &Base,
@@ -248,9 +305,12 @@ fn render(
                 (empty(t(lang, "还没有保存的中继。在命令行运行 fieldcrm remote add office ws://主机:端口", "No relay saved yet. Run fieldcrm remote add office ws://host:port")))
             } @else {
                 ul.list {
-                    @for r in &p.remotes {
+                    @for (r, w) in p.remotes.iter().zip(&p.waiting) {
                         li.row {
-                            div.row-main { strong { (r.name) } div.row-sub { code.wrap { (r.url) } } }
+                            div.row-main {
+                                strong { (r.name) } div.row-sub { code.wrap { (r.url) } }
+                                @if let Some(w) = w { (waiting(lang, b, w)) }
+                            }
                         }
                     }
                 }
@@ -259,7 +319,6 @@ fn render(
                 (t(lang, "上次从本应用同步：", "Last synced from this app: "))
                 @match p.last { Some(l) => (when(&b.clock, l, lang)), None => (t(lang, "从未", "never")) }
             }
-            p.muted.small { (t(lang, "待发送的更改数目前无法快速统计；同步时会全部发送。", "The number of changes waiting to go is not counted; a sync sends them all.")) }
             form.form method="post" action="/sync" {
                 input type="hidden" name="_csrf" value=(ctx.csrf);
                 @if p.remotes.len() > 1 {

@@ -1,0 +1,325 @@
+//! Changes waiting to go to a remote (the office relay): the documents whose heads differ
+//! from the heads that remote held at the end of this device's last successful sync with
+//! it.
+//!
+//! A sync session ends when both sides hold the same changes of every shared document,
+//! so the heads this device holds when a relay session finishes are the heads the relay
+//! acknowledged — except for the documents the relay refused or that were too large to
+//! send, which keep their previous acknowledged heads. [`Workspace::note_synced`] records
+//! them (one meta row per remote URL, `sync.acked/URL`) and [`Workspace::waiting`]
+//! compares them with the store's heads now: a local edit, a document made here, or
+//! changes received from a peer device since then are waiting to go. Reading it costs one
+//! pass over the heads table; changes are counted (by loading the documents) only when
+//! few documents wait.
+
+use std::collections::HashMap;
+
+use automerge::{ChangeHash, ReadDoc};
+use fieldcrm_model::{DocId, DocKind, Millis};
+
+use crate::{Result, Workspace};
+
+/// Meta key prefix of the heads a remote acknowledged (followed by the remote's URL).
+const META_ACKED: &str = "sync.acked/";
+/// Format marker of the meta row.
+const FORMAT: u8 = 1;
+/// Changes are counted only when at most this many documents wait (each is loaded).
+pub const COUNT_CHANGES_UP_TO: usize = 200;
+
+/// What waits to go to one remote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Waiting {
+    /// Documents changed on this device since the last successful sync.
+    pub docs: usize,
+    /// Their changes (Automerge changes the remote has not acknowledged), when at most
+    /// [`COUNT_CHANGES_UP_TO`] documents wait.
+    pub changes: Option<usize>,
+    /// The most recently changed of them, newest first.
+    pub latest: Vec<WaitingDoc>,
+    /// Whether a successful sync with this remote is recorded at all.
+    pub synced_before: bool,
+}
+
+/// One document waiting to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingDoc {
+    /// Its ID.
+    pub id: DocId,
+    /// Its kind.
+    pub kind: DocKind,
+    /// Its name (a customer's or channel's name; empty for workspace documents).
+    pub name: String,
+    /// Time of its latest change, UTC ms.
+    pub updated_at: Millis,
+    /// Its changes waiting to go, when counted.
+    pub changes: Option<usize>,
+}
+
+type Heads = HashMap<DocId, Vec<ChangeHash>>;
+
+fn meta_key(remote: &str) -> String {
+    format!("{META_ACKED}{}", remote.trim())
+}
+
+/// `[FORMAT] ([id len][id][head count][32 bytes per head])*`.
+fn encode(heads: &Heads) -> Vec<u8> {
+    let mut out = vec![FORMAT];
+    for (id, hs) in heads {
+        let (Ok(n), Ok(h)) = (u8::try_from(id.as_str().len()), u8::try_from(hs.len())) else {
+            continue; // never for real IDs and heads; such a document just counts as waiting
+        };
+        out.push(n);
+        out.extend_from_slice(id.as_str().as_bytes());
+        out.push(h);
+        for head in hs {
+            out.extend_from_slice(&head.0);
+        }
+    }
+    out
+}
+
+/// The rows of [`encode`]; a damaged row ends the reading (what follows counts as waiting).
+fn decode(bytes: &[u8]) -> Heads {
+    let mut out = Heads::new();
+    let Some((&FORMAT, mut rest)) = bytes.split_first() else {
+        return out;
+    };
+    let take = |rest: &mut &[u8], n: usize| -> Option<Vec<u8>> {
+        let (a, b) = rest.split_at_checked(n)?;
+        *rest = b;
+        Some(a.to_vec())
+    };
+    while let Some((&n, r)) = rest.split_first() {
+        rest = r;
+        let Some(id) = take(&mut rest, n as usize)
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse::<DocId>().ok())
+        else {
+            break;
+        };
+        let Some((&h, r)) = rest.split_first() else {
+            break;
+        };
+        rest = r;
+        let mut hs = Vec::with_capacity(h as usize);
+        for _ in 0..h {
+            match take(&mut rest, 32).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                Some(b) => hs.push(ChangeHash(b)),
+                None => return out,
+            }
+        }
+        out.insert(id, hs);
+    }
+    out
+}
+
+fn sorted(mut hs: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    hs.sort();
+    hs
+}
+
+impl Workspace {
+    fn all_heads_map(&self) -> Result<Heads> {
+        Ok(self
+            .store()
+            .all_heads()
+            .map_err(fieldcrm_store::Error::from)?
+            .into_iter()
+            .map(|(id, hs)| (id, sorted(hs)))
+            .collect())
+    }
+
+    fn acked(&self, remote: &str) -> Result<Option<Heads>> {
+        let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
+        Ok(self
+            .store()
+            .get_meta(&meta_key(remote))
+            .map_err(meta)?
+            .map(|b| decode(&b)))
+    }
+
+    /// Record that a sync with `remote` (its URL) just finished: every document's heads
+    /// now are acknowledged by it, except those of `not_acked` (refused by the remote or
+    /// too large to send), which keep what it acknowledged before. Call it when the
+    /// session ends, before anything else writes.
+    pub fn note_synced(&self, remote: &str, not_acked: &[DocId]) -> Result<()> {
+        let before = self.acked(remote)?.unwrap_or_default();
+        let mut now = self.all_heads_map()?;
+        for id in not_acked {
+            match before.get(id) {
+                Some(hs) => now.insert(id.clone(), hs.clone()),
+                None => now.remove(id),
+            };
+        }
+        let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
+        self.store()
+            .set_meta(&meta_key(remote), &encode(&now))
+            .map_err(meta)?;
+        Ok(())
+    }
+
+    /// What waits to go to `remote` (its URL): documents changed here since the last
+    /// successful sync with it, their changes when cheaply known, and the `show` most
+    /// recently changed of them by name.
+    pub fn waiting(&self, remote: &str, show: usize) -> Result<Waiting> {
+        let acked = self.acked(remote)?;
+        let synced_before = acked.is_some();
+        let acked = acked.unwrap_or_default();
+        let mut ids: Vec<(DocId, Option<&Vec<ChangeHash>>)> = Vec::new();
+        for (id, hs) in self.all_heads_map()? {
+            let was = acked.get(&id);
+            if was != Some(&hs) {
+                ids.push((id, was));
+            }
+        }
+        let count = ids.len() <= COUNT_CHANGES_UP_TO;
+        let mut docs = Vec::with_capacity(ids.len());
+        let mut total = 0usize;
+        for (id, was) in ids {
+            let Some(s) = self.summary(&id)? else {
+                continue;
+            };
+            let changes = if count {
+                let n = self.changes_since(&id, was.map(Vec::as_slice).unwrap_or_default())?;
+                total += n;
+                Some(n)
+            } else {
+                None
+            };
+            docs.push(WaitingDoc {
+                id,
+                kind: s.kind,
+                name: s.name,
+                updated_at: s.updated_at,
+                changes,
+            });
+        }
+        docs.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+        let n = docs.len();
+        docs.truncate(show);
+        Ok(Waiting {
+            docs: n,
+            changes: count.then_some(total),
+            latest: docs,
+            synced_before,
+        })
+    }
+
+    /// How many changes document `id` has beyond `heads` (all of them when it lacks one
+    /// of `heads`).
+    fn changes_since(&self, id: &DocId, heads: &[ChangeHash]) -> Result<usize> {
+        let bytes = self
+            .store()
+            .load_bytes(id)
+            .map_err(fieldcrm_store::Error::from)?;
+        let am = automerge::Automerge::load(&bytes)
+            .map_err(|e| crate::Error::Corrupt(format!("document {id} does not load: {e}")))?;
+        let since: &[ChangeHash] = if am.get_missing_deps(heads).is_empty() {
+            heads
+        } else {
+            &[]
+        };
+        Ok(am.get_changes_meta(since).len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldcrm_model::Role;
+
+    use crate::{InitOptions, NewCustomer};
+
+    const REMOTE: &str = "ws://127.0.0.1:9/";
+
+    fn ws(dir: &std::path::Path) -> Workspace {
+        Workspace::init(
+            dir,
+            &InitOptions {
+                user: "小张".into(),
+                role: Role::Admin,
+                team: None,
+                region: None,
+                company: "示例科技".into(),
+                device_label: "t".into(),
+            },
+            1_000,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rows_round_trip_and_damage_stops_reading() {
+        let mut h = Heads::new();
+        h.insert(
+            DocId::random(),
+            vec![ChangeHash([7; 32]), ChangeHash([1; 32])],
+        );
+        h.insert(DocId::random(), vec![]);
+        let bytes = encode(&h);
+        assert_eq!(decode(&bytes), h);
+        assert!(decode(&bytes[..bytes.len() - 1]).len() < 2);
+        assert!(decode(&[]).is_empty());
+        assert!(decode(&[9, 1, 2]).is_empty());
+    }
+
+    #[test]
+    fn edits_wait_until_a_sync_is_noted_and_refused_documents_keep_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = ws(dir.path());
+        let before = ws.waiting(REMOTE, 5).unwrap();
+        assert!(!before.synced_before);
+        assert_eq!(before.docs, 4, "the four workspace documents made by init");
+        ws.note_synced(REMOTE, &[]).unwrap();
+        assert_eq!(ws.waiting(REMOTE, 5).unwrap().docs, 0);
+
+        let add = |name: &str, at| {
+            ws.add_customer(
+                NewCustomer {
+                    name: name.into(),
+                    ..Default::default()
+                },
+                at,
+            )
+            .unwrap()
+        };
+        let a = add("甲公司", 2_000);
+        let b = add("乙公司", 3_000);
+        ws.add_contact(
+            &a,
+            fieldcrm_model::Contact {
+                name: "张伟".into(),
+                title: None,
+                phone: None,
+                email: None,
+                created_at: 4_000,
+            },
+            4_000,
+        )
+        .unwrap();
+        let w = ws.waiting(REMOTE, 1).unwrap();
+        assert!(w.synced_before);
+        assert_eq!(w.docs, 2);
+        assert_eq!(w.changes, Some(3), "two creations and one edit");
+        assert_eq!(w.latest.len(), 1);
+        assert_eq!(w.latest[0].name, "甲公司", "the latest change first");
+        assert_eq!(w.latest[0].changes, Some(2));
+        // Another remote has acknowledged nothing.
+        assert_eq!(ws.waiting("ws://elsewhere/", 0).unwrap().docs, 6);
+
+        // 乙 was refused: it keeps waiting, 甲 went.
+        ws.note_synced(REMOTE, std::slice::from_ref(&b)).unwrap();
+        let w = ws.waiting(REMOTE, 5).unwrap();
+        assert_eq!(w.docs, 1);
+        assert_eq!(w.latest[0].id, b);
+        ws.note_synced(REMOTE, &[]).unwrap();
+        assert_eq!(
+            ws.waiting(REMOTE, 5).unwrap(),
+            Waiting {
+                synced_before: true,
+                changes: Some(0),
+                ..Waiting::default()
+            }
+        );
+    }
+}
