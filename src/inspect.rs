@@ -173,7 +173,10 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
             }
             let mb = |b: u64| b as f64 / 1e6;
             println!("存储文件 store file: {:.1} MB", mb(s.file_bytes));
-            println!("{:<14} {:>10} {:>10} {:>10}", "table", "rows", "data MB", "pages MB");
+            println!(
+                "{:<14} {:>10} {:>10} {:>10}",
+                "table", "rows", "data MB", "pages MB"
+            );
             for t in &s.tables {
                 println!(
                     "{:<14} {:>10} {:>10.1} {:>10.1}",

@@ -68,7 +68,9 @@ pub fn run(mut cmd: Command) -> Result<Out> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("could not start {cmd:?}"))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("could not start {cmd:?}"))?;
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
     let (code, rss_kib) = wait4(child.id())?;
@@ -124,8 +126,9 @@ impl Device {
 
     pub fn json(&self, args: &[&str]) -> Result<(Out, serde_json::Value)> {
         let o = self.ok(args)?;
-        let v = serde_json::from_str(o.stdout.trim())
-            .with_context(|| format!("fieldcrm {} printed no JSON: {}", args.join(" "), o.stdout))?;
+        let v = serde_json::from_str(o.stdout.trim()).with_context(|| {
+            format!("fieldcrm {} printed no JSON: {}", args.join(" "), o.stdout)
+        })?;
         Ok((o, v))
     }
 
@@ -187,7 +190,11 @@ pub struct Sync {
 impl From<&serde_json::Value> for Sync {
     fn from(v: &serde_json::Value) -> Self {
         let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
-        let len = |k: &str| v.get(k).and_then(|x| x.as_array()).map_or(0, |a| a.len() as u64);
+        let len = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_array())
+                .map_or(0, |a| a.len() as u64)
+        };
         Sync {
             docs_received: n("docs_received"),
             docs_sent: n("docs_sent"),
@@ -212,9 +219,12 @@ impl Relay {
         let config = dir.join("relay.toml");
         let init = run({
             let mut c = Command::new(bin);
-            c.args(["init", "--config"])
-                .arg(&config)
-                .args(["--workspace", workspace, "--admin-device", admin_key]);
+            c.args(["init", "--config"]).arg(&config).args([
+                "--workspace",
+                workspace,
+                "--admin-device",
+                admin_key,
+            ]);
             c
         })?;
         if init.code != 0 {
@@ -322,7 +332,11 @@ impl Serve {
     /// Wait for the one session to end; the serving side's report.
     pub fn finish(mut self) -> Result<Sync> {
         let status = self.child.wait()?;
-        let out = self.out.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let out = self
+            .out
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         if !status.success() {
             bail!("fieldcrm serve failed: {out}");
         }
@@ -330,7 +344,9 @@ impl Serve {
             .lines()
             .find(|l| l.trim_start().starts_with('{'))
             .context("fieldcrm serve printed no JSON outcome")?;
-        Ok(Sync::from(&serde_json::from_str::<serde_json::Value>(line)?))
+        Ok(Sync::from(&serde_json::from_str::<serde_json::Value>(
+            line,
+        )?))
     }
 }
 

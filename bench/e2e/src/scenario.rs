@@ -29,7 +29,14 @@ impl Row {
     }
 }
 
-fn row(rows: &mut Vec<Row>, what: String, goal: &str, measured: String, met: Option<bool>, values: Value) {
+fn row(
+    rows: &mut Vec<Row>,
+    what: String,
+    goal: &str,
+    measured: String,
+    met: Option<bool>,
+    values: Value,
+) {
     let mark = match met {
         Some(true) => "met",
         Some(false) => "NOT met",
@@ -59,7 +66,18 @@ const CITIES: [&str; 12] = [
     "上海", "杭州", "南京", "苏州", "合肥", "宁波", "无锡", "常州", "温州", "绍兴", "嘉兴", "扬州",
 ];
 const WORDS: [&str; 12] = [
-    "华东机电", "恒通", "鑫达", "瑞丰", "宏远", "金桥", "东方", "联创", "博远", "天成", "永盛", "新华",
+    "华东机电",
+    "恒通",
+    "鑫达",
+    "瑞丰",
+    "宏远",
+    "金桥",
+    "东方",
+    "联创",
+    "博远",
+    "天成",
+    "永盛",
+    "新华",
 ];
 const KINDS: [&str; 6] = ["科技", "贸易", "实业", "机械", "电子", "化工"];
 const INDUSTRIES: [&str; 5] = ["制造", "零售", "物流", "医疗", "建筑"];
@@ -95,7 +113,15 @@ fn founded(bin: &Path, home: PathBuf) -> Result<Device> {
     let _ = std::fs::remove_dir_all(&home);
     let d = Device::new(bin, home);
     d.ok(&[
-        "init", "--user", "管理员", "--role", "admin", "--company", "示例科技", "--team", "总部",
+        "init",
+        "--user",
+        "管理员",
+        "--role",
+        "admin",
+        "--company",
+        "示例科技",
+        "--team",
+        "总部",
     ])?;
     Ok(d)
 }
@@ -137,7 +163,8 @@ fn edit_each(d: &Device, ids: &[String], tag: &str) -> Result<Vec<f64>> {
         .enumerate()
         .map(|(i, id)| {
             let industry = format!("{tag}{i}");
-            Ok(d.ok(&["customer", "edit", id, "--industry", &industry])?.ms())
+            Ok(d.ok(&["customer", "edit", id, "--industry", &industry])?
+                .ms())
         })
         .collect()
 }
@@ -305,7 +332,10 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
     let bytes = |t: &str| {
         st.get("tables")
             .and_then(Value::as_array)
-            .and_then(|ts| ts.iter().find(|x| x.get("name").and_then(Value::as_str) == Some(t)))
+            .and_then(|ts| {
+                ts.iter()
+                    .find(|x| x.get("name").and_then(Value::as_str) == Some(t))
+            })
             .and_then(|x| x.get("stored_bytes"))
             .and_then(Value::as_u64)
             .unwrap_or(0)
@@ -339,7 +369,10 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
         rows,
         format!("relay findings (`check --relay`), {n} customers"),
         "≤ 500 MB resident, incremental after each sync",
-        format!("{t:.0} ms, relay peak {p:.0} MB, resident after {:.0} MB", mb(relay.rss_kib())),
+        format!(
+            "{t:.0} ms, relay peak {p:.0} MB, resident after {:.0} MB",
+            mb(relay.rss_kib())
+        ),
         Some(p <= 500.0),
         json!({"ms": t, "relay_peak_mb": p}),
     );
@@ -455,20 +488,39 @@ fn small(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
 
     // One CLI edit with a small and a large roster.
     let some = |from: usize| -> Vec<String> {
-        ids.iter().cycle().skip(from).take(o.runs * 7).cloned().collect()
+        ids.iter()
+            .cycle()
+            .skip(from)
+            .take(o.runs * 7)
+            .cloned()
+            .collect()
     };
     let few = median(edit_each(&a, &some(4 * k), "戊")?);
     let started = std::time::Instant::now();
     for i in 0..o.users {
-        a.ok(&["user", "add", &format!("销售{i}"), "--role", "rep", "--team", "华东一组"])?;
+        a.ok(&[
+            "user",
+            "add",
+            &format!("销售{i}"),
+            "--role",
+            "rep",
+            "--team",
+            "华东一组",
+        ])?;
     }
     let adding = started.elapsed().as_secs_f64();
     let many = median(edit_each(&a, &some(5 * k), "己")?);
     row(
         rows,
-        format!("one CLI edit, {n} customers, roster of 1 and of {} users", o.users + 1),
+        format!(
+            "one CLI edit, {n} customers, roster of 1 and of {} users",
+            o.users + 1
+        ),
         "p50 ≤ 3 ms with one durable commit, independent of roster size",
-        format!("p50 {few:.1} ms with 1 user, {many:.1} ms with {} (adding them took {adding:.1} s)", o.users + 1),
+        format!(
+            "p50 {few:.1} ms with 1 user, {many:.1} ms with {} (adding them took {adding:.1} s)",
+            o.users + 1
+        ),
         Some(few <= 3.0 && many <= 3.0),
         json!({"p50_ms_1": few, "p50_ms_many": many, "users": o.users + 1}),
     );

@@ -87,7 +87,12 @@ mod tests {
         Document, Note,
     };
 
-    fn both(d: &mut Document) -> (Result<crate::Summary, String>, Result<crate::Summary, String>) {
+    fn both(
+        d: &mut Document,
+    ) -> (
+        Result<crate::Summary, String>,
+        Result<crate::Summary, String>,
+    ) {
         let at = d.latest_change_time();
         let full = d.body().map(|b| b.summary(at)).map_err(|e| e.to_string());
         (d.summary().map_err(|e| e.to_string()), full)
@@ -141,14 +146,18 @@ mod tests {
         let dev = DeviceKey([7; 32]);
         let c = Customer::new("甲", 1_000);
         let mut d = Document::create(DocId::random(), &dev, 1_000, &c, "c").unwrap();
-        d.automerge_mut().put(automerge::ROOT, "class", 42_i64).unwrap();
+        d.automerge_mut()
+            .put(automerge::ROOT, "class", 42_i64)
+            .unwrap();
         let (fast, full) = both(&mut d);
         assert_eq!(fast.is_ok(), full.is_ok(), "{fast:?} {full:?}");
         if fast.is_ok() {
             assert_eq!(fast, full);
         }
         let mut d = Document::create(DocId::random(), &dev, 1_000, &c, "c").unwrap();
-        d.automerge_mut().put(automerge::ROOT, "name", 1_i64).unwrap();
+        d.automerge_mut()
+            .put(automerge::ROOT, "name", 1_i64)
+            .unwrap();
         let (fast, full) = both(&mut d);
         assert!(fast.is_err() && full.is_err(), "{fast:?} {full:?}");
     }

@@ -176,9 +176,7 @@ impl Store {
     /// Every document's summary row, from one read transaction (a session deciding what
     /// it shares asks for each held document once; one scan instead of a transaction
     /// per document keeps a reconnect flat in the number of documents).
-    pub fn all_summaries(
-        &self,
-    ) -> Result<std::collections::HashMap<DocId, Summary>, ListError> {
+    pub fn all_summaries(&self) -> Result<std::collections::HashMap<DocId, Summary>, ListError> {
         let path = self.path();
         let txn = self.db().begin_read().db(path)?;
         let index = txn.open_table(INDEX).db(path)?;

@@ -221,14 +221,6 @@ pub enum SyncError {
     /// A well-formed message that breaks the protocol.
     #[error("protocol violation: {0}")]
     Protocol(String),
-    /// Document data from the peer that Automerge cannot read.
-    #[error("document {id} from the peer is damaged: {detail}")]
-    BadDocument {
-        /// Which document.
-        id: DocId,
-        /// What Automerge said.
-        detail: String,
-    },
     /// The peer ended the session with this error.
     #[error("the peer refused: {message}")]
     Rejected {
@@ -250,7 +242,7 @@ impl SyncError {
             SyncError::VersionMismatch { .. } => 1,
             SyncError::WorkspaceMismatch { .. } => 2,
             SyncError::TooLarge { .. } => 4,
-            SyncError::Malformed(_) | SyncError::Protocol(_) | SyncError::BadDocument { .. } => 3,
+            SyncError::Malformed(_) | SyncError::Protocol(_) => 3,
             _ => 5,
         }
     }

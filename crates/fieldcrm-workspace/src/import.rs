@@ -473,7 +473,7 @@ impl Workspace {
             .map_err(|e| e.to_string())?;
             crate::input::check_text_sizes(&mut d).map_err(|e| e.to_string())?;
             Ok((d, name.to_string()))
-                })
+        })
     }
 
     /// Build each row's document with `make` and save them as they are made, in one
@@ -485,7 +485,10 @@ impl Workspace {
         rows: Vec<Row>,
         errors: Vec<String>,
         unit: &str,
-        mut make: impl FnMut(usize, &BTreeMap<&'static str, String>) -> std::result::Result<(Document, String), String>,
+        mut make: impl FnMut(
+            usize,
+            &BTreeMap<&'static str, String>,
+        ) -> std::result::Result<(Document, String), String>,
     ) -> Result<CsvImport> {
         let errors = std::cell::RefCell::new(errors);
         let mut created = Vec::new();
@@ -576,7 +579,7 @@ impl Workspace {
             .map_err(|e| e.to_string())?;
             crate::input::check_text_sizes(&mut d).map_err(|e| e.to_string())?;
             Ok((d, name.to_string()))
-                })
+        })
     }
 
     /// The rows of a customer or channel export: column names and one JSON object per

@@ -124,8 +124,10 @@ impl<S: Scope> Session<S> {
             let prepared = if !held && matches!(part, wire::ChangesPart::Changes { .. }) {
                 verify::not_offered(id)
             } else {
+                // A document Automerge cannot read is set aside and reported (the peer is
+                // told why); every other document of the session goes on syncing.
                 verify::judge(&self.scope, part.into(), id.clone(), held)
-                    .map_err(|detail| SyncError::BadDocument { id, detail })?
+                    .unwrap_or_else(|detail| verify::damaged(id, &detail))
             };
             out.push(prepared);
         }

@@ -58,7 +58,7 @@ pub struct Judged {
 /// A refusal reason of this crate (English: it is also sent to the peer) said in
 /// Chinese, for the common ones; `None` for others.
 pub fn reason_zh(reason: &str) -> Option<&'static str> {
-    const ZH: [(&str, &str); 10] = [
+    const ZH: [(&str, &str); 11] = [
         (
             "enrolled itself by invitation",
             "设备以邀请自行登记，但邀请或其使用无效",
@@ -83,6 +83,10 @@ pub fn reason_zh(reason: &str) -> Option<&'static str> {
         (
             "founded this workspace",
             "只有创建工作区的设备可以建立人员名单",
+        ),
+        (
+            "arrived damaged and was set aside",
+            "这份文档传来时已损坏，未保存；其他文档照常同步",
         ),
     ];
     ZH.iter()
@@ -154,6 +158,18 @@ pub(super) fn not_offered(id: DocId) -> Judged {
         whole_heads: None,
         refused: Vec::new(),
         leaving: None,
+    }
+}
+
+/// The verdict on data for one document that Automerge cannot read (a damaged or
+/// forged change or document): nothing of it is saved, the rest of the session goes on.
+pub(super) fn damaged(id: DocId, detail: &str) -> Judged {
+    Judged {
+        verdict: Err(format!(
+            "document {} arrived damaged and was set aside: {detail}",
+            id.short()
+        )),
+        ..not_offered(id)
     }
 }
 
