@@ -104,8 +104,6 @@ pub use session::{
     Status, Ticket, judge, reason_zh,
 };
 
-use fieldcrm_model::DocId;
-
 /// The iroh ALPN of this protocol version.
 pub const ALPN: &[u8] = b"fieldcrm/sync/2";
 

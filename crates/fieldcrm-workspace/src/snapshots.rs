@@ -48,10 +48,9 @@ pub(crate) fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
     let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
     let json = serde_json::to_vec(s).unwrap_or_default();
     // Writing to a Vec cannot fail; an empty row is simply recomputed next time.
-    match z.write_all(&json).and_then(|()| z.finish()) {
-        Ok(out) => out,
-        Err(_) => Vec::new(),
-    }
+    z.write_all(&json)
+        .and_then(|()| z.finish())
+        .unwrap_or_default()
 }
 
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
