@@ -125,7 +125,14 @@ pub struct Workspace {
     secret: DeviceSecret,
     workspace_id: String,
     memo: Option<std::sync::Arc<Memo>>,
+    /// The roster last hydrated, with the heads it was read at: one command asks for the
+    /// roster many times (who am I, who may write this, whose key signed that), and
+    /// loading it costs more the more users and devices it holds.
+    roster_memo: RosterMemo,
 }
+
+/// The roster and the (sorted) heads it was read at.
+type RosterMemo = std::sync::Arc<std::sync::Mutex<Option<(Vec<automerge::ChangeHash>, Roster)>>>;
 
 impl std::fmt::Debug for Workspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -236,6 +243,7 @@ impl Workspace {
             secret,
             workspace_id,
             memo: None,
+            roster_memo: Default::default(),
         })
     }
 
@@ -276,6 +284,7 @@ impl Workspace {
             secret,
             workspace_id,
             memo: None,
+            roster_memo: Default::default(),
         })
     }
 
@@ -342,6 +351,7 @@ impl Workspace {
             secret,
             workspace_id,
             memo: None,
+            roster_memo: Default::default(),
         })
     }
 
@@ -414,10 +424,30 @@ impl Workspace {
 
     /// The roster.
     pub fn roster(&self) -> Result<Roster> {
-        match self.singleton(DocKind::Roster) {
-            Err(Error::NotFound(_)) => Err(Error::NoRosterYet(self.device())),
-            r => r,
+        let id = DocId::workspace(&DocKind::Roster);
+        let mut heads = self
+            .store
+            .heads(&id)
+            .map_err(fieldcrm_store::Error::from)?
+            .ok_or(Error::NoRosterYet(self.device()))?;
+        heads.sort_unstable();
+        if let Ok(memo) = self.roster_memo.lock()
+            && let Some((at, roster)) = memo.as_ref()
+            && *at == heads
+        {
+            return Ok(roster.clone());
         }
+        let mut doc = match self.load(&id) {
+            Err(Error::NotFound(_)) => return Err(Error::NoRosterYet(self.device())),
+            r => r?,
+        };
+        let roster: Roster = doc.hydrate()?;
+        let mut at = doc.heads();
+        at.sort_unstable();
+        if let Ok(mut memo) = self.roster_memo.lock() {
+            *memo = Some((at, roster.clone()));
+        }
+        Ok(roster)
     }
 
     /// The catalog and price policy.
