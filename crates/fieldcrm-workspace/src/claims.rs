@@ -181,17 +181,22 @@ impl Workspace {
             .get(SALES_ENTRY)
             .is_some_and(|(h, _)| *h == sales_heads);
         let mut cache: BTreeMap<String, (u64, Option<Claim>)> = BTreeMap::new();
-        for row in &mine {
+        // Each changed file loaded and its claim computed, on every core (a new
+        // device's first sync brings all of this user's files at once).
+        let computed = crate::par::par_map(&mine, 64, |row| -> Result<_> {
             let h = heads.get(&row.id).copied().unwrap_or_default();
-            let seen = cached.get(row.id.as_str()).filter(|(ch, _)| *ch == h);
-            let computed = match seen {
-                Some((_, claim)) => claim.clone(),
-                None => match claim_fields(&self.load(&row.id)?) {
-                    Some(c) => claim_for(ws, &c),
-                    None => continue,
-                },
+            match cached.get(row.id.as_str()).filter(|(ch, _)| *ch == h) {
+                Some((_, claim)) => Ok(Some((h, claim.clone(), true))),
+                None => {
+                    Ok(claim_fields(&self.load(&row.id)?).map(|c| (h, claim_for(ws, &c), false)))
+                }
+            }
+        });
+        for (row, computed) in mine.iter().zip(computed) {
+            let Some((h, computed, seen)) = computed? else {
+                continue;
             };
-            let checked = seen.is_some() && sales_same;
+            let checked = seen && sales_same;
             cache.insert(row.id.to_string(), (h, computed.clone()));
             let live = computed.is_some();
             let key = claim_id(ws, &row.id);

@@ -19,6 +19,7 @@ mod invite;
 pub mod keyfile;
 mod memo;
 mod merge;
+mod par;
 mod pending;
 mod query;
 mod records;

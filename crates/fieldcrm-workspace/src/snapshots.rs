@@ -14,66 +14,31 @@ pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
     let ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
     let cached = store.derived(&ids).map_err(fieldcrm_store::Error::from)?;
     let work: Vec<_> = ids.into_iter().zip(cached).collect();
-    // Decoding a cached snapshot and building a missing one are independent per
-    // document: spread them over the cores (a cold check of a freshly synced device
-    // builds every one).
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = work.len().div_ceil(threads).max(256);
-    let parts: Vec<Result<Part>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = work
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || snapshots_part(store, part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(crate::Error::Corrupt(
-                        "building a policy snapshot failed".into(),
-                    ))
-                })
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(work.len());
-    let mut fresh = Vec::new();
-    for part in parts {
-        let (snaps, rows) = part?;
-        out.extend(snaps);
-        fresh.extend(rows);
-    }
-    // Only a cache: a failure to write it costs recomputation next time, nothing else.
-    let _ = store.put_derived(&fresh);
-    Ok(out)
-}
-
-/// A document and its heads.
-type Heads = (fieldcrm_model::DocId, Vec<automerge::ChangeHash>);
-
-/// Snapshots of some documents, and the cache rows of those that were not cached.
-type Part = (
-    Vec<fieldcrm_model::Snapshot>,
-    Vec<(fieldcrm_model::DocId, Vec<automerge::ChangeHash>, Vec<u8>)>,
-);
-
-fn snapshots_part(store: &Store, work: &[(Heads, Option<Vec<u8>>)]) -> Result<Part> {
     // Read only: the actor a loaded document would write with does not matter.
     let reader = DeviceKey([0; 32]);
-    let mut out = Vec::with_capacity(work.len());
-    let mut fresh = Vec::new();
-    for ((id, heads), cached) in work {
+    // Decoding a cached snapshot and building a missing one are independent per
+    // document: on every core (a cold check of a freshly synced device builds them all).
+    let built = crate::par::par_map(&work, 256, |((id, heads), cached)| -> Result<_> {
         if let Some(snap) = cached.as_deref().and_then(decode_snapshot) {
-            out.push(snap);
-            continue;
+            return Ok((snap, None));
         }
         let snap = store
             .load(id, &reader)
             .map_err(fieldcrm_store::Error::from)?
             .snapshot()?;
-        fresh.push((id.clone(), heads.clone(), encode_snapshot(&snap)));
+        let row = (id.clone(), heads.clone(), encode_snapshot(&snap));
+        Ok((snap, Some(row)))
+    });
+    let mut out = Vec::with_capacity(work.len());
+    let mut fresh = Vec::new();
+    for b in built {
+        let (snap, row) = b?;
         out.push(snap);
+        fresh.extend(row);
     }
-    Ok((out, fresh))
+    // Only a cache: a failure to write it costs recomputation next time, nothing else.
+    let _ = store.put_derived(&fresh);
+    Ok(out)
 }
 
 /// Tag of the cached snapshot format, computed by `build.rs` from the model crate's
