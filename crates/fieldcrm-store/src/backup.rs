@@ -163,6 +163,7 @@ impl StoreSnapshot {
         rows += copy_table(&self.txn, &self.path, &db, dest, NAMES)?;
         rows += copy_table(&self.txn, &self.path, &db, dest, SIGS)?;
         rows += copy_table(&self.txn, &self.path, &db, dest, DERIVED)?;
+        rows += copy_table(&self.txn, &self.path, &db, dest, crate::blobs::BLOBS)?;
         // The last commit is durable and covers every earlier one.
         let mut txn = db.begin_write().db(dest)?;
         txn.set_durability(Durability::Immediate).db(dest)?;

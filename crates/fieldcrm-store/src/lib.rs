@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod backup;
+mod blobs;
 mod codec;
 mod derived;
 mod docs;

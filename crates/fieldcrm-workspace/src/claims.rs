@@ -22,7 +22,7 @@ use crate::{Filter, Result, Tombstones, Workspace};
 
 /// Meta row: the store's heads hash after the last backfill.
 const META_BACKFILL: &str = "claims-backfill-v1";
-/// Meta row: per file of this user, the hash of its heads and the claim computed from
+/// Blob: per file of this user, the hash of its heads and the claim computed from
 /// it at those heads (JSON), so the backfill loads only the files that changed.
 const META_CLAIM_CACHE: &str = "claims-cache-v1";
 
@@ -171,9 +171,9 @@ impl Workspace {
         let sales_heads = heads.get(&sales_id).copied().unwrap_or_default();
         let cached: BTreeMap<String, (u64, Option<Claim>)> = self
             .store()
-            .get_meta_str(META_CLAIM_CACHE)
+            .get_blob(META_CLAIM_CACHE)
             .map_err(meta)?
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|t| serde_json::from_slice(&t).ok())
             .unwrap_or_default();
         // Neither the Sales document nor a file changed since the last run: its claim
         // was checked then.
@@ -230,8 +230,8 @@ impl Workspace {
         }
         cache.insert(SALES_ENTRY.to_string(), (sales_after, None));
         // Only a cache: if it cannot be written, the next run loads the files again.
-        if let Ok(text) = serde_json::to_string(&cache) {
-            let _ = self.store().set_meta_str(META_CLAIM_CACHE, &text);
+        if let Ok(text) = serde_json::to_vec(&cache) {
+            let _ = self.store().set_blob(META_CLAIM_CACHE, &text);
         }
         if let Some(s) = crate::memo::stamp(self.store()) {
             self.store()

@@ -133,7 +133,7 @@ impl Workspace {
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
         Ok(self
             .store()
-            .get_meta(&meta_key(remote))
+            .get_blob(&meta_key(remote))
             .map_err(meta)?
             .map(|b| decode(&b)))
     }
@@ -153,7 +153,7 @@ impl Workspace {
         }
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
         self.store()
-            .set_meta(&meta_key(remote), &encode(&now))
+            .set_blob(&meta_key(remote), &encode(&now))
             .map_err(meta)?;
         Ok(())
     }

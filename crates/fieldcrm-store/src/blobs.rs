@@ -1,0 +1,70 @@
+//! Large values the layers above keep beside the documents (a device's record of what a
+//! relay acknowledged, the claims backfill's cache): one row per key in their own table,
+//! so the small meta rows every command reads (workspace ID, time zone) never share a
+//! B-tree leaf, and so a page read, with a value of several megabytes.
+
+use redb::{ReadableDatabase, TableDefinition, TableError};
+
+use crate::error::{DbResultExt, MetaError};
+use crate::store::{META, Store};
+
+/// `key → bytes`.
+pub(crate) const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs-v1");
+
+impl Store {
+    /// A large value, if set. A value an older version kept in the meta rows under the
+    /// same key is found there until it is next set.
+    pub fn get_blob(&self, key: &str) -> Result<Option<Vec<u8>>, MetaError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        match txn.open_table(BLOBS) {
+            Ok(t) => {
+                if let Some(v) = t.get(key).db(path)? {
+                    return Ok(Some(v.value().to_vec()));
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(crate::error::DbError::new(path, e).into()),
+        }
+        drop(txn);
+        self.get_meta(key)
+    }
+
+    /// Set a large value durably, and remove the meta row an older version kept under
+    /// the same key (in the same transaction).
+    pub fn set_blob(&self, key: &str, value: &[u8]) -> Result<(), MetaError> {
+        let path = self.path();
+        let txn = self.db().begin_write().db(path)?;
+        txn.open_table(BLOBS)
+            .db(path)?
+            .insert(key, value)
+            .db(path)?;
+        txn.open_table(META).db(path)?.remove(key).db(path)?;
+        txn.commit().db(path)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_replaces_the_meta_row_of_an_older_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::create(dir.path().join("s.redb")).unwrap();
+        assert_eq!(s.get_blob("acked/office").unwrap(), None);
+        s.set_meta("acked/office", b"old").unwrap();
+        assert_eq!(s.get_blob("acked/office").unwrap(), Some(b"old".to_vec()));
+        let big = vec![7u8; 3 << 20];
+        s.set_blob("acked/office", &big).unwrap();
+        assert_eq!(s.get_blob("acked/office").unwrap(), Some(big));
+        assert_eq!(s.get_meta("acked/office").unwrap(), None);
+        // Meta rows stay small: the large value lives in its own table.
+        s.set_meta_str("timezone", "Asia/Shanghai").unwrap();
+        assert_eq!(
+            s.get_meta_str("timezone").unwrap().as_deref(),
+            Some("Asia/Shanghai")
+        );
+    }
+}
