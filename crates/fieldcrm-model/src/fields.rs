@@ -152,25 +152,62 @@ fn collect(
     let Some((first, rest)) = segs.split_first() else {
         return;
     };
-    let keys: Vec<String> = if *first == "*" {
-        doc.keys(obj).collect()
-    } else {
-        vec![first.to_string()]
-    };
-    for key in keys {
-        let path = if prefix.is_empty() {
-            key.clone()
+    let join = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
         } else {
             format!("{prefix}/{key}")
-        };
-        if rest.is_empty() {
-            let values = values_at(doc, obj, &key);
-            if !values.is_empty() {
-                out.insert(path.clone(), FieldState { path, values });
-            }
-        } else if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(obj, key.as_str()) {
-            collect(doc, &child, rest, path, out);
         }
+    };
+    if *first == "*" {
+        // One pass over the map (a Sales document holds a claim per customer file):
+        // a key without concurrent values has exactly the value the pass shows, so only
+        // conflicted keys are looked up again.
+        for item in doc.map_range(obj, ..) {
+            let path = join(&item.key);
+            if rest.is_empty() {
+                let values = if item.conflict {
+                    values_at(doc, obj, &item.key)
+                } else {
+                    let id = item.id();
+                    vec![stamp(doc, item.value.into_value(), &id)]
+                };
+                if !values.is_empty() {
+                    out.insert(path.clone(), FieldState { path, values });
+                }
+            } else if matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
+                collect(doc, &item.id(), rest, path, out);
+            }
+        }
+        return;
+    }
+    let key = *first;
+    let path = join(key);
+    if rest.is_empty() {
+        let values = values_at(doc, obj, key);
+        if !values.is_empty() {
+            out.insert(path.clone(), FieldState { path, values });
+        }
+    } else if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(obj, key) {
+        collect(doc, &child, rest, path, out);
+    }
+}
+
+/// One value of a field, written as operation `id`.
+fn stamp(doc: &AutoCommit, v: Value<'_>, id: &ObjId) -> Stamp {
+    let actor = actor_hex(id);
+    let (value, inner) = match v {
+        Value::Object(_) => {
+            let mut inner = Vec::new();
+            inner_writers(doc, id, "", &actor, &mut inner);
+            (object_json(doc, id), inner)
+        }
+        Value::Scalar(s) => (scalar_json(&s), Vec::new()),
+    };
+    Stamp {
+        value,
+        actor,
+        inner,
     }
 }
 
@@ -182,26 +219,7 @@ pub fn values_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<Stamp> {
     let winner = doc.get(obj, key).ok().flatten().map(|(_, id)| id);
     let mut stamps: Vec<(bool, Stamp)> = all
         .into_iter()
-        .map(|(v, id)| {
-            let is_winner = winner.as_ref() == Some(&id);
-            let actor = actor_hex(&id);
-            let (value, inner) = match v {
-                Value::Object(_) => {
-                    let mut inner = Vec::new();
-                    inner_writers(doc, &id, "", &actor, &mut inner);
-                    (object_json(doc, &id), inner)
-                }
-                Value::Scalar(s) => (scalar_json(&s), Vec::new()),
-            };
-            (
-                is_winner,
-                Stamp {
-                    value,
-                    actor,
-                    inner,
-                },
-            )
-        })
+        .map(|(v, id)| (winner.as_ref() == Some(&id), stamp(doc, v, &id)))
         .collect();
     stamps.sort_by_key(|(w, _)| !*w);
     stamps.into_iter().map(|(_, s)| s).collect()
@@ -233,18 +251,31 @@ fn inner_writers(
             format!("{prefix}/{k}")
         }
     };
+    // One pass over the object; only a key or index with concurrent values is looked up
+    // again for all of them.
     match doc.object_type(obj) {
         Ok(ObjType::Map | ObjType::Table) => {
-            for key in doc.keys(obj).collect::<Vec<_>>() {
-                for (v, id) in doc.get_all(obj, key.as_str()).unwrap_or_default() {
-                    visit(join(&key), &v, &id, out);
+            for item in doc.map_range(obj, ..) {
+                if item.conflict {
+                    for (v, id) in doc.get_all(obj, item.key.as_ref()).unwrap_or_default() {
+                        visit(join(&item.key), &v, &id, out);
+                    }
+                } else {
+                    let id = item.id();
+                    visit(join(&item.key), &item.value.into_value(), &id, out);
                 }
             }
         }
         Ok(ObjType::List) => {
-            for i in 0..doc.length(obj) {
-                for (v, id) in doc.get_all(obj, i).unwrap_or_default() {
-                    visit(join(&i.to_string()), &v, &id, out);
+            for item in doc.list_range(obj, ..) {
+                let i = item.index;
+                if item.conflict {
+                    for (v, id) in doc.get_all(obj, i).unwrap_or_default() {
+                        visit(join(&i.to_string()), &v, &id, out);
+                    }
+                } else {
+                    let id = item.id();
+                    visit(join(&i.to_string()), &item.value.into_value(), &id, out);
                 }
             }
         }

@@ -95,6 +95,10 @@ fn say(line: impl std::fmt::Display) {
 /// stays JSON lines), not as a bare line on stderr.
 static LOGGING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// mimalloc: syncs and findings load and decode many small objects at once.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if let Err(e) = real_main() {
         if LOGGING.load(std::sync::atomic::Ordering::SeqCst) {
