@@ -1,0 +1,122 @@
+//! Unit tests of the workspace root: opening, the snapshot cache, the roster memo.
+use super::*;
+use crate::snapshots::{decode_snapshot, encode_snapshot};
+use fieldcrm_model::{Body, CustomerClass};
+
+fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {
+    ws.snapshots()
+        .unwrap()
+        .iter()
+        .find(|s| &s.id == id)
+        .and_then(|s| match &s.body {
+            Body::Customer(c) => c.class.clone(),
+            _ => None,
+        })
+}
+
+fn admin_opts() -> InitOptions {
+    InitOptions {
+        user: "管理员".into(),
+        role: Role::Admin,
+        team: None,
+        region: None,
+        company: "示例".into(),
+        device_label: "test".into(),
+    }
+}
+
+#[test]
+fn cached_snapshots_follow_every_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = admin_opts();
+    let ws = Workspace::init(dir.path(), &opts, 1_000).unwrap();
+    let id = ws
+        .add_customer(
+            NewCustomer {
+                name: "甲公司".into(),
+                class: Some(CustomerClass::General),
+                ..Default::default()
+            },
+            2_000,
+        )
+        .unwrap();
+    assert_eq!(class_of(&ws, &id), Some(CustomerClass::General));
+    // The second read comes from the cache and is the same.
+    let first = ws.snapshots().unwrap();
+    assert_eq!(ws.snapshots().unwrap(), first);
+    let edit = CustomerEdit {
+        class: Some(CustomerClass::Key),
+        ..Default::default()
+    };
+    ws.edit_customer_fields(&id, edit, 3_000).unwrap();
+    assert_eq!(
+        class_of(&ws, &id),
+        Some(CustomerClass::Key),
+        "a stale cache row was used"
+    );
+    assert!(decode_snapshot(b"garbage").is_none());
+    assert!(decode_snapshot(&encode_snapshot(&first[0])).is_some_and(|s| s == first[0]));
+}
+
+#[test]
+fn a_memo_serves_until_the_store_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = admin_opts();
+    let memo = std::sync::Arc::new(Memo::new());
+    let ws = Workspace::init(dir.path(), &opts, 1_000)
+        .unwrap()
+        .with_memo(memo.clone());
+    let id = ws
+        .add_customer(
+            NewCustomer {
+                name: "甲公司".into(),
+                class: Some(CustomerClass::Key),
+                ..Default::default()
+            },
+            2_000,
+        )
+        .unwrap();
+    let first = ws.snapshots().unwrap();
+    // Unchanged store: the very same snapshots, and the same findings within a minute.
+    let again = Workspace::open(dir.path()).unwrap().with_memo(memo.clone());
+    assert!(std::sync::Arc::ptr_eq(&first, &again.snapshots().unwrap()));
+    let f1 = again.all_findings(10_000).unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        &f1,
+        &again.all_findings(20_000).unwrap()
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        &f1,
+        &again.all_findings(90_000).unwrap()
+    ));
+    // A change (here through another handle, as another process would) is seen.
+    let edit = CustomerEdit {
+        class: Some(CustomerClass::General),
+        ..Default::default()
+    };
+    Workspace::open(dir.path())
+        .unwrap()
+        .edit_customer_fields(&id, edit, 3_000)
+        .unwrap();
+    assert_eq!(class_of(&again, &id), Some(CustomerClass::General));
+}
+
+#[test]
+fn the_roster_memo_follows_every_roster_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
+    let before = ws.roster().unwrap();
+    assert_eq!(ws.roster().unwrap(), before, "read twice, the same roster");
+    let uid = ws
+        .add_user("张三", Role::Rep, Some("华东".into()), None, 2_000)
+        .unwrap();
+    let after = ws.roster().unwrap();
+    assert!(
+        after.users.contains_key(&uid),
+        "the new user is seen at once"
+    );
+    assert!(!before.users.contains_key(&uid));
+    // A second handle on the same store (the CLI and the app at once) sees it too.
+    let other = Workspace::open(dir.path()).unwrap();
+    assert_eq!(other.roster().unwrap(), after);
+}
