@@ -35,3 +35,37 @@ fn the_demo_runs_and_clears_its_findings() {
         "output to a pipe has no colour escapes"
     );
 }
+
+/// On a terminal the demo's headings are bold; `NO_COLOR` turns that off, as does a pipe
+/// (above). The terminal is a pseudo-terminal from util-linux `script`.
+#[test]
+fn colour_on_a_terminal_and_never_with_no_color() {
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("`script` (util-linux) is needed to give the demo a terminal");
+    }
+    let on_terminal = |no_color: bool| {
+        let mut cmd = Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!("{} demo", env!("CARGO_BIN_EXE_fieldcrm")),
+            "/dev/null",
+        ])
+        .env_remove("FIELDCRM_HOME")
+        .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().expect("run fieldcrm demo under script");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "demo failed:\n{stdout}");
+        stdout
+    };
+    assert!(
+        on_terminal(false).contains("\x1b[1m== "),
+        "bold headings on a terminal"
+    );
+    assert!(
+        !on_terminal(true).contains("\x1b[1m"),
+        "NO_COLOR: no colour escapes"
+    );
+}
