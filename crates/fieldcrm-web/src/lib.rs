@@ -265,6 +265,8 @@ fn open_browser(url: &str) {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_flows;
+#[cfg(test)]
 #[allow(
     clippy::unwrap_used,
     clippy::expect_used,
