@@ -16,6 +16,15 @@ if ! command -v chromedriver >/dev/null 2>&1 && [ -z "${FIELDCRM_SKIP_BROWSER:-}
     $sudo apt-get update
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y chromium chromium-driver
 fi
+# Chinese glyphs for the browser: without a CJK font every page (and every screenshot)
+# shows empty boxes and line widths are not what a user sees.
+if command -v chromedriver >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+    echo "==> installing fonts-noto-cjk (Chinese text in the browser tests)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y fonts-noto-cjk
+fi
 if [ ! -d tests/interop/node_modules ]; then
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         echo "==> installing nodejs and npm (JS interop test)"
