@@ -11,7 +11,7 @@
 //! reused for a quote with a different price; and only tombstones whose `merged_into` was
 //! set by a holder of [`Authority::MergeCustomers`] / [`Authority::MergeChannels`] count.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
 
 use fieldcrm_model::{Authority, Body, Role, Roster, Snapshot};
@@ -19,14 +19,32 @@ use fieldcrm_model::{Authority, Body, Role, Roster, Snapshot};
 /// The snapshots with authorship carried from tombstones into their survivors (borrowed
 /// unchanged when no survivor needs it).
 pub fn carry_merged_provenance(docs: &[Snapshot]) -> Cow<'_, [Snapshot]> {
-    let Some(roster) = docs.iter().find_map(|s| match &s.body {
+    let carried = carried_survivors(docs);
+    if carried.is_empty() {
+        return Cow::Borrowed(docs);
+    }
+    let mut out = docs.to_vec();
+    for (i, s) in carried {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = s;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The survivors that need authorship carried from their tombstones, by position in
+/// `docs`, as they are with it carried: what [`carry_merged_provenance`] replaces (for a
+/// caller that keeps its snapshots elsewhere, e.g. an incremental engine's).
+pub fn carried_survivors<S: Borrow<Snapshot>>(docs: &[S]) -> Vec<(usize, Snapshot)> {
+    let Some(roster) = docs.iter().find_map(|s| match &s.borrow().body {
         Body::Roster(r) => Some(r),
         _ => None,
     }) else {
-        return Cow::Borrowed(docs);
+        return Vec::new();
     };
     let mut by_survivor: HashMap<&str, Vec<&Snapshot>> = HashMap::new();
     for t in docs {
+        let t = t.borrow();
         let (merged_into, may_merge) = match &t.body {
             Body::Customer(c) => (c.merged_into.as_ref(), Authority::MergeCustomers),
             Body::Channel(c) => (c.merged_into.as_ref(), Authority::MergeChannels),
@@ -45,16 +63,18 @@ pub fn carry_merged_provenance(docs: &[Snapshot]) -> Cow<'_, [Snapshot]> {
         }
     }
     if by_survivor.is_empty() {
-        return Cow::Borrowed(docs);
+        return Vec::new();
     }
-    let mut out = docs.to_vec();
-    for s in &mut out {
-        let Some(tombstones) = by_survivor.get(s.id.as_str()) else {
-            continue;
-        };
-        carry_into(s, tombstones);
-    }
-    Cow::Owned(out)
+    docs.iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let s = s.borrow();
+            let tombstones = by_survivor.get(s.id.as_str())?;
+            let mut s = s.clone();
+            carry_into(&mut s, tombstones);
+            Some((i, s))
+        })
+        .collect()
 }
 
 fn role_of<'r>(roster: &'r Roster, actor: &str) -> Option<&'r Role> {

@@ -79,7 +79,7 @@ mod rules;
 mod signoff;
 pub mod time;
 
-pub use carry::carry_merged_provenance;
+pub use carry::{carried_survivors, carry_merged_provenance};
 pub use config::{Config, ConfigError, DEFAULT_TOML, GENERAL, Level, ParamValue, RuleConfig};
 pub use engine::{Engine, Recheck, check, check_device, is_workspace_doc};
 pub use finding::{Actor, Finding, Severity, sort_findings};

@@ -48,10 +48,15 @@ pub struct ProgressRow {
 ///
 /// `config` is the base configuration; overrides in the policy-settings document among
 /// `docs` apply, as in [`crate::check`].
-pub fn target_progress(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<ProgressRow> {
+pub fn target_progress<S: std::borrow::Borrow<Snapshot>>(
+    docs: &[S],
+    config: &Config,
+    now: Millis,
+) -> Vec<ProgressRow> {
+    let docs: Vec<&Snapshot> = docs.iter().map(|d| d.borrow()).collect();
     let mut ws: WsDocs<&Snapshot> = WsDocs::default();
-    for d in docs {
-        let _ = ws.slot(d);
+    for d in &docs {
+        let _ = ws.slot(*d);
     }
     let config = &Ctx::build(config, &ws, None).cfg;
     if config.rule(RuleId::TargetProgress).level == Level::Off {
@@ -60,7 +65,7 @@ pub fn target_progress(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<P
     let offset = config.utc_offset();
     let mut roster = None;
     let mut sales = None;
-    for d in docs {
+    for d in &docs {
         match &d.body {
             Body::Roster(r) => roster = Some(r),
             Body::Sales(s) => sales = Some(s),
@@ -77,7 +82,7 @@ pub fn target_progress(docs: &[Snapshot], config: &Config, now: Millis) -> Vec<P
     };
     // (user, ordered_at, amount) of every order.
     let mut orders: Vec<(&str, Millis, Fen)> = Vec::new();
-    for d in docs {
+    for d in &docs {
         if let Body::Customer(c) = &d.body
             && !is_tombstone(d)
         {

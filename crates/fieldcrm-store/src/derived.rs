@@ -57,13 +57,18 @@ impl Store {
             .collect()
     }
 
-    /// Store derived values computed at the given heads (one durable transaction).
+    /// Store derived values computed at the given heads, in one transaction that is not
+    /// flushed to disk by itself: a cache row lost in a crash is only computed again, and
+    /// a check after one edit should not wait for an fsync (the next durable commit
+    /// persists these rows too).
     pub fn put_derived(&self, rows: &[(DocId, Vec<ChangeHash>, Vec<u8>)]) -> Result<(), SaveError> {
         if rows.is_empty() {
             return Ok(());
         }
         let path = self.path();
-        let txn = self.db().begin_write().db(path)?;
+        let mut txn = self.db().begin_write().db(path)?;
+        // Refused only when the transaction made a savepoint, which this one does not.
+        let _ = txn.set_durability(redb::Durability::None);
         {
             let mut table = txn.open_table(DERIVED).db(path)?;
             for (id, heads, payload) in rows {

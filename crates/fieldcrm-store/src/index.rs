@@ -89,6 +89,26 @@ impl Filter {
         self
     }
 
+    /// The same test as [`Store::list`] for rows already in memory (a long-running
+    /// process keeps the index between requests).
+    pub fn matching(&self) -> impl Fn(&Summary) -> bool + '_ {
+        let matches = self.matcher();
+        move |s: &Summary| {
+            matches(&codec::SummaryRef {
+                kind: s.kind.as_str(),
+                name: &s.name,
+                class: s.class.as_deref(),
+                owner: s.owner.as_deref(),
+                team: s.team.as_deref(),
+                status: s.status.as_deref(),
+                region: s.region.as_deref(),
+                merged_into: s.merged_into.as_deref(),
+                archived: s.archived,
+                updated_at: s.updated_at,
+            })
+        }
+    }
+
     /// Whether a stored row passes; works on borrowed text so rejected rows cost no
     /// allocation.
     fn matcher(&self) -> impl Fn(&codec::SummaryRef<'_>) -> bool + '_ {

@@ -7,7 +7,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use redb::{Database, ReadableDatabase, TableDefinition, TableError};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction,
+};
 
 use crate::error::{DbError, DbResultExt, MetaError, OpenError};
 
@@ -31,6 +33,9 @@ pub(crate) const NAMES: TableDefinition<(&str, &str), ()> = TableDefinition::new
 pub const RESERVED_META_PREFIX: &str = "fieldcrm.store.";
 const FORMAT_KEY: &str = "fieldcrm.store.format";
 const FORMAT_VERSION_KEY: &str = "fieldcrm.store.format-version";
+/// A counter moved on by every transaction that writes documents (see
+/// [`Store::generation`]).
+const GENERATION_KEY: &str = "fieldcrm.store.generation";
 const FORMAT_MARKER: &[u8] = b"fieldcrm-store";
 /// The store file-format version this build writes and the highest it reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -324,6 +329,22 @@ impl Store {
         Ok(table.get(key).db(path)?.map(|v| v.value().to_vec()))
     }
 
+    /// A number that changes with every transaction that writes documents (by this
+    /// process or another one), read from one meta row: a long-running process keeps
+    /// values derived from the documents while it stays the same, instead of reading
+    /// every document's heads to find out whether anything changed. 0 for a store no
+    /// document was ever written to.
+    pub fn generation(&self) -> Result<u64, MetaError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let table = txn.open_table(META).db(path)?;
+        Ok(table
+            .get(GENERATION_KEY)
+            .db(path)?
+            .map(|v| decode_generation(v.value()))
+            .unwrap_or(0))
+    }
+
     /// A meta value as text, if set.
     pub fn get_meta_str(&self, key: &str) -> Result<Option<String>, MetaError> {
         self.get_meta(key)?
@@ -392,6 +413,24 @@ fn check_key(key: &str) -> Result<(), MetaError> {
     } else {
         Ok(())
     }
+}
+
+/// Move the generation counter on inside a transaction that writes documents.
+pub(crate) fn bump_generation(txn: &WriteTransaction, path: &Path) -> Result<(), DbError> {
+    let mut meta = txn.open_table(META).db(path)?;
+    let now = meta
+        .get(GENERATION_KEY)
+        .db(path)?
+        .map(|v| decode_generation(v.value()))
+        .unwrap_or(0);
+    meta.insert(GENERATION_KEY, now.wrapping_add(1).to_le_bytes().as_slice())
+        .db(path)?;
+    Ok(())
+}
+
+/// The counter's row; a damaged one reads as 0 and is overwritten by the next write.
+fn decode_generation(bytes: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(bytes).map_or(0, u64::from_le_bytes)
 }
 
 fn init_tables(db: &Database, path: &Path) -> Result<(), OpenError> {

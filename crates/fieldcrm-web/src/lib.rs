@@ -58,8 +58,6 @@ pub(crate) struct App {
     pub(crate) sessions: Mutex<HashMap<String, Session>>,
     /// Offset of the app's clock from the wall clock, ms.
     pub(crate) clock_offset: Millis,
-    /// The search index and the store file's modification time it was built at.
-    pub(crate) search: Mutex<Option<(std::time::SystemTime, Arc<fieldcrm_workspace::SearchIndex>)>>,
     /// Snapshots and findings kept across requests while the store is unchanged.
     pub(crate) memo: Arc<fieldcrm_workspace::Memo>,
     /// The store file's modification time after the app's own last access.
@@ -147,7 +145,6 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         port,
         sessions: Mutex::new(HashMap::new()),
         clock_offset: now.map(|n| n - wall_now()).unwrap_or(0),
-        search: Mutex::new(None),
         memo: Arc::new(fieldcrm_workspace::Memo::new()),
         own_mtime: Mutex::new(None),
     });

@@ -96,7 +96,7 @@ fn fill(home: &Path, n: usize) -> DocId {
             i,
             SUFFIX[next(SUFFIX.len())]
         );
-        let mut c = Customer::new(name, NOW - 30 * 86_400_000);
+        let mut c = Customer::new(name, NOW - 45 * 86_400_000);
         c.region = Some(region.into());
         c.industry = Some("制造业".into());
         c.address = Some(format!("{city}市工业园区 {} 号", i % 999 + 1));
@@ -111,7 +111,7 @@ fn fill(home: &Path, n: usize) -> DocId {
             Document::create(
                 DocId::random(),
                 &device,
-                NOW - 30 * 86_400_000,
+                NOW - 45 * 86_400_000,
                 &c,
                 "新建客户",
             )
@@ -220,6 +220,25 @@ fn measure(n: usize) {
                 ms(worst),
                 size / 1024
             );
+        }
+        // What a rep meets after saving: a visit logged (through another handle, as a
+        // form or the CLI does), then each page once.
+        let ws = Workspace::open(&home).unwrap();
+        ws.log_interaction(
+            &one,
+            InteractionKind::Visit,
+            NOW - 3_600_000,
+            "回访",
+            None,
+            NOW,
+        )
+        .unwrap();
+        drop(ws);
+        for path in ["/", "/customers", customer.as_str(), search.as_str()] {
+            let t = Instant::now();
+            let (status, _, _) = get(&app, path, Some(&cookie)).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            println!("  {path:<45} after an edit {:>7.1} ms", ms(t.elapsed()));
         }
     });
 }

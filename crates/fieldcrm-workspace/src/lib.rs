@@ -17,6 +17,7 @@ pub mod input;
 mod inspect;
 mod invite;
 pub mod keyfile;
+mod live;
 mod memo;
 mod merge;
 mod par;
@@ -54,6 +55,7 @@ pub use inspect::{
 pub use invite::{
     DEFAULT_VALID_MS, InviteLink, Issued, NewInvitation, invite_link, invite_refusal, qr_svg,
 };
+pub use live::Snapshots;
 pub use memo::Memo;
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
 pub use pending::{COUNT_CHANGES_UP_TO, Waiting, WaitingDoc};
@@ -125,7 +127,11 @@ pub struct Workspace {
     home: PathBuf,
     secret: DeviceSecret,
     workspace_id: String,
-    memo: Option<std::sync::Arc<Memo>>,
+    /// Values derived from the documents (snapshots, findings, the index, views): this
+    /// handle's own, or one shared across handles by a long-running process.
+    memo: std::sync::Arc<Memo>,
+    /// Whether `memo` is shared (`with_memo`).
+    shared_memo: bool,
     /// The roster last hydrated, with the heads it was read at: one command asks for the
     /// roster many times (who am I, who may write this, whose key signed that), and
     /// loading it costs more the more users and devices it holds.
@@ -243,7 +249,8 @@ impl Workspace {
             home: home.to_path_buf(),
             secret,
             workspace_id,
-            memo: None,
+            memo: Default::default(),
+            shared_memo: false,
             roster_memo: Default::default(),
         })
     }
@@ -284,7 +291,8 @@ impl Workspace {
             home: home.to_path_buf(),
             secret,
             workspace_id,
-            memo: None,
+            memo: Default::default(),
+            shared_memo: false,
             roster_memo: Default::default(),
         })
     }
@@ -351,7 +359,8 @@ impl Workspace {
             home: home.to_path_buf(),
             secret,
             workspace_id,
-            memo: None,
+            memo: Default::default(),
+            shared_memo: false,
             roster_memo: Default::default(),
         })
     }
@@ -527,10 +536,79 @@ impl Workspace {
 
     /// List documents from the summary index (loads no document).
     pub fn list(&self, filter: &Filter) -> Result<Vec<Listed>> {
+        if self.shared_memo {
+            let matches = filter.matching();
+            return Ok(self
+                .index_rows()?
+                .iter()
+                .filter(|l| matches(&l.summary))
+                .cloned()
+                .collect());
+        }
         Ok(self
             .store
             .list(filter)
             .map_err(fieldcrm_store::Error::from)?)
+    }
+
+    /// Every summary-index row (every kind, merged and archived ones included), by name;
+    /// from the memo while the store is unchanged, when there is one. Filter with
+    /// [`Filter::matching`].
+    pub fn index_rows(&self) -> Result<std::sync::Arc<Vec<Listed>>> {
+        let all = Filter::default().tombstones(Tombstones::Include);
+        let read = || -> Result<std::sync::Arc<Vec<Listed>>> {
+            Ok(std::sync::Arc::new(
+                self.store.list(&all).map_err(fieldcrm_store::Error::from)?,
+            ))
+        };
+        let memo = &self.memo;
+        let at = memo::stamp(&self.store);
+        if let Some(rows) = memo.rows(at) {
+            return Ok(rows);
+        }
+        let rows = read()?;
+        memo.keep_rows(at, &rows);
+        Ok(rows)
+    }
+
+    /// The name-search index over the customer files in lists (merged and archived ones
+    /// left out); from the memo while the store is unchanged.
+    pub fn customer_search(&self) -> Result<std::sync::Arc<SearchIndex>> {
+        let at = memo::stamp(&self.store);
+        if let Some(index) = self.memo.search(at) {
+            return Ok(index);
+        }
+        let rows: Vec<Listed> = self
+            .index_rows()?
+            .iter()
+            .filter(|l| {
+                l.summary.kind == DocKind::Customer
+                    && l.summary.merged_into.is_none()
+                    && !l.summary.archived
+            })
+            .cloned()
+            .collect();
+        let index = std::sync::Arc::new(SearchIndex::build(&rows));
+        self.memo.keep_search(at, &index);
+        Ok(index)
+    }
+
+    /// A value computed from the store at `now` (a page's view), kept in the memo under
+    /// `key` while the store is unchanged and for a minute of clock.
+    pub(crate) fn memoized<T: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        now: Millis,
+        compute: impl FnOnce() -> Result<T>,
+    ) -> Result<std::sync::Arc<T>> {
+        let memo = &self.memo;
+        let at = memo::stamp(&self.store);
+        if let Some(v) = memo.view::<T>(key, at, now) {
+            return Ok(v);
+        }
+        let v = std::sync::Arc::new(compute()?);
+        memo.keep_view(key, at, now, &v);
+        Ok(v)
     }
 
     /// The summary-index row of a document.
@@ -541,52 +619,36 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?)
     }
 
+    /// The memo this handle keeps derived values in, if any.
+    pub(crate) fn memo(&self) -> &Memo {
+        &self.memo
+    }
+
     /// Keep derived values (snapshots, findings) in `memo` across handles: for a
     /// long-running process that opens the workspace per request.
     pub fn with_memo(mut self, memo: std::sync::Arc<Memo>) -> Self {
-        self.memo = Some(memo);
+        self.memo = memo;
+        self.shared_memo = true;
         self
     }
 
-    /// Every document's policy snapshot (see [`snapshots_of`]); from the memo while the
-    /// store is unchanged, when there is one.
-    pub fn snapshots(&self) -> Result<std::sync::Arc<Vec<fieldcrm_model::Snapshot>>> {
-        let Some(memo) = &self.memo else {
-            return Ok(std::sync::Arc::new(snapshots_of(&self.store)?));
-        };
-        let at = memo::stamp(&self.store);
-        if let Some(snaps) = memo.snapshots(at) {
-            return Ok(snaps);
-        }
-        // A write landing while this computes makes the snapshots newer than `at`: the
-        // next call sees another stamp and computes again; never older.
-        let snaps = std::sync::Arc::new(snapshots_of(&self.store)?);
-        memo.keep_snapshots(at, &snaps);
-        Ok(snaps)
+    /// Every document's policy snapshot (see [`snapshots_of`]), shared; kept in the memo
+    /// and brought up to date by reading only the documents that changed (`live.rs`).
+    pub fn snapshots(&self) -> Result<Snapshots> {
+        self.memo.snapshots(&self.store, memo::stamp(&self.store))
     }
 
-    /// Every finding of the rules on all documents at `now`; from the memo when the same
-    /// snapshots were checked within the last minute.
+    /// Every finding of the rules on all documents at `now`, by the incremental engine
+    /// kept in the memo (only what changed since is re-evaluated); the same findings are
+    /// reused for a minute of clock.
     pub fn all_findings(
         &self,
         now: Millis,
     ) -> Result<std::sync::Arc<Vec<fieldcrm_policy::Finding>>> {
-        let snaps = self.snapshots()?;
-        if let Some(memo) = &self.memo
-            && let Some(f) = memo.findings(&snaps, now)
-        {
-            return Ok(f);
-        }
-        let findings = std::sync::Arc::new(fieldcrm_policy::check_device(
-            &snaps,
-            &fieldcrm_policy::Config::default(),
-            now,
-            &self.device(),
-        ));
-        if let Some(memo) = &self.memo {
-            memo.keep_findings(&snaps, now, &findings);
-        }
-        Ok(findings)
+        Ok(self
+            .memo
+            .findings(&self.store, memo::stamp(&self.store), &self.device(), now)?
+            .1)
     }
 
     /// Resolve a document by unique ID prefix or exact name; failing that, by the same
@@ -706,3 +768,5 @@ impl Me {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_live;

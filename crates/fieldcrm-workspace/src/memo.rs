@@ -1,26 +1,37 @@
-//! Derived values kept across the short-lived [`Workspace`] handles of one long-running
-//! process (the web app opens the workspace per request): every document's policy
-//! snapshot and the rule findings, valid while the store file is unchanged.
+//! Derived values kept across the short-lived [`Workspace`](crate::Workspace) handles of
+//! one long-running process (the web app opens the workspace per request): every
+//! document's policy snapshot, the rule findings and their life, the summary index, the
+//! name-search index, and the pages' views — valid while the store is unchanged.
 //!
 //! Without a memo every request decodes every cached snapshot and runs the whole rule
-//! check; with one, only the first request after a change (or, for findings, after a
-//! minute, since time-based rules move with the clock) pays for it.
+//! check; with one, only the first request after a change (or, for what depends on the
+//! clock, after a minute, since time-based rules move with it) pays for it.
 //!
-//! The state of the store is identified by every document's heads (read in one
-//! transaction), not by the file's modification time, whose coarse clock can miss a
-//! second write in the same tick.
+//! The state of the store is identified by its generation (one meta row every
+//! document-writing transaction moves on, by this process or another) and the identity
+//! of the file (a restored backup is another file): one read, where hashing every
+//! document's heads cost 100 ms at 100,000 documents on every request.
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use fieldcrm_model::{Millis, Snapshot};
-use fieldcrm_policy::Finding;
+use fieldcrm_model::{DeviceKey, Millis};
+use fieldcrm_policy::{Finding, Tracked};
+use fieldcrm_store::{Listed, Store};
 
-/// What identifies one state of the store: a hash of every document's ID and heads.
+use crate::live::{Live, Snapshots};
+use crate::{Result, SearchIndex};
+
+/// What identifies one state of the store.
 pub(crate) type Stamp = u64;
 
-/// How long findings computed at one `now` are reused (time-based rules move with it).
-const FINDINGS_FOR_MS: Millis = 60_000;
+/// How long values computed at one `now` are reused (time-based rules move with it).
+const FOR_MS: Millis = 60_000;
+
+/// How many views are kept at once (a page's view per kind; a few kinds exist).
+const MAX_VIEWS: usize = 32;
 
 /// The cache; share one per workspace home with `Workspace::with_memo`.
 #[derive(Debug, Default)]
@@ -28,31 +39,88 @@ pub struct Memo {
     state: Mutex<State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
-    snaps: Option<(Stamp, Arc<Vec<Snapshot>>)>,
+    live: Option<Live>,
     findings: Option<Checked>,
+    rows: Option<(Stamp, Arc<Vec<Listed>>)>,
+    search: Option<(Stamp, Arc<SearchIndex>)>,
+    views: HashMap<String, View>,
 }
 
-/// Findings, the time they were computed at, and the snapshots they were computed from.
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field(
+                "snaps",
+                &self.live.as_ref().map(|l| (l.stamp, l.snaps.len())),
+            )
+            .field("views", &self.views.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Findings, the time they were computed at, the snapshots they were computed from, and
+/// their life (statuses) once asked for.
 #[derive(Debug)]
 struct Checked {
     at: Millis,
-    of: Arc<Vec<Snapshot>>,
+    of: Snapshots,
     findings: Arc<Vec<Finding>>,
+    tracked: Option<Arc<Vec<Tracked>>>,
+}
+
+/// A page's view: computed from the store at `stamp`, at clock time `at`.
+struct View {
+    stamp: Stamp,
+    at: Millis,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+/// Whether a value computed at clock time `at` still holds at `now`.
+fn fresh(at: Millis, now: Millis) -> bool {
+    (0..FOR_MS).contains(&now.saturating_sub(at))
 }
 
 /// The store's current stamp, if it can be read.
 pub(crate) fn stamp(store: &fieldcrm_store::Store) -> Option<Stamp> {
-    let heads = store.all_heads().ok()?;
+    let generation = store.generation().ok()?;
     let mut h = std::hash::DefaultHasher::new();
-    for (id, hs) in &heads {
-        id.as_str().hash(&mut h);
-        for c in hs {
-            c.0.hash(&mut h);
-        }
-    }
+    generation.hash(&mut h);
+    file_identity(store.path()).hash(&mut h);
     Some(h.finish())
+}
+
+/// Which file is at `path` (device and inode), so a store replaced by another file with
+/// the same generation is not taken for the same state.
+#[cfg(unix)]
+fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.created()).ok()
+}
+
+/// The live state at `at`: kept, refreshed, or read.
+fn live<'s>(state: &'s mut State, store: &Store, at: Option<Stamp>) -> Result<&'s mut Live> {
+    let l = match state.live.take() {
+        Some(mut l) => {
+            if at.is_none() || l.stamp != at {
+                // `refresh` changes nothing until everything it needs was read.
+                if let Err(e) = l.refresh(store, at) {
+                    state.live = Some(l);
+                    return Err(e);
+                }
+            }
+            l
+        }
+        None => Live::load(store, at)?,
+    };
+    Ok(state.live.insert(l))
 }
 
 impl Memo {
@@ -61,54 +129,142 @@ impl Memo {
         Memo::default()
     }
 
-    /// The snapshots kept for `stamp`, if any.
-    pub(crate) fn snapshots(&self, at: Option<Stamp>) -> Option<Arc<Vec<Snapshot>>> {
-        let at = at?;
-        let state = self.state.lock().ok()?;
-        match &state.snaps {
-            Some((s, snaps)) if *s == at => Some(snaps.clone()),
-            _ => None,
-        }
+    /// The snapshots at `stamp`: kept, brought up to date with what changed, or read.
+    /// A write landing while this reads makes them newer than `stamp`: the next call
+    /// sees another stamp and refreshes again; never older.
+    pub(crate) fn snapshots(&self, store: &Store, at: Option<Stamp>) -> Result<Snapshots> {
+        let Ok(mut state) = self.state.lock() else {
+            // A panic elsewhere while holding the lock: work without the memo.
+            return Ok(Live::load(store, None)?.snaps);
+        };
+        Ok(live(&mut state, store, at)?.snaps.clone())
     }
 
-    /// Keep `snaps` as the state of the store at `stamp`.
-    pub(crate) fn keep_snapshots(&self, at: Option<Stamp>, snaps: &Arc<Vec<Snapshot>>) {
-        if let (Some(at), Ok(mut state)) = (at, self.state.lock()) {
-            state.snaps = Some((at, snaps.clone()));
-        }
-    }
-
-    /// All findings for exactly these snapshots, computed within the last minute of `now`.
+    /// The snapshots at `stamp` and every finding on them at `now` on the replica held
+    /// by `device`; findings computed within the last minute of `now` on the same
+    /// snapshots are reused.
     pub(crate) fn findings(
         &self,
-        snaps: &Arc<Vec<Snapshot>>,
+        store: &Store,
+        at: Option<Stamp>,
+        device: &DeviceKey,
         now: Millis,
-    ) -> Option<Arc<Vec<Finding>>> {
+    ) -> Result<(Snapshots, Arc<Vec<Finding>>)> {
+        let Ok(mut state) = self.state.lock() else {
+            let mut l = Live::load(store, None)?;
+            let f = l.findings(device, now);
+            return Ok((l.snaps, f));
+        };
+        let snaps = live(&mut state, store, at)?.snaps.clone();
+        if let Some(c) = &state.findings
+            && Arc::ptr_eq(&c.of, &snaps)
+            && fresh(c.at, now)
+        {
+            return Ok((snaps, c.findings.clone()));
+        }
+        let findings = live(&mut state, store, at)?.findings(device, now);
+        state.findings = Some(Checked {
+            at: now,
+            of: snaps.clone(),
+            findings: findings.clone(),
+            tracked: None,
+        });
+        Ok((snaps, findings))
+    }
+
+    /// The life of `findings` (the ones kept), if it was worked out.
+    pub(crate) fn tracked(&self, findings: &Arc<Vec<Finding>>) -> Option<Arc<Vec<Tracked>>> {
         let state = self.state.lock().ok()?;
         match &state.findings {
-            Some(c)
-                if Arc::ptr_eq(&c.of, snaps)
-                    && (0..FINDINGS_FOR_MS).contains(&now.saturating_sub(c.at)) =>
-            {
-                Some(c.findings.clone())
-            }
+            Some(c) if Arc::ptr_eq(&c.findings, findings) => c.tracked.clone(),
             _ => None,
         }
     }
 
-    /// Keep `findings` as the rules' verdict on `snaps` at `now`.
-    pub(crate) fn keep_findings(
-        &self,
-        snaps: &Arc<Vec<Snapshot>>,
-        now: Millis,
-        findings: &Arc<Vec<Finding>>,
-    ) {
-        if let Ok(mut state) = self.state.lock() {
-            state.findings = Some(Checked {
-                at: now,
-                of: snaps.clone(),
-                findings: findings.clone(),
-            });
+    /// Keep the life of `findings`, if they are still the ones kept.
+    pub(crate) fn keep_tracked(&self, findings: &Arc<Vec<Finding>>, tracked: &Arc<Vec<Tracked>>) {
+        if let Ok(mut state) = self.state.lock()
+            && let Some(c) = state.findings.as_mut()
+            && Arc::ptr_eq(&c.findings, findings)
+        {
+            c.tracked = Some(tracked.clone());
         }
+    }
+
+    /// Every summary-index row (all kinds, merged and archived included), by name.
+    pub(crate) fn rows(&self, at: Option<Stamp>) -> Option<Arc<Vec<Listed>>> {
+        let at = at?;
+        let state = self.state.lock().ok()?;
+        match &state.rows {
+            Some((s, rows)) if *s == at => Some(rows.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keep the summary index as it is at `stamp`.
+    pub(crate) fn keep_rows(&self, at: Option<Stamp>, rows: &Arc<Vec<Listed>>) {
+        if let (Some(at), Ok(mut state)) = (at, self.state.lock()) {
+            state.rows = Some((at, rows.clone()));
+        }
+    }
+
+    /// The customers' name-search index at `stamp`.
+    pub(crate) fn search(&self, at: Option<Stamp>) -> Option<Arc<SearchIndex>> {
+        let at = at?;
+        let state = self.state.lock().ok()?;
+        match &state.search {
+            Some((s, index)) if *s == at => Some(index.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keep the customers' name-search index as it is at `stamp`.
+    pub(crate) fn keep_search(&self, at: Option<Stamp>, index: &Arc<SearchIndex>) {
+        if let (Some(at), Ok(mut state)) = (at, self.state.lock()) {
+            state.search = Some((at, index.clone()));
+        }
+    }
+
+    /// The view named `key` computed from the store at `stamp` within the last minute of
+    /// `now`.
+    pub(crate) fn view<T: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        at: Option<Stamp>,
+        now: Millis,
+    ) -> Option<Arc<T>> {
+        let at = at?;
+        let state = self.state.lock().ok()?;
+        let v = state.views.get(key)?;
+        if v.stamp != at || !fresh(v.at, now) {
+            return None;
+        }
+        v.value.clone().downcast::<T>().ok()
+    }
+
+    /// Keep the view named `key`, computed from the store at `stamp` at `now`.
+    pub(crate) fn keep_view<T: Send + Sync + 'static>(
+        &self,
+        key: &str,
+        at: Option<Stamp>,
+        now: Millis,
+        value: &Arc<T>,
+    ) {
+        let (Some(at), Ok(mut state)) = (at, self.state.lock()) else {
+            return;
+        };
+        // Views of an older state are of no more use.
+        state.views.retain(|_, v| v.stamp == at);
+        if state.views.len() >= MAX_VIEWS {
+            state.views.clear();
+        }
+        state.views.insert(
+            key.to_string(),
+            View {
+                stamp: at,
+                at: now,
+                value: value.clone(),
+            },
+        );
     }
 }

@@ -147,10 +147,14 @@ impl Workspace {
     /// waived and resolved ones are left out, [`Workspace::check_tracked`] has them all).
     pub fn check(&self, q: &CheckQuery, now: Millis) -> Result<Vec<Finding>> {
         Ok(self
-            .check_tracked(q, now)?
-            .into_iter()
-            .filter(|t| t.status.is_open())
-            .map(|t| t.finding)
+            .all_tracked(now)?
+            .iter()
+            .filter(|t| {
+                t.status.is_open()
+                    && q.rule.is_none_or(|r| t.finding.rule == r)
+                    && q.doc.as_ref().is_none_or(|d| t.finding.doc_ids.contains(d))
+            })
+            .map(|t| t.finding.clone())
             .collect())
     }
 

@@ -12,8 +12,17 @@ use crate::Result;
 /// after a sync rebuilds only the documents that changed.
 pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
     let ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
-    let cached = store.derived(&ids).map_err(fieldcrm_store::Error::from)?;
-    let work: Vec<_> = ids.into_iter().zip(cached).collect();
+    snapshots_at(store, &ids)
+}
+
+/// The policy snapshots of these documents at these heads (the heads just read from the
+/// store), in the same order: decoded from the cache, or built and cached.
+pub(crate) fn snapshots_at(
+    store: &Store,
+    ids: &[(fieldcrm_model::DocId, Vec<automerge::ChangeHash>)],
+) -> Result<Vec<fieldcrm_model::Snapshot>> {
+    let cached = store.derived(ids).map_err(fieldcrm_store::Error::from)?;
+    let work: Vec<_> = ids.iter().zip(cached).collect();
     // Read only: the actor a loaded document would write with does not matter.
     let reader = DeviceKey([0; 32]);
     // Decoding a cached snapshot and building a missing one are independent per

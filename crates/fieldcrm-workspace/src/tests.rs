@@ -55,7 +55,7 @@ fn cached_snapshots_follow_every_edit() {
         "a stale cache row was used"
     );
     assert!(decode_snapshot(b"garbage").is_none());
-    assert!(decode_snapshot(&encode_snapshot(&first[0])).is_some_and(|s| s == first[0]));
+    assert!(decode_snapshot(&encode_snapshot(&first[0])).is_some_and(|s| s == *first[0]));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! effective rule configuration, and is limited to what the acting user may read.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use fieldcrm_model::access::can_read;
 use fieldcrm_model::{
@@ -220,7 +221,7 @@ fn is_manager(role: &Role) -> bool {
 }
 
 /// Live customer files (not merged away) in `snaps`.
-fn customers(snaps: &[Snapshot]) -> impl Iterator<Item = (&DocId, &Customer)> {
+fn customers(snaps: &[Arc<Snapshot>]) -> impl Iterator<Item = (&DocId, &Customer)> {
     snaps.iter().filter_map(|s| match &s.body {
         Body::Customer(c) if c.merged_into.is_none() => Some((&s.id, c)),
         _ => None,
@@ -254,8 +255,13 @@ impl Workspace {
     }
 
     /// The rep's day at `now`: contacts and visits coming due, deliveries, quotes waiting
-    /// for approval, findings and target progress.
-    pub fn today(&self, now: Millis) -> Result<Today> {
+    /// for approval, findings and target progress. Kept in the memo, when there is one,
+    /// while the store is unchanged and for a minute of clock.
+    pub fn today(&self, now: Millis) -> Result<Arc<Today>> {
+        self.memoized("today", now, || self.compute_today(now))
+    }
+
+    fn compute_today(&self, now: Millis) -> Result<Today> {
         let me = self.me()?;
         let snaps = self.snapshots()?;
         let config = self.config();
@@ -337,18 +343,24 @@ impl Workspace {
             .collect();
 
         // Summaries only of the documents findings are about (not of every document).
-        let by_id: HashMap<&DocId, &Snapshot> = snaps.iter().map(|s| (&s.id, s)).collect();
+        let by_id: HashMap<&DocId, &Snapshot> = snaps.iter().map(|s| (&s.id, s.as_ref())).collect();
         let manager = is_manager(&me.user.role);
-        // Open findings only: a waived one waits for nobody.
-        let all = self.check(&crate::CheckQuery::default(), now)?;
-        let mut summaries: HashMap<DocId, Summary> = HashMap::new();
+        // Open findings only: a waived one waits for nobody. From the tracked findings
+        // by reference (kept in the memo), copying only the ones kept.
+        let tracked = self.all_tracked(now)?;
+        let mut summaries: HashMap<&DocId, Summary> = HashMap::new();
         let mut findings: Vec<Finding> = Vec::new();
-        for f in all.iter().filter(|f| f.rule != RuleId::TargetProgress) {
+        for f in tracked
+            .iter()
+            .filter(|t| t.status.is_open())
+            .map(|t| &t.finding)
+            .filter(|f| f.rule != RuleId::TargetProgress)
+        {
             let mine_or_seen = f.doc_ids.iter().any(|d| {
                 let Some(snap) = by_id.get(d) else {
                     return false;
                 };
-                let s = summaries.entry(d.clone()).or_insert_with(|| snap.summary());
+                let s = summaries.entry(d).or_insert_with(|| snap.summary());
                 (s.kind == DocKind::Customer || s.kind == DocKind::Channel)
                     && (mine(s) || (manager && can_read(&me.roster, &me.user_id, s)))
             });
@@ -384,7 +396,7 @@ impl Workspace {
         })
     }
 
-    fn pending_in(&self, snaps: &[Snapshot], me: &Me, config: &Config) -> Vec<Pending> {
+    fn pending_in(&self, snaps: &[Arc<Snapshot>], me: &Me, config: &Config) -> Vec<Pending> {
         let gift_limit = money_param(config, RuleId::GiftDeclaration, "limit").unwrap_or(50_000);
         let roster = &me.roster;
         let name_of = |u: &str| roster.users.get(u).map(|u| u.name.clone());
@@ -507,7 +519,12 @@ impl Workspace {
     /// orders with a discount over the rep allowance (as the PRICE-DISCOUNT rule), gifts over the limit or not
     /// declared, contracts without a legal review. `can_approve` tells which the acting
     /// user may sign.
-    pub fn inbox(&self) -> Result<Vec<Pending>> {
+    pub fn inbox(&self) -> Result<Arc<Vec<Pending>>> {
+        // Nothing in it depends on the clock: kept while the store is unchanged.
+        self.memoized("inbox", 0, || self.compute_inbox())
+    }
+
+    fn compute_inbox(&self) -> Result<Vec<Pending>> {
         let me = self.me()?;
         let snaps = self.snapshots()?;
         let config = self.config();
@@ -515,7 +532,11 @@ impl Workspace {
     }
 
     /// The findings about documents the acting user may read, with each one's owner.
-    pub fn team_findings(&self, now: Millis) -> Result<Vec<TeamFinding>> {
+    pub fn team_findings(&self, now: Millis) -> Result<Arc<Vec<TeamFinding>>> {
+        self.memoized("team_findings", now, || self.compute_team_findings(now))
+    }
+
+    fn compute_team_findings(&self, now: Millis) -> Result<Vec<TeamFinding>> {
         let me = self.me()?;
         let snaps = self.snapshots()?;
         let summaries: HashMap<DocId, Summary> =
@@ -550,7 +571,11 @@ impl Workspace {
 
     /// Manager reports at `now`: target progress, open pipeline by stage, interactions
     /// per rep per week (the last 8 weeks), complaints open and closed.
-    pub fn reports(&self, now: Millis) -> Result<Reports> {
+    pub fn reports(&self, now: Millis) -> Result<Arc<Reports>> {
+        self.memoized("reports", now, || self.compute_reports(now))
+    }
+
+    fn compute_reports(&self, now: Millis) -> Result<Reports> {
         let me = self.me()?;
         let snaps = self.snapshots()?;
         let config = self.config();

@@ -153,15 +153,16 @@ pub fn holder_of(finding: &Finding, record: impl Fn(&DocId) -> bool) -> DocId {
 /// (as resolved), in the canonical order of findings. `config` is the base
 /// configuration (the policy-settings document among `docs` overrides it, as in
 /// [`crate::check`]).
-pub fn track(
+pub fn track<S: std::borrow::Borrow<Snapshot>>(
     findings: &[Finding],
-    docs: &[Snapshot],
+    docs: &[S],
     config: &Config,
     now: Millis,
 ) -> Vec<Tracked> {
     let mut ws: WsDocs<&Snapshot> = WsDocs::default();
     let mut by_id: HashMap<&DocId, &Snapshot> = HashMap::new();
     for s in docs {
+        let s = s.borrow();
         by_id.insert(&s.id, s);
         let _ = ws.slot(s);
     }
@@ -192,6 +193,7 @@ pub fn track(
         });
     }
     for s in docs {
+        let s = s.borrow();
         for key in stored_keys(s) {
             if fired.contains(&(s.id.clone(), key.clone())) {
                 continue;

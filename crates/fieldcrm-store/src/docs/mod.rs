@@ -54,7 +54,10 @@ pub(crate) struct Tables<'t> {
 }
 
 impl<'t> Tables<'t> {
+    /// The document tables of a write transaction, which is about to change documents:
+    /// the store's generation moves on (see [`Store::generation`]).
     fn open(txn: &'t WriteTransaction, path: &Path) -> Result<Self, DbError> {
+        crate::store::bump_generation(txn, path)?;
         Ok(Tables {
             docs: txn.open_table(DOCS).db(path)?,
             changes: txn.open_table(CHANGES).db(path)?,

@@ -11,9 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use fieldcrm_model::{CustomerClass, DocId, DocKind, Lang, Role};
 use fieldcrm_policy::RuleId;
-use fieldcrm_workspace::{
-    CheckQuery, Filter, Listed, NewCustomer, SearchIndex, Tombstones, Workspace, input,
-};
+use fieldcrm_workspace::{CheckQuery, Filter, Listed, NewCustomer, Tombstones, Workspace, input};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -40,33 +38,21 @@ fn nonblank(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The search index over every customer name, rebuilt when the store file changed.
-fn search_index(app: &App, ws: &Workspace) -> Result<Arc<SearchIndex>, WsError> {
-    let mtime = std::fs::metadata(app.store_path())
-        .and_then(|m| m.modified())
-        .ok();
-    if let (Some(m), Ok(cache)) = (mtime, app.search.lock())
-        && let Some((at, index)) = cache.as_ref()
-        && *at == m
-    {
-        return Ok(index.clone());
-    }
-    let rows = ws.list(&Filter::default().kind(DocKind::Customer))?;
-    let index = Arc::new(SearchIndex::build(&rows));
-    if let (Some(m), Ok(mut cache)) = (mtime, app.search.lock()) {
-        *cache = Some((m, index.clone()));
-    }
-    Ok(index)
-}
-
 /// One row of the list.
 pub(crate) struct Row {
     listed: Listed,
     owner_name: Option<String>,
 }
 
-/// The filtered, searched, sorted rows.
-fn rows(app: &App, ws: &Workspace, q: &ListQuery, now: i64) -> Result<Vec<Row>, WsError> {
+/// The rows shown (at most [`super::MAX_ROWS`]) and how many matched.
+pub(crate) struct Rows {
+    shown: Vec<Row>,
+    total: usize,
+}
+
+/// The filtered, searched, sorted rows. Works on the summary index kept across requests
+/// (`Workspace::index_rows`) by reference: only the rows shown are copied.
+fn rows(ws: &Workspace, q: &ListQuery, now: i64) -> Result<Rows, WsError> {
     let roster = ws.roster()?;
     let mut filter = Filter::default()
         .kind(DocKind::Customer)
@@ -76,14 +62,24 @@ fn rows(app: &App, ws: &Workspace, q: &ListQuery, now: i64) -> Result<Vec<Row>, 
         .map(|c| c.to_string());
     filter.owner = nonblank(&q.owner).map(str::to_string);
     filter.team = nonblank(&q.team).map(str::to_string);
-    let mut listed = ws.list(&filter)?;
-    if let Some(text) = nonblank(&q.q) {
-        let index = search_index(app, ws)?;
-        let hits = index.search(text, 500);
-        let mut by_id: HashMap<DocId, Listed> =
-            listed.into_iter().map(|l| (l.id.clone(), l)).collect();
-        listed = hits.iter().filter_map(|id| by_id.remove(id)).collect();
-    }
+    let all = ws.index_rows()?;
+    let matches = filter.matching();
+    let mut listed: Vec<&Listed> = match nonblank(&q.q) {
+        Some(text) => {
+            // At most 500 hits: one pass over the index keeps those that pass the
+            // filters, then puts them back in relevance order.
+            let hits = ws.customer_search()?.search(text, 500);
+            let rank: HashMap<&DocId, usize> =
+                hits.iter().enumerate().map(|(i, id)| (id, i)).collect();
+            let mut found: Vec<&Listed> = all
+                .iter()
+                .filter(|l| rank.contains_key(&l.id) && matches(&l.summary))
+                .collect();
+            found.sort_by_key(|l| rank.get(&l.id).copied().unwrap_or(usize::MAX));
+            found
+        }
+        None => all.iter().filter(|l| matches(&l.summary)).collect(),
+    };
     if nonblank(&q.overdue).is_some() {
         let due: HashSet<DocId> = ws
             .check(
@@ -111,23 +107,28 @@ fn rows(app: &App, ws: &Workspace, q: &ListQuery, now: i64) -> Result<Vec<Row>, 
                 .cmp(&rank(&b.summary.class))
                 .then_with(|| a.summary.name.cmp(&b.summary.name))
         }),
-        Some("name") => listed.sort_by(|a, b| a.summary.name.cmp(&b.summary.name)),
-        // Search results stay in relevance order; otherwise by name.
-        _ if nonblank(&q.q).is_some() => {}
-        _ => listed.sort_by(|a, b| a.summary.name.cmp(&b.summary.name)),
+        // The index is kept by name already; search results stay in relevance order.
+        Some("name") if nonblank(&q.q).is_some() => {
+            listed.sort_by(|a, b| a.summary.name.cmp(&b.summary.name))
+        }
+        _ => {}
     }
-    Ok(listed
-        .into_iter()
-        .map(|l| Row {
-            owner_name: l
-                .summary
-                .owner
-                .as_ref()
-                .and_then(|o| roster.users.get(o))
-                .map(|u| u.name.clone()),
-            listed: l,
-        })
-        .collect())
+    Ok(Rows {
+        total: listed.len(),
+        shown: listed
+            .into_iter()
+            .take(super::MAX_ROWS)
+            .map(|l| Row {
+                owner_name: l
+                    .summary
+                    .owner
+                    .as_ref()
+                    .and_then(|o| roster.users.get(o))
+                    .map(|u| u.name.clone()),
+                listed: l.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// `GET /customers`.
@@ -141,7 +142,7 @@ pub(crate) async fn page(
     let qq = q.clone();
     let r = crate::store::with_ws(&app, move |ws| {
         let b = base(ws, &a)?;
-        let rows = rows(&a, ws, &qq, now)?;
+        let rows = rows(ws, &qq, now)?;
         let teams: Vec<String> = {
             let mut t: Vec<String> = b
                 .roster
@@ -182,7 +183,7 @@ pub(crate) async fn results(
     let now = app.now();
     let r = crate::store::with_ws(&app, move |ws| {
         let b = base(ws, &a)?;
-        let rows = rows(&a, ws, &q, now)?;
+        let rows = rows(ws, &q, now)?;
         Ok((b, rows))
     })
     .await;
@@ -192,16 +193,17 @@ pub(crate) async fn results(
     }
 }
 
-fn results_list(lang: Lang, b: &Base, rows: &[Row]) -> Markup {
+fn results_list(lang: Lang, b: &Base, rows: &Rows) -> Markup {
+    let total = rows.total;
     html! {
         p.result-count.muted aria-live="polite" {
-            (match lang { Lang::Zh => format!("共 {} 个客户", rows.len()), Lang::En => format!("{} customer(s)", rows.len()) })
+            (match lang { Lang::Zh => format!("共 {total} 个客户"), Lang::En => format!("{total} customer(s)") })
         }
-        @if rows.is_empty() {
+        @if rows.shown.is_empty() {
             (empty(t(lang, "没有符合条件的客户。", "No customers match.")))
         } @else {
             ul.list.results-list {
-                @for r in rows.iter().take(super::MAX_ROWS) {
+                @for r in &rows.shown {
                     @let s = &r.listed.summary;
                     li.row {
                         div.row-main {
@@ -217,12 +219,12 @@ fn results_list(lang: Lang, b: &Base, rows: &[Row]) -> Markup {
                     }
                 }
             }
-            (super::more_rows(lang, rows.len()))
+            (super::more_rows(lang, total))
         }
     }
 }
 
-fn render(ctx: &Ctx, b: &Base, q: &ListQuery, rows: &[Row], teams: &[String]) -> Markup {
+fn render(ctx: &Ctx, b: &Base, q: &ListQuery, rows: &Rows, teams: &[String]) -> Markup {
     let lang = ctx.lang;
     let cur = |s: &Option<String>| s.clone().unwrap_or_default();
     let classes = [

@@ -545,7 +545,7 @@ async fn report_sheets(
     crate::store::with_ws(app, move |ws| {
         let b = base(ws, &a)?;
         Ok(fieldcrm_workspace::sheets::ReportSheets::new(
-            &ws.reports(a.now())?,
+            ws.reports(a.now())?.as_ref(),
             &b.clock,
             lang,
         ))

@@ -22,15 +22,32 @@ impl Workspace {
     /// Every finding with its life (open, acknowledged, waived, and the resolved ones
     /// whose states remain) at `now`, narrowed by `q`, in the canonical order.
     pub fn check_tracked(&self, q: &CheckQuery, now: Millis) -> Result<Vec<Tracked>> {
-        let snaps = self.snapshots()?;
-        let findings = self.all_findings(now)?;
-        Ok(track(&findings, &snaps, &Config::default(), now)
-            .into_iter()
+        Ok(self
+            .all_tracked(now)?
+            .iter()
             .filter(|t| {
                 q.rule.is_none_or(|r| t.finding.rule == r)
                     && q.doc.as_ref().is_none_or(|d| t.finding.doc_ids.contains(d))
             })
+            .cloned()
             .collect())
+    }
+
+    /// Every finding with its life at `now` (see [`track`]); from the memo when the same
+    /// findings were tracked within the last minute.
+    pub fn all_tracked(&self, now: Millis) -> Result<std::sync::Arc<Vec<Tracked>>> {
+        let (snaps, findings) = self.memo().findings(
+            self.store(),
+            crate::memo::stamp(self.store()),
+            &self.device(),
+            now,
+        )?;
+        if let Some(t) = self.memo().tracked(&findings) {
+            return Ok(t);
+        }
+        let tracked = std::sync::Arc::new(track(&findings, &snaps, &Config::default(), now));
+        self.memo().keep_tracked(&findings, &tracked);
+        Ok(tracked)
     }
 
     /// The finding whose key is `text` or starts with it (ASCII case forgiven). Resolved

@@ -1,0 +1,171 @@
+//! The state of a store kept up to date by what changed, for a long-running process
+//! (the app): every document's policy snapshot and the incremental rule engine over them.
+//!
+//! When the store's stamp moves (a write by this process or another), [`Live::refresh`]
+//! reads every document's heads in one transaction and decodes only the documents whose
+//! heads differ; unchanged ones keep their shared snapshot. [`Live::findings`] gives the
+//! engine only those documents (and the survivors of merged files, whose authorship is
+//! carried from their tombstones, as [`fieldcrm_policy::check_device`] does), so a check
+//! after one edit re-evaluates one document, not 100,000.
+
+use std::collections::{HashMap, HashSet};
+
+use std::sync::Arc;
+
+use automerge::ChangeHash;
+use fieldcrm_model::{DeviceKey, DocId, Millis, Snapshot};
+use fieldcrm_policy::{Config, Engine, Finding};
+use fieldcrm_store::Store;
+
+use crate::Result;
+use crate::memo::Stamp;
+use crate::snapshots::snapshots_at;
+
+/// Every document's snapshot, shared: the engine and every page hold the same ones.
+pub type Snapshots = Arc<Vec<Arc<Snapshot>>>;
+
+/// Snapshots and the engine, as of one stamp of the store.
+pub(crate) struct Live {
+    pub(crate) stamp: Option<Stamp>,
+    /// Every document's heads, in the store's order (by ID), as `snaps`.
+    heads: Vec<Vec<ChangeHash>>,
+    pub(crate) snaps: Snapshots,
+    engine: Option<Engine<Arc<Snapshot>>>,
+    /// Documents changed since the engine last saw the snapshots.
+    dirty: HashSet<DocId>,
+    /// Documents gone since the engine last saw the snapshots.
+    removed: HashSet<DocId>,
+    /// Survivors the engine holds with authorship carried into them.
+    carried: HashSet<DocId>,
+    /// The findings of the engine's last update, and its time.
+    findings: Option<(Millis, Arc<Vec<Finding>>)>,
+}
+
+/// Every document's heads, by ID (the store's order; sorted here so the merge below
+/// never depends on it).
+fn all_heads(store: &Store) -> Result<Vec<(DocId, Vec<ChangeHash>)>> {
+    let mut ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
+    ids.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    Ok(ids)
+}
+
+impl Live {
+    /// Every document read from the store.
+    pub(crate) fn load(store: &Store, stamp: Option<Stamp>) -> Result<Live> {
+        let ids = all_heads(store)?;
+        let snaps = snapshots_at(store, &ids)?;
+        Ok(Live {
+            stamp,
+            heads: ids.into_iter().map(|(_, h)| h).collect(),
+            snaps: Arc::new(snaps.into_iter().map(Arc::new).collect()),
+            engine: None,
+            dirty: HashSet::new(),
+            removed: HashSet::new(),
+            carried: HashSet::new(),
+            findings: None,
+        })
+    }
+
+    /// Bring the snapshots up to date with the store (now at `stamp`): only documents
+    /// whose heads changed are decoded. Both lists are in ID order, so one pass over
+    /// them pairs each document with what was kept of it, without hashing 100,000 IDs.
+    pub(crate) fn refresh(&mut self, store: &Store, stamp: Option<Stamp>) -> Result<()> {
+        let ids = all_heads(store)?;
+        let mut kept: Vec<Option<Arc<Snapshot>>> = Vec::with_capacity(ids.len());
+        let mut changed: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
+        let mut removed: Vec<DocId> = Vec::new();
+        let mut old = self.snaps.iter().zip(&self.heads).peekable();
+        for (id, heads) in &ids {
+            while let Some((s, _)) = old.next_if(|(s, _)| s.id.as_str() < id.as_str()) {
+                removed.push(s.id.clone());
+            }
+            match old.next_if(|(s, _)| s.id.as_str() == id.as_str()) {
+                Some((s, h)) if h == heads => kept.push(Some(s.clone())),
+                _ => {
+                    kept.push(None);
+                    changed.push((id.clone(), heads.clone()));
+                }
+            }
+        }
+        removed.extend(old.map(|(s, _)| s.id.clone()));
+        let mut fresh = snapshots_at(store, &changed)?.into_iter().map(Arc::new);
+        let mut snaps = Vec::with_capacity(ids.len());
+        for k in kept {
+            match k.or_else(|| fresh.next()) {
+                Some(s) => snaps.push(s),
+                // Cannot happen: one fresh snapshot was read per missing one.
+                None => return Err(crate::Error::Corrupt("a snapshot went missing".into())),
+            }
+        }
+        for id in removed {
+            self.dirty.remove(&id);
+            self.removed.insert(id);
+        }
+        for (id, _) in changed {
+            self.removed.remove(&id);
+            self.dirty.insert(id);
+        }
+        self.heads = ids.into_iter().map(|(_, h)| h).collect();
+        self.snaps = Arc::new(snaps);
+        self.stamp = stamp;
+        Ok(())
+    }
+
+    /// Every finding on the current snapshots at `now`, on the replica held by `device`
+    /// (the same as [`fieldcrm_policy::check_device`]): the engine re-evaluates only what
+    /// changed since its last update, and what the clock woke.
+    pub(crate) fn findings(&mut self, device: &DeviceKey, now: Millis) -> Arc<Vec<Finding>> {
+        if let Some((at, f)) = &self.findings
+            && *at == now
+            && self.dirty.is_empty()
+            && self.removed.is_empty()
+            && self.engine.is_some()
+        {
+            return f.clone();
+        }
+        let carried: HashMap<usize, Snapshot> = fieldcrm_policy::carried_survivors(&self.snaps)
+            .into_iter()
+            .collect();
+        let carried_ids: HashSet<DocId> = carried
+            .keys()
+            .filter_map(|i| self.snaps.get(*i).map(|s| s.id.clone()))
+            .collect();
+        let snaps = self.snaps.clone();
+        let fed = |i: usize, s: &Arc<Snapshot>| match carried.get(&i) {
+            Some(c) => Arc::new(c.clone()),
+            None => s.clone(),
+        };
+        let (engine, feed): (&mut Engine<Arc<Snapshot>>, Vec<Arc<Snapshot>>) =
+            match &mut self.engine {
+                Some(engine) => {
+                    // Changed documents, every carried survivor (its tombstones may have
+                    // changed) and the ones that were carried before and are not now.
+                    let feed = snaps
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, s)| {
+                            self.dirty.contains(&s.id)
+                                || carried.contains_key(i)
+                                || self.carried.contains(&s.id)
+                        })
+                        .map(|(i, s)| fed(i, s))
+                        .collect();
+                    (engine, feed)
+                }
+                None => {
+                    let engine = self
+                        .engine
+                        .insert(Engine::new(Config::default()).with_holder(device));
+                    let feed = snaps.iter().enumerate().map(|(i, s)| fed(i, s)).collect();
+                    (engine, feed)
+                }
+            };
+        let removed: Vec<DocId> = self.removed.drain().collect();
+        engine.update(feed, &removed, now);
+        let findings = Arc::new(engine.findings());
+        self.dirty.clear();
+        self.carried = carried_ids;
+        self.findings = Some((now, findings.clone()));
+        findings
+    }
+}

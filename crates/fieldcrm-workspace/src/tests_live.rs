@@ -1,0 +1,149 @@
+//! The memo's live state (snapshots read only where they changed, the incremental engine)
+//! gives exactly what a full check from scratch gives, after every kind of change.
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::*;
+use fieldcrm_model::{CustomerClass, InteractionKind};
+
+const DAY: Millis = 86_400_000;
+
+fn admin_opts() -> InitOptions {
+    InitOptions {
+        user: "管理员".into(),
+        role: Role::Admin,
+        team: Some("华东一组".into()),
+        region: None,
+        company: "示例".into(),
+        device_label: "test".into(),
+    }
+}
+
+/// The findings of a check from scratch: every snapshot read, the whole engine run.
+fn from_scratch(home: &Path, now: Millis) -> Vec<fieldcrm_policy::Finding> {
+    let ws = Workspace::open(home).unwrap();
+    let snaps = snapshots_of(ws.store()).unwrap();
+    fieldcrm_policy::check_device(
+        &snaps,
+        &fieldcrm_policy::Config::default(),
+        now,
+        &ws.device(),
+    )
+}
+
+#[test]
+fn the_live_engine_matches_a_full_check_after_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let memo = Arc::new(Memo::new());
+    let start = 1_795_914_000_000;
+    Workspace::init(home, &admin_opts(), start).unwrap();
+    // One handle per request, as the app opens them, all sharing the memo.
+    let app = || Workspace::open(home).unwrap().with_memo(memo.clone());
+    let mut evaluated = 0;
+    let mut check = |now: Millis, what: &str| {
+        let live = app().all_findings(now).unwrap();
+        let full = from_scratch(home, now);
+        assert_eq!(*live, full, "after {what}");
+        evaluated += 1;
+        live.len()
+    };
+    let mut now = start + DAY;
+    assert_eq!(check(now, "nothing"), from_scratch(home, now).len());
+
+    let mut ids = Vec::new();
+    for (i, (name, class)) in [
+        ("华东机电有限公司", CustomerClass::Key),
+        ("華東機電有限公司", CustomerClass::Key),
+        ("苏州精密仪器", CustomerClass::General),
+        ("杭州智能传感", CustomerClass::Potential),
+        ("南京恒通贸易", CustomerClass::Key),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = app()
+            .add_customer(
+                NewCustomer {
+                    name: name.into(),
+                    credit_code: (i < 2).then(|| "91310000MA1FL0XX1X".to_string()),
+                    class: Some(class),
+                    ..Default::default()
+                },
+                now,
+            )
+            .unwrap();
+        ids.push(id);
+        check(now, "a new customer");
+    }
+    // A visit, then a class change.
+    now += DAY;
+    app()
+        .log_interaction(&ids[0], InteractionKind::Visit, now, "拜访", None, now)
+        .unwrap();
+    check(now, "a visit");
+    app()
+        .edit_customer_fields(
+            &ids[2],
+            CustomerEdit {
+                class: Some(CustomerClass::Key),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    check(now, "a class change");
+    // The clock alone: cadence and visit rules wake.
+    now += 40 * DAY;
+    let later = check(now, "40 days");
+    assert!(later > 0, "overdue customers make findings");
+    // A duplicate merge (authorship carried from the tombstone).
+    app()
+        .merge_docs(&DocKind::Customer, &ids[0], &ids[1], &BTreeSet::new(), now)
+        .unwrap();
+    check(now, "a merge");
+    // A roster change (the context of every rule).
+    app()
+        .add_user("小张", Role::Rep, Some("华东一组".into()), None, now)
+        .unwrap();
+    check(now, "a new user");
+    // Archived, and a write by another process (a handle without the memo).
+    app()
+        .archive_record(&ids[3], Some("误建".into()), now)
+        .unwrap();
+    check(now, "an archive");
+    Workspace::open(home)
+        .unwrap()
+        .log_interaction(&ids[4], InteractionKind::Call, now, "电话", None, now)
+        .unwrap();
+    check(now, "another process's write");
+    // The clock going back re-evaluates everything.
+    check(now - 20 * DAY, "the clock going back");
+    assert_eq!(evaluated, 14);
+}
+
+#[test]
+fn the_generation_moves_with_every_document_write_and_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
+    let g0 = ws.store().generation().unwrap();
+    let id = ws
+        .add_customer(
+            NewCustomer {
+                name: "甲公司".into(),
+                ..Default::default()
+            },
+            2_000,
+        )
+        .unwrap();
+    let g1 = ws.store().generation().unwrap();
+    assert_ne!(g0, g1, "a save moves it");
+    // Reads, caches and settings do not.
+    let _ = ws.snapshots().unwrap();
+    let _ = ws.all_findings(3_000).unwrap();
+    ws.store().set_meta("test.key", b"x").unwrap();
+    ws.store().set_blob("test.blob", b"y").unwrap();
+    assert_eq!(ws.store().generation().unwrap(), g1);
+    ws.archive_record(&id, None, 4_000).unwrap();
+    assert_ne!(ws.store().generation().unwrap(), g1, "an archive moves it");
+}
