@@ -140,6 +140,24 @@ fn point(clock: &Clock, text: &str) -> Result<Point> {
     }
 }
 
+/// Who wrote a change: `王经理 (manager)` or `device 1a2b3c4d`; in Chinese
+/// `王经理（经理）` or `设备 1a2b3c4d`.
+fn author(a: &fieldcrm_workspace::Author) -> String {
+    if !crate::render::zh() {
+        return a.label();
+    }
+    match (&a.user, &a.role) {
+        (Some(u), Some(r)) => {
+            let role = r
+                .parse::<fieldcrm_model::Role>()
+                .map(|r| r.zh().to_string())
+                .unwrap_or_else(|_| r.clone());
+            format!("{u}（{role}）")
+        }
+        _ => format!("设备 {}", short(&a.device)),
+    }
+}
+
 /// A value for display: strings bare, `-` for none, other JSON compact.
 fn show(v: Option<&serde_json::Value>) -> String {
     match v {
@@ -296,7 +314,7 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                     t.row(vec![
                         clock.fmt(e.time),
                         short(&e.hash).into(),
-                        e.author.label(),
+                        author(&e.author),
                         short(&e.author.device).into(),
                         e.message.clone(),
                     ]);
@@ -367,7 +385,7 @@ fn print_conflicts(clock: &Clock, list: &[Conflict]) {
             if value.chars().count() > 40 {
                 value = format!("{}…", value.chars().take(40).collect::<String>());
             }
-            t.row(vec![d, n, f, value, v.author.label(), clock.fmt(v.time)]);
+            t.row(vec![d, n, f, value, author(&v.author), clock.fmt(v.time)]);
         }
     }
     print!("{}", t.render());
@@ -410,7 +428,7 @@ pub(crate) fn resolve(ws: &Workspace, now: i64, a: ResolveArgs) -> Result<()> {
         )?;
     } else {
         let (field, id) = (a.field.trim_matches('/'), id.short());
-        let (value, by) = (value_text(&chosen.value), chosen.author.label());
+        let (value, by) = (value_text(&chosen.value), author(&chosen.author));
         say!(
             zh: "已裁定 {id} 的 {field}：保留 `{value}`（由 {by} 设置）",
             en: "resolved {field} of {id}: kept `{value}` (set by {by})"

@@ -114,6 +114,26 @@ pub(crate) fn summary(who: &str, r: &Report, elapsed: Duration) -> String {
     s
 }
 
+/// Who a sync was with, for a person: `relay ws://…`, `小张 (1a2b3c4d)`, `device 1a2b3c4d`
+/// (中继 …, 小张（1a2b3c4d）, 设备 … in Chinese).
+pub(crate) fn counterpart(c: &Counterpart) -> String {
+    if !crate::render::zh() {
+        return c.to_string();
+    }
+    match c {
+        Counterpart::Relay { url } => {
+            format!("中继 {}", url.chars().take(40).collect::<String>())
+        }
+        Counterpart::Device {
+            key,
+            user: Some(name),
+        } => format!("{name}（{}）", short_id(&key.to_hex())),
+        Counterpart::Device { key, user: None } => {
+            format!("设备 {}", short_id(&key.to_hex()))
+        }
+    }
+}
+
 /// A refusal reason from the sync layer (English: it is also sent to the peer) for a
 /// person: in Chinese, its Chinese wording where there is one, with the original after it.
 pub(crate) fn refusal_line(reason: &str) -> String {
@@ -171,7 +191,7 @@ pub(crate) const EXIT_REFUSED: i32 = 3;
 /// Everything a finished sync prints: the summary line, the workspace a first sync
 /// joined, documents that left the scope, carry-over.
 pub(crate) fn print_outcome(o: &SyncOutcome) {
-    println!("{}", summary(&o.with.to_string(), &o.report, o.elapsed));
+    println!("{}", summary(&counterpart(&o.with), &o.report, o.elapsed));
     if crate::render::verbose() {
         let r = &o.report;
         let (m_out, m_in, b_out, b_in) = (
@@ -254,6 +274,7 @@ impl ServeEvents for Printer {
     }
 
     fn finished(&self, with: &Counterpart, outcome: &fieldcrm_connect::Result<SyncOutcome>) {
+        let with = counterpart(with);
         if let Ok(mut p) = self.progress.lock() {
             p.done();
             *p = Progress::new();

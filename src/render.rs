@@ -309,4 +309,24 @@ mod tests {
             Some(10)
         );
     }
+
+    #[test]
+    fn labels_line_up_by_display_width_in_either_language() {
+        assert_eq!(pad("分类：", 10), "分类：    ");
+        assert_eq!(pad("年度价值：", 10).width(), 10);
+        assert_eq!(pad("too long for it", 4), "too long for it");
+        assert_eq!(pad_start("条数", 6), "  条数");
+        set_lang(fieldcrm_model::Lang::Zh);
+        assert_eq!(label("负责人", "owner", 10, 14), "负责人：  ");
+        assert_eq!(kind_name("contacts"), "联系人");
+        assert_eq!(kind_name("price report"), "价格报告");
+        assert_eq!(bool_cell(true), "是");
+        assert_eq!(trf!(zh: "共 {} 个", en: "{} item(s)", 3), "共 3 个");
+        set_lang(fieldcrm_model::Lang::En);
+        assert_eq!(label("负责人", "owner", 10, 14), "owner:        ");
+        assert_eq!(kind_name("联系人"), "contact");
+        assert_eq!(kind_name("something else"), "something else");
+        assert_eq!(bool_cell(false), "false");
+        assert_eq!(trf!(zh: "共 {} 个", en: "{} item(s)", 3), "3 item(s)");
+    }
 }

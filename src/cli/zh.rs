@@ -372,7 +372,8 @@ pub(crate) fn localize(cmd: Command, lang: Lang) -> Command {
                 .long("version")
                 .action(ArgAction::Version)
                 .help("显示版本")
-                .help_heading("选项"),
+                .help_heading("选项")
+                .display_order(usize::MAX),
         );
     }
     // clap adds its `help` subcommands while building: build now, then say them in Chinese.
@@ -398,7 +399,8 @@ fn headings_zh(cmd: Command) -> Command {
                 .action(ArgAction::Help)
                 .help("显示帮助（用 '--help' 查看更多）")
                 .long_help("显示帮助（用 '-h' 查看摘要）")
-                .help_heading("选项"),
+                .help_heading("选项")
+                .display_order(usize::MAX - 1),
         )
 }
 

@@ -115,7 +115,7 @@ pub(super) fn show_customer(ctx: &Ctx, id: &DocId, c: &Customer) -> Result<()> {
             v.summary.clone(),
         ]);
     }
-    section("往来记录", "interactions", t);
+    section("互动记录", "interactions", t);
     let mut t = Table::titled(&[
         ("ID", "ID"),
         ("登记时间", "OPENED"),
