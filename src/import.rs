@@ -103,7 +103,7 @@ pub(crate) fn write_out(bytes: &[u8], output: Option<&std::path::Path>, what: &s
             std::fs::write(path, bytes)
                 .with_context(|| trf!(zh: "无法写入 {file}", en: "cannot write {file}"))?;
             if !crate::render::quiet() {
-                say_err!(zh: "已导出 {what} 至 {file}", en: "exported {what} to {file}");
+                say_err!(zh: "已导出 {what}到 {file}", en: "exported {what} to {file}");
             }
         }
         None => {

@@ -181,7 +181,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
             wrote(
                 &kind,
                 &eid,
-                || say!(zh: "已删除{name} {short_id}", en: "removed {kind} {short_id}"),
+                || say!(zh: "已删除{name} {short_id}", en: "removed {name} {short_id}"),
             );
         }
         ChannelCmd::RestoreRecord {
@@ -195,7 +195,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
             wrote(
                 &kind,
                 &eid,
-                || say!(zh: "已恢复{name} {short_id}", en: "restored {kind} {short_id}"),
+                || say!(zh: "已恢复{name} {short_id}", en: "restored {name} {short_id}"),
             );
         }
         ChannelCmd::Suspend { channel } => status(ctx, &channel, ChannelStatus::Suspended)?,

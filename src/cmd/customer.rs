@@ -107,7 +107,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             wrote(
                 &kind,
                 &eid,
-                || say!(zh: "已删除{name} {short_id}", en: "removed {kind} {short_id}"),
+                || say!(zh: "已删除{name} {short_id}", en: "removed {name} {short_id}"),
             );
         }
         CustomerCmd::RestoreRecord {
@@ -121,7 +121,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             wrote(
                 &kind,
                 &eid,
-                || say!(zh: "已恢复{name} {short_id}", en: "restored {kind} {short_id}"),
+                || say!(zh: "已恢复{name} {short_id}", en: "restored {name} {short_id}"),
             );
         }
         CustomerCmd::ClassException { customer, note } => {
@@ -505,7 +505,7 @@ fn remove(ctx: &Ctx, kind: &str, r: RecordRemoval) -> Result<()> {
         .ws
         .remove_record(&id, kind, &r.record, r.reason, ctx.now())?;
     let (name, eid) = (kind_name(kind), short(&eid));
-    say!(zh: "已删除{name} {eid}", en: "removed {kind} {eid}");
+    say!(zh: "已删除{name} {eid}", en: "removed {name} {eid}");
     Ok(())
 }
 
@@ -513,6 +513,6 @@ fn restore(ctx: &Ctx, kind: &str, r: RecordRef) -> Result<()> {
     let id = ctx.customer(&r.customer)?;
     let eid = ctx.ws.restore_removed(&id, kind, &r.record, ctx.now())?;
     let (name, eid) = (kind_name(kind), short(&eid));
-    say!(zh: "已恢复{name} {eid}", en: "restored {kind} {eid}");
+    say!(zh: "已恢复{name} {eid}", en: "restored {name} {eid}");
     Ok(())
 }
