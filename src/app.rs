@@ -19,6 +19,6 @@ pub(crate) fn run(home: PathBuf, args: &AppArgs, now: Option<Millis>) -> Result<
     };
     let rt = fieldcrm_connect::runtime()?;
     rt.block_on(fieldcrm_web::run(home, opts))
-        .context("the field app stopped")?;
+        .context(crate::render::tr("外勤应用已停止", "the field app stopped"))?;
     Ok(())
 }

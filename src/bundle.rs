@@ -7,7 +7,7 @@ use clap::Subcommand;
 use fieldcrm_workspace::{ExportOptions, Workspace};
 use serde_json::json;
 
-use crate::render::{Clock, print_json};
+use crate::render::{Clock, print_json, say};
 
 /// `bundle ...`.
 #[derive(Subcommand, Debug)]
@@ -60,28 +60,29 @@ pub(crate) fn bundle(ws: &Workspace, clock: &Clock, cmd: BundleCmd) -> Result<i3
                     "bytes": r.bytes,
                 }))?;
             } else {
-                println!(
-                    "已导出 exported {} document(s), {} bytes, to {}",
-                    r.docs.len(),
-                    r.bytes,
-                    output.display()
+                let (docs, bytes, file) = (r.docs.len(), r.bytes, output.display());
+                say!(
+                    zh: "已导出 {docs} 份文档，{bytes} 字节，至 {file}",
+                    en: "exported {docs} document(s), {bytes} bytes, to {file}"
                 );
             }
         }
         BundleCmd::Import { file, json } => {
             let r = ws.import_bundle(&file)?;
             if !json {
-                println!(
-                    "已导入 imported {} change(s) into {} document(s) from {} (device {}, exported {}); {} document(s) already up to date",
-                    r.changes,
-                    r.updated.len(),
-                    file.display(),
+                let (changes, docs, from) = (r.changes, r.updated.len(), file.display());
+                let (device, exported) = (
                     fieldcrm_model::short_id(&r.header.device),
                     clock.fmt(r.header.created_at),
-                    r.unchanged
+                );
+                let unchanged = r.unchanged;
+                say!(
+                    zh: "已从 {from} 导入 {changes} 项修改，涉及 {docs} 份文档（设备 {device}，导出于 {exported}）；{unchanged} 份文档已是最新",
+                    en: "imported {changes} change(s) into {docs} document(s) from {from} (device {device}, exported {exported}); {unchanged} document(s) already up to date"
                 );
                 for line in &r.refused {
-                    println!("  已拒绝 refused: {line}");
+                    let line = crate::peer::refusal_line(line);
+                    say!(zh: "  已拒绝：{line}", en: "  refused: {line}");
                 }
             }
             if !r.refused.is_empty() {

@@ -18,6 +18,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use crate::render::{say, tr, trf};
+
 /// One device: a workspace directory and who uses it.
 pub(crate) struct Device {
     pub(crate) label: &'static str,
@@ -35,16 +37,25 @@ impl Drop for RelayProc {
 }
 
 pub(crate) fn exe() -> Result<PathBuf> {
-    std::env::current_exe().context("cannot find the fieldcrm executable")
+    std::env::current_exe().context(tr(
+        "找不到 fieldcrm 可执行文件",
+        "cannot find the fieldcrm executable",
+    ))
+}
+
+/// `--lang` for the demo's own `fieldcrm` commands: the demo's language.
+fn lang_arg() -> [&'static str; 2] {
+    ["--lang", tr("zh", "en")]
 }
 
 fn relay_exe() -> Result<PathBuf> {
     let p = exe()?.with_file_name(format!("fieldcrm-relay{}", std::env::consts::EXE_SUFFIX));
     if !p.exists() {
-        bail!(
-            "the demo needs the relay binary next to fieldcrm ({}); build both with `cargo build --workspace`",
-            p.display()
-        );
+        let path = p.display();
+        bail!(trf!(
+            zh: "演示需要与 fieldcrm 放在一起的中继程序（{path}）；请用 `cargo build --workspace` 同时构建二者",
+            en: "the demo needs the relay binary next to fieldcrm ({path}); build both with `cargo build --workspace`"
+        ));
     }
     Ok(p)
 }
@@ -56,12 +67,16 @@ pub(crate) fn step(title: &str) {
 impl Device {
     /// Run a fieldcrm command on this device; print it and (if `show`) its output.
     pub(crate) fn run(&self, args: &[&str], show: bool) -> Result<String> {
+        let command = args.join(" ");
         let out = Command::new(exe()?)
+            .args(lang_arg())
             .args(args)
             .env("FIELDCRM_HOME", &self.home)
             .env_remove("FIELDCRM_NOW")
             .output()
-            .with_context(|| format!("could not run fieldcrm {}", args.join(" ")))?;
+            .with_context(
+                || trf!(zh: "无法运行 fieldcrm {command}", en: "could not run fieldcrm {command}"),
+            )?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         println!("[{}] $ fieldcrm {}", self.label, args.join(" "));
         if show {
@@ -73,13 +88,11 @@ impl Device {
         let ok = out.status.success()
             || (args.first() == Some(&"check") && out.status.code() == Some(1));
         if !ok {
-            bail!(
-                "[{}] fieldcrm {} failed:\n{}{}",
-                self.label,
-                args.join(" "),
-                stdout,
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let (label, stderr) = (self.label, String::from_utf8_lossy(&out.stderr));
+            bail!(trf!(
+                zh: "[{label}] fieldcrm {command} 失败：\n{stdout}{stderr}",
+                en: "[{label}] fieldcrm {command} failed:\n{stdout}{stderr}"
+            ));
         }
         Ok(stdout)
     }
@@ -90,8 +103,13 @@ impl Device {
 
     pub(crate) fn json(&self, args: &[&str]) -> Result<serde_json::Value> {
         let out = self.run(args, false)?;
-        serde_json::from_str(&out)
-            .with_context(|| format!("fieldcrm {} did not print JSON", args.join(" ")))
+        let command = args.join(" ");
+        serde_json::from_str(&out).with_context(|| {
+            trf!(
+                zh: "fieldcrm {command} 没有输出 JSON",
+                en: "fieldcrm {command} did not print JSON"
+            )
+        })
     }
 
     pub(crate) fn device_key(&self) -> Result<String> {
@@ -109,7 +127,7 @@ impl Device {
         out.split_whitespace()
             .last()
             .map(str::to_string)
-            .context("no ID printed")
+            .context(tr("没有输出 ID", "no ID printed"))
     }
 }
 
@@ -125,15 +143,20 @@ pub(crate) fn start_relay(
         .arg(&config)
         .args(["--workspace", workspace, "--admin-device", admin_key])
         .output()
-        .context("could not run fieldcrm-relay init")?;
+        .context(tr(
+            "无法运行 fieldcrm-relay init",
+            "could not run fieldcrm-relay init",
+        ))?;
     if !out.status.success() {
-        bail!(
-            "fieldcrm-relay init failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!(trf!(
+            zh: "fieldcrm-relay init 失败：{stderr}",
+            en: "fieldcrm-relay init failed: {stderr}"
+        ));
     }
     println!(
-        "[office] $ fieldcrm-relay init --workspace {} --admin-device {}…",
+        "[{}] $ fieldcrm-relay init --workspace {} --admin-device {}…",
+        tr("办公室", "office"),
         fieldcrm_model::short_id(workspace),
         fieldcrm_model::short_id(admin_key)
     );
@@ -144,12 +167,18 @@ pub(crate) fn start_relay(
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .context("could not start fieldcrm-relay")?;
-    let stdout = child.stdout.take().context("relay stdout")?;
+        .context(tr(
+            "无法启动 fieldcrm-relay",
+            "could not start fieldcrm-relay",
+        ))?;
+    let stdout = child
+        .stdout
+        .take()
+        .context(tr("中继的标准输出", "relay stdout"))?;
     let proc = RelayProc(child);
     let mut url = None;
     for line in BufReader::new(stdout).lines() {
-        let line = line.context("reading the relay's output")?;
+        let line = line.context(tr("读取中继的输出", "reading the relay's output"))?;
         if let Some(u) = line.strip_prefix("http: ") {
             url = Some(u.to_string());
         }
@@ -157,8 +186,14 @@ pub(crate) fn start_relay(
             break;
         }
     }
-    let url = url.context("the relay did not print its address")?;
-    println!("[office] $ fieldcrm-relay serve   → listening on {url}");
+    let url = url.context(tr(
+        "中继没有输出其地址",
+        "the relay did not print its address",
+    ))?;
+    say!(
+        zh: "[办公室] $ fieldcrm-relay serve   → 监听 {url}",
+        en: "[office] $ fieldcrm-relay serve   → listening on {url}"
+    );
     Ok((proc, url))
 }
 
@@ -175,22 +210,22 @@ pub(crate) fn run(app: bool) -> Result<()> {
         return crate::demo_app::run_app();
     }
     let started = Instant::now();
-    let tmp = tempfile::tempdir().context("could not create a temporary directory")?;
+    let tmp = tempfile::tempdir().context(tr(
+        "无法创建临时目录",
+        "could not create a temporary directory",
+    ))?;
     let dir = tmp.path();
-    let dev = |label, name: &str| Device {
-        label,
-        home: dir.join(name),
-    };
-    let admin = dev("管理员 admin", "admin");
-    let manager = dev("王经理 manager", "manager");
-    let zhang = dev("小张 rep", "zhang");
-    let li = dev("小李 rep", "li");
-    println!(
-        "fieldcrm demo — everything runs on this machine, in {}",
-        dir.display()
+    let [admin, manager, zhang, li] = devices(dir);
+    let at = dir.display();
+    say!(
+        zh: "fieldcrm 演示——一切都在本机运行，位于 {at}",
+        en: "fieldcrm demo — everything runs on this machine, in {at}"
     );
 
-    step("1. 办公室准备 The office sets up a workspace and its relay");
+    step(tr(
+        "1. 办公室建立工作区和中继",
+        "1. The office sets up a workspace and its relay",
+    ));
     found_office(&admin, true)?;
     admin.run(
         &[
@@ -218,7 +253,10 @@ pub(crate) fn run(app: bool) -> Result<()> {
     admin.run(&["remote", "add", "office", &url], false)?;
     admin.run(&["sync"], true)?;
 
-    step("2. 每位员工的设备加入 Each person's device joins; the admin enrolls it");
+    step(tr(
+        "2. 每位员工的设备加入，管理员登记设备",
+        "2. Each person's device joins; the admin enrolls it",
+    ));
     for (d, name) in [(&manager, "王经理"), (&zhang, "小张"), (&li, "小李")] {
         d.run(&["join", &url], false)?;
         admin.run(&["device", "add", &d.device_key()?, "--user", name], false)?;
@@ -253,7 +291,10 @@ pub(crate) fn run(app: bool) -> Result<()> {
     zhang.run(&["sync"], false)?;
     manager.run(&["sync"], false)?;
 
-    step("3. 离线工作 Everyone works offline (no network)");
+    step(tr(
+        "3. 大家离线工作（没有网络）",
+        "3. Everyone works offline (no network)",
+    ));
     for (d, contact, phone) in [
         (&zhang, "张伟", "13800000001"),
         (&li, "张伟", "138-0000-0001"),
@@ -285,7 +326,10 @@ pub(crate) fn run(app: bool) -> Result<()> {
             false,
         )?;
     }
-    println!("    (小张 and 小李 both met the same new customer and each created its file)");
+    say!(
+        zh: "    （小张和小李拜访了同一位新客户，各自建了档案）",
+        en: "    (小张 and 小李 both met the same new customer and each created its file)"
+    );
     zhang.run(
         &[
             "customer",
@@ -302,7 +346,10 @@ pub(crate) fn run(app: bool) -> Result<()> {
         &["customer", "edit", &shared, "--class", "potential"],
         false,
     )?;
-    println!("    (小张 and 王经理 set the class of 乙方电气 differently, each offline)");
+    say!(
+        zh: "    （小张和王经理各自离线，把乙方电气的分类设成了不同的值）",
+        en: "    (小张 and 王经理 set the class of 乙方电气 differently, each offline)"
+    );
     let quote_out = zhang.run(
         &[
             "quote",
@@ -324,22 +371,35 @@ pub(crate) fn run(app: bool) -> Result<()> {
         .unwrap_or_default()
         .to_string();
 
-    step("4. 通过中继同步 Everyone syncs through the relay");
+    step(tr(
+        "4. 大家通过中继同步",
+        "4. Everyone syncs through the relay",
+    ));
     for d in [&zhang, &li, &manager, &zhang, &li] {
         d.run(&["sync"], false)?;
     }
-    println!("    (each device synced; the relay stored and forwarded what each may see)");
+    say!(
+        zh: "    （每台设备都已同步；中继保存并转发了各人可见的内容）",
+        en: "    (each device synced; the relay stored and forwarded what each may see)"
+    );
 
-    step("5. 合并后的规则检查 The rules, checked on the merged state (manager's device)");
+    step(tr(
+        "5. 在合并后的状态上检查规则（经理的设备）",
+        "5. The rules, checked on the merged state (manager's device)",
+    ));
     let before = manager.json(&["check", "--json"])?;
-    manager.run(&["check", "--lang", "zh"], true)?;
-    println!("    (the relay holds the same merged state and gives the same verdict:)");
-    manager.run(&["check", "--relay", "--lang", "en"], true)?;
+    manager.run(&["check"], true)?;
+    say!(
+        zh: "    （中继持有同样的合并状态，结论相同：）",
+        en: "    (the relay holds the same merged state and gives the same verdict:)"
+    );
+    manager.run(&["check", "--relay"], true)?;
     manager.run(&["conflicts"], true)?;
 
-    step(
-        "6. 经理处理 The manager merges the duplicate, resolves the conflict, approves the discount",
-    );
+    step(tr(
+        "6. 经理合并重复档案、裁定冲突、批准折扣",
+        "6. The manager merges the duplicate, resolves the conflict, approves the discount",
+    ));
     let dups = manager.json(&["customer", "list", "--name", "华东精密机械", "--json"])?;
     // Keep 小张's file (he met the customer first); 小李's becomes the tombstone.
     let mut rows: Vec<&serde_json::Value> = dups
@@ -352,10 +412,11 @@ pub(crate) fn run(app: bool) -> Result<()> {
         .filter_map(|c| c["id"].as_str().map(str::to_string))
         .collect();
     let [keep, duplicate] = ids.as_slice() else {
-        bail!(
-            "expected the duplicate pair on the manager's device, found {}",
-            ids.len()
-        );
+        let n = ids.len();
+        bail!(trf!(
+            zh: "经理的设备上应有一对重复档案，实际找到 {n} 份",
+            en: "expected the duplicate pair on the manager's device, found {n}"
+        ));
     };
     manager.run(&["customer", "merge", keep, duplicate], true)?;
     manager.run(&["resolve", &shared, "class", "--pick", "key"], true)?;
@@ -393,28 +454,53 @@ pub(crate) fn run(app: bool) -> Result<()> {
         true,
     )?;
 
-    step("7. 再次同步 Everyone syncs again");
+    step(tr("7. 大家再次同步", "7. Everyone syncs again"));
     for d in [&manager, &zhang, &li, &admin] {
         d.run(&["sync"], false)?;
     }
     manager.run(&["sync"], false)?;
     let after = manager.json(&["check", "--json"])?;
-    manager.run(&["check", "--lang", "en"], true)?;
+    manager.run(&["check"], true)?;
     zhang.run(&["customer", "list"], true)?;
 
-    step("结果 Result");
+    step(tr("结果", "Result"));
     let mut cleared = true;
     for rule in ["CUST-DUPLICATE", "CUST-CONCURRENT-EDIT", "PRICE-DISCOUNT"] {
         let (b, a) = (count(&before, rule), count(&after, rule));
-        println!("    {rule:<22} before: {b}  after: {a}");
+        say!(
+            zh: "    {rule:<22} 之前：{b}  之后：{a}",
+            en: "    {rule:<22} before: {b}  after: {a}"
+        );
         cleared &= b > 0 && a == 0;
     }
-    println!("    took {:.1} s", started.elapsed().as_secs_f64());
+    let secs = started.elapsed().as_secs_f64();
+    say!(zh: "    用时 {secs:.1} 秒", en: "    took {secs:.1} s");
     if !cleared {
-        bail!("the demo's findings did not appear and clear as expected");
+        bail!(tr(
+            "演示中的问题没有按预期出现并被清除",
+            "the demo's findings did not appear and clear as expected"
+        ));
     }
-    println!("    所有问题已处理 all three problems found after the merge are resolved.");
+    say!(
+        zh: "    合并后发现的三个问题都已处理。",
+        en: "    all three problems found after the merge are resolved."
+    );
     Ok(())
+}
+
+/// The demo's four devices: the admin's, the manager's and the two reps', labelled in
+/// the demo's language.
+pub(crate) fn devices(dir: &Path) -> [Device; 4] {
+    let dev = |label, name: &str| Device {
+        label,
+        home: dir.join(name),
+    };
+    [
+        dev(tr("管理员", "admin"), "admin"),
+        dev(tr("王经理", "王经理 manager"), "manager"),
+        dev(tr("小张", "小张 rep"), "zhang"),
+        dev(tr("小李", "小李 rep"), "li"),
+    ]
 }
 
 /// The admin's workspace (示例科技, team 总部) with a manager and two reps in 华东一组;

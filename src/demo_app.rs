@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result};
 
-use crate::demo::{Device, exe, found_office, start_relay, step};
+use crate::demo::{Device, devices, exe, found_office, start_relay, step};
+use crate::render::{say, tr, trf};
 
 /// A running `fieldcrm app`; killed when the demo ends.
 struct AppProc(Child);
@@ -26,19 +27,28 @@ fn start_app(dev: &Device) -> Result<(AppProc, String)> {
         .env_remove("FIELDCRM_NOW")
         .stdout(Stdio::piped())
         .spawn()
-        .context("could not start fieldcrm app")?;
-    let stdout = child.stdout.take().context("app stdout")?;
+        .context(tr("无法启动 fieldcrm app", "could not start fieldcrm app"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .context(tr("应用的标准输出", "app stdout"))?;
     let proc = AppProc(child);
     let mut lines = BufReader::new(stdout).lines();
     let first = lines
         .next()
         .transpose()
-        .context("reading the app's output")?
+        .context(tr("读取应用的输出", "reading the app's output"))?
         .unwrap_or_default();
+    let label = dev.label;
     let url = first
         .strip_prefix("fieldcrm app: ")
         .map(str::to_string)
-        .with_context(|| format!("[{}] fieldcrm app printed no URL: {first:?}", dev.label))?;
+        .with_context(|| {
+            trf!(
+                zh: "[{label}] fieldcrm app 没有输出网址：{first:?}",
+                en: "[{label}] fieldcrm app printed no URL: {first:?}"
+            )
+        })?;
     // Keep reading, so that the app never writes into a closed pipe.
     std::thread::spawn(move || {
         for line in lines.map_while(|l| l.ok()) {
@@ -57,22 +67,25 @@ fn days_ago(today: &jiff::Zoned, days: i64, hour: i8) -> String {
 
 /// `fieldcrm demo --app`.
 pub(crate) fn run_app() -> Result<()> {
-    let tmp = tempfile::tempdir().context("could not create a temporary directory")?;
+    let tmp = tempfile::tempdir().context(tr(
+        "无法创建临时目录",
+        "could not create a temporary directory",
+    ))?;
     let dir = tmp.path();
-    let dev = |label, name: &str| Device {
-        label,
-        home: dir.join(name),
-    };
-    let admin = dev("管理员 admin", "admin");
-    let manager = dev("王经理 manager", "manager");
-    let zhang = dev("小张 rep", "zhang");
-    let li = dev("小李 rep", "li");
+    let [admin, manager, zhang, li] = devices(dir);
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
     let today = jiff::Zoned::now().with_time_zone(tz);
     let ago = |days, hour| days_ago(&today, days, hour);
-    println!("fieldcrm demo --app — demo workspaces in {}", dir.display());
+    let at = dir.display();
+    say!(
+        zh: "fieldcrm demo --app——演示工作区位于 {at}",
+        en: "fieldcrm demo --app — demo workspaces in {at}"
+    );
 
-    step("1. 办公室、中继和设备 The office, its relay and four devices");
+    step(tr(
+        "1. 办公室、中继和四台设备",
+        "1. The office, its relay and four devices",
+    ));
     found_office(&admin, false)?;
     for (sku, name, line, list, floor) in [
         ("P-100", "工业传感器", "sensors", "1000", "800"),
@@ -112,7 +125,7 @@ pub(crate) fn run_app() -> Result<()> {
         d.quiet(&["sync"])?;
     }
 
-    step("2. 几周的工作 A few weeks of work");
+    step(tr("2. 几周的工作", "2. A few weeks of work"));
     let customers: [(&Device, &str, &str, &str, &str); 6] = [
         (
             &zhang,
@@ -351,31 +364,36 @@ pub(crate) fn run_app() -> Result<()> {
             phone,
         ])?;
     }
-    println!("    6 customers in 6 cities, 9 visits and calls, 2 quotes (one over the allowance),");
-    println!("    a major complaint, a key customer not visited for 45 days, a duplicate file");
+    say!(
+        zh: "    6 个城市的 6 位客户、9 次拜访与电话、2 份报价（一份超出折扣权限）、\n    一起重点投诉、一位 45 天未拜访的重要客户、一份重复档案",
+        en: "    6 customers in 6 cities, 9 visits and calls, 2 quotes (one over the allowance),\n    a major complaint, a key customer not visited for 45 days, a duplicate file"
+    );
     for d in [&zhang, &li, &manager, &zhang, &li] {
         d.quiet(&["sync"])?;
     }
-    println!("    everyone synced through the relay");
+    say!(zh: "    大家都已通过中继同步", en: "    everyone synced through the relay");
 
-    step("3. 打开应用 The apps");
+    step(tr("3. 打开应用", "3. The apps"));
     let (_zhang_app, zhang_url) = start_app(&zhang)?;
     let (_manager_app, manager_url) = start_app(&manager)?;
     // Browsers keep cookies per host, not per port: the manager's app is given as
     // `localhost` (which it accepts too), so one browser can hold both sessions.
     let manager_url = manager_url.replacen("//127.0.0.1:", "//localhost:", 1);
-    println!("    小张 (销售代表 rep):     {zhang_url}");
-    println!("    王经理 (经理 manager):   {manager_url}");
+    say!(
+        zh: "    小张（销售代表）：{zhang_url}\n    王经理（经理）：  {manager_url}",
+        en: "    小张 (rep):       {zhang_url}\n    王经理 (manager): {manager_url}"
+    );
     println!();
-    println!("    Open both in a browser (tabs of one window are fine). The rep's quote of");
-    println!("    15% off waits in the manager's 审批 inbox; sync from each app's 同步 page.");
-    println!("    Ctrl-C stops the apps and the relay and deletes the demo data.");
+    say!(
+        zh: "    在浏览器中打开这两个网址（同一窗口的两个标签页即可）。销售那份 15% 折扣的报价\n    在经理的「审批」里等待批准；在各自应用的「同步」页同步。\n    按 Ctrl-C 停止应用和中继，并删除演示数据。",
+        en: "    Open both in a browser (tabs of one window are fine). The rep's quote of\n    15% off waits in the manager's 审批 inbox; sync from each app's 同步 page.\n    Ctrl-C stops the apps and the relay and deletes the demo data."
+    );
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("could not start a runtime")?
+        .context(tr("无法启动运行时", "could not start a runtime"))?
         .block_on(tokio::signal::ctrl_c())
-        .context("waiting for Ctrl-C")?;
-    println!("\n    stopped; demo data deleted");
+        .context(tr("等待 Ctrl-C", "waiting for Ctrl-C"))?;
+    say!(zh: "\n    已停止；演示数据已删除", en: "\n    stopped; demo data deleted");
     Ok(())
 }

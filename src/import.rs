@@ -10,7 +10,7 @@ use fieldcrm_model::{DocKind, Millis};
 use fieldcrm_workspace::Workspace;
 use serde_json::json;
 
-use crate::render::print_json;
+use crate::render::{print_json, say, say_err, tr, trf};
 
 /// `customer import` / `channel import`.
 #[derive(Args, Debug)]
@@ -99,15 +99,19 @@ pub(crate) fn write_out(bytes: &[u8], output: Option<&std::path::Path>, what: &s
     use std::io::{IsTerminal, Write};
     match output {
         Some(path) => {
+            let file = path.display();
             std::fs::write(path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+                .with_context(|| trf!(zh: "无法写入 {file}", en: "cannot write {file}"))?;
             if !crate::render::quiet() {
-                eprintln!("已导出 exported {what} to {}", path.display());
+                say_err!(zh: "已导出 {what}到 {file}", en: "exported {what} to {file}");
             }
         }
         None => {
             if bytes.starts_with(b"PK") && std::io::stdout().is_terminal() {
-                bail!("an Excel file is not for a terminal: give -o FILE.xlsx or redirect");
+                bail!(tr(
+                    "Excel 文件不能输出到终端：请用 -o 文件.xlsx 或重定向",
+                    "an Excel file is not for a terminal: give -o FILE.xlsx or redirect"
+                ));
             }
             let mut out = std::io::stdout().lock();
             match out.write_all(bytes).and_then(|()| out.flush()) {
@@ -141,9 +145,10 @@ pub(crate) struct ExportArgs {
 }
 
 pub(crate) fn import(ws: &Workspace, kind: DocKind, now: Millis, a: ImportArgs) -> Result<()> {
-    let progress = crate::progress::Progress::start("导入中 importing");
-    let bytes =
-        std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let progress = crate::progress::Progress::start(tr("导入中", "importing"));
+    let file = a.file.display();
+    let bytes = std::fs::read(&a.file)
+        .with_context(|| trf!(zh: "无法读取 {file}", en: "cannot read {file}"))?;
     let r = if is_xlsx(&a.file, &bytes) {
         match kind {
             DocKind::Channel => ws.import_channels_xlsx(&bytes, now),
@@ -154,9 +159,10 @@ pub(crate) fn import(ws: &Workspace, kind: DocKind, now: Millis, a: ImportArgs) 
         import_csv(ws, &kind, now, &a, &bytes)?
     };
     progress.done();
+    let kind_name = tr(kind.zh(), kind.as_str());
     if crate::render::verbose() {
         for (id, name) in &r.created {
-            eprintln!("  saved {kind} {id}  {name}");
+            say_err!(zh: "  已保存{kind_name} {id}  {name}", en: "  saved {kind} {id}  {name}");
         }
     }
     if a.json {
@@ -170,11 +176,10 @@ pub(crate) fn import(ws: &Workspace, kind: DocKind, now: Millis, a: ImportArgs) 
         for (id, name) in &r.created {
             println!("  {}  {name}", id.short());
         }
-        println!(
-            "已导入 imported {} {}(s) from {}",
-            r.created.len(),
-            kind,
-            a.file.display()
+        let n = r.created.len();
+        say!(
+            zh: "已从 {file} 导入 {n} 个{kind_name}",
+            en: "imported {n} {kind}(s) from {file}"
         );
     }
     Ok(())
@@ -188,15 +193,16 @@ fn import_csv(
     bytes: &[u8],
 ) -> Result<fieldcrm_workspace::CsvImport> {
     let Some(text) = decode(bytes, a.encoding) else {
-        bail!(
-            "{} is not {} text (save the CSV as UTF-8, or give --encoding gbk)",
-            a.file.display(),
-            match a.encoding {
-                Encoding::Gbk => "GBK",
-                Encoding::Utf8 => "UTF-8",
-                Encoding::Auto => "UTF-8 or GBK",
-            }
-        );
+        let file = a.file.display();
+        let encoding = match a.encoding {
+            Encoding::Gbk => "GBK",
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Auto => tr("UTF-8 或 GBK", "UTF-8 or GBK"),
+        };
+        bail!(trf!(
+            zh: "{file} 不是 {encoding} 文本（请把 CSV 存为 UTF-8，或加 --encoding gbk）",
+            en: "{file} is not {encoding} text (save the CSV as UTF-8, or give --encoding gbk)"
+        ));
     };
     match kind {
         DocKind::Channel => ws.import_channels_csv(&text, now),
@@ -210,13 +216,13 @@ pub(crate) fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
         ExportWhat::Customers => DocKind::Customer,
         ExportWhat::Channels => DocKind::Channel,
     };
-    let progress = crate::progress::Progress::start("导出中 exporting");
+    let progress = crate::progress::Progress::start(tr("导出中", "exporting"));
     let table = ws.export_rows(&kind)?;
     let format = format_for(a.format, a.output.as_deref(), Format::Csv);
     let bytes: Vec<u8> = match format {
         Format::Xlsx => table.to_xlsx(match kind {
-            DocKind::Channel => "渠道 channels",
-            _ => "客户 customers",
+            DocKind::Channel => tr("渠道", "channels"),
+            _ => tr("客户", "customers"),
         })?,
         Format::Csv => {
             let csv = table.to_csv();
@@ -224,9 +230,10 @@ pub(crate) fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
                 Encoding::Gbk => {
                     let (out, _, unmappable) = encoding_rs::GBK.encode(&csv);
                     if unmappable {
-                        bail!(
+                        bail!(tr(
+                            "有些文字无法以 GBK 写出（表情符号或生僻字）；请导出为 UTF-8",
                             "some text cannot be written in GBK (emoji or rare characters); export as UTF-8"
-                        );
+                        ));
                     }
                     out.into_owned()
                 }
@@ -246,9 +253,10 @@ pub(crate) fn export(ws: &Workspace, a: ExportArgs) -> Result<()> {
         Format::Json => (serde_json::to_string_pretty(&table.rows)? + "\n").into_bytes(),
     };
     progress.done();
+    let rows = table.rows.len();
     write_out(
         &bytes,
         a.output.as_deref(),
-        &format!("{} row(s)", table.rows.len()),
+        &trf!(zh: "{rows} 行", en: "{rows} row(s)"),
     )
 }

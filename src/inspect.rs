@@ -6,7 +6,7 @@ use fieldcrm_model::{DocId, DocKind};
 use fieldcrm_workspace::{Conflict, Filter, Pick, Point, Tombstones, Workspace, value_text};
 use serde_json::json;
 
-use crate::render::{Clock, Table, print_json, short};
+use crate::render::{Clock, Table, pad, pad_start, print_json, say, short, tr, trf};
 
 /// `doc ...`.
 #[derive(Subcommand, Debug)]
@@ -133,9 +133,28 @@ fn point(clock: &Clock, text: &str) -> Result<Point> {
     }
     match clock.parse_end("when", t) {
         Ok(ms) => Ok(Point::Time(ms)),
-        Err(_) => bail!(
-            "`{text}` is neither a date (2026-11-29, 2026-11-29T14:00) nor change hashes (see `fieldcrm doc history`)"
-        ),
+        Err(_) => bail!(trf!(
+            zh: "`{text}` 既不是日期（2026-11-29、2026-11-29T14:00），也不是变更哈希（见 `fieldcrm doc history`）",
+            en: "`{text}` is neither a date (2026-11-29, 2026-11-29T14:00) nor change hashes (see `fieldcrm doc history`)"
+        )),
+    }
+}
+
+/// Who wrote a change: `王经理 (manager)` or `device 1a2b3c4d`; in Chinese
+/// `王经理（经理）` or `设备 1a2b3c4d`.
+fn author(a: &fieldcrm_workspace::Author) -> String {
+    if !crate::render::zh() {
+        return a.label();
+    }
+    match (&a.user, &a.role) {
+        (Some(u), Some(r)) => {
+            let role = r
+                .parse::<fieldcrm_model::Role>()
+                .map(|r| r.zh().to_string())
+                .unwrap_or_else(|_| r.clone());
+            format!("{u}（{role}）")
+        }
+        _ => format!("设备 {}", short(&a.device)),
     }
 }
 
@@ -172,10 +191,14 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                 return Ok(());
             }
             let mb = |b: u64| b as f64 / 1e6;
-            println!("存储文件 store file: {:.1} MB", mb(s.file_bytes));
+            let file = mb(s.file_bytes);
+            say!(zh: "存储文件：{file:.1} MB", en: "store file: {file:.1} MB");
             println!(
-                "{:<14} {:>10} {:>10} {:>10}",
-                "table", "rows", "data MB", "pages MB"
+                "{} {} {} {}",
+                pad(tr("表", "table"), 14),
+                pad_start(tr("条数", "rows"), 10),
+                pad_start(tr("数据 MB", "data MB"), 10),
+                pad_start(tr("页面 MB", "pages MB"), 10)
             );
             for t in &s.tables {
                 println!(
@@ -190,9 +213,18 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
         DocCmd::List { kind, json } => {
             let mut filter = Filter::default().tombstones(Tombstones::Include);
             if let Some(k) = kind {
-                let k: DocKind = k.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+                let k: DocKind = k.parse().map_err(|e| {
+                    let expected = DocKind::expected();
+                    anyhow::anyhow!(trf!(
+                        zh: "--kind：不认识的文档类型 `{k}`（可用：{expected}）",
+                        en: "--kind: {e}"
+                    ))
+                })?;
                 if let DocKind::Unknown(u) = &k {
-                    bail!("--kind: unknown document kind `{u}`");
+                    bail!(trf!(
+                        zh: "--kind：不认识的文档类型 `{u}`",
+                        en: "--kind: unknown document kind `{u}`"
+                    ));
                 }
                 filter = filter.kind(k);
             }
@@ -212,21 +244,31 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                     .collect();
                 print_json(&v)?;
             } else {
-                let mut t = Table::new(&["ID", "KIND", "NAME", "UPDATED"]);
+                let mut t = Table::titled(&[
+                    ("ID", "ID"),
+                    ("类型", "KIND"),
+                    ("名称", "NAME"),
+                    ("更新时间", "UPDATED"),
+                ]);
                 for l in &rows {
                     let name = match &l.summary.merged_into {
-                        Some(m) => format!("{} (merged → {})", l.summary.name, short(m)),
+                        Some(m) => {
+                            let (name, into) = (&l.summary.name, short(m));
+                            trf!(zh: "{name}（已并入 {into}）", en: "{name} (merged → {into})")
+                        }
                         None => l.summary.name.clone(),
                     };
+                    let kind = &l.summary.kind;
                     t.row(vec![
-                        id_cell(&l.id, &l.summary.kind),
-                        l.summary.kind.to_string(),
+                        id_cell(&l.id, kind),
+                        tr(kind.zh(), kind.as_str()).to_string(),
                         name,
                         clock.fmt(l.summary.updated_at),
                     ]);
                 }
                 print!("{}", t.render());
-                println!("{} document(s)", rows.len());
+                let n = rows.len();
+                say!(zh: "共 {n} 份文档", en: "{n} document(s)");
             }
         }
         DocCmd::Show { doc, at, json } => {
@@ -239,19 +281,19 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
             if json {
                 print_json(&json!({"id": id, "doc": v}))?;
             } else if v.is_null() {
-                println!(
-                    "document {} did not exist yet at {}",
-                    id.short(),
-                    at.unwrap_or_default()
+                let (id, at) = (id.short(), at.unwrap_or_default());
+                say!(
+                    zh: "文档 {id} 在 {at} 时尚不存在",
+                    en: "document {id} did not exist yet at {at}"
                 );
             } else {
                 let mut lines = Vec::new();
                 flatten(&v, "", &mut lines);
-                let mut t = Table::new(&["FIELD", "VALUE"]);
+                let mut t = Table::titled(&[("字段", "FIELD"), ("值", "VALUE")]);
                 for (k, v) in lines {
                     t.row(vec![k, v.replace('\n', " ")]);
                 }
-                println!("document {}", id);
+                say!(zh: "文档 {id}", en: "document {id}");
                 print!("{}", t.render());
             }
         }
@@ -261,18 +303,25 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
             if json {
                 print_json(&h)?;
             } else {
-                let mut t = Table::new(&["TIME", "CHANGE", "USER", "DEVICE", "SUMMARY"]);
+                let mut t = Table::titled(&[
+                    ("时间", "TIME"),
+                    ("变更", "CHANGE"),
+                    ("用户", "USER"),
+                    ("设备", "DEVICE"),
+                    ("摘要", "SUMMARY"),
+                ]);
                 for e in &h {
                     t.row(vec![
                         clock.fmt(e.time),
                         short(&e.hash).into(),
-                        e.author.label(),
+                        author(&e.author),
                         short(&e.author.device).into(),
                         e.message.clone(),
                     ]);
                 }
                 print!("{}", t.render());
-                println!("{} change(s)", h.len());
+                let n = h.len();
+                say!(zh: "共 {n} 项变更", en: "{n} change(s)");
             }
         }
         DocCmd::Diff {
@@ -296,9 +345,9 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                     "changes": changes,
                 }))?;
             } else if changes.is_empty() {
-                println!("no changes");
+                say!(zh: "没有改动", en: "no changes");
             } else {
-                let mut t = Table::new(&["FIELD", "OLD", "NEW"]);
+                let mut t = Table::titled(&[("字段", "FIELD"), ("原值", "OLD"), ("新值", "NEW")]);
                 for c in &changes {
                     t.row(vec![
                         c.path.clone(),
@@ -307,7 +356,8 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                     ]);
                 }
                 print!("{}", t.render());
-                println!("{} field(s) changed", changes.len());
+                let n = changes.len();
+                say!(zh: "共 {n} 个字段有改动", en: "{n} field(s) changed");
             }
         }
     }
@@ -315,7 +365,14 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
 }
 
 fn print_conflicts(clock: &Clock, list: &[Conflict]) {
-    let mut t = Table::new(&["DOC", "NAME", "FIELD", "VALUE", "SET BY", "AT"]);
+    let mut t = Table::titled(&[
+        ("文档", "DOC"),
+        ("名称", "NAME"),
+        ("字段", "FIELD"),
+        ("值", "VALUE"),
+        ("设置人", "SET BY"),
+        ("时间", "AT"),
+    ]);
     for c in list {
         for (i, v) in c.values.iter().enumerate() {
             let (d, n, f) = if i == 0 {
@@ -328,7 +385,7 @@ fn print_conflicts(clock: &Clock, list: &[Conflict]) {
             if value.chars().count() > 40 {
                 value = format!("{}…", value.chars().take(40).collect::<String>());
             }
-            t.row(vec![d, n, f, value, v.author.label(), clock.fmt(v.time)]);
+            t.row(vec![d, n, f, value, author(&v.author), clock.fmt(v.time)]);
         }
     }
     print!("{}", t.render());
@@ -342,12 +399,13 @@ pub(crate) fn conflicts(ws: &Workspace, clock: &Clock, a: ConflictsArgs) -> Resu
     if a.json {
         print_json(&list)?;
     } else if list.is_empty() {
-        println!("没有冲突 no conflicting values");
+        say!(zh: "没有冲突", en: "no conflicting values");
     } else {
         print_conflicts(clock, &list);
-        println!(
-            "{} field(s) with concurrent values; decide with `fieldcrm resolve DOC FIELD --pick VALUE` or `--pick-author USER`",
-            list.len()
+        let n = list.len();
+        say!(
+            zh: "{n} 个字段存在并发取值；用 `fieldcrm resolve 文档 字段 --pick 值` 或 `--pick-author 用户` 裁定",
+            en: "{n} field(s) with concurrent values; decide with `fieldcrm resolve DOC FIELD --pick VALUE` or `--pick-author USER`"
         );
     }
     Ok(())
@@ -358,7 +416,10 @@ pub(crate) fn resolve(ws: &Workspace, now: i64, a: ResolveArgs) -> Result<()> {
     let pick = match (a.pick, a.pick_author) {
         (Some(v), None) => Pick::Value(v),
         (None, Some(u)) => Pick::Author(u),
-        _ => bail!("give one of --pick VALUE or --pick-author USER"),
+        _ => bail!(tr(
+            "请给出 --pick 值 或 --pick-author 用户 之一",
+            "give one of --pick VALUE or --pick-author USER"
+        )),
     };
     let chosen = ws.resolve_conflict(&id, &a.field, &pick, now)?;
     if a.json {
@@ -366,12 +427,11 @@ pub(crate) fn resolve(ws: &Workspace, now: i64, a: ResolveArgs) -> Result<()> {
             &json!({"id": id, "field": a.field, "value": chosen.value, "author": chosen.author}),
         )?;
     } else {
-        println!(
-            "已解决 resolved {} of {}: kept `{}` (set by {})",
-            a.field.trim_matches('/'),
-            id.short(),
-            value_text(&chosen.value),
-            chosen.author.label()
+        let (field, id) = (a.field.trim_matches('/'), id.short());
+        let (value, by) = (value_text(&chosen.value), author(&chosen.author));
+        say!(
+            zh: "已裁定 {id} 的 {field}：保留 `{value}`（由 {by} 设置）",
+            en: "resolved {field} of {id}: kept `{value}` (set by {by})"
         );
     }
     Ok(())

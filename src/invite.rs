@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::cli::{InviteArgs, JoinArgs};
 use crate::peer::{Progress, cli_error, print_outcome};
-use crate::render::{Clock, print_json};
+use crate::render::{Clock, print_json, say, tr, trf};
 
 /// The real time: invitations are judged by the relay's clock, so their times and the
 /// requests' are the wall clock's, whatever `--now` says.
@@ -44,7 +44,8 @@ pub(crate) fn invite(ws: &Workspace, clock: &Clock, a: InviteArgs) -> Result<()>
         .map_err(cli_error)?;
     if let Some(path) = &a.qr {
         let svg = fieldcrm_workspace::qr_svg(&invited.link)?;
-        std::fs::write(path, svg).with_context(|| format!("could not write {}", path.display()))?;
+        std::fs::write(path, svg)
+            .with_context(|| trf!(zh: "无法写入 {}", en: "could not write {}", path.display()))?;
     }
     let inv = &invited.invitation;
     if a.json {
@@ -62,32 +63,35 @@ pub(crate) fn invite(ws: &Workspace, clock: &Clock, a: InviteArgs) -> Result<()>
             "qr": a.qr.as_ref().map(|p| p.display().to_string()),
         }));
     }
+    let (name, until) = (&inv.name, clock.fmt(inv.expires_at));
+    let role = tr(inv.role.zh(), inv.role.as_str());
     let team = inv
         .team
         .as_deref()
-        .map(|t| format!(", {t}"))
+        .map(|t| format!("{}{t}", tr("，", ", ")))
         .unwrap_or_default();
-    let what = if inv.new_user {
-        "新用户 new user"
-    } else {
-        "新设备 another device of"
-    };
-    println!(
-        "已创建邀请 invitation created: {what} {} ({}{team}), valid until {}",
-        inv.name,
-        inv.role,
-        clock.fmt(inv.expires_at)
-    );
-    println!("code:  {}", invited.code);
-    println!("link:  {}", invited.link);
-    if let Some(path) = &a.qr {
-        println!("QR:    {}", path.display());
+    match inv.new_user {
+        true => say!(
+            zh: "已创建邀请：新用户 {name}（{role}{team}），有效期至 {until}",
+            en: "invitation created: new user {name} ({role}{team}), valid until {until}"
+        ),
+        false => say!(
+            zh: "已创建邀请：{name}（{role}{team}）的另一台设备，有效期至 {until}",
+            en: "invitation created: another device of {name} ({role}{team}), valid until {until}"
+        ),
     }
-    println!(
-        "On the new device: fieldcrm join --invite {} --relay {}",
-        invited.code, invited.relay
+    let (code, link, relay) = (&invited.code, &invited.link, &invited.relay);
+    say!(zh: "邀请码：{code}", en: "code:  {code}");
+    say!(zh: "链接：  {link}", en: "link:  {link}");
+    if let Some(path) = &a.qr {
+        let path = path.display();
+        say!(zh: "二维码：{path}", en: "QR:    {path}");
+    }
+    say!(
+        zh: "在新设备上运行：fieldcrm join --invite {code} --relay {relay}",
+        en: "On the new device: fieldcrm join --invite {code} --relay {relay}"
     );
-    println!("新设备上运行上面的命令；邀请码只能用一次。 The code works once.");
+    say!(zh: "邀请码只能使用一次。", en: "The code works once.");
     Ok(())
 }
 
@@ -118,7 +122,7 @@ pub(crate) fn join(home: &Path, a: &JoinArgs, now: Millis) -> Result<i32> {
                 label: a.label.clone(),
             }
         }
-        (None, None) => return Err(anyhow::anyhow!("nothing to join")),
+        (None, None) => return Err(anyhow::anyhow!(tr("没有可加入的目标", "nothing to join"))),
     };
     let mut progress = Progress::new();
     let joined = runtime()
@@ -136,17 +140,20 @@ pub(crate) fn join(home: &Path, a: &JoinArgs, now: Millis) -> Result<i32> {
     let team = inv
         .team
         .as_deref()
-        .map(|t| format!(", {t}"))
+        .map(|t| format!("{}{t}", tr("，", ", ")))
         .unwrap_or_default();
-    println!(
-        "已加入 joined workspace {} as {} ({}{team}) in {}",
-        j.ws.workspace_id(),
-        inv.name,
-        inv.role,
-        home.display()
+    let (id, name, at) = (j.ws.workspace_id(), &inv.name, home.display());
+    let role = tr(inv.role.zh(), inv.role.as_str());
+    say!(
+        zh: "已以 {name}（{role}{team}）的身份加入工作区 {id}，位于 {at}",
+        en: "joined workspace {id} as {name} ({role}{team}) in {at}"
     );
-    println!("device: {}", j.ws.device());
-    println!("relay:  {} (saved as remote `office`)", j.url);
+    let (device, url) = (j.ws.device(), &j.url);
+    say!(zh: "设备：{device}", en: "device: {device}");
+    say!(
+        zh: "中继：{url}（已保存为远端 `office`）",
+        en: "relay:  {url} (saved as remote `office`)"
+    );
     print_outcome(&j.outcome);
     Ok(crate::peer::outcome_code(&j.outcome))
 }

@@ -28,6 +28,8 @@ fn main() {
     // Help in the language of `--lang` or the locale (`cli/zh.rs`), then the same parse.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let lang = cli::zh::lang_of_args(&args);
+    // Messages follow it from here on (the parsed `--lang` sets it again, the same).
+    render::set_lang(lang);
     let matches = cli::zh::localize(cli::Cli::command(), lang).get_matches_from(&args);
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -49,8 +51,9 @@ fn main() {
         }
         Err(payload) if is_broken_pipe(payload.as_ref()) => std::process::exit(0),
         Err(_) => {
-            eprintln!(
-                "内部错误 internal error: this is a bug in fieldcrm; nothing was half written"
+            render::say_err!(
+                zh: "内部错误：这是 fieldcrm 的缺陷；没有写入一半的数据",
+                en: "internal error: this is a bug in fieldcrm; nothing was half written"
             );
             std::process::exit(70);
         }
@@ -79,37 +82,40 @@ fn flag_of(field: &str) -> String {
     }
 }
 
-/// Print an error for a person: the application layer's refusals in Chinese, then in
-/// English (with the option at fault); anything else with its context chain.
-fn report(e: &anyhow::Error) {
-    match e.downcast_ref::<fieldcrm_workspace::Error>() {
-        Some(w) => {
-            let opt = w.field().map(|f| format!("--{}: ", flag_of(f)));
-            let opt = opt.as_deref().unwrap_or("");
-            let zh = w.message(fieldcrm_model::Lang::Zh);
-            let en = w.message(fieldcrm_model::Lang::En);
-            let top = e.to_string();
-            if top != en {
-                // Context added by the command ("could not create a workspace in …").
-                eprintln!("error: {top}");
-            }
-            eprintln!("错误：{opt}{zh}");
-            if en != zh {
-                eprintln!("error: {opt}{en}");
-            }
-        }
-        None => match e.downcast_ref::<fieldcrm_connect::Error>() {
-            // Sync and relay errors: Chinese first, then English, as above.
-            Some(c) => {
-                let top = e.to_string();
-                let en = c.message(fieldcrm_model::Lang::En);
-                if top != c.to_string() {
-                    eprintln!("error: {top}");
-                }
-                eprintln!("错误：{}", c.message(fieldcrm_model::Lang::Zh));
-                eprintln!("error: {en}");
-            }
-            None => eprintln!("error: {e:#}"),
-        },
+/// An error's text in the chosen language: the application layer's and the sync layer's
+/// own message (the workspace's with the option at fault, `--at: …`), else the error with
+/// its context chain.
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let lang = render::lang();
+    if let Some(w) = e.downcast_ref::<fieldcrm_workspace::Error>() {
+        let opt = w.field().map(|f| format!("--{}: ", flag_of(f)));
+        format!("{}{}", opt.unwrap_or_default(), w.message(lang))
+    } else if let Some(c) = e.downcast_ref::<fieldcrm_connect::Error>() {
+        c.message(lang)
+    } else {
+        format!("{e:#}")
     }
+}
+
+/// Print an error for a person, in the chosen language: `错误：` or `error: `, then the
+/// application layer's refusal (with the option at fault) or the error with its context
+/// chain. Context a command added to an application error ("could not create a workspace
+/// in …") comes on a line before it.
+fn report(e: &anyhow::Error) {
+    let prefix = render::tr("错误：", "error: ");
+    let own = match (
+        e.downcast_ref::<fieldcrm_workspace::Error>(),
+        e.downcast_ref::<fieldcrm_connect::Error>(),
+    ) {
+        (Some(w), _) => Some(w.message(fieldcrm_model::Lang::En)),
+        (None, Some(c)) => Some(c.to_string()),
+        (None, None) => None,
+    };
+    if let Some(own) = own {
+        let top = e.to_string();
+        if top != own {
+            eprintln!("{prefix}{top}");
+        }
+    }
+    eprintln!("{prefix}{}", error_text(e));
 }

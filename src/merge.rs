@@ -9,7 +9,7 @@ use fieldcrm_model::{DocKind, Millis};
 use fieldcrm_workspace::{CarryOver, Workspace, merge_fields, value_text};
 use serde_json::json;
 
-use crate::render::{Table, print_json};
+use crate::render::{Table, print_json, say, tr, trf};
 
 /// `customer merge` / `channel merge`.
 #[derive(Args, Debug)]
@@ -45,22 +45,29 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
     let mut take = BTreeSet::new();
     let mut decided = BTreeSet::new();
     for t in &a.take {
-        let (f, side) = t
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--take: `{t}` is not FIELD=keep or FIELD=duplicate"))?;
+        let (f, side) = t.split_once('=').ok_or_else(|| {
+            anyhow!(trf!(
+                zh: "--take：`{t}` 不是 字段=keep 或 字段=duplicate",
+                en: "--take: `{t}` is not FIELD=keep or FIELD=duplicate"
+            ))
+        })?;
         let f = f.trim();
         if !fields.contains(&f) {
-            bail!(
-                "--take: `{f}` is not a field a merge chooses; fields: {}",
-                fields.join(", ")
-            );
+            let fields = fields.join(", ");
+            bail!(trf!(
+                zh: "--take：`{f}` 不是合并时需要选择的字段；可选字段：{fields}",
+                en: "--take: `{f}` is not a field a merge chooses; fields: {fields}"
+            ));
         }
         match side.trim() {
             "duplicate" | "dup" | "重复" => {
                 take.insert(f.to_string());
             }
             "keep" | "保留" => {}
-            other => bail!("--take: `{other}` is not keep or duplicate"),
+            other => bail!(trf!(
+                zh: "--take：`{other}` 不是 keep 或 duplicate",
+                en: "--take: `{other}` is not keep or duplicate"
+            )),
         }
         decided.insert(f.to_string());
     }
@@ -73,11 +80,13 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
             .iter()
             .filter(|d| !decided.contains(&d.field))
         {
+            let (field, keep, dup) = (&d.field, value_text(&d.keep), value_text(&d.duplicate));
             print!(
-                "{}: [1] keep `{}`  [2] duplicate `{}`  (Enter = 1): ",
-                d.field,
-                value_text(&d.keep),
-                value_text(&d.duplicate)
+                "{}",
+                trf!(
+                    zh: "{field}：[1] 保留 `{keep}`  [2] 采用重复档案的 `{dup}`  （回车 = 1）：",
+                    en: "{field}: [1] keep `{keep}`  [2] duplicate `{dup}`  (Enter = 1): "
+                )
             );
             std::io::stdout().flush()?;
             let mut line = String::new();
@@ -90,7 +99,7 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
     let plan = if a.dry_run {
         plan
     } else {
-        let progress = crate::progress::Progress::start("合并中 merging");
+        let progress = crate::progress::Progress::start(tr("合并中", "merging"));
         let r = ws.merge_docs(&kind, &keep, &dup, &take, now)?;
         progress.done();
         r
@@ -111,32 +120,41 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
         }))?;
         return Ok(());
     }
-    println!(
-        "{} {} ({}) → {} ({})",
-        if a.dry_run { "would merge" } else { "merged" },
-        plan.duplicate_name,
-        plan.duplicate.short(),
-        plan.keep_name,
-        plan.keep.short()
-    );
+    let (dup, dup_id) = (&plan.duplicate_name, plan.duplicate.short());
+    let (keep, keep_id) = (&plan.keep_name, plan.keep.short());
+    match a.dry_run {
+        true => say!(
+            zh: "将合并 {dup}（{dup_id}）→ {keep}（{keep_id}）",
+            en: "would merge {dup} ({dup_id}) → {keep} ({keep_id})"
+        ),
+        false => say!(
+            zh: "已合并 {dup}（{dup_id}）→ {keep}（{keep_id}）",
+            en: "merged {dup} ({dup_id}) → {keep} ({keep_id})"
+        ),
+    }
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
     for e in &plan.entities {
         *counts.entry(e.split('/').next().unwrap_or("")).or_default() += 1;
     }
     if counts.is_empty() {
-        println!("  entities copied: none");
+        say!(zh: "  复制的记录：无", en: "  entities copied: none");
     } else {
-        println!(
-            "  entities copied: {}",
-            counts
-                .iter()
-                .map(|(c, n)| format!("{c} ×{n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let copied = counts
+            .iter()
+            .map(|(c, n)| match crate::render::zh() {
+                true => format!("{} ×{n}", crate::render::kind_name(c)),
+                false => format!("{c} ×{n}"),
+            })
+            .collect::<Vec<_>>()
+            .join(tr("、", ", "));
+        say!(zh: "  复制的记录：{copied}", en: "  entities copied: {copied}");
     }
     if !plan.filled.is_empty() {
-        println!("  filled from the duplicate: {}", plan.filled.join(", "));
+        let filled = plan.filled.join(", ");
+        say!(
+            zh: "  从重复档案补全：{filled}",
+            en: "  filled from the duplicate: {filled}"
+        );
     }
     if !plan.differing.is_empty() {
         let roster = ws.roster().ok();
@@ -149,29 +167,36 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
                 .unwrap_or_else(|| value_text(v)),
             _ => value_text(v),
         };
-        let mut t = Table::new(&["  FIELD", "KEEP", "DUPLICATE", "CHOSEN"]);
+        let mut t = Table::titled(&[
+            ("  字段", "  FIELD"),
+            ("保留档案", "KEEP"),
+            ("重复档案", "DUPLICATE"),
+            ("采用", "CHOSEN"),
+        ]);
         for d in &plan.differing {
             t.row(vec![
                 format!("  {}", d.field),
                 shown(&d.field, &d.keep),
                 shown(&d.field, &d.duplicate),
                 if take.contains(&d.field) {
-                    "duplicate".into()
+                    tr("重复档案", "duplicate").into()
                 } else {
-                    "keep".into()
+                    tr("保留档案", "keep").into()
                 },
             ]);
         }
         print!("{}", t.render());
         if a.dry_run {
-            println!("  (choose with --take FIELD=duplicate; default keep)");
+            say!(
+                zh: "  （用 --take 字段=duplicate 选择；默认保留）",
+                en: "  (choose with --take FIELD=duplicate; default keep)"
+            );
         }
     }
     if !a.dry_run {
-        println!(
-            "已合并 {} is now a tombstone pointing to {}",
-            plan.duplicate.short(),
-            plan.keep.short()
+        say!(
+            zh: "{dup_id} 已成为指向 {keep_id} 的墓碑记录",
+            en: "{dup_id} is now a tombstone pointing to {keep_id}"
         );
     }
     Ok(())
@@ -179,24 +204,21 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
 
 pub(crate) fn print_carry(list: &[CarryOver]) {
     for c in list {
+        let (name, tombstone, survivor) = (&c.name, c.tombstone.short(), c.survivor.short());
         if !c.carried.is_empty() {
-            println!(
-                "接续合并 carried over {} change(s) from merged file {} ({}) into {}: {}",
-                c.carried.len(),
-                c.name,
-                c.tombstone.short(),
-                c.survivor.short(),
-                c.carried.join(", ")
+            let (n, what) = (c.carried.len(), c.carried.join(", "));
+            say!(
+                zh: "接续合并：已将已合并档案 {name}（{tombstone}）的 {n} 项修改转入 {survivor}：{what}",
+                en: "carried over {n} change(s) from merged file {name} ({tombstone}) into {survivor}: {what}"
             );
         }
         for (ch, why) in &c.review {
-            println!(
-                "需要处理 edit to merged file {} ({}) not carried over: {} {} → {}: {why}",
-                c.name,
-                c.tombstone.short(),
-                ch.path,
-                ch.old.as_ref().map(value_text).unwrap_or("-".into()),
-                ch.new.as_ref().map(value_text).unwrap_or("-".into()),
+            let path = &ch.path;
+            let old = ch.old.as_ref().map(value_text).unwrap_or("-".into());
+            let new = ch.new.as_ref().map(value_text).unwrap_or("-".into());
+            say!(
+                zh: "需要处理：对已合并档案 {name}（{tombstone}）的修改未转入：{path} {old} → {new}：{why}",
+                en: "edit to merged file {name} ({tombstone}) not carried over: {path} {old} → {new}: {why}"
             );
         }
     }
@@ -212,7 +234,7 @@ pub(crate) fn carry_over_quietly(
     if ws.me().is_err() {
         return Ok(Vec::new());
     }
-    let progress = crate::progress::Progress::start("转入中 carrying over");
+    let progress = crate::progress::Progress::start(tr("转入中", "carrying over"));
     let list = ws.merge_forward(now)?;
     progress.done();
     if !json {
@@ -222,13 +244,13 @@ pub(crate) fn carry_over_quietly(
 }
 
 pub(crate) fn merge_forward(ws: &Workspace, now: Millis, a: MergeForwardArgs) -> Result<()> {
-    let progress = crate::progress::Progress::start("转入中 carrying over");
+    let progress = crate::progress::Progress::start(tr("转入中", "carrying over"));
     let list = ws.merge_forward(now)?;
     progress.done();
     if a.json {
         print_json(&list)?;
     } else if list.is_empty() {
-        println!("nothing to carry over");
+        say!(zh: "没有需要转入的修改", en: "nothing to carry over");
     } else {
         print_carry(&list);
     }

@@ -15,7 +15,7 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// Start showing `what` ("导入中 importing") if standard error is a terminal and
+    /// Start showing `what` ("importing", "导入中") if standard error is a terminal and
     /// `--quiet` is off.
     pub(crate) fn start(what: &str) -> Self {
         let target = ProgressDrawTarget::stderr_with_hz(10);
@@ -49,7 +49,8 @@ impl Progress {
             bar.finish_and_clear();
         }
         if crate::render::verbose() {
-            eprintln!("{}: {:.2} s", self.what, self.start.elapsed().as_secs_f64());
+            let (what, secs) = (&self.what, self.start.elapsed().as_secs_f64());
+            crate::render::say_err!(zh: "{what}：{secs:.2} 秒", en: "{what}: {secs:.2} s");
         }
     }
 }

@@ -12,6 +12,7 @@ use fieldcrm_workspace::Workspace;
 
 use crate::cli::{RemoteCmd, SyncArgs};
 use crate::peer::{Progress, cli_error, edge_now, print_outcome};
+use crate::render::{say, say_err};
 
 /// `fieldcrm remote add|list|remove`. A remote is a relay URL (WebSocket) or the relay's
 /// iroh ticket (printed by `fieldcrm-relay serve`).
@@ -19,11 +20,12 @@ pub(crate) fn remote(ws: &Workspace, c: RemoteCmd) -> Result<()> {
     match c {
         RemoteCmd::Add { name, url } => {
             let r = fieldcrm_connect::add_remote(ws, &name, &url).map_err(cli_error)?;
-            println!("已添加 remote {} → {}", r.name, r.url);
+            let (name, url) = (&r.name, &r.url);
+            say!(zh: "已添加远端 {name} → {url}", en: "added remote {name} → {url}");
         }
         RemoteCmd::Remove { name } => {
             fieldcrm_connect::remove_remote(ws, &name).map_err(cli_error)?;
-            println!("已删除 removed remote {name}");
+            say!(zh: "已删除远端 {name}", en: "removed remote {name}");
         }
         RemoteCmd::List => {
             for r in fieldcrm_connect::remotes(ws).map_err(cli_error)? {
@@ -42,18 +44,22 @@ pub(crate) fn join(home: &Path, url: &str) -> Result<()> {
         .block_on(fieldcrm_connect::join_relay(home, url))
         .map_err(cli_error)?;
     let ws = &j.ws;
-    println!(
-        "已准备加入 ready to join workspace {} in {}",
-        ws.workspace_id(),
-        home.display()
+    let (id, at, device) = (ws.workspace_id(), home.display(), ws.device());
+    let (url, remote) = (&j.url, &j.remote);
+    say!(
+        zh: "已准备加入工作区 {id}，位于 {at}",
+        en: "ready to join workspace {id} in {at}"
     );
-    println!("device: {}", ws.device());
-    println!("relay:  {} (saved as remote `{}`)", j.url, j.remote);
-    println!(
-        "Ask an admin to run: fieldcrm device add {} --user <your name>",
-        ws.device()
+    say!(zh: "设备：{device}", en: "device: {device}");
+    say!(
+        zh: "中继：{url}（已保存为远端 `{remote}`）",
+        en: "relay:  {url} (saved as remote `{remote}`)"
     );
-    println!("then run: fieldcrm sync");
+    say!(
+        zh: "请管理员运行：fieldcrm device add {device} --user <你的名字>",
+        en: "Ask an admin to run: fieldcrm device add {device} --user <your name>"
+    );
+    say!(zh: "然后运行：fieldcrm sync", en: "then run: fieldcrm sync");
     Ok(())
 }
 
@@ -110,8 +116,10 @@ pub(crate) fn push_roster(ws: &Workspace) {
     match result {
         Ok(Some(outcome)) => print_outcome(&outcome),
         Ok(None) => {}
-        Err(e) => eprintln!(
-            "warning: the relay has not received this change yet ({e:#}); run `fieldcrm sync`"
+        Err(e) => say_err!(
+            zh: "警告：中继尚未收到这项修改（{}）；请运行 `fieldcrm sync`",
+            en: "warning: the relay has not received this change yet ({}); run `fieldcrm sync`",
+            crate::error_text(&e)
         ),
     }
 }

@@ -29,14 +29,8 @@ pub(crate) fn lang_from_env() -> fieldcrm_model::Lang {
     }
 }
 
-static LANG_FLAG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 static JSON: AtomicBool = AtomicBool::new(false);
 static VERBOSE: AtomicBool = AtomicBool::new(false);
-
-/// The global `--lang` as given, if it was.
-pub(crate) fn lang_flag() -> Option<String> {
-    LANG_FLAG.get().cloned().flatten()
-}
 
 /// The global flags that shape output, set once at start.
 pub(crate) fn set_output(lang_flag: Option<String>, json: bool, verbose: bool) {
@@ -45,7 +39,6 @@ pub(crate) fn set_output(lang_flag: Option<String>, json: bool, verbose: bool) {
         .and_then(fieldcrm_model::Lang::parse)
         .unwrap_or_else(lang_from_env);
     set_lang(lang);
-    let _ = LANG_FLAG.set(lang_flag);
     JSON.store(json, Ordering::Relaxed);
     VERBOSE.store(verbose, Ordering::Relaxed);
 }
@@ -73,6 +66,120 @@ pub(crate) fn lang() -> fieldcrm_model::Lang {
         fieldcrm_model::Lang::Zh
     }
 }
+
+/// Whether human output is in Chinese (the language chosen at start).
+pub(crate) fn zh() -> bool {
+    lang() == fieldcrm_model::Lang::Zh
+}
+
+/// `zh` or `en`, by the language chosen at start.
+pub(crate) fn tr<'a>(zh: &'a str, en: &'a str) -> &'a str {
+    lang().pick(zh, en)
+}
+
+/// A yes/no cell: 是/否 in Chinese, `true`/`false` in English.
+pub(crate) fn bool_cell(b: bool) -> String {
+    match (zh(), b) {
+        (true, true) => "是".into(),
+        (true, false) => "否".into(),
+        (false, b) => b.to_string(),
+    }
+}
+
+/// A record kind as typed or named by a command (`contact`, `联系人`, `price report`,
+/// `target`) in the chosen language; a kind this does not know, as given.
+pub(crate) fn kind_name(kind: &str) -> String {
+    use fieldcrm_workspace::{channel_record_collection, record_collection};
+    const NAMES: &[(&str, &str, &str)] = &[
+        ("contacts", "联系人", "contact"),
+        ("interactions", "互动记录", "interaction"),
+        ("complaints", "投诉", "complaint"),
+        ("surveys", "满意度回访", "survey"),
+        ("opportunities", "商机", "opportunity"),
+        ("quotes", "报价", "quote"),
+        ("contracts", "合同", "contract"),
+        ("orders", "订单", "order"),
+        ("gifts", "礼品", "gift"),
+        ("territories", "区域", "territory"),
+        ("communications", "沟通", "communication"),
+        ("trainings", "培训", "training"),
+        ("assessments", "评估", "assessment"),
+        ("price_reports", "价格报告", "price report"),
+        ("customer", "客户", "customer"),
+        ("channel", "渠道", "channel"),
+        ("target", "目标", "target"),
+        ("report", "销售报告", "report"),
+    ];
+    let t = kind.trim();
+    let lower = t.to_lowercase().replace('_', " ");
+    let collection = record_collection(t)
+        .or_else(|_| channel_record_collection(t))
+        .ok()
+        .unwrap_or(lower.as_str());
+    NAMES
+        .iter()
+        .find(|(c, zh, en)| *c == collection || *zh == t || *en == lower)
+        .map(|(_, zh, en)| tr(zh, en).to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// `text` padded with spaces to `width` display columns (a CJK character counts 2).
+pub(crate) fn pad(text: &str, width: usize) -> String {
+    format!("{text}{}", " ".repeat(width.saturating_sub(text.width())))
+}
+
+/// `text` right-aligned in `width` display columns.
+pub(crate) fn pad_start(text: &str, width: usize) -> String {
+    format!("{}{text}", " ".repeat(width.saturating_sub(text.width())))
+}
+
+/// A `label: ` column for `label: value` lines, in the chosen language: the Chinese label
+/// with a full-width colon padded to `zh_width` columns, or the English one with `:`
+/// padded to `en_width`, so that the values line up in either language.
+pub(crate) fn label(zh_label: &str, en_label: &str, zh_width: usize, en_width: usize) -> String {
+    if zh() {
+        pad(&format!("{zh_label}："), zh_width)
+    } else {
+        pad(&format!("{en_label}:"), en_width)
+    }
+}
+
+/// `format!` of the Chinese or the English text, by the language chosen at start. Both
+/// take the same arguments: `trf!(zh: "已归档客户 {id}", en: "archived customer {id}")`.
+macro_rules! trf {
+    (zh: $zh:literal, en: $en:literal $(, $arg:expr)* $(,)?) => {
+        if $crate::render::zh() {
+            format!($zh $(, $arg)*)
+        } else {
+            format!($en $(, $arg)*)
+        }
+    };
+}
+pub(crate) use trf;
+
+/// `println!` of the Chinese or the English text, as [`trf!`].
+macro_rules! say {
+    (zh: $zh:literal, en: $en:literal $(, $arg:expr)* $(,)?) => {
+        if $crate::render::zh() {
+            println!($zh $(, $arg)*)
+        } else {
+            println!($en $(, $arg)*)
+        }
+    };
+}
+pub(crate) use say;
+
+/// `eprintln!` of the Chinese or the English text, as [`trf!`].
+macro_rules! say_err {
+    (zh: $zh:literal, en: $en:literal $(, $arg:expr)* $(,)?) => {
+        if $crate::render::zh() {
+            eprintln!($zh $(, $arg)*)
+        } else {
+            eprintln!($en $(, $arg)*)
+        }
+    };
+}
+pub(crate) use say_err;
 
 /// `--quiet`: saves print only the ID.
 pub(crate) fn set_quiet(on: bool) {
@@ -119,10 +226,14 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// A table with these column titles.
-    pub(crate) fn new(header: &[&str]) -> Self {
+    /// A table with these column titles, each given as (Chinese, English): the chosen
+    /// language's.
+    pub(crate) fn titled(header: &[(&str, &str)]) -> Self {
         Table {
-            header: header.iter().map(|s| s.to_string()).collect(),
+            header: header
+                .iter()
+                .map(|(zh, en)| tr(zh, en).to_string())
+                .collect(),
             rows: Vec::new(),
         }
     }
@@ -184,7 +295,7 @@ mod tests {
 
     #[test]
     fn table_aligns_chinese() {
-        let mut t = Table::new(&["名称", "class"]);
+        let mut t = Table::titled(&[("名称", "名称"), ("class", "class")]);
         t.row(vec!["华东机械".into(), "key".into()]);
         t.row(vec!["ab".into(), "general".into()]);
         let out = t.render();
@@ -197,5 +308,25 @@ mod tests {
             lines[2].find("general").map(|i| lines[2][..i].width()),
             Some(10)
         );
+    }
+
+    #[test]
+    fn labels_line_up_by_display_width_in_either_language() {
+        assert_eq!(pad("分类：", 10), "分类：    ");
+        assert_eq!(pad("年度价值：", 10).width(), 10);
+        assert_eq!(pad("too long for it", 4), "too long for it");
+        assert_eq!(pad_start("条数", 6), "  条数");
+        set_lang(fieldcrm_model::Lang::Zh);
+        assert_eq!(label("负责人", "owner", 10, 14), "负责人：  ");
+        assert_eq!(kind_name("contacts"), "联系人");
+        assert_eq!(kind_name("price report"), "价格报告");
+        assert_eq!(bool_cell(true), "是");
+        assert_eq!(trf!(zh: "共 {} 个", en: "{} item(s)", 3), "共 3 个");
+        set_lang(fieldcrm_model::Lang::En);
+        assert_eq!(label("负责人", "owner", 10, 14), "owner:        ");
+        assert_eq!(kind_name("联系人"), "contact");
+        assert_eq!(kind_name("something else"), "something else");
+        assert_eq!(bool_cell(false), "false");
+        assert_eq!(trf!(zh: "共 {} 个", en: "{} item(s)", 3), "3 item(s)");
     }
 }

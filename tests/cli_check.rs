@@ -91,7 +91,7 @@ fn check_reports_in_both_languages_and_exit_codes_follow_severity() {
     admin.ok(&["quote", "add", &c, "--product", "P-1", "--price", "750"]);
     let (code, ids) = rules(&admin, &[]);
     assert_eq!((code, ids), (1, vec!["PRICE-DISCOUNT".to_string()]));
-    let zh = admin.run(&["check"]);
+    let zh = admin.run(&["--lang", "zh", "check"]);
     assert_eq!(zh.code, 1);
     assert!(
         zh.stdout.contains("未经经理或管理员审批") && zh.stdout.contains("违规"),
@@ -104,6 +104,16 @@ fn check_reports_in_both_languages_and_exit_codes_follow_severity() {
         "{}",
         en.stdout
     );
+    // Without --lang, the locale's language (the tests run in the C locale: English).
+    let default = admin.run(&["check"]);
+    assert!(
+        default.stdout.contains("no manager or admin approved it")
+            && !default.stdout.contains("违规"),
+        "{}",
+        default.stdout
+    );
+    let zh = admin.run_with(&["check"], &[("LANG", "zh_CN.UTF-8")], None);
+    assert!(zh.stdout.contains("未经经理或管理员审批"), "{}", zh.stdout);
 
     // Warnings pass unless --strict.
     admin.ok(&["customer", "edit", &c, "--class", "key"]);
@@ -251,7 +261,9 @@ fn today_and_inbox_show_what_the_app_shows() {
     assert_eq!(items[0]["discount_bp"], 2500);
     assert_eq!(items[0]["can_approve"], true);
     let text = admin.ok(&["today"]);
-    assert!(text.contains("待审批 waiting for approval (1)"), "{text}");
+    assert!(text.contains("waiting for approval (1)"), "{text}");
+    let text = admin.ok(&["--lang", "zh", "today"]);
+    assert!(text.contains("待审批 (1)"), "{text}");
     admin.ok(&["quote", "approve", "甲公司", &q]);
     let inbox = admin.run(&["inbox", "--json"]).json();
     assert!(inbox.as_array().unwrap().is_empty(), "{inbox}");

@@ -1,6 +1,6 @@
 //! The command line's conventions (README "Command-line conventions"): one vocabulary
-//! with the old flag names kept, `--json` on writes, Chinese help by locale, progress and
-//! `--verbose`.
+//! with the old flag names kept, `--json` on writes, help, messages and errors in one
+//! language (by `--lang` or the locale), progress and `--verbose`.
 
 use crate::support::Rep;
 
@@ -266,9 +266,11 @@ fn no_progress_when_piped_and_timings_with_verbose() {
     );
     assert!(!run.stderr.contains("exporting:"), "{}", run.stderr);
     let run = rep.run(&["-v", "export", "customers", "-o", out.to_str().unwrap()]);
-    assert!(run.stderr.contains("导出中 exporting: "), "{}", run.stderr);
+    assert!(run.stderr.contains("exporting: "), "{}", run.stderr);
     let run = rep.run(&["--verbose", "check"]);
-    assert!(run.stderr.contains("检查中 checking: "), "{}", run.stderr);
+    assert!(run.stderr.contains("checking: "), "{}", run.stderr);
+    let run = rep.run(&["--lang", "zh", "--verbose", "check"]);
+    assert!(run.stderr.contains("检查中："), "{}", run.stderr);
     let run = rep.run(&["-v", "customer", "import", out.to_str().unwrap()]);
     // Its own customers again: refused, but the step was timed.
     assert_ne!(run.code, 0);
@@ -278,4 +280,165 @@ fn no_progress_when_piped_and_timings_with_verbose() {
         "--quiet and --verbose do not go together: {}",
         run.stderr
     );
+}
+
+/// Whether `text` has a Chinese character or full-width punctuation.
+fn has_han(text: &str) -> bool {
+    text.chars().any(|c| {
+        ('\u{4e00}'..='\u{9fff}').contains(&c)
+            || ('\u{3000}'..='\u{303f}').contains(&c)
+            || ('\u{ff00}'..='\u{ffef}').contains(&c)
+    })
+}
+
+#[test]
+fn human_output_and_errors_are_in_one_language() {
+    let rep = Rep::new();
+    rep.ok(&["init", "--user", "Wang", "--role", "manager"]);
+    let zh_env = [("LANG", "zh_CN.UTF-8")];
+
+    // Chinese: the save line is Chinese, with no English word of the message (only the ID).
+    let out = rep.ok(&["--lang", "zh", "customer", "add", "Acme Trading"]);
+    let line = out.lines().next().unwrap();
+    let (words, id) = line.rsplit_once(' ').unwrap();
+    assert_eq!(words, "已保存客户", "{out}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{out}");
+    assert!(!words.chars().any(|c| c.is_ascii_alphabetic()), "{out}");
+    // A zh_* locale without the flag: Chinese too.
+    let out = rep
+        .run_with(&["customer", "add", "Beta Ltd"], &zh_env, None)
+        .ok();
+    assert!(
+        out.starts_with("已保存客户 ") && !out.contains("saved"),
+        "{out}"
+    );
+
+    // English (the flag outranks the locale): no Chinese anywhere in what a person reads.
+    let en = |args: &[&str]| {
+        let mut all = vec!["--lang", "en"];
+        all.extend_from_slice(args);
+        rep.run_with(&all, &zh_env, None)
+    };
+    let out = en(&[
+        "customer", "add", "Gamma Co", "--class", "key", "--region", "East",
+    ])
+    .ok();
+    assert!(
+        out.starts_with("saved customer ") && !has_han(&out),
+        "{out}"
+    );
+    en(&[
+        "contact",
+        "add",
+        "Gamma Co",
+        "Li Na",
+        "--phone",
+        "13800000001",
+    ])
+    .ok();
+    en(&[
+        "interaction",
+        "log",
+        "Gamma Co",
+        "--kind",
+        "visit",
+        "--text",
+        "demo",
+    ])
+    .ok();
+    en(&[
+        "plan",
+        "set",
+        "Gamma Co",
+        "--text",
+        "grow",
+        "--review",
+        "2027-03-31",
+    ])
+    .ok();
+    let show = en(&["customer", "show", "Gamma Co"]).ok();
+    assert!(
+        show.contains("  class:        key\n") && show.contains("\ncontacts\n"),
+        "{show}"
+    );
+    assert!(!has_han(&show), "{show}");
+    let list = en(&["customer", "list"]).ok();
+    assert!(list.contains("3 customer(s)") && !has_han(&list), "{list}");
+
+    // Chinese `customer show`: Chinese labels, lined up by display width.
+    let show = rep.ok(&["--lang", "zh", "customer", "show", "Gamma Co"]);
+    assert!(show.contains("  分类：    重要\n"), "{show}");
+    assert!(show.contains("  年度价值：-\n"), "{show}");
+    assert!(
+        show.contains("\n联系人\n") && !show.contains("contacts"),
+        "{show}"
+    );
+
+    // An application-layer error names the flag at fault, in one language.
+    let bad = [
+        "interaction",
+        "log",
+        "Gamma Co",
+        "--kind",
+        "visit",
+        "--text",
+        "x",
+    ];
+    let mut args = bad.to_vec();
+    args.extend(["--at", "2026-13-01"]);
+    let r = en(&args);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("error: --at: "), "{}", r.stderr);
+    assert!(!has_han(&r.stderr), "{}", r.stderr);
+    let mut zh_args = vec!["--lang", "zh"];
+    zh_args.extend_from_slice(&args);
+    let r = rep.run(&zh_args);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("错误：--at: "), "{}", r.stderr);
+    assert!(!r.stderr.contains("error"), "{}", r.stderr);
+    let r = rep.run_with(&args, &zh_env, None);
+    assert!(r.stderr.starts_with("错误："), "{}", r.stderr);
+    // Other errors too: `错误：` or `error: `, once.
+    let r = rep.run(&[
+        "--lang", "zh", "customer", "merge", "Acme", "Beta", "--take", "x",
+    ]);
+    assert!(r.stderr.starts_with("错误：--take："), "{}", r.stderr);
+    let r = rep.run(&["customer", "merge", "Acme", "Beta", "--take", "x"]);
+    assert!(r.stderr.starts_with("error: --take: "), "{}", r.stderr);
+    assert!(!has_han(&r.stderr), "{}", r.stderr);
+
+    // Help: clap's own headings in Chinese too; English help keeps them.
+    for args in [
+        vec!["--lang", "zh", "--help"],
+        vec!["--lang", "zh", "customer", "add", "--help"],
+        vec!["--lang", "zh", "customer", "-h"],
+    ] {
+        let help = rep.ok(&args);
+        assert!(help.contains("用法："), "{help}");
+        assert!(help.contains("显示帮助"), "{help}");
+        for english in [
+            "Usage:",
+            "Options:",
+            "Commands:",
+            "Arguments:",
+            "Print help",
+        ] {
+            assert!(!help.contains(english), "{english} in {help}");
+        }
+    }
+    let help = rep.run_with(&["--help"], &zh_env, None).ok();
+    assert!(help.contains("用法：") && help.contains("命令:") && help.contains("显示版本"));
+    assert!(
+        !help.contains("Usage:") && !help.contains("Print version"),
+        "{help}"
+    );
+    let help = rep.ok(&["customer", "add", "--help"]);
+    assert!(
+        help.contains("Usage: fieldcrm customer add")
+            && help.contains("Arguments:")
+            && help.contains("Options:")
+            && help.contains("Print help"),
+        "{help}"
+    );
+    assert!(!help.contains("用法"), "{help}");
 }

@@ -35,15 +35,12 @@ fn acknowledge_waive_and_resolve_a_finding() {
     // Acknowledged by a unique start of the key: still open, still exit 1.
     let prefix: String = key.chars().take(25).collect();
     let out = rep.ok(&["finding", "ack", &prefix, "--note", "下周拜访时确认分类"]);
-    assert!(
-        out.contains("已确认 acknowledged") && out.contains(&key),
-        "{out}"
-    );
+    assert!(out.contains("acknowledged") && out.contains(&key), "{out}");
     let (code, rows) = class_missing(&rep, false);
     assert_eq!(code, 1);
     assert_eq!(rows[0]["status"], "acknowledged");
     assert_eq!(rows[0]["state"]["by"]["name"], "小张");
-    let text = rep.run(&["check", "--rule", "CUST-CLASS-MISSING"]);
+    let text = rep.run(&["--lang", "zh", "check", "--rule", "CUST-CLASS-MISSING"]);
     assert_eq!(text.code, 1);
     assert!(
         text.stdout.contains("[违规|已确认]")

@@ -79,8 +79,10 @@ fn the_office_console_signs_in_once_and_shows_devices_activity_and_the_audit_log
     office.restart_relay();
 
     // A rep gets no link; the manager does.
-    rep.run(&["office-login"])
+    rep.run(&["--lang", "zh", "office-login"])
         .fails_with("只有管理员和经理可以登录办公室控制台");
+    rep.run(&["office-login"])
+        .fails_with("only admins and managers may sign in to the office console");
     let link = mgr.ok(&["office-login"]).trim().to_string();
     assert!(
         link.starts_with(&office.relay.url.replace("ws://", "http://")),

@@ -120,7 +120,7 @@ fn an_invited_device_joins_with_the_code_and_syncs_its_scope() {
 
     // The link works once: another device is refused, in both languages.
     let again = Rep::at(&office.root.join("thief"));
-    let r = again.run(&["join", &link]);
+    let r = again.run(&["--lang", "zh", "join", &link]);
     r.fails_with("这个邀请已被另一台设备使用过");
     assert!(
         again
@@ -171,6 +171,8 @@ fn wrong_expired_and_guessed_codes_are_refused() {
     std::thread::sleep(std::time::Duration::from_millis(1_500));
     let late = Rep::at(&office.root.join("late"));
     let r = late.run(&[
+        "--lang",
+        "zh",
         "join",
         "--invite",
         short["code"].as_str().unwrap(),
@@ -196,17 +198,23 @@ fn wrong_expired_and_guessed_codes_are_refused() {
     let guesser = Rep::at(&office.root.join("guesser"));
     for guess in ["AAAA-AAAA", "BBBB-BBBB", "CCCC-CCCC"] {
         guesser
-            .run(&["join", "--invite", guess, "--relay", &url])
+            .run(&["--lang", "zh", "join", "--invite", guess, "--relay", &url])
             .fails_with("邀请码不对");
     }
-    let r = guesser.run(&[
-        "join",
-        "--invite",
-        good["code"].as_str().unwrap(),
-        "--relay",
-        &url,
-    ]);
+    let right = |lang: &str| {
+        guesser.run(&[
+            "--lang",
+            lang,
+            "join",
+            "--invite",
+            good["code"].as_str().unwrap(),
+            "--relay",
+            &url,
+        ])
+    };
+    let r = right("zh");
     assert!(r.stderr.contains("错误次数太多"), "{}", r.stderr);
+    let r = right("en");
     assert!(
         r.stderr.contains("at most 5 failures per 10 minutes"),
         "{}",
@@ -214,7 +222,15 @@ fn wrong_expired_and_guessed_codes_are_refused() {
     );
     // A code that is not one is refused before anything is sent.
     guesser
-        .run(&["join", "--invite", "ABCD-EFGU", "--relay", &url])
+        .run(&[
+            "--lang",
+            "zh",
+            "join",
+            "--invite",
+            "ABCD-EFGU",
+            "--relay",
+            &url,
+        ])
         .fails_with("--invite: 邀请码中不能有“U”");
 
     let log = events(&office);
@@ -223,10 +239,13 @@ fn wrong_expired_and_guessed_codes_are_refused() {
         .filter(|e| e["event"] == "refused")
         .map(|e| e["reason"].as_str().unwrap())
         .collect();
-    assert_eq!(refused.len(), 6, "{log:?}");
+    // Two expired, three wrong codes, and the right code twice (Chinese, English) while
+    // the address is held off.
+    assert_eq!(refused.len(), 7, "{log:?}");
     assert!(refused[0].starts_with("expired"), "{refused:?}");
     assert!(refused[2].starts_with("wrong-code"), "{refused:?}");
     assert_eq!(refused[5], "rate-limited");
+    assert_eq!(refused[6], "rate-limited");
 }
 
 /// POST a signed invitation to the relay as `ws`'s device; the status line and body.
@@ -279,8 +298,12 @@ fn the_relay_holds_only_invitations_an_admins_device_signed() {
     let office = Office::new("");
     let rep = office.device("小张", "rep", "华东");
     // The CLI refuses a rep at once.
+    rep.run(&[
+        "--lang", "zh", "invite", "--name", "内鬼", "--role", "admin",
+    ])
+    .fails_with("无权");
     rep.run(&["invite", "--name", "内鬼", "--role", "admin"])
-        .fails_with("无权");
+        .fails_with("permission denied");
 
     // Past the CLI, the relay refuses it too: signed by a rep's device,
     let rep_ws = Workspace::open(&rep.home).unwrap();

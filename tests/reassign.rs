@@ -35,7 +35,7 @@ fn an_old_owners_offline_visit_survives_the_reassignment_and_reaches_the_new_own
     assert!(out.contains("华东机电有限公司"), "{out}");
     // The file left the old owner's device.
     old.run(&["customer", "show", "华东机电有限公司"])
-        .fails_with("找不到");
+        .fails_with("not found");
 
     for dev in [&new, &mgr] {
         dev.ok(&["sync"]);

@@ -689,7 +689,7 @@ fn the_relay_killed_mid_sync_loses_no_acknowledged_change() {
                         let name = format!("客户{r}-{i}");
                         rep.ok(&["customer", "add", &name]);
                         let out = rep.run(&["sync"]);
-                        if out.code == 0 && out.stdout.contains("同步完成") {
+                        if out.code == 0 && out.stdout.contains("synced with") {
                             acked.push(name);
                         } else {
                             break;

@@ -51,7 +51,7 @@ fn a_price_lowered_after_approval_is_void_on_every_device_and_the_relay() {
 
     // Afterwards the rep lowers the price to 24 % off.
     let out = rep.ok(&["quote", "edit", &cust, &q, "--price", "760"]);
-    assert!(out.contains("需重新审批"), "{out}");
+    assert!(out.contains("needs approving again"), "{out}");
     rep.ok(&["sync"]);
     mgr.ok(&["sync"]);
     let on_rep = price_findings(&rep, false);

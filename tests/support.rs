@@ -123,12 +123,12 @@ impl Rep {
         self.run(args).ok()
     }
 
-    /// The short ID printed by a `saved ... <id>` line.
+    /// The short ID printed by a `saved ... <id>` line (`已保存… <id>` in Chinese).
     #[track_caller]
     pub(crate) fn saved_id(&self, args: &[&str]) -> String {
         let out = self.ok(args);
         out.lines()
-            .find(|l| l.starts_with("已保存 saved"))
+            .find(|l| l.starts_with("saved ") || l.starts_with("已保存"))
             .unwrap_or(&out)
             .split_whitespace()
             .last()

@@ -244,7 +244,7 @@ pub(crate) struct CheckArgs {
     /// Only findings about this channel.
     #[arg(long)]
     pub(crate) channel: Option<String>,
-    /// Language of the messages: zh or en (default zh; the global --lang too).
+    /// Language of the messages: zh or en (default: the global --lang, else the locale).
     #[arg(long)]
     pub(crate) lang: Option<String>,
     /// Fail (exit 1) on open warnings too.

@@ -2,7 +2,7 @@
 //! clap `Command` at run time when the language is Chinese (`--lang zh`, or a zh_* locale).
 //! A test walks the command tree so a new command cannot go without its Chinese line.
 
-use clap::Command;
+use clap::{Arg, ArgAction, Command};
 use fieldcrm_model::Lang;
 
 /// Command path (space separated, "" for `fieldcrm` itself) → Chinese description.
@@ -318,9 +318,14 @@ const GLOBAL_ZH: &[(&str, &str)] = &[
         "lang",
         "帮助与消息的语言：zh 或 en（默认：zh_* 语言环境为 zh，否则 en）。",
     ),
-    ("help", "显示帮助"),
-    ("version", "显示版本"),
 ];
+
+/// The help layout clap uses, with the Chinese heading 用法 for its English `Usage:`.
+const TEMPLATE_ZH: &str =
+    "{before-help}{about-with-newline}\n用法：{usage}\n\n{all-args}{after-help}";
+
+/// What clap's own `help` subcommand says, in Chinese.
+const HELP_SUBCOMMAND_ZH: &str = "显示本帮助或给定子命令的帮助";
 
 /// The language asked for on the command line (`--lang zh`, `--lang=en`), else the
 /// locale's.
@@ -348,7 +353,8 @@ pub(crate) fn about_zh(path: &str) -> Option<&'static str> {
 }
 
 /// `cmd` with its help in `lang`: for Chinese, every command's description from the table
-/// (the English one kept after it in `--help`) and the global options' help.
+/// (the English one kept after it in `--help`), the global options' help, and clap's own
+/// headings (用法, 命令, 参数, 选项), help and version flags and `help` subcommand.
 pub(crate) fn localize(cmd: Command, lang: Lang) -> Command {
     if lang != Lang::Zh {
         return cmd;
@@ -359,12 +365,71 @@ pub(crate) fn localize(cmd: Command, lang: Lang) -> Command {
             cmd = cmd.mut_arg(*id, |a| a.help(*zh));
         }
     }
-    cmd.help_template(
-        "{before-help}{about-with-newline}\n用法 {usage-heading} {usage}\n\n{all-args}{after-help}",
-    )
+    if cmd.get_version().is_some() {
+        cmd = cmd.disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("显示版本")
+                .help_heading("选项")
+                .display_order(usize::MAX),
+        );
+    }
+    // clap adds its `help` subcommands while building: build now, then say them in Chinese.
+    cmd.build();
+    help_subcommands_zh(cmd)
+}
+
+/// Chinese headings and help flag for one command (clap's `Usage:`, `Commands:`,
+/// `Arguments:`, `Options:`, `Print help`).
+fn headings_zh(cmd: Command) -> Command {
+    cmd.help_template(TEMPLATE_ZH)
+        .subcommand_help_heading("命令")
+        .mut_args(|a| match a.get_help_heading() {
+            Some(_) => a,
+            None if a.is_positional() => a.help_heading("参数"),
+            None => a.help_heading("选项"),
+        })
+        .disable_help_flag(true)
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("显示帮助（用 '--help' 查看更多）")
+                .long_help("显示帮助（用 '-h' 查看摘要）")
+                .help_heading("选项")
+                .display_order(usize::MAX - 1),
+        )
+}
+
+/// The `help` subcommands clap added (one under every command with subcommands), in
+/// Chinese.
+fn help_subcommands_zh(cmd: Command) -> Command {
+    cmd.mut_subcommands(|sub| {
+        if sub.get_name() == "help" {
+            sub.about(HELP_SUBCOMMAND_ZH)
+                .help_template(TEMPLATE_ZH)
+                .subcommand_help_heading("命令")
+                .mut_args(|a| {
+                    a.help("要显示帮助的子命令")
+                        .help_heading("参数")
+                        .value_name("命令")
+                })
+        } else {
+            help_subcommands_zh(sub)
+        }
+    })
 }
 
 fn localize_at(mut cmd: Command, path: &str) -> Command {
+    cmd = headings_zh(cmd);
+    if let Some(after) = cmd.get_after_help().map(|h| h.to_string())
+        && let Some(examples) = after.strip_prefix("Examples 示例:")
+    {
+        cmd = cmd.after_help(format!("示例：{examples}"));
+    }
     if let Some(zh) = about_zh(path) {
         let en = cmd
             .get_long_about()

@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::render::{bool_cell, kind_name, label};
 
 pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
     let ws = &ctx.ws;
@@ -27,7 +28,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                 },
                 now,
             )?;
-            saved("channel", id.as_str());
+            saved("渠道", "channel", id.as_str());
         }
         ChannelCmd::List {
             status,
@@ -51,20 +52,27 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
             if json {
                 print_rows(&rows, &roster)?;
             } else {
-                let mut t =
-                    Table::new(&["ID", "NAME", "KIND", "STATUS", "REGION", "OWNER", "UPDATED"]);
+                let mut t = Table::titled(&[
+                    ("ID", "ID"),
+                    ("名称", "NAME"),
+                    ("类型", "KIND"),
+                    ("状态", "STATUS"),
+                    ("区域", "REGION"),
+                    ("负责人", "OWNER"),
+                    ("更新时间", "UPDATED"),
+                ]);
                 for Listed { id, summary: s } in &rows {
                     let kind = s
                         .class
                         .as_deref()
                         .and_then(|k| k.parse::<ChannelKind>().ok())
-                        .map(|k| format!("{k} {}", k.zh()))
+                        .map(|k| tr(k.zh(), k.as_str()).to_string())
                         .unwrap_or("-".into());
                     let status = s
                         .status
                         .as_deref()
                         .and_then(|k| k.parse::<ChannelStatus>().ok())
-                        .map(|k| format!("{k} {}", k.zh()))
+                        .map(|k| tr(k.zh(), k.as_str()).to_string())
                         .unwrap_or("-".into());
                     t.row(vec![
                         id.short().into(),
@@ -77,7 +85,8 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                     ]);
                 }
                 print!("{}", t.render());
-                println!("{} channel(s)", rows.len());
+                let n = rows.len();
+                say!(zh: "共 {n} 个渠道", en: "{n} channel(s)");
             }
         }
         ChannelCmd::Show { channel, json } => {
@@ -100,7 +109,12 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             ws.review_channel(&id, input::vocab("result", &result)?, note, now)?;
-            saved_kind("channel", "qualification review of", id.as_str());
+            saved_kind(
+                "channel",
+                "渠道资质审核",
+                "qualification review of",
+                id.as_str(),
+            );
         }
         ChannelCmd::AssessRisk {
             channel,
@@ -109,7 +123,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             ws.assess_channel_risk(&id, input::vocab("level", &level)?, note, now)?;
-            saved_kind("channel", "risk assessment of", id.as_str());
+            saved_kind("channel", "渠道风险评估", "risk assessment of", id.as_str());
         }
         ChannelCmd::Agreement {
             channel,
@@ -132,22 +146,28 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                 signed,
             };
             ws.set_agreement(&id, a, now)?;
-            saved_kind("channel", "agreement of", id.as_str());
+            saved_kind("channel", "渠道合作协议", "agreement of", id.as_str());
         }
         ChannelCmd::Activate { channel } => status(ctx, &channel, ChannelStatus::Active)?,
         ChannelCmd::Archive { channel, reason } => {
             let id = ctx.channel(&channel)?;
             ctx.ws.archive_record(&id, reason, ctx.now())?;
-            wrote("channel", id.as_str(), || {
-                println!("已归档 archived channel {}", id.short())
-            });
+            let short_id = id.short();
+            wrote(
+                "channel",
+                id.as_str(),
+                || say!(zh: "已归档渠道 {short_id}", en: "archived channel {short_id}"),
+            );
         }
         ChannelCmd::Restore { channel } => {
             let id = ctx.channel(&channel)?;
             ctx.ws.restore_record(&id, ctx.now())?;
-            wrote("channel", id.as_str(), || {
-                println!("已恢复 restored channel {}", id.short())
-            });
+            let short_id = id.short();
+            wrote(
+                "channel",
+                id.as_str(),
+                || say!(zh: "已恢复渠道 {short_id}", en: "restored channel {short_id}"),
+            );
         }
         ChannelCmd::RemoveRecord {
             channel,
@@ -157,9 +177,12 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.remove_channel_record(&id, &kind, &record, reason, now)?;
-            wrote(&kind, &eid, || {
-                println!("已删除 removed {kind} {}", short(&eid))
-            });
+            let (name, short_id) = (kind_name(&kind), short(&eid));
+            wrote(
+                &kind,
+                &eid,
+                || say!(zh: "已删除{name} {short_id}", en: "removed {name} {short_id}"),
+            );
         }
         ChannelCmd::RestoreRecord {
             channel,
@@ -168,9 +191,12 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.restore_channel_record(&id, &kind, &record, now)?;
-            wrote(&kind, &eid, || {
-                println!("已恢复 restored {kind} {}", short(&eid))
-            });
+            let (name, short_id) = (kind_name(&kind), short(&eid));
+            wrote(
+                &kind,
+                &eid,
+                || say!(zh: "已恢复{name} {short_id}", en: "restored {name} {short_id}"),
+            );
         }
         ChannelCmd::Suspend { channel } => status(ctx, &channel, ChannelStatus::Suspended)?,
         ChannelCmd::Terminate { channel } => status(ctx, &channel, ChannelStatus::Terminated)?,
@@ -192,7 +218,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                 !non_exclusive,
                 now,
             )?;
-            saved("territory", &eid);
+            saved("授权区域", "territory", &eid);
         }
         ChannelCmd::Communicate {
             channel,
@@ -201,12 +227,12 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.channel_communicate(&id, &summary, ctx.at(at.as_deref())?, now)?;
-            saved("communication", &eid);
+            saved("渠道沟通", "communication", &eid);
         }
         ChannelCmd::Train { channel, topic, at } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.channel_train(&id, &topic, ctx.at(at.as_deref())?, now)?;
-            saved("training", &eid);
+            saved("渠道培训", "training", &eid);
         }
         ChannelCmd::Assess {
             channel,
@@ -216,7 +242,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.assess_channel(&id, &period, input::int("score", &score)?, note, now)?;
-            saved("assessment", &eid);
+            saved("渠道业绩评估", "assessment", &eid);
         }
         ChannelCmd::PriceReport {
             channel,
@@ -232,7 +258,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                 ctx.at(at.as_deref())?,
                 now,
             )?;
-            saved_kind("price_report", "price report", &eid);
+            saved_kind("price_report", "渠道价格报告", "price report", &eid);
         }
     }
     Ok(())
@@ -241,8 +267,12 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
 pub(super) fn status(ctx: &Ctx, channel: &str, s: ChannelStatus) -> Result<()> {
     let id = ctx.channel(channel)?;
     ctx.ws.set_channel_status(&id, s.clone(), ctx.now())?;
+    let (short_id, status_zh) = (id.short(), s.zh());
     wrote("channel", id.as_str(), || {
-        println!("已保存 channel {} is now {s} ({})", id.short(), s.zh())
+        say!(
+            zh: "已保存：渠道 {short_id} 现为{status_zh}",
+            en: "saved: channel {short_id} is now {s}"
+        )
     });
     Ok(())
 }
@@ -251,62 +281,94 @@ pub(super) fn show_channel(ctx: &Ctx, id: &DocId, c: &Channel) -> Result<()> {
     let roster = ctx.ws.roster()?;
     let clock = &ctx.clock;
     let name_of = |u: &str| ctx.user_name(&roster, &Some(u.to_string()));
+    // `product lines: ` in English, `产品线：` in Chinese: the values line up.
+    let field = |zh: &str, en: &str| label(zh, en, 10, 15);
     println!("{}  [{}]", c.name, id.short());
-    println!(
-        "  kind:          {} ({})",
-        c.channel_kind,
-        c.channel_kind.zh()
+    let kind = tr(c.channel_kind.zh(), c.channel_kind.as_str());
+    println!("  {}{kind}", field("类型", "kind"));
+    let (status_label, since) = (field("状态", "status"), clock.fmt(c.status_at));
+    let status = tr(c.status.zh(), c.status.as_str());
+    say!(
+        zh: "  {status_label}{status}（自 {since}）",
+        en: "  {status_label}{status} since {since}"
     );
     println!(
-        "  status:        {} ({}) since {}",
-        c.status,
-        c.status.zh(),
-        clock.fmt(c.status_at)
+        "  {}{}",
+        field("区域", "region"),
+        c.region.as_deref().unwrap_or("-")
     );
-    println!("  region:        {}", c.region.as_deref().unwrap_or("-"));
     println!(
-        "  product lines: {}",
+        "  {}{}",
+        field("产品线", "product lines"),
         c.product_lines
             .keys()
             .cloned()
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("  owner:         {}", ctx.user_name(&roster, &c.owner));
+    println!(
+        "  {}{}",
+        field("负责人", "owner"),
+        ctx.user_name(&roster, &c.owner)
+    );
+    let qualification = field("资质审核", "qualification");
     match &c.qualification {
-        Some(r) => println!(
-            "  qualification: {} by {} at {}",
-            r.result,
-            name_of(&r.by),
-            clock.fmt(r.at)
-        ),
-        None => println!("  qualification: -"),
+        Some(r) => {
+            let (result, by, at) = (
+                tr(r.result.zh(), r.result.as_str()),
+                name_of(&r.by),
+                clock.fmt(r.at),
+            );
+            say!(
+                zh: "  {qualification}{result}（{by}，{at}）",
+                en: "  {qualification}{result} by {by} at {at}"
+            )
+        }
+        None => println!("  {qualification}-"),
     }
+    let risk = field("风险", "risk");
     match &c.risk {
-        Some(r) => println!(
-            "  risk:          {} by {} at {}",
-            r.level,
-            name_of(&r.by),
-            clock.fmt(r.at)
-        ),
-        None => println!("  risk:          -"),
+        Some(r) => {
+            let (level, by, at) = (
+                tr(r.level.zh(), r.level.as_str()),
+                name_of(&r.by),
+                clock.fmt(r.at),
+            );
+            say!(
+                zh: "  {risk}{level}（{by}，{at}）",
+                en: "  {risk}{level} by {by} at {at}"
+            )
+        }
+        None => println!("  {risk}-"),
     }
+    let agreement = field("合作协议", "agreement");
     match &c.agreement {
         Some(a) => {
-            println!(
-                "  agreement:     {} .. {}, signed {}",
+            let (from, to, signed) = (
                 clock.date(a.term_start),
                 clock.date(a.term_end),
-                clock.fmt_opt(a.signed_at)
+                clock.fmt_opt(a.signed_at),
             );
-            println!(
-                "    rights: {}; responsibilities: {}; plan: {}",
-                a.rights, a.responsibilities, a.plan
+            say!(
+                zh: "  {agreement}{from} 至 {to}，签署 {signed}",
+                en: "  {agreement}{from} .. {to}, signed {signed}"
+            );
+            let (rights, duties, plan) = (&a.rights, &a.responsibilities, &a.plan);
+            say!(
+                zh: "    权利：{rights}；责任：{duties}；计划：{plan}",
+                en: "    rights: {rights}; responsibilities: {duties}; plan: {plan}"
             );
         }
-        None => println!("  agreement:     -"),
+        None => println!("  {agreement}-"),
     }
-    let mut t = Table::new(&["ID", "REGION", "LINE", "FROM", "TO", "EXCLUSIVE"]);
+    let mut t = Table::titled(&[
+        ("ID", "ID"),
+        ("区域", "REGION"),
+        ("产品线", "LINE"),
+        ("起", "FROM"),
+        ("止", "TO"),
+        ("独家", "EXCLUSIVE"),
+    ]);
     for (k, v) in &c.territories {
         t.row(vec![
             short(k).into(),
@@ -314,16 +376,21 @@ pub(super) fn show_channel(ctx: &Ctx, id: &DocId, c: &Channel) -> Result<()> {
             v.product_line.clone(),
             clock.date(v.start),
             clock.date(v.end),
-            v.exclusive.to_string(),
+            bool_cell(v.exclusive),
         ]);
     }
     if !t.is_empty() {
-        println!("\n区域 territories\n{}", t.render());
+        println!("\n{}\n{}", tr("授权区域", "territories"), t.render());
     }
-    let mut t = Table::new(&["KIND", "WHEN", "BY", "WHAT"]);
+    let mut t = Table::titled(&[
+        ("类型", "KIND"),
+        ("时间", "WHEN"),
+        ("记录人", "BY"),
+        ("内容", "WHAT"),
+    ]);
     for v in c.communications.values() {
         t.row(vec![
-            "communication".into(),
+            tr("沟通", "communication").into(),
             clock.fmt(v.at),
             name_of(&v.by),
             v.text.clone(),
@@ -331,30 +398,31 @@ pub(super) fn show_channel(ctx: &Ctx, id: &DocId, c: &Channel) -> Result<()> {
     }
     for v in c.trainings.values() {
         t.row(vec![
-            "training".into(),
+            tr("培训", "training").into(),
             clock.fmt(v.at),
             name_of(&v.by),
             v.text.clone(),
         ]);
     }
     for v in c.assessments.values() {
+        let (period, score) = (&v.period, v.score);
         t.row(vec![
-            "assessment".into(),
+            tr("业绩评估", "assessment").into(),
             clock.fmt(v.at),
             name_of(&v.by),
-            format!("{} score {}", v.period, v.score),
+            trf!(zh: "{period} 评分 {score}", en: "{period} score {score}"),
         ]);
     }
     for v in c.price_reports.values() {
         t.row(vec![
-            "price report".into(),
+            tr("价格报告", "price report").into(),
             clock.fmt(v.at),
             name_of(&v.by),
             format!("{} {}", v.product, yuan(v.price)),
         ]);
     }
     if !t.is_empty() {
-        println!("\n记录 records\n{}", t.render());
+        println!("\n{}\n{}", tr("记录", "records"), t.render());
     }
     Ok(())
 }

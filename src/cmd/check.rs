@@ -5,10 +5,20 @@ use super::*;
 
 pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
     use fieldcrm_policy::{Lang, Severity};
-    // `check` speaks Chinese unless asked (`check --lang en`, or `--lang en` before it).
-    let wanted = a.lang.clone().or_else(crate::render::lang_flag);
-    let wanted = wanted.as_deref().unwrap_or("zh");
-    let lang = Lang::parse(wanted).ok_or_else(|| anyhow!("--lang: `{wanted}` is not zh or en"))?;
+    // `check --lang`, else the language of everything else (`--lang` before the command,
+    // or the locale).
+    let lang = match &a.lang {
+        Some(wanted) => Lang::parse(wanted).ok_or_else(|| {
+            anyhow!(trf!(
+                zh: "--lang：`{wanted}` 不是 zh 或 en",
+                en: "--lang: `{wanted}` is not zh or en"
+            ))
+        })?,
+        None => match crate::render::lang() {
+            fieldcrm_model::Lang::Zh => Lang::Zh,
+            fieldcrm_model::Lang::En => Lang::En,
+        },
+    };
     let rule = a
         .rule
         .as_deref()
@@ -26,7 +36,7 @@ pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
         rule,
         doc: only_doc,
     };
-    let progress = crate::progress::Progress::start("检查中 checking");
+    let progress = crate::progress::Progress::start(tr("检查中", "checking"));
     let tracked = ctx.ws.check_tracked(&query, ctx.now())?;
     progress.done();
     if a.json {
@@ -63,17 +73,20 @@ pub(super) fn finding(ctx: &Ctx, c: FindingCmd) -> Result<()> {
     let now = ctx.now();
     let (done, key) = match c {
         FindingCmd::Ack { key, note } => (
-            "已确认 acknowledged",
+            tr("已确认", "acknowledged"),
             ctx.ws.acknowledge_finding(&key, &note, now)?,
         ),
         FindingCmd::Waive { key, reason, until } => {
             let until = ctx.clock.parse_end("until", &until)?;
             (
-                "已豁免 waived",
+                tr("已豁免", "waived"),
                 ctx.ws.waive_finding(&key, &reason, until, now)?,
             )
         }
-        FindingCmd::Reopen { key } => ("已重新打开 reopened", ctx.ws.reopen_finding(&key, now)?),
+        FindingCmd::Reopen { key } => (
+            tr("已重新打开", "reopened"),
+            ctx.ws.reopen_finding(&key, now)?,
+        ),
     };
     wrote("finding", &key, || println!("{done} {key}"));
     Ok(())
@@ -115,14 +128,24 @@ pub(super) fn relay_check(
             "message_en"
         };
         for f in &findings {
+            let severity = f["severity"].as_str().unwrap_or("");
+            let severity = match (lang, severity) {
+                (fieldcrm_policy::Lang::Zh, "violation") => "违规",
+                (fieldcrm_policy::Lang::Zh, "warning") => "警告",
+                (_, s) => s,
+            };
             println!(
-                "[{}] {}  {}",
-                f["severity"].as_str().unwrap_or(""),
+                "[{severity}] {}  {}",
                 f["rule"].as_str().unwrap_or(""),
                 f[msg].as_str().unwrap_or("")
             );
         }
-        println!("{} finding(s) from the relay", findings.len());
+        let n = findings.len();
+        if lang == fieldcrm_policy::Lang::Zh {
+            println!("中继报告了 {n} 条检查结果");
+        } else {
+            println!("{n} finding(s) from the relay");
+        }
     }
     let has = |sev: &str| findings.iter().any(|f| f["severity"] == sev);
     Ok(if has("violation") || (a.strict && has("warning")) {
@@ -137,7 +160,7 @@ pub(super) fn policy(ctx: &Ctx, p: PolicyCmd) -> Result<()> {
         PolicyCmd::Show => {
             let (config, ignored) = ctx.ws.effective_policy()?;
             for e in ignored {
-                eprintln!("warning: ignored override: {e}");
+                crate::render::say_err!(zh: "警告：已忽略的覆盖：{e}", en: "warning: ignored override: {e}");
             }
             print!("{}", config.to_toml());
         }
@@ -150,7 +173,10 @@ pub(super) fn policy(ctx: &Ctx, p: PolicyCmd) -> Result<()> {
                 .ws
                 .set_rule_text(&rule, severity.as_deref(), &params, ctx.now())?;
             wrote("rule", &rule_id.to_string(), || {
-                println!("已保存 saved policy override for {rule_id}")
+                say!(
+                    zh: "已保存规则 {rule_id} 的覆盖配置",
+                    en: "saved policy override for {rule_id}"
+                )
             });
         }
     }

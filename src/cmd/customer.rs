@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::render::kind_name;
 
 /// `list --json`: one stable row per document (`fieldcrm_workspace::ListRow`).
 pub(super) fn print_rows(rows: &[Listed], roster: &Roster) -> Result<()> {
@@ -44,7 +45,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
                 },
                 now,
             )?;
-            saved("customer", id.as_str());
+            saved("客户", "customer", id.as_str());
         }
         CustomerCmd::Edit {
             customer,
@@ -72,21 +73,27 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
                 team: fields.team,
             };
             ws.edit_customer_fields(&id, e, now)?;
-            saved("customer", id.as_str());
+            saved("客户", "customer", id.as_str());
         }
         CustomerCmd::Archive { customer, reason } => {
             let id = ctx.customer(&customer)?;
             ws.archive_record(&id, reason, now)?;
-            wrote("customer", id.as_str(), || {
-                println!("已归档 archived customer {}", id.short())
-            });
+            let short_id = id.short();
+            wrote(
+                "customer",
+                id.as_str(),
+                || say!(zh: "已归档客户 {short_id}", en: "archived customer {short_id}"),
+            );
         }
         CustomerCmd::Restore { customer } => {
             let id = ctx.customer(&customer)?;
             ws.restore_record(&id, now)?;
-            wrote("customer", id.as_str(), || {
-                println!("已恢复 restored customer {}", id.short())
-            });
+            let short_id = id.short();
+            wrote(
+                "customer",
+                id.as_str(),
+                || say!(zh: "已恢复客户 {short_id}", en: "restored customer {short_id}"),
+            );
         }
         CustomerCmd::RemoveRecord {
             customer,
@@ -96,9 +103,12 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let eid = ws.remove_record(&id, &kind, &record, reason, now)?;
-            wrote(&kind, &eid, || {
-                println!("已删除 removed {kind} {}", short(&eid))
-            });
+            let (name, short_id) = (kind_name(&kind), short(&eid));
+            wrote(
+                &kind,
+                &eid,
+                || say!(zh: "已删除{name} {short_id}", en: "removed {name} {short_id}"),
+            );
         }
         CustomerCmd::RestoreRecord {
             customer,
@@ -107,15 +117,22 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let eid = ws.restore_removed(&id, &kind, &record, now)?;
-            wrote(&kind, &eid, || {
-                println!("已恢复 restored {kind} {}", short(&eid))
-            });
+            let (name, short_id) = (kind_name(&kind), short(&eid));
+            wrote(
+                &kind,
+                &eid,
+                || say!(zh: "已恢复{name} {short_id}", en: "restored {name} {short_id}"),
+            );
         }
         CustomerCmd::ClassException { customer, note } => {
             let id = ctx.customer(&customer)?;
             ws.approve_class_exception(&id, note, now)?;
+            let short_id = id.short();
             wrote("customer", id.as_str(), || {
-                println!("已批准 approved class exception for {}", id.short())
+                say!(
+                    zh: "已批准客户 {short_id} 的分类例外",
+                    en: "approved class exception for {short_id}"
+                )
             });
         }
         CustomerCmd::List(a) => {
@@ -146,17 +163,27 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             if a.json {
                 print_rows(&rows, &roster)?;
             } else {
-                let mut t =
-                    Table::new(&["ID", "NAME", "CLASS", "OWNER", "TEAM", "REGION", "UPDATED"]);
+                let mut t = Table::titled(&[
+                    ("ID", "ID"),
+                    ("名称", "NAME"),
+                    ("分类", "CLASS"),
+                    ("负责人", "OWNER"),
+                    ("团队", "TEAM"),
+                    ("区域", "REGION"),
+                    ("更新时间", "UPDATED"),
+                ]);
                 for Listed { id, summary: s } in &rows {
                     let class = s
                         .class
                         .as_deref()
                         .and_then(|c| c.parse::<CustomerClass>().ok())
-                        .map(|c| format!("{} {}", c, c.zh()))
+                        .map(|c| tr(c.zh(), c.as_str()).to_string())
                         .unwrap_or_else(|| "-".into());
                     let name = match &s.merged_into {
-                        Some(m) => format!("{} (merged → {})", s.name, short(m)),
+                        Some(m) => {
+                            let (name, into) = (&s.name, short(m));
+                            trf!(zh: "{name}（已并入 {into}）", en: "{name} (merged → {into})")
+                        }
                         None => s.name.clone(),
                     };
                     t.row(vec![
@@ -170,7 +197,8 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
                     ]);
                 }
                 print!("{}", t.render());
-                println!("{} customer(s)", rows.len());
+                let n = rows.len();
+                say!(zh: "共 {n} 个客户", en: "{n} customer(s)");
             }
         }
         CustomerCmd::Show { customer, json } => {
@@ -191,228 +219,6 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn show_customer(ctx: &Ctx, id: &DocId, c: &Customer) -> Result<()> {
-    let roster = ctx.ws.roster()?;
-    let clock = &ctx.clock;
-    let name_of = |u: &str| ctx.user_name(&roster, &Some(u.to_string()));
-    println!("{}  [{}]", c.name, id.short());
-    if let Some(m) = &c.merged_into {
-        println!("  merged into {}", short(m));
-    }
-    let class = c
-        .class
-        .as_ref()
-        .map(|k| format!("{k} ({})", k.zh()))
-        .unwrap_or("-".into());
-    println!(
-        "  class:        {class}{}",
-        if c.class_exception.is_some() {
-            "  (exception approved)"
-        } else {
-            ""
-        }
-    );
-    println!(
-        "  owner:        {}   team: {}",
-        ctx.user_name(&roster, &c.owner),
-        c.team.as_deref().unwrap_or("-")
-    );
-    println!(
-        "  industry:     {}   region: {}",
-        c.industry.as_deref().unwrap_or("-"),
-        c.region.as_deref().unwrap_or("-")
-    );
-    println!("  address:      {}", c.address.as_deref().unwrap_or("-"));
-    println!(
-        "  credit code:  {}",
-        c.credit_code.as_deref().unwrap_or("-")
-    );
-    println!(
-        "  annual value: {}",
-        c.annual_value.map(yuan).unwrap_or("-".into())
-    );
-    if let Some(p) = &c.plan {
-        println!(
-            "  plan:         {} (review {})",
-            p.text,
-            clock.date(p.review_at)
-        );
-    }
-    let section = |title: &str, t: Table| {
-        if !t.is_empty() {
-            println!("\n{title}");
-            for line in t.render().lines() {
-                println!("  {line}");
-            }
-        }
-    };
-    let mut t = Table::new(&["ID", "NAME", "TITLE", "PHONE", "EMAIL"]);
-    for (k, v) in &c.contacts {
-        t.row(vec![
-            short(k).into(),
-            v.name.clone(),
-            v.title.clone().unwrap_or_default(),
-            v.phone.clone().unwrap_or_default(),
-            v.email.clone().unwrap_or_default(),
-        ]);
-    }
-    section("联系人 contacts", t);
-    let mut its: Vec<_> = c.interactions.iter().collect();
-    its.sort_by_key(|(_, i)| i.occurred_at);
-    let mut t = Table::new(&["ID", "WHEN", "KIND", "BY", "SUMMARY"]);
-    for (k, v) in its {
-        t.row(vec![
-            short(k).into(),
-            clock.fmt(v.occurred_at),
-            format!("{} {}", v.kind, v.kind.zh()),
-            name_of(&v.by),
-            v.summary.clone(),
-        ]);
-    }
-    section("往来记录 interactions", t);
-    let mut t = Table::new(&[
-        "ID",
-        "OPENED",
-        "SEVERITY",
-        "RESPONDED",
-        "ESCALATED",
-        "CLOSED",
-        "SUMMARY",
-    ]);
-    for (k, v) in &c.complaints {
-        t.row(vec![
-            short(k).into(),
-            clock.fmt(v.opened_at),
-            v.severity.to_string(),
-            clock.fmt_opt(v.first_response.as_ref().map(|r| r.at)),
-            v.escalation
-                .as_ref()
-                .map(|e| name_of(&e.to))
-                .unwrap_or("-".into()),
-            clock.fmt_opt(v.closed_at),
-            v.summary.clone(),
-        ]);
-    }
-    section("投诉 complaints", t);
-    let mut t = Table::new(&["ID", "WHEN", "SCORE", "COMMENT"]);
-    for (k, v) in &c.surveys {
-        t.row(vec![
-            short(k).into(),
-            clock.fmt(v.at),
-            v.score.to_string(),
-            v.comment.clone().unwrap_or_default(),
-        ]);
-    }
-    section("回访 surveys", t);
-    let mut t = Table::new(&["ID", "TITLE", "STAGE", "AMOUNT", "LAST ACTIVITY"]);
-    for (k, v) in &c.opportunities {
-        t.row(vec![
-            short(k).into(),
-            v.title.clone(),
-            v.stage.to_string(),
-            yuan(v.amount),
-            clock.fmt(v.last_activity_at),
-        ]);
-    }
-    section("销售机会 opportunities", t);
-    let mut t = Table::new(&["ID", "PRODUCT", "QTY", "LIST", "PRICE", "APPROVED BY"]);
-    for (k, v) in &c.quotes {
-        t.row(vec![
-            short(k).into(),
-            v.product.clone(),
-            v.quantity.to_string(),
-            yuan(v.list_price),
-            yuan(v.price),
-            v.approval
-                .as_ref()
-                .map(|a| {
-                    signer(
-                        &name_of(&a.by),
-                        void(Authority::DiscountApproval, &a.covers, v),
-                    )
-                })
-                .unwrap_or("-".into()),
-        ]);
-    }
-    section("报价 quotes", t);
-    let mut t = Table::new(&["ID", "TITLE", "AMOUNT", "LEGAL REVIEW", "SIGNED", "ARCHIVE"]);
-    for (k, v) in &c.contracts {
-        t.row(vec![
-            short(k).into(),
-            v.title.clone(),
-            yuan(v.amount),
-            v.legal_review
-                .as_ref()
-                .map(|r| {
-                    let by = format!("{} by {}", r.result, name_of(&r.by));
-                    signer(&by, void(Authority::LegalReview, &r.covers, v))
-                })
-                .unwrap_or("-".into()),
-            clock.fmt_opt(v.signed_at),
-            v.archive_ref.clone().unwrap_or("-".into()),
-        ]);
-    }
-    section("合同 contracts", t);
-    let mut t = Table::new(&[
-        "ID",
-        "PRODUCT",
-        "QTY",
-        "PRICE",
-        "PROMISED",
-        "DELIVERED",
-        "CHANNEL",
-    ]);
-    for (k, v) in &c.orders {
-        t.row(vec![
-            short(k).into(),
-            v.product.clone(),
-            v.quantity.to_string(),
-            yuan(v.price),
-            clock.date(v.promised_at),
-            clock.fmt_opt(v.delivered_at),
-            v.channel.as_deref().map(short).unwrap_or("-").to_string(),
-        ]);
-    }
-    section("订单 orders", t);
-    let mut t = Table::new(&[
-        "ID",
-        "KIND",
-        "DIRECTION",
-        "VALUE",
-        "DECLARED",
-        "APPROVED BY",
-        "WHAT",
-    ]);
-    for (k, v) in &c.gifts {
-        t.row(vec![
-            short(k).into(),
-            v.kind.to_string(),
-            v.direction.to_string(),
-            yuan(v.value),
-            v.declared.to_string(),
-            v.approval
-                .as_ref()
-                .map(|a| signer(&name_of(&a.by), void(Authority::GiftApproval, &a.covers, v)))
-                .unwrap_or("-".into()),
-            v.description.clone(),
-        ]);
-    }
-    section("礼品招待 gifts", t);
-    Ok(())
-}
-
-use fieldcrm_model::Authority;
-use fieldcrm_model::signoff::is_void as void;
-
-/// Who signed, marked when the sign-off no longer covers the values (they changed).
-fn signer(name: &str, void: bool) -> String {
-    if void {
-        format!("{name} 已失效 void")
-    } else {
-        name.to_string()
-    }
-}
-
 pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
     let ws = &ctx.ws;
     let now = ctx.now();
@@ -427,7 +233,7 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
             let at = ctx.at(at.as_deref())?;
             let eid =
                 ws.open_complaint(&id, input::vocab("severity", &severity)?, &summary, at, now)?;
-            saved("complaint", &eid);
+            saved("投诉", "complaint", &eid);
         }
         ComplaintCmd::Respond {
             customer,
@@ -438,7 +244,7 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let at = ctx.at(at.as_deref())?;
             ws.respond_complaint(&id, &complaint, &text, at, now)?;
-            saved("response to complaint", &complaint);
+            saved("投诉的首次响应", "response to complaint", &complaint);
         }
         ComplaintCmd::Escalate {
             customer,
@@ -447,7 +253,7 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             ws.escalate_complaint(&id, &complaint, &to, now)?;
-            saved("escalation of complaint", &complaint);
+            saved("投诉的上报", "escalation of complaint", &complaint);
         }
         ComplaintCmd::Investigate {
             customer,
@@ -457,7 +263,7 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             ws.investigate_complaint(&id, &complaint, departments, &findings, now)?;
-            saved("investigation of complaint", &complaint);
+            saved("投诉的调查", "investigation of complaint", &complaint);
         }
         ComplaintCmd::Resolve {
             customer,
@@ -466,7 +272,7 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             ws.resolve_complaint(&id, &complaint, &text, now)?;
-            saved("resolution of complaint", &complaint);
+            saved("投诉的处理结果", "resolution of complaint", &complaint);
         }
     }
     Ok(())
@@ -483,7 +289,7 @@ pub(super) fn contract(ctx: &Ctx, c: ContractCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let eid = ws.add_contract(&id, &title, input::money("amount", &amount)?, now)?;
-            saved("contract", &eid);
+            saved("合同", "contract", &eid);
         }
         ContractCmd::Review {
             customer,
@@ -493,7 +299,7 @@ pub(super) fn contract(ctx: &Ctx, c: ContractCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             ws.review_contract(&id, &contract, input::vocab("result", &result)?, note, now)?;
-            saved("legal review of contract", &contract);
+            saved("合同的法务审核", "legal review of contract", &contract);
         }
         ContractCmd::Sign {
             customer,
@@ -503,7 +309,7 @@ pub(super) fn contract(ctx: &Ctx, c: ContractCmd) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let at = ctx.at(at.as_deref())?;
             ws.sign_contract(&id, &contract, at, now)?;
-            saved("signing of contract", &contract);
+            saved("合同的签署", "signing of contract", &contract);
         }
         ContractCmd::Archive {
             customer,
@@ -512,7 +318,7 @@ pub(super) fn contract(ctx: &Ctx, c: ContractCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             ws.archive_contract(&id, &contract, &reference, now)?;
-            saved("archive reference of contract", &contract);
+            saved("合同的归档编号", "archive reference of contract", &contract);
         }
     }
     Ok(())
@@ -531,7 +337,7 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let change = super::priced_change(price.as_deref(), quantity.as_deref())?;
             let edit = ws.edit_order(&id, &order, change, now)?;
-            super::edited(ctx, "order", &edit)?;
+            super::edited(ctx, "订单", "order", &edit)?;
         }
         OrderCmd::Add {
             customer,
@@ -565,7 +371,7 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
                 channel,
                 now,
             )?;
-            saved("order", &eid);
+            saved("订单", "order", &eid);
             discount_note(ctx, bp)?;
         }
         OrderCmd::Deliver {
@@ -576,7 +382,7 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let at = ctx.at(at.as_deref())?;
             ws.deliver_order(&id, &order, at, now)?;
-            saved("delivery of order", &order);
+            saved("订单的交付", "delivery of order", &order);
         }
         OrderCmd::Approve {
             customer,
@@ -585,14 +391,17 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             ws.approve_order(&id, &order, note, now)?;
-            wrote("order", &order, || {
-                println!("已批准 approved order {order}")
-            });
+            wrote(
+                "order",
+                &order,
+                || say!(zh: "已批准订单 {order}", en: "approved order {order}"),
+            );
         }
         OrderCmd::Cancel(a) => {
             let id = ctx.customer(&a.customer)?;
             let eid = ws.cancel_order(&id, &a.record, a.reason, now)?;
-            println!("已取消 cancelled order {}", short(&eid));
+            let eid = short(&eid);
+            say!(zh: "已取消订单 {eid}", en: "cancelled order {eid}");
         }
     }
     Ok(())
@@ -622,7 +431,7 @@ pub(super) fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
                 },
                 now,
             )?;
-            saved("contact", &eid);
+            saved("联系人", "contact", &eid);
         }
         ContactCmd::Edit {
             customer,
@@ -640,7 +449,7 @@ pub(super) fn contact(ctx: &Ctx, c: ContactCmd) -> Result<()> {
                 email,
             };
             let eid = ws.edit_contact(&id, &contact, edit, now)?;
-            saved("contact", &eid);
+            saved("联系人", "contact", &eid);
         }
         ContactCmd::Remove(r) => remove(ctx, "contact", r)?,
         ContactCmd::Restore(r) => restore(ctx, "contact", r)?,
@@ -664,7 +473,7 @@ pub(super) fn interaction(ctx: &Ctx, c: InteractionCmd) -> Result<()> {
             let kind: InteractionKind = input::vocab("kind", &kind)?;
             let at = ctx.at(at.as_deref())?;
             let eid = ws.log_interaction(&id, kind, at, &summary, contact.as_deref(), now)?;
-            saved("interaction", &eid);
+            saved("互动记录", "interaction", &eid);
         }
         InteractionCmd::Edit {
             customer,
@@ -682,7 +491,7 @@ pub(super) fn interaction(ctx: &Ctx, c: InteractionCmd) -> Result<()> {
                 contact,
             };
             let eid = ws.edit_interaction(&id, &interaction, edit, now)?;
-            saved("interaction", &eid);
+            saved("互动记录", "interaction", &eid);
         }
         InteractionCmd::Remove(r) => remove(ctx, "interaction", r)?,
         InteractionCmd::Restore(r) => restore(ctx, "interaction", r)?,
@@ -695,13 +504,15 @@ fn remove(ctx: &Ctx, kind: &str, r: RecordRemoval) -> Result<()> {
     let eid = ctx
         .ws
         .remove_record(&id, kind, &r.record, r.reason, ctx.now())?;
-    println!("已删除 removed {kind} {}", short(&eid));
+    let (name, eid) = (kind_name(kind), short(&eid));
+    say!(zh: "已删除{name} {eid}", en: "removed {name} {eid}");
     Ok(())
 }
 
 fn restore(ctx: &Ctx, kind: &str, r: RecordRef) -> Result<()> {
     let id = ctx.customer(&r.customer)?;
     let eid = ctx.ws.restore_removed(&id, kind, &r.record, ctx.now())?;
-    println!("已恢复 restored {kind} {}", short(&eid));
+    let (name, eid) = (kind_name(kind), short(&eid));
+    say!(zh: "已恢复{name} {eid}", en: "restored {name} {eid}");
     Ok(())
 }

@@ -10,19 +10,21 @@ use fieldcrm_workspace::{
 use serde_json::json;
 
 use crate::cli::*;
-use crate::render::{Clock, Table, parse_now, print_json, short, yuan};
+use crate::render::{Clock, Table, parse_now, print_json, say, short, tr, trf, yuan};
 use fieldcrm_workspace::input;
 
 mod admin;
 mod channel;
 mod check;
 mod customer;
+mod show;
 mod today;
 
 use admin::*;
 use channel::*;
 use check::*;
 use customer::*;
+use show::*;
 use today::*;
 
 pub(crate) struct Ctx {
@@ -95,15 +97,21 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
             company: a.company.clone(),
             device_label: a.device_label.clone(),
         };
-        let ws = Workspace::init(&home, &opts, now)
-            .with_context(|| format!("could not create a workspace in {}", home.display()))?;
-        println!(
-            "已创建工作区 created workspace {} in {}",
-            ws.workspace_id(),
-            home.display()
+        let ws = Workspace::init(&home, &opts, now).with_context(|| {
+            trf!(
+                zh: "无法在 {} 新建工作区",
+                en: "could not create a workspace in {}",
+                home.display()
+            )
+        })?;
+        let (id, at, device) = (ws.workspace_id(), home.display(), ws.device());
+        let (user, role) = (&opts.user, tr(opts.role.zh(), opts.role.as_str()));
+        say!(
+            zh: "已新建工作区 {id}，位于 {at}",
+            en: "created workspace {id} in {at}"
         );
-        println!("user:   {} ({})", opts.user, opts.role);
-        println!("device: {}", ws.device());
+        say!(zh: "用户：{user}（{role}）", en: "user:   {user} ({role})");
+        say!(zh: "设备：{device}", en: "device: {device}");
         return Ok(0);
     }
     if let Command::Join(a) = &cli.command {
@@ -117,19 +125,29 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         if let Some(url) = &a.url {
             return crate::remote::join(&home, url).map(|()| 0);
         }
-        let ws = Workspace::join(&home, a.workspace.as_deref().unwrap_or_default())
-            .with_context(|| format!("could not prepare a workspace in {}", home.display()))?;
-        println!(
-            "已准备加入 ready to join workspace {} in {}",
-            ws.workspace_id(),
-            home.display()
+        let ws = Workspace::join(&home, a.workspace.as_deref().unwrap_or_default()).with_context(
+            || {
+                trf!(
+                    zh: "无法在 {} 准备工作区",
+                    en: "could not prepare a workspace in {}",
+                    home.display()
+                )
+            },
+        )?;
+        let (id, at, device) = (ws.workspace_id(), home.display(), ws.device());
+        say!(
+            zh: "已准备加入工作区 {id}，位于 {at}",
+            en: "ready to join workspace {id} in {at}"
         );
-        println!("device: {}", ws.device());
-        println!(
-            "Ask an admin to run: fieldcrm device add {} --user <your name>",
-            ws.device()
+        say!(zh: "设备：{device}", en: "device: {device}");
+        say!(
+            zh: "请管理员运行：fieldcrm device add {device} --user <你的名字>",
+            en: "Ask an admin to run: fieldcrm device add {device} --user <your name>"
         );
-        println!("then sync with their device: fieldcrm sync <ticket>");
+        say!(
+            zh: "然后与其设备同步：fieldcrm sync <票据>",
+            en: "then sync with their device: fieldcrm sync <ticket>"
+        );
         return Ok(0);
     }
     let ws = Workspace::open(&home)?;
@@ -173,15 +191,21 @@ pub(super) fn wrote(kind: &str, id: &str, human: impl FnOnce()) {
     }
 }
 
-/// A save of `what` (its last word is the kind: "legal review of contract" → contract).
-pub(super) fn saved(what: &str, id: &str) {
-    let kind = what.rsplit(' ').next().unwrap_or(what);
-    saved_kind(kind, what, id);
+/// A save of `en` (its last word is the kind: "legal review of contract" → contract);
+/// `zh` names it in Chinese ("合同的法务审核").
+pub(super) fn saved(zh: &str, en: &str, id: &str) {
+    let kind = en.rsplit(' ').next().unwrap_or(en);
+    saved_kind(kind, zh, en, id);
 }
 
-/// A save of `what` in a record of `kind` ("agreement of" a channel).
-pub(super) fn saved_kind(kind: &str, what: &str, id: &str) {
-    wrote(kind, id, || println!("已保存 saved {what} {}", short(id)));
+/// A save of `en` (`zh` in Chinese) in a record of `kind` ("agreement of" a channel).
+pub(super) fn saved_kind(kind: &str, zh: &str, en: &str, id: &str) {
+    let id_short = short(id);
+    wrote(
+        kind,
+        id,
+        || say!(zh: "已保存{zh} {id_short}", en: "saved {en} {id_short}"),
+    );
 }
 
 pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
@@ -225,7 +249,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let at = ctx.at(at.as_deref())?;
             let eid = ws.record_survey(&id, input::int("score", &score)?, comment, at, now)?;
-            saved("survey", &eid);
+            saved("满意度回访", "survey", &eid);
         }
         Command::Plan(PlanCmd::Set {
             customer,
@@ -235,7 +259,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let review = ctx.clock.parse("review", &review)?;
             ws.set_plan(&id, &text, review, now)?;
-            saved_kind("customer", "plan for", id.as_str());
+            saved_kind("customer", "客户开发计划", "plan for", id.as_str());
         }
         Command::Opportunity(OpportunityCmd::Add {
             customer,
@@ -251,7 +275,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 input::money("amount", &amount)?,
                 now,
             )?;
-            saved("opportunity", &eid);
+            saved("商机", "opportunity", &eid);
         }
         Command::Opportunity(OpportunityCmd::Update {
             customer,
@@ -263,7 +287,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let stage = stage.map(|s| input::vocab("stage", &s)).transpose()?;
             let amount = amount.map(|a| input::money("amount", &a)).transpose()?;
             ws.update_opportunity(&id, &opportunity, stage, amount, now)?;
-            saved("opportunity", &opportunity);
+            saved("商机", "opportunity", &opportunity);
         }
         Command::Quote(QuoteCmd::Add {
             customer,
@@ -279,7 +303,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 input::money("price", &price)?,
                 now,
             )?;
-            saved("quote", &eid);
+            saved("报价", "quote", &eid);
             discount_note(ctx, bp)?;
         }
         Command::Quote(QuoteCmd::Edit {
@@ -291,7 +315,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let change = priced_change(price.as_deref(), quantity.as_deref())?;
             let edit = ws.edit_quote(&id, &quote, change, now)?;
-            edited(ctx, "quote", &edit)?;
+            edited(ctx, "报价", "quote", &edit)?;
         }
         Command::Quote(QuoteCmd::Approve {
             customer,
@@ -300,14 +324,17 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }) => {
             let id = ctx.customer(&customer)?;
             ws.approve_quote(&id, &quote, note, now)?;
-            wrote("quote", &quote, || {
-                println!("已批准 approved quote {quote}")
-            });
+            wrote(
+                "quote",
+                &quote,
+                || say!(zh: "已批准报价 {quote}", en: "approved quote {quote}"),
+            );
         }
         Command::Quote(QuoteCmd::Cancel(a)) => {
             let id = ctx.customer(&a.customer)?;
             let eid = ws.cancel_quote(&id, &a.record, a.reason, now)?;
-            println!("已取消 cancelled quote {}", short(&eid));
+            let eid = short(&eid);
+            say!(zh: "已取消报价 {eid}", en: "cancelled quote {eid}");
         }
         Command::Contract(c) => contract(ctx, c)?,
         Command::Order(c) => order(ctx, c)?,
@@ -332,7 +359,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 at,
                 now,
             )?;
-            saved("gift", &eid);
+            saved("礼品", "gift", &eid);
         }
         Command::Gift(GiftCmd::Approve {
             customer,
@@ -341,7 +368,11 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }) => {
             let id = ctx.customer(&customer)?;
             ws.approve_gift(&id, &gift, note, now)?;
-            wrote("gift", &gift, || println!("已批准 approved gift {gift}"));
+            wrote(
+                "gift",
+                &gift,
+                || say!(zh: "已批准礼品 {gift}", en: "approved gift {gift}"),
+            );
         }
         Command::Channel(c) => channel(ctx, c)?,
         Command::Catalog(c) => catalog(ctx, c)?,
@@ -350,9 +381,13 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             if f.json {
                 print_json(&cat.discount_allowance_bp)?;
             } else {
-                let mut t = Table::new(&["ROLE", "ALLOWANCE"]);
+                let mut t = Table::titled(&[("角色", "ROLE"), ("折扣权限", "ALLOWANCE")]);
                 for (r, bp) in &cat.discount_allowance_bp {
-                    t.row(vec![r.clone(), format!("{:.1}%", *bp as f64 / 100.0)]);
+                    let role = match r.parse::<Role>() {
+                        Ok(role) if crate::render::zh() => role.zh().to_string(),
+                        _ => r.clone(),
+                    };
+                    t.row(vec![role, format!("{:.1}%", *bp as f64 / 100.0)]);
                 }
                 print!("{}", t.render());
             }
@@ -361,10 +396,12 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let role: Role = input::vocab("role", &role)?;
             let bp = input::percent_bp("allowance", &allowance)?;
             ws.set_allowance(&role, bp, now)?;
+            let percent = bp as f64 / 100.0;
+            let role_zh = role.zh();
             wrote("allowance", role.as_str(), || {
-                println!(
-                    "已保存 saved allowance for {role}: {:.1}%",
-                    bp as f64 / 100.0
+                say!(
+                    zh: "已保存{role_zh}的折扣权限：{percent:.1}%",
+                    en: "saved allowance for {role}: {percent:.1}%"
                 )
             });
         }
@@ -383,7 +420,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                 input::money("amount", &amount)?,
                 now,
             )?;
-            saved("target", &tid);
+            saved("销售目标", "target", &tid);
         }
         Command::Target(TargetCmd::List(f)) => {
             let sales = ws.sales()?;
@@ -391,16 +428,27 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             if f.json {
                 print_json(&sales.targets)?;
             } else {
-                let mut t = Table::new(&["ID", "SCOPE", "SUBJECT", "PERIOD", "AMOUNT"]);
+                let mut t = Table::titled(&[
+                    ("ID", "ID"),
+                    ("范围", "SCOPE"),
+                    ("对象", "SUBJECT"),
+                    ("周期", "PERIOD"),
+                    ("金额", "AMOUNT"),
+                ]);
                 for (id, tg) in &sales.targets {
                     let subject = if tg.scope == "user" {
                         ctx.user_name(&roster, &Some(tg.subject.clone()))
                     } else {
                         tg.subject.clone()
                     };
+                    let scope = match tg.scope.as_str() {
+                        "user" => tr("个人", "user"),
+                        "team" => tr("团队", "team"),
+                        other => other,
+                    };
                     t.row(vec![
                         short(id).into(),
-                        tg.scope.clone(),
+                        scope.to_string(),
                         subject,
                         tg.period.clone(),
                         yuan(tg.amount),
@@ -411,19 +459,23 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }
         Command::Target(TargetCmd::Remove { target, reason }) => {
             let eid = ws.remove_sales_record("target", &target, reason, now)?;
-            println!("已删除 removed target {}", short(&eid));
+            let eid = short(&eid);
+            say!(zh: "已删除销售目标 {eid}", en: "removed target {eid}");
         }
         Command::Target(TargetCmd::Restore { target }) => {
             let eid = ws.restore_sales_record("target", &target, now)?;
-            println!("已恢复 restored target {}", short(&eid));
+            let eid = short(&eid);
+            say!(zh: "已恢复销售目标 {eid}", en: "restored target {eid}");
         }
         Command::Report(ReportCmd::Remove { report, reason }) => {
             let eid = ws.remove_sales_record("report", &report, reason, now)?;
-            println!("已删除 removed report {}", short(&eid));
+            let eid = short(&eid);
+            say!(zh: "已删除销售报告 {eid}", en: "removed report {eid}");
         }
         Command::Report(ReportCmd::Restore { report }) => {
             let eid = ws.restore_sales_record("report", &report, now)?;
-            println!("已恢复 restored report {}", short(&eid));
+            let eid = short(&eid);
+            say!(zh: "已恢复销售报告 {eid}", en: "restored report {eid}");
         }
         Command::Report(ReportCmd::Submit {
             period,
@@ -431,7 +483,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             summary,
         }) => {
             let rid = ws.submit_report(&period, input::money("amount", &amount)?, &summary, now)?;
-            saved("report", &rid);
+            saved("销售报告", "report", &rid);
         }
         Command::Report(
             what @ (ReportCmd::Targets(_)
@@ -445,7 +497,14 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             if f.json {
                 print_json(&sales.reports)?;
             } else {
-                let mut t = Table::new(&["ID", "USER", "PERIOD", "AMOUNT", "SUBMITTED", "SUMMARY"]);
+                let mut t = Table::titled(&[
+                    ("ID", "ID"),
+                    ("用户", "USER"),
+                    ("周期", "PERIOD"),
+                    ("金额", "AMOUNT"),
+                    ("提交时间", "SUBMITTED"),
+                    ("摘要", "SUMMARY"),
+                ]);
                 for (id, r) in &sales.reports {
                     t.row(vec![
                         short(id).into(),
@@ -461,7 +520,11 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }
         Command::Config(ConfigCmd::Timezone { zone }) => {
             ws.set_timezone(&zone)?;
-            wrote("timezone", &zone, || println!("已保存 time zone: {zone}"));
+            wrote(
+                "timezone",
+                &zone,
+                || say!(zh: "已保存时区：{zone}", en: "saved time zone: {zone}"),
+            );
         }
     }
     Ok(())
@@ -479,11 +542,17 @@ pub(super) fn priced_change(
 }
 
 /// Print what a quote or order edit did.
-pub(super) fn edited(ctx: &Ctx, what: &str, edit: &fieldcrm_workspace::PricedEdit) -> Result<()> {
-    saved(what, &edit.id);
+pub(super) fn edited(
+    ctx: &Ctx,
+    zh: &str,
+    en: &str,
+    edit: &fieldcrm_workspace::PricedEdit,
+) -> Result<()> {
+    saved(zh, en, &edit.id);
     if edit.approval_void {
-        println!(
-            "注意 note: 原审批批准的是修改前的数值，现已失效，需重新审批 / the approval covered the old values and is void: it needs approving again"
+        say!(
+            zh: "注意：原审批批准的是修改前的数值，现已失效，需重新审批",
+            en: "note: the approval covered the old values and is void: it needs approving again"
         );
     }
     discount_note(ctx, edit.discount_bp)
@@ -491,10 +560,10 @@ pub(super) fn edited(ctx: &Ctx, what: &str, edit: &fieldcrm_workspace::PricedEdi
 
 pub(super) fn discount_note(ctx: &Ctx, bp: i64) -> Result<()> {
     if let Some(allowed) = ctx.ws.discount_needs_approval(bp)? {
-        println!(
-            "注意 note: discount {:.1}% exceeds your allowance {:.1}%; a manager must approve it",
-            bp as f64 / 100.0,
-            allowed as f64 / 100.0
+        let (discount, allowed) = (bp as f64 / 100.0, allowed as f64 / 100.0);
+        say!(
+            zh: "注意：折扣 {discount:.1}% 超出你的权限 {allowed:.1}%，需经理审批",
+            en: "note: discount {discount:.1}% exceeds your allowance {allowed:.1}%; a manager must approve it"
         );
     }
     Ok(())

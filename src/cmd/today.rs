@@ -11,9 +11,15 @@ pub(super) fn today(ctx: &Ctx, json: bool) -> Result<()> {
         return print_json(&d);
     }
     let clock = &ctx.clock;
+    let overdue = tr(" 已逾期", " overdue");
     let due = |title: &str, list: &[fieldcrm_workspace::DueContact]| {
         println!("{title} ({})", list.len());
-        let mut t = Table::new(&["ID", "CUSTOMER", "LAST", "DUE"]);
+        let mut t = Table::titled(&[
+            ("ID", "ID"),
+            ("客户", "CUSTOMER"),
+            ("上次联系", "LAST"),
+            ("应联系", "DUE"),
+        ]);
         for c in list {
             t.row(vec![
                 c.id.short().into(),
@@ -22,7 +28,7 @@ pub(super) fn today(ctx: &Ctx, json: bool) -> Result<()> {
                 format!(
                     "{}{}",
                     clock.date(c.due_at),
-                    if c.overdue { " 已逾期 overdue" } else { "" }
+                    if c.overdue { overdue } else { "" }
                 ),
             ]);
         }
@@ -30,10 +36,20 @@ pub(super) fn today(ctx: &Ctx, json: bool) -> Result<()> {
             print!("{}", t.render());
         }
     };
-    due("待联系 customers due for contact", &d.contacts);
-    due("\n重要客户待拜访 key-customer visits due", &d.key_visits);
-    println!("\n待交付 deliveries due ({})", d.deliveries.len());
-    let mut t = Table::new(&["CUSTOMER", "ORDER", "PRODUCT", "QTY", "PROMISED"]);
+    due(tr("待联系客户", "customers due for contact"), &d.contacts);
+    due(
+        tr("\n重要客户待拜访", "\nkey-customer visits due"),
+        &d.key_visits,
+    );
+    let n = d.deliveries.len();
+    say!(zh: "\n待交付 ({n})", en: "\ndeliveries due ({n})");
+    let mut t = Table::titled(&[
+        ("客户", "CUSTOMER"),
+        ("订单", "ORDER"),
+        ("产品", "PRODUCT"),
+        ("数量", "QTY"),
+        ("承诺交期", "PROMISED"),
+    ]);
     for o in &d.deliveries {
         t.row(vec![
             o.customer.clone(),
@@ -43,21 +59,32 @@ pub(super) fn today(ctx: &Ctx, json: bool) -> Result<()> {
             format!(
                 "{}{}",
                 clock.date(o.promised_at),
-                if o.overdue { " 已逾期 overdue" } else { "" }
+                if o.overdue { overdue } else { "" }
             ),
         ]);
     }
     if !t.is_empty() {
         print!("{}", t.render());
     }
-    println!("\n待审批 waiting for approval ({})", d.waiting.len());
+    let n = d.waiting.len();
+    say!(zh: "\n待审批 ({n})", en: "\nwaiting for approval ({n})");
     pending_table(&d.waiting);
-    println!("\n待处理问题 my open findings ({})", d.findings.len());
+    let n = d.findings.len();
+    say!(zh: "\n我的待处理问题 ({n})", en: "\nmy open findings ({n})");
     for f in d.findings.iter().take(20) {
-        println!("  [{}] {}  {}", f.severity.zh(), f.rule, f.message_zh);
+        let (severity, message) = if crate::render::zh() {
+            (f.severity.zh(), &f.message_zh)
+        } else {
+            (f.severity.as_str(), &f.message_en)
+        };
+        println!("  [{severity}] {}  {message}", f.rule);
     }
-    if d.findings.len() > 20 {
-        println!("  … {} more: fieldcrm check", d.findings.len() - 20);
+    if n > 20 {
+        let more = n - 20;
+        say!(
+            zh: "  … 另有 {more} 条：fieldcrm check",
+            en: "  … {more} more: fieldcrm check"
+        );
     }
     Ok(())
 }
@@ -67,18 +94,25 @@ pub(super) fn inbox(ctx: &Ctx, json: bool) -> Result<()> {
     if json {
         return print_json(&items);
     }
-    println!("等待审批 waiting for a sign-off ({})", items.len());
+    let n = items.len();
+    say!(zh: "等待审批 ({n})", en: "waiting for a sign-off ({n})");
     pending_table(&items);
     Ok(())
 }
 
 fn pending_table(items: &[fieldcrm_workspace::Pending]) {
-    let mut t = Table::new(&[
-        "KIND", "CUSTOMER", "ID", "WHAT", "DISCOUNT", "BY", "YOU MAY",
+    let mut t = Table::titled(&[
+        ("类型", "KIND"),
+        ("客户", "CUSTOMER"),
+        ("ID", "ID"),
+        ("内容", "WHAT"),
+        ("折扣", "DISCOUNT"),
+        ("提交人", "BY"),
+        ("可审批", "YOU MAY"),
     ]);
     for p in items {
         t.row(vec![
-            format!("{} {}", p.kind.en(), p.kind.zh()),
+            tr(p.kind.zh(), p.kind.en()).to_string(),
             p.customer.clone(),
             short(&p.entity).into(),
             p.what.clone(),
@@ -88,7 +122,7 @@ fn pending_table(items: &[fieldcrm_workspace::Pending]) {
                 "-".into()
             },
             p.by_name.clone().unwrap_or_else(|| short(&p.by).into()),
-            if p.can_approve { "是 yes" } else { "否 no" }.into(),
+            yes_no(p.can_approve).into(),
         ]);
     }
     if !t.is_empty() {
@@ -131,14 +165,22 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
                 Format::Xlsx => fieldcrm_workspace::sheets::write_xlsx(&[sheet])?,
                 _ => format!("\u{feff}{}", sheet.to_csv()).into_bytes(),
             };
-            return write_out(&bytes, out.output.as_deref(), &format!("{rows} row(s)"));
+            let what = trf!(zh: "{rows} 行", en: "{rows} row(s)");
+            return write_out(&bytes, out.output.as_deref(), &what);
         }
     }
     let json = json || out.format == Some(Format::Json);
     match what {
         ReportCmd::Targets(_) if json => print_json(&r.progress)?,
         ReportCmd::Targets(_) => {
-            let mut t = Table::new(&["WHO", "PERIOD", "TARGET", "ACTUAL", "ACHIEVED", "ON TRACK"]);
+            let mut t = Table::titled(&[
+                ("对象", "WHO"),
+                ("周期", "PERIOD"),
+                ("目标", "TARGET"),
+                ("实际", "ACTUAL"),
+                ("完成率", "ACHIEVED"),
+                ("进度正常", "ON TRACK"),
+            ]);
             for p in &r.progress {
                 t.row(vec![
                     p.subject_name.clone(),
@@ -146,17 +188,21 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
                     yuan(p.target),
                     yuan(p.actual),
                     format!("{:.1}%", p.achieved_bp as f64 / 100.0),
-                    if p.on_track { "是 yes" } else { "否 no" }.into(),
+                    yes_no(p.on_track).into(),
                 ]);
             }
             print!("{}", t.render());
         }
         ReportCmd::Pipeline(_) if json => print_json(&r.pipeline)?,
         ReportCmd::Pipeline(_) => {
-            let mut t = Table::new(&["STAGE", "OPPORTUNITIES", "AMOUNT"]);
+            let mut t = Table::titled(&[
+                ("阶段", "STAGE"),
+                ("商机数", "OPPORTUNITIES"),
+                ("金额", "AMOUNT"),
+            ]);
             for (stage, n, amount) in &r.pipeline {
                 t.row(vec![
-                    format!("{stage} {}", stage.zh()),
+                    tr(stage.zh(), stage.as_str()).to_string(),
                     n.to_string(),
                     yuan(*amount),
                 ]);
@@ -165,7 +211,11 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
         }
         ReportCmd::Activity(_) if json => print_json(&r.visits)?,
         ReportCmd::Activity(_) => {
-            let mut t = Table::new(&["WEEK", "REP", "VISITS AND CALLS"]);
+            let mut t = Table::titled(&[
+                ("周", "WEEK"),
+                ("销售", "REP"),
+                ("拜访与联系", "VISITS AND CALLS"),
+            ]);
             for w in &r.visits {
                 for (user, n) in &w.counts {
                     let name = r
@@ -182,14 +232,25 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
             "open": r.complaints_open,
             "closed": r.complaints_closed,
         }))?,
-        ReportCmd::Complaints(_) => println!(
-            "投诉 complaints: 处理中 open {}, 已结案 closed {}",
-            r.complaints_open, r.complaints_closed
-        ),
+        ReportCmd::Complaints(_) => {
+            let (open, closed) = (r.complaints_open, r.complaints_closed);
+            say!(
+                zh: "投诉：处理中 {open}，已结案 {closed}",
+                en: "complaints: open {open}, closed {closed}"
+            )
+        }
         ReportCmd::Submit { .. }
         | ReportCmd::List(_)
         | ReportCmd::Remove { .. }
         | ReportCmd::Restore { .. } => {}
     }
     Ok(())
+}
+
+/// A yes/no cell: 是/否, or yes/no.
+fn yes_no(b: bool) -> &'static str {
+    match b {
+        true => tr("是", "yes"),
+        false => tr("否", "no"),
+    }
 }
