@@ -250,7 +250,7 @@ fn the_cli_edits_removes_restores_and_cancels() {
     ]);
     assert!(out.contains(&contact[..8]), "{out}");
     rep.run(&["contact", "edit", c, &contact[..8], "--phone", "abc"])
-        .fails_with("不是电话号码");
+        .fails_with("is not a phone number");
     rep.run(&["contact", "edit", c, &contact[..8]])
         .fails_with("nothing to change");
     rep.ok(&[

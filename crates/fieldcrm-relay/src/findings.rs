@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use fieldcrm_model::access::can_read;
 use fieldcrm_model::{DeviceKey, DocId, Millis, unhex};
 use fieldcrm_net::ws::findings_message;
-use fieldcrm_policy::{Config, Finding, check, open_findings};
+use fieldcrm_policy::{Config, Finding, open_findings};
 
 use crate::relay::{Access, Relay};
 
@@ -109,14 +109,14 @@ impl Relay {
             .map_err(FindingsError::Store)?
             .ok_or_else(|| FindingsError::Store("no roster yet".into()))?;
         let started = std::time::Instant::now();
-        let snaps = fieldcrm_workspace::snapshots_of(self.store())
+        let (snaps, all) = self
+            .checked(now)
             .map_err(|e| FindingsError::Store(e.to_string()))?;
         let readable: HashSet<&DocId> = snaps
             .iter()
             .filter(|s| can_read(&roster, &user, &s.summary()))
             .map(|s| &s.id)
             .collect();
-        let all = check(&snaps, &Config::default(), now);
         // Waived and resolved findings are settled: the same open findings a device's
         // `check` shows.
         let mut findings = open_findings(&all, &snaps, &Config::default(), now);

@@ -132,6 +132,9 @@ struct Inner {
     /// and the time this relay started: a request signed before it started could be a
     /// replay of one this process never saw, so it is refused.
     nonces: Mutex<(Millis, std::collections::HashMap<String, Millis>)>,
+    /// The rules' findings on the merged state, kept between requests and brought up to
+    /// date by the documents each sync changed.
+    live: fieldcrm_workspace::LiveCheck,
 }
 
 fn wall_clock_ms() -> i64 {
@@ -288,6 +291,7 @@ impl Relay {
                 hard_stop,
                 clock: wall_clock_ms,
                 nonces: Mutex::new((wall_clock_ms(), std::collections::HashMap::new())),
+                live: fieldcrm_workspace::LiveCheck::new(),
             }),
         })
     }
@@ -320,6 +324,18 @@ impl Relay {
     /// The counters.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Every document's snapshot and every finding on the merged state at `now`: only
+    /// the documents changed since the last call are read and re-evaluated.
+    pub(crate) fn checked(
+        &self,
+        now: Millis,
+    ) -> fieldcrm_workspace::Result<(
+        fieldcrm_workspace::Snapshots,
+        Arc<Vec<fieldcrm_policy::Finding>>,
+    )> {
+        self.inner.live.findings(&self.inner.store, now)
     }
 
     /// The store (read-only use: tests, tools).

@@ -56,7 +56,7 @@ pub use invite::{
     DEFAULT_VALID_MS, InviteLink, Issued, NewInvitation, invite_link, invite_refusal, qr_svg,
 };
 pub use live::Snapshots;
-pub use memo::Memo;
+pub use memo::{LiveCheck, Memo};
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
 pub use pending::{COUNT_CHANGES_UP_TO, Waiting, WaitingDoc};
 pub use query::{CheckQuery, ListRow, StorageSizes, WhoAmI, parse_rule};
@@ -647,7 +647,12 @@ impl Workspace {
     ) -> Result<std::sync::Arc<Vec<fieldcrm_policy::Finding>>> {
         Ok(self
             .memo
-            .findings(&self.store, memo::stamp(&self.store), &self.device(), now)?
+            .findings(
+                &self.store,
+                memo::stamp(&self.store),
+                Some(&self.device()),
+                now,
+            )?
             .1)
     }
 

@@ -112,9 +112,14 @@ impl Live {
     }
 
     /// Every finding on the current snapshots at `now`, on the replica held by `device`
-    /// (the same as [`fieldcrm_policy::check_device`]): the engine re-evaluates only what
+    /// (the same as [`fieldcrm_policy::check_device`]; without a device, as
+    /// [`fieldcrm_policy::check`], for the relay): the engine re-evaluates only what
     /// changed since its last update, and what the clock woke.
-    pub(crate) fn findings(&mut self, device: &DeviceKey, now: Millis) -> Arc<Vec<Finding>> {
+    pub(crate) fn findings(
+        &mut self,
+        device: Option<&DeviceKey>,
+        now: Millis,
+    ) -> Arc<Vec<Finding>> {
         if let Some((at, f)) = &self.findings
             && *at == now
             && self.dirty.is_empty()
@@ -153,9 +158,11 @@ impl Live {
                     (engine, feed)
                 }
                 None => {
-                    let engine = self
-                        .engine
-                        .insert(Engine::new(Config::default()).with_holder(device));
+                    let mut new = Engine::new(Config::default());
+                    if let Some(device) = device {
+                        new = new.with_holder(device);
+                    }
+                    let engine = self.engine.insert(new);
                     let feed = snaps.iter().enumerate().map(|(i, s)| fed(i, s)).collect();
                     (engine, feed)
                 }

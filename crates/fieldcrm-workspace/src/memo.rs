@@ -141,13 +141,13 @@ impl Memo {
     }
 
     /// The snapshots at `stamp` and every finding on them at `now` on the replica held
-    /// by `device`; findings computed within the last minute of `now` on the same
+    /// by `device` (none: the relay's merged state); findings computed within the last minute of `now` on the same
     /// snapshots are reused.
     pub(crate) fn findings(
         &self,
         store: &Store,
         at: Option<Stamp>,
-        device: &DeviceKey,
+        device: Option<&DeviceKey>,
         now: Millis,
     ) -> Result<(Snapshots, Arc<Vec<Finding>>)> {
         let Ok(mut state) = self.state.lock() else {
@@ -266,5 +266,26 @@ impl Memo {
                 value: value.clone(),
             },
         );
+    }
+}
+
+/// The rules' findings on a store, kept up to date by what changed between calls: for a
+/// long-running process that checks one store again and again (the relay, after each
+/// sync). The first call reads every document; later ones only those that changed.
+#[derive(Debug, Default)]
+pub struct LiveCheck {
+    memo: Memo,
+}
+
+impl LiveCheck {
+    /// Nothing read yet.
+    pub fn new() -> Self {
+        LiveCheck::default()
+    }
+
+    /// Every document's snapshot and every finding at `now` (as
+    /// [`fieldcrm_policy::check`]: no holding device).
+    pub fn findings(&self, store: &Store, now: Millis) -> Result<(Snapshots, Arc<Vec<Finding>>)> {
+        self.memo.findings(store, stamp(store), None, now)
     }
 }

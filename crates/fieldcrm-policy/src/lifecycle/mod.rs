@@ -126,9 +126,9 @@ pub struct Tracked {
 
 /// The findings still open at `now` (open, or only acknowledged): waived and resolved
 /// ones left out. What `check` shows on a device and what the relay serves.
-pub fn open_findings(
+pub fn open_findings<S: std::borrow::Borrow<Snapshot>>(
     findings: &[Finding],
-    docs: &[Snapshot],
+    docs: &[S],
     config: &Config,
     now: Millis,
 ) -> Vec<Finding> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::ReadDoc;
 use fieldcrm_model::access::can_read;
 use fieldcrm_model::{DocId, DocKind, Millis, Role, Roster, Summary};
-use fieldcrm_policy::{Config, Finding, RuleId, check, open_findings};
+use fieldcrm_policy::{Config, Finding, RuleId, open_findings};
 
 use crate::activity::{DeviceSeen, EventKind};
 use crate::relay::Relay;
@@ -178,9 +178,8 @@ pub(crate) fn findings_view(
     user: &str,
     now: Millis,
 ) -> Result<FindingsView, String> {
-    let snaps = fieldcrm_workspace::snapshots_of(relay.store()).map_err(|e| e.to_string())?;
+    let (snaps, all) = relay.checked(now).map_err(|e| e.to_string())?;
     let summaries: HashMap<&DocId, Summary> = snaps.iter().map(|s| (&s.id, s.summary())).collect();
-    let all = check(&snaps, &Config::default(), now);
     let mut open = open_findings(&all, &snaps, &Config::default(), now);
     open.retain(|f| {
         f.doc_ids

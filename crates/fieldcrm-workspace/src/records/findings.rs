@@ -39,7 +39,7 @@ impl Workspace {
         let (snaps, findings) = self.memo().findings(
             self.store(),
             crate::memo::stamp(self.store()),
-            &self.device(),
+            Some(&self.device()),
             now,
         )?;
         if let Some(t) = self.memo().tracked(&findings) {
