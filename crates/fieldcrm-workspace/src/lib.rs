@@ -573,7 +573,7 @@ impl Workspace {
 
     /// The name-search index over the customer files in lists (merged and archived ones
     /// left out); from the memo while the store is unchanged.
-    pub fn customer_search(&self) -> Result<std::sync::Arc<SearchIndex>> {
+    pub fn customer_search(&self) -> Result<std::sync::Arc<RowSearch>> {
         let at = memo::stamp(&self.store);
         if let Some(index) = self.memo.search(at) {
             return Ok(index);
@@ -588,7 +588,7 @@ impl Workspace {
             })
             .cloned()
             .collect();
-        let index = std::sync::Arc::new(SearchIndex::build(&rows));
+        let index = std::sync::Arc::new(RowSearch::new(rows));
         self.memo.keep_search(at, &index);
         Ok(index)
     }

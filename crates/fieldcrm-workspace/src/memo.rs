@@ -22,7 +22,7 @@ use fieldcrm_policy::{Finding, Tracked};
 use fieldcrm_store::{Listed, Store};
 
 use crate::live::{Live, Snapshots};
-use crate::{Result, SearchIndex};
+use crate::{Result, RowSearch};
 
 /// What identifies one state of the store.
 pub(crate) type Stamp = u64;
@@ -44,7 +44,7 @@ struct State {
     live: Option<Live>,
     findings: Option<Checked>,
     rows: Option<(Stamp, Arc<Vec<Listed>>)>,
-    search: Option<(Stamp, Arc<SearchIndex>)>,
+    search: Option<(Stamp, Arc<RowSearch>)>,
     views: HashMap<String, View>,
 }
 
@@ -209,7 +209,7 @@ impl Memo {
     }
 
     /// The customers' name-search index at `stamp`.
-    pub(crate) fn search(&self, at: Option<Stamp>) -> Option<Arc<SearchIndex>> {
+    pub(crate) fn search(&self, at: Option<Stamp>) -> Option<Arc<RowSearch>> {
         let at = at?;
         let state = self.state.lock().ok()?;
         match &state.search {
@@ -219,7 +219,7 @@ impl Memo {
     }
 
     /// Keep the customers' name-search index as it is at `stamp`.
-    pub(crate) fn keep_search(&self, at: Option<Stamp>, index: &Arc<SearchIndex>) {
+    pub(crate) fn keep_search(&self, at: Option<Stamp>, index: &Arc<RowSearch>) {
         if let (Some(at), Ok(mut state)) = (at, self.state.lock()) {
             state.search = Some((at, index.clone()));
         }

@@ -176,6 +176,15 @@ impl SearchIndex {
     /// The IDs of at most `limit` matching names, best first. An empty query (or one of
     /// only white space) finds nothing.
     pub fn search(&self, query: &str, limit: usize) -> Vec<DocId> {
+        self.positions(query, limit)
+            .into_iter()
+            .filter_map(|i| self.ids.get(i).cloned())
+            .collect()
+    }
+
+    /// Where the at most `limit` matching names are in what the index was built from,
+    /// best first.
+    pub fn positions(&self, query: &str, limit: usize) -> Vec<usize> {
         let Some(q) = Query::new(query) else {
             return Vec::new();
         };
@@ -193,8 +202,33 @@ impl SearchIndex {
             hits.truncate(limit);
         }
         hits.sort_unstable();
-        hits.iter()
-            .filter_map(|&(_, _, i)| self.ids.get(i).cloned())
+        hits.iter().map(|&(_, _, i)| i).collect()
+    }
+}
+
+/// Summary rows with their name-search index: a hit is its row, found without a lookup
+/// by ID through every row.
+#[derive(Debug)]
+pub struct RowSearch {
+    index: SearchIndex,
+    rows: Vec<Listed>,
+}
+
+impl RowSearch {
+    /// Index these rows.
+    pub fn new(rows: Vec<Listed>) -> RowSearch {
+        RowSearch {
+            index: SearchIndex::build(&rows),
+            rows,
+        }
+    }
+
+    /// The rows of at most `limit` matching names, best first.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<&Listed> {
+        self.index
+            .positions(query, limit)
+            .into_iter()
+            .filter_map(|i| self.rows.get(i))
             .collect()
     }
 }
@@ -308,6 +342,36 @@ mod tests {
             found(&idx, &ids, &names, "hua"),
             ["黄岛", "华东机电", "上海华东"]
         );
+    }
+
+    #[test]
+    fn a_row_search_gives_the_rows_themselves() {
+        let rows: Vec<Listed> = ["苏州精密仪器", "华东机电有限公司", "華東機電貿易"]
+            .iter()
+            .map(|n| Listed {
+                id: DocId::random(),
+                summary: fieldcrm_model::Document::create(
+                    DocId::random(),
+                    &fieldcrm_model::DeviceKey([1; 32]),
+                    0,
+                    &fieldcrm_model::Customer::new((*n).to_string(), 0),
+                    "t",
+                )
+                .unwrap()
+                .summary()
+                .unwrap(),
+            })
+            .collect();
+        let search = RowSearch::new(rows.clone());
+        let hits: Vec<&str> = search
+            .search("hdjd", 10)
+            .iter()
+            .map(|l| l.summary.name.as_str())
+            .collect();
+        // The shorter name ranks first; the traditional one is found too.
+        assert_eq!(hits, ["華東機電貿易", "华东机电有限公司"]);
+        assert_eq!(search.search("hdjd", 1)[0].id, rows[2].id);
+        assert!(search.search("  ", 10).is_empty());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `GET /customers/results` (the results fragment the search box swaps in);
 //! `GET /customers/new` and `POST /customers` (a new customer file).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -63,20 +63,17 @@ fn rows(ws: &Workspace, q: &ListQuery, now: i64) -> Result<Rows, WsError> {
     filter.owner = nonblank(&q.owner).map(str::to_string);
     filter.team = nonblank(&q.team).map(str::to_string);
     let all = ws.index_rows()?;
+    let search;
     let matches = filter.matching();
     let mut listed: Vec<&Listed> = match nonblank(&q.q) {
         Some(text) => {
-            // At most 500 hits: one pass over the index keeps those that pass the
-            // filters, then puts them back in relevance order.
-            let hits = ws.customer_search()?.search(text, 500);
-            let rank: HashMap<&DocId, usize> =
-                hits.iter().enumerate().map(|(i, id)| (id, i)).collect();
-            let mut found: Vec<&Listed> = all
-                .iter()
-                .filter(|l| rank.contains_key(&l.id) && matches(&l.summary))
-                .collect();
-            found.sort_by_key(|l| rank.get(&l.id).copied().unwrap_or(usize::MAX));
-            found
+            // At most 500 hits, each its own row, in relevance order.
+            search = ws.customer_search()?;
+            search
+                .search(text, 500)
+                .into_iter()
+                .filter(|l| matches(&l.summary))
+                .collect()
         }
         None => all.iter().filter(|l| matches(&l.summary)).collect(),
     };
