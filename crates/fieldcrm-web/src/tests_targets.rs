@@ -166,7 +166,7 @@ async fn a_target_and_a_report_are_removed_with_a_reason_and_restored() {
     let note = sales(dir.path()).removed[&format!("targets/{tid}")].clone();
     assert_eq!(note.text, "金额录错");
     let (_, _, body) = send(&app, get("/targets", Some(&cookie))).await;
-    assert!(body.contains("已删除销售目标"), "{body}");
+    assert!(body.contains("已删除销售目标：小张 2026-12"), "{body}");
     assert!(body.contains("id=\"removed\""), "{body}");
     assert!(body.contains("原因：金额录错"), "{body}");
     let restore = format!("/targets/targets/{tid}/restore");
@@ -192,7 +192,7 @@ async fn a_target_and_a_report_are_removed_with_a_reason_and_restored() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(sales(dir.path()).removed.is_empty());
     let (_, _, body) = send(&app, get("/targets", Some(&cookie))).await;
-    assert!(body.contains("已恢复业绩上报"), "{body}");
+    assert!(body.contains("已恢复业绩上报：王经理 2026-W48"), "{body}");
     assert!(!body.contains("id=\"removed\""), "{body}");
     let (_, _, body) = send(&app, get("/reports", Some(&cookie))).await;
     assert!(body.contains("2026-12"), "{body}");

@@ -542,6 +542,15 @@ pub(crate) async fn action(
         if !matches!(collection.as_str(), "targets" | "reports") {
             return Err(Error::not_found(format!("`{collection}`")).into());
         }
+        // Named in the flash by who and which period, as the page shows it.
+        let d = read(ws, &b, now, lang)?;
+        let named = d
+            .targets
+            .iter()
+            .chain(&d.reports)
+            .chain(&d.removed)
+            .find(|i| i.collection == collection && i.id.starts_with(id.as_str()))
+            .map(|i| format!("{} {}", i.subject, i.period));
         let what = kind_name(&collection, lang);
         let done = match action.as_str() {
             "remove" => ws.remove_sales_record(&collection, &id, f.opt("reason"), now),
@@ -549,18 +558,21 @@ pub(crate) async fn action(
             _ => return Err(Error::not_found(format!("action `{action}`")).into()),
         };
         Ok(match done {
-            Ok(eid) => Outcome::Back(Ok(match action.as_str() {
-                "remove" => tr(
-                    lang,
-                    format!("已删除{what} {}", short(&eid)),
-                    format!("Removed {what} {}", short(&eid)),
-                ),
-                _ => tr(
-                    lang,
-                    format!("已恢复{what} {}", short(&eid)),
-                    format!("Restored {what} {}", short(&eid)),
-                ),
-            })),
+            Ok(eid) => {
+                let name = named.unwrap_or_else(|| short(&eid));
+                Outcome::Back(Ok(match action.as_str() {
+                    "remove" => tr(
+                        lang,
+                        format!("已删除{what}：{name}"),
+                        format!("Removed {what}: {name}"),
+                    ),
+                    _ => tr(
+                        lang,
+                        format!("已恢复{what}：{name}"),
+                        format!("Restored {what}: {name}"),
+                    ),
+                }))
+            }
             Err(e) if action == "restore" => Outcome::Back(Err(e.message(lang))),
             Err(e) if e.is_usage() || e.code() == "permission-denied" => {
                 let state = FormState::refused("confirm".into(), &f, &e, lang);
