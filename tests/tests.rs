@@ -10,6 +10,7 @@ mod browser;
 mod browser_channels;
 mod browser_kit;
 mod browser_records;
+mod browser_targets;
 mod bundle;
 mod cli_check;
 mod cli_conventions;

@@ -177,6 +177,11 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         .route("/findings", get(manager::findings))
         .route("/duplicates", get(manager::duplicates).post(manager::merge))
         .route("/reports", get(manager::reports))
+        .route("/targets", get(targets::page).post(targets::create))
+        .route(
+            "/targets/{collection}/{id}/{action}",
+            get(targets::confirm).post(targets::action),
+        )
         .route("/invite", get(invite::page).post(invite::create))
         .route("/reports/export.csv", get(manager::export_csv))
         .route("/reports/export.xlsx", get(manager::export_xlsx))
@@ -271,3 +276,11 @@ mod tests_flows;
     clippy::string_slice
 )]
 mod tests_records;
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+mod tests_targets;

@@ -213,6 +213,7 @@ async fn every_page_renders_with_nav_main_and_strict_headers() {
         "/sync".into(),
         "/conflicts".into(),
         "/inbox".into(),
+        "/targets".into(),
         "/findings".into(),
         "/duplicates".into(),
         "/reports".into(),

@@ -1,6 +1,7 @@
 //! Manager pages: `GET /inbox` 审批 (approval inbox), `GET /findings` (team findings by
 //! rep and by rule), `GET /duplicates` + `POST /duplicates` (merge duplicate customers),
-//! `GET /reports`, `GET /reports/export.csv` and `GET /reports/export.xlsx`.
+//! `GET /reports` (linking to the targets page, `targets.rs`), `GET /reports/export.csv`
+//! and `GET /reports/export.xlsx`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -437,6 +438,7 @@ fn render_reports(lang: Lang, b: &Base, r: &Reports) -> Markup {
         div.page-head.with-action {
             h1 { (t(lang, "报表", "Reports")) }
             div.actions {
+                a.button #targets-link href="/targets" { (t(lang, "设定与管理目标", "Set and manage targets")) }
                 a.button.secondary href="/reports/export.csv" download="fieldcrm-targets.csv" { (t(lang, "导出 CSV", "Export CSV")) }
                 a.button.secondary href="/reports/export.xlsx" download="fieldcrm-reports.xlsx" { (t(lang, "导出 Excel", "Export Excel")) }
             }

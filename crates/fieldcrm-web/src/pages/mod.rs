@@ -13,6 +13,7 @@ pub(crate) mod invite;
 pub(crate) mod manager;
 pub(crate) mod record_forms;
 pub(crate) mod sync;
+pub(crate) mod targets;
 pub(crate) mod today;
 
 use axum::response::Response;
