@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use fieldcrm_model::{DocKind, Millis};
 use fieldcrm_workspace::Workspace;
+use fieldcrm_workspace::sheets::{XLSX_MAX_BYTES, check_xlsx_size};
 use serde_json::json;
 
 use crate::render::{print_json, say, say_err, tr, trf};
@@ -74,6 +75,14 @@ pub(crate) enum Format {
 }
 
 /// Whether a file is an Excel workbook: named .xlsx, or a zip archive (an .xlsx is one).
+/// The first four bytes of a file (fewer if it is shorter): enough for [`is_xlsx`].
+fn head(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4);
+    std::fs::File::open(path)?.take(4).read_to_end(&mut head)?;
+    Ok(head)
+}
+
 pub(crate) fn is_xlsx(path: &std::path::Path, bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
         || path
@@ -147,12 +156,19 @@ pub(crate) struct ExportArgs {
 pub(crate) fn import(ws: &Workspace, kind: DocKind, now: Millis, a: ImportArgs) -> Result<()> {
     let progress = crate::progress::Progress::start(tr("导入中", "importing"));
     let file = a.file.display();
-    let bytes = std::fs::read(&a.file)
-        .with_context(|| trf!(zh: "无法读取 {file}", en: "cannot read {file}"))?;
+    let cannot_read = || trf!(zh: "无法读取 {file}", en: "cannot read {file}");
+    // An .xlsx file is unpacked whole in memory: one over the limit is refused before it
+    // is read (CSV has no limit).
+    let len = std::fs::metadata(&a.file).with_context(cannot_read)?.len();
+    if len > XLSX_MAX_BYTES && is_xlsx(&a.file, &head(&a.file).with_context(cannot_read)?) {
+        check_xlsx_size(&file.to_string(), len)?;
+    }
+    let bytes = std::fs::read(&a.file).with_context(cannot_read)?;
     let r = if is_xlsx(&a.file, &bytes) {
+        let name = file.to_string();
         match kind {
-            DocKind::Channel => ws.import_channels_xlsx(&bytes, now),
-            _ => ws.import_customers_xlsx(&bytes, now),
+            DocKind::Channel => ws.import_channels_xlsx(&name, &bytes, now),
+            _ => ws.import_customers_xlsx(&name, &bytes, now),
         }
         .with_context(|| format!("{}", a.file.display()))?
     } else {

@@ -107,7 +107,7 @@ pub(crate) fn kind_name(kind: &str) -> String {
         ("price_reports", "价格报告", "price report"),
         ("customer", "客户", "customer"),
         ("channel", "渠道", "channel"),
-        ("target", "目标", "target"),
+        ("target", "销售目标", "target"),
         ("report", "销售报告", "report"),
     ];
     let t = kind.trim();

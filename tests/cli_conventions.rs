@@ -208,6 +208,142 @@ fn writes_print_their_result_as_json() {
     assert_eq!(v["kind"], "target");
 }
 
+/// A write addressed by an ID prefix or a name prints, with `--json`, the full ID of what
+/// it wrote, not the text typed.
+#[test]
+fn writes_addressed_by_prefix_or_name_print_full_ids_as_json() {
+    let rep = manager();
+    crate::support::add_sensor_product(&rep);
+    let write = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        rep.run(&all).json()
+    };
+    let full = |v: &serde_json::Value| -> String {
+        let id = v["id"].as_str().unwrap().to_string();
+        assert_eq!(id.len(), 32, "not a full ID: {v}");
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{v}");
+        assert_eq!(v["short"].as_str(), Some(&id[..8]), "{v}");
+        id
+    };
+    // Each record is made, then written to again by the first six characters of its ID
+    // and the customer by part of its name: both print the record's full ID.
+    let again = |made: &[&str], then: &[&str], rest: &[&str]| {
+        let id = full(&write(made));
+        let mut args = then.to_vec();
+        args.extend_from_slice(&["华南物流", &id[..6]]);
+        args.extend_from_slice(rest);
+        let v = write(&args);
+        assert_eq!(full(&v), id, "{args:?}");
+    };
+    again(
+        &[
+            "opportunity",
+            "add",
+            "华南物流",
+            "框架采购",
+            "--amount",
+            "500000",
+        ],
+        &["opportunity", "update"],
+        &["--stage", "proposal"],
+    );
+    again(
+        &["complaint", "open", "华南物流", "--text", "延迟交货"],
+        &["complaint", "respond"],
+        &["--text", "已联系"],
+    );
+    again(
+        &[
+            "contract",
+            "add",
+            "华南物流",
+            "年度合同",
+            "--amount",
+            "10000",
+        ],
+        &["contract", "sign"],
+        &[],
+    );
+    again(
+        &[
+            "quote",
+            "add",
+            "华南物流",
+            "--product",
+            "P-100",
+            "--price",
+            "900",
+        ],
+        &["quote", "approve"],
+        &[],
+    );
+    again(
+        &[
+            "order",
+            "add",
+            "华南物流",
+            "--product",
+            "P-100",
+            "--quantity",
+            "2",
+            "--promised",
+            "2026-12-31",
+        ],
+        &["order", "deliver"],
+        &[],
+    );
+    again(
+        &[
+            "gift",
+            "record",
+            "华南物流",
+            "--text",
+            "茶叶",
+            "--amount",
+            "300",
+        ],
+        &["gift", "approve"],
+        &[],
+    );
+    again(
+        &[
+            "contact",
+            "add",
+            "华南物流",
+            "李雷",
+            "--phone",
+            "13800000009",
+        ],
+        &["contact", "remove"],
+        &[],
+    );
+    // A whole record by name: its full document ID.
+    let id = full(&write(&[
+        "customer",
+        "archive",
+        "华南物流",
+        "--text",
+        "测试",
+    ]));
+    let shown = rep.run(&["customer", "show", &id, "--json"]).json();
+    assert_eq!(shown["name"], "华南物流有限公司");
+    // A user by name: the user's full ID.
+    let admin = crate::support::admin_with_team();
+    let users = admin.run(&["user", "list", "--json"]).json();
+    let (uid, _) = users
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, u)| u["name"] == "小张")
+        .unwrap();
+    let v = admin
+        .run(&["--json", "user", "set", "小张", "--region", "华东"])
+        .json();
+    assert_eq!(v["kind"], "user");
+    assert_eq!(v["id"].as_str(), Some(uid.as_str()), "{v}");
+}
+
 #[test]
 fn help_is_in_chinese_for_a_chinese_locale_and_english_otherwise() {
     let rep = Rep::new();

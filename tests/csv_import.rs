@@ -336,6 +336,59 @@ fn a_bad_xlsx_is_refused_by_row_and_writes_nothing() {
 }
 
 #[test]
+fn an_xlsx_over_the_limits_is_refused_naming_file_and_limit() {
+    let a = manager();
+    // A sheet of 200,001 rows: a header and one customer far below it.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "名称").unwrap();
+    ws.write_string(200_000, 0, "甲公司").unwrap();
+    let rows = a.home.with_file_name("rows.xlsx");
+    wb.save(&rows).unwrap();
+    let rows = rows.to_str().unwrap();
+    let run = a.run(&["customer", "import", rows]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!(
+            "the first sheet of the Excel file {rows} has 200001 rows, over the import limit \
+             of 200000 rows"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("nothing was imported"),
+        "{}",
+        run.stderr
+    );
+    let run = a.run(&["--lang", "zh", "channel", "import", rows]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("有 200001 行，超过导入上限 200000 行"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(a.customer_count(), 0);
+    // Over 64 MiB on disk: refused before it is read (a sparse file takes no room).
+    let huge = a.home.with_file_name("huge.xlsx");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len((64 << 20) + 1)
+        .unwrap();
+    let huge = huge.to_str().unwrap();
+    a.run(&["customer", "import", huge])
+        .fails_with("is 65 MiB, over the import limit of 64 MiB");
+    let run = a.run(&["--lang", "zh", "customer", "import", huge]);
+    assert!(
+        run.stderr
+            .contains(&format!("Excel 文件 {huge} 有 65 MiB，超过导入上限 64 MiB")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(a.customer_count(), 0);
+}
+
+#[test]
 fn reports_go_to_excel_and_csv_files() {
     let a = manager();
     a.team_target("50000");

@@ -169,7 +169,7 @@ pub(super) fn user(ctx: &Ctx, c: UserCmd) -> Result<()> {
             deactivate,
         } => {
             let role = role.map(|r| input::vocab("role", &r)).transpose()?;
-            ws.update_user(
+            let uid = ws.update_user(
                 &user,
                 role,
                 team,
@@ -179,7 +179,7 @@ pub(super) fn user(ctx: &Ctx, c: UserCmd) -> Result<()> {
             )?;
             wrote(
                 "user",
-                &user,
+                &uid,
                 || say!(zh: "已保存用户 {user}", en: "saved user {user}"),
             );
         }

@@ -2,7 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-use crate::render::{bool_cell, kind_name, label};
+use crate::render::{bool_cell, label};
 
 pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
     let ws = &ctx.ws;
@@ -41,11 +41,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                 .as_deref()
                 .map(|s| input::vocab::<ChannelStatus>("status", s))
                 .transpose()?;
-            let mut filter = Filter::default().kind(DocKind::Channel).tombstones(if all {
-                Tombstones::Include
-            } else {
-                Tombstones::Exclude
-            });
+            let mut filter = list_filter(DocKind::Channel, all);
             filter.status = status.map(|s| s.to_string());
             filter.region = region;
             let rows = ws.list(&filter)?;
@@ -152,22 +148,12 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         ChannelCmd::Archive { channel, reason } => {
             let id = ctx.channel(&channel)?;
             ctx.ws.archive_record(&id, reason, ctx.now())?;
-            let short_id = id.short();
-            wrote(
-                "channel",
-                id.as_str(),
-                || say!(zh: "已归档渠道 {short_id}", en: "archived channel {short_id}"),
-            );
+            did(Act::Archived, "channel", id.as_str());
         }
         ChannelCmd::Restore { channel } => {
             let id = ctx.channel(&channel)?;
             ctx.ws.restore_record(&id, ctx.now())?;
-            let short_id = id.short();
-            wrote(
-                "channel",
-                id.as_str(),
-                || say!(zh: "已恢复渠道 {short_id}", en: "restored channel {short_id}"),
-            );
+            did(Act::Restored, "channel", id.as_str());
         }
         ChannelCmd::RemoveRecord {
             channel,
@@ -177,12 +163,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.remove_channel_record(&id, &kind, &record, reason, now)?;
-            let (name, short_id) = (kind_name(&kind), short(&eid));
-            wrote(
-                &kind,
-                &eid,
-                || say!(zh: "已删除{name} {short_id}", en: "removed {name} {short_id}"),
-            );
+            did(Act::Removed, &kind, &eid);
         }
         ChannelCmd::RestoreRecord {
             channel,
@@ -191,12 +172,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
         } => {
             let id = ctx.channel(&channel)?;
             let eid = ws.restore_channel_record(&id, &kind, &record, now)?;
-            let (name, short_id) = (kind_name(&kind), short(&eid));
-            wrote(
-                &kind,
-                &eid,
-                || say!(zh: "已恢复{name} {short_id}", en: "restored {name} {short_id}"),
-            );
+            did(Act::Restored, &kind, &eid);
         }
         ChannelCmd::Suspend { channel } => status(ctx, &channel, ChannelStatus::Suspended)?,
         ChannelCmd::Terminate { channel } => status(ctx, &channel, ChannelStatus::Terminated)?,
@@ -311,36 +287,29 @@ pub(super) fn show_channel(ctx: &Ctx, id: &DocId, c: &Channel) -> Result<()> {
         field("负责人", "owner"),
         ctx.user_name(&roster, &c.owner)
     );
-    let qualification = field("资质审核", "qualification");
-    match &c.qualification {
-        Some(r) => {
-            let (result, by, at) = (
-                tr(r.result.zh(), r.result.as_str()),
-                name_of(&r.by),
-                clock.fmt(r.at),
-            );
+    // A decision line: what was decided, by whom and when; `-` before any.
+    let decided = |label: String, what: Option<(&str, &str, Millis)>| match what {
+        Some((value, by, at)) => {
+            let (by, at) = (name_of(by), clock.fmt(at));
             say!(
-                zh: "  {qualification}{result}（{by}，{at}）",
-                en: "  {qualification}{result} by {by} at {at}"
+                zh: "  {label}{value}（{by}，{at}）",
+                en: "  {label}{value} by {by} at {at}"
             )
         }
-        None => println!("  {qualification}-"),
-    }
-    let risk = field("风险", "risk");
-    match &c.risk {
-        Some(r) => {
-            let (level, by, at) = (
-                tr(r.level.zh(), r.level.as_str()),
-                name_of(&r.by),
-                clock.fmt(r.at),
-            );
-            say!(
-                zh: "  {risk}{level}（{by}，{at}）",
-                en: "  {risk}{level} by {by} at {at}"
-            )
-        }
-        None => println!("  {risk}-"),
-    }
+        None => println!("  {label}-"),
+    };
+    decided(
+        field("资质审核", "qualification"),
+        c.qualification
+            .as_ref()
+            .map(|r| (tr(r.result.zh(), r.result.as_str()), r.by.as_str(), r.at)),
+    );
+    decided(
+        field("风险", "risk"),
+        c.risk
+            .as_ref()
+            .map(|r| (tr(r.level.zh(), r.level.as_str()), r.by.as_str(), r.at)),
+    );
     let agreement = field("合作协议", "agreement");
     match &c.agreement {
         Some(a) => {

@@ -2,7 +2,6 @@
 
 #[allow(unused_imports)]
 use super::*;
-use crate::render::kind_name;
 
 /// `list --json`: one stable row per document (`fieldcrm_workspace::ListRow`).
 pub(super) fn print_rows(rows: &[Listed], roster: &Roster) -> Result<()> {
@@ -78,22 +77,12 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         CustomerCmd::Archive { customer, reason } => {
             let id = ctx.customer(&customer)?;
             ws.archive_record(&id, reason, now)?;
-            let short_id = id.short();
-            wrote(
-                "customer",
-                id.as_str(),
-                || say!(zh: "已归档客户 {short_id}", en: "archived customer {short_id}"),
-            );
+            did(Act::Archived, "customer", id.as_str());
         }
         CustomerCmd::Restore { customer } => {
             let id = ctx.customer(&customer)?;
             ws.restore_record(&id, now)?;
-            let short_id = id.short();
-            wrote(
-                "customer",
-                id.as_str(),
-                || say!(zh: "已恢复客户 {short_id}", en: "restored customer {short_id}"),
-            );
+            did(Act::Restored, "customer", id.as_str());
         }
         CustomerCmd::RemoveRecord {
             customer,
@@ -103,12 +92,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let eid = ws.remove_record(&id, &kind, &record, reason, now)?;
-            let (name, short_id) = (kind_name(&kind), short(&eid));
-            wrote(
-                &kind,
-                &eid,
-                || say!(zh: "已删除{name} {short_id}", en: "removed {name} {short_id}"),
-            );
+            did(Act::Removed, &kind, &eid);
         }
         CustomerCmd::RestoreRecord {
             customer,
@@ -117,12 +101,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let eid = ws.restore_removed(&id, &kind, &record, now)?;
-            let (name, short_id) = (kind_name(&kind), short(&eid));
-            wrote(
-                &kind,
-                &eid,
-                || say!(zh: "已恢复{name} {short_id}", en: "restored {name} {short_id}"),
-            );
+            did(Act::Restored, &kind, &eid);
         }
         CustomerCmd::ClassException { customer, note } => {
             let id = ctx.customer(&customer)?;
@@ -147,13 +126,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
                 .as_deref()
                 .map(|c| input::vocab::<CustomerClass>("class", c))
                 .transpose()?;
-            let mut filter = Filter::default()
-                .kind(DocKind::Customer)
-                .tombstones(if a.all {
-                    Tombstones::Include
-                } else {
-                    Tombstones::Exclude
-                });
+            let mut filter = list_filter(DocKind::Customer, a.all);
             filter.class = class.map(|c| c.to_string());
             filter.owner = owner;
             filter.team = a.team;
@@ -243,8 +216,8 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let at = ctx.at(at.as_deref())?;
-            ws.respond_complaint(&id, &complaint, &text, at, now)?;
-            saved("投诉的首次响应", "response to complaint", &complaint);
+            let eid = ws.respond_complaint(&id, &complaint, &text, at, now)?;
+            saved("投诉的首次响应", "response to complaint", &eid);
         }
         ComplaintCmd::Escalate {
             customer,
@@ -252,8 +225,8 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
             to,
         } => {
             let id = ctx.customer(&customer)?;
-            ws.escalate_complaint(&id, &complaint, &to, now)?;
-            saved("投诉的上报", "escalation of complaint", &complaint);
+            let eid = ws.escalate_complaint(&id, &complaint, &to, now)?;
+            saved("投诉的上报", "escalation of complaint", &eid);
         }
         ComplaintCmd::Investigate {
             customer,
@@ -262,8 +235,8 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
             findings,
         } => {
             let id = ctx.customer(&customer)?;
-            ws.investigate_complaint(&id, &complaint, departments, &findings, now)?;
-            saved("投诉的调查", "investigation of complaint", &complaint);
+            let eid = ws.investigate_complaint(&id, &complaint, departments, &findings, now)?;
+            saved("投诉的调查", "investigation of complaint", &eid);
         }
         ComplaintCmd::Resolve {
             customer,
@@ -271,8 +244,8 @@ pub(super) fn complaint(ctx: &Ctx, c: ComplaintCmd) -> Result<()> {
             text,
         } => {
             let id = ctx.customer(&customer)?;
-            ws.resolve_complaint(&id, &complaint, &text, now)?;
-            saved("投诉的处理结果", "resolution of complaint", &complaint);
+            let eid = ws.resolve_complaint(&id, &complaint, &text, now)?;
+            saved("投诉的处理结果", "resolution of complaint", &eid);
         }
     }
     Ok(())
@@ -298,8 +271,9 @@ pub(super) fn contract(ctx: &Ctx, c: ContractCmd) -> Result<()> {
             note,
         } => {
             let id = ctx.customer(&customer)?;
-            ws.review_contract(&id, &contract, input::vocab("result", &result)?, note, now)?;
-            saved("合同的法务审核", "legal review of contract", &contract);
+            let eid =
+                ws.review_contract(&id, &contract, input::vocab("result", &result)?, note, now)?;
+            saved("合同的法务审核", "legal review of contract", &eid);
         }
         ContractCmd::Sign {
             customer,
@@ -308,8 +282,8 @@ pub(super) fn contract(ctx: &Ctx, c: ContractCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let at = ctx.at(at.as_deref())?;
-            ws.sign_contract(&id, &contract, at, now)?;
-            saved("合同的签署", "signing of contract", &contract);
+            let eid = ws.sign_contract(&id, &contract, at, now)?;
+            saved("合同的签署", "signing of contract", &eid);
         }
         ContractCmd::Archive {
             customer,
@@ -317,8 +291,8 @@ pub(super) fn contract(ctx: &Ctx, c: ContractCmd) -> Result<()> {
             reference,
         } => {
             let id = ctx.customer(&customer)?;
-            ws.archive_contract(&id, &contract, &reference, now)?;
-            saved("合同的归档编号", "archive reference of contract", &contract);
+            let eid = ws.archive_contract(&id, &contract, &reference, now)?;
+            saved("合同的归档编号", "archive reference of contract", &eid);
         }
     }
     Ok(())
@@ -381,8 +355,8 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
         } => {
             let id = ctx.customer(&customer)?;
             let at = ctx.at(at.as_deref())?;
-            ws.deliver_order(&id, &order, at, now)?;
-            saved("订单的交付", "delivery of order", &order);
+            let eid = ws.deliver_order(&id, &order, at, now)?;
+            saved("订单的交付", "delivery of order", &eid);
         }
         OrderCmd::Approve {
             customer,
@@ -390,18 +364,19 @@ pub(super) fn order(ctx: &Ctx, c: OrderCmd) -> Result<()> {
             note,
         } => {
             let id = ctx.customer(&customer)?;
-            ws.approve_order(&id, &order, note, now)?;
-            wrote(
+            did(
+                Act::Approved,
                 "order",
-                &order,
-                || say!(zh: "已批准订单 {order}", en: "approved order {order}"),
+                &ws.approve_order(&id, &order, note, now)?,
             );
         }
         OrderCmd::Cancel(a) => {
             let id = ctx.customer(&a.customer)?;
-            let eid = ws.cancel_order(&id, &a.record, a.reason, now)?;
-            let eid = short(&eid);
-            say!(zh: "已取消订单 {eid}", en: "cancelled order {eid}");
+            did(
+                Act::Cancelled,
+                "order",
+                &ws.cancel_order(&id, &a.record, a.reason, now)?,
+            );
         }
     }
     Ok(())
@@ -504,15 +479,13 @@ fn remove(ctx: &Ctx, kind: &str, r: RecordRemoval) -> Result<()> {
     let eid = ctx
         .ws
         .remove_record(&id, kind, &r.record, r.reason, ctx.now())?;
-    let (name, eid) = (kind_name(kind), short(&eid));
-    say!(zh: "已删除{name} {eid}", en: "removed {name} {eid}");
+    did(Act::Removed, kind, &eid);
     Ok(())
 }
 
 fn restore(ctx: &Ctx, kind: &str, r: RecordRef) -> Result<()> {
     let id = ctx.customer(&r.customer)?;
     let eid = ctx.ws.restore_removed(&id, kind, &r.record, ctx.now())?;
-    let (name, eid) = (kind_name(kind), short(&eid));
-    say!(zh: "已恢复{name} {eid}", en: "restored {name} {eid}");
+    did(Act::Restored, kind, &eid);
     Ok(())
 }

@@ -208,6 +208,40 @@ pub(super) fn saved_kind(kind: &str, zh: &str, en: &str, id: &str) {
     );
 }
 
+/// The filter of a list of `kind`'s records: archived ones too with `--all`.
+pub(super) fn list_filter(kind: DocKind, all: bool) -> Filter {
+    Filter::default().kind(kind).tombstones(if all {
+        Tombstones::Include
+    } else {
+        Tombstones::Exclude
+    })
+}
+
+/// What a command did to a whole record or to a record in one: removed, restored, archived,
+/// cancelled, approved.
+#[derive(Clone, Copy)]
+pub(super) enum Act {
+    Removed,
+    Restored,
+    Archived,
+    Cancelled,
+    Approved,
+}
+
+/// Print that `act` was done to the record `id` of `kind` (`contact`, `customer`, `quote`,
+/// `target`, or the kind as the user typed it): `removed contact 1a2b3c4d`, in Chinese
+/// `已删除联系人 1a2b3c4d`; with `--json` the object of [`wrote`].
+pub(super) fn did(act: Act, kind: &str, id: &str) {
+    let (name, short_id) = (crate::render::kind_name(kind), short(id));
+    wrote(kind, id, || match act {
+        Act::Removed => say!(zh: "已删除{name} {short_id}", en: "removed {name} {short_id}"),
+        Act::Restored => say!(zh: "已恢复{name} {short_id}", en: "restored {name} {short_id}"),
+        Act::Archived => say!(zh: "已归档{name} {short_id}", en: "archived {name} {short_id}"),
+        Act::Cancelled => say!(zh: "已取消{name} {short_id}", en: "cancelled {name} {short_id}"),
+        Act::Approved => say!(zh: "已批准{name} {short_id}", en: "approved {name} {short_id}"),
+    });
+}
+
 pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
     let ws = &ctx.ws;
     let now = ctx.now();
@@ -286,8 +320,8 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             let id = ctx.customer(&customer)?;
             let stage = stage.map(|s| input::vocab("stage", &s)).transpose()?;
             let amount = amount.map(|a| input::money("amount", &a)).transpose()?;
-            ws.update_opportunity(&id, &opportunity, stage, amount, now)?;
-            saved("商机", "opportunity", &opportunity);
+            let eid = ws.update_opportunity(&id, &opportunity, stage, amount, now)?;
+            saved("商机", "opportunity", &eid);
         }
         Command::Quote(QuoteCmd::Add {
             customer,
@@ -323,18 +357,19 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             note,
         }) => {
             let id = ctx.customer(&customer)?;
-            ws.approve_quote(&id, &quote, note, now)?;
-            wrote(
+            did(
+                Act::Approved,
                 "quote",
-                &quote,
-                || say!(zh: "已批准报价 {quote}", en: "approved quote {quote}"),
+                &ws.approve_quote(&id, &quote, note, now)?,
             );
         }
         Command::Quote(QuoteCmd::Cancel(a)) => {
             let id = ctx.customer(&a.customer)?;
-            let eid = ws.cancel_quote(&id, &a.record, a.reason, now)?;
-            let eid = short(&eid);
-            say!(zh: "已取消报价 {eid}", en: "cancelled quote {eid}");
+            did(
+                Act::Cancelled,
+                "quote",
+                &ws.cancel_quote(&id, &a.record, a.reason, now)?,
+            );
         }
         Command::Contract(c) => contract(ctx, c)?,
         Command::Order(c) => order(ctx, c)?,
@@ -367,11 +402,10 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
             note,
         }) => {
             let id = ctx.customer(&customer)?;
-            ws.approve_gift(&id, &gift, note, now)?;
-            wrote(
+            did(
+                Act::Approved,
                 "gift",
-                &gift,
-                || say!(zh: "已批准礼品 {gift}", en: "approved gift {gift}"),
+                &ws.approve_gift(&id, &gift, note, now)?,
             );
         }
         Command::Channel(c) => channel(ctx, c)?,
@@ -459,23 +493,19 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         }
         Command::Target(TargetCmd::Remove { target, reason }) => {
             let eid = ws.remove_sales_record("target", &target, reason, now)?;
-            let eid = short(&eid);
-            say!(zh: "已删除销售目标 {eid}", en: "removed target {eid}");
+            did(Act::Removed, "target", &eid);
         }
         Command::Target(TargetCmd::Restore { target }) => {
             let eid = ws.restore_sales_record("target", &target, now)?;
-            let eid = short(&eid);
-            say!(zh: "已恢复销售目标 {eid}", en: "restored target {eid}");
+            did(Act::Restored, "target", &eid);
         }
         Command::Report(ReportCmd::Remove { report, reason }) => {
             let eid = ws.remove_sales_record("report", &report, reason, now)?;
-            let eid = short(&eid);
-            say!(zh: "已删除销售报告 {eid}", en: "removed report {eid}");
+            did(Act::Removed, "report", &eid);
         }
         Command::Report(ReportCmd::Restore { report }) => {
             let eid = ws.restore_sales_record("report", &report, now)?;
-            let eid = short(&eid);
-            say!(zh: "已恢复销售报告 {eid}", en: "restored report {eid}");
+            did(Act::Restored, "report", &eid);
         }
         Command::Report(ReportCmd::Submit {
             period,

@@ -682,20 +682,21 @@ impl Workspace {
                 .map(|l| format!("{} ({})", l.summary.name, id.short()))
                 .unwrap_or_else(|| id.short().to_string())
         };
-        let what = kind.map_or("document", |k| k.as_str());
+        // The kind in each language: 客户 in the Chinese message, customer in the English.
+        let (what_zh, what_en) = kind.map_or(("文档", "document"), |k| (k.zh(), k.as_str()));
         match hits.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err(Error::NotFound(Msg::new(
-                format!("没有与“{text}”匹配的{what}（可输入名称的一部分、拼音或编号前缀）"),
+                format!("没有与“{text}”匹配的{what_zh}（可输入名称的一部分、拼音或编号前缀）"),
                 format!(
-                    "no {what} matches `{text}` (type part of the name, its pinyin, or an ID prefix)"
+                    "no {what_en} matches `{text}` (type part of the name, its pinyin, or an ID prefix)"
                 ),
             ))),
             many => {
                 let list = many.iter().map(name_of).collect::<Vec<_>>().join(", ");
                 Err(Error::Ambiguous(Msg::new(
-                    format!("“{text}”匹配多个{what}，您是指：{list}"),
-                    format!("`{text}` matches several: did you mean {list}?"),
+                    format!("“{text}”匹配多个{what_zh}，您是指：{list}"),
+                    format!("`{text}` matches more than one {what_en}: did you mean {list}?"),
                 )))
             }
         }

@@ -7,6 +7,11 @@
 //! same columns, checks and all-or-nothing saving as the CSV import (`import.rs`); a cell
 //! holding an Excel error (`#N/A`) or a date where text was expected is refused by its row
 //! and column.
+//!
+//! An .xlsx file is unpacked whole into memory (CSV is read as it comes), so an import
+//! refuses, before reading any cell, a file over [`XLSX_MAX_BYTES`] and a first sheet
+//! that declares more than [`XLSX_MAX_ROWS`] rows; a sheet that declares no size is
+//! counted as it is read and refused the same way, before any document is built.
 
 use std::io::Cursor;
 
@@ -16,7 +21,7 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use crate::import::Source;
 use crate::input::Clock;
-use crate::{CsvImport, Error, ExportTable, Reports, Result, Workspace};
+use crate::{CsvImport, Error, ExportTable, Msg, Reports, Result, Workspace};
 
 /// One cell to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +107,54 @@ pub fn write_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>> {
     wb.save_to_buffer().map_err(xlsx_error)
 }
 
+/// The largest .xlsx file an import reads: 64 MiB on disk (a workbook of 200,000 customer
+/// rows is about 20 MiB).
+pub const XLSX_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most rows an imported sheet may have, the header row included.
+pub const XLSX_MAX_ROWS: u64 = 200_000;
+
+/// Refuse an .xlsx file of `len` bytes (`file` names it) over [`XLSX_MAX_BYTES`]: the
+/// CLI asks before it reads the file, an import asks again of the bytes it is given.
+pub fn check_xlsx_size(file: &str, len: u64) -> Result<()> {
+    check_size(file, len, XLSX_MAX_BYTES)
+}
+
+fn check_size(file: &str, len: u64, limit: u64) -> Result<()> {
+    if len <= limit {
+        return Ok(());
+    }
+    let (mib, limit_mib) = (len.div_ceil(1 << 20), limit >> 20);
+    Err(Error::Invalid(Msg::new(
+        format!(
+            "Excel 文件 {file} 有 {mib} MiB，超过导入上限 {limit_mib} MiB：请拆分成多个文件，\
+             或另存为 CSV 导入；未导入任何数据"
+        ),
+        format!(
+            "the Excel file {file} is {mib} MiB, over the import limit of {limit_mib} MiB: \
+             split it into several files or save it as CSV; nothing was imported"
+        ),
+    )))
+}
+
+/// Refuse a sheet of `rows` rows (`file` names it) over `limit`.
+fn check_rows(file: &str, rows: u64, limit: u64) -> Result<()> {
+    if rows <= limit {
+        return Ok(());
+    }
+    Err(Error::Invalid(Msg::new(
+        format!(
+            "Excel 文件 {file} 的第一个工作表有 {rows} 行，超过导入上限 {limit} 行：\
+             请拆分成多个文件，或另存为 CSV 导入；未导入任何数据"
+        ),
+        format!(
+            "the first sheet of the Excel file {file} has {rows} rows, over the import \
+             limit of {limit} rows: split it into several files or save it as CSV; nothing \
+             was imported"
+        ),
+    )))
+}
+
 /// Excel's name of a column: 0 → A, 26 → AA.
 pub fn column_name(mut col: usize) -> String {
     let mut out = Vec::new();
@@ -119,50 +172,60 @@ pub fn column_name(mut col: usize) -> String {
 /// from A, empty cells as empty text). A cell holding an error or a date is refused by
 /// its sheet, row and column.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<(String, Vec<Vec<String>>)>> {
-    let mut wb = Xlsx::new(Cursor::new(bytes))
-        .map_err(|e| Error::invalid(format!("not a valid Excel (.xlsx) file: {e}")))?;
+    let mut wb = open_xlsx(bytes)?;
     let mut out = Vec::new();
     for name in wb.sheet_names() {
-        let range = wb
-            .worksheet_range(&name)
-            .map_err(|e| Error::invalid(format!("sheet `{name}` cannot be read: {e}")))?;
-        let (top, left) = range.start().unwrap_or((0, 0));
-        let left = usize::try_from(left).unwrap_or(0);
-        let mut rows = Vec::new();
-        for (r, cells) in range.rows().enumerate() {
-            let row_no = usize::try_from(top).unwrap_or(0) + r + 1;
-            let mut row = vec![String::new(); left];
-            for (c, cell) in cells.iter().enumerate() {
-                let at = || format!("row {row_no}, column {}", column_name(left + c));
-                row.push(match cell {
-                    Data::Empty => String::new(),
-                    Data::String(s) => s.clone(),
-                    Data::Int(i) => i.to_string(),
-                    Data::Float(f) => number_text(*f),
-                    Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-                    Data::Error(e) => {
-                        return Err(Error::invalid(format!(
-                            "{}: the cell holds an Excel error ({e}); nothing was imported",
-                            at()
-                        )));
-                    }
-                    Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
-                        return Err(Error::invalid(format!(
-                            "{}: a date or time where text was expected (format the column as \
-                             text); nothing was imported",
-                            at()
-                        )));
-                    }
-                });
-            }
-            rows.push(row);
-        }
-        // Rows above the used range are empty.
-        let mut padded = vec![Vec::new(); usize::try_from(top).unwrap_or(0)];
-        padded.extend(rows);
-        out.push((name, padded));
+        let rows = read_sheet(&mut wb, &name)?;
+        out.push((name, rows));
     }
     Ok(out)
+}
+
+type Book<'a> = Xlsx<Cursor<&'a [u8]>>;
+
+fn open_xlsx(bytes: &[u8]) -> Result<Book<'_>> {
+    Xlsx::new(Cursor::new(bytes))
+        .map_err(|e| Error::invalid(format!("not a valid Excel (.xlsx) file: {e}")))
+}
+
+/// One sheet as text cells (see [`read_xlsx`]).
+fn read_sheet(wb: &mut Book<'_>, name: &str) -> Result<Vec<Vec<String>>> {
+    let range = wb
+        .worksheet_range(name)
+        .map_err(|e| Error::invalid(format!("sheet `{name}` cannot be read: {e}")))?;
+    let (top, left) = range.start().unwrap_or((0, 0));
+    let left = usize::try_from(left).unwrap_or(0);
+    // Rows above the used range are empty.
+    let mut rows = vec![Vec::new(); usize::try_from(top).unwrap_or(0)];
+    for (r, cells) in range.rows().enumerate() {
+        let row_no = usize::try_from(top).unwrap_or(0) + r + 1;
+        let mut row = vec![String::new(); left];
+        for (c, cell) in cells.iter().enumerate() {
+            let at = || format!("row {row_no}, column {}", column_name(left + c));
+            row.push(match cell {
+                Data::Empty => String::new(),
+                Data::String(s) => s.clone(),
+                Data::Int(i) => i.to_string(),
+                Data::Float(f) => number_text(*f),
+                Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+                Data::Error(e) => {
+                    return Err(Error::invalid(format!(
+                        "{}: the cell holds an Excel error ({e}); nothing was imported",
+                        at()
+                    )));
+                }
+                Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
+                    return Err(Error::invalid(format!(
+                        "{}: a date or time where text was expected (format the column as \
+                         text); nothing was imported",
+                        at()
+                    )));
+                }
+            });
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// A number cell as the text a person typed: `200000000`, not `200000000.0`.
@@ -174,12 +237,29 @@ fn number_text(f: f64) -> String {
     }
 }
 
-/// The first sheet's non-blank rows with their row numbers, for an import.
-fn first_sheet_records(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>> {
-    let sheets = read_xlsx(bytes)?;
-    let Some((_, rows)) = sheets.into_iter().next() else {
+/// The first sheet's non-blank rows with their row numbers, for an import of `file`
+/// (named in errors): a file over [`XLSX_MAX_BYTES`], or a sheet over [`XLSX_MAX_ROWS`]
+/// rows, is refused.
+fn first_sheet_records(file: &str, bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>> {
+    check_xlsx_size(file, u64::try_from(bytes.len()).unwrap_or(u64::MAX))?;
+    let mut wb = open_xlsx(bytes)?;
+    let Some(name) = wb.sheet_names().into_iter().next() else {
         return Err(Error::invalid("the Excel file has no sheet"));
     };
+    // The size the sheet declares (its `dimension` element), read without its cells.
+    let declared = wb
+        .worksheet_cells_reader(&name)
+        .map(|r| r.dimensions())
+        .map_err(|e| Error::invalid(format!("sheet `{name}` cannot be read: {e}")))?;
+    if declared.end != (0, 0) {
+        check_rows(file, u64::from(declared.end.0) + 1, XLSX_MAX_ROWS)?;
+    }
+    let rows = read_sheet(&mut wb, &name)?;
+    check_rows(
+        file,
+        u64::try_from(rows.len()).unwrap_or(u64::MAX),
+        XLSX_MAX_ROWS,
+    )?;
     Ok((1..)
         .zip(rows)
         .filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
@@ -208,15 +288,21 @@ impl ExportTable {
 }
 
 impl Workspace {
-    /// Import customers from an .xlsx file's first sheet (all or nothing), the same
-    /// columns as the CSV import.
-    pub fn import_customers_xlsx(&self, bytes: &[u8], now: Millis) -> Result<CsvImport> {
-        self.import_customers(first_sheet_records(bytes)?, Source::Xlsx, now)
+    /// Import customers from the .xlsx file `file` (its name, for errors; `bytes` its
+    /// content): the first sheet, all or nothing, the same columns as the CSV import.
+    /// Refuses a file over [`XLSX_MAX_BYTES`] or a sheet over [`XLSX_MAX_ROWS`] rows.
+    pub fn import_customers_xlsx(
+        &self,
+        file: &str,
+        bytes: &[u8],
+        now: Millis,
+    ) -> Result<CsvImport> {
+        self.import_customers(first_sheet_records(file, bytes)?, Source::Xlsx, now)
     }
 
-    /// Import channels from an .xlsx file's first sheet (all or nothing).
-    pub fn import_channels_xlsx(&self, bytes: &[u8], now: Millis) -> Result<CsvImport> {
-        self.import_channels(first_sheet_records(bytes)?, Source::Xlsx, now)
+    /// Import channels from an .xlsx file's first sheet (all or nothing, the same limits).
+    pub fn import_channels_xlsx(&self, file: &str, bytes: &[u8], now: Millis) -> Result<CsvImport> {
+        self.import_channels(first_sheet_records(file, bytes)?, Source::Xlsx, now)
     }
 }
 
@@ -389,6 +475,51 @@ mod tests {
             ]
         );
         assert!(read_xlsx(b"PK\x03\x04 not really").is_err());
+    }
+
+    #[test]
+    fn an_import_over_the_limits_is_refused_naming_file_and_limit() {
+        assert!(check_size("a.xlsx", 64 << 20, 64 << 20).is_ok());
+        let Err(Error::Invalid(m)) = check_size("big.xlsx", (64 << 20) + 1, 64 << 20) else {
+            panic!("a file over the byte limit passed");
+        };
+        assert!(
+            m.zh.contains("big.xlsx") && m.zh.contains("上限 64 MiB"),
+            "{}",
+            m.zh
+        );
+        assert!(m.en.contains("big.xlsx is 65 MiB, over the import limit of 64 MiB"));
+        assert!(check_xlsx_size("a.xlsx", XLSX_MAX_BYTES + 1).is_err());
+        assert!(check_rows("a.xlsx", 3, 3).is_ok());
+        let Err(Error::Invalid(m)) = check_rows("a.xlsx", 4, 3) else {
+            panic!("a sheet over the row limit passed");
+        };
+        assert!(m.zh.contains("有 4 行，超过导入上限 3 行"), "{}", m.zh);
+        assert!(m.en.contains("a.xlsx has 4 rows, over the import limit of 3 rows"));
+        // A sheet that declares more rows than the limit is refused before its cells are
+        // read: a header and one cell far below it.
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "名称").unwrap();
+        let last = u32::try_from(XLSX_MAX_ROWS).unwrap();
+        ws.write_string(last, 0, "甲公司").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let Err(Error::Invalid(m)) = first_sheet_records("c.xlsx", &bytes) else {
+            panic!("a sheet over the row limit was read");
+        };
+        assert!(
+            m.en.contains("has 200001 rows, over the import limit of 200000"),
+            "{}",
+            m.en
+        );
+        // At the limit it is read.
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "名称").unwrap();
+        ws.write_string(last - 1, 0, "甲公司").unwrap();
+        let rows = first_sheet_records("c.xlsx", &wb.save_to_buffer().unwrap()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].0, 200_000);
     }
 
     #[test]

@@ -120,3 +120,42 @@ fn the_roster_memo_follows_every_roster_change() {
     let other = Workspace::open(dir.path()).unwrap();
     assert_eq!(other.roster().unwrap(), after);
 }
+
+#[test]
+fn resolve_names_the_kind_in_each_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
+    for (name, at) in [("甲公司", 2_000), ("乙公司", 3_000)] {
+        let c = NewCustomer {
+            name: name.into(),
+            ..Default::default()
+        };
+        ws.add_customer(c, at).unwrap();
+    }
+    let Err(Error::NotFound(m)) = ws.resolve(Some(&DocKind::Customer), "丙") else {
+        panic!("丙 matched a customer");
+    };
+    assert!(m.zh.contains("没有与“丙”匹配的客户"), "{}", m.zh);
+    assert!(m.en.starts_with("no customer matches `丙`"), "{}", m.en);
+    assert!(!m.zh.contains("customer"), "{}", m.zh);
+    let Err(Error::Ambiguous(m)) = ws.resolve(Some(&DocKind::Customer), "公司") else {
+        panic!("公司 did not match both customers");
+    };
+    assert!(m.zh.contains("“公司”匹配多个客户，您是指："), "{}", m.zh);
+    assert!(
+        m.en.contains("matches more than one customer: did you mean"),
+        "{}",
+        m.en
+    );
+    let Err(Error::NotFound(m)) = ws.resolve(Some(&DocKind::Channel), "丙") else {
+        panic!("丙 matched a channel");
+    };
+    assert!(m.zh.contains("匹配的渠道"), "{}", m.zh);
+    let Err(Error::NotFound(m)) = ws.resolve(None, "丙") else {
+        panic!("丙 matched a document");
+    };
+    assert!(
+        m.zh.contains("匹配的文档") && m.en.starts_with("no document"),
+        "{m:?}"
+    );
+}

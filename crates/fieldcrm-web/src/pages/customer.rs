@@ -710,7 +710,7 @@ pub(crate) async fn entity_action(
         Ok((id, res)) => {
             let back = return_to(&fields, format!("/customers/{id}"));
             match res {
-                Ok(()) => app.flash(&ctx.token, done_text(&action_name, lang).to_string()),
+                Ok(_) => app.flash(&ctx.token, done_text(&action_name, lang).to_string()),
                 Err(e) => app.flash_error(&ctx.token, e.message(lang)),
             }
             ui::see_other(&back)

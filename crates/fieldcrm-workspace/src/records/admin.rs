@@ -137,7 +137,7 @@ impl Workspace {
         Ok(uid)
     }
 
-    /// Change a user's role, team, region or active flag (admins).
+    /// Change a user's role, team, region or active flag (admins); returns the user's ID.
     pub fn update_user(
         &self,
         user: &str,
@@ -146,7 +146,7 @@ impl Workspace {
         region: Option<String>,
         active: Option<bool>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.edit_singleton(
             DocKind::Roster,
             now,
@@ -166,7 +166,7 @@ impl Workspace {
                 if let Some(a) = active {
                     doc.put(&["users", &uid, "active"], &a)?;
                 }
-                Ok(())
+                Ok(uid)
             },
         )
     }

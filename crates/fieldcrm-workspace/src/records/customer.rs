@@ -196,7 +196,7 @@ impl Workspace {
         now: Millis,
         message: &str,
         f: impl FnOnce(&mut Document, &str, &Complaint, &Me) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.edit_customer(id, now, message, |doc, c, me| {
             let (cid, comp) = crate::resolve::resolve_entry("complaint", &c.complaints, complaint)?;
             if comp.closed_at.is_some() {
@@ -205,11 +205,12 @@ impl Workspace {
                     short_id(&cid)
                 )));
             }
-            f(doc, &cid, comp, me)
+            f(doc, &cid, comp, me)?;
+            Ok(cid)
         })
     }
 
-    /// Record the first response to a complaint.
+    /// Record the first response to a complaint; returns the complaint's full ID.
     pub fn respond_complaint(
         &self,
         id: &DocId,
@@ -217,7 +218,7 @@ impl Workspace {
         text: &str,
         at: Millis,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         not_future("the response time", at, now)?;
         let text = required("response text", text)?;
         self.edit_complaint(
@@ -244,14 +245,14 @@ impl Workspace {
         )
     }
 
-    /// Report a complaint to a manager.
+    /// Report a complaint to a manager; returns the complaint's full ID.
     pub fn escalate_complaint(
         &self,
         id: &DocId,
         complaint: &str,
         to: &str,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.edit_complaint(
             id,
             complaint,
@@ -292,7 +293,7 @@ impl Workspace {
         )
     }
 
-    /// Record an investigation with the departments involved.
+    /// Record an investigation with the departments involved; returns the complaint's full ID.
     pub fn investigate_complaint(
         &self,
         id: &DocId,
@@ -300,7 +301,7 @@ impl Workspace {
         departments: Vec<String>,
         findings: &str,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let departments: Vec<String> = departments
             .into_iter()
             .filter_map(|d| opt_text(Some(d)))
@@ -331,14 +332,14 @@ impl Workspace {
         )
     }
 
-    /// Resolve and close a complaint.
+    /// Resolve and close a complaint; returns the complaint's full ID.
     pub fn resolve_complaint(
         &self,
         id: &DocId,
         complaint: &str,
         text: &str,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let text = required("resolution text", text)?;
         self.edit_complaint(
             id,

@@ -45,7 +45,7 @@ impl Workspace {
         self.add_to_customer(id, "opportunities", &o, now, "新增销售机会 add opportunity")
     }
 
-    /// Update an opportunity's stage or amount; records activity now.
+    /// Update an opportunity's stage or amount; records activity now; returns its full ID.
     pub fn update_opportunity(
         &self,
         id: &DocId,
@@ -53,7 +53,7 @@ impl Workspace {
         stage: Option<Stage>,
         amount: Option<Fen>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         if let Some(a) = amount {
             not_negative("amount", a)?;
         }
@@ -70,7 +70,7 @@ impl Workspace {
                     doc.put(&["opportunities", &oid, "amount"], &a)?;
                 }
                 doc.put(&["opportunities", &oid, "last_activity_at"], &now)?;
-                Ok(())
+                Ok(oid)
             },
         )
     }
@@ -244,7 +244,7 @@ impl Workspace {
         now: Millis,
         message: &str,
         check: impl FnOnce(&mut Document, &Customer, &str, &Me) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.edit_customer(id, now, message, |doc, c, me| {
             let eid = crate::resolve::resolve_key(what, keys(c), entity)?;
             check(doc, c, &eid, me)?;
@@ -258,18 +258,18 @@ impl Workspace {
                     note: opt_text(note),
                 },
             )?;
-            Ok(())
+            Ok(eid)
         })
     }
 
-    /// A manager approves a quote's discount.
+    /// A manager approves a quote's discount; returns its full ID.
     pub fn approve_quote(
         &self,
         id: &DocId,
         quote: &str,
         note: Option<String>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.approve_entity(
             id,
             (
@@ -309,7 +309,7 @@ impl Workspace {
         self.add_to_customer(id, "contracts", &c, now, "起草合同 add contract")
     }
 
-    /// Legal review of a contract (legal role).
+    /// Legal review of a contract (legal role); returns its full ID.
     pub fn review_contract(
         &self,
         id: &DocId,
@@ -317,7 +317,7 @@ impl Workspace {
         result: ReviewResult,
         note: Option<String>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.edit_customer(id, now, "合同法务审核 legal review", |doc, c, me| {
             me.require(Authority::LegalReview)?;
             let cid = resolve_entity("contract", &c.contracts, contract)?;
@@ -332,12 +332,18 @@ impl Workspace {
                     note: opt_text(note),
                 },
             )?;
-            Ok(())
+            Ok(cid)
         })
     }
 
-    /// Record that a contract was signed.
-    pub fn sign_contract(&self, id: &DocId, contract: &str, at: Millis, now: Millis) -> Result<()> {
+    /// Record that a contract was signed; returns its full ID.
+    pub fn sign_contract(
+        &self,
+        id: &DocId,
+        contract: &str,
+        at: Millis,
+        now: Millis,
+    ) -> Result<String> {
         not_future("the signing time", at, now)?;
         self.edit_customer(id, now, "签订合同 sign contract", |doc, c, _| {
             let (cid, k) = crate::resolve::resolve_entry("contract", &c.contracts, contract)?;
@@ -345,18 +351,18 @@ impl Workspace {
                 return Err(Error::invalid("this contract is already signed"));
             }
             doc.put(&["contracts", &cid, "signed_at"], &Some(at))?;
-            Ok(())
+            Ok(cid)
         })
     }
 
-    /// Record the archive reference of a signed contract.
+    /// Record the archive reference of a signed contract; returns its full ID.
     pub fn archive_contract(
         &self,
         id: &DocId,
         contract: &str,
         reference: &str,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let reference = required("archive reference", reference)?;
         self.edit_customer(id, now, "合同归档 archive contract", |doc, c, _| {
             let (cid, k) = crate::resolve::resolve_entry("contract", &c.contracts, contract)?;
@@ -365,7 +371,7 @@ impl Workspace {
             }
             doc.put(&["contracts", &cid, "archive_ref"], &Some(reference))?;
             doc.put(&["contracts", &cid, "archived_at"], &Some(now))?;
-            Ok(())
+            Ok(cid)
         })
     }
 
@@ -405,14 +411,14 @@ impl Workspace {
         Ok((eid, discount_bp(p.list_price, price)))
     }
 
-    /// A manager approves an order's discount.
+    /// A manager approves an order's discount; returns its full ID.
     pub fn approve_order(
         &self,
         id: &DocId,
         order: &str,
         note: Option<String>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.approve_entity(
             id,
             (
@@ -432,8 +438,14 @@ impl Workspace {
         )
     }
 
-    /// Record delivery of an order.
-    pub fn deliver_order(&self, id: &DocId, order: &str, at: Millis, now: Millis) -> Result<()> {
+    /// Record delivery of an order; returns its full ID.
+    pub fn deliver_order(
+        &self,
+        id: &DocId,
+        order: &str,
+        at: Millis,
+        now: Millis,
+    ) -> Result<String> {
         not_future("the delivery time", at, now)?;
         self.edit_customer(id, now, "订单交付 deliver order", |doc, c, _| {
             let (oid, o) = crate::resolve::resolve_entry("order", &c.orders, order)?;
@@ -441,7 +453,7 @@ impl Workspace {
                 return Err(Error::invalid("this order is already delivered"));
             }
             doc.put(&["orders", &oid, "delivered_at"], &Some(at))?;
-            Ok(())
+            Ok(oid)
         })
     }
 
@@ -474,14 +486,14 @@ impl Workspace {
         self.add_to_customer(id, "gifts", &g, now, "登记礼品招待 record gift")
     }
 
-    /// A manager approves a declared gift.
+    /// A manager approves a declared gift; returns its full ID.
     pub fn approve_gift(
         &self,
         id: &DocId,
         gift: &str,
         note: Option<String>,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<String> {
         self.approve_entity(
             id,
             (

@@ -343,11 +343,11 @@ mod xlsx {
             let kit = Kit::new();
             let ws = kit.init("王经理", Role::Manager);
             let before = ws.list(&Filter::default().kind(DocKind::Customer)).unwrap().len();
-            if ws.import_customers_xlsx(&bytes, kit.now()).is_err() {
+            if ws.import_customers_xlsx("fuzz.xlsx", &bytes, kit.now()).is_err() {
                 let after = ws.list(&Filter::default().kind(DocKind::Customer)).unwrap().len();
                 prop_assert_eq!(before, after);
             }
-            let _ = ws.import_channels_xlsx(&bytes, kit.now());
+            let _ = ws.import_channels_xlsx("fuzz.xlsx", &bytes, kit.now());
         }
 
         #[test]
