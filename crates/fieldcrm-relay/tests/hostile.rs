@@ -330,7 +330,10 @@ async fn big_sender(url: String, stop: Arc<AtomicBool>, st: Arc<AttackStats>, at
             Ok(Ok((s, _))) => s,
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(r))) if r.status() == 503 => {
                 inc(&st.big_refused);
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Longer than a held pre-auth slot takes to free, over all attempts: a
+                // sender refused while pingers hold every slot of its address tries again
+                // after some were closed at the auth deadline.
+                tokio::time::sleep(Duration::from_millis(300)).await;
                 continue;
             }
             _ => {
@@ -551,7 +554,14 @@ fn hostile(mut scale: Scale, limits: &str) {
         assert!(docs as usize >= 4 + 4 * devices.len(), "{m}");
         // The attack was seen and cut short.
         assert!(metric(&m, "fieldcrm_relay_connections_refused_total{reason=\"auth_timeout\"}") > 0, "{m}");
-        assert!(metric(&m, "fieldcrm_relay_connections_refused_total{reason=\"oversize\"}") > 0, "{m}");
+        // A 15 MiB sender is cut as oversize once it has a connection; one refused at the
+        // door every time (every pre-auth slot of its address held by pingers) never sent
+        // a byte, which is cut short too.
+        assert!(
+            metric(&m, "fieldcrm_relay_connections_refused_total{reason=\"oversize\"}") > 0
+                || (g(&st.big_conns) == 0 && g(&st.big_most_bytes) == 0 && g(&st.big_refused) > 0),
+            "{m}"
+        );
         assert!(metric(&m, "fieldcrm_relay_connections_refused_total{reason=\"header_timeout\"}") > 0, "{m}");
         assert!(g(&st.big_most_bytes) < 8 * MIB as u64, "a pre-auth sender got far");
         assert!(g(&st.ws_closed_auth_timeout) > 0);

@@ -172,17 +172,27 @@ pub fn track<S: std::borrow::Borrow<Snapshot>>(
             .get(d)
             .is_some_and(|s| matches!(s.body, Body::Customer(_) | Body::Channel(_)))
     };
+    // The stored states, by document: most documents hold none, and a finding whose
+    // holder holds none is simply open (nothing to judge, nothing to remember).
+    let stored: HashMap<&DocId, Vec<String>> = docs
+        .iter()
+        .map(|s| s.borrow())
+        .map(|s| (&s.id, stored_keys(s)))
+        .filter(|(_, keys)| !keys.is_empty())
+        .collect();
     let mut out = Vec::with_capacity(findings.len());
     let mut fired: HashSet<(DocId, String)> = HashSet::new();
     for f in findings {
         let key = f.key();
         let holder = holder_of(f, is_record);
-        let marks = by_id
-            .get(&holder)
-            .map(|s| judge_all(&ctx, s, &key, now))
-            .unwrap_or_default();
+        let marks = match (stored.contains_key(&holder), by_id.get(&holder)) {
+            (true, Some(s)) => {
+                fired.insert((holder.clone(), key.clone()));
+                judge_all(&ctx, s, &key, now)
+            }
+            _ => Vec::new(),
+        };
         let (status, state, ignored) = decide(marks);
-        fired.insert((holder.clone(), key.clone()));
         out.push(Tracked {
             key,
             status,
@@ -192,14 +202,16 @@ pub fn track<S: std::borrow::Borrow<Snapshot>>(
             ignored,
         });
     }
-    for s in docs {
-        let s = s.borrow();
-        for key in stored_keys(s) {
-            if fired.contains(&(s.id.clone(), key.clone())) {
+    for (id, keys) in &stored {
+        let Some(s) = by_id.get(id) else {
+            continue;
+        };
+        for key in keys {
+            if fired.contains(&((*id).clone(), key.clone())) {
                 continue;
             }
-            let marks = judge_all(&ctx, s, &key, now);
-            if let Some(t) = resolved(&s.id, key, marks) {
+            let marks = judge_all(&ctx, s, key, now);
+            if let Some(t) = resolved(id, key.clone(), marks) {
                 out.push(t);
             }
         }
