@@ -555,19 +555,13 @@ impl Workspace {
     /// from the memo while the store is unchanged, when there is one. Filter with
     /// [`Filter::matching`].
     pub fn index_rows(&self) -> Result<std::sync::Arc<Vec<Listed>>> {
-        let all = Filter::default().tombstones(Tombstones::Include);
-        let read = || -> Result<std::sync::Arc<Vec<Listed>>> {
-            Ok(std::sync::Arc::new(
-                self.store.list(&all).map_err(fieldcrm_store::Error::from)?,
-            ))
-        };
-        let memo = &self.memo;
         let at = memo::stamp(&self.store);
-        if let Some(rows) = memo.rows(at) {
+        if let Some(rows) = self.memo.rows(at) {
             return Ok(rows);
         }
-        let rows = read()?;
-        memo.keep_rows(at, &rows);
+        let all = Filter::default().tombstones(Tombstones::Include);
+        let rows = std::sync::Arc::new(self.store.list(&all).map_err(fieldcrm_store::Error::from)?);
+        self.memo.keep_rows(at, &rows);
         Ok(rows)
     }
 
@@ -601,13 +595,12 @@ impl Workspace {
         now: Millis,
         compute: impl FnOnce() -> Result<T>,
     ) -> Result<std::sync::Arc<T>> {
-        let memo = &self.memo;
         let at = memo::stamp(&self.store);
-        if let Some(v) = memo.view::<T>(key, at, now) {
+        if let Some(v) = self.memo.view::<T>(key, at, now) {
             return Ok(v);
         }
         let v = std::sync::Arc::new(compute()?);
-        memo.keep_view(key, at, now, &v);
+        self.memo.keep_view(key, at, now, &v);
         Ok(v)
     }
 
@@ -619,7 +612,7 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?)
     }
 
-    /// The memo this handle keeps derived values in, if any.
+    /// The memo this handle keeps derived values in.
     pub(crate) fn memo(&self) -> &Memo {
         &self.memo
     }

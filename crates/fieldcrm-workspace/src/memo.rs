@@ -106,13 +106,13 @@ fn file_identity(path: &std::path::Path) -> Option<std::time::SystemTime> {
 }
 
 /// The live state at `at`: kept, refreshed, or read.
-fn live<'s>(state: &'s mut State, store: &Store, at: Option<Stamp>) -> Result<&'s mut Live> {
-    let l = match state.live.take() {
+fn live<'s>(kept: &'s mut Option<Live>, store: &Store, at: Option<Stamp>) -> Result<&'s mut Live> {
+    let l = match kept.take() {
         Some(mut l) => {
             if at.is_none() || l.stamp != at {
                 // `refresh` changes nothing until everything it needs was read.
                 if let Err(e) = l.refresh(store, at) {
-                    state.live = Some(l);
+                    *kept = Some(l);
                     return Err(e);
                 }
             }
@@ -120,7 +120,7 @@ fn live<'s>(state: &'s mut State, store: &Store, at: Option<Stamp>) -> Result<&'
         }
         None => Live::load(store, at)?,
     };
-    Ok(state.live.insert(l))
+    Ok(kept.insert(l))
 }
 
 impl Memo {
@@ -137,7 +137,7 @@ impl Memo {
             // A panic elsewhere while holding the lock: work without the memo.
             return Ok(Live::load(store, None)?.snaps);
         };
-        Ok(live(&mut state, store, at)?.snaps.clone())
+        Ok(live(&mut state.live, store, at)?.snaps.clone())
     }
 
     /// The snapshots at `stamp` and every finding on them at `now` on the replica held
@@ -155,14 +155,18 @@ impl Memo {
             let f = l.findings(device, now);
             return Ok((l.snaps, f));
         };
-        let snaps = live(&mut state, store, at)?.snaps.clone();
+        // Through the guard once, so the live state and the kept findings are borrowed
+        // apart.
+        let state = &mut *state;
+        let l = live(&mut state.live, store, at)?;
+        let snaps = l.snaps.clone();
         if let Some(c) = &state.findings
             && Arc::ptr_eq(&c.of, &snaps)
             && fresh(c.at, now)
         {
             return Ok((snaps, c.findings.clone()));
         }
-        let findings = live(&mut state, store, at)?.findings(device, now);
+        let findings = l.findings(device, now);
         state.findings = Some(Checked {
             at: now,
             of: snaps.clone(),

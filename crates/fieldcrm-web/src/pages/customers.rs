@@ -62,8 +62,8 @@ fn rows(ws: &Workspace, q: &ListQuery, now: i64) -> Result<Rows, WsError> {
         .map(|c| c.to_string());
     filter.owner = nonblank(&q.owner).map(str::to_string);
     filter.team = nonblank(&q.team).map(str::to_string);
-    let all = ws.index_rows()?;
-    let search;
+    // What the rows borrow from: the kept search index, or the kept summary index.
+    let (search, all);
     let matches = filter.matching();
     let mut listed: Vec<&Listed> = match nonblank(&q.q) {
         Some(text) => {
@@ -75,7 +75,10 @@ fn rows(ws: &Workspace, q: &ListQuery, now: i64) -> Result<Rows, WsError> {
                 .filter(|l| matches(&l.summary))
                 .collect()
         }
-        None => all.iter().filter(|l| matches(&l.summary)).collect(),
+        None => {
+            all = ws.index_rows()?;
+            all.iter().filter(|l| matches(&l.summary)).collect()
+        }
     };
     if nonblank(&q.overdue).is_some() {
         let due: HashSet<DocId> = ws
