@@ -133,6 +133,8 @@ impl StoreSnapshot {
             NAMES.name(),
             SIGS.name(),
             DERIVED.name(),
+            crate::blobs::BLOBS.name(),
+            crate::log::LOG.name(),
         ];
         let path = &self.path;
         for t in self.txn.list_tables().db(path)? {
@@ -164,6 +166,7 @@ impl StoreSnapshot {
         rows += copy_table(&self.txn, &self.path, &db, dest, SIGS)?;
         rows += copy_table(&self.txn, &self.path, &db, dest, DERIVED)?;
         rows += copy_table(&self.txn, &self.path, &db, dest, crate::blobs::BLOBS)?;
+        rows += copy_table(&self.txn, &self.path, &db, dest, crate::log::LOG)?;
         // The last commit is durable and covers every earlier one.
         let mut txn = db.begin_write().db(dest)?;
         txn.set_durability(Durability::Immediate).db(dest)?;

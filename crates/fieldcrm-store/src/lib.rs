@@ -35,6 +35,7 @@
 //! | `names-v1` | (name, doc ID) | `()`: exact-name lookup for [`Store::resolve`] |
 //! | `sigs-v1` | (doc ID, change hash) | the 64-byte ed25519 signature of that change by the device that made it (see `fieldcrm_model::sig`) |
 //! | `derived-v1` | doc ID | values computed from the document at given heads (a cache) |
+//! | `changelog-v1` | (generation, doc ID) | the document's heads before that generation's transaction wrote or removed it (see `log.rs`, [`Store::changed_since`]) |
 //!
 //! A document's bytes are its snapshot followed by its change rows in sequence order;
 //! Automerge loads that concatenation in one call. A save appends one change row; when the
@@ -61,6 +62,7 @@ mod derived;
 mod docs;
 mod error;
 mod index;
+mod log;
 mod stats;
 mod store;
 
@@ -71,6 +73,7 @@ pub use error::{
     ResolveError, SaveError,
 };
 pub use index::{Filter, Listed, Tombstones};
+pub use log::{Changed, ChangedDoc};
 pub use stats::TableSize;
 pub use store::{FORMAT_VERSION, RESERVED_META_PREFIX, Store, StoreOptions};
 

@@ -338,11 +338,7 @@ impl Store {
         let path = self.path();
         let txn = self.db().begin_read().db(path)?;
         let table = txn.open_table(META).db(path)?;
-        Ok(table
-            .get(GENERATION_KEY)
-            .db(path)?
-            .map(|v| decode_generation(v.value()))
-            .unwrap_or(0))
+        Ok(read_generation(&table, path)?)
     }
 
     /// A meta value as text, if set.
@@ -415,17 +411,32 @@ fn check_key(key: &str) -> Result<(), MetaError> {
     }
 }
 
-/// Move the generation counter on inside a transaction that writes documents.
-pub(crate) fn bump_generation(txn: &WriteTransaction, path: &Path) -> Result<(), DbError> {
+/// Move the generation counter on inside a transaction that writes documents, and open
+/// the change log at the new generation.
+pub(crate) fn bump_generation<'t>(
+    txn: &'t WriteTransaction,
+    path: &Path,
+) -> Result<crate::log::LogWriter<'t>, DbError> {
     let mut meta = txn.open_table(META).db(path)?;
-    let now = meta
+    let previous = read_generation(&meta, path)?;
+    meta.insert(
+        GENERATION_KEY,
+        previous.wrapping_add(1).to_le_bytes().as_slice(),
+    )
+    .db(path)?;
+    crate::log::LogWriter::open(txn, &mut meta, path, previous)
+}
+
+/// The generation in a meta table (0 when never set).
+pub(crate) fn read_generation(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    path: &Path,
+) -> Result<u64, DbError> {
+    Ok(meta
         .get(GENERATION_KEY)
         .db(path)?
         .map(|v| decode_generation(v.value()))
-        .unwrap_or(0);
-    meta.insert(GENERATION_KEY, now.wrapping_add(1).to_le_bytes().as_slice())
-        .db(path)?;
-    Ok(())
+        .unwrap_or(0))
 }
 
 /// The counter's row; a damaged one reads as 0 and is overwritten by the next write.
@@ -446,6 +457,10 @@ fn init_tables(db: &Database, path: &Path) -> Result<(), OpenError> {
         txn.open_table(INDEX).db(path)?;
         txn.open_table(NAMES).db(path)?;
         txn.open_table(SIGS).db(path)?;
+        // A new store's change log is complete from the start.
+        meta.insert(crate::log::FLOOR_KEY, 0u64.to_le_bytes().as_slice())
+            .db(path)?;
+        txn.open_table(crate::log::LOG).db(path)?;
     }
     txn.commit().db(path)?;
     Ok(())

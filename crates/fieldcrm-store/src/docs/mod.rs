@@ -51,14 +51,16 @@ pub(crate) struct Tables<'t> {
     index: Table<'t, &'static str, &'static [u8]>,
     names: Table<'t, (&'static str, &'static str), ()>,
     sigs: Table<'t, (&'static str, &'static [u8]), &'static [u8]>,
+    log: crate::log::LogWriter<'t>,
 }
 
 impl<'t> Tables<'t> {
     /// The document tables of a write transaction, which is about to change documents:
     /// the store's generation moves on (see [`Store::generation`]).
     fn open(txn: &'t WriteTransaction, path: &Path) -> Result<Self, DbError> {
-        crate::store::bump_generation(txn, path)?;
+        let log = crate::store::bump_generation(txn, path)?;
         Ok(Tables {
+            log,
             docs: txn.open_table(DOCS).db(path)?,
             changes: txn.open_table(CHANGES).db(path)?,
             state: txn.open_table(STATE).db(path)?,
@@ -69,7 +71,29 @@ impl<'t> Tables<'t> {
     }
 }
 
-fn damaged(path: &Path, table: &'static str, key: &str, detail: impl ToString) -> DamagedRow {
+/// The write tables of a transaction (for tests of the change log).
+#[cfg(test)]
+pub(crate) fn tables_for_test<'t>(txn: &'t WriteTransaction, path: &Path) -> Tables<'t> {
+    match Tables::open(txn, path) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+impl<'t> Tables<'t> {
+    /// The change log of this transaction.
+    #[cfg(test)]
+    pub(crate) fn log(&mut self) -> &mut crate::log::LogWriter<'t> {
+        &mut self.log
+    }
+}
+
+pub(crate) fn damaged(
+    path: &Path,
+    table: &'static str,
+    key: &str,
+    detail: impl ToString,
+) -> DamagedRow {
     DamagedRow {
         path: path.to_path_buf(),
         table,
@@ -240,6 +264,7 @@ fn put_new(
         Some(b) => b.to_vec(),
         None => doc.save(),
     };
+    t.log.touch(path, &key, &[])?;
     // No state row means no change rows either; make sure none linger.
     delete_change_rows(t, path, &key)?;
     let state = DocState {
@@ -269,6 +294,7 @@ fn append(
 ) -> Result<(), SaveError> {
     let key = full.id().as_str().to_string();
     let summary = full.summary().map_err(|e| doc_err(path, e))?;
+    t.log.touch(path, &key, &st.heads)?;
     st.heads = full.heads();
     if st.pending_changes + 1 >= opts.compact_after_changes
         || st.pending_bytes + bytes.len() as u64 >= opts.compact_after_bytes
@@ -346,7 +372,12 @@ fn save_in(
 
 /// Remove every row of a document; whether it existed.
 pub(crate) fn remove_in(t: &mut Tables<'_>, path: &Path, key: &str) -> Result<bool, DbError> {
-    let existed = t.state.remove(key).db(path)?.is_some();
+    let before = t.state.remove(key).db(path)?.map(|v| v.value().to_vec());
+    let existed = before.is_some();
+    if let Some(before) = before {
+        let heads = DocState::decode_heads(&before).unwrap_or_default();
+        t.log.touch(path, key, &heads)?;
+    }
     let had_doc = t.docs.remove(key).db(path)?.is_some();
     delete_change_rows(t, path, key)?;
     remove_summary(t, path, key)?;
@@ -355,6 +386,25 @@ pub(crate) fn remove_in(t: &mut Tables<'_>, path: &Path, key: &str) -> Result<bo
         .retain_in((key, lo)..=(key, hi), |_, _| false)
         .db(path)?;
     Ok(existed || had_doc)
+}
+
+/// Every document's heads in a state table, in ID order.
+pub(crate) fn heads_of_all(
+    state: &(impl ReadableTable<&'static str, &'static [u8]> + ReadableTableMetadata),
+    path: &Path,
+) -> Result<Vec<(DocId, Vec<ChangeHash>)>, LoadError> {
+    let mut out = Vec::with_capacity(state.len().db(path)? as usize);
+    for row in state.iter().db(path)? {
+        let (k, v) = row.db(path)?;
+        let key = k.value();
+        let id = key
+            .parse::<DocId>()
+            .map_err(|e| damaged(path, "state-v1", key, e))?;
+        let heads =
+            DocState::decode_heads(v.value()).map_err(|e| damaged(path, "state-v1", key, e.0))?;
+        out.push((id, heads));
+    }
+    Ok(out)
 }
 
 fn load_to_save(e: LoadError) -> SaveError {
@@ -537,18 +587,7 @@ impl Store {
         let path = self.path();
         let txn = self.db().begin_read().db(path)?;
         let state = txn.open_table(STATE).db(path)?;
-        let mut out = Vec::with_capacity(state.len().db(path)? as usize);
-        for row in state.iter().db(path)? {
-            let (k, v) = row.db(path)?;
-            let key = k.value();
-            let id = key
-                .parse::<DocId>()
-                .map_err(|e| damaged(path, "state-v1", key, e))?;
-            let heads = DocState::decode_heads(v.value())
-                .map_err(|e| damaged(path, "state-v1", key, e.0))?;
-            out.push((id, heads));
-        }
-        Ok(out)
+        heads_of_all(&state, path)
     }
 
     /// How a document is stored (snapshot size, pending change rows), if present.
