@@ -135,6 +135,9 @@ struct Inner {
     /// The rules' findings on the merged state, kept between requests and brought up to
     /// date by the documents each sync changed.
     live: fieldcrm_workspace::LiveCheck,
+    /// What each user's sessions share (by user ID), kept between sessions and brought
+    /// up to date from the store's change log.
+    shared: Mutex<SharedMap>,
 }
 
 fn wall_clock_ms() -> i64 {
@@ -292,6 +295,7 @@ impl Relay {
                 clock: wall_clock_ms,
                 nonces: Mutex::new((wall_clock_ms(), std::collections::HashMap::new())),
                 live: fieldcrm_workspace::LiveCheck::new(),
+                shared: Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -564,7 +568,6 @@ impl Relay {
         transport: &'static str,
     ) -> Result<(Session<RelayScope>, RelayHost), HostError> {
         let store = self.inner.store.clone();
-        let index = store.all_heads().map_err(|e| HostError(e.to_string()))?;
         let authors = Arc::new(Mutex::new(HashMap::new()));
         let rid = DocId::workspace(&fieldcrm_model::DocKind::Roster);
         let local_roster = match store.load_bytes(&rid) {
@@ -610,17 +613,21 @@ impl Relay {
             Access::Bootstrap => "(bootstrap admin)".to_string(),
             Access::Device { user } => user.clone(),
         };
+        let items = match &kind {
+            ScopeKind::Bootstrap(_) => fieldcrm_sync::Items::default(),
+            ScopeKind::Roster { user, scope, .. } => self.shared_items(user, scope)?,
+        };
         let scope = RelayScope {
             kind,
             store: store.clone(),
             authors: authors.clone(),
         };
         self.inner.metrics.session_started(transport);
-        let session = Session::new(
+        let session = Session::with_items(
             SessionRole::Responder,
             &self.inner.workspace_id,
             scope,
-            index,
+            items,
         );
         let host = RelayHost {
             relay: self.clone(),
@@ -630,6 +637,37 @@ impl Relay {
             authors,
         };
         Ok((session, host))
+    }
+
+    /// What `user`'s sessions share now: kept from the last session of that user and
+    /// brought up to date by the documents written since, or derived from all of them.
+    fn shared_items(
+        &self,
+        user: &str,
+        scope: &RosterScope<SummaryFn>,
+    ) -> Result<fieldcrm_sync::Items, HostError> {
+        let store = &self.inner.store;
+        let roster =
+            fieldcrm_workspace::roster_stamp(store).map_err(|e| HostError(e.to_string()))?;
+        let kept: Option<fieldcrm_workspace::SharedItems> =
+            shared_lock(&self.inner.shared).get(user).cloned();
+        let (now, changed) = fieldcrm_workspace::SharedItems::refresh(store, kept, roster, &|s| {
+            scope.shares_summary(s)
+        })
+        .map_err(|e| HostError(e.to_string()))?;
+        if changed {
+            let mut kept = shared_lock(&self.inner.shared);
+            // A bounded cache (24 bytes per shared document per user): past the bound,
+            // another user's items make room and are derived again when needed.
+            if kept.len() >= SHARED_USERS_KEPT && !kept.contains_key(user) {
+                let other = kept.keys().next().cloned();
+                if let Some(other) = other {
+                    kept.remove(&other);
+                }
+            }
+            kept.insert(user.to_string(), now.clone());
+        }
+        Ok(now.items)
     }
 
     /// The Prometheus text of the counters (reads the store: call it off the async workers).
@@ -655,6 +693,15 @@ impl Relay {
             last_backup_ms,
         })
     }
+}
+
+/// Users whose shared items the relay keeps between sessions.
+const SHARED_USERS_KEPT: usize = 64;
+
+type SharedMap = std::collections::HashMap<String, fieldcrm_workspace::SharedItems>;
+
+fn shared_lock(m: &Mutex<SharedMap>) -> std::sync::MutexGuard<'_, SharedMap> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub(crate) type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;

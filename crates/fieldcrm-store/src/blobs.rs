@@ -45,6 +45,24 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Set a large value that is only a cache (computed again when lost): committed
+    /// without waiting for the disk, like [`Store::put_derived`]; the next durable commit
+    /// persists it too.
+    pub fn set_cache_blob(&self, key: &str, value: &[u8]) -> Result<(), MetaError> {
+        let path = self.path();
+        let mut txn = self.db().begin_write().db(path)?;
+        // Refused only when the transaction made a savepoint, which this one does not.
+        let _ = txn.set_durability(redb::Durability::None);
+        txn.open_table(BLOBS)
+            .db(path)?
+            .insert(key, value)
+            .db(path)?;
+        txn.commit().db(path)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,7 @@ mod session;
 pub mod sim;
 mod wire;
 
+pub use recon::Items;
 pub use scope::{
     ChangeInfo, Content, DocLoader, Incoming, RosterScope, Scope, Unrestricted, author_refusal,
 };

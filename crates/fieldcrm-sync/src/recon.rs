@@ -84,21 +84,25 @@ impl ItemSet {
     pub(crate) fn new(mut items: Vec<(RawId, u64)>) -> Self {
         items.sort_unstable();
         items.dedup_by(|a, b| a.0 == b.0);
-        let mut sums = Vec::with_capacity(items.len() + 1);
-        sums.push(0u64);
-        let mut acc = 0u64;
-        for (_, h) in &items {
-            acc = acc.wrapping_add(*h);
-            sums.push(acc);
-        }
-        ItemSet {
-            ids: items
+        Self::from_sorted(
+            items
                 .iter()
                 .map(|(id, _)| u128::from_be_bytes(*id))
                 .collect(),
-            hashes: items.iter().map(|(_, h)| *h).collect(),
-            sums,
+            items.iter().map(|(_, h)| *h).collect(),
+        )
+    }
+
+    /// From IDs in strictly increasing order and their hashes.
+    fn from_sorted(ids: Vec<u128>, hashes: Vec<u64>) -> Self {
+        let mut sums = Vec::with_capacity(hashes.len() + 1);
+        sums.push(0u64);
+        let mut acc = 0u64;
+        for h in &hashes {
+            acc = acc.wrapping_add(*h);
+            sums.push(acc);
         }
+        ItemSet { ids, hashes, sums }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -161,6 +165,135 @@ impl ItemSet {
     }
 }
 
+/// The documents one side offers a peer in a session: each shared document's ID with
+/// the hash of its heads, sorted. Built from the held documents through a scope
+/// ([`Items::build`]) or kept by the host between sessions and brought up to date with the
+/// documents that changed ([`Items::patched`]), so a session with nothing changed costs
+/// nothing per held document. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct Items(pub(crate) std::sync::Arc<ItemSet>);
+
+/// Format marker of [`Items::encode`].
+const ITEMS_FORMAT: u8 = 1;
+
+impl Items {
+    /// The documents of `index` that `scope` shares ([`Scope::shares`](crate::Scope)).
+    pub fn build<S: crate::Scope + ?Sized>(
+        scope: &S,
+        index: impl IntoIterator<Item = (DocId, Vec<ChangeHash>)>,
+    ) -> Self {
+        Items(std::sync::Arc::new(ItemSet::new(
+            index
+                .into_iter()
+                .filter(|(id, _)| scope.shares(id))
+                .map(|(id, heads)| {
+                    let raw = raw_id(&id);
+                    (raw, item_hash(&raw, &heads))
+                })
+                .collect(),
+        )))
+    }
+
+    /// These items with `changes` applied: a document with heads is shared at those
+    /// heads (added or updated), one without is not shared (removed).
+    pub fn patched(
+        &self,
+        changes: impl IntoIterator<Item = (DocId, Option<Vec<ChangeHash>>)>,
+    ) -> Self {
+        let mut changes: Vec<(u128, Option<u64>)> = changes
+            .into_iter()
+            .map(|(id, heads)| {
+                let raw = raw_id(&id);
+                (u128::from_be_bytes(raw), heads.map(|h| item_hash(&raw, &h)))
+            })
+            .collect();
+        if changes.is_empty() {
+            return self.clone();
+        }
+        // The last word on a document wins.
+        changes.reverse();
+        changes.sort_by_key(|(id, _)| *id);
+        changes.dedup_by_key(|(id, _)| *id);
+        let old = &self.0;
+        let mut ids = Vec::with_capacity(old.ids.len() + changes.len());
+        let mut hashes = Vec::with_capacity(ids.capacity());
+        let mut i = 0;
+        for (id, hash) in changes {
+            while let (Some(&o), Some(&h)) = (old.ids.get(i), old.hashes.get(i)) {
+                if o >= id {
+                    break;
+                }
+                ids.push(o);
+                hashes.push(h);
+                i += 1;
+            }
+            if old.ids.get(i) == Some(&id) {
+                i += 1;
+            }
+            if let Some(h) = hash {
+                ids.push(id);
+                hashes.push(h);
+            }
+        }
+        ids.extend_from_slice(old.ids.get(i..).unwrap_or_default());
+        hashes.extend_from_slice(old.hashes.get(i..).unwrap_or_default());
+        Items(std::sync::Arc::new(ItemSet::from_sorted(ids, hashes)))
+    }
+
+    /// How many documents are offered.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+
+    /// Bytes to keep these items in (24 per document).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + 24 * self.len());
+        out.push(ITEMS_FORMAT);
+        for (id, h) in self.0.ids.iter().zip(&self.0.hashes) {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+        out
+    }
+
+    /// Items kept by [`Items::encode`]; `None` for bytes it did not write (another
+    /// format, cut short, IDs out of order).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let (&ITEMS_FORMAT, rest) = bytes.split_first()? else {
+            return None;
+        };
+        let (rows, tail) = rest.as_chunks::<24>();
+        if !tail.is_empty() {
+            return None;
+        }
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut hashes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (id, h) = row.split_first_chunk::<16>()?;
+            let id = u128::from_be_bytes(*id);
+            if ids.last().is_some_and(|&last| last >= id) {
+                return None;
+            }
+            ids.push(id);
+            hashes.push(u64::from_le_bytes(<[u8; 8]>::try_from(h).ok()?));
+        }
+        Some(Items(std::sync::Arc::new(ItemSet::from_sorted(
+            ids, hashes,
+        ))))
+    }
+}
+
+impl PartialEq for Items {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ids == other.0.ids && self.0.hashes == other.0.hashes
+    }
+}
+
 /// Whether `id` lies in range (depth, prefix).
 #[cfg(test)]
 fn in_range(id: &RawId, depth: u8, prefix: u128) -> bool {
@@ -177,6 +310,44 @@ mod tests {
                 .map(|&i| (i.to_be_bytes(), (i as u64).wrapping_mul(7) | 1))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn patched_items_equal_items_built_from_the_result() {
+        let ids: Vec<DocId> = (0..50).map(|_| DocId::random()).collect();
+        let heads = |n: u8| vec![ChangeHash([n; 32])];
+        let all = crate::scope::Unrestricted;
+        let start = Items::build(&all, ids.iter().map(|id| (id.clone(), heads(1))));
+        assert_eq!(start.len(), 50);
+        // Change 10, remove 5, add 3 (one of them twice: the last word wins).
+        let added: Vec<DocId> = (0..3).map(|_| DocId::random()).collect();
+        let mut changes: Vec<(DocId, Option<Vec<ChangeHash>>)> = Vec::new();
+        changes.extend(ids.iter().take(10).map(|id| (id.clone(), Some(heads(2)))));
+        changes.extend(ids.iter().skip(10).take(5).map(|id| (id.clone(), None)));
+        changes.extend(added.iter().map(|id| (id.clone(), Some(heads(9)))));
+        changes.push((added[0].clone(), Some(heads(3))));
+        let patched = start.patched(changes);
+        let mut want: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
+        want.extend(ids.iter().take(10).map(|id| (id.clone(), heads(2))));
+        want.extend(ids.iter().skip(15).map(|id| (id.clone(), heads(1))));
+        want.push((added[0].clone(), heads(3)));
+        want.extend(added.iter().skip(1).map(|id| (id.clone(), heads(9))));
+        let built = Items::build(&all, want);
+        assert_eq!(patched, built);
+        assert_eq!(
+            patched.0.fingerprint(0, patched.len()),
+            built.0.fingerprint(0, built.len())
+        );
+        assert_eq!(patched.len(), 48);
+        // Kept and read back; damaged bytes are not read.
+        let bytes = patched.encode();
+        assert_eq!(Items::decode(&bytes), Some(patched.clone()));
+        assert_eq!(Items::decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(Items::decode(&[]), None);
+        let mut swapped = bytes.clone();
+        swapped[1..25].copy_from_slice(&bytes[25..49]);
+        swapped[25..49].copy_from_slice(&bytes[1..25]);
+        assert_eq!(Items::decode(&swapped), None);
     }
 
     #[test]

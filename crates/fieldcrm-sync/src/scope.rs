@@ -137,7 +137,6 @@ pub struct RosterScope<F> {
     summary: F,
     chain: Option<RosterChain>,
     history: Option<DocLoader>,
-    at_start: Option<std::collections::HashMap<DocId, Summary>>,
 }
 
 /// Loads a held document (see [`RosterScope::history`]).
@@ -160,16 +159,17 @@ impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
             summary,
             chain: None,
             history: None,
-            at_start: None,
         }
     }
 
-    /// The held documents' summaries as the session starts, read in one go: `shares`,
-    /// asked once for every held document, answers from them (a document missing from
-    /// them is looked up with `summary`, as is everything else).
-    pub fn summaries_at_start(mut self, all: std::collections::HashMap<DocId, Summary>) -> Self {
-        self.at_start = Some(all);
-        self
+    /// Whether a document with summary `s` is shared: the peer's user may read it, and
+    /// the local user too when one is set ([`Scope::shares`] of a held document).
+    pub fn shares_summary(&self, s: &Summary) -> bool {
+        can_read(&self.roster, &self.peer_user, s)
+            && self
+                .local_user
+                .as_deref()
+                .is_none_or(|u| can_read(&self.roster, u, s))
     }
 
     /// Judge a change that its author may not write today against the document as it
@@ -394,22 +394,7 @@ fn admin_refusal(at: &Roster, author: &DeviceKey, time: i64) -> Option<String> {
 
 impl<F: Fn(&DocId) -> Option<Summary>> Scope for RosterScope<F> {
     fn shares(&self, id: &DocId) -> bool {
-        let looked_up;
-        let s = match self.at_start.as_ref().and_then(|m| m.get(id)) {
-            Some(s) => s,
-            None => {
-                looked_up = (self.summary)(id);
-                match &looked_up {
-                    Some(s) => s,
-                    None => return false,
-                }
-            }
-        };
-        can_read(&self.roster, &self.peer_user, s)
-            && self
-                .local_user
-                .as_deref()
-                .is_none_or(|u| can_read(&self.roster, u, s))
+        (self.summary)(id).is_some_and(|s| self.shares_summary(&s))
     }
 
     fn accepts(&self, id: &DocId, incoming: &Incoming<'_>) -> Result<(), String> {

@@ -138,21 +138,47 @@ impl Workspace {
         }))
     }
 
+    /// Only the documents written since the last run are looked at (and every one when
+    /// the roster changed): what this user may read changes with nothing else.
     fn drop_out_of_scope(&self, me: &Me, refused: &[DocId]) -> Result<Vec<Removed>> {
         let singletons: Vec<DocId> = DocKind::SINGLETONS.iter().map(DocId::workspace).collect();
         let store = self.store();
+        let pass = format!("read-scope/{}", me.user_id);
+        let (generation, roster, since) = crate::shared::pass_since(store, &pass)?;
+        let mut summaries = match &since {
+            None => store.all_summaries().map_err(fieldcrm_store::Error::from)?,
+            Some(ids) => {
+                let mut m = std::collections::HashMap::new();
+                for id in ids.iter().chain(refused) {
+                    if let Some(s) = store.summary(id).map_err(fieldcrm_store::Error::from)? {
+                        m.insert(id.clone(), s);
+                    }
+                }
+                m
+            }
+        };
+        let mut ids: Vec<DocId> = match since {
+            None => store
+                .all_heads()
+                .map_err(fieldcrm_store::Error::from)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+            Some(ids) => ids.into_iter().chain(refused.iter().cloned()).collect(),
+        };
+        ids.sort();
+        ids.dedup();
         let mut removed = Vec::new();
-        for (id, _) in store.all_heads().map_err(fieldcrm_store::Error::from)? {
+        for id in ids {
             if singletons.contains(&id) {
                 continue;
             }
-            let summary = store.summary(&id).map_err(fieldcrm_store::Error::from)?;
+            let summary = summaries.remove(&id);
             let out = refused.contains(&id)
                 || summary
                     .as_ref()
                     .is_some_and(|s| !can_read(&me.roster, &me.user_id, s));
-            if out {
-                store.delete(&id).map_err(fieldcrm_store::Error::from)?;
+            if out && store.delete(&id).map_err(fieldcrm_store::Error::from)? {
                 removed.push(Removed {
                     id,
                     kind: summary.as_ref().map(|s| s.kind.clone()),
@@ -160,6 +186,7 @@ impl Workspace {
                 });
             }
         }
+        crate::shared::pass_done(store, &pass, generation, roster);
         Ok(removed)
     }
 }

@@ -26,6 +26,7 @@ mod query;
 mod records;
 mod resolve;
 mod search;
+mod shared;
 #[cfg(feature = "sheets")]
 pub mod sheets;
 mod snapshots;
@@ -63,6 +64,7 @@ pub use query::{CheckQuery, ListRow, StorageSizes, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;
 pub use search::*;
+pub use shared::{SharedItems, roster_stamp};
 pub use snapshots::snapshots_of;
 pub use sync::{PeerScope, PeerSession, StoreHost};
 pub use views::*;

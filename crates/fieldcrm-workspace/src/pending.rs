@@ -6,11 +6,16 @@
 //! so the heads this device holds when a relay session finishes are the heads the relay
 //! acknowledged — except for the documents the relay refused or that were too large to
 //! send, which keep their previous acknowledged heads. [`Workspace::note_synced`] records
-//! them (one meta row per remote URL, `sync.acked/URL`) and [`Workspace::waiting`]
-//! compares them with the store's heads now: a local edit, a document made here, or
-//! changes received from a peer device since then are waiting to go. Reading it costs one
-//! pass over the heads table; changes are counted (by loading the documents) only when
-//! few documents wait.
+//! that as the store generation at the end of the sync plus those exceptions (one blob
+//! per remote URL, `sync.acked/URL`), so noting a sync costs nothing per held document.
+//! [`Workspace::waiting`] reads the store's change log since that generation: a local
+//! edit, a document made here, or changes received from a peer device since then are
+//! waiting to go, judged against the document's heads at that generation. Changes are
+//! counted (by loading the documents) only when few documents wait.
+//!
+//! A record made before the change log (every document's acknowledged heads) is still
+//! read. When the log no longer reaches back to a record's generation, every held
+//! document counts as waiting until the next sync.
 
 use std::collections::HashMap;
 
@@ -21,8 +26,11 @@ use crate::{Result, Workspace};
 
 /// Meta key prefix of the heads a remote acknowledged (followed by the remote's URL).
 const META_ACKED: &str = "sync.acked/";
-/// Format marker of the meta row.
+/// Format marker of the record of every document's acknowledged heads (before the log).
 const FORMAT: u8 = 1;
+/// Format marker of the record by generation: `[2][generation u64]` then the exceptions
+/// in the rows of [`encode`].
+const FORMAT_GENERATION: u8 = 2;
 /// Changes are counted only when at most this many documents wait (each is loaded).
 pub const COUNT_CHANGES_UP_TO: usize = 200;
 
@@ -56,6 +64,41 @@ pub struct WaitingDoc {
 }
 
 type Heads = HashMap<DocId, Vec<ChangeHash>>;
+
+/// What a remote acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Acked {
+    /// Every document's heads at this store generation, except `except`, which the
+    /// remote holds at the heads given (none: not at all).
+    At { generation: u64, except: Heads },
+    /// Every document's acknowledged heads (a record made before the change log).
+    All(Heads),
+}
+
+fn encode_acked(generation: u64, except: &Heads) -> Vec<u8> {
+    let mut out = vec![FORMAT_GENERATION];
+    out.extend_from_slice(&generation.to_le_bytes());
+    out.extend_from_slice(encode(except).get(1..).unwrap_or_default());
+    out
+}
+
+fn decode_acked(bytes: &[u8]) -> Acked {
+    match bytes.split_first() {
+        Some((&FORMAT_GENERATION, rest)) => match rest.split_first_chunk::<8>() {
+            Some((g, rows)) => {
+                let mut v = vec![FORMAT];
+                v.extend_from_slice(rows);
+                Acked::At {
+                    generation: u64::from_le_bytes(*g),
+                    except: decode(&v),
+                }
+            }
+            // Damaged: nothing counts as acknowledged.
+            None => Acked::All(Heads::new()),
+        },
+        _ => Acked::All(decode(bytes)),
+    }
+}
 
 fn meta_key(remote: &str) -> String {
     format!("{META_ACKED}{}", remote.trim())
@@ -129,13 +172,70 @@ impl Workspace {
             .collect())
     }
 
-    fn acked(&self, remote: &str) -> Result<Option<Heads>> {
+    fn acked(&self, remote: &str) -> Result<Option<Acked>> {
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
         Ok(self
             .store()
             .get_blob(&meta_key(remote))
             .map_err(meta)?
-            .map(|b| decode(&b)))
+            .map(|b| decode_acked(&b)))
+    }
+
+    /// Every held document whose heads differ from what `acked` says the remote holds,
+    /// with what it holds (`None`: nothing).
+    fn unacked(&self, acked: Option<&Acked>) -> Result<Vec<(DocId, Option<Vec<ChangeHash>>)>> {
+        let everything = |acked: &Heads| -> Result<Vec<_>> {
+            Ok(self
+                .all_heads_map()?
+                .into_iter()
+                .filter(|(id, hs)| acked.get(id) != Some(hs))
+                .map(|(id, _)| {
+                    let was = acked.get(&id).cloned();
+                    (id, was)
+                })
+                .collect())
+        };
+        let (generation, except) = match acked {
+            None => return everything(&Heads::new()),
+            Some(Acked::All(all)) => return everything(all),
+            Some(Acked::At { generation, except }) => (*generation, except),
+        };
+        let Some(changed) = self
+            .store()
+            .changed_since(generation)
+            .map_err(fieldcrm_store::Error::from)?
+        else {
+            return everything(&Heads::new());
+        };
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for d in changed.docs {
+            seen.insert(d.id.clone());
+            let Some(now) = d.heads.map(sorted) else {
+                continue;
+            };
+            let was = match except.get(&d.id) {
+                Some(hs) => Some(hs.clone()),
+                None => Some(sorted(d.before)).filter(|b| !b.is_empty()),
+            };
+            if was.as_ref() != Some(&now) {
+                out.push((d.id, was));
+            }
+        }
+        for (id, was) in except {
+            if seen.contains(id) {
+                continue;
+            }
+            let now = self
+                .store()
+                .heads(id)
+                .map_err(fieldcrm_store::Error::from)?
+                .map(sorted);
+            if now.is_some() && now.as_ref() != Some(was) {
+                out.push((id.clone(), Some(was.clone()).filter(|w| !w.is_empty())));
+            }
+        }
+        Ok(out)
     }
 
     /// Record that a sync with `remote` (its URL) just finished: every document's heads
@@ -143,17 +243,35 @@ impl Workspace {
     /// too large to send), which keep what it acknowledged before. Call it when the
     /// session ends, before anything else writes.
     pub fn note_synced(&self, remote: &str, not_acked: &[DocId]) -> Result<()> {
-        let before = self.acked(remote)?.unwrap_or_default();
-        let mut now = self.all_heads_map()?;
-        for id in not_acked {
-            match before.get(id) {
-                Some(hs) => now.insert(id.clone(), hs.clone()),
-                None => now.remove(id),
-            };
+        let generation = self
+            .store()
+            .generation()
+            .map_err(fieldcrm_store::Error::from)?;
+        let mut except = Heads::new();
+        if !not_acked.is_empty() {
+            let before = self.acked(remote)?;
+            let unacked: HashMap<DocId, Option<Vec<ChangeHash>>> =
+                self.unacked(before.as_ref())?.into_iter().collect();
+            for id in not_acked {
+                let was = match unacked.get(id) {
+                    Some(was) => was.clone().unwrap_or_default(),
+                    // Not waiting before this sync: the remote held it as it is now
+                    // (or it is not held here).
+                    None => match self
+                        .store()
+                        .heads(id)
+                        .map_err(fieldcrm_store::Error::from)?
+                    {
+                        Some(hs) => sorted(hs),
+                        None => continue,
+                    },
+                };
+                except.insert(id.clone(), was);
+            }
         }
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
         self.store()
-            .set_blob(&meta_key(remote), &encode(&now))
+            .set_blob(&meta_key(remote), &encode_acked(generation, &except))
             .map_err(meta)?;
         Ok(())
     }
@@ -164,14 +282,7 @@ impl Workspace {
     pub fn waiting(&self, remote: &str, show: usize) -> Result<Waiting> {
         let acked = self.acked(remote)?;
         let synced_before = acked.is_some();
-        let acked = acked.unwrap_or_default();
-        let mut ids: Vec<(DocId, Option<&Vec<ChangeHash>>)> = Vec::new();
-        for (id, hs) in self.all_heads_map()? {
-            let was = acked.get(&id);
-            if was != Some(&hs) {
-                ids.push((id, was));
-            }
-        }
+        let ids = self.unacked(acked.as_ref())?;
         let count = ids.len() <= COUNT_CHANGES_UP_TO;
         let mut docs = Vec::with_capacity(ids.len());
         let mut total = 0usize;
@@ -180,7 +291,7 @@ impl Workspace {
                 continue;
             };
             let changes = if count {
-                let n = self.changes_since(&id, was.map(Vec::as_slice).unwrap_or_default())?;
+                let n = self.changes_since(&id, was.as_deref().unwrap_or_default())?;
                 total += n;
                 Some(n)
             } else {
@@ -321,5 +432,36 @@ mod tests {
                 ..Waiting::default()
             }
         );
+    }
+
+    #[test]
+    fn a_record_of_every_documents_heads_from_before_the_log_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = ws(dir.path());
+        // An older version's record: every document's heads, one changed since.
+        let a = ws
+            .add_customer(
+                NewCustomer {
+                    name: "丙公司 🚜".into(),
+                    ..Default::default()
+                },
+                2_000,
+            )
+            .unwrap();
+        let mut all = ws.all_heads_map().unwrap();
+        all.insert(a.clone(), vec![ChangeHash([3; 32])]);
+        ws.store()
+            .set_blob(&meta_key(REMOTE), &encode(&all))
+            .unwrap();
+        let w = ws.waiting(REMOTE, 5).unwrap();
+        assert!(w.synced_before);
+        assert_eq!(w.docs, 1);
+        assert_eq!(w.latest[0].id, a);
+        // Noting a sync with that record in place keeps a refused document waiting.
+        ws.note_synced(REMOTE, std::slice::from_ref(&a)).unwrap();
+        let w = ws.waiting(REMOTE, 5).unwrap();
+        assert_eq!((w.docs, w.latest[0].id.clone()), (1, a));
+        ws.note_synced(REMOTE, &[]).unwrap();
+        assert_eq!(ws.waiting(REMOTE, 5).unwrap().docs, 0);
     }
 }

@@ -135,43 +135,58 @@ impl Workspace {
     /// device and sees only what its user may read; without one (a device that just
     /// joined), the session only receives.
     pub fn sync_session(&self, role: SessionRole, peer: &DeviceKey) -> Result<PeerSession> {
-        let index = self
-            .store()
-            .all_heads()
-            .map_err(fieldcrm_store::Error::from)?;
-        let scope = if self.has_roster()? {
-            let (peer_user, _) = self.peer_user(peer)?;
-            let mut scope = self.roster_scope(self.roster()?, peer_user)?;
-            if let Ok(me) = self.me() {
-                scope = scope.local_user(me.user_id);
-            }
-            PeerScope::Roster(Box::new(scope))
-        } else {
-            self.bootstrap_scope()?
-        };
-        Ok(Session::new(role, self.workspace_id(), scope, index))
+        if !self.has_roster()? {
+            return self.bootstrap_session(role);
+        }
+        let (peer_user, _) = self.peer_user(peer)?;
+        let mut scope = self.roster_scope(self.roster()?, peer_user.clone())?;
+        let local = self.me().ok().map(|me| me.user_id);
+        if let Some(me) = &local {
+            scope = scope.local_user(me.clone());
+        }
+        let items = crate::shared::kept_items(self.store(), &peer_user, local.as_deref(), &|s| {
+            scope.shares_summary(s)
+        })?;
+        Ok(Session::with_items(
+            role,
+            self.workspace_id(),
+            PeerScope::Roster(Box::new(scope)),
+            items,
+        ))
     }
 
     /// Start a sync session with the office relay (as initiator). The relay is not a
     /// roster device: it relays every device's changes, so this side shares what its own
     /// user may read and accepts changes its user may write or that enrolled writers
     /// wrote. Without a roster (a device that just joined) the session only receives.
+    ///
+    /// What is shared is kept between sessions and brought up to date from the store's
+    /// change log (`shared.rs`): with nothing changed, no document is read.
     pub fn relay_session(&self) -> Result<PeerSession> {
-        let index = self
-            .store()
-            .all_heads()
-            .map_err(fieldcrm_store::Error::from)?;
-        let scope = if self.has_roster()? {
-            let me = self.me()?;
-            PeerScope::Roster(Box::new(self.roster_scope(me.roster, me.user_id)?))
-        } else {
-            self.bootstrap_scope()?
-        };
-        Ok(Session::new(
+        if !self.has_roster()? {
+            return self.bootstrap_session(SessionRole::Initiator);
+        }
+        let me = self.me()?;
+        let scope = self.roster_scope(me.roster, me.user_id.clone())?;
+        let items = crate::shared::kept_items(self.store(), &me.user_id, None, &|s| {
+            scope.shares_summary(s)
+        })?;
+        Ok(Session::with_items(
             SessionRole::Initiator,
             self.workspace_id(),
-            scope,
-            index,
+            PeerScope::Roster(Box::new(scope)),
+            items,
+        ))
+    }
+
+    /// A session of a device without a roster yet: it offers nothing and takes the
+    /// workspace from the peer.
+    fn bootstrap_session(&self, role: SessionRole) -> Result<PeerSession> {
+        Ok(Session::with_items(
+            role,
+            self.workspace_id(),
+            self.bootstrap_scope()?,
+            fieldcrm_sync::Items::default(),
         ))
     }
 
@@ -197,12 +212,7 @@ impl Workspace {
             let bytes = store.load_bytes(id).ok()?;
             automerge::AutoCommit::load(&bytes).ok()
         });
-        let at_start = self
-            .store()
-            .all_summaries()
-            .map_err(fieldcrm_store::Error::from)?;
         Ok(RosterScope::new(roster, peer_user, summary)
-            .summaries_at_start(at_start)
             .roster_chain(self.workspace_id(), local)
             .history(history))
     }

@@ -9,7 +9,7 @@ use automerge::{ActorId, ChangeHash};
 use fieldcrm_model::{DocId, Signature};
 
 use crate::clock::Clock;
-use crate::recon::{self, ItemSet, LEAF_ITEMS, RawId};
+use crate::recon::{self, Items, LEAF_ITEMS, RawId};
 use crate::scope::Scope;
 use crate::wire::{self, RangeBody, RangePart, Turn};
 use crate::{HostError, SyncError};
@@ -160,7 +160,7 @@ pub struct Session<S> {
     role: SessionRole,
     workspace: String,
     scope: S,
-    items: ItemSet,
+    items: Items,
     phase: Phase,
     send_seq: u64,
     recv_seq: u64,
@@ -196,19 +196,24 @@ impl<S: Scope> Session<S> {
         scope: S,
         index: impl IntoIterator<Item = (DocId, Vec<ChangeHash>)>,
     ) -> Self {
-        let items = index
-            .into_iter()
-            .filter(|(id, _)| scope.shares(id))
-            .map(|(id, heads)| {
-                let raw = recon::raw_id(&id);
-                (raw, recon::item_hash(&raw, &heads))
-            })
-            .collect();
+        let items = Items::build(&scope, index);
+        Self::with_items(role, workspace_id, scope, items)
+    }
+
+    /// [`Session::new`] with the shared documents already known: `items` must be what
+    /// [`Items::build`] makes of the local index through `scope` (a host keeps them
+    /// between sessions and patches them with what changed since).
+    pub fn with_items(
+        role: SessionRole,
+        workspace_id: impl Into<String>,
+        scope: S,
+        items: Items,
+    ) -> Self {
         let mut s = Session {
             role,
             workspace: workspace_id.into(),
             scope,
-            items: ItemSet::new(items),
+            items,
             phase: Phase::TheirTurn,
             send_seq: 0,
             recv_seq: 0,
@@ -234,12 +239,12 @@ impl<S: Scope> Session<S> {
         if role == SessionRole::Initiator {
             // Open with the root already split: 96 bytes more than a single fingerprint
             // when nothing changed, one round trip less whenever something did.
-            let n = s.items.len();
+            let n = s.items.0.len();
             let body = if n <= LEAF_ITEMS {
-                RangeBody::Items(s.items.hashes(0, n).to_vec())
+                RangeBody::Items(s.items.0.hashes(0, n).to_vec())
             } else {
                 RangeBody::Split(Box::new(
-                    s.items.split(0, 0).map(|f| f & wire::SPLIT_FP_MASK),
+                    s.items.0.split(0, 0).map(|f| f & wire::SPLIT_FP_MASK),
                 ))
             };
             s.push_range(RangePart {

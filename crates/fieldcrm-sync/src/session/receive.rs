@@ -109,7 +109,7 @@ impl<S: Scope> Session<S> {
         }
         for r in &turn.ranges {
             if let RangeBody::Unmatched(ix) = &r.body {
-                let (lo, hi) = self.items.bounds(r.depth, r.prefix);
+                let (lo, hi) = self.items.0.bounds(r.depth, r.prefix);
                 if ix.iter().any(|i| *i >= (hi - lo) as u64) {
                     return Err(SyncError::Protocol(
                         "an unmatched-items answer names an item that was never listed".into(),
@@ -120,7 +120,7 @@ impl<S: Scope> Session<S> {
         let mut out = Vec::with_capacity(turn.changes.len());
         for part in &turn.changes {
             let id = recon::doc_id(part.id());
-            let held = self.items.find(part.id()).is_some();
+            let held = self.items.0.find(part.id()).is_some();
             let prepared = if !held && matches!(part, wire::ChangesPart::Changes { .. }) {
                 verify::not_offered(id)
             } else {
@@ -208,18 +208,18 @@ impl<S: Scope> Session<S> {
     }
 
     fn on_range(&mut self, r: RangePart) {
-        let (lo, hi) = self.items.bounds(r.depth, r.prefix);
+        let (lo, hi) = self.items.0.bounds(r.depth, r.prefix);
         match r.body {
             RangeBody::Fingerprint(f) => {
-                if f != self.items.fingerprint(lo, hi) {
+                if f != self.items.0.fingerprint(lo, hi) {
                     self.answer_range(r.depth, r.prefix, f == 0);
                 }
             }
             RangeBody::Split(fs) => {
                 for (i, f) in fs.iter().enumerate() {
                     let (depth, prefix) = (r.depth + 1, (r.prefix << 4) | i as u128);
-                    let (clo, chi) = self.items.bounds(depth, prefix);
-                    if *f != self.items.fingerprint(clo, chi) & wire::SPLIT_FP_MASK {
+                    let (clo, chi) = self.items.0.bounds(depth, prefix);
+                    if *f != self.items.0.fingerprint(clo, chi) & wire::SPLIT_FP_MASK {
                         self.answer_range(depth, prefix, *f == 0);
                     }
                 }
@@ -229,7 +229,7 @@ impl<S: Scope> Session<S> {
                 // The peer lacks these documents or holds other versions; a clock it sent
                 // in the same turn says which, otherwise it has none.
                 // `validate` checked every index against this range.
-                let ids: Vec<RawId> = self.items.ids(lo, hi).collect();
+                let ids: Vec<RawId> = self.items.0.ids(lo, hi).collect();
                 for i in ix {
                     if let Some(id) = usize::try_from(i).ok().and_then(|i| ids.get(i)) {
                         self.add_work(*id, |w| w.push_whole = true);
@@ -241,16 +241,17 @@ impl<S: Scope> Session<S> {
 
     /// A range differs: list it, split it, or (the peer has nothing there) send it all.
     fn answer_range(&mut self, depth: u8, prefix: u128, peer_empty: bool) {
-        let (lo, hi) = self.items.bounds(depth, prefix);
+        let (lo, hi) = self.items.0.bounds(depth, prefix);
         if peer_empty {
             self.push_all_whole(lo, hi);
             return;
         }
         let body = if hi - lo <= LEAF_ITEMS || depth >= MAX_SPLIT_DEPTH || depth >= 32 {
-            RangeBody::Items(self.items.hashes(lo, hi).to_vec())
+            RangeBody::Items(self.items.0.hashes(lo, hi).to_vec())
         } else {
             RangeBody::Split(Box::new(
                 self.items
+                    .0
                     .split(depth, prefix)
                     .map(|f| f & wire::SPLIT_FP_MASK),
             ))
@@ -270,12 +271,13 @@ impl<S: Scope> Session<S> {
             self.push_all_whole(lo, hi);
             return;
         }
-        let mine: HashSet<u64> = self.items.hashes(lo, hi).iter().copied().collect();
+        let mine: HashSet<u64> = self.items.0.hashes(lo, hi).iter().copied().collect();
         let their_set: HashSet<u64> = theirs.iter().copied().collect();
         let differing: Vec<RawId> = self
             .items
+            .0
             .ids(lo, hi)
-            .zip(self.items.hashes(lo, hi))
+            .zip(self.items.0.hashes(lo, hi))
             .filter(|(_, h)| !their_set.contains(h))
             .map(|(id, _)| id)
             .collect();
@@ -299,7 +301,7 @@ impl<S: Scope> Session<S> {
 
     /// The peer has none of the items `lo..hi`: send each whole.
     fn push_all_whole(&mut self, lo: usize, hi: usize) {
-        let ids: Vec<RawId> = self.items.ids(lo, hi).collect();
+        let ids: Vec<RawId> = self.items.0.ids(lo, hi).collect();
         for id in ids {
             self.add_work(id, |w| w.push_whole = true);
         }
@@ -326,7 +328,7 @@ impl<S: Scope> Session<S> {
                 Some((actor.clone(), *s))
             })
             .collect();
-        if self.items.find(&c.id).is_some() {
+        if self.items.0.find(&c.id).is_some() {
             self.add_work(c.id, |w| w.answer = Some((theirs, c.want)));
         } else if !theirs.is_empty() {
             // Not held here (or not shared): ask for all of it, revealing nothing.
