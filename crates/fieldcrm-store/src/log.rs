@@ -298,26 +298,34 @@ mod tests {
     }
 
     #[test]
-    fn a_store_written_before_the_log_answers_from_its_first_write_on() {
+    fn a_store_written_before_the_log_answers_from_its_next_open_on() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::create(dir.path().join("ws.fieldcrm")).unwrap();
-        let mut doc = customer("老客户");
-        s.save(&mut doc).unwrap();
-        // As a store from before the log: no floor row, no log table.
-        let txn = s.db().begin_write().unwrap();
-        txn.open_table(META).unwrap().remove(FLOOR_KEY).unwrap();
-        txn.delete_table(LOG).unwrap();
-        txn.commit().unwrap();
-        let g = s.generation().unwrap();
-        assert_eq!(s.changed_since(g).unwrap(), None);
-        doc.put(&["region"], &Some("北京".to_string())).unwrap();
-        doc.commit(5, "region");
-        s.save(&mut doc).unwrap();
+        let path = dir.path().join("ws.fieldcrm");
+        let g = {
+            let s = Store::create(&path).unwrap();
+            let mut doc = customer("老客户");
+            s.save(&mut doc).unwrap();
+            // As a store from before the log: no floor row, no log table.
+            let txn = s.db().begin_write().unwrap();
+            txn.open_table(META).unwrap().remove(FLOOR_KEY).unwrap();
+            txn.delete_table(LOG).unwrap();
+            txn.commit().unwrap();
+            let g = s.generation().unwrap();
+            assert_eq!(s.changed_since(g).unwrap(), None);
+            g
+        };
+        let s = Store::open(&path).unwrap();
         assert_eq!(
             s.changed_since(g - 1).unwrap(),
             None,
             "before the log began"
         );
+        assert_eq!(s.changed_since(g).unwrap().unwrap().docs, vec![]);
+        let id = s.all_heads().unwrap()[0].0.clone();
+        let mut doc = s.load(&id, &A).unwrap();
+        doc.put(&["region"], &Some("北京".to_string())).unwrap();
+        doc.commit(5, "region");
+        s.save(&mut doc).unwrap();
         let c = s.changed_since(g).unwrap().unwrap();
         assert_eq!(ids(&c), vec![doc.id()]);
     }

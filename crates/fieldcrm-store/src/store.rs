@@ -285,6 +285,7 @@ impl Store {
             });
         }
         let db = open_file(&canonical, &options)?;
+        start_log(&db, &canonical)?;
         let inner = Arc::new(Inner {
             db: Some(db),
             path: canonical.clone(),
@@ -459,6 +460,30 @@ fn init_tables(db: &Database, path: &Path) -> Result<(), OpenError> {
         txn.open_table(SIGS).db(path)?;
         // A new store's change log is complete from the start.
         meta.insert(crate::log::FLOOR_KEY, 0u64.to_le_bytes().as_slice())
+            .db(path)?;
+        txn.open_table(crate::log::LOG).db(path)?;
+    }
+    txn.commit().db(path)?;
+    Ok(())
+}
+
+/// A store written before the change log existed: start the log at its generation now
+/// (once), so that what is derived from the documents can be kept up to date from the
+/// first session on, not only from the first document written.
+fn start_log(db: &Database, path: &Path) -> Result<(), OpenError> {
+    let has_floor = {
+        let txn = db.begin_read().db(path)?;
+        let meta = txn.open_table(META).db(path)?;
+        meta.get(crate::log::FLOOR_KEY).db(path)?.is_some()
+    };
+    if has_floor {
+        return Ok(());
+    }
+    let txn = db.begin_write().db(path)?;
+    {
+        let mut meta = txn.open_table(META).db(path)?;
+        let generation = read_generation(&meta, path)?;
+        meta.insert(crate::log::FLOOR_KEY, generation.to_le_bytes().as_slice())
             .db(path)?;
         txn.open_table(crate::log::LOG).db(path)?;
     }
