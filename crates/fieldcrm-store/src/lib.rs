@@ -73,7 +73,7 @@ pub use error::{
     ResolveError, SaveError,
 };
 pub use index::{Filter, Listed, Tombstones};
-pub use log::{Changed, ChangedDoc};
+pub use log::{AllHeads, Changed, ChangedDoc};
 pub use stats::TableSize;
 pub use store::{FORMAT_VERSION, RESERVED_META_PREFIX, Store, StoreOptions};
 

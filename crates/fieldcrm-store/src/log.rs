@@ -31,6 +31,9 @@ pub(crate) const FLOOR_KEY: &str = "fieldcrm.store.log-floor";
 /// Rows kept beyond twice the number of documents before the oldest are pruned.
 pub(crate) const SLACK_ROWS: u64 = 20_000;
 
+/// Every held document with its heads, in ID order.
+pub type AllHeads = Vec<(DocId, Vec<ChangeHash>)>;
+
 /// The documents written since a generation (see [`Store::changed_since`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changed {
@@ -185,7 +188,7 @@ impl Store {
 
     /// [`Store::all_heads`] with the generation they are the heads at, read in one
     /// transaction (to derive state that [`Store::changed_since`] then keeps up to date).
-    pub fn all_heads_at(&self) -> Result<(u64, Vec<(DocId, Vec<ChangeHash>)>), LoadError> {
+    pub fn all_heads_at(&self) -> Result<(u64, AllHeads), LoadError> {
         let path = self.path();
         let txn = self.db().begin_read().db(path)?;
         let meta = txn.open_table(META).db(path)?;

@@ -88,7 +88,7 @@ impl SharedItems {
         let summaries = store.all_summaries().map_err(fieldcrm_store::Error::from)?;
         let shared = heads
             .into_iter()
-            .filter(|(id, _)| summaries.get(id).is_some_and(|s| shares(s)));
+            .filter(|(id, _)| summaries.get(id).is_some_and(shares));
         Ok((
             SharedItems {
                 generation,

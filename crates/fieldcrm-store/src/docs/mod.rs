@@ -17,7 +17,7 @@ use std::path::Path;
 
 use automerge::{AutoCommit, ChangeHash};
 use fieldcrm_model::{DeviceKey, DeviceSecret, DocError, DocId, Document, Signature, Summary};
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, Table, WriteTransaction};
 
 use crate::codec::{self, DocState};
 use crate::error::{DamagedRow, DbError, DbResultExt, LoadError, SaveError};
@@ -390,7 +390,7 @@ pub(crate) fn remove_in(t: &mut Tables<'_>, path: &Path, key: &str) -> Result<bo
 
 /// Every document's heads in a state table, in ID order.
 pub(crate) fn heads_of_all(
-    state: &(impl ReadableTable<&'static str, &'static [u8]> + ReadableTableMetadata),
+    state: &impl ReadableTable<&'static str, &'static [u8]>,
     path: &Path,
 ) -> Result<Vec<(DocId, Vec<ChangeHash>)>, LoadError> {
     let mut out = Vec::with_capacity(state.len().db(path)? as usize);
