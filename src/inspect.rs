@@ -266,7 +266,7 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                         clock.fmt(l.summary.updated_at),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
                 let n = rows.len();
                 say!(zh: "共 {n} 份文档", en: "{n} document(s)");
             }
@@ -294,7 +294,7 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                     t.row(vec![k, v.replace('\n', " ")]);
                 }
                 say!(zh: "文档 {id}", en: "document {id}");
-                print!("{}", t.render());
+                t.print()?;
             }
         }
         DocCmd::History { doc, json } => {
@@ -319,7 +319,7 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                         e.message.clone(),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
                 let n = h.len();
                 say!(zh: "共 {n} 项变更", en: "{n} change(s)");
             }
@@ -355,7 +355,7 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                         format!("→ {}", show(c.new.as_ref()).replace('\n', " ")),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
                 let n = changes.len();
                 say!(zh: "共 {n} 个字段有改动", en: "{n} field(s) changed");
             }

@@ -45,6 +45,15 @@ fn main() {
     }));
     match std::panic::catch_unwind(|| cmd::run(cli)) {
         Ok(Ok(code)) => std::process::exit(code),
+        // A table written to a reader that went away: the same quiet end.
+        Ok(Err(e))
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::exit(0)
+        }
         Ok(Err(e)) => {
             report(&e);
             std::process::exit(2);

@@ -185,7 +185,7 @@ pub(crate) fn merge(ws: &Workspace, kind: DocKind, now: Millis, a: MergeArgs) ->
                 },
             ]);
         }
-        print!("{}", t.render());
+        t.print()?;
         if a.dry_run {
             say!(
                 zh: "  （用 --take 字段=duplicate 选择；默认保留）",

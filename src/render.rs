@@ -222,7 +222,10 @@ pub(crate) fn yuan(fen: i64) -> String {
 /// An aligned text table.
 pub(crate) struct Table {
     header: Vec<String>,
-    rows: Vec<Vec<String>>,
+    /// Every cell's text, one after another.
+    text: String,
+    /// Each cell's end in `text` and display width, row after row.
+    cells: Vec<(usize, usize)>,
 }
 
 impl Table {
@@ -234,46 +237,79 @@ impl Table {
                 .iter()
                 .map(|(zh, en)| tr(zh, en).to_string())
                 .collect(),
-            rows: Vec::new(),
+            text: String::new(),
+            cells: Vec::new(),
         }
     }
 
-    /// Add a row.
+    /// Add a row (as many cells as columns; missing ones are empty, extra ones dropped).
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        let cols = self.header.len();
+        for i in 0..cols {
+            let c = cells.get(i).map(String::as_str).unwrap_or_default();
+            self.text.push_str(c);
+            self.cells.push((self.text.len(), c.width()));
+        }
     }
 
     /// Whether no rows were added.
     pub(crate) fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.cells.is_empty()
     }
 
-    /// Render with columns padded by display width (CJK characters count 2).
-    pub(crate) fn render(&self) -> String {
-        let cols = self.header.len();
+    /// Write the table with columns padded by display width (CJK characters count 2),
+    /// one line per row, as it goes (a list of 100,000 customers is never held twice).
+    pub(crate) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let cols = self.header.len().max(1);
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
-        for r in &self.rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.width());
+        for row in self.cells.chunks(cols) {
+            for (w, (_, cw)) in widths.iter_mut().zip(row) {
+                *w = (*w).max(*cw);
             }
         }
-        let line = |cells: &[String]| {
-            let mut s = String::new();
-            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-                s.push_str(c);
+        let mut line = String::new();
+        let mut emit = |cells: &mut dyn Iterator<Item = (&str, usize)>,
+                        out: &mut dyn std::io::Write|
+         -> std::io::Result<()> {
+            line.clear();
+            for (i, ((c, cw), w)) in cells.zip(&widths).enumerate() {
+                line.push_str(c);
                 if i + 1 < cols {
-                    s.push_str(&" ".repeat(w.saturating_sub(c.width()) + 2));
+                    line.extend(std::iter::repeat_n(' ', w.saturating_sub(cw) + 2));
                 }
             }
-            s.trim_end().to_string()
+            out.write_all(line.trim_end().as_bytes())?;
+            out.write_all(b"\n")
         };
-        let mut out = line(&self.header);
-        out.push('\n');
-        for r in &self.rows {
-            out.push_str(&line(r));
-            out.push('\n');
+        emit(
+            &mut self.header.iter().map(|h| (h.as_str(), h.width())),
+            out,
+        )?;
+        let mut start = 0;
+        for row in self.cells.chunks(cols) {
+            let mut cells = row.iter().map(|&(end, w)| {
+                let c = self.text.get(start..end).unwrap_or_default();
+                start = end;
+                (c, w)
+            });
+            emit(&mut cells, out)?;
         }
-        out
+        Ok(())
+    }
+
+    /// The rendered table (see [`Table::write_to`]).
+    pub(crate) fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Writing to memory cannot fail.
+        let _ = self.write_to(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Print the table to standard output, buffered.
+    pub(crate) fn print(&self) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        self.write_to(&mut out)?;
+        std::io::Write::flush(&mut out)
     }
 }
 

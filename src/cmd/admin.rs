@@ -137,7 +137,7 @@ pub(super) fn catalog(ctx: &Ctx, c: CatalogCmd) -> Result<()> {
                         yuan(p.floor_price),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
             }
         }
     }
@@ -206,7 +206,7 @@ pub(super) fn user(ctx: &Ctx, c: UserCmd) -> Result<()> {
                         crate::render::bool_cell(u.active),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
             }
         }
     }
@@ -276,7 +276,7 @@ pub(super) fn device(ctx: &Ctx, c: DeviceCmd) -> Result<()> {
                         ctx.clock.fmt_opt(d.revoked_at),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
             }
         }
     }

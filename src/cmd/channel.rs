@@ -80,7 +80,7 @@ pub(super) fn channel(ctx: &Ctx, c: ChannelCmd) -> Result<()> {
                         clock.fmt(s.updated_at),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
                 let n = rows.len();
                 say!(zh: "共 {n} 个渠道", en: "{n} channel(s)");
             }

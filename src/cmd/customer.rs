@@ -145,7 +145,9 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
                     ("区域", "REGION"),
                     ("更新时间", "UPDATED"),
                 ]);
-                for Listed { id, summary: s } in &rows {
+                let n = rows.len();
+                // By value: each row's summary is let go once its line is made.
+                for Listed { id, summary: s } in rows {
                     let class = s
                         .class
                         .as_deref()
@@ -157,20 +159,19 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
                             let (name, into) = (&s.name, short(m));
                             trf!(zh: "{name}（已并入 {into}）", en: "{name} (merged → {into})")
                         }
-                        None => s.name.clone(),
+                        None => s.name,
                     };
                     t.row(vec![
                         id.short().into(),
                         name,
                         class,
                         ctx.user_name(&roster, &s.owner),
-                        s.team.clone().unwrap_or("-".into()),
-                        s.region.clone().unwrap_or("-".into()),
+                        s.team.unwrap_or("-".into()),
+                        s.region.unwrap_or("-".into()),
                         ctx.clock.fmt(s.updated_at),
                     ]);
                 }
-                print!("{}", t.render());
-                let n = rows.len();
+                t.print()?;
                 say!(zh: "共 {n} 个客户", en: "{n} customer(s)");
             }
         }

@@ -159,14 +159,14 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         clock: Clock::new(&tz, now)?,
         ws,
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Check(a) => check(&ctx, a),
         Command::Serve(a) => {
             // Serving opens the workspace per session; let go of it so other commands
             // (and the app) can work while this device serves.
             let home = ctx.ws.home().to_path_buf();
             drop(ctx);
-            crate::peer::serve(&home, a).map(|()| 0)
+            return crate::peer::serve(&home, a).map(|()| 0);
         }
         Command::Sync(a) => crate::remote::sync_at(&ctx.ws, a, ctx.now()),
         Command::Bundle(c) => crate::bundle::bundle(&ctx.ws, &ctx.clock, c),
@@ -174,7 +174,10 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         Command::Invite(a) => crate::invite::invite(&ctx.ws, &ctx.clock, a).map(|()| 0),
         Command::Policy(p) => policy(&ctx, p).map(|()| 0),
         other => dispatch(&ctx, other).map(|()| 0),
-    }
+    };
+    // What this command derived that the next one can reuse (the hydrated roster).
+    ctx.ws.keep_caches();
+    result
 }
 
 /// Print what a write did: with `--json` one object `{"kind", "id", "short"}` (the shape
@@ -423,7 +426,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                     };
                     t.row(vec![role, format!("{:.1}%", *bp as f64 / 100.0)]);
                 }
-                print!("{}", t.render());
+                t.print()?;
             }
         }
         Command::PricePolicy(PricePolicyCmd::Set { role, allowance }) => {
@@ -488,7 +491,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                         yuan(tg.amount),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
             }
         }
         Command::Target(TargetCmd::Remove { target, reason }) => {
@@ -545,7 +548,7 @@ pub(super) fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
                         r.summary.clone(),
                     ]);
                 }
-                print!("{}", t.render());
+                t.print()?;
             }
         }
         Command::Config(ConfigCmd::Timezone { zone }) => {

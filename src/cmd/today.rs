@@ -64,7 +64,7 @@ pub(super) fn today(ctx: &Ctx, json: bool) -> Result<()> {
         ]);
     }
     if !t.is_empty() {
-        print!("{}", t.render());
+        t.print()?;
     }
     let n = d.waiting.len();
     say!(zh: "\n待审批 ({n})", en: "\nwaiting for approval ({n})");
@@ -191,7 +191,7 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
                     yes_no(p.on_track).into(),
                 ]);
             }
-            print!("{}", t.render());
+            t.print()?;
         }
         ReportCmd::Pipeline(_) if json => print_json(&r.pipeline)?,
         ReportCmd::Pipeline(_) => {
@@ -207,7 +207,7 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
                     yuan(*amount),
                 ]);
             }
-            print!("{}", t.render());
+            t.print()?;
         }
         ReportCmd::Activity(_) if json => print_json(&r.visits)?,
         ReportCmd::Activity(_) => {
@@ -226,7 +226,7 @@ pub(super) fn report(ctx: &Ctx, what: &ReportCmd) -> Result<()> {
                     t.row(vec![ctx.clock.date(w.week_start), name, n.to_string()]);
                 }
             }
-            print!("{}", t.render());
+            t.print()?;
         }
         ReportCmd::Complaints(_) if json => print_json(&serde_json::json!({
             "open": r.complaints_open,

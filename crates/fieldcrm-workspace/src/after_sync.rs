@@ -111,6 +111,10 @@ impl Workspace {
         let removed = self.drop_out_of_scope(&me, refused_out_of_scope)?;
         let carried = self.merge_forward(now)?;
         let claims_written = self.backfill_claims(now)?;
+        // What the next session with the relay shares, brought up to date now (a roster
+        // this sync brought would otherwise make the next session derive it from every
+        // document). Only a cache: a failure costs that next session the time.
+        let _ = self.relay_items(me);
         Ok(AfterSync {
             removed,
             carried,

@@ -289,10 +289,18 @@ impl Clock {
     /// Format UTC ms as `2026-11-29 14:00` in the zone.
     pub fn fmt(&self, ms: Millis) -> String {
         match Timestamp::from_millisecond(ms) {
-            Ok(ts) => ts
-                .to_zoned(self.tz.clone())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string(),
+            // The civil time in the zone, written directly (a listing formats 100,000).
+            Ok(ts) => {
+                let t = self.tz.to_datetime(ts);
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}",
+                    t.year(),
+                    t.month(),
+                    t.day(),
+                    t.hour(),
+                    t.minute()
+                )
+            }
             Err(_) => ms.to_string(),
         }
     }

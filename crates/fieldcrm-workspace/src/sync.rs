@@ -166,17 +166,26 @@ impl Workspace {
         if !self.has_roster()? {
             return self.bootstrap_session(SessionRole::Initiator);
         }
-        let me = self.me()?;
-        let scope = self.roster_scope(me.roster, me.user_id.clone())?;
-        let items = crate::shared::kept_items(self.store(), &me.user_id, None, &|s| {
-            scope.shares_summary(s)
-        })?;
+        let (scope, items) = self.relay_items(self.me()?)?;
         Ok(Session::with_items(
             SessionRole::Initiator,
             self.workspace_id(),
             PeerScope::Roster(Box::new(scope)),
             items,
         ))
+    }
+
+    /// The scope of `me` with the relay and the items it shares, brought up to date (and
+    /// kept for the next session).
+    pub(crate) fn relay_items(
+        &self,
+        me: crate::Me,
+    ) -> Result<(RosterScope<SummaryFn>, fieldcrm_sync::Items)> {
+        let scope = self.roster_scope(me.roster, me.user_id.clone())?;
+        let items = crate::shared::kept_items(self.store(), &me.user_id, None, &|s| {
+            scope.shares_summary(s)
+        })?;
+        Ok((scope, items))
     }
 
     /// A session of a device without a roster yet: it offers nothing and takes the

@@ -119,6 +119,28 @@ fn the_roster_memo_follows_every_roster_change() {
     // A second handle on the same store (the CLI and the app at once) sees it too.
     let other = Workspace::open(dir.path()).unwrap();
     assert_eq!(other.roster().unwrap(), after);
+
+    // Kept for the next command: read back equal, and never once the roster changed.
+    other.keep_caches();
+    let third = Workspace::open(dir.path()).unwrap();
+    assert!(third.kept_roster(&sorted_roster_heads(&third)).is_some());
+    assert_eq!(third.roster().unwrap(), after);
+    let uid2 = ws
+        .add_user("李四 🌾", Role::Manager, None, None, 3_000)
+        .unwrap();
+    let fourth = Workspace::open(dir.path()).unwrap();
+    assert!(fourth.kept_roster(&sorted_roster_heads(&fourth)).is_none());
+    assert!(fourth.roster().unwrap().users.contains_key(&uid2));
+}
+
+fn sorted_roster_heads(ws: &Workspace) -> Vec<automerge::ChangeHash> {
+    let mut h = ws
+        .store()
+        .heads(&DocId::workspace(&DocKind::Roster))
+        .unwrap()
+        .unwrap();
+    h.sort_unstable();
+    h
 }
 
 #[test]
