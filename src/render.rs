@@ -242,6 +242,13 @@ impl Table {
         }
     }
 
+    /// Make room for `rows` more rows of about `bytes` bytes each (a long listing grows
+    /// its storage once instead of copying it again and again).
+    pub(crate) fn reserve(&mut self, rows: usize, bytes: usize) {
+        self.text.reserve(rows.saturating_mul(bytes));
+        self.cells.reserve(rows.saturating_mul(self.header.len()));
+    }
+
     /// Add a row (as many cells as columns; missing ones are empty, extra ones dropped).
     pub(crate) fn row(&mut self, cells: Vec<String>) {
         let cols = self.header.len();

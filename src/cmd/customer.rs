@@ -146,6 +146,7 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
                     ("更新时间", "UPDATED"),
                 ]);
                 let n = rows.len();
+                t.reserve(n, 96);
                 // By value: each row's summary is let go once its line is made.
                 for Listed { id, summary: s } in rows {
                     let class = s
