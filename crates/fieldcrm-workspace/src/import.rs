@@ -477,9 +477,12 @@ impl Workspace {
     }
 
     /// Build each row's document with `make` and save them as they are made, in one
-    /// durable transaction that holds one document in memory at a time (a 100,000-row
+    /// durable transaction that holds a few documents in memory at a time (a 100,000-row
     /// file needs no more memory than a small one). Every row is checked; if any fails,
     /// every error is listed by line and nothing is saved.
+    ///
+    /// Two stages run at once: one thread checks the rows and builds their documents
+    /// while this one signs, indexes and writes the ones already built.
     fn save_rows(
         &self,
         rows: Vec<Row>,
@@ -488,13 +491,23 @@ impl Workspace {
         mut make: impl FnMut(
             usize,
             &BTreeMap<&'static str, String>,
-        ) -> std::result::Result<(Document, String), String>,
+        ) -> std::result::Result<(Document, String), String>
+        + Send,
     ) -> Result<CsvImport> {
         let errors = std::cell::RefCell::new(errors);
         let mut created = Vec::new();
-        let docs = rows
-            .into_iter()
-            .filter_map(|(line, row)| match make(line, &row) {
+        let committed = std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(64);
+            s.spawn(move || {
+                for (line, row) in rows {
+                    let made = make(line, &row).map_err(|m| format!("{unit} {line}: {m}"));
+                    // The writer stopped (it failed): nothing more to build.
+                    if tx.send(made).is_err() {
+                        break;
+                    }
+                }
+            });
+            let docs = rx.into_iter().filter_map(|made| match made {
                 // After the first error rows are still checked but no longer saved.
                 Ok((d, name)) if errors.borrow().is_empty() => {
                     created.push((d.id().clone(), name));
@@ -502,15 +515,15 @@ impl Workspace {
                 }
                 Ok(_) => None,
                 Err(m) => {
-                    errors.borrow_mut().push(format!("{unit} {line}: {m}"));
+                    errors.borrow_mut().push(m);
                     None
                 }
             });
-        // The new files' claims are written by the next sync (see claims.rs).
-        let committed = self
-            .store()
-            .save_stream(docs, || errors.borrow().is_empty())
-            .map_err(fieldcrm_store::Error::from)?;
+            // The new files' claims are written by the next sync (see claims.rs).
+            self.store()
+                .save_stream(docs, || errors.borrow().is_empty())
+                .map_err(fieldcrm_store::Error::from)
+        })?;
         if !committed {
             let mut errors = errors.into_inner();
             errors.sort_by_key(|e| line_of(e));
