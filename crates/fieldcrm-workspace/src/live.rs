@@ -27,6 +27,8 @@ pub type Snapshots = Arc<Vec<Arc<Snapshot>>>;
 /// Snapshots and the engine, as of one stamp of the store.
 pub(crate) struct Live {
     pub(crate) stamp: Option<Stamp>,
+    /// The store generation the snapshots reflect (to ask the change log what changed).
+    generation: Option<u64>,
     /// Every document's heads, in the store's order (by ID), as `snaps`.
     heads: Vec<Vec<ChangeHash>>,
     pub(crate) snaps: Snapshots,
@@ -42,20 +44,21 @@ pub(crate) struct Live {
 }
 
 /// Every document's heads, by ID (the store's order; sorted here so the merge below
-/// never depends on it).
-fn all_heads(store: &Store) -> Result<Vec<(DocId, Vec<ChangeHash>)>> {
-    let mut ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
+/// never depends on it), and the generation they are the heads at.
+fn all_heads(store: &Store) -> Result<(u64, Vec<(DocId, Vec<ChangeHash>)>)> {
+    let (generation, mut ids) = store.all_heads_at().map_err(fieldcrm_store::Error::from)?;
     ids.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-    Ok(ids)
+    Ok((generation, ids))
 }
 
 impl Live {
     /// Every document read from the store.
     pub(crate) fn load(store: &Store, stamp: Option<Stamp>) -> Result<Live> {
-        let ids = all_heads(store)?;
+        let (generation, ids) = all_heads(store)?;
         let snaps = snapshots_at(store, &ids)?;
         Ok(Live {
             stamp,
+            generation: Some(generation),
             heads: ids.into_iter().map(|(_, h)| h).collect(),
             snaps: Arc::new(snaps.into_iter().map(Arc::new).collect()),
             engine: None,
@@ -67,10 +70,21 @@ impl Live {
     }
 
     /// Bring the snapshots up to date with the store (now at `stamp`): only documents
-    /// whose heads changed are decoded. Both lists are in ID order, so one pass over
-    /// them pairs each document with what was kept of it, without hashing 100,000 IDs.
+    /// whose heads changed are decoded. The store's change log names them; when it does
+    /// not reach back to the kept generation, every document's heads are read and paired
+    /// with what was kept in one pass over both lists in ID order, without hashing
+    /// 100,000 IDs.
     pub(crate) fn refresh(&mut self, store: &Store, stamp: Option<Stamp>) -> Result<()> {
-        let ids = all_heads(store)?;
+        let logged = match self.generation {
+            Some(g) => store
+                .changed_since(g)
+                .map_err(fieldcrm_store::Error::from)?,
+            None => None,
+        };
+        let (generation, ids) = match logged {
+            Some(changed) => (changed.generation, self.patched_heads(changed.docs)),
+            None => all_heads(store)?,
+        };
         let mut kept: Vec<Option<Arc<Snapshot>>> = Vec::with_capacity(ids.len());
         let mut changed: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
         let mut removed: Vec<DocId> = Vec::new();
@@ -88,6 +102,7 @@ impl Live {
             }
         }
         removed.extend(old.map(|(s, _)| s.id.clone()));
+        self.generation = Some(generation);
         let mut fresh = snapshots_at(store, &changed)?.into_iter().map(Arc::new);
         let mut snaps = Vec::with_capacity(ids.len());
         for k in kept {
@@ -109,6 +124,28 @@ impl Live {
         self.snaps = Arc::new(snaps);
         self.stamp = stamp;
         Ok(())
+    }
+
+    /// The kept heads with the logged changes applied (both in ID order): every
+    /// document's heads now, without reading the unchanged ones from the store.
+    fn patched_heads(
+        &self,
+        docs: Vec<fieldcrm_store::ChangedDoc>,
+    ) -> Vec<(DocId, Vec<ChangeHash>)> {
+        let mut out = Vec::with_capacity(self.heads.len() + docs.len());
+        let mut old = self.snaps.iter().zip(&self.heads).peekable();
+        for d in docs {
+            while let Some((s, h)) = old.next_if(|(s, _)| s.id.as_str() < d.id.as_str()) {
+                out.push((s.id.clone(), h.clone()));
+            }
+            // The logged document replaces what was kept of it.
+            let _ = old.next_if(|(s, _)| s.id.as_str() == d.id.as_str());
+            if let Some(h) = d.heads {
+                out.push((d.id, h));
+            }
+        }
+        out.extend(old.map(|(s, h)| (s.id.clone(), h.clone())));
+        out
     }
 
     /// Every finding on the current snapshots at `now`, on the replica held by `device`
