@@ -45,7 +45,7 @@ pub(crate) struct Live {
 
 /// Every document's heads, by ID (the store's order; sorted here so the merge below
 /// never depends on it), and the generation they are the heads at.
-fn all_heads(store: &Store) -> Result<(u64, Vec<(DocId, Vec<ChangeHash>)>)> {
+fn all_heads(store: &Store) -> Result<(u64, fieldcrm_store::AllHeads)> {
     let (generation, mut ids) = store.all_heads_at().map_err(fieldcrm_store::Error::from)?;
     ids.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
     Ok((generation, ids))
