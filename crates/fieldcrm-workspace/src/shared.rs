@@ -167,12 +167,11 @@ pub(crate) fn pass_since(store: &Store, pass: &str) -> Result<(u64, u64, Option<
         let r = <[u8; 8]>::try_from(rest).ok()?;
         Some((u64::from_le_bytes(*g), u64::from_le_bytes(r)))
     });
-    if let Some((generation, r)) = last.filter(|(_, r)| *r == roster)
+    if let Some((generation, _)) = last.filter(|(_, r)| *r == roster)
         && let Some(changed) = store
             .changed_since(generation)
             .map_err(fieldcrm_store::Error::from)?
     {
-        let _ = r;
         let ids = changed
             .docs
             .into_iter()
@@ -191,4 +190,83 @@ pub(crate) fn pass_done(store: &Store, pass: &str, generation: u64, roster: u64)
     let mut v = generation.to_le_bytes().to_vec();
     v.extend_from_slice(&roster.to_le_bytes());
     let _ = store.set_cache_blob(&format!("pass/{pass}"), &v);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CustomerEdit, InitOptions, NewCustomer, Workspace};
+    use fieldcrm_model::Role;
+
+    /// The items a rep's scope shares, kept and patched, always equal the items built
+    /// from every document: after adds, a reassignment away from the rep and back, a
+    /// removal and a roster change.
+    #[test]
+    fn kept_items_equal_items_built_from_every_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(
+            dir.path(),
+            &InitOptions {
+                user: "管理员".into(),
+                role: Role::Admin,
+                team: None,
+                region: None,
+                company: "示例科技".into(),
+                device_label: "t".into(),
+            },
+            1_000,
+        )
+        .unwrap();
+        let rep = ws
+            .add_user("小王", Role::Rep, Some("华东".into()), None, 2_000)
+            .unwrap();
+        let other = ws
+            .add_user("小李", Role::Rep, Some("华南".into()), None, 2_000)
+            .unwrap();
+        let store = ws.store();
+        let check = |what: &str| {
+            let roster = ws.roster().unwrap();
+            let scope = ws.roster_scope(roster, rep.clone()).unwrap();
+            let shares = |s: &Summary| scope.shares_summary(s);
+            let kept = kept_items(store, &rep, None, &shares).unwrap();
+            let (fresh, _) =
+                SharedItems::refresh(store, None, roster_stamp(store).unwrap(), &shares).unwrap();
+            assert_eq!(kept, fresh.items, "{what}");
+            kept.len()
+        };
+        let base = check("start");
+        let add = |name: &str, owner: &str| {
+            ws.add_customer(
+                NewCustomer {
+                    name: name.into(),
+                    owner: Some(owner.into()),
+                    ..Default::default()
+                },
+                3_000,
+            )
+            .unwrap()
+        };
+        let mine = add("甲公司 🚜", &rep);
+        add("乙公司", &other);
+        assert_eq!(check("added"), base + 1);
+        let reassign = |id: &DocId, to: &str, at| {
+            ws.edit_customer_fields(
+                id,
+                CustomerEdit {
+                    owner: Some(to.into()),
+                    ..Default::default()
+                },
+                at,
+            )
+            .unwrap()
+        };
+        reassign(&mine, &other, 4_000);
+        assert_eq!(check("reassigned away"), base);
+        reassign(&mine, &rep, 5_000);
+        assert_eq!(check("reassigned back"), base + 1);
+        store.delete(&mine).unwrap();
+        assert_eq!(check("removed"), base);
+        ws.add_user("小赵", Role::Rep, None, None, 6_000).unwrap();
+        assert_eq!(check("roster changed"), base);
+    }
 }
