@@ -149,6 +149,7 @@ impl Workspace {
         let store = self.store();
         let pass = format!("read-scope/{}", me.user_id);
         let (generation, roster, since) = crate::shared::pass_since(store, &pass)?;
+        let since = since.map(|s| s.changed);
         let mut summaries = match &since {
             None => store.all_summaries().map_err(fieldcrm_store::Error::from)?,
             Some(ids) => {
@@ -190,7 +191,7 @@ impl Workspace {
                 });
             }
         }
-        crate::shared::pass_done(store, &pass, generation, roster);
+        crate::shared::pass_done(store, &pass, generation, roster, &[]);
         Ok(removed)
     }
 }

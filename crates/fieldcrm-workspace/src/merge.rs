@@ -24,7 +24,7 @@ use fieldcrm_model::{Authority, DocId, DocKind, Document, Millis};
 use serde::Serialize;
 
 use crate::inspect::{FieldChange, copy_value, diff_json, locate};
-use crate::{Error, Filter, Result, Tombstones, Workspace};
+use crate::{Error, Filter, Listed, Result, Tombstones, Workspace};
 
 /// A scalar field whose value differs between the two files.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -296,11 +296,59 @@ impl Workspace {
         Ok(plan)
     }
 
+    /// Every merged-away file (its summary names the survivor), by name then ID. The set
+    /// is kept between runs and brought up to date from the documents written since (the
+    /// store's change log), so finding them after a sync does not read the whole summary
+    /// index.
+    pub(crate) fn merged_away(&self) -> Result<Vec<Listed>> {
+        const PASS: &str = "merged-away";
+        let store = self.store();
+        let (generation, roster, since) = crate::shared::pass_since(store, PASS)?;
+        let ids: std::collections::BTreeSet<DocId> = match since {
+            Some(since) => {
+                let mut ids: std::collections::BTreeSet<DocId> = since
+                    .kept
+                    .chunks_exact(32)
+                    .filter_map(|c| std::str::from_utf8(c).ok()?.parse().ok())
+                    .collect();
+                for id in since.changed {
+                    ids.remove(&id);
+                    if self.summary(&id)?.is_some_and(|s| s.merged_into.is_some()) {
+                        ids.insert(id);
+                    }
+                }
+                ids
+            }
+            None => self
+                .list(&Filter::default().tombstones(Tombstones::Only))?
+                .into_iter()
+                .filter(|l| l.summary.merged_into.is_some())
+                .map(|l| l.id)
+                .collect(),
+        };
+        let kept: Vec<u8> = ids.iter().flat_map(|id| id.as_str().bytes()).collect();
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            // A removed document (gone from the store) is no longer merged away here.
+            if let Some(summary) = self.summary(&id)? {
+                rows.push(Listed { id, summary });
+            }
+        }
+        rows.sort_by(|a, b| {
+            a.summary
+                .name
+                .cmp(&b.summary.name)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        crate::shared::pass_done(store, PASS, generation, roster, &kept);
+        Ok(rows)
+    }
+
     /// Carry over edits made to merged-away files after their merge (see the module
     /// docs). Writes only to survivors this device's user may change; reports the rest.
     pub fn merge_forward(&self, now: Millis) -> Result<Vec<CarryOver>> {
         let me = self.me()?;
-        let tombs = self.list(&Filter::default().tombstones(Tombstones::Only))?;
+        let tombs = self.merged_away()?;
         let mut out = Vec::new();
         for t in tombs {
             let Some(target) = t.summary.merged_into.clone() else {

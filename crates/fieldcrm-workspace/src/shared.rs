@@ -155,40 +155,55 @@ pub(crate) fn kept_items(
 }
 
 /// The documents a pass over the held documents (`pass`, e.g. "who may no longer read
-/// what") has to look at: those written since it last finished under the same roster
-/// (`Some`), or all of them (`None`: never ran, the roster changed, or the change log no
-/// longer reaches back). Returns the generation and roster stamp to record with
-/// [`pass_done`] once the pass has finished.
-pub(crate) fn pass_since(store: &Store, pass: &str) -> Result<(u64, u64, Option<Vec<DocId>>)> {
+/// what") has to look at: those written since it last finished under the same roster,
+/// with what it kept then (`Some`), or all of them (`None`: never ran, the roster
+/// changed, or the change log no longer reaches back). Returns the generation and roster
+/// stamp to record with [`pass_done`] once the pass has finished.
+pub(crate) fn pass_since(store: &Store, pass: &str) -> Result<(u64, u64, Option<Since>)> {
     let roster = roster_stamp(store)?;
     let key = format!("pass/{pass}");
     let last = store.get_blob(&key).ok().flatten().and_then(|b| {
         let (g, rest) = b.split_first_chunk::<8>()?;
-        let r = <[u8; 8]>::try_from(rest).ok()?;
-        Some((u64::from_le_bytes(*g), u64::from_le_bytes(r)))
+        let (r, kept) = rest.split_first_chunk::<8>()?;
+        Some((
+            u64::from_le_bytes(*g),
+            u64::from_le_bytes(*r),
+            kept.to_vec(),
+        ))
     });
-    if let Some((generation, _)) = last.filter(|(_, r)| *r == roster)
+    if let Some((generation, _, kept)) = last.filter(|(_, r, _)| *r == roster)
         && let Some(changed) = store
             .changed_since(generation)
             .map_err(fieldcrm_store::Error::from)?
     {
-        let ids = changed
+        let generation = changed.generation;
+        let changed = changed
             .docs
             .into_iter()
             .filter(|d| d.heads.is_some())
             .map(|d| d.id)
             .collect();
-        return Ok((changed.generation, roster, Some(ids)));
+        return Ok((generation, roster, Some(Since { changed, kept })));
     }
     let generation = store.generation().map_err(fieldcrm_store::Error::from)?;
     Ok((generation, roster, None))
 }
 
+/// What [`pass_since`] found: the documents written since, and what the pass kept.
+pub(crate) struct Since {
+    /// Documents written (not removed) since the pass last finished.
+    pub(crate) changed: Vec<DocId>,
+    /// What it kept then ([`pass_done`]'s `kept`).
+    pub(crate) kept: Vec<u8>,
+}
+
 /// Record that `pass` finished having looked at everything written up to `generation`
-/// under roster stamp `roster` (from [`pass_since`]); only a cache, so not waited for.
-pub(crate) fn pass_done(store: &Store, pass: &str, generation: u64, roster: u64) {
+/// under roster stamp `roster` (from [`pass_since`]), keeping `kept` for its next run;
+/// only a cache, so not waited for.
+pub(crate) fn pass_done(store: &Store, pass: &str, generation: u64, roster: u64, kept: &[u8]) {
     let mut v = generation.to_le_bytes().to_vec();
     v.extend_from_slice(&roster.to_le_bytes());
+    v.extend_from_slice(kept);
     let _ = store.set_cache_blob(&format!("pass/{pass}"), &v);
 }
 

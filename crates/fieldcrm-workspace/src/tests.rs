@@ -181,3 +181,55 @@ fn resolve_names_the_kind_in_each_language() {
         "{m:?}"
     );
 }
+
+/// The merged-away files the carry-over looks at are kept between runs and brought up
+/// to date from the change log: a merge after the last run is seen, and a removed
+/// tombstone is no longer listed.
+#[test]
+fn the_kept_set_of_merged_away_files_follows_merges_and_removals() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
+    let add = |name: &str| {
+        ws.add_customer(
+            NewCustomer {
+                name: name.into(),
+                ..Default::default()
+            },
+            2_000,
+        )
+        .unwrap()
+    };
+    let (a, b, c) = (add("华东机械"), add("華東機械 🏭"), add("华东机械有限公司"));
+    assert!(ws.merged_away().unwrap().is_empty(), "first run: none");
+    ws.merge_docs(
+        &DocKind::Customer,
+        &a,
+        &b,
+        &std::collections::BTreeSet::new(),
+        3_000,
+    )
+    .unwrap();
+    let ids = |ws: &Workspace| -> Vec<DocId> {
+        ws.merged_away()
+            .unwrap()
+            .into_iter()
+            .map(|l| l.id)
+            .collect()
+    };
+    assert_eq!(ids(&ws), vec![b.clone()], "a merge since the last run");
+    ws.merge_docs(
+        &DocKind::Customer,
+        &a,
+        &c,
+        &std::collections::BTreeSet::new(),
+        4_000,
+    )
+    .unwrap();
+    let mut both = vec![b.clone(), c.clone()];
+    both.sort_by_key(|id| ws.summary(id).unwrap().unwrap().name);
+    assert_eq!(ids(&ws), both);
+    ws.store().delete(&b).unwrap();
+    assert_eq!(ids(&ws), vec![c.clone()], "a removed tombstone");
+    // Another handle (the next command) reads the same kept set.
+    assert_eq!(ids(&Workspace::open(dir.path()).unwrap()), vec![c]);
+}
