@@ -75,6 +75,12 @@ fn opts() -> Result<Opts> {
 }
 
 fn main() -> Result<()> {
+    // `fieldcrm-e2e --measure FILE -- PROGRAM ARGS...`: how every measured command runs
+    // (see proc.rs).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "--measure") {
+        std::process::exit(proc::measure(&args[2..])?);
+    }
     let o = opts()?;
     let tmp;
     let dir = match &o.dir {

@@ -63,25 +63,73 @@ fn drain(r: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Strin
 }
 
 /// Run a command to the end, measuring wall time (spawn to exit) and peak RSS.
-pub fn run(mut cmd: Command) -> Result<Out> {
-    cmd.stdin(Stdio::null())
+///
+/// The command runs under this program in `--measure` mode ([`measure`]), which starts
+/// it, waits for it and reports its wall time and `ru_maxrss`. Measured from here, a
+/// child's `ru_maxrss` would never be below this harness's own peak: Linux carries the
+/// peak of the address space a process was spawned from across `exec`, and this process
+/// holds the generated files and large outputs. The measuring process is small.
+pub fn run(cmd: Command) -> Result<Out> {
+    let report = tempfile::NamedTempFile::new()?;
+    let mut wrapped = Command::new(std::env::current_exe()?);
+    wrapped
+        .arg("--measure")
+        .arg(report.path())
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        wrapped.current_dir(d);
+    }
+    wrapped
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = cmd
+    let mut child = wrapped
         .spawn()
         .with_context(|| format!("could not start {cmd:?}"))?;
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
-    let (code, rss_kib) = wait4(child.id())?;
-    let wall = started.elapsed();
+    child.wait()?;
+    let text = std::fs::read_to_string(report.path())?;
+    let mut f = text.split_whitespace().map(str::parse::<i64>);
+    let (Some(Ok(code)), Some(Ok(rss)), Some(Ok(ns))) = (f.next(), f.next(), f.next()) else {
+        bail!("no measurement of {cmd:?}: {text:?}");
+    };
     Ok(Out {
-        wall,
-        rss_kib,
-        code,
+        wall: Duration::from_nanos(u64::try_from(ns).unwrap_or(0)),
+        rss_kib: u64::try_from(rss).unwrap_or(0),
+        code: i32::try_from(code).unwrap_or(-1),
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     })
+}
+
+/// `--measure FILE -- PROGRAM ARGS...`: run the program with this process's standard
+/// streams and environment, and write `exit-code peak-RSS-KiB wall-ns` to FILE; returns
+/// the exit code.
+pub fn measure(args: &[std::ffi::OsString]) -> Result<i32> {
+    let [file, dashes, program, rest @ ..] = args else {
+        bail!("usage: fieldcrm-e2e --measure FILE -- PROGRAM ARGS...");
+    };
+    if dashes != "--" {
+        bail!("usage: fieldcrm-e2e --measure FILE -- PROGRAM ARGS...");
+    }
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(rest)
+        .spawn()
+        .with_context(|| format!("could not start {program:?}"))?;
+    let (code, rss_kib) = wait4(child.id())?;
+    let wall = started.elapsed();
+    std::fs::write(file, format!("{code} {rss_kib} {}", wall.as_nanos()))?;
+    Ok(code)
 }
 
 /// A device: one workspace directory, driven through the `fieldcrm` binary.
