@@ -337,26 +337,12 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fieldcrm_model::Role;
-
-    use crate::{InitOptions, NewCustomer};
+    use crate::NewCustomer;
 
     const REMOTE: &str = "ws://127.0.0.1:9/";
 
     fn ws(dir: &std::path::Path) -> Workspace {
-        Workspace::init(
-            dir,
-            &InitOptions {
-                user: "小张".into(),
-                role: Role::Admin,
-                team: None,
-                region: None,
-                company: "示例科技".into(),
-                device_label: "t".into(),
-            },
-            1_000,
-        )
-        .unwrap()
+        Workspace::init(dir, &crate::tests::admin_opts(), 1_000).unwrap()
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub(crate) fn pass_done(store: &Store, pass: &str, generation: u64, roster: u64,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CustomerEdit, InitOptions, NewCustomer, Workspace};
+    use crate::{CustomerEdit, NewCustomer, Workspace};
     use fieldcrm_model::Role;
 
     /// The items a rep's scope shares, kept and patched, always equal the items built
@@ -219,19 +219,7 @@ mod tests {
     #[test]
     fn kept_items_equal_items_built_from_every_document() {
         let dir = tempfile::tempdir().unwrap();
-        let ws = Workspace::init(
-            dir.path(),
-            &InitOptions {
-                user: "管理员".into(),
-                role: Role::Admin,
-                team: None,
-                region: None,
-                company: "示例科技".into(),
-                device_label: "t".into(),
-            },
-            1_000,
-        )
-        .unwrap();
+        let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
         let rep = ws
             .add_user("小王", Role::Rep, Some("华东".into()), None, 2_000)
             .unwrap();

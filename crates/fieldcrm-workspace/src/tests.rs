@@ -14,7 +14,7 @@ fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {
         })
 }
 
-fn admin_opts() -> InitOptions {
+pub(crate) fn admin_opts() -> InitOptions {
     InitOptions {
         user: "管理员".into(),
         role: Role::Admin,
