@@ -224,8 +224,9 @@ pub(crate) struct Table {
     header: Vec<String>,
     /// Every cell's text, one after another.
     text: String,
-    /// Each cell's end in `text` and display width, row after row.
-    cells: Vec<(usize, usize)>,
+    /// Each cell's end in `text` and display width, row after row (32 bits each: a
+    /// listing of 100,000 rows keeps 700,000 of these).
+    cells: Vec<(u32, u32)>,
 }
 
 impl Table {
@@ -251,12 +252,23 @@ impl Table {
 
     /// Add a row (as many cells as columns; missing ones are empty, extra ones dropped).
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        let cols = self.header.len();
-        for i in 0..cols {
-            let c = cells.get(i).map(String::as_str).unwrap_or_default();
+        self.row_of(cells.iter().map(String::as_str));
+    }
+
+    /// Add a row from borrowed cells (see [`Table::row`]); nothing is allocated per cell.
+    pub(crate) fn row_of<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) {
+        let mut cells = cells.into_iter();
+        for _ in 0..self.header.len() {
+            let c = cells.next().unwrap_or_default();
             self.text.push_str(c);
-            self.cells.push((self.text.len(), c.width()));
+            self.cells
+                .push((narrow(self.text.len()), narrow(display_width(c))));
         }
+    }
+
+    /// How many rows were added.
+    pub(crate) fn len(&self) -> usize {
+        self.cells.len() / self.header.len().max(1)
     }
 
     /// Whether no rows were added.
@@ -264,14 +276,48 @@ impl Table {
         self.cells.is_empty()
     }
 
+    /// The text of cell `col` of row `row` (empty past the end).
+    pub(crate) fn cell(&self, row: usize, col: usize) -> &str {
+        let i = row.saturating_mul(self.header.len()).saturating_add(col);
+        let start = match i.checked_sub(1) {
+            Some(p) => self.cells.get(p).map_or(0, |c| c.0 as usize),
+            None => 0,
+        };
+        let end = self.cells.get(i).map_or(start, |c| c.0 as usize);
+        self.text.get(start..end).unwrap_or_default()
+    }
+
     /// Write the table with columns padded by display width (CJK characters count 2),
     /// one line per row, as it goes (a list of 100,000 customers is never held twice).
     pub(crate) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.write_rows(out, 0..self.len())
+    }
+
+    /// [`Table::write_to`] with the rows in this order (a listing sorted after it was
+    /// built; rows not named are left out).
+    pub(crate) fn write_rows(
+        &self,
+        out: &mut impl std::io::Write,
+        order: impl IntoIterator<Item = usize>,
+    ) -> std::io::Result<()> {
+        self.write_parts(&[], out, order.into_iter().map(|r| (0, r)))
+    }
+
+    /// [`Table::write_rows`] for a table built in parts (on several threads): this one
+    /// and then `more`, with the same columns. `order` names (part, row); the columns are
+    /// padded to the widest cell of every part.
+    pub(crate) fn write_parts(
+        &self,
+        more: &[&Table],
+        out: &mut impl std::io::Write,
+        order: impl IntoIterator<Item = (usize, usize)>,
+    ) -> std::io::Result<()> {
         let cols = self.header.len().max(1);
+        let parts: Vec<&Table> = std::iter::once(self).chain(more.iter().copied()).collect();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
-        for row in self.cells.chunks(cols) {
+        for row in parts.iter().flat_map(|p| p.cells.chunks(cols)) {
             for (w, (_, cw)) in widths.iter_mut().zip(row) {
-                *w = (*w).max(*cw);
+                *w = (*w).max(*cw as usize);
             }
         }
         let mut line = String::new();
@@ -292,12 +338,20 @@ impl Table {
             &mut self.header.iter().map(|h| (h.as_str(), h.width())),
             out,
         )?;
-        let mut start = 0;
-        for row in self.cells.chunks(cols) {
+        for (p, r) in order {
+            let Some(part) = parts.get(p) else { continue };
+            let first = r.saturating_mul(cols);
+            let Some(row) = part.cells.get(first..first.saturating_add(cols)) else {
+                continue;
+            };
+            let mut start = match first.checked_sub(1) {
+                Some(p) => part.cells.get(p).map_or(0, |c| c.0 as usize),
+                None => 0,
+            };
             let mut cells = row.iter().map(|&(end, w)| {
-                let c = self.text.get(start..end).unwrap_or_default();
-                start = end;
-                (c, w)
+                let c = part.text.get(start..end as usize).unwrap_or_default();
+                start = end as usize;
+                (c, w as usize)
             });
             emit(&mut cells, out)?;
         }
@@ -314,10 +368,46 @@ impl Table {
 
     /// Print the table to standard output, buffered.
     pub(crate) fn print(&self) -> std::io::Result<()> {
+        self.print_rows(0..self.len())
+    }
+
+    /// Print the table with its rows in this order (see [`Table::write_rows`]).
+    pub(crate) fn print_rows(&self, order: impl IntoIterator<Item = usize>) -> std::io::Result<()> {
+        self.print_parts(&[], order.into_iter().map(|r| (0, r)))
+    }
+
+    /// Print a table built in parts (see [`Table::write_parts`]).
+    pub(crate) fn print_parts(
+        &self,
+        more: &[&Table],
+        order: impl IntoIterator<Item = (usize, usize)>,
+    ) -> std::io::Result<()> {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        self.write_to(&mut out)?;
+        self.write_parts(more, &mut out, order)?;
         std::io::Write::flush(&mut out)
     }
+}
+
+/// Columns `text` takes in a terminal (CJK characters count 2); printable ASCII, most
+/// cells of a listing, without the Unicode tables.
+fn display_width(text: &str) -> usize {
+    let mut w = 0;
+    for c in text.chars() {
+        w += match u32::from(c) {
+            0x20..=0x7e => 1,
+            // CJK Unified Ideographs and the full-width forms: two columns each, whatever
+            // stands next to them (a variation selector or joiner falls to the tables).
+            0x4e00..=0x9fff | 0xff01..=0xff60 => 2,
+            _ => return text.width(),
+        };
+    }
+    w
+}
+
+/// A table offset or width in 32 bits (a table's text never nears 4 GiB; past it a
+/// cell would print empty, never panic).
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Print a JSON value, pretty.
@@ -335,6 +425,39 @@ pub(crate) fn short(id: &str) -> &str {
 #[allow(clippy::string_slice)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widths_agree_with_the_unicode_tables() {
+        let mut samples: Vec<String> = [
+            "",
+            "abc",
+            "华东机械",
+            "（有限）公司",
+            "ｆｕｌｌ１２３",
+            "東方化工",
+            "🎉",
+            "a\u{fe0f}",
+            "中\u{fe0f}",
+            "👨\u{200d}👩",
+            "\t",
+            "\u{0}",
+            "1\u{fe0f}\u{20e3}",
+            "é",
+            "\u{301}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for c in (0x1fu32..0x80).chain(0x4dfe..0x4e02).chain(0x9ffe..0xa002) {
+            samples.extend(char::from_u32(c).map(|c| format!("x{c}中")));
+        }
+        for c in (0xff00..0xff62).chain(0x3000..0x3040) {
+            samples.extend(char::from_u32(c).map(String::from));
+        }
+        for s in &samples {
+            assert_eq!(display_width(s), s.width(), "{s:?}");
+        }
+    }
 
     #[test]
     fn table_aligns_chinese() {

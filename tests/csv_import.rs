@@ -412,3 +412,55 @@ fn reports_go_to_excel_and_csv_files() {
     let json = a.run(&["report", "pipeline", "--format", "json"]).json();
     assert!(json.is_array());
 }
+
+#[test]
+fn the_customer_table_lists_in_the_same_order_as_json_by_name_then_id() {
+    // Enough rows to land in every part of the ID space the table is read in, with
+    // repeated names (ordered by ID), traditional characters, full-width digits and emoji.
+    let rep = manager();
+    let mut csv = String::from("名称,区域\n");
+    for i in 0..48 {
+        let name = match i % 6 {
+            0 => format!("Zeta {i}"),
+            1 => format!("華東貿易{i}"),
+            2 => format!("公司１２{i}"),
+            3 => format!("🎉派对{i}"),
+            4 => format!("Acme {i}"),
+            _ => format!("华东机械{}", 47 - i),
+        };
+        csv.push_str(&format!("{name},华东\n"));
+    }
+    let file = write(&rep, "many.csv", &csv);
+    rep.ok(&["customer", "import", &file]);
+    for _ in 0..6 {
+        rep.ok(&["customer", "add", "重名公司"]);
+    }
+    let json = rep.run(&["customer", "list", "--json"]).json();
+    let want: Vec<(String, String)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let id = r["id"].as_str().unwrap();
+            (id[..8].to_string(), r["name"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(want.len(), 54);
+    let table = rep.ok(&["customer", "list"]);
+    let got: Vec<(String, String)> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cells = l.split("  ").filter(|c| !c.is_empty()).map(str::trim);
+            Some((cells.next()?.to_string(), cells.next()?.to_string()))
+        })
+        .collect();
+    assert_eq!(got, want, "{table}");
+    let same: Vec<&String> = want
+        .iter()
+        .filter(|(_, n)| n == "重名公司")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(same.len(), 6);
+    assert!(same.is_sorted(), "equal names in ID order: {same:?}");
+}

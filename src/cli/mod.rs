@@ -229,6 +229,18 @@ pub(crate) enum Command {
     Export(crate::import::ExportArgs),
 }
 
+impl Command {
+    /// Whether this command lists from the summary index and loads no document.
+    pub(crate) fn lists_index(&self) -> bool {
+        matches!(
+            self,
+            Command::Customer(CustomerCmd::List(_))
+                | Command::Channel(ChannelCmd::List { .. })
+                | Command::Doc(crate::inspect::DocCmd::List { .. })
+        )
+    }
+}
+
 /// `check`.
 #[derive(Args, Debug)]
 pub(crate) struct CheckArgs {

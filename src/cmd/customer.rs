@@ -132,47 +132,15 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             filter.team = a.team;
             filter.region = a.region;
             filter.name_contains = a.name;
-            let rows = ws.list(&filter)?;
             if a.json {
-                print_rows(&rows, &roster)?;
+                print_rows(&ws.list(&filter)?, &roster)?;
             } else {
-                let mut t = Table::titled(&[
-                    ("ID", "ID"),
-                    ("名称", "NAME"),
-                    ("分类", "CLASS"),
-                    ("负责人", "OWNER"),
-                    ("团队", "TEAM"),
-                    ("区域", "REGION"),
-                    ("更新时间", "UPDATED"),
-                ]);
-                let n = rows.len();
-                t.reserve(n, 96);
-                // By value: each row's summary is let go once its line is made.
-                for Listed { id, summary: s } in rows {
-                    let class = s
-                        .class
-                        .as_deref()
-                        .and_then(|c| c.parse::<CustomerClass>().ok())
-                        .map(|c| tr(c.zh(), c.as_str()).to_string())
-                        .unwrap_or_else(|| "-".into());
-                    let name = match &s.merged_into {
-                        Some(m) => {
-                            let (name, into) = (&s.name, short(m));
-                            trf!(zh: "{name}（已并入 {into}）", en: "{name} (merged → {into})")
-                        }
-                        None => s.name,
-                    };
-                    t.row(vec![
-                        id.short().into(),
-                        name,
-                        class,
-                        ctx.user_name(&roster, &s.owner),
-                        s.team.unwrap_or("-".into()),
-                        s.region.unwrap_or("-".into()),
-                        ctx.clock.fmt(s.updated_at),
-                    ]);
+                let parts = customer_table(ctx, &roster, &filter)?;
+                let n: usize = parts.iter().map(|p| p.order.len()).sum();
+                if let Some((first, more)) = parts.split_first() {
+                    let more: Vec<&Table> = more.iter().map(|p| &p.table).collect();
+                    first.table.print_parts(&more, ListPart::merged(&parts))?;
                 }
-                t.print()?;
                 say!(zh: "共 {n} 个客户", en: "{n} customer(s)");
             }
         }
@@ -490,4 +458,122 @@ fn restore(ctx: &Ctx, kind: &str, r: RecordRef) -> Result<()> {
     let eid = ctx.ws.restore_removed(&id, kind, &r.record, ctx.now())?;
     did(Act::Restored, kind, &eid);
     Ok(())
+}
+
+/// One part of the customer list (see [`customer_table`]).
+struct ListPart {
+    table: Table,
+    /// Each row's name length in bytes (the name cell may carry a merged note after it).
+    names: Vec<usize>,
+    /// The rows sorted by name, then by ID.
+    order: Vec<usize>,
+}
+
+impl ListPart {
+    /// Row `r`'s name.
+    fn name(&self, r: usize) -> &str {
+        let len = self.names.get(r).copied().unwrap_or_default();
+        self.table.cell(r, 1).get(..len).unwrap_or_default()
+    }
+
+    /// Every part's rows as (part, row), merged into one order by name, then by ID (the
+    /// parts are in ID order, so on equal names the earlier part goes first).
+    fn merged(parts: &[ListPart]) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let mut heads: Vec<_> = parts.iter().map(|p| p.order.iter().peekable()).collect();
+        std::iter::from_fn(move || {
+            let mut best: Option<(usize, &str, usize)> = None;
+            for (p, (part, head)) in parts.iter().zip(heads.iter_mut()).enumerate() {
+                if let Some(&&r) = head.peek() {
+                    let name = part.name(r);
+                    if best.is_none_or(|(_, n, _)| name < n) {
+                        best = Some((p, name, r));
+                    }
+                }
+            }
+            let (p, _, r) = best?;
+            heads.get_mut(p)?.next();
+            Some((p, r))
+        })
+    }
+}
+
+/// The customer list, in parts of the ID space read on every core at once. Each row
+/// goes straight into its part's table text as it is read (a list of 100,000 keeps no
+/// summaries), and each part is sorted on its own thread; [`ListPart::merged`] gives
+/// the order across parts. There is always at least one part.
+fn customer_table(ctx: &Ctx, roster: &Roster, filter: &Filter) -> Result<Vec<ListPart>> {
+    let header = [
+        ("ID", "ID"),
+        ("名称", "NAME"),
+        ("分类", "CLASS"),
+        ("负责人", "OWNER"),
+        ("团队", "TEAM"),
+        ("区域", "REGION"),
+        ("更新时间", "UPDATED"),
+    ];
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    // Room for every document at once (the count is one read of the index).
+    let at_most = ctx.ws.store().len().map_or(0, |n| n as usize) / parts + 1;
+    let part = |part: KeyPart| -> Result<ListPart> {
+        let mut table = Table::titled(&header);
+        table.reserve(at_most, 96);
+        let mut updated = String::new();
+        let names = ctx.ws.list_map_part(filter, part, |id, s| {
+            let class = s.class.and_then(|c| c.parse::<CustomerClass>().ok());
+            let class = class.as_ref().map_or("-", |c| tr(c.zh(), c.as_str()));
+            let merged;
+            let name = match s.merged_into {
+                Some(m) => {
+                    let (name, into) = (s.name, short(m));
+                    merged = trf!(zh: "{name}（已并入 {into}）", en: "{name} (merged → {into})");
+                    merged.as_str()
+                }
+                None => s.name,
+            };
+            updated.clear();
+            ctx.clock.fmt_into(&mut updated, s.updated_at);
+            table.row_of([
+                id.short(),
+                name,
+                class,
+                user_label(roster, s.owner),
+                s.team.unwrap_or("-"),
+                s.region.unwrap_or("-"),
+                &updated,
+            ]);
+            s.name.len()
+        })?;
+        let mut part = ListPart {
+            table,
+            names,
+            order: Vec::new(),
+        };
+        // Rows came in ID order: (name, row) sorts by name, then by ID.
+        let mut keyed: Vec<(&str, usize)> =
+            (0..part.names.len()).map(|r| (part.name(r), r)).collect();
+        keyed.sort_unstable();
+        let order = keyed.into_iter().map(|(_, r)| r).collect();
+        part.order = order;
+        Ok(part)
+    };
+    let mut pieces = std::thread::scope(|scope| {
+        let running: Vec<_> = KeyPart::all(parts)
+            .map(|p| scope.spawn(move || part(p)))
+            .collect();
+        running
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|_| Err(anyhow!(tr("列出客户时出错", "listing failed"))))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    if pieces.is_empty() {
+        pieces.push(ListPart {
+            table: Table::titled(&header),
+            names: Vec::new(),
+            order: Vec::new(),
+        });
+    }
+    Ok(pieces)
 }

@@ -4,8 +4,8 @@
 use anyhow::{Context, Result, anyhow};
 use fieldcrm_model::*;
 use fieldcrm_workspace::{
-    AgreementInput, CustomerEdit, Filter, InitOptions, Listed, NewChannel, NewCustomer, Tombstones,
-    Workspace, default_home,
+    AgreementInput, CustomerEdit, Filter, InitOptions, KeyPart, Listed, NewChannel, NewCustomer,
+    Tombstones, Workspace, default_home,
 };
 use serde_json::json;
 
@@ -46,17 +46,23 @@ impl Ctx {
         Ok(self.clock.parse_or_now("at", text)?)
     }
     fn user_name(&self, roster: &Roster, id: &Option<String>) -> String {
-        id.as_deref()
-            .map(|i| {
-                roster
-                    .users
-                    .get(i)
-                    .map(|u| u.name.clone())
-                    .unwrap_or_else(|| short(i).to_string())
-            })
-            .unwrap_or_else(|| "-".into())
+        user_label(roster, id.as_deref()).to_string()
     }
 }
+
+/// A user's name from the roster; the short ID of one not in it; `-` for none.
+fn user_label<'a>(roster: &'a Roster, id: Option<&'a str>) -> &'a str {
+    match id {
+        Some(i) => roster
+            .users
+            .get(i)
+            .map_or_else(|| short(i), |u| u.name.as_str()),
+        None => "-",
+    }
+}
+
+/// The store's page cache for a command that lists from the summary index.
+const LISTING_CACHE_BYTES: usize = 4 << 20;
 
 /// Run a parsed command line; returns the process exit code.
 pub(crate) fn run(cli: Cli) -> Result<i32> {
@@ -150,7 +156,14 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         );
         return Ok(0);
     }
-    let ws = Workspace::open(&home)?;
+    let ws = if cli.command.lists_index() {
+        // A listing reads each summary row once: a small page cache keeps its memory
+        // to the rows it prints.
+        let small = fieldcrm_store::StoreOptions::default().cache_bytes(LISTING_CACHE_BYTES);
+        Workspace::open_with(&home, small)?
+    } else {
+        Workspace::open(&home)?
+    };
     let tz = match &cli.tz {
         Some(t) => t.clone(),
         None => ws.timezone()?,

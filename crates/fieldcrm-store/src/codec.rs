@@ -126,23 +126,53 @@ pub(crate) fn encode_summary(s: &Summary) -> Vec<u8> {
 }
 
 /// A summary row borrowed from the stored bytes, so filters allocate nothing for the
-/// rows they reject.
+/// rows they reject, and a long listing can keep only the columns it prints
+/// ([`crate::Store::list_map`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SummaryRef<'a> {
-    pub(crate) kind: &'a str,
-    pub(crate) name: &'a str,
-    pub(crate) class: Option<&'a str>,
-    pub(crate) owner: Option<&'a str>,
-    pub(crate) team: Option<&'a str>,
-    pub(crate) status: Option<&'a str>,
-    pub(crate) region: Option<&'a str>,
-    pub(crate) merged_into: Option<&'a str>,
-    pub(crate) archived: bool,
-    pub(crate) updated_at: i64,
+pub struct SummaryRef<'a> {
+    /// [`Summary::kind`], as stored.
+    pub kind: &'a str,
+    /// [`Summary::name`].
+    pub name: &'a str,
+    /// [`Summary::class`].
+    pub class: Option<&'a str>,
+    /// [`Summary::owner`].
+    pub owner: Option<&'a str>,
+    /// [`Summary::team`].
+    pub team: Option<&'a str>,
+    /// [`Summary::status`].
+    pub status: Option<&'a str>,
+    /// [`Summary::region`].
+    pub region: Option<&'a str>,
+    /// [`Summary::merged_into`].
+    pub merged_into: Option<&'a str>,
+    /// [`Summary::archived`].
+    pub archived: bool,
+    /// [`Summary::updated_at`].
+    pub updated_at: i64,
+}
+
+impl<'a> SummaryRef<'a> {
+    /// The borrowed view of a summary already in memory.
+    pub fn of(s: &'a Summary) -> Self {
+        SummaryRef {
+            kind: s.kind.as_str(),
+            name: &s.name,
+            class: s.class.as_deref(),
+            owner: s.owner.as_deref(),
+            team: s.team.as_deref(),
+            status: s.status.as_deref(),
+            region: s.region.as_deref(),
+            merged_into: s.merged_into.as_deref(),
+            archived: s.archived,
+            updated_at: s.updated_at,
+        }
+    }
 }
 
 impl SummaryRef<'_> {
-    pub(crate) fn to_summary(self) -> Summary {
+    /// The owned summary.
+    pub fn to_summary(self) -> Summary {
         let owned = |o: Option<&str>| o.map(str::to_string);
         Summary {
             kind: self

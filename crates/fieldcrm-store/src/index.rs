@@ -2,6 +2,7 @@
 //! any document.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::path::Path;
 
 use fieldcrm_model::{DocId, DocKind, ID_HEX_LEN, Summary};
@@ -93,20 +94,7 @@ impl Filter {
     /// process keeps the index between requests).
     pub fn matching(&self) -> impl Fn(&Summary) -> bool + '_ {
         let matches = self.matcher();
-        move |s: &Summary| {
-            matches(&codec::SummaryRef {
-                kind: s.kind.as_str(),
-                name: &s.name,
-                class: s.class.as_deref(),
-                owner: s.owner.as_deref(),
-                team: s.team.as_deref(),
-                status: s.status.as_deref(),
-                region: s.region.as_deref(),
-                merged_into: s.merged_into.as_deref(),
-                archived: s.archived,
-                updated_at: s.updated_at,
-            })
-        }
+        move |s: &Summary| matches(&codec::SummaryRef::of(s))
     }
 
     /// Whether a stored row passes; works on borrowed text so rejected rows cost no
@@ -133,6 +121,46 @@ impl Filter {
                     s.name.contains(n.as_str()) || s.name.to_lowercase().contains(n.as_str())
                 })
         }
+    }
+}
+
+/// One of `parts` equal slices of the document ID space (IDs are hex, so slices are
+/// split at their first digit); every key, well formed or not, falls in exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPart {
+    part: usize,
+    parts: usize,
+}
+
+impl KeyPart {
+    /// The whole ID space.
+    pub const WHOLE: KeyPart = KeyPart { part: 0, parts: 1 };
+
+    /// Slice `part` (from 0) of `parts` (at most 16; an index past the end is the last).
+    pub fn new(part: usize, parts: usize) -> Self {
+        let parts = parts.clamp(1, 16);
+        KeyPart {
+            part: part.min(parts - 1),
+            parts,
+        }
+    }
+
+    /// Every slice of `parts`, in key order.
+    pub fn all(parts: usize) -> impl Iterator<Item = KeyPart> {
+        let parts = parts.clamp(1, 16);
+        (0..parts).map(move |p| KeyPart::new(p, parts))
+    }
+
+    /// The first key in the slice and the first past it (none at either end).
+    fn bounds(self) -> (Option<String>, Option<String>) {
+        let at = |i: usize| (i > 0 && i < self.parts).then(|| format!("{:x}", i * 16 / self.parts));
+        (at(self.part), at(self.part + 1))
+    }
+
+    /// Whether `key` falls in this slice.
+    pub fn contains(self, key: &str) -> bool {
+        let (from, to) = self.bounds();
+        from.is_none_or(|f| key >= f.as_str()) && to.is_none_or(|t| key < t.as_str())
     }
 }
 
@@ -165,31 +193,60 @@ fn decode_row(path: &Path, key: &str, value: &[u8]) -> Result<Listed, DamagedRow
 impl Store {
     /// Documents matching `filter`, sorted by name (then ID). Reads only the index.
     pub fn list(&self, filter: &Filter) -> Result<Vec<Listed>, ListError> {
-        let path = self.path();
-        let txn = self.db().begin_read().db(path)?;
-        let index = txn.open_table(INDEX).db(path)?;
-        let matches = filter.matcher();
-        let mut out = Vec::new();
-        for row in index.iter().db(path)? {
-            let (k, v) = row.db(path)?;
-            let (key, value) = (k.value(), v.value());
-            let summary = codec::decode_summary_ref(value)
-                .map_err(|e| bad_row(path, key, e.0.to_string()))?;
-            if matches(&summary) {
-                out.push(Listed {
-                    id: key
-                        .parse::<DocId>()
-                        .map_err(|e| bad_row(path, key, e.to_string()))?,
-                    summary: summary.to_summary(),
-                });
-            }
-        }
+        let mut out = self.list_map(filter, |id, s| Listed {
+            id: id.clone(),
+            summary: s.to_summary(),
+        })?;
         out.sort_unstable_by(|a, b| {
             a.summary
                 .name
                 .cmp(&b.summary.name)
                 .then_with(|| a.id.cmp(&b.id))
         });
+        Ok(out)
+    }
+
+    /// What `row` makes of each document matching `filter`, in ID order (not sorted by
+    /// name). The summary is borrowed from the stored bytes, so a listing of 100,000
+    /// files holds only what it keeps of each.
+    pub fn list_map<T>(
+        &self,
+        filter: &Filter,
+        row: impl FnMut(&DocId, codec::SummaryRef<'_>) -> T,
+    ) -> Result<Vec<T>, ListError> {
+        self.list_map_part(filter, KeyPart::WHOLE, row)
+    }
+
+    /// [`Store::list_map`] over one part of the ID space: a listing can read the parts
+    /// on several threads at once and put them together in order.
+    pub fn list_map_part<T>(
+        &self,
+        filter: &Filter,
+        part: KeyPart,
+        mut row: impl FnMut(&DocId, codec::SummaryRef<'_>) -> T,
+    ) -> Result<Vec<T>, ListError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let index = txn.open_table(INDEX).db(path)?;
+        let matches = filter.matcher();
+        let mut out = Vec::new();
+        let (from, to) = part.bounds();
+        let bounds = (
+            from.as_deref().map_or(Bound::Unbounded, Bound::Included),
+            to.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        );
+        for entry in index.range::<&str>(bounds).db(path)? {
+            let (k, v) = entry.db(path)?;
+            let (key, value) = (k.value(), v.value());
+            let summary = codec::decode_summary_ref(value)
+                .map_err(|e| bad_row(path, key, e.0.to_string()))?;
+            if matches(&summary) {
+                let id = key
+                    .parse::<DocId>()
+                    .map_err(|e| bad_row(path, key, e.to_string()))?;
+                out.push(row(&id, summary));
+            }
+        }
         Ok(out)
     }
 
@@ -375,6 +432,37 @@ mod tests {
 
     fn names(rows: &[Listed]) -> Vec<&str> {
         rows.iter().map(|r| r.summary.name.as_str()).collect()
+    }
+
+    #[test]
+    fn key_parts_cover_every_row_once_in_order() {
+        let (_d, s, _) = fixture();
+        let mut more: Vec<Document> = ["0", "1", "5", "7", "8", "9", "a", "f"]
+            .iter()
+            .enumerate()
+            .map(|(i, first)| {
+                let id = format!("{first}{i:031x}");
+                doc_with_id(&id, cust(&format!("客户{i}"), None, "u1", "上海"))
+            })
+            .collect();
+        s.save_batch(&mut more).unwrap();
+        let every = Filter::default().tombstones(Tombstones::Include);
+        let whole = s.list_map(&every, |id, _| id.clone()).unwrap();
+        assert_eq!(whole.len(), 15);
+        assert!(whole.is_sorted(), "one part reads in ID order");
+        for parts in [0, 1, 2, 3, 4, 5, 7, 15, 16, 17, 100] {
+            let mut joined = Vec::new();
+            for part in KeyPart::all(parts) {
+                let rows = s.list_map_part(&every, part, |id, _| id.clone()).unwrap();
+                assert!(rows.iter().all(|id| part.contains(id.as_str())), "{parts}");
+                joined.extend(rows);
+            }
+            assert_eq!(joined, whole, "{parts} parts");
+        }
+        for key in ["", "0", "7fff", "8", "F", "g", "~", "华"] {
+            let holders = KeyPart::all(3).filter(|p| p.contains(key)).count();
+            assert_eq!(holders, 1, "{key:?}");
+        }
     }
 
     #[test]

@@ -288,20 +288,43 @@ impl Clock {
 
     /// Format UTC ms as `2026-11-29 14:00` in the zone.
     pub fn fmt(&self, ms: Millis) -> String {
+        let mut out = String::with_capacity(16);
+        self.fmt_into(&mut out, ms);
+        out
+    }
+
+    /// [`Clock::fmt`], appended to `out` (a listing formats 100,000 times into one buffer).
+    pub fn fmt_into(&self, out: &mut String, ms: Millis) {
+        use std::fmt::Write;
+        // Two digits, written directly: `write!` costs more than the zone lookup.
+        fn two(out: &mut String, n: i8) {
+            let n = n.unsigned_abs();
+            out.push(char::from(b'0' + (n / 10) % 10));
+            out.push(char::from(b'0' + n % 10));
+        }
         match Timestamp::from_millisecond(ms) {
-            // The civil time in the zone, written directly (a listing formats 100,000).
             Ok(ts) => {
                 let t = self.tz.to_datetime(ts);
-                format!(
-                    "{:04}-{:02}-{:02} {:02}:{:02}",
-                    t.year(),
-                    t.month(),
-                    t.day(),
-                    t.hour(),
-                    t.minute()
-                )
+                let year = t.year();
+                if (1000..=9999).contains(&year) {
+                    let (hi, lo) = ((year / 100) as i8, (year % 100) as i8);
+                    two(out, hi);
+                    two(out, lo);
+                } else {
+                    let _ = write!(out, "{year:04}");
+                }
+                out.push('-');
+                two(out, t.month());
+                out.push('-');
+                two(out, t.day());
+                out.push(' ');
+                two(out, t.hour());
+                out.push(':');
+                two(out, t.minute());
             }
-            Err(_) => ms.to_string(),
+            Err(_) => {
+                let _ = write!(out, "{ms}");
+            }
         }
     }
 
@@ -448,5 +471,29 @@ mod tests {
             assert_eq!(e.field(), Some("at"), "{odd}");
         }
         assert!(Clock::new("Mars/Olympus", 0).is_err());
+    }
+
+    #[test]
+    fn times_format_like_strftime_across_the_whole_range() {
+        let c = Clock::new("Asia/Shanghai", 0).unwrap();
+        let mut buf = String::from("x");
+        c.fmt_into(&mut buf, 0);
+        assert_eq!(buf, "x1970-01-01 08:00", "appends");
+        let year = 365 * 24 * 3_600_000i64;
+        for ms in [
+            i64::MIN,
+            i64::MAX,
+            -1,
+            -62_000 * year / 1000, // before year 0
+            -1000 * year,          // year ~970
+            1_764_400_000_123,
+            253_402_300_799_999, // 9999-12-31 23:59:59.999 UTC
+        ] {
+            let want = match Timestamp::from_millisecond(ms) {
+                Ok(ts) => c.tz.to_datetime(ts).strftime("%Y-%m-%d %H:%M").to_string(),
+                Err(_) => ms.to_string(),
+            };
+            assert_eq!(c.fmt(ms), want, "{ms}");
+        }
     }
 }

@@ -48,7 +48,7 @@ pub use bundle::{
     BUNDLE_MAGIC, BUNDLE_VERSION, Bundle, BundleHeader, ExportOptions, ExportReport, ImportReport,
 };
 pub use error::{Error, Msg, Result};
-pub use fieldcrm_store::{Filter, Listed, Tombstones};
+pub use fieldcrm_store::{Filter, KeyPart, Listed, SummaryRef, Tombstones};
 pub use identity::{DeviceSecret, generate_secret, verify};
 pub use import::{CsvImport, ExportTable, csv_field, parse_csv, write_csv};
 pub use inspect::{
@@ -305,13 +305,19 @@ impl Workspace {
     /// moment (a sync session of `fieldcrm serve`, the app answering a request): wait for
     /// it up to [`OPEN_WAIT`] before reporting the store as in use.
     pub fn open(home: &Path) -> Result<Self> {
+        Self::open_with(home, fieldcrm_store::StoreOptions::default())
+    }
+
+    /// [`Workspace::open`] with these store options (a command that reads the summary
+    /// index once, such as a listing, needs no page cache worth the memory).
+    pub fn open_with(home: &Path, options: fieldcrm_store::StoreOptions) -> Result<Self> {
         let path = home.join(STORE_FILE);
         if !path.exists() {
             return Err(Error::NotInitialised(home.to_path_buf()));
         }
         let started = std::time::Instant::now();
         let store = loop {
-            match Store::open(&path) {
+            match Store::open_with(&path, options.clone()) {
                 Err(fieldcrm_store::OpenError::InUse { .. }) if started.elapsed() < OPEN_WAIT => {
                     std::thread::sleep(std::time::Duration::from_millis(25));
                 }
@@ -524,6 +530,41 @@ impl Workspace {
         Ok(self
             .store
             .list(filter)
+            .map_err(fieldcrm_store::Error::from)?)
+    }
+
+    /// What `row` makes of each document matching `filter`, in no promised order (sort
+    /// what comes back): a long listing keeps only the columns it shows, not every
+    /// summary. Loads no document.
+    pub fn list_map<T>(
+        &self,
+        filter: &Filter,
+        row: impl FnMut(&DocId, SummaryRef<'_>) -> T,
+    ) -> Result<Vec<T>> {
+        self.list_map_part(filter, KeyPart::WHOLE, row)
+    }
+
+    /// [`Workspace::list_map`] over one slice of the ID space (the slices can be read on
+    /// several threads at once); within a slice rows come in ID order when read from the
+    /// store.
+    pub fn list_map_part<T>(
+        &self,
+        filter: &Filter,
+        part: KeyPart,
+        mut row: impl FnMut(&DocId, SummaryRef<'_>) -> T,
+    ) -> Result<Vec<T>> {
+        if self.shared_memo {
+            let matches = filter.matching();
+            return Ok(self
+                .index_rows()?
+                .iter()
+                .filter(|l| part.contains(l.id.as_str()) && matches(&l.summary))
+                .map(|l| row(&l.id, SummaryRef::of(&l.summary)))
+                .collect());
+        }
+        Ok(self
+            .store
+            .list_map_part(filter, part, row)
             .map_err(fieldcrm_store::Error::from)?)
     }
 
