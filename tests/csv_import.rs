@@ -464,3 +464,51 @@ fn the_customer_table_lists_in_the_same_order_as_json_by_name_then_id() {
     assert_eq!(same.len(), 6);
     assert!(same.is_sorted(), "equal names in ID order: {same:?}");
 }
+
+#[test]
+fn an_import_refuses_every_oversized_cell_by_line_and_takes_the_longest_allowed() {
+    let rep = manager();
+    let name = |n: usize| "名".repeat(n);
+    let text = |n: usize| "🏭".repeat(n);
+    let csv = format!(
+        "名称,地址,联系人,区域\n\
+         正常公司,上海,张三,华东\n\
+         {},上海,张三,华东\n\
+         长地址公司,{},张三,华东\n\
+         长联系人公司,上海,{},华东\n\
+         长区域公司,上海,张三,{}\n",
+        name(201),
+        text(10_001),
+        name(201),
+        name(201),
+    );
+    let file = write(&rep, "long.csv", &csv);
+    let r = rep.run(&["customer", "import", &file]);
+    let err = r.stderr.clone();
+    r.fails_with("nothing was imported");
+    for (line, field) in [(3, "name"), (4, "address"), (5, "name"), (6, "region")] {
+        assert!(
+            err.contains(&format!("line {line}: `{field}` is too long")),
+            "line {line}: {err}"
+        );
+    }
+    assert!(!err.contains("line 2"), "{err}");
+    assert_eq!(
+        rep.run(&["customer", "list", "--json"]).json(),
+        serde_json::json!([])
+    );
+
+    let csv = format!(
+        "名称,地址,联系人\n{},{},{}\n",
+        name(200),
+        text(10_000),
+        name(200)
+    );
+    let file = write(&rep, "longest.csv", &csv);
+    assert!(
+        rep.ok(&["customer", "import", &file])
+            .contains("imported 1 customer")
+    );
+    let listed = rep.run(&["customer", "list", "--json"]).json();
+    assert_eq!(listed[0]["name"], name(200));
+}

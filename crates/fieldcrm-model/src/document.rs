@@ -89,22 +89,30 @@ pub enum Body {
     Sales(Sales),
 }
 
+impl Customer {
+    /// The summary-index row of this customer file, updated at `updated_at` (what
+    /// [`Document::summary`] reads back from a document made of it).
+    pub fn summary(&self, updated_at: Millis) -> Summary {
+        Summary {
+            kind: DocKind::Customer,
+            name: self.name.clone(),
+            class: self.class.as_ref().map(|k| k.to_string()),
+            owner: self.owner.clone(),
+            team: self.team.clone(),
+            status: None,
+            region: self.region.clone(),
+            merged_into: self.merged_into.clone(),
+            archived: self.archived.is_some(),
+            updated_at,
+        }
+    }
+}
+
 impl Body {
     /// The summary-index row of this content, updated at `updated_at`.
     pub fn summary(&self, updated_at: Millis) -> Summary {
         match self {
-            Body::Customer(c) => Summary {
-                kind: DocKind::Customer,
-                name: c.name.clone(),
-                class: c.class.as_ref().map(|k| k.to_string()),
-                owner: c.owner.clone(),
-                team: c.team.clone(),
-                status: None,
-                region: c.region.clone(),
-                merged_into: c.merged_into.clone(),
-                archived: c.archived.is_some(),
-                updated_at,
-            },
+            Body::Customer(c) => c.summary(updated_at),
             Body::Channel(c) => Summary {
                 kind: DocKind::Channel,
                 name: c.name.clone(),

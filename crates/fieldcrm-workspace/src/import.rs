@@ -36,6 +36,7 @@ use fieldcrm_model::{
 };
 
 use crate::{Error, Filter, Result, Workspace};
+use fieldcrm_store::NewDoc;
 
 /// Parse CSV text into records, each with the line number it starts on (1-based).
 pub fn parse_csv(text: &str) -> std::result::Result<Vec<(usize, Vec<String>)>, String> {
@@ -142,6 +143,19 @@ const CUSTOMER_COLUMNS: &[(&str, &[&str])] = &[
     ("contact", &["contact", "联系人"]),
     ("phone", &["phone", "电话", "联系电话"]),
     ("email", &["email", "邮箱", "电子邮箱"]),
+];
+
+/// The customer columns whose text goes into the document as it is, with the field
+/// each becomes (the name is checked as admitted).
+const CUSTOMER_TEXTS: &[(&str, &str)] = &[
+    ("credit_code", "credit_code"),
+    ("industry", "industry"),
+    ("region", "region"),
+    ("address", "address"),
+    ("team", "team"),
+    ("contact", "name"),
+    ("phone", "phone"),
+    ("email", "email"),
 ];
 
 const CHANNEL_COLUMNS: &[(&str, &[&str])] = &[
@@ -463,6 +477,14 @@ impl Workspace {
                 }
                 None => {}
             }
+            // Every text the document gets is the name or a cell: checked here rather
+            // than in the built change (which costs more than building it).
+            let texts = CUSTOMER_TEXTS
+                .iter()
+                .filter_map(|&(col, field)| Some((field, cell(row, col)?)));
+            for (field, text) in std::iter::once(("name", name)).chain(texts) {
+                crate::input::check_text(field, text).map_err(|e| e.to_string())?;
+            }
             let mut d = Document::create(
                 DocId::random(),
                 &device,
@@ -471,8 +493,8 @@ impl Workspace {
                 &format!("导入客户 import customer {name}"),
             )
             .map_err(|e| e.to_string())?;
-            crate::input::check_text_sizes(&mut d).map_err(|e| e.to_string())?;
-            Ok((d, name.to_string()))
+            let summary = c.summary(d.latest_change_time());
+            Ok((NewDoc::new(d, summary), name.to_string()))
         })
     }
 
@@ -491,26 +513,35 @@ impl Workspace {
         mut make: impl FnMut(
             usize,
             &BTreeMap<&'static str, String>,
-        ) -> std::result::Result<(Document, String), String>
+        ) -> std::result::Result<(NewDoc, String), String>
         + Send,
     ) -> Result<CsvImport> {
         let errors = std::cell::RefCell::new(errors);
         let mut created = Vec::new();
         let committed = std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(64);
+            // Handed over a few at a time: a wake-up per document costs more than the
+            // hand-over itself.
+            const BATCH: usize = 16;
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<_>>(8);
             s.spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
                 for (line, row) in rows {
-                    let made = make(line, &row).map_err(|m| format!("{unit} {line}: {m}"));
+                    batch.push(make(line, &row).map_err(|m| format!("{unit} {line}: {m}")));
                     // The writer stopped (it failed): nothing more to build.
-                    if tx.send(made).is_err() {
-                        break;
+                    if batch.len() == BATCH
+                        && tx
+                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                            .is_err()
+                    {
+                        return;
                     }
                 }
+                let _ = tx.send(batch);
             });
-            let docs = rx.into_iter().filter_map(|made| match made {
+            let docs = rx.into_iter().flatten().filter_map(|made| match made {
                 // After the first error rows are still checked but no longer saved.
                 Ok((d, name)) if errors.borrow().is_empty() => {
-                    created.push((d.id().clone(), name));
+                    created.push((d.doc().id().clone(), name));
                     Some(d)
                 }
                 Ok(_) => None,
@@ -591,7 +622,8 @@ impl Workspace {
             )
             .map_err(|e| e.to_string())?;
             crate::input::check_text_sizes(&mut d).map_err(|e| e.to_string())?;
-            Ok((d, name.to_string()))
+            let summary = d.summary().map_err(|e| e.to_string())?;
+            Ok((NewDoc::new(d, summary), name.to_string()))
         })
     }
 

@@ -88,20 +88,28 @@ pub(crate) fn check_text_sizes(doc: &mut fieldcrm_model::Document) -> Result<()>
         let (OpType::Put(ScalarValue::Str(text)), Key::Map(key)) = (&op.action, &op.key) else {
             continue;
         };
-        let key = key.as_str();
-        let limit = if NAME_FIELDS.contains(&key) {
-            MAX_NAME_CHARS
-        } else {
-            MAX_TEXT_CHARS
-        };
+        check_text(key.as_str(), text)?;
+    }
+    Ok(())
+}
+
+/// Refuse `text` if it is longer than the limit for a value of field `key` (see
+/// [`check_text_sizes`]; an import checks each cell before it builds the document).
+pub(crate) fn check_text(key: &str, text: &str) -> Result<()> {
+    let limit = if NAME_FIELDS.contains(&key) {
+        MAX_NAME_CHARS
+    } else {
+        MAX_TEXT_CHARS
+    };
+    // Counting stops past the limit: a huge cell costs no more than a long one.
+    let chars = text.chars().take(limit + 1).count();
+    if chars > limit {
         let chars = text.chars().count();
-        if chars > limit {
-            return Err(Error::bad(
-                key,
-                format!("“{key}”内容过长：{chars} 个字符，最多 {limit} 个"),
-                format!("`{key}` is too long: {chars} characters, at most {limit}"),
-            ));
-        }
+        return Err(Error::bad(
+            key,
+            format!("“{key}”内容过长：{chars} 个字符，最多 {limit} 个"),
+            format!("`{key}` is too long: {chars} characters, at most {limit}"),
+        ));
     }
     Ok(())
 }

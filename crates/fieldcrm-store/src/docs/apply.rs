@@ -147,7 +147,7 @@ fn apply_in(
     })?;
     put_sigs(t, path, key, sigs)?;
     match st {
-        None => put_new(t, path, &mut doc, None, as_received),
+        None => put_new(t, path, &mut doc, None, as_received, None),
         Some(st) => append(t, path, opts, st, &mut doc, &bytes),
     }
     .map_err(|e| match e {

@@ -256,10 +256,14 @@ fn put_new(
     doc: &mut Document,
     signer: Option<&DeviceSecret>,
     saved: Option<&[u8]>,
+    summary: Option<Summary>,
 ) -> Result<(), SaveError> {
     let key = doc.id().as_str().to_string();
     sign_new(t, path, &key, doc.automerge_mut(), &[], signer)?;
-    let summary = doc.summary().map_err(|e| doc_err(path, e))?;
+    let summary = match summary {
+        Some(s) => s,
+        None => doc.summary().map_err(|e| doc_err(path, e))?,
+    };
     let snapshot = match saved {
         Some(b) => b.to_vec(),
         None => doc.save(),
@@ -280,6 +284,29 @@ fn put_new(
         .db(path)?;
     put_summary(t, path, &key, &summary)?;
     Ok(())
+}
+
+/// A new document with what saving it needs besides the document, made by the caller
+/// while it has the content at hand ([`Store::save_stream`]; an import builds these on
+/// one thread while the store writes on another).
+#[derive(Debug)]
+pub struct NewDoc {
+    doc: Document,
+    summary: Summary,
+}
+
+impl NewDoc {
+    /// `doc`, whose summary-index row is `summary`: the row built from the typed content
+    /// the document was made of, instead of read back from the document.
+    pub fn new(mut doc: Document, summary: Summary) -> Self {
+        debug_assert_eq!(doc.summary().ok().as_ref(), Some(&summary), "{}", doc.id());
+        NewDoc { doc, summary }
+    }
+
+    /// The document.
+    pub fn doc(&self) -> &Document {
+        &self.doc
+    }
 }
 
 /// Append `bytes` (changes the store lacks) and compact if the thresholds are passed.
@@ -330,7 +357,7 @@ fn save_in(
 ) -> Result<bool, SaveError> {
     let key = doc.id().as_str().to_string();
     let Some(st) = read_state(&t.state, path, &key).map_err(load_to_save)? else {
-        put_new(t, path, doc, signer, None)?;
+        put_new(t, path, doc, signer, None, None)?;
         return Ok(true);
     };
     if doc.heads() == st.heads {
@@ -458,17 +485,27 @@ impl Store {
     /// that checks rows as it goes refuses the whole batch); returns whether it did.
     pub fn save_stream(
         &self,
-        docs: impl Iterator<Item = Document>,
+        docs: impl Iterator<Item = NewDoc>,
         commit: impl FnOnce() -> bool,
     ) -> Result<bool, SaveError> {
         let path = self.path();
         let opts = self.options();
+        let signer = self.signer.as_deref();
         let txn = self.db().begin_write().db(path)?;
         let mut wrote = false;
         {
             let mut t = Tables::open(&txn, path)?;
-            for mut doc in docs {
-                wrote |= save_in(&mut t, path, opts, &mut doc, self.signer.as_deref())?;
+            for NewDoc { mut doc, summary } in docs {
+                let key = doc.id().as_str();
+                if read_state(&t.state, path, key)
+                    .map_err(load_to_save)?
+                    .is_none()
+                {
+                    put_new(&mut t, path, &mut doc, signer, None, Some(summary))?;
+                    wrote = true;
+                } else {
+                    wrote |= save_in(&mut t, path, opts, &mut doc, signer)?;
+                }
             }
         }
         if !commit() {
