@@ -230,6 +230,24 @@ pub(crate) enum Command {
 }
 
 impl Command {
+    /// Whether this command works through many documents or for a long time (imports,
+    /// syncs, checks, exports, the app): what the allocator's huge pages are for.
+    pub(crate) fn bulk(&self) -> bool {
+        matches!(
+            self,
+            Command::Demo { .. }
+                | Command::App(_)
+                | Command::Serve(_)
+                | Command::Sync(_)
+                | Command::Check(_)
+                | Command::Bundle(_)
+                | Command::MergeForward(_)
+                | Command::Export(_)
+                | Command::Customer(CustomerCmd::Import(_))
+                | Command::Channel(ChannelCmd::Import(_))
+        )
+    }
+
     /// Whether this command lists from the summary index and loads no document.
     pub(crate) fn lists_index(&self) -> bool {
         matches!(
