@@ -1,0 +1,191 @@
+//! `field_states` against the walk it replaced, one pattern at a time, on documents
+//! with concurrent values at every level.
+
+use super::*;
+use automerge::transaction::Transactable;
+use automerge::{ActorId, ROOT};
+
+/// The walk [`field_states`] replaced, one pattern at a time: the oracle its tests
+/// compare with.
+pub(crate) fn field_states_per_pattern(
+    doc: &AutoCommit,
+    patterns: &[&str],
+) -> BTreeMap<String, FieldState> {
+    let mut out = BTreeMap::new();
+    for pattern in patterns {
+        let segs: Vec<&str> = pattern.split('/').collect();
+        collect(doc, &automerge::ROOT, &segs, String::new(), &mut out);
+    }
+    out
+}
+
+fn collect(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    segs: &[&str],
+    prefix: String,
+    out: &mut BTreeMap<String, FieldState>,
+) {
+    let Some((first, rest)) = segs.split_first() else {
+        return;
+    };
+    let join = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}/{key}")
+        }
+    };
+    if *first == "*" {
+        // One pass over the map (a Sales document holds a claim per customer file):
+        // a key without concurrent values has exactly the value the pass shows, so only
+        // conflicted keys are looked up again.
+        for item in doc.map_range(obj, ..) {
+            let path = join(&item.key);
+            if rest.is_empty() {
+                let values = if item.conflict {
+                    values_at(doc, obj, &item.key)
+                } else {
+                    let id = item.id();
+                    vec![stamp(doc, item.value.into_value(), &id)]
+                };
+                if !values.is_empty() {
+                    out.insert(path.clone(), FieldState { path, values });
+                }
+            } else if matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
+                collect(doc, &item.id(), rest, path, out);
+            }
+        }
+        return;
+    }
+    let key = *first;
+    let path = join(key);
+    if rest.is_empty() {
+        let values = values_at(doc, obj, key);
+        if !values.is_empty() {
+            out.insert(path.clone(), FieldState { path, values });
+        }
+    } else if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(obj, key) {
+        collect(doc, &child, rest, path, out);
+    }
+}
+
+/// A document shaped like every kind at once (claims, targets, finding states, contacts,
+/// users), written on two devices concurrently so that keys, whole objects and nested
+/// values conflict; `seed` varies which.
+fn two_writers(seed: u64) -> AutoCommit {
+    let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut a = AutoCommit::new().with_actor(ActorId::from(vec![1u8; 16]));
+    for top in [
+        "claims",
+        "targets",
+        "finding_states",
+        "contacts",
+        "users",
+        "removed",
+    ] {
+        let m = a.put_object(ROOT, top, ObjType::Map).unwrap();
+        for i in 0..12 {
+            let c = a.put_object(&m, format!("k{i}"), ObjType::Map).unwrap();
+            a.put(&c, "owner", format!("u{}", next(3))).unwrap();
+            a.put(&c, "since", next(1000) as i64).unwrap();
+            a.put(&c, "role", "rep").unwrap();
+            let keys = a.put_object(&c, "keys", ObjType::Map).unwrap();
+            a.put(&keys, "name", format!("客户{i}🎉")).unwrap();
+            let list = a.put_object(&c, "lines", ObjType::List).unwrap();
+            a.insert(&list, 0, "一").unwrap();
+        }
+    }
+    a.put(ROOT, "owner", "u1").unwrap();
+    a.put(ROOT, "kind", "roster").unwrap();
+    a.commit();
+    let mut b = a.fork().with_actor(ActorId::from(vec![2u8; 16]));
+    for (doc, who) in [(&mut a, "甲"), (&mut b, "乙")] {
+        for top in [
+            "claims",
+            "targets",
+            "finding_states",
+            "contacts",
+            "users",
+            "removed",
+        ] {
+            let Some((_, m)) = doc.get(ROOT, top).unwrap() else {
+                continue;
+            };
+            for _ in 0..8 {
+                let k = format!("k{}", next(14));
+                match next(5) {
+                    0 => {
+                        doc.put(&m, &k, format!("{who}{}", next(9))).unwrap();
+                    }
+                    1 => {
+                        let c = doc.put_object(&m, &k, ObjType::Map).unwrap();
+                        doc.put(&c, "owner", who).unwrap();
+                    }
+                    _ => {
+                        if let Some((Value::Object(ObjType::Map), c)) = doc.get(&m, &k).unwrap() {
+                            doc.put(&c, "owner", who).unwrap();
+                            if let Some((_, keys)) = doc.get(&c, "keys").unwrap() {
+                                doc.put(&keys, "name", format!("{who}公司")).unwrap();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        doc.put(ROOT, "owner", who).unwrap();
+        doc.commit();
+    }
+    a.merge(&mut b).unwrap();
+    a
+}
+
+#[test]
+fn one_walk_records_what_each_pattern_did() {
+    let mut kinds = vec![
+        DocKind::Customer,
+        DocKind::Channel,
+        DocKind::Catalog,
+        DocKind::Roster,
+        DocKind::Policy,
+        DocKind::Sales,
+    ];
+    kinds.push(DocKind::Unknown("x".into()));
+    let extra: &[&str] = &[
+        "*",
+        "*/*",
+        "*/*/*",
+        "claims/*/keys",
+        "owner",
+        "claims/k1/owner",
+    ];
+    let mut conflicts = 0;
+    for seed in 0..40 {
+        let doc = two_writers(seed);
+        for kind in &kinds {
+            let patterns = deciding_paths(kind);
+            let fast = field_states(&doc, patterns);
+            assert_eq!(
+                fast,
+                field_states_per_pattern(&doc, patterns),
+                "{seed} {kind:?}"
+            );
+            conflicts += fast.values().filter(|f| f.values.len() > 1).count();
+        }
+        assert_eq!(
+            field_states(&doc, extra),
+            field_states_per_pattern(&doc, extra),
+            "{seed} extra"
+        );
+    }
+    assert!(
+        conflicts > 100,
+        "the documents hold concurrent values: {conflicts}"
+    );
+}
