@@ -70,6 +70,62 @@ fn collect(
     }
 }
 
+/// The inner-writer walk before actors were compared as IDs: the oracle.
+fn inner_writers_by_hex(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    prefix: &str,
+    outer: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    let visit = |path: String, v: &Value<'_>, id: &ObjId, out: &mut Vec<(String, String)>| {
+        let actor = actor_hex(id);
+        if actor != outer && !out.iter().any(|(_, a)| *a == actor) {
+            out.push((path.clone(), actor));
+        }
+        if let Value::Object(ObjType::Map | ObjType::Table | ObjType::List) = v {
+            inner_writers_by_hex(doc, id, &path, outer, out);
+        }
+    };
+    let join = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}/{k}")
+        }
+    };
+    // One pass over the object; only a key or index with concurrent values is looked up
+    // again for all of them.
+    match doc.object_type(obj) {
+        Ok(ObjType::Map | ObjType::Table) => {
+            for item in doc.map_range(obj, ..) {
+                if item.conflict {
+                    for (v, id) in doc.get_all(obj, item.key.as_ref()).unwrap_or_default() {
+                        visit(join(&item.key), &v, &id, out);
+                    }
+                } else {
+                    let id = item.id();
+                    visit(join(&item.key), &item.value.into_value(), &id, out);
+                }
+            }
+        }
+        Ok(ObjType::List) => {
+            for item in doc.list_range(obj, ..) {
+                let i = item.index;
+                if item.conflict {
+                    for (v, id) in doc.get_all(obj, i).unwrap_or_default() {
+                        visit(join(&i.to_string()), &v, &id, out);
+                    }
+                } else {
+                    let id = item.id();
+                    visit(join(&i.to_string()), &item.value.into_value(), &id, out);
+                }
+            }
+        }
+        Ok(ObjType::Text) | Err(_) => {}
+    }
+}
+
 /// A document shaped like every kind at once (claims, targets, finding states, contacts,
 /// users), written on two devices concurrently so that keys, whole objects and nested
 /// values conflict; `seed` varies which.
@@ -187,5 +243,32 @@ fn one_walk_records_what_each_pattern_did() {
     assert!(
         conflicts > 100,
         "the documents hold concurrent values: {conflicts}"
+    );
+}
+
+#[test]
+fn inner_writers_are_the_ones_the_hex_walk_found() {
+    let mut found = 0;
+    for seed in 0..40 {
+        let doc = two_writers(seed);
+        let mut objects = vec![automerge::ROOT];
+        while let Some(obj) = objects.pop() {
+            for item in doc.map_range(&obj, ..) {
+                let id = item.id();
+                if let ValueRef::Object(_) = item.value {
+                    let mut fast = Vec::new();
+                    inner_writers(&doc, &id, "", actor_of(&id), &mut fast);
+                    let mut slow = Vec::new();
+                    inner_writers_by_hex(&doc, &id, "", &actor_hex(&id), &mut slow);
+                    assert_eq!(fast, slow, "{seed} {}", item.key);
+                    found += fast.len();
+                    objects.push(id);
+                }
+            }
+        }
+    }
+    assert!(
+        found > 50,
+        "some objects were written inside by another device: {found}"
     );
 }
