@@ -143,8 +143,9 @@ pub fn field_states(doc: &AutoCommit, patterns: &[&str]) -> BTreeMap<String, Fie
 }
 
 /// Patterns as a tree, so that one walk of the document serves them all: a Sales
-/// document's 100,000 claims are visited once, not once per pattern, and each object
-/// is read in one pass over its keys instead of a lookup per key.
+/// document's 100,000 claims are visited once, not once per pattern, and where a
+/// pattern takes every key the object is read in one pass instead of a lookup per key
+/// (where patterns only name keys, each is looked up).
 #[derive(Default)]
 struct Pattern<'a> {
     /// A pattern ends here: the field is recorded.
@@ -186,6 +187,32 @@ fn walk(
     out: &mut Vec<FieldState>,
 ) {
     if !node.goes_deeper() {
+        return;
+    }
+    if node.any.is_none() {
+        // Only named keys: look each up (a pattern naming one claim must not read the
+        // 100,000 others).
+        for (&key, child) in &node.keys {
+            let path = if prefix.is_empty() {
+                key.to_string()
+            } else {
+                format!("{prefix}/{key}")
+            };
+            if child.here {
+                let values = values_at(doc, obj, key);
+                if !values.is_empty() {
+                    out.push(FieldState {
+                        path: path.clone(),
+                        values,
+                    });
+                }
+            }
+            if child.goes_deeper()
+                && let Ok(Some((Value::Object(ObjType::Map), inner))) = doc.get(obj, key)
+            {
+                walk(doc, &inner, child, &path, out);
+            }
+        }
         return;
     }
     for item in doc.map_range(obj, ..) {

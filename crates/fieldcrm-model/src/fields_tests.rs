@@ -239,6 +239,21 @@ fn one_walk_records_what_each_pattern_did() {
             field_states_per_pattern(&doc, extra),
             "{seed} extra"
         );
+        // One claim by name, as the claims check asks (looked up, not walked).
+        for k in ["k1", "k7", "k13", "nothing"] {
+            let named = [
+                format!("claims/{k}"),
+                format!("claims/{k}/owner"),
+                format!("claims/{k}/since"),
+                format!("claims/{k}/keys/*"),
+            ];
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            assert_eq!(
+                field_states(&doc, &named),
+                field_states_per_pattern(&doc, &named),
+                "{seed} {k}"
+            );
+        }
     }
     assert!(
         conflicts > 100,
