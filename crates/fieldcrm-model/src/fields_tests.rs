@@ -126,6 +126,16 @@ fn inner_writers_by_hex(
     }
 }
 
+/// The top-level maps of the test documents: every kind's collections at once.
+const TOPS: [&str; 6] = [
+    "claims",
+    "targets",
+    "finding_states",
+    "contacts",
+    "users",
+    "removed",
+];
+
 /// A document shaped like every kind at once (claims, targets, finding states, contacts,
 /// users), written on two devices concurrently so that keys, whole objects and nested
 /// values conflict; `seed` varies which.
@@ -138,14 +148,7 @@ fn two_writers(seed: u64) -> AutoCommit {
         rng % n
     };
     let mut a = AutoCommit::new().with_actor(ActorId::from(vec![1u8; 16]));
-    for top in [
-        "claims",
-        "targets",
-        "finding_states",
-        "contacts",
-        "users",
-        "removed",
-    ] {
+    for top in TOPS {
         let m = a.put_object(ROOT, top, ObjType::Map).unwrap();
         for i in 0..12 {
             let c = a.put_object(&m, format!("k{i}"), ObjType::Map).unwrap();
@@ -163,14 +166,7 @@ fn two_writers(seed: u64) -> AutoCommit {
     a.commit();
     let mut b = a.fork().with_actor(ActorId::from(vec![2u8; 16]));
     for (doc, who) in [(&mut a, "甲"), (&mut b, "乙")] {
-        for top in [
-            "claims",
-            "targets",
-            "finding_states",
-            "contacts",
-            "users",
-            "removed",
-        ] {
+        for top in TOPS {
             let Some((_, m)) = doc.get(ROOT, top).unwrap() else {
                 continue;
             };
