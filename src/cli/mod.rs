@@ -231,7 +231,8 @@ pub(crate) enum Command {
 
 impl Command {
     /// Whether this command works through many documents or for a long time (imports,
-    /// syncs, checks, exports, the app): what the allocator's huge pages are for.
+    /// syncs, the findings and what is computed from them, reports, exports, the app):
+    /// what the allocator's huge pages are for.
     pub(crate) fn bulk(&self) -> bool {
         matches!(
             self,
@@ -240,6 +241,11 @@ impl Command {
                 | Command::Serve(_)
                 | Command::Sync(_)
                 | Command::Check(_)
+                | Command::Finding(_)
+                | Command::Today(_)
+                | Command::Inbox(_)
+                | Command::Conflicts(_)
+                | Command::Report(_)
                 | Command::Bundle(_)
                 | Command::MergeForward(_)
                 | Command::Export(_)
