@@ -290,20 +290,10 @@ impl Table {
     /// Write the table with columns padded by display width (CJK characters count 2),
     /// one line per row, as it goes (a list of 100,000 customers is never held twice).
     pub(crate) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
-        self.write_rows(out, 0..self.len())
+        self.write_parts(&[], out, (0..self.len()).map(|r| (0, r)))
     }
 
-    /// [`Table::write_to`] with the rows in this order (a listing sorted after it was
-    /// built; rows not named are left out).
-    pub(crate) fn write_rows(
-        &self,
-        out: &mut impl std::io::Write,
-        order: impl IntoIterator<Item = usize>,
-    ) -> std::io::Result<()> {
-        self.write_parts(&[], out, order.into_iter().map(|r| (0, r)))
-    }
-
-    /// [`Table::write_rows`] for a table built in parts (on several threads): this one
+    /// [`Table::write_to`] for a table built in parts (on several threads): this one
     /// and then `more`, with the same columns. `order` names (part, row); the columns are
     /// padded to the widest cell of every part.
     pub(crate) fn write_parts(
@@ -368,12 +358,7 @@ impl Table {
 
     /// Print the table to standard output, buffered.
     pub(crate) fn print(&self) -> std::io::Result<()> {
-        self.print_rows(0..self.len())
-    }
-
-    /// Print the table with its rows in this order (see [`Table::write_rows`]).
-    pub(crate) fn print_rows(&self, order: impl IntoIterator<Item = usize>) -> std::io::Result<()> {
-        self.print_parts(&[], order.into_iter().map(|r| (0, r)))
+        self.print_parts(&[], (0..self.len()).map(|r| (0, r)))
     }
 
     /// Print a table built in parts (see [`Table::write_parts`]).

@@ -178,6 +178,15 @@ impl<'a> Pattern<'a> {
     }
 }
 
+/// The path of `key` inside the object at `prefix`.
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}/{key}")
+    }
+}
+
 /// Record the fields `node` names among the keys of map `obj` (whose path is `prefix`).
 fn walk(
     doc: &AutoCommit,
@@ -193,11 +202,7 @@ fn walk(
         // Only named keys: look each up (a pattern naming one claim must not read the
         // 100,000 others).
         for (&key, child) in &node.keys {
-            let path = if prefix.is_empty() {
-                key.to_string()
-            } else {
-                format!("{prefix}/{key}")
-            };
+            let path = join(prefix, key);
             if child.here {
                 let values = values_at(doc, obj, key);
                 if !values.is_empty() {
@@ -218,14 +223,7 @@ fn walk(
     for item in doc.map_range(obj, ..) {
         let key: &str = &item.key;
         let literal = node.keys.get(key);
-        if literal.is_none() && node.any.is_none() {
-            continue;
-        }
-        let path = if prefix.is_empty() {
-            key.to_string()
-        } else {
-            format!("{prefix}/{key}")
-        };
+        let path = join(prefix, key);
         for child in literal.into_iter().chain(node.any.as_deref()) {
             if child.here {
                 // A key without concurrent values has exactly the value the pass shows;
@@ -292,13 +290,6 @@ fn inner_writers(
     outer: Option<&ActorId>,
     out: &mut Vec<(String, String)>,
 ) {
-    let join = |k: &str| {
-        if prefix.is_empty() {
-            k.to_string()
-        } else {
-            format!("{prefix}/{k}")
-        }
-    };
     let mut visit = |key: &dyn Fn() -> String, v: &Value<'_>, id: &ObjId| {
         let actor = actor_of(id);
         let mut path = None;
@@ -318,7 +309,7 @@ fn inner_writers(
     match doc.object_type(obj) {
         Ok(ObjType::Map | ObjType::Table) => {
             for item in doc.map_range(obj, ..) {
-                let key = || join(&item.key);
+                let key = || join(prefix, &item.key);
                 if item.conflict {
                     for (v, id) in doc.get_all(obj, item.key.as_ref()).unwrap_or_default() {
                         visit(&key, &v, &id);
@@ -332,7 +323,7 @@ fn inner_writers(
         Ok(ObjType::List) => {
             for item in doc.list_range(obj, ..) {
                 let i = item.index;
-                let key = || join(&i.to_string());
+                let key = || join(prefix, &i.to_string());
                 if item.conflict {
                     for (v, id) in doc.get_all(obj, i).unwrap_or_default() {
                         visit(&key, &v, &id);
@@ -356,11 +347,7 @@ pub fn conflicts(doc: &AutoCommit) -> Vec<FieldState> {
 
 fn walk_conflicts(doc: &AutoCommit, obj: &ObjId, prefix: String, out: &mut Vec<FieldState>) {
     for key in doc.keys(obj).collect::<Vec<_>>() {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}/{key}")
-        };
+        let path = join(&prefix, &key);
         let n = doc.get_all(obj, key.as_str()).map(|v| v.len()).unwrap_or(0);
         if n > 1 {
             out.push(FieldState {

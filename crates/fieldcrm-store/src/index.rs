@@ -151,16 +151,24 @@ impl KeyPart {
         (0..parts).map(move |p| KeyPart::new(p, parts))
     }
 
-    /// The first key in the slice and the first past it (none at either end).
-    fn bounds(self) -> (Option<String>, Option<String>) {
-        let at = |i: usize| (i > 0 && i < self.parts).then(|| format!("{:x}", i * 16 / self.parts));
+    /// The first key in the slice and the first past it (none at either end): each a
+    /// single hex digit, so a key is in the slice by its first byte alone.
+    fn bounds(self) -> (Option<char>, Option<char>) {
+        let at = |i: usize| {
+            (i > 0 && i < self.parts)
+                .then(|| char::from_digit((i * 16 / self.parts) as u32, 16))
+                .flatten()
+        };
         (at(self.part), at(self.part + 1))
     }
 
     /// Whether `key` falls in this slice.
     pub fn contains(self, key: &str) -> bool {
         let (from, to) = self.bounds();
-        from.is_none_or(|f| key >= f.as_str()) && to.is_none_or(|t| key < t.as_str())
+        let first = key.as_bytes().first().copied();
+        // `key >= d` and `key < d` for a one-digit string `d`, by the first byte.
+        from.is_none_or(|f| first.is_some_and(|b| b >= f as u8))
+            && to.is_none_or(|t| first.is_none_or(|b| b < t as u8))
     }
 }
 
@@ -231,6 +239,7 @@ impl Store {
         let matches = filter.matcher();
         let mut out = Vec::new();
         let (from, to) = part.bounds();
+        let (from, to) = (from.map(String::from), to.map(String::from));
         let bounds = (
             from.as_deref().map_or(Bound::Unbounded, Bound::Included),
             to.as_deref().map_or(Bound::Unbounded, Bound::Excluded),

@@ -348,16 +348,19 @@ fn append(
 }
 
 /// Save one document inside a write transaction. Returns whether anything was written.
+/// `summary` is the document's summary row if the caller already has it (used when the
+/// document is new to the store).
 fn save_in(
     t: &mut Tables<'_>,
     path: &Path,
     opts: &StoreOptions,
     doc: &mut Document,
     signer: Option<&DeviceSecret>,
+    summary: Option<Summary>,
 ) -> Result<bool, SaveError> {
     let key = doc.id().as_str().to_string();
     let Some(st) = read_state(&t.state, path, &key).map_err(load_to_save)? else {
-        put_new(t, path, doc, signer, None, None)?;
+        put_new(t, path, doc, signer, None, summary)?;
         return Ok(true);
     };
     if doc.heads() == st.heads {
@@ -472,7 +475,7 @@ impl Store {
         {
             let mut t = Tables::open(&txn, path)?;
             for doc in docs {
-                wrote |= save_in(&mut t, path, opts, doc, self.signer.as_deref())?;
+                wrote |= save_in(&mut t, path, opts, doc, self.signer.as_deref(), None)?;
             }
         }
         finish(txn, wrote, path)?;
@@ -496,16 +499,7 @@ impl Store {
         {
             let mut t = Tables::open(&txn, path)?;
             for NewDoc { mut doc, summary } in docs {
-                let key = doc.id().as_str();
-                if read_state(&t.state, path, key)
-                    .map_err(load_to_save)?
-                    .is_none()
-                {
-                    put_new(&mut t, path, &mut doc, signer, None, Some(summary))?;
-                    wrote = true;
-                } else {
-                    wrote |= save_in(&mut t, path, opts, &mut doc, signer)?;
-                }
+                wrote |= save_in(&mut t, path, opts, &mut doc, signer, Some(summary))?;
             }
         }
         if !commit() {
