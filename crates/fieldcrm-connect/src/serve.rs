@@ -176,9 +176,15 @@ async fn serve_one<E: ServeEvents, C: Fn() -> Millis>(
         source,
     })?;
     let elapsed = started.elapsed();
+    let peer = conn.peer();
     conn.finish()
         .await
         .map_err(|e| Error::Finish(e.to_string()))?;
+    ws.note_synced(
+        &fieldcrm_workspace::peer_remote(&peer),
+        &crate::sync::not_acked(session.report()),
+    )
+    .map_err(Error::AfterSync)?;
     let after = ws.after_sync(&[], clock()).map_err(Error::AfterSync)?;
     Ok(SyncOutcome {
         with: with.clone(),

@@ -237,7 +237,7 @@ async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) ->
             let mut conn = connect(&endpoint, &ticket, ALPN)
                 .await
                 .map_err(|e| Error::ReachRelay(Box::new(e)))?;
-            let mut session = ws.relay_session()?;
+            let mut session = ws.relay_session_to(url)?;
             let report = drive_session(ws, &mut conn, &mut session, progress)
                 .await
                 .map_err(failed)?;
@@ -258,7 +258,7 @@ async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) ->
         )
         .await
         .map_err(|e| refusal(ws, url, e))?;
-        let mut session = ws.relay_session()?;
+        let mut session = ws.relay_session_to(url)?;
         let report = drive_session(ws, &mut conn, &mut session, progress)
             .await
             .map_err(failed)?;
@@ -324,10 +324,8 @@ pub async fn sync_relay<P: Progress>(
     }
     // What the relay now holds, for the count of changes waiting to go (fieldcrm-workspace
     // pending.rs): everything here except what it refused or what was too large to send.
-    let not_acked: Vec<DocId> = (report.refused_by_peer.iter().map(|(id, _)| id.clone()))
-        .chain(report.too_large.iter().map(|(id, _)| id.clone()))
-        .collect();
-    ws.note_synced(url, &not_acked).map_err(Error::AfterSync)?;
+    ws.note_synced(url, &not_acked(&report))
+        .map_err(Error::AfterSync)?;
     let refused = refused_out_of_scope(&report);
     finish(
         ws,
@@ -340,6 +338,14 @@ pub async fn sync_relay<P: Progress>(
         &refused,
         now,
     )
+}
+
+/// The documents a finished session leaves the peer without: those it refused and
+/// those too large to send.
+pub(crate) fn not_acked(report: &Report) -> Vec<DocId> {
+    (report.refused_by_peer.iter().map(|(id, _)| id.clone()))
+        .chain(report.too_large.iter().map(|(id, _)| id.clone()))
+        .collect()
 }
 
 fn finish(
@@ -424,6 +430,13 @@ pub async fn sync_peer<P: Progress>(
     .await;
     endpoint.close().await;
     let (report, elapsed, had_roster) = result?;
+    // What the peer now holds, so that the next session with it names only what changes
+    // after this one.
+    ws.note_synced(
+        &fieldcrm_workspace::peer_remote(&device),
+        &not_acked(&report),
+    )
+    .map_err(Error::AfterSync)?;
     finish(
         ws,
         Counterpart::device(ws, device),

@@ -1,7 +1,7 @@
 //! One device's session on the relay: its scope (what it may read and write) and the
 //! relay store as its host (audit row, durable save, events).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use automerge::ChangeHash;
@@ -118,6 +118,10 @@ pub struct RelayHost {
     pub(crate) user: String,
     pub(crate) transport: &'static str,
     pub(crate) authors: Arc<Mutex<HashMap<DocId, Vec<String>>>>,
+    /// The store's generation when the session started.
+    pub(crate) started: u64,
+    /// The documents this session saved.
+    pub(crate) saved: HashSet<DocId>,
 }
 
 impl Host for RelayHost {
@@ -177,6 +181,7 @@ impl Host for RelayHost {
             )
             .map_err(|e| HostError(e.to_string()))?;
         self.relay.metrics().saved(docs.len() as u64);
+        self.saved.extend(docs.iter().map(|d| d.id.clone()));
         let roster_by = self
             .authors
             .lock()
@@ -190,5 +195,80 @@ impl Host for RelayHost {
             at_ms,
         );
         Ok(())
+    }
+}
+
+/// Where a device's last finished session left it: the store's generation at its end,
+/// and the documents other writers changed while it ran (the session offered their
+/// earlier versions).
+#[derive(Debug, Clone)]
+pub(crate) struct Synced {
+    generation: u64,
+    others: Vec<DocId>,
+}
+
+/// [`Synced`] by device.
+pub(crate) type SyncedMap = HashMap<DeviceKey, Synced>;
+
+/// Devices whose last session the relay remembers; past this, one is forgotten (its
+/// next session finds its changes by ranges alone).
+const SYNCED_KEPT: usize = 10_000;
+
+fn synced_lock(m: &Mutex<SyncedMap>) -> std::sync::MutexGuard<'_, SyncedMap> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The documents to name in `device`'s next session: changed on the relay since its
+/// last finished one (by the change log). Empty when that is unknown (no session since
+/// the relay started, or the log no longer reaches back) or too many.
+pub(crate) fn changed_for(
+    store: &Store,
+    synced: &Mutex<SyncedMap>,
+    device: &DeviceKey,
+) -> Vec<DocId> {
+    let Some(last) = synced_lock(synced).get(device).cloned() else {
+        return Vec::new();
+    };
+    let Ok(Some(changed)) = store.changed_since(last.generation) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<DocId> = changed.docs.into_iter().map(|d| d.id).collect();
+    ids.extend(last.others);
+    if ids.len() > fieldcrm_sync::MAX_NAMED {
+        return Vec::new();
+    }
+    ids
+}
+
+impl RelayHost {
+    /// The session finished: both sides now hold the same versions of what it offered.
+    /// Remember where that leaves the device: documents written since by anyone, and
+    /// those other writers changed while the session ran, are named next time.
+    pub(crate) fn finished(&self) {
+        let store = self.relay.store();
+        let mut kept = synced_lock(self.relay.synced());
+        let (Ok(generation), Ok(Some(during))) =
+            (store.generation(), store.changed_since(self.started))
+        else {
+            kept.remove(&self.device);
+            return;
+        };
+        let others: Vec<DocId> = during
+            .docs
+            .into_iter()
+            .map(|d| d.id)
+            .filter(|id| !self.saved.contains(id))
+            .collect();
+        if others.len() > fieldcrm_sync::MAX_NAMED {
+            kept.remove(&self.device);
+            return;
+        }
+        if kept.len() >= SYNCED_KEPT && !kept.contains_key(&self.device) {
+            let any = kept.keys().next().copied();
+            if let Some(any) = any {
+                kept.remove(&any);
+            }
+        }
+        kept.insert(self.device, Synced { generation, others });
     }
 }

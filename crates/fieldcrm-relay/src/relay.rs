@@ -138,6 +138,9 @@ struct Inner {
     /// What each user's sessions share (by user ID), kept between sessions and brought
     /// up to date from the store's change log.
     shared: Mutex<SharedMap>,
+    /// Where each device's last finished session left it, to name what changed since
+    /// in its next one (`host.rs`). Lost at restart: the ranges then find everything.
+    synced: Mutex<crate::host::SyncedMap>,
 }
 
 fn wall_clock_ms() -> i64 {
@@ -296,6 +299,7 @@ impl Relay {
                 nonces: Mutex::new((wall_clock_ms(), std::collections::HashMap::new())),
                 live: fieldcrm_workspace::LiveCheck::new(),
                 shared: Mutex::new(std::collections::HashMap::new()),
+                synced: Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -613,9 +617,14 @@ impl Relay {
             Access::Bootstrap => "(bootstrap admin)".to_string(),
             Access::Device { user } => user.clone(),
         };
-        let items = match &kind {
-            ScopeKind::Bootstrap(_) => fieldcrm_sync::Items::default(),
-            ScopeKind::Roster { user, scope, .. } => self.shared_items(user, scope)?,
+        // Read before the items: whatever is written from here on is named next time.
+        let started = store.generation().map_err(|e| HostError(e.to_string()))?;
+        let (items, recent) = match &kind {
+            ScopeKind::Bootstrap(_) => (fieldcrm_sync::Items::default(), Vec::new()),
+            ScopeKind::Roster { user, scope, .. } => (
+                self.shared_items(user, scope)?,
+                crate::host::changed_for(&store, &self.inner.synced, &device),
+            ),
         };
         let scope = RelayScope {
             kind,
@@ -623,11 +632,12 @@ impl Relay {
             authors: authors.clone(),
         };
         self.inner.metrics.session_started(transport);
-        let session = Session::with_items(
+        let session = Session::with_recent(
             SessionRole::Responder,
             &self.inner.workspace_id,
             scope,
             items,
+            recent,
         );
         let host = RelayHost {
             relay: self.clone(),
@@ -635,6 +645,8 @@ impl Relay {
             user,
             transport,
             authors,
+            started,
+            saved: std::collections::HashSet::new(),
         };
         Ok((session, host))
     }
@@ -668,6 +680,11 @@ impl Relay {
             kept.insert(user.to_string(), now.clone());
         }
         Ok(now.items)
+    }
+
+    /// Where devices' last finished sessions left them (`host.rs`).
+    pub(crate) fn synced(&self) -> &Mutex<crate::host::SyncedMap> {
+        &self.inner.synced
     }
 
     /// The Prometheus text of the counters (reads the store: call it off the async workers).

@@ -549,7 +549,11 @@ where
         }
         match session.status() {
             Status::Running => {}
-            Status::Finished => return Ok(session.report().clone()),
+            Status::Finished => {
+                let report = session.report().clone();
+                let _ = blocking(move || host.finished()).await;
+                return Ok(report);
+            }
             Status::Failed => {
                 relay.metrics().malformed();
                 let e = session

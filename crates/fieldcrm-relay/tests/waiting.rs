@@ -63,6 +63,7 @@ async fn three_edits_made_offline_wait_until_a_sync_with_the_relay_sends_them() 
     let w = ws.waiting(&url, 10).unwrap();
     assert!(w.synced_before);
     assert_eq!((w.docs, w.changes), (0, Some(0)), "{w:?}");
+    assert!(ws.changed_for(&url).unwrap().is_empty());
 
     // Three edits offline: a visit logged on 甲公司, two new customers.
     ws.log_interaction(
@@ -78,6 +79,16 @@ async fn three_edits_made_offline_wait_until_a_sync_with_the_relay_sends_them() 
     let bing = customer("丙公司", NOW - 20_000);
     let w = ws.waiting(&url, 2).unwrap();
     assert_eq!((w.docs, w.changes), (3, Some(3)), "{w:?}");
+    // The next session names exactly these three to the relay.
+    let mut named = ws.changed_for(&url).unwrap();
+    named.sort();
+    let mut want = vec![jia.clone(), yi.clone(), bing.clone()];
+    want.sort();
+    assert_eq!(named, want);
+    // A peer never synced with is named what changed since the latest sync with anyone.
+    let mut other = ws.changed_for("device:00").unwrap();
+    other.sort();
+    assert_eq!(other, want);
     let names: Vec<&str> = w.latest.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(
         names,
@@ -102,6 +113,7 @@ async fn three_edits_made_offline_wait_until_a_sync_with_the_relay_sends_them() 
     for (id, heads) in ws.store().all_heads().unwrap() {
         assert_eq!(relay.store().heads(&id).unwrap(), Some(heads), "{id}");
     }
+    assert!(ws.changed_for(&url).unwrap().is_empty());
 
     let _ = stop_tx.send(());
     server.await.unwrap().unwrap();

@@ -163,6 +163,27 @@ impl ItemSet {
     pub(crate) fn find(&self, id: &RawId) -> Option<usize> {
         self.ids.binary_search(&u128::from_be_bytes(*id)).ok()
     }
+
+    /// The item hash of an ID, if present.
+    pub(crate) fn hash_of(&self, id: &RawId) -> Option<u64> {
+        self.find(id).and_then(|i| self.hashes.get(i).copied())
+    }
+
+    /// These items without the IDs of `excluded` (sorted, no duplicates).
+    pub(crate) fn without(&self, excluded: &[u128]) -> ItemSet {
+        let mut ids = Vec::with_capacity(self.ids.len());
+        let mut hashes = Vec::with_capacity(self.ids.len());
+        let mut skip = excluded.iter().peekable();
+        for (&id, &h) in self.ids.iter().zip(&self.hashes) {
+            while skip.next_if(|&&x| x < id).is_some() {}
+            if skip.peek() == Some(&&id) {
+                continue;
+            }
+            ids.push(id);
+            hashes.push(h);
+        }
+        ItemSet::from_sorted(ids, hashes)
+    }
 }
 
 /// The documents one side offers a peer in a session: each shared document's ID with
@@ -348,6 +369,35 @@ mod tests {
         swapped[1..25].copy_from_slice(&bytes[25..49]);
         swapped[25..49].copy_from_slice(&bytes[1..25]);
         assert_eq!(Items::decode(&swapped), None);
+    }
+
+    #[test]
+    fn items_without_some_ids_equal_items_built_without_them() {
+        let ids: Vec<u128> = (0..200u128).map(|i| i * 7919 + (i << 100)).collect();
+        let full = set(&ids);
+        let mut excluded: Vec<u128> = ids.iter().step_by(3).copied().collect();
+        // IDs not held are ignored.
+        excluded.extend([1, u128::MAX - 1]);
+        excluded.sort_unstable();
+        let kept: Vec<u128> = ids
+            .iter()
+            .filter(|i| !excluded.contains(i))
+            .copied()
+            .collect();
+        let rest = full.without(&excluded);
+        let want = set(&kept);
+        assert_eq!(rest.ids, want.ids);
+        assert_eq!(
+            rest.fingerprint(0, rest.len()),
+            want.fingerprint(0, want.len())
+        );
+        assert_eq!(full.without(&[]).ids, full.ids);
+        assert_eq!(full.without(&ids).len(), 0);
+        assert_eq!(
+            full.hash_of(&ids[3].to_be_bytes()),
+            Some((ids[3] as u64).wrapping_mul(7) | 1)
+        );
+        assert_eq!(full.hash_of(&1u128.to_be_bytes()), None);
     }
 
     #[test]

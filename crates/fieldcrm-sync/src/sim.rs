@@ -13,7 +13,7 @@ use automerge::{AutoCommit, ChangeHash};
 use fieldcrm_model::{DeviceKey, DeviceSecret, DocId, Document, Signature};
 
 use crate::session::{Host, LoadedDoc, SaveDoc, Session, SessionRole, Status};
-use crate::{HostError, Report, Scope, SyncError};
+use crate::{HostError, Items, Report, Scope, SyncError};
 
 /// The test device secret number `n` (the secret key is 32 bytes of `n`).
 pub fn secret(n: u8) -> DeviceSecret {
@@ -47,6 +47,11 @@ pub struct MemoryHost {
     pub commits: u64,
     /// Documents loaded.
     pub loads: u64,
+    /// What this host names in its next session (documents it changed since its last
+    /// finished one, as a real host reads from its change log): [`MemoryHost::edit`]
+    /// adds to it, a finished [`sync_pair`] session empties it. Tests may set it to
+    /// anything; wrong names cost bytes, never correctness.
+    pub named: Vec<DocId>,
 }
 
 impl MemoryHost {
@@ -59,6 +64,7 @@ impl MemoryHost {
             fail_saves: false,
             commits: 0,
             loads: 0,
+            named: Vec::new(),
         }
     }
 
@@ -187,6 +193,7 @@ impl MemoryHost {
         let mut d = self.document(id).expect("document is stored");
         f(&mut d);
         self.put(&mut d);
+        self.named.push(id.clone());
     }
 
     /// The heads index the session starts from.
@@ -378,8 +385,13 @@ pub fn sync_pair<SA: Scope, SB: Scope>(
     rng: &mut SimRng,
     tamper: Option<Tamper<'_>>,
 ) -> PairOutcome {
-    let mut sa = Session::new(SessionRole::Initiator, workspace, scope_a, a.index());
-    let mut sb = Session::new(SessionRole::Responder, workspace, scope_b, b.index());
+    let (items_a, items_b) = (
+        Items::build(&scope_a, a.index()),
+        Items::build(&scope_b, b.index()),
+    );
+    let (named_a, named_b) = (a.named.clone(), b.named.clone());
+    let mut sa = Session::with_recent(SessionRole::Initiator, workspace, scope_a, items_a, named_a);
+    let mut sb = Session::with_recent(SessionRole::Responder, workspace, scope_b, items_b, named_b);
     let mut tamper = tamper;
     let mut to_b: VecDeque<Vec<u8>> = VecDeque::new();
     let mut to_a: VecDeque<Vec<u8>> = VecDeque::new();
@@ -451,6 +463,11 @@ pub fn sync_pair<SA: Scope, SB: Scope>(
     // Carry out anything the failure paths queued (error frames go nowhere now).
     sa.run_host(a);
     sb.run_host(b);
+    for (host, s) in [(&mut *a, sa.status()), (&mut *b, sb.status())] {
+        if s == Status::Finished {
+            host.named.clear();
+        }
+    }
     PairOutcome {
         initiator: sa.status(),
         responder: sb.status(),

@@ -9,8 +9,11 @@
 //! 8 bytes little-endian; document IDs are their 16 raw bytes. A turn message is:
 //!
 //! ```text
-//! seq varint | flags u8 (1 = more messages follow in this turn, 2 = hello present)
+//! seq varint | flags u8 (1 = more messages follow in this turn, 2 = hello present,
+//!                        4 = named present)
 //! [hello: workspace id (len varint, UTF-8)]
+//! [named: count, each id[16], item hash u64]   only in each side's first message:
+//!          documents the sender changed since its last finished sync with this peer
 //! actors:  count, each (len varint, bytes)          appended to the sender's actor table
 //! ranges:  count, each depth u8, prefix varint, body
 //!          body = 0 fingerprint u64 | 1 split 16 x 48-bit fingerprints (6 bytes)
@@ -42,6 +45,7 @@ pub(crate) const SPLIT_FP_MASK: u64 = (1 << (8 * SPLIT_FP_BYTES)) - 1;
 
 const FLAG_MORE: u8 = 1;
 const FLAG_HELLO: u8 = 2;
+const FLAG_NAMED: u8 = 4;
 
 /// Longest accepted workspace ID, actor ID or refusal reason, in bytes.
 const MAX_SHORT: usize = 4096;
@@ -59,6 +63,9 @@ pub(crate) struct Turn {
     pub(crate) seq: u64,
     pub(crate) more: bool,
     pub(crate) hello: Option<String>,
+    /// The documents the sender names as changed since its last finished sync with this
+    /// peer, with their item hashes (each side's first message only).
+    pub(crate) named: Option<Vec<(RawId, u64)>>,
     pub(crate) actors: Vec<Vec<u8>>,
     pub(crate) ranges: Vec<RangePart>,
     pub(crate) clocks: Vec<ClockPart>,
@@ -70,7 +77,10 @@ pub(crate) struct Turn {
 impl Turn {
     /// Whether the message asks anything of the peer (ranges, clocks or changes).
     pub(crate) fn has_content(&self) -> bool {
-        !(self.ranges.is_empty() && self.clocks.is_empty() && self.changes.is_empty())
+        !(self.ranges.is_empty()
+            && self.clocks.is_empty()
+            && self.changes.is_empty()
+            && self.named.as_ref().is_none_or(Vec::is_empty))
     }
 }
 
@@ -173,9 +183,19 @@ pub(crate) fn encode_turn(t: &Turn) -> Vec<u8> {
     if t.hello.is_some() {
         flags |= FLAG_HELLO;
     }
+    if t.named.is_some() {
+        flags |= FLAG_NAMED;
+    }
     out.push(flags);
     if let Some(w) = &t.hello {
         put_bytes(&mut out, w.as_bytes());
+    }
+    if let Some(named) = &t.named {
+        put_u(&mut out, named.len() as u64);
+        for (id, h) in named {
+            out.extend_from_slice(id);
+            out.extend_from_slice(&h.to_le_bytes());
+        }
     }
     put_u(&mut out, t.actors.len() as u64);
     for a in &t.actors {
@@ -393,12 +413,20 @@ fn decode_turn(r: &mut Reader<'_>) -> Result<Turn, DecodeError> {
         ..Turn::default()
     };
     let flags = r.u8("flags")?;
-    if flags & !(FLAG_MORE | FLAG_HELLO) != 0 {
+    if flags & !(FLAG_MORE | FLAG_HELLO | FLAG_NAMED) != 0 {
         return Err(DecodeError::BadFlags { flags });
     }
     t.more = flags & FLAG_MORE != 0;
     if flags & FLAG_HELLO != 0 {
         t.hello = Some(r.short_text("workspace ID")?);
+    }
+    if flags & FLAG_NAMED != 0 {
+        let n = r.count("named count", 24)?;
+        let mut named = Vec::with_capacity(n);
+        for _ in 0..n {
+            named.push((r.id("named document ID")?, r.fp("named item hash")?));
+        }
+        t.named = Some(named);
     }
     let n = r.count("actor count", 1)?;
     for _ in 0..n {
@@ -541,6 +569,7 @@ mod tests {
             seq: 300,
             more: true,
             hello: Some("ws-1".into()),
+            named: Some(vec![([1; 16], 5), ([2; 16], u64::MAX)]),
             actors: vec![vec![7; 32]],
             ranges: vec![
                 RangePart {
@@ -593,6 +622,15 @@ mod tests {
         let t = sample();
         let bytes = encode_turn(&t);
         assert_eq!(decode(&bytes).unwrap(), Frame::Turn(t));
+    }
+
+    #[test]
+    fn an_empty_named_list_is_not_no_list() {
+        let mut t = sample();
+        t.named = Some(Vec::new());
+        assert_eq!(decode(&encode_turn(&t)).unwrap(), Frame::Turn(t.clone()));
+        t.named = None;
+        assert_eq!(decode(&encode_turn(&t)).unwrap(), Frame::Turn(t));
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub use invite::{
 pub use live::Snapshots;
 pub use memo::{LiveCheck, Memo};
 pub use merge::{CarryOver, FieldDiff, MergePlan, merge_fields};
-pub use pending::{COUNT_CHANGES_UP_TO, Waiting, WaitingDoc};
+pub use pending::{COUNT_CHANGES_UP_TO, Waiting, WaitingDoc, peer_remote};
 pub use query::{CheckQuery, ListRow, StorageSizes, WhoAmI, parse_rule};
 pub use records::*;
 pub use resolve::resolve_entity;

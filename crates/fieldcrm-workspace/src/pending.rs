@@ -26,6 +26,9 @@ use crate::{Result, Workspace};
 
 /// Meta key prefix of the heads a remote acknowledged (followed by the remote's URL).
 const META_ACKED: &str = "sync.acked/";
+/// Meta key of the latest finished sync with any remote or peer device, in the same
+/// format: what [`Workspace::changed_for`] names to a peer never synced with before.
+const META_LATEST: &str = "sync.latest";
 /// Format marker of the record of every document's acknowledged heads (before the log).
 const FORMAT: u8 = 1;
 /// Format marker of the record by generation: `[2][generation u64]` then the exceptions
@@ -98,6 +101,11 @@ fn decode_acked(bytes: &[u8]) -> Acked {
         },
         _ => Acked::All(decode(bytes)),
     }
+}
+
+/// The name under which syncs with a peer device are recorded (as a relay is by its URL).
+pub fn peer_remote(device: &fieldcrm_model::DeviceKey) -> String {
+    format!("device:{}", device.to_hex())
 }
 
 fn meta_key(remote: &str) -> String {
@@ -173,10 +181,14 @@ impl Workspace {
     }
 
     fn acked(&self, remote: &str) -> Result<Option<Acked>> {
+        self.acked_at(&meta_key(remote))
+    }
+
+    fn acked_at(&self, key: &str) -> Result<Option<Acked>> {
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
         Ok(self
             .store()
-            .get_blob(&meta_key(remote))
+            .get_blob(key)
             .map_err(meta)?
             .map(|b| decode_acked(&b)))
     }
@@ -238,6 +250,29 @@ impl Workspace {
         Ok(out)
     }
 
+    /// The documents to name in the next session with `remote` (a relay URL, or
+    /// [`peer_remote`] of a device): changed here since the last finished sync with it,
+    /// read from the change log. Empty when no sync with it is recorded by generation,
+    /// or when more than [`fieldcrm_sync::MAX_NAMED`] changed: the session's ranges then
+    /// find everything.
+    pub fn changed_for(&self, remote: &str) -> Result<Vec<DocId>> {
+        // A peer never synced with is named what changed since the latest sync with
+        // anyone: when both sides synced with the office since, that is what differs.
+        let acked = match self.acked(remote)? {
+            Some(a @ Acked::At { .. }) => a,
+            Some(Acked::All(_)) => return Ok(Vec::new()),
+            None => match self.acked_at(META_LATEST)? {
+                Some(a @ Acked::At { .. }) => a,
+                _ => return Ok(Vec::new()),
+            },
+        };
+        let ids = self.unacked(Some(&acked))?;
+        if ids.len() > fieldcrm_sync::MAX_NAMED {
+            return Ok(Vec::new());
+        }
+        Ok(ids.into_iter().map(|(id, _)| id).collect())
+    }
+
     /// Record that a sync with `remote` (its URL) just finished: every document's heads
     /// now are acknowledged by it, except those of `not_acked` (refused by the remote or
     /// too large to send), which keep what it acknowledged before. Call it when the
@@ -270,9 +305,11 @@ impl Workspace {
             }
         }
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
+        let record = encode_acked(generation, &except);
         self.store()
-            .set_blob(&meta_key(remote), &encode_acked(generation, &except))
+            .set_blob(&meta_key(remote), &record)
             .map_err(meta)?;
+        self.store().set_blob(META_LATEST, &record).map_err(meta)?;
         Ok(())
     }
 

@@ -147,11 +147,12 @@ impl Workspace {
         let items = crate::shared::kept_items(self.store(), &peer_user, local.as_deref(), &|s| {
             scope.shares_summary(s)
         })?;
-        Ok(Session::with_items(
+        Ok(Session::with_recent(
             role,
             self.workspace_id(),
             PeerScope::Roster(Box::new(scope)),
             items,
+            self.changed_for(&crate::peer_remote(peer))?,
         ))
     }
 
@@ -163,15 +164,30 @@ impl Workspace {
     /// What is shared is kept between sessions and brought up to date from the store's
     /// change log (`shared.rs`): with nothing changed, no document is read.
     pub fn relay_session(&self) -> Result<PeerSession> {
+        self.relay_session_named(None)
+    }
+
+    /// [`Workspace::relay_session`] with the relay at `url`, naming what changed here
+    /// since the last finished sync with it ([`Workspace::changed_for`]).
+    pub fn relay_session_to(&self, url: &str) -> Result<PeerSession> {
+        self.relay_session_named(Some(url))
+    }
+
+    fn relay_session_named(&self, url: Option<&str>) -> Result<PeerSession> {
         if !self.has_roster()? {
             return self.bootstrap_session(SessionRole::Initiator);
         }
         let (scope, items) = self.relay_items(self.me()?)?;
-        Ok(Session::with_items(
+        let recent = match url {
+            Some(url) => self.changed_for(url)?,
+            None => Vec::new(),
+        };
+        Ok(Session::with_recent(
             SessionRole::Initiator,
             self.workspace_id(),
             PeerScope::Roster(Box::new(scope)),
             items,
+            recent,
         ))
     }
 

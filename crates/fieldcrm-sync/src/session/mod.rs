@@ -20,6 +20,10 @@ pub(super) type Loaded = (Vec<u8>, Vec<(ChangeHash, Signature)>);
 /// Most actors a peer may introduce in one session.
 pub(super) const MAX_ACTORS: usize = 1 << 20;
 
+/// Most documents a side names as changed since its last sync with the peer (24 bytes
+/// each). With more, it names none and the ranges find them.
+pub const MAX_NAMED: usize = 16_384;
+
 /// Which end of the connection this session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionRole {
@@ -161,6 +165,12 @@ pub struct Session<S> {
     workspace: String,
     scope: S,
     items: Items,
+    /// The items range reconciliation runs over: all of them, or, once the named
+    /// documents are exchanged, all but the documents either side named.
+    recon: Items,
+    /// What this side names (sorted): its shared documents changed since its last
+    /// finished sync with this peer, as the host said.
+    named: Vec<(RawId, u64)>,
     phase: Phase,
     send_seq: u64,
     recv_seq: u64,
@@ -209,11 +219,43 @@ impl<S: Scope> Session<S> {
         scope: S,
         items: Items,
     ) -> Self {
+        Self::with_recent(role, workspace_id, scope, items, Vec::new())
+    }
+
+    /// [`Session::with_items`] naming `recent` to the peer: the documents this side
+    /// changed (or received from others) since its last finished sync with this peer.
+    /// Each side names its own in its first message (24 bytes a document); if anything
+    /// differs, ranges are reconciled over the other documents only, so that when the
+    /// names are right a few changed documents cost no range splitting. A wrong or
+    /// missing name costs only bytes: the ranges still find every difference. Documents
+    /// not shared with the peer are not named; past [`MAX_NAMED`], none are.
+    pub fn with_recent(
+        role: SessionRole,
+        workspace_id: impl Into<String>,
+        scope: S,
+        items: Items,
+        recent: Vec<DocId>,
+    ) -> Self {
+        let mut named: Vec<(RawId, u64)> = if recent.len() > MAX_NAMED {
+            Vec::new()
+        } else {
+            recent
+                .iter()
+                .filter_map(|id| {
+                    let raw = recon::raw_id(id);
+                    Some((raw, items.0.hash_of(&raw)?))
+                })
+                .collect()
+        };
+        named.sort_unstable();
+        named.dedup_by_key(|(id, _)| *id);
         let mut s = Session {
             role,
             workspace: workspace_id.into(),
             scope,
+            recon: items.clone(),
             items,
+            named,
             phase: Phase::TheirTurn,
             send_seq: 0,
             recv_seq: 0,
@@ -239,22 +281,30 @@ impl<S: Scope> Session<S> {
         if role == SessionRole::Initiator {
             // Open with the root already split: 96 bytes more than a single fingerprint
             // when nothing changed, one round trip less whenever something did.
-            let n = s.items.0.len();
-            let body = if n <= LEAF_ITEMS {
-                RangeBody::Items(s.items.0.hashes(0, n).to_vec())
-            } else {
-                RangeBody::Split(Box::new(
-                    s.items.0.split(0, 0).map(|f| f & wire::SPLIT_FP_MASK),
-                ))
-            };
-            s.push_range(RangePart {
-                depth: 0,
-                prefix: 0,
-                body,
-            });
+            if !s.named.is_empty() {
+                s.push_named();
+            }
+            s.push_range(s.root_range());
             s.finish_turn();
         }
         s
+    }
+
+    /// The whole ID space of the reconciled items: split, or listed when small.
+    pub(super) fn root_range(&self) -> RangePart {
+        let n = self.recon.0.len();
+        let body = if n <= LEAF_ITEMS {
+            RangeBody::Items(self.recon.0.hashes(0, n).to_vec())
+        } else {
+            RangeBody::Split(Box::new(
+                self.recon.0.split(0, 0).map(|f| f & wire::SPLIT_FP_MASK),
+            ))
+        };
+        RangePart {
+            depth: 0,
+            prefix: 0,
+            body,
+        }
     }
 
     /// The next thing to do, if any. Call until `None` after every input.

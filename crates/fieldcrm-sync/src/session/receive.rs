@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use automerge::ActorId;
 
 use super::verify::{self, Judged as Prepared, RefusedChange};
-use super::{MAX_ACTORS, Output, Phase, SaveDoc, Session, Ticket, Work};
+use super::{MAX_ACTORS, Output, Phase, SaveDoc, Session, SessionRole, Ticket, Work};
 use crate::clock::Clock;
 use crate::recon::{self, LEAF_ITEMS, MAX_SPLIT_DEPTH, RawId};
 use crate::scope::Scope;
@@ -107,9 +107,14 @@ impl<S: Scope> Session<S> {
                 )));
             }
         }
+        if turn.named.is_some() && turn.seq != 0 {
+            return Err(SyncError::Protocol(
+                "documents named after the first message".into(),
+            ));
+        }
         for r in &turn.ranges {
             if let RangeBody::Unmatched(ix) = &r.body {
-                let (lo, hi) = self.items.0.bounds(r.depth, r.prefix);
+                let (lo, hi) = self.recon.0.bounds(r.depth, r.prefix);
                 if ix.iter().any(|i| *i >= (hi - lo) as u64) {
                     return Err(SyncError::Protocol(
                         "an unmatched-items answer names an item that was never listed".into(),
@@ -134,10 +139,14 @@ impl<S: Scope> Session<S> {
         Ok(out)
     }
 
-    fn apply(&mut self, turn: Turn, prepared: Vec<Prepared>) {
+    fn apply(&mut self, mut turn: Turn, prepared: Vec<Prepared>) {
         self.their_actors
             .extend(turn.actors.iter().map(|a| ActorId::from(&a[..])));
         self.their_turn_content |= turn.has_content();
+        let named = turn.named.take();
+        if turn.seq == 0 {
+            self.on_first(named, &mut turn.ranges);
+        }
         self.report.docs_acked += turn.acked;
         for r in &turn.refused {
             self.report
@@ -207,19 +216,93 @@ impl<S: Scope> Session<S> {
         self.progress();
     }
 
+    /// The peer's first message. A responder whose items differ from the initiator's at
+    /// the root, when either side names documents, answers with its own names and the
+    /// root of the other documents instead of the initiator's ranges; the initiator
+    /// takes that answer the same way. From then on both reconcile ranges over the
+    /// documents neither named, and compare the named ones directly.
+    fn on_first(&mut self, named: Option<Vec<(RawId, u64)>>, ranges: &mut Vec<RangePart>) {
+        match self.role {
+            SessionRole::Responder => {
+                let theirs = named.unwrap_or_default();
+                if (!theirs.is_empty() || !self.named.is_empty()) && self.root_differs(ranges) {
+                    self.exclude_named(&theirs);
+                    self.push_named();
+                    self.push_range(self.root_range());
+                    self.on_named(&theirs);
+                    ranges.clear();
+                }
+            }
+            SessionRole::Initiator => {
+                if let Some(theirs) = named {
+                    self.exclude_named(&theirs);
+                    self.on_named(&theirs);
+                }
+            }
+        }
+    }
+
+    /// Whether the initiator's opening ranges differ from this side's items.
+    fn root_differs(&self, ranges: &[RangePart]) -> bool {
+        let set = &self.recon.0;
+        let n = set.len();
+        ranges.iter().any(|r| {
+            if r.depth != 0 {
+                return true;
+            }
+            match &r.body {
+                RangeBody::Fingerprint(f) => *f != set.fingerprint(0, n),
+                RangeBody::Split(fs) => **fs != set.split(0, 0).map(|f| f & wire::SPLIT_FP_MASK),
+                RangeBody::Items(hs) => {
+                    let mut theirs = hs.clone();
+                    let mut mine = set.hashes(0, n).to_vec();
+                    theirs.sort_unstable();
+                    mine.sort_unstable();
+                    theirs != mine
+                }
+                RangeBody::Unmatched(_) => true,
+            }
+        })
+    }
+
+    /// Reconcile ranges over the documents neither side named from now on.
+    fn exclude_named(&mut self, theirs: &[(RawId, u64)]) {
+        let mut out: Vec<u128> = self
+            .named
+            .iter()
+            .chain(theirs)
+            .map(|(id, _)| u128::from_be_bytes(*id))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        self.recon = recon::Items(std::sync::Arc::new(self.items.0.without(&out)));
+    }
+
+    /// The peer named these documents: one that differs here gets our clock, one not
+    /// held (or not shared) here is asked for whole.
+    fn on_named(&mut self, theirs: &[(RawId, u64)]) {
+        for (id, h) in theirs {
+            match self.items.0.hash_of(id) {
+                Some(mine) if mine == *h => {}
+                Some(_) => self.add_work(*id, |w| w.send_clock = true),
+                None => self.want_missing(*id),
+            }
+        }
+    }
+
     fn on_range(&mut self, r: RangePart) {
-        let (lo, hi) = self.items.0.bounds(r.depth, r.prefix);
+        let (lo, hi) = self.recon.0.bounds(r.depth, r.prefix);
         match r.body {
             RangeBody::Fingerprint(f) => {
-                if f != self.items.0.fingerprint(lo, hi) {
+                if f != self.recon.0.fingerprint(lo, hi) {
                     self.answer_range(r.depth, r.prefix, f == 0);
                 }
             }
             RangeBody::Split(fs) => {
                 for (i, f) in fs.iter().enumerate() {
                     let (depth, prefix) = (r.depth + 1, (r.prefix << 4) | i as u128);
-                    let (clo, chi) = self.items.0.bounds(depth, prefix);
-                    if *f != self.items.0.fingerprint(clo, chi) & wire::SPLIT_FP_MASK {
+                    let (clo, chi) = self.recon.0.bounds(depth, prefix);
+                    if *f != self.recon.0.fingerprint(clo, chi) & wire::SPLIT_FP_MASK {
                         self.answer_range(depth, prefix, *f == 0);
                     }
                 }
@@ -229,7 +312,7 @@ impl<S: Scope> Session<S> {
                 // The peer lacks these documents or holds other versions; a clock it sent
                 // in the same turn says which, otherwise it has none.
                 // `validate` checked every index against this range.
-                let ids: Vec<RawId> = self.items.0.ids(lo, hi).collect();
+                let ids: Vec<RawId> = self.recon.0.ids(lo, hi).collect();
                 for i in ix {
                     if let Some(id) = usize::try_from(i).ok().and_then(|i| ids.get(i)) {
                         self.add_work(*id, |w| w.push_whole = true);
@@ -241,16 +324,16 @@ impl<S: Scope> Session<S> {
 
     /// A range differs: list it, split it, or (the peer has nothing there) send it all.
     fn answer_range(&mut self, depth: u8, prefix: u128, peer_empty: bool) {
-        let (lo, hi) = self.items.0.bounds(depth, prefix);
+        let (lo, hi) = self.recon.0.bounds(depth, prefix);
         if peer_empty {
             self.push_all_whole(lo, hi);
             return;
         }
         let body = if hi - lo <= LEAF_ITEMS || depth >= MAX_SPLIT_DEPTH || depth >= 32 {
-            RangeBody::Items(self.items.0.hashes(lo, hi).to_vec())
+            RangeBody::Items(self.recon.0.hashes(lo, hi).to_vec())
         } else {
             RangeBody::Split(Box::new(
-                self.items
+                self.recon
                     .0
                     .split(depth, prefix)
                     .map(|f| f & wire::SPLIT_FP_MASK),
@@ -271,13 +354,13 @@ impl<S: Scope> Session<S> {
             self.push_all_whole(lo, hi);
             return;
         }
-        let mine: HashSet<u64> = self.items.0.hashes(lo, hi).iter().copied().collect();
+        let mine: HashSet<u64> = self.recon.0.hashes(lo, hi).iter().copied().collect();
         let their_set: HashSet<u64> = theirs.iter().copied().collect();
         let differing: Vec<RawId> = self
-            .items
+            .recon
             .0
             .ids(lo, hi)
-            .zip(self.items.0.hashes(lo, hi))
+            .zip(self.recon.0.hashes(lo, hi))
             .filter(|(_, h)| !their_set.contains(h))
             .map(|(id, _)| id)
             .collect();
@@ -301,7 +384,7 @@ impl<S: Scope> Session<S> {
 
     /// The peer has none of the items `lo..hi`: send each whole.
     fn push_all_whole(&mut self, lo: usize, hi: usize) {
-        let ids: Vec<RawId> = self.items.0.ids(lo, hi).collect();
+        let ids: Vec<RawId> = self.recon.0.ids(lo, hi).collect();
         for id in ids {
             self.add_work(id, |w| w.push_whole = true);
         }

@@ -112,6 +112,13 @@ impl<S: Scope> Session<S> {
         self.maybe_flush();
     }
 
+    /// Name this side's recently changed documents (first message only).
+    pub(super) fn push_named(&mut self) {
+        self.out_size += 4 + 24 * self.named.len();
+        self.out.named = Some(self.named.clone());
+        self.my_turn_content = true;
+    }
+
     pub(super) fn push_clock(&mut self, c: ClockPart) {
         self.out_size += 18 + 4 * c.clock.len();
         self.out.clocks.push(c);
@@ -128,10 +135,10 @@ impl<S: Scope> Session<S> {
                     // Too big for one message: it stays here, reported; every other
                     // document still syncs. (Once the peer holds a document, its new
                     // changes go in as many messages as they need.)
+                    // Nothing goes to the peer for it, so nothing for it to answer.
                     self.report
                         .too_large
                         .push((recon::doc_id(&id), bytes.len()));
-                    self.my_turn_content = true;
                     return Ok(());
                 }
                 if self.out_size + bytes_len > TARGET_MESSAGE_SIZE {
@@ -156,9 +163,9 @@ impl<S: Scope> Session<S> {
                                 id,
                                 chunks: std::mem::take(&mut current),
                             });
+                            self.my_turn_content = true;
                         }
                         self.report.too_large.push((recon::doc_id(&id), ch.len()));
-                        self.my_turn_content = true;
                         return Ok(());
                     }
                     if self.out_size + size + ch.len() > TARGET_MESSAGE_SIZE {

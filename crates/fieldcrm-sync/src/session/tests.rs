@@ -236,3 +236,26 @@ fn roster_changes_sent_out_of_causal_order_are_still_judged() {
     assert!(refused[0].reason.contains("admin"), "{}", refused[0].reason);
     assert_eq!(receiver.heads()[&id], vec![admins]);
 }
+
+#[test]
+fn names_after_the_first_message_end_the_session() {
+    let mut a = Session::new(SessionRole::Initiator, WS, Unrestricted, index(40, 4));
+    let mut b = Session::new(SessionRole::Responder, WS, Unrestricted, index(40, 3));
+    for f in a.run_host(&mut NoHost) {
+        b.receive(&f);
+    }
+    assert!(!b.run_host(&mut GoneHost).is_empty());
+    assert_eq!(b.status(), Status::Running);
+    let t = Turn {
+        seq: 1,
+        named: Some(vec![([1; 16], 1)]),
+        ..Turn::default()
+    };
+    b.receive(&wire::encode_turn(&t));
+    assert_eq!(b.status(), Status::Failed);
+    assert!(
+        matches!(b.error(), Some(SyncError::Protocol(m)) if m.contains("named")),
+        "{:?}",
+        b.error()
+    );
+}
