@@ -58,7 +58,8 @@ fn run(a: &mut MemoryHost, b: &mut MemoryHost) -> (PairOutcome, f64) {
     (o, secs)
 }
 
-/// Edit `ids` on `h`; returns the compressed size of the new changes.
+/// Edit `ids` on `h` (it names them in its next session); returns the compressed size
+/// of the new changes.
 fn edit_all(h: &mut MemoryHost, ids: &[DocId], rng: &mut SimRng, now: i64) -> usize {
     let mut size = 0;
     for id in ids {
@@ -69,6 +70,8 @@ fn edit_all(h: &mut MemoryHost, ids: &[DocId], rng: &mut SimRng, now: i64) -> us
             size += c.bytes().len();
         }
         h.put(&mut d);
+        // Named in the next session, as a real host names what its change log says.
+        h.named.push(id.clone());
     }
     size
 }
