@@ -246,10 +246,10 @@ impl RelayHost {
     /// those other writers changed while the session ran, are named next time.
     pub(crate) fn finished(&self) {
         let store = self.relay.store();
+        // Read the store before taking the lock: other sessions' starts wait on it.
+        let read = (store.generation(), store.changed_since(self.started));
         let mut kept = synced_lock(self.relay.synced());
-        let (Ok(generation), Ok(Some(during))) =
-            (store.generation(), store.changed_since(self.started))
-        else {
+        let (Ok(generation), Ok(Some(during))) = read else {
             kept.remove(&self.device);
             return;
         };
@@ -270,5 +270,80 @@ impl RelayHost {
             }
         }
         kept.insert(self.device, Synced { generation, others });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::Config;
+    use fieldcrm_model::Role;
+    use fieldcrm_workspace::{InitOptions, Workspace};
+
+    #[test]
+    fn a_device_is_named_what_others_wrote_since_its_last_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(
+            &dir.path().join("admin"),
+            &InitOptions {
+                user: "管理员".into(),
+                role: Role::Admin,
+                team: None,
+                region: None,
+                company: "示例科技".into(),
+                device_label: "laptop".into(),
+            },
+            0,
+        )
+        .unwrap();
+        let config = Config {
+            data_dir: dir.path().join("relay"),
+            iroh_listen: None,
+            ..Config::default()
+        };
+        Relay::init(&config.data_dir, ws.workspace_id(), ws.device()).unwrap();
+        let relay = Relay::open(config).unwrap();
+        let store = relay.store().clone();
+        let device = ws.device();
+        let [x, y, z, w] = DocKind::SINGLETONS.map(|k| DocId::workspace(&k));
+        let write = |id: &DocId| {
+            let (bytes, sigs) = ws.store().load_signed(id).unwrap();
+            store
+                .apply_batch([(id, bytes.as_slice(), sigs.as_slice())])
+                .unwrap();
+        };
+        let host = |started: u64, saved: &[&DocId]| RelayHost {
+            relay: relay.clone(),
+            device,
+            user: "u".into(),
+            transport: "test",
+            authors: Arc::default(),
+            started,
+            saved: saved.iter().map(|&id| id.clone()).collect(),
+        };
+        let named = || changed_for(&store, relay.synced(), &device);
+
+        // No finished session yet: nothing is named (the ranges find everything).
+        write(&x);
+        assert!(named().is_empty());
+        // A session saves y while another writer stores z: z is named next time, y not.
+        let started = store.generation().unwrap();
+        write(&y);
+        write(&z);
+        host(started, &[&y]).finished();
+        assert_eq!(named(), vec![z.clone()]);
+        // A session with nothing written meanwhile: nothing named; then a later write is.
+        host(store.generation().unwrap(), &[]).finished();
+        assert!(named().is_empty());
+        write(&x); // the same content again: not a change
+        write(&w);
+        assert_eq!(named(), vec![w.clone()]);
+        // Another device's record is its own: none yet.
+        let other = fieldcrm_model::DeviceSecret::from_bytes(&[7; 32])
+            .unwrap()
+            .public();
+        assert!(changed_for(&store, relay.synced(), &other).is_empty());
     }
 }
