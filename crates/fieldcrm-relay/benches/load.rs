@@ -159,14 +159,7 @@ fn main() {
     let t = Instant::now();
     let admin = Workspace::init(
         &dir.path().join("admin"),
-        &InitOptions {
-            user: "管理员".into(),
-            role: Role::Admin,
-            team: None,
-            region: None,
-            company: "ACME".into(),
-            device_label: "office".into(),
-        },
+        &InitOptions::admin("管理员", "ACME", "office"),
         now,
     )
     .unwrap();

@@ -279,7 +279,6 @@ mod tests {
 
     use super::*;
     use crate::Config;
-    use fieldcrm_model::Role;
     use fieldcrm_workspace::{InitOptions, Workspace};
 
     #[test]
@@ -287,14 +286,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ws = Workspace::init(
             &dir.path().join("admin"),
-            &InitOptions {
-                user: "管理员".into(),
-                role: Role::Admin,
-                team: None,
-                region: None,
-                company: "示例科技".into(),
-                device_label: "laptop".into(),
-            },
+            &InitOptions::admin("管理员", "示例科技", "laptop"),
             0,
         )
         .unwrap();

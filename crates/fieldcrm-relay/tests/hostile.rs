@@ -426,14 +426,7 @@ fn hostile(mut scale: Scale, limits: &str) {
     let now = 1_795_000_000_000;
     let admin = Workspace::init(
         &dir.path().join("admin"),
-        &InitOptions {
-            user: "管理员".into(),
-            role: Role::Admin,
-            team: None,
-            region: None,
-            company: "ACME".into(),
-            device_label: "office".into(),
-        },
+        &InitOptions::admin("管理员", "ACME", "office"),
         now,
     )
     .unwrap();

@@ -488,7 +488,18 @@ pub mod fixtures {
         Millis, hex,
     };
 
-    use super::SimRng;
+    use super::{MemoryHost, SimRng, secret};
+
+    /// The host of test device `n_device` holding `n` generated customer files of rep1.
+    pub fn host_with(rng: &mut SimRng, n_device: u8, n: usize) -> MemoryHost {
+        let mut h = MemoryHost::new(secret(n_device));
+        let device = h.device();
+        for i in 0..n {
+            let mut d = customer(rng, &device, "rep1", 1_000 + i as i64);
+            h.put(&mut d);
+        }
+        h
+    }
 
     const COMPANIES: &[&str] = &[
         "华东机械有限公司",

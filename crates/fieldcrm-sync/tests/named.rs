@@ -11,15 +11,7 @@ use fieldcrm_sync::{MAX_NAMED, Unrestricted};
 
 const WS: &str = "0123456789abcdef0123456789abcdef";
 
-fn host_with(rng: &mut SimRng, n_device: u8, n: usize) -> MemoryHost {
-    let mut h = MemoryHost::new(secret(n_device));
-    let device = h.device();
-    for i in 0..n {
-        let mut d = fixtures::customer(rng, &device, "rep1", 1_000 + i as i64);
-        h.put(&mut d);
-    }
-    h
-}
+use fixtures::host_with;
 
 fn sync_with(a: &mut MemoryHost, b: &mut MemoryHost, faults: Faults, seed: u64) -> PairOutcome {
     let mut rng = SimRng::new(seed);

@@ -24,15 +24,7 @@ const A: u8 = 1;
 const B: u8 = 2;
 const C: u8 = 3;
 
-fn host_with(rng: &mut SimRng, n_device: u8, n: usize) -> MemoryHost {
-    let mut h = MemoryHost::new(secret(n_device));
-    let device = h.device();
-    for i in 0..n {
-        let mut d = fixtures::customer(rng, &device, "rep1", 1_000 + i as i64);
-        h.put(&mut d);
-    }
-    h
-}
+use fixtures::host_with;
 
 fn sync(a: &mut MemoryHost, b: &mut MemoryHost) -> PairOutcome {
     let mut rng = SimRng::new(7);

@@ -123,6 +123,20 @@ pub struct InitOptions {
     pub device_label: String,
 }
 
+impl InitOptions {
+    /// An admin with no team or region: how a company's first device starts.
+    pub fn admin(user: &str, company: &str, device_label: &str) -> Self {
+        InitOptions {
+            user: user.into(),
+            role: Role::Admin,
+            team: None,
+            region: None,
+            company: company.into(),
+            device_label: device_label.into(),
+        }
+    }
+}
+
 /// An open workspace on this device.
 #[derive(Clone)]
 pub struct Workspace {

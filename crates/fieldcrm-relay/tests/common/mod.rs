@@ -1,7 +1,7 @@
 //! Shared by the relay's in-process tests: an admin's workspace and a relay that holds
 //! its roster (as after the admin's first sync).
 
-use fieldcrm_model::{DocId, DocKind, Role};
+use fieldcrm_model::{DocId, DocKind};
 use fieldcrm_relay::{Config, Relay};
 use fieldcrm_workspace::{InitOptions, Workspace};
 
@@ -9,14 +9,7 @@ use fieldcrm_workspace::{InitOptions, Workspace};
 pub(crate) fn admin(dir: &std::path::Path) -> Workspace {
     Workspace::init(
         &dir.join("admin"),
-        &InitOptions {
-            user: "管理员".into(),
-            role: Role::Admin,
-            team: None,
-            region: None,
-            company: "示例科技".into(),
-            device_label: "laptop".into(),
-        },
+        &InitOptions::admin("管理员", "示例科技", "laptop"),
         0,
     )
     .unwrap()
