@@ -1,7 +1,40 @@
-//! The device identity: an ed25519 key pair of the kind iroh uses as an endpoint ID. The
-//! type and the change signatures live in `fieldcrm_model::sig`.
+//! The device identity: an ed25519 key pair of the kind iroh uses as an endpoint ID (the
+//! type and the change signatures live in `fieldcrm_model::sig`), and who a new
+//! workspace's first device is.
 
+use fieldcrm_model::Role;
 pub use fieldcrm_model::sig::{DeviceSecret, verify};
+
+/// What `fieldcrm init` needs.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// The first user's display name.
+    pub user: String,
+    /// Their role (usually admin or manager).
+    pub role: Role,
+    /// Their team.
+    pub team: Option<String>,
+    /// Their region.
+    pub region: Option<String>,
+    /// Company name.
+    pub company: String,
+    /// Label of this device.
+    pub device_label: String,
+}
+
+impl InitOptions {
+    /// An admin with no team or region: how a company's first device starts.
+    pub fn admin(user: &str, company: &str, device_label: &str) -> Self {
+        InitOptions {
+            user: user.into(),
+            role: Role::Admin,
+            team: None,
+            region: None,
+            company: company.into(),
+            device_label: device_label.into(),
+        }
+    }
+}
 
 /// A fresh random device secret.
 pub fn generate_secret() -> DeviceSecret {

@@ -38,8 +38,8 @@ use std::path::{Path, PathBuf};
 
 use autosurgeon::Reconcile;
 use fieldcrm_model::{
-    Catalog, DeviceKey, DocId, DocKind, Document, Millis, PolicySettings, Role, Roster, Sales,
-    Summary, User,
+    Catalog, DeviceKey, DocId, DocKind, Document, Millis, PolicySettings, Roster, Sales, Summary,
+    User,
 };
 use fieldcrm_store::Store;
 
@@ -49,7 +49,7 @@ pub use bundle::{
 };
 pub use error::{Error, Msg, Result};
 pub use fieldcrm_store::{Filter, KeyPart, Listed, SummaryRef, Tombstones};
-pub use identity::{DeviceSecret, generate_secret, verify};
+pub use identity::{DeviceSecret, InitOptions, generate_secret, verify};
 pub use import::{CsvImport, ExportTable, csv_field, parse_csv, write_csv};
 pub use inspect::{
     Author, Conflict, ConflictValue, FieldChange, HistoryEntry, Pick, Point, diff_json, value_text,
@@ -103,37 +103,6 @@ pub fn default_home() -> PathBuf {
             .join("fieldcrm")
     } else {
         home.join(".local/share/fieldcrm")
-    }
-}
-
-/// What `fieldcrm init` needs.
-#[derive(Debug, Clone)]
-pub struct InitOptions {
-    /// The first user's display name.
-    pub user: String,
-    /// Their role (usually admin or manager).
-    pub role: Role,
-    /// Their team.
-    pub team: Option<String>,
-    /// Their region.
-    pub region: Option<String>,
-    /// Company name.
-    pub company: String,
-    /// Label of this device.
-    pub device_label: String,
-}
-
-impl InitOptions {
-    /// An admin with no team or region: how a company's first device starts.
-    pub fn admin(user: &str, company: &str, device_label: &str) -> Self {
-        InitOptions {
-            user: user.into(),
-            role: Role::Admin,
-            team: None,
-            region: None,
-            company: company.into(),
-            device_label: device_label.into(),
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Unit tests of the workspace root: opening, the snapshot cache, the roster memo.
 use super::*;
 use crate::snapshots::{decode_snapshot, encode_snapshot};
-use fieldcrm_model::{Body, CustomerClass};
+use fieldcrm_model::{Body, CustomerClass, Role};
 
 fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {
     ws.snapshots()
@@ -15,14 +15,7 @@ fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {
 }
 
 pub(crate) fn admin_opts() -> InitOptions {
-    InitOptions {
-        user: "管理员".into(),
-        role: Role::Admin,
-        team: None,
-        region: None,
-        company: "示例".into(),
-        device_label: "test".into(),
-    }
+    InitOptions::admin("管理员", "示例", "test")
 }
 
 #[test]

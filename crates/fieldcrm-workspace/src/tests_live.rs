@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::*;
-use fieldcrm_model::{CustomerClass, InteractionKind};
+use fieldcrm_model::{CustomerClass, InteractionKind, Role};
 
 const DAY: Millis = 86_400_000;
 
