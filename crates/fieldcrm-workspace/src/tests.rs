@@ -64,6 +64,28 @@ fn cached_snapshots_follow_every_edit() {
     ]
     .concat();
     assert!(decode_snapshot(&json_row).is_none());
+    // So is a row deflated without the dictionary (the encoding before it).
+    let plain_row = [
+        env!("FIELDCRM_SNAPSHOT_TAG").as_bytes(),
+        b"\nmsgpack+deflate\n",
+        &deflate_plain(&rmp_serde::to_vec_named(&*first[0]).unwrap()),
+    ]
+    .concat();
+    assert!(decode_snapshot(&plain_row).is_none());
+    // The dictionary makes rows smaller than plain deflate at the same level.
+    let body = rmp_serde::to_vec_named(&*first[0]).unwrap();
+    assert!(
+        encode_snapshot(&first[0]).len() < plain_row.len(),
+        "{} B",
+        body.len()
+    );
+}
+
+fn deflate_plain(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(3));
+    z.write_all(bytes).unwrap();
+    z.finish().unwrap()
 }
 
 #[test]
