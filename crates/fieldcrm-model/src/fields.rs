@@ -116,7 +116,10 @@ pub fn deciding_paths(kind: &DocKind) -> &'static [&'static str] {
             "targets/*",
             "finding_states/*",
             "finding_states/*/*",
-            "claims/*",
+            // Not `claims/*` itself: who wrote a claim's owner and date (and each key)
+            // is what makes it count, and the object's own value (the claim again, as
+            // JSON, with the writers inside it) was a fifth of what a snapshot of
+            // 100,000 claims held and took to build.
             "claims/*/owner",
             "claims/*/since",
             "claims/*/keys/*",

@@ -135,19 +135,20 @@ impl Workspace {
                 .tombstones(Tombstones::Include),
         )?;
         let ws = me.roster.workspace_id.as_str();
-        // Whether the current claim of `key` was written by a device that counts for it.
+        // Whether the current claim of `key` was written by a device that counts for it:
+        // its owner and date are there, and they and every key were written by the
+        // owner's device or a manager's (as the rules count claims: the policy crate's
+        // `claims::counted`).
         let trusted = |key: &str, owner: &str| {
             let prefix = format!("claims/{key}");
-            let patterns = [
-                prefix.clone(),
-                format!("{prefix}/owner"),
-                format!("{prefix}/since"),
-                format!("{prefix}/keys/*"),
-            ];
-            let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
-            fieldcrm_model::fields::field_states(sales_doc.automerge(), &patterns)
-                .values()
-                .all(|f| {
+            let owner_path = format!("{prefix}/owner");
+            let since_path = format!("{prefix}/since");
+            let keys_path = format!("{prefix}/keys/*");
+            let patterns = [owner_path.as_str(), since_path.as_str(), keys_path.as_str()];
+            let states = fieldcrm_model::fields::field_states(sales_doc.automerge(), &patterns);
+            states.contains_key(&owner_path)
+                && states.contains_key(&since_path)
+                && states.values().all(|f| {
                     f.values.first().is_some_and(|s| {
                         s.device()
                             .and_then(|d| me.roster.device_user(&d))

@@ -60,7 +60,7 @@ impl Live {
             stamp,
             generation: Some(generation),
             heads: ids.into_iter().map(|(_, h)| h).collect(),
-            snaps: Arc::new(snaps.into_iter().map(Arc::new).collect()),
+            snaps: Arc::new(snaps),
             engine: None,
             dirty: HashSet::new(),
             removed: HashSet::new(),
@@ -103,7 +103,7 @@ impl Live {
         }
         removed.extend(old.map(|(s, _)| s.id.clone()));
         self.generation = Some(generation);
-        let mut fresh = snapshots_at(store, &changed)?.into_iter().map(Arc::new);
+        let mut fresh = snapshots_at(store, &changed)?.into_iter();
         let mut snaps = Vec::with_capacity(ids.len());
         for k in kept {
             match k.or_else(|| fresh.next()) {

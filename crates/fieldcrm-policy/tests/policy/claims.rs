@@ -120,6 +120,13 @@ fn forged_claims_do_not_count_and_managers_claims_do() {
     });
     assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
 
+    // rep1's real claim replaced whole by rep2, with the same content: rep2's hand on
+    // the owner and the date, ignored.
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP);
+    claim(&mut sales, &mut a, &REP2);
+    assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
+
     // A manager writing the claim for rep1 (a reassignment) counts.
     let mut sales = sales_doc();
     claim(&mut sales, &mut a, &MGR);

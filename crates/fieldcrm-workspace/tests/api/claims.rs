@@ -181,6 +181,43 @@ fn a_claim_forged_by_a_rep_does_not_count_and_is_written_again() {
     let sales: fieldcrm_model::Sales = t.rep.load(&sales_id()).unwrap().hydrate().unwrap();
     assert_eq!(sales.claims[&claim_id(&ws, &mine)].since, c.created_at);
     assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
+
+    // rep2 replaces the claim whole with the same content, in its own hand: the owner
+    // and the date were not written by the rep's device or a manager's, so it does not
+    // count, and the rep's device writes it again. (An empty map in its place is refused
+    // before it is saved: a Sales document must read as one.)
+    kit.sync(&t.rep, &t.manager);
+    kit.sync(&t.rep2, &t.manager);
+    let key = claim_id(&ws, &mine);
+    let same = Claim {
+        owner: user_id(&t.rep),
+        since: c.created_at,
+        keys: fieldcrm_policy::claims::customer_keys(&ws, &c),
+    };
+    t.rep2
+        .edit(&sales_id(), kit.now(), "forge", |d| {
+            d.put_new_object(&["claims", &key], &same)?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        t.rep2
+            .edit(&sales_id(), kit.now(), "forge", |d| {
+                d.put_new_object(
+                    &["claims", &key],
+                    &std::collections::BTreeMap::<String, String>::new(),
+                )?;
+                Ok(())
+            })
+            .is_err()
+    );
+    kit.sync(&t.rep2, &t.manager);
+    kit.sync(&t.rep, &t.manager);
+    assert!(notices(&t.manager, &kit).is_empty());
+    assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 1);
+    let sales: fieldcrm_model::Sales = t.rep.load(&sales_id()).unwrap().hydrate().unwrap();
+    assert_eq!(sales.claims[&key].owner, user_id(&t.rep));
+    assert_eq!(sales.claims[&key].since, c.created_at);
 }
 
 #[test]
