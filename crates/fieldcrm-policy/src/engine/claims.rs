@@ -24,7 +24,7 @@ struct Own {
     claim: String,
     owner: String,
     since: Millis,
-    keys: BTreeMap<String, String>,
+    keys: claims::KeyList,
 }
 
 #[derive(Default)]
@@ -46,17 +46,17 @@ impl ClaimState {
         let mut changed: HashSet<String> = HashSet::default();
         for (doc, c) in &self.claims {
             if new.get(doc) != Some(c) {
-                changed.extend(c.keys.keys().cloned());
+                changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
             }
         }
         for (doc, c) in &new {
             if self.claims.get(doc) != Some(c) {
-                changed.extend(c.keys.keys().cloned());
+                changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
             }
         }
         self.by_key.clear();
         for (doc, c) in &new {
-            for h in c.keys.keys() {
+            for (h, _) in &c.keys {
                 self.by_key.entry(h.clone()).or_default().push(doc.clone());
             }
         }
@@ -66,7 +66,7 @@ impl ClaimState {
 
     fn set_own(&mut self, id: &DocId, own: Option<Own>) {
         if let Some(old) = self.own.remove(id) {
-            for h in old.keys.keys() {
+            for (h, _) in &old.keys {
                 if let Some(s) = self.own_by_key.get_mut(h) {
                     s.remove(id);
                     if s.is_empty() {
@@ -77,7 +77,7 @@ impl ClaimState {
         }
         self.notices.remove(id);
         if let Some(own) = own {
-            for h in own.keys.keys() {
+            for (h, _) in &own.keys {
                 self.own_by_key
                     .entry(h.clone())
                     .or_default()
@@ -116,7 +116,7 @@ impl ClaimState {
                 }
                 // The claim's own record of the kind must agree (a key hashed as a phone
                 // is not a name).
-                if c.keys.get(h) != Some(kind) {
+                if claims::kind_of(&c.keys, h) != Some(kind.as_str()) {
                     continue;
                 }
                 let kinds = hits.entry(doc.as_str()).or_default();
@@ -214,7 +214,8 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             claim: claims::claim_id(ws, id),
             owner: owner.to_string(),
             since: c.created_at,
-            keys: claims::customer_keys(ws, c),
+            // From the map's order: sorted by hash.
+            keys: claims::customer_keys(ws, c).into_iter().collect(),
         })
     }
 }
