@@ -283,3 +283,49 @@ fn inner_writers_are_the_ones_the_hex_walk_found() {
         "some objects were written inside by another device: {found}"
     );
 }
+
+#[test]
+fn stamps_of_one_actor_share_its_hex_when_built_and_when_decoded() {
+    let doc = two_writers(3);
+    let states = field_states(&doc, &["*/*/owner", "owner"]);
+    let stamps: Vec<&Stamp> = states.values().flat_map(|f| &f.values).collect();
+    assert!(stamps.len() > 20, "{}", stamps.len());
+    let first = |hex: &str| {
+        stamps
+            .iter()
+            .find(|s| &*s.actor == hex)
+            .map(|s| s.actor.clone())
+    };
+    for hex in ["01".repeat(16), "02".repeat(16)] {
+        let Some(shared) = first(&hex) else {
+            panic!("no stamp of {hex}")
+        };
+        for s in stamps.iter().filter(|s| *s.actor == *hex) {
+            assert!(std::sync::Arc::ptr_eq(&s.actor, &shared), "{hex}");
+        }
+    }
+    // Decoded (as the snapshot cache does): the same text, shared again.
+    let text = serde_json::to_string(&states).unwrap();
+    let back: BTreeMap<String, FieldState> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, states);
+    let decoded: Vec<&Stamp> = back.values().flat_map(|f| &f.values).collect();
+    let (a, rest) = decoded.split_first().unwrap();
+    for s in rest.iter().filter(|s| s.actor == a.actor) {
+        assert!(std::sync::Arc::ptr_eq(&s.actor, &a.actor));
+    }
+    // A non-string actor is refused as before.
+    let bad = r#"{"value":1,"actor":7}"#;
+    assert!(serde_json::from_str::<Stamp>(bad).is_err());
+}
+
+#[test]
+fn past_the_limit_actors_are_still_right_but_not_kept() {
+    for i in 0..SHARED_ACTORS + 10 {
+        let hex = format!("{i:064x}");
+        assert_eq!(&*actor(&hex), hex);
+    }
+    let late = format!("{:064x}", SHARED_ACTORS + 5);
+    assert!(!std::sync::Arc::ptr_eq(&actor(&late), &actor(&late)));
+    let early = format!("{:064x}", 5);
+    assert!(std::sync::Arc::ptr_eq(&actor(&early), &actor(&early)));
+}
