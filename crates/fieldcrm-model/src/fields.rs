@@ -17,63 +17,13 @@ use crate::{DeviceKey, DocKind};
 pub struct Stamp {
     /// The value as JSON (objects in full).
     pub value: serde_json::Value,
-    /// Hex of the Automerge actor that wrote it (a device key for fieldcrm devices),
-    /// shared by every stamp of the same actor (see [`Actor`]).
-    #[serde(serialize_with = "ser_actor", deserialize_with = "de_actor")]
-    pub actor: Actor,
+    /// Hex of the Automerge actor that wrote it (a device key for fieldcrm devices).
+    pub actor: String,
     /// For an object value (a sign-off): the other actors that wrote a value inside it,
     /// each with the first path (relative to the object) where it did, so a sign-off is
     /// judged by every hand that set one of its fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inner: Vec<(String, String)>,
-}
-
-/// An actor's hex, shared: a workspace has a few hundred devices and a snapshot of
-/// 100,000 customer files some 700,000 stamps, which held a 64-byte copy each.
-pub type Actor = std::sync::Arc<str>;
-
-/// Distinct actors kept for sharing per thread at most; past it each stamp gets its
-/// own copy (no more memory than before, and a forged flood of actors cannot grow it).
-const SHARED_ACTORS: usize = 65_536;
-
-/// The shared copy of `hex` (one per thread: snapshots are decoded and built on each
-/// core).
-pub fn actor(hex: &str) -> Actor {
-    thread_local! {
-        static SEEN: std::cell::RefCell<std::collections::HashSet<Actor>> =
-            std::cell::RefCell::new(std::collections::HashSet::new());
-    }
-    SEEN.with(|seen| {
-        let Ok(mut seen) = seen.try_borrow_mut() else {
-            return Actor::from(hex);
-        };
-        if let Some(a) = seen.get(hex) {
-            return a.clone();
-        }
-        let a = Actor::from(hex);
-        if seen.len() < SHARED_ACTORS {
-            seen.insert(a.clone());
-        }
-        a
-    })
-}
-
-fn ser_actor<S: serde::Serializer>(a: &Actor, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(a)
-}
-
-fn de_actor<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Actor, D::Error> {
-    struct V;
-    impl serde::de::Visitor<'_> for V {
-        type Value = Actor;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an actor's hex")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Actor, E> {
-            Ok(actor(v))
-        }
-    }
-    d.deserialize_str(V)
 }
 
 impl Stamp {
@@ -85,7 +35,7 @@ impl Stamp {
     /// Every actor that wrote the value or a value inside it: the value's own actor
     /// first, then the inner writers in path order.
     pub fn writers(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(&*self.actor).chain(self.inner.iter().map(|(_, a)| a.as_str()))
+        std::iter::once(self.actor.as_str()).chain(self.inner.iter().map(|(_, a)| a.as_str()))
     }
 }
 
@@ -313,7 +263,7 @@ fn stamp(doc: &AutoCommit, v: Value<'_>, id: &ObjId) -> Stamp {
     };
     Stamp {
         value,
-        actor: crate::fields::actor(&actor),
+        actor,
         inner,
     }
 }

@@ -51,7 +51,7 @@ fn device(i: usize) -> DeviceKey {
 fn stamp(value: serde_json::Value, dev: &DeviceKey) -> Vec<Stamp> {
     vec![Stamp {
         value,
-        actor: dev.to_hex().into(),
+        actor: dev.to_hex(),
         inner: Vec::new(),
     }]
 }
@@ -315,7 +315,7 @@ fn customer(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
         // A concurrent owner edit.
         fields.get_mut("owner").unwrap().values.push(Stamp {
             value: "u13".into(),
-            actor: device(13).to_hex().into(),
+            actor: device(13).to_hex(),
             inner: Vec::new(),
         });
     }

@@ -96,7 +96,7 @@ fn body_json(s: &Snapshot) -> serde_json::Value {
 
 fn carry_into(survivor: &mut Snapshot, tombstones: &[&Snapshot]) {
     let mine = body_json(survivor);
-    let mut moved: Vec<(String, fieldcrm_model::fields::Actor)> = Vec::new();
+    let mut moved: Vec<(String, String)> = Vec::new();
     for t in tombstones {
         let theirs = body_json(t);
         for (path, state) in &t.fields {

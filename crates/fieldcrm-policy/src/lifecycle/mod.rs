@@ -250,7 +250,7 @@ fn judge_all(ctx: &Ctx, snap: &Snapshot, key: &str, now: Millis) -> Vec<Mark> {
         .fields
         .range(inner.clone()..)
         .take_while(|(p, _)| p.starts_with(&inner))
-        .filter_map(|(_, f)| f.values.first().map(|v| &*v.actor))
+        .filter_map(|(_, f)| f.values.first().map(|v| v.actor.as_str()))
         .collect();
     let kind = snap.kind();
     state
@@ -258,7 +258,7 @@ fn judge_all(ctx: &Ctx, snap: &Snapshot, key: &str, now: Millis) -> Vec<Mark> {
         .iter()
         .enumerate()
         .map(|(i, stamp)| {
-            let mut authors = vec![&*stamp.actor];
+            let mut authors = vec![stamp.actor.as_str()];
             if i == 0 {
                 for a in &inner_authors {
                     if !authors.iter().any(|b| b.eq_ignore_ascii_case(a)) {

@@ -1110,7 +1110,7 @@ fn roster_trust_is_anchored_at_the_creator_when_known() {
             path: "kind".into(),
             values: vec![Stamp {
                 value: "roster".into(),
-                actor: ADMIN.to_hex().into(),
+                actor: ADMIN.to_hex(),
                 inner: Vec::new(),
             }],
         },
