@@ -100,45 +100,69 @@ pub(crate) fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
 }
 
 fn deflate_with_dict(body: &[u8], mut out: Vec<u8>) -> Option<Vec<u8>> {
-    use flate2::{Compress, Compression, FlushCompress, Status};
+    use flate2::{Compress, Compression};
     let mut z = Compress::new(Compression::new(SNAPSHOT_LEVEL), false);
     z.set_dictionary(SNAPSHOT_DICT).ok()?;
     out.reserve(body.len() / 2 + 64);
-    loop {
-        let (read, wrote) = (z.total_in(), z.total_out());
-        let rest = body.get(usize::try_from(read).ok()?..)?;
-        match z.compress_vec(rest, &mut out, FlushCompress::Finish).ok()? {
-            Status::StreamEnd => return Some(out),
-            _ if out.len() < out.capacity() && (read, wrote) == (z.total_in(), z.total_out()) => {
-                return None;
-            }
-            _ => out.reserve(out.capacity().max(4096)),
-        }
-    }
+    to_end(&mut z, body, out)
 }
 
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
-    use flate2::{Decompress, FlushDecompress, Status};
     let body = bytes
         .strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
         .strip_prefix(SNAPSHOT_CACHE_FORMAT)?;
-    let mut z = Decompress::new(false);
+    let mut z = flate2::Decompress::new(false);
     z.set_dictionary(SNAPSHOT_DICT).ok()?;
-    let mut raw = Vec::with_capacity(body.len().saturating_mul(4).max(1024));
-    loop {
-        let (read, wrote) = (z.total_in(), z.total_out());
-        let rest = body.get(usize::try_from(read).ok()?..)?;
-        match z
-            .decompress_vec(rest, &mut raw, FlushDecompress::Finish)
-            .ok()?
-        {
-            Status::StreamEnd => break,
-            // Cut short or damaged: no progress with room to write.
-            _ if raw.len() < raw.capacity() && (read, wrote) == (z.total_in(), z.total_out()) => {
-                return None;
-            }
-            _ => raw.reserve(raw.capacity()),
-        }
-    }
+    let raw = Vec::with_capacity(body.len().saturating_mul(4).max(1024));
+    let raw = to_end(&mut z, body, raw)?;
     rmp_serde::from_slice(&raw).ok()
+}
+
+/// A deflate or inflate stream, as [`to_end`] drives it.
+trait Zstream {
+    /// Bytes taken in and written out so far.
+    fn totals(&self) -> (u64, u64);
+    /// Feed `input` (the whole rest), finishing; whether the stream ended.
+    fn step(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<bool>;
+}
+
+impl Zstream for flate2::Compress {
+    fn totals(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
+    }
+    fn step(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<bool> {
+        let st = self
+            .compress_vec(input, out, flate2::FlushCompress::Finish)
+            .ok()?;
+        Some(st == flate2::Status::StreamEnd)
+    }
+}
+
+impl Zstream for flate2::Decompress {
+    fn totals(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
+    }
+    fn step(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<bool> {
+        let st = self
+            .decompress_vec(input, out, flate2::FlushDecompress::Finish)
+            .ok()?;
+        Some(st == flate2::Status::StreamEnd)
+    }
+}
+
+/// Run `z` over all of `input`, appending to `out` (growing it as needed), to the end
+/// of the stream. `None` when it fails, or stops making progress with room to write (a
+/// row cut short or damaged).
+fn to_end(z: &mut impl Zstream, input: &[u8], mut out: Vec<u8>) -> Option<Vec<u8>> {
+    loop {
+        let before = z.totals();
+        let rest = input.get(usize::try_from(before.0).ok()?..)?;
+        if z.step(rest, &mut out)? {
+            return Some(out);
+        }
+        if out.len() < out.capacity() && before == z.totals() {
+            return None;
+        }
+        out.reserve(out.capacity().max(4096));
+    }
 }
