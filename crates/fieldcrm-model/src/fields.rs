@@ -365,7 +365,8 @@ fn walk_conflicts(doc: &AutoCommit, obj: &ObjId, prefix: String, out: &mut Vec<F
 }
 
 /// The actor that wrote operation `id` (none for the root).
-fn actor_of(id: &ObjId) -> Option<&ActorId> {
+/// The actor that wrote the operation `id` (`None` for the root).
+pub fn actor_of(id: &ObjId) -> Option<&ActorId> {
     match id {
         ObjId::Root => None,
         ObjId::Id(_, actor, _) => Some(actor),

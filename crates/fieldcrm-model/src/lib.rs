@@ -21,6 +21,7 @@ mod ids;
 pub mod invitation;
 mod lang;
 pub mod money;
+pub mod par;
 pub mod period;
 pub mod sig;
 pub mod signoff;

@@ -144,7 +144,7 @@ impl Host for RelayHost {
             .collect()
     }
 
-    fn save(&mut self, docs: Vec<SaveDoc>) -> Result<(), HostError> {
+    fn save(&mut self, mut docs: Vec<SaveDoc>) -> Result<(), HostError> {
         let at_ms = self.relay.now_ms();
         let rows: Vec<AuditRow> = {
             let authors = self.authors.lock().unwrap_or_else(|p| p.into_inner());
@@ -175,10 +175,7 @@ impl Host for RelayHost {
         };
         self.relay
             .store()
-            .apply_batch(
-                docs.iter()
-                    .map(|d| (&d.id, d.data.as_slice(), d.sigs.as_slice())),
-            )
+            .apply_received(docs.iter_mut().map(fieldcrm_workspace::received))
             .map_err(|e| HostError(e.to_string()))?;
         self.relay.metrics().saved(docs.len() as u64);
         self.saved.extend(docs.iter().map(|d| d.id.clone()));

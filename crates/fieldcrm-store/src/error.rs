@@ -208,6 +208,16 @@ pub enum ApplyError {
     Db(#[from] DbError),
 }
 
+impl From<SaveError> for ApplyError {
+    fn from(e: SaveError) -> Self {
+        match e {
+            SaveError::Doc { path, source } => ApplyError::Doc { path, source },
+            SaveError::Damaged(d) => ApplyError::Damaged(d),
+            SaveError::Db(d) => ApplyError::Db(d),
+        }
+    }
+}
+
 impl From<LoadError> for ApplyError {
     fn from(e: LoadError) -> Self {
         match e {

@@ -114,8 +114,8 @@ pub use scope::{
     ChangeInfo, Content, DocLoader, Incoming, RosterScope, Scope, Unrestricted, author_refusal,
 };
 pub use session::{
-    Host, Judged, LoadedDoc, MAX_NAMED, Output, Part, RefusedChange, Report, SaveDoc, Session,
-    SessionRole, Status, Ticket, judge, reason_zh,
+    Host, Judged, JudgedDoc, LoadedDoc, MAX_NAMED, Output, Part, RefusedChange, Report, SaveDoc,
+    Session, SessionRole, Status, Ticket, judge, reason_zh,
 };
 
 /// The iroh ALPN of this protocol version.

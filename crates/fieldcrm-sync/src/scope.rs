@@ -52,8 +52,9 @@ pub struct Incoming<'a> {
 
 /// The scope of one peer: asked by the session before it offers, sends or accepts a
 /// document. Implementations must answer from local data only (no IO per call); the
-/// session calls [`Scope::shares`] once per local document when it starts.
-pub trait Scope {
+/// session calls [`Scope::shares`] once per local document when it starts. The documents
+/// of one message are judged on several threads at once.
+pub trait Scope: Sync {
     /// Whether a document this side holds is shared with the peer: it appears in the
     /// peer's reconciliation (fingerprints, ID lists) and its changes are sent. A document
     /// for which this returns false is never revealed, not even by a fingerprint.
@@ -392,7 +393,7 @@ fn admin_refusal(at: &Roster, author: &DeviceKey, time: i64) -> Option<String> {
     None
 }
 
-impl<F: Fn(&DocId) -> Option<Summary>> Scope for RosterScope<F> {
+impl<F: Fn(&DocId) -> Option<Summary> + Sync> Scope for RosterScope<F> {
     fn shares(&self, id: &DocId) -> bool {
         (self.summary)(id).is_some_and(|s| self.shares_summary(&s))
     }

@@ -529,10 +529,11 @@ fn relayed_changes_are_judged_by_their_signed_author_not_the_relay() {
 
 #[test]
 fn scope_is_asked_once_per_document_at_start() {
-    struct Counting(std::cell::Cell<u32>);
+    use std::sync::atomic::{AtomicU32, Ordering};
+    struct Counting(AtomicU32);
     impl Scope for Counting {
         fn shares(&self, _: &DocId) -> bool {
-            self.0.set(self.0.get() + 1);
+            self.0.fetch_add(1, Ordering::Relaxed);
             true
         }
         fn accepts(&self, _: &DocId, _: &fieldcrm_sync::Incoming<'_>) -> Result<(), String> {
@@ -543,7 +544,7 @@ fn scope_is_asked_once_per_document_at_start() {
     let a = host_with(&mut rng, A, 25);
     let c = Counting(Default::default());
     let _s = Session::new(SessionRole::Initiator, WS, &c, a.index());
-    assert_eq!(c.0.get(), 25);
+    assert_eq!(c.0.load(Ordering::Relaxed), 25);
 }
 
 #[test]

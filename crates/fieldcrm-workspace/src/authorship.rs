@@ -44,6 +44,17 @@ fn takes_away(old: &Roster, new: &Roster) -> bool {
         })
 }
 
+/// A document holding changes whose author fails ([`Workspace::authors_of`]).
+struct Failed {
+    /// One line per removed change.
+    lines: Vec<String>,
+    /// What remains: the rebuilt document and its changes' signatures (`None`: nothing).
+    kept: Option<Rebuilt>,
+}
+
+/// A document's saved data and its changes' signatures.
+type Rebuilt = (Vec<u8>, Vec<(ChangeHash, Signature)>);
+
 impl Workspace {
     /// After a sync or bundle import: if the roster changed since the stored changes
     /// were last checked and took something away (or they never were), check every
@@ -96,99 +107,113 @@ impl Workspace {
     /// Check the author of every change in every stored document (other than the
     /// roster, which is checked by its own chain) against the stored roster; remove the
     /// changes that fail, and what depends on them. Returns one line per removed change.
+    /// The documents are checked on every core (a first sync checks all of them); what
+    /// fails is then rebuilt or deleted here, one document at a time.
     pub fn verify_authors(&self) -> Result<Vec<String>> {
         if !self.has_roster()? {
             return Ok(Vec::new());
         }
         let roster = self.roster()?;
-        let ids = self
+        let rid = DocId::workspace(&DocKind::Roster);
+        let ids: Vec<DocId> = self
             .store()
             .all_heads()
-            .map_err(fieldcrm_store::Error::from)?;
-        let rid = DocId::workspace(&DocKind::Roster);
+            .map_err(fieldcrm_store::Error::from)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id != rid)
+            .collect();
+        let checked = crate::par::par_map(&ids, 256, |id| self.authors_of(&roster, id));
         let mut out = Vec::new();
-        for (id, _) in ids {
-            if id == rid {
-                continue;
-            }
-            let Some(summary) = self.summary(&id)? else {
+        for (id, checked) in ids.iter().zip(checked) {
+            let Some(failed) = checked? else {
                 continue;
             };
-            let (bytes, sigs) = self
-                .store()
-                .load_signed(&id)
-                .map_err(fieldcrm_store::Error::from)?;
-            let mut am =
-                AutoCommit::load(&bytes).map_err(|e| Error::Corrupt(format!("{id}: {e}")))?;
-            let mut bad: HashSet<ChangeHash> = HashSet::new();
-            let mut lines = Vec::new();
-            let metas: Vec<_> = am
-                .get_changes_meta(&[])
-                .into_iter()
-                .map(|m| m.into_owned())
-                .collect();
-            for m in metas {
-                let reason = match DeviceKey::from_actor(&m.actor) {
-                    _ if m.deps.iter().any(|d| bad.contains(d)) => {
-                        Some("it depends on a refused change".to_string())
-                    }
-                    None => Some("its actor ID is not a fieldcrm device key".to_string()),
-                    Some(author) => {
-                        author_refusal(&roster, &author, m.timestamp, &summary).filter(|_| {
-                            // As sync judges it: the document as its author saw it.
-                            let at = if m.deps.is_empty() {
-                                am.fork_at(&[m.hash])
-                            } else {
-                                am.fork_at(&m.deps)
-                            };
-                            let then = at.ok().and_then(|at| {
-                                fieldcrm_model::Document::from_automerge(id.clone(), at)
-                                    .ok()?
-                                    .summary()
-                                    .ok()
-                            });
-                            then.is_none_or(|then| {
-                                author_refusal(&roster, &author, m.timestamp, &then).is_some()
-                            })
-                        })
-                    }
-                };
-                if let Some(reason) = reason {
-                    bad.insert(m.hash);
-                    lines.push(format!(
-                        "{} `{}` ({}): change {} removed: {reason}",
-                        summary.kind,
-                        summary.name,
-                        id.short(),
-                        short_id(&m.hash.to_string())
-                    ));
-                }
+            let store = self.store();
+            match failed.kept {
+                None => drop(store.delete(id).map_err(fieldcrm_store::Error::from)?),
+                Some((data, sigs)) => drop(
+                    store
+                        .replace(id, &data, &sigs)
+                        .map_err(fieldcrm_store::Error::from)?,
+                ),
             }
-            if bad.is_empty() {
-                continue;
-            }
-            let kept: Vec<Change> = am
-                .get_changes(&[])
-                .into_iter()
-                .filter(|c| !bad.contains(&c.hash()))
-                .collect();
-            let mut rebuilt = AutoCommit::new();
-            rebuilt
-                .apply_changes(kept)
-                .map_err(|e| Error::Corrupt(format!("{id}: {e}")))?;
-            let sigs: Vec<(ChangeHash, Signature)> =
-                sigs.into_iter().filter(|(h, _)| !bad.contains(h)).collect();
-            if rebuilt.get_heads().is_empty() {
-                self.store()
-                    .delete(&id)
-                    .map_err(fieldcrm_store::Error::from)?;
-            } else {
-                self.store()
-                    .replace(&id, &rebuilt.save(), &sigs)
-                    .map_err(fieldcrm_store::Error::from)?;
-            }
-            out.extend(lines);
+            out.extend(failed.lines);
         }
         Ok(out)
+    }
+
+    /// [`Workspace::verify_authors`] for one document: `None` when every change passes,
+    /// else the lines saying what was removed and what remains (saved data and
+    /// signatures; `None` when nothing does).
+    fn authors_of(&self, roster: &Roster, id: &DocId) -> Result<Option<Failed>> {
+        let Some(summary) = self.summary(id)? else {
+            return Ok(None);
+        };
+        let (bytes, sigs) = self
+            .store()
+            .load_signed(id)
+            .map_err(fieldcrm_store::Error::from)?;
+        let mut am = AutoCommit::load(&bytes).map_err(|e| Error::Corrupt(format!("{id}: {e}")))?;
+        let mut bad: HashSet<ChangeHash> = HashSet::new();
+        let mut lines = Vec::new();
+        let metas: Vec<_> = am
+            .get_changes_meta(&[])
+            .into_iter()
+            .map(|m| m.into_owned())
+            .collect();
+        for m in metas {
+            let reason = match DeviceKey::from_actor(&m.actor) {
+                _ if m.deps.iter().any(|d| bad.contains(d)) => {
+                    Some("it depends on a refused change".to_string())
+                }
+                None => Some("its actor ID is not a fieldcrm device key".to_string()),
+                Some(author) => {
+                    author_refusal(roster, &author, m.timestamp, &summary).filter(|_| {
+                        // As sync judges it: the document as its author saw it.
+                        let at = if m.deps.is_empty() {
+                            am.fork_at(&[m.hash])
+                        } else {
+                            am.fork_at(&m.deps)
+                        };
+                        let then = at.ok().and_then(|at| {
+                            fieldcrm_model::Document::from_automerge(id.clone(), at)
+                                .ok()?
+                                .summary()
+                                .ok()
+                        });
+                        then.is_none_or(|then| {
+                            author_refusal(roster, &author, m.timestamp, &then).is_some()
+                        })
+                    })
+                }
+            };
+            if let Some(reason) = reason {
+                bad.insert(m.hash);
+                lines.push(format!(
+                    "{} `{}` ({}): change {} removed: {reason}",
+                    summary.kind,
+                    summary.name,
+                    id.short(),
+                    short_id(&m.hash.to_string())
+                ));
+            }
+        }
+        if bad.is_empty() {
+            return Ok(None);
+        }
+        let kept: Vec<Change> = am
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| !bad.contains(&c.hash()))
+            .collect();
+        let mut rebuilt = AutoCommit::new();
+        rebuilt
+            .apply_changes(kept)
+            .map_err(|e| Error::Corrupt(format!("{id}: {e}")))?;
+        let sigs: Vec<(ChangeHash, Signature)> =
+            sigs.into_iter().filter(|(h, _)| !bad.contains(h)).collect();
+        let kept = (!rebuilt.get_heads().is_empty()).then(|| (rebuilt.save(), sigs));
+        Ok(Some(Failed { lines, kept }))
     }
 }

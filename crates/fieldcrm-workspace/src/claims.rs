@@ -13,7 +13,7 @@
 //! (a hash of all heads kept in the store's meta rows), and reads only this user's files
 //! (from the summary index), so a device holding others' files pays nothing for them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use fieldcrm_model::*;
 use fieldcrm_policy::claims::{claim_for, claim_id};
@@ -67,7 +67,7 @@ impl Workspace {
             if !matches!(doc.kind(), Ok(DocKind::Customer)) {
                 continue;
             }
-            let Some(c) = claim_fields(doc) else {
+            let Some(c) = claim_fields(doc.automerge()) else {
                 continue;
             };
             let key = claim_id(&ws, doc.id());
@@ -93,6 +93,42 @@ impl Workspace {
         }
         sales.commit(now, "登记客户归属 claim customer files");
         Ok(Some(sales))
+    }
+
+    /// The backfill's cache: per file, the hash of its heads and its claim at them.
+    fn claim_cache(&self) -> Result<BTreeMap<String, (u64, Option<Claim>)>> {
+        Ok(self
+            .store()
+            .get_blob(META_CLAIM_CACHE)
+            .map_err(fieldcrm_store::Error::from)?
+            .and_then(|t| serde_json::from_slice(&t).ok())
+            .unwrap_or_default())
+    }
+
+    /// Only a cache: if it cannot be written, the next run loads the files again.
+    fn set_claim_cache(&self, cache: &BTreeMap<String, (u64, Option<Claim>)>) {
+        if let Ok(text) = serde_json::to_vec(cache) {
+            let _ = self.store().set_blob(META_CLAIM_CACHE, &text);
+        }
+    }
+
+    /// After a sync session: keep the claims of the files it received whole (computed
+    /// from the documents it loaded to judge them, [`StoreHost`](crate::StoreHost)) in
+    /// the backfill's cache, so that the backfill does not load those files again (a
+    /// new device's first sync brings all of them). Only a cache: nothing is lost when
+    /// it cannot be read or written.
+    pub fn keep_claims(&self, host: &mut crate::StoreHost) {
+        let got = std::mem::take(&mut host.claims);
+        if got.is_empty() {
+            return;
+        }
+        let Ok(mut cache) = self.claim_cache() else {
+            return;
+        };
+        for (id, heads, claim) in got {
+            cache.insert(id.to_string(), (heads, claim));
+        }
+        self.set_claim_cache(&cache);
     }
 
     /// What goes out with a sync or a bundle: this user's claims, brought up to date
@@ -123,9 +159,10 @@ impl Workspace {
         {
             return Ok(0);
         }
-        let sales_doc = self.load(&sales_id)?;
-        let current: Sales = sales_doc.hydrate()?;
         let me = self.me()?;
+        // Every claim as it stands, and whether it counts, from one walk of the Sales
+        // document (not a hydration and then a lookup per claim: 100,000 claims).
+        let current = held_claims(&self.load(&sales_id)?, &me.roster);
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
         let mine = self.list(
@@ -135,29 +172,6 @@ impl Workspace {
                 .tombstones(Tombstones::Include),
         )?;
         let ws = me.roster.workspace_id.as_str();
-        // Whether the current claim of `key` was written by a device that counts for it:
-        // its owner and date are there, and they and every key were written by the
-        // owner's device or a manager's (as the rules count claims: the policy crate's
-        // `claims::counted`).
-        let trusted = |key: &str, owner: &str| {
-            let prefix = format!("claims/{key}");
-            let owner_path = format!("{prefix}/owner");
-            let since_path = format!("{prefix}/since");
-            let keys_path = format!("{prefix}/keys/*");
-            let patterns = [owner_path.as_str(), since_path.as_str(), keys_path.as_str()];
-            let states = fieldcrm_model::fields::field_states(sales_doc.automerge(), &patterns);
-            states.contains_key(&owner_path)
-                && states.contains_key(&since_path)
-                && states.values().all(|f| {
-                    f.values.first().is_some_and(|s| {
-                        s.device()
-                            .and_then(|d| me.roster.device_user(&d))
-                            .is_some_and(|(u, user)| {
-                                u == owner || Authority::AssignOwner.allows(&user.role)
-                            })
-                    })
-                })
-        };
         let mut sales: Option<Document> = None;
         let mut count = 0;
         // The claim each of my files should have, computed from the file at its heads,
@@ -170,12 +184,7 @@ impl Workspace {
             .map(|(id, hs)| (id, heads_hash(&hs)))
             .collect();
         let sales_heads = heads.get(&sales_id).copied().unwrap_or_default();
-        let cached: BTreeMap<String, (u64, Option<Claim>)> = self
-            .store()
-            .get_blob(META_CLAIM_CACHE)
-            .map_err(meta)?
-            .and_then(|t| serde_json::from_slice(&t).ok())
-            .unwrap_or_default();
+        let cached = self.claim_cache()?;
         // Neither the Sales document nor a file changed since the last run: its claim
         // was checked then.
         let sales_same = cached
@@ -188,9 +197,8 @@ impl Workspace {
             let h = heads.get(&row.id).copied().unwrap_or_default();
             match cached.get(row.id.as_str()).filter(|(ch, _)| *ch == h) {
                 Some((_, claim)) => Ok(Some((h, claim.clone(), true))),
-                None => {
-                    Ok(claim_fields(&self.load(&row.id)?).map(|c| (h, claim_for(ws, &c), false)))
-                }
+                None => Ok(claim_fields(self.load(&row.id)?.automerge())
+                    .map(|c| (h, claim_for(ws, &c), false))),
             }
         });
         for (row, computed) in mine.iter().zip(computed) {
@@ -202,12 +210,12 @@ impl Workspace {
             let live = computed.is_some();
             let key = claim_id(ws, &row.id);
             let wanted = computed.filter(|cl| cl.owner == me.user_id);
-            let have = current.claims.get(&key);
+            let have = current.get(&key);
             let write = match (&wanted, have) {
-                (Some(w), Some(h)) => w != h || (!checked && !trusted(&key, &w.owner)),
+                (Some(w), Some(h)) => *w != h.claim || (!checked && !h.counts),
                 (Some(_), None) => true,
                 // This user's claim on a file merged away or archived.
-                (None, Some(h)) => h.owner == me.user_id && !live,
+                (None, Some(h)) => h.claim.owner == me.user_id && !live,
                 (None, None) => false,
             };
             if !write {
@@ -230,10 +238,7 @@ impl Workspace {
             sales_after = heads_hash(&doc.heads());
         }
         cache.insert(SALES_ENTRY.to_string(), (sales_after, None));
-        // Only a cache: if it cannot be written, the next run loads the files again.
-        if let Ok(text) = serde_json::to_vec(&cache) {
-            let _ = self.store().set_blob(META_CLAIM_CACHE, &text);
-        }
+        self.set_claim_cache(&cache);
         if let Some(s) = crate::memo::stamp(self.store()) {
             self.store()
                 .set_meta_str(META_BACKFILL, &format!("{s:016x}"))
@@ -241,6 +246,105 @@ impl Workspace {
         }
         Ok(count)
     }
+}
+
+/// A claim held in the Sales document, as its fields' winning values show it.
+struct Held {
+    claim: Claim,
+    /// Whether it counts for its owner: its owner and date are there, and they and every
+    /// key were written by the owner's device or a manager's (as the rules count claims:
+    /// the policy crate's `claims::counted`).
+    counts: bool,
+}
+
+/// Every claim in the Sales document `sales`, by key, read in one pass over its claims
+/// (winning values and who wrote them, as the claims' field states give them, without
+/// building those for 100,000 claims at once). A claim whose fields do not read as a
+/// claim (a missing or mistyped owner or date) is left out: the backfill writes it again.
+fn held_claims(sales: &Document, roster: &Roster) -> HashMap<String, Held> {
+    use automerge::{ObjType, ReadDoc, ScalarValue, Value};
+    let am = sales.automerge();
+    let mut out = HashMap::new();
+    let Ok(Some((Value::Object(ObjType::Map), claims))) = am.get(automerge::ROOT, "claims") else {
+        return out;
+    };
+    // Each writer's user and whether that user may assign owners, by actor.
+    let mut writers: HashMap<automerge::ActorId, Option<(String, bool)>> = HashMap::new();
+    let mut counts_for = |id: &automerge::ObjId, owner: &str| {
+        let Some(actor) = fieldcrm_model::fields::actor_of(id) else {
+            return false;
+        };
+        let who = writers.entry(actor.clone()).or_insert_with(|| {
+            let (user_id, user) = roster.device_user(&DeviceKey::from_actor(actor)?)?;
+            Some((
+                user_id.to_string(),
+                Authority::AssignOwner.allows(&user.role),
+            ))
+        });
+        who.as_ref()
+            .is_some_and(|(user, manager)| user == owner || *manager)
+    };
+    let text = |v: &Value<'_>| match v {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(t) => Some(t.to_string()),
+            _ => None,
+        },
+        Value::Object(_) => None,
+    };
+    // As a claim's date is written (autosurgeon writes an `i64` as an Int).
+    let int = |v: &Value<'_>| match v {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Int(n) => Some(*n),
+            _ => None,
+        },
+        Value::Object(_) => None,
+    };
+    for item in am.map_range(&claims, ..) {
+        let obj = item.id();
+        let (Ok(Some((owner, owner_id))), Ok(Some((since, since_id)))) =
+            (am.get(&obj, "owner"), am.get(&obj, "since"))
+        else {
+            continue;
+        };
+        let (Some(owner), Some(since)) = (text(&owner), int(&since)) else {
+            continue;
+        };
+        let mut counts = counts_for(&owner_id, &owner) && counts_for(&since_id, &owner);
+        let mut keys = BTreeMap::new();
+        if let Ok(Some((Value::Object(ObjType::Map), keys_obj))) = am.get(&obj, "keys") {
+            for k in am.map_range(&keys_obj, ..) {
+                counts &= counts_for(&k.id(), &owner);
+                if let Some(v) = text(&k.value.clone().into_value()) {
+                    keys.insert(k.key.to_string(), v);
+                }
+            }
+        }
+        let claim = Claim { owner, since, keys };
+        out.insert(item.key.to_string(), Held { claim, counts });
+    }
+    out
+}
+
+/// A file's claim as the backfill's cache keeps it: the file, the hash of its heads, and
+/// its claim at them.
+pub(crate) type Cached = (DocId, u64, Option<Claim>);
+
+/// The claims of the customer files in `docs` that a session received whole and loaded
+/// to judge them (computed on every core; files received as changes are left to the
+/// backfill).
+pub(crate) fn of_received(workspace: &str, docs: &[fieldcrm_sync::SaveDoc]) -> Vec<Cached> {
+    let whole: Vec<_> = docs
+        .iter()
+        .filter_map(|d| Some((&d.id, d.whole_heads.as_ref()?, d.loaded.as_deref()?)))
+        .filter(|(_, _, l)| l.summary.kind == DocKind::Customer)
+        .collect();
+    crate::par::par_map(&whole, 64, |(id, heads, l)| {
+        let c = claim_fields(&l.doc)?;
+        Some(((*id).clone(), heads_hash(heads), claim_for(workspace, &c)))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The cache entry that holds the Sales document's heads hash.
@@ -258,9 +362,8 @@ fn heads_hash(heads: &[automerge::ChangeHash]) -> u64 {
 /// The fields of a customer file a claim is made of (name, credit code, contact phones,
 /// owner, registration time, merged or archived), read without hydrating the rest of the
 /// file (its interactions, quotes, ... can be most of it).
-fn claim_fields(doc: &Document) -> Option<Customer> {
+fn claim_fields(am: &automerge::AutoCommit) -> Option<Customer> {
     use autosurgeon::hydrate_prop;
-    let am = doc.automerge();
     let root = automerge::ROOT;
     Some(Customer {
         name: hydrate_prop(am, &root, "name").ok()?,

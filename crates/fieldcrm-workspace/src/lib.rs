@@ -20,7 +20,7 @@ pub mod keyfile;
 mod live;
 mod memo;
 mod merge;
-mod par;
+use fieldcrm_model::par;
 mod pending;
 mod query;
 mod records;
@@ -67,7 +67,7 @@ pub use resolve::resolve_entity;
 pub use search::*;
 pub use shared::{SharedItems, roster_stamp};
 pub use snapshots::snapshots_of;
-pub use sync::{PeerScope, PeerSession, StoreHost};
+pub use sync::{PeerScope, PeerSession, StoreHost, received};
 pub use views::*;
 
 /// How long [`Workspace::open`] waits for another process to let go of the store.

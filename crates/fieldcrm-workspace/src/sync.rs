@@ -14,6 +14,11 @@ pub struct StoreHost {
     store: Store,
     /// Documents received and saved in this session, in order.
     pub received: Vec<DocId>,
+    /// The workspace whose claims to compute for received customer files (`None`: none).
+    workspace: Option<String>,
+    /// The claims of the customer files saved as they came, computed from the documents
+    /// the session loaded to judge them ([`Workspace::keep_claims`] keeps them).
+    pub(crate) claims: Vec<crate::claims::Cached>,
 }
 
 impl StoreHost {
@@ -22,6 +27,8 @@ impl StoreHost {
         StoreHost {
             store,
             received: Vec::new(),
+            workspace: None,
+            claims: Vec::new(),
         }
     }
 }
@@ -45,15 +52,35 @@ impl Host for StoreHost {
             .collect()
     }
 
-    fn save(&mut self, docs: Vec<SaveDoc>) -> std::result::Result<(), HostError> {
+    fn save(&mut self, mut docs: Vec<SaveDoc>) -> std::result::Result<(), HostError> {
+        let claims = match &self.workspace {
+            Some(ws) => crate::claims::of_received(ws, &docs),
+            None => Vec::new(),
+        };
         self.store
-            .apply_batch(
-                docs.iter()
-                    .map(|d| (&d.id, d.data.as_slice(), d.sigs.as_slice())),
-            )
+            .apply_received(docs.iter_mut().map(received))
             .map_err(|e| HostError(e.to_string()))?;
+        self.claims.extend(claims);
         self.received.extend(docs.into_iter().map(|d| d.id));
         Ok(())
+    }
+}
+
+/// What the store applies of a document a session received; the document the session
+/// loaded to judge it is taken (a first sync does not load each document twice).
+pub fn received(d: &mut SaveDoc) -> fieldcrm_store::Received<'_> {
+    let SaveDoc {
+        id,
+        data,
+        sigs,
+        loaded,
+        ..
+    } = d;
+    fieldcrm_store::Received {
+        id,
+        data,
+        sigs,
+        loaded: loaded.take().map(|l| (l.doc, l.summary)),
     }
 }
 
@@ -251,6 +278,9 @@ impl Workspace {
 
     /// A host over this workspace's store.
     pub fn sync_host(&self) -> StoreHost {
-        StoreHost::new(self.store().clone())
+        StoreHost {
+            workspace: Some(self.workspace_id().to_string()),
+            ..StoreHost::new(self.store().clone())
+        }
     }
 }

@@ -1,15 +1,16 @@
 //! Applying untrusted Automerge bytes (from a sync peer or a bundle) to stored documents.
 
+use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 use automerge::{AutoCommit, ChangeHash};
-use fieldcrm_model::{DocError, DocId, Document, Signature};
+use fieldcrm_model::{DocError, DocId, Document, Signature, Summary};
 
 use super::{
     Tables, append, damaged, finish, put_new, put_sigs, read_doc_bytes, read_state, remove_in,
 };
-use crate::error::{ApplyError, DbResultExt, SaveError};
+use crate::error::{ApplyError, DbResultExt};
 use crate::store::{Store, StoreOptions};
 
 /// The first bytes of every Automerge chunk.
@@ -85,8 +86,28 @@ fn apply_untrusted(am: &mut AutoCommit, data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Received data for one document ([`Store::apply_received`]).
+#[derive(Debug)]
+pub struct Received<'a> {
+    /// The document.
+    pub id: &'a DocId,
+    /// Automerge chunks from outside (untrusted).
+    pub data: &'a [u8],
+    /// The signatures of the changes in `data` (checked by the caller).
+    pub sigs: &'a [(ChangeHash, Signature)],
+    /// When `data` is one whole saved document: `data` as the caller already loaded it
+    /// with `Automerge::load` (which is strict), with its summary. Used when this store
+    /// does not hold the document, so that it is not loaded and read a second time.
+    pub loaded: Option<(AutoCommit, Summary)>,
+}
+
+/// Whether `data` is exactly one whole saved document chunk.
+fn one_document(data: &[u8]) -> bool {
+    matches!(split_chunks(data).as_deref(), Ok([(0, whole)]) if whole.len() == data.len())
+}
+
 /// Apply untrusted chunks to one document inside a write transaction; returns its heads
-/// and whether anything was written.
+/// and whether anything was written. `loaded`: see [`Received::loaded`].
 fn apply_in(
     t: &mut Tables<'_>,
     path: &Path,
@@ -94,6 +115,7 @@ fn apply_in(
     id: &DocId,
     chunks: &[&[u8]],
     sigs: &[(ChangeHash, Signature)],
+    loaded: Option<(AutoCommit, Summary)>,
 ) -> Result<(Vec<ChangeHash>, bool), ApplyError> {
     let key = id.as_str();
     let rejected = |detail: String| ApplyError::Rejected {
@@ -102,6 +124,21 @@ fn apply_in(
         detail,
     };
     let st = read_state(&t.state, path, key)?;
+    if let (None, [one], Some((mut am, summary))) = (&st, chunks, loaded)
+        && one_document(one)
+    {
+        let heads = am.get_heads();
+        if heads.is_empty() {
+            return Ok((heads, false));
+        }
+        let mut doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        put_sigs(t, path, key, sigs)?;
+        put_new(t, path, &mut doc, None, Some(one), Some(summary)).map_err(ApplyError::from)?;
+        return Ok((heads, true));
+    }
     let mut am = match &st {
         None => AutoCommit::new(),
         Some(_) => {
@@ -135,10 +172,7 @@ fn apply_in(
     // A new document that arrived as one whole saved document (a first sync) is stored
     // as those bytes, already checked by a strict load, instead of being saved again.
     let as_received = match (&st, chunks) {
-        (None, [one]) => match split_chunks(one).as_deref() {
-            Ok([(0, whole)]) if whole.len() == one.len() => Some(*one),
-            _ => None,
-        },
+        (None, [one]) if one_document(one) => Some(*one),
         _ => None,
     };
     let mut doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
@@ -150,11 +184,7 @@ fn apply_in(
         None => put_new(t, path, &mut doc, None, as_received, None),
         Some(st) => append(t, path, opts, st, &mut doc, &bytes),
     }
-    .map_err(|e| match e {
-        SaveError::Doc { path, source } => ApplyError::Doc { path, source },
-        SaveError::Damaged(d) => ApplyError::Damaged(d),
-        SaveError::Db(d) => ApplyError::Db(d),
-    })?;
+    .map_err(ApplyError::from)?;
     Ok((after, true))
 }
 
@@ -192,7 +222,7 @@ impl Store {
             if let Ok(mut derived) = txn.open_table(crate::derived::DERIVED) {
                 derived.remove(id.as_str()).db(path)?;
             }
-            apply_in(&mut t, path, self.options(), id, &[data], sigs)?.0
+            apply_in(&mut t, path, self.options(), id, &[data], sigs, None)?.0
         };
         finish(txn, true, path)?;
         Ok(heads)
@@ -206,26 +236,53 @@ impl Store {
         &self,
         items: impl IntoIterator<Item = (&'a DocId, &'a [u8], &'a [(ChangeHash, Signature)])>,
     ) -> Result<Vec<(DocId, Vec<ChangeHash>)>, ApplyError> {
+        self.apply_received(items.into_iter().map(|(id, data, sigs)| Received {
+            id,
+            data,
+            sigs,
+            loaded: None,
+        }))
+    }
+
+    /// [`Store::apply_batch`] of received documents, some of them already loaded by the
+    /// caller ([`Received::loaded`]).
+    pub fn apply_received<'a>(
+        &self,
+        items: impl IntoIterator<Item = Received<'a>>,
+    ) -> Result<Vec<(DocId, Vec<ChangeHash>)>, ApplyError> {
         let path = self.path();
         let txn = self.db().begin_write().db(path)?;
         let mut out: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
+        // Where each document is in `out` (a first sync brings thousands per batch).
+        let mut at: HashMap<&DocId, usize> = HashMap::new();
         let mut wrote = false;
         {
             let mut t = Tables::open(&txn, path)?;
             // Group consecutive items for one document so it is loaded once.
             let mut items = items.into_iter().peekable();
-            while let Some((id, first, first_sigs)) = items.next() {
-                let mut chunks = vec![first];
-                let mut sigs = first_sigs.to_vec();
-                while let Some((_, more, more_sigs)) = items.next_if(|(next, _, _)| *next == id) {
-                    chunks.push(more);
-                    sigs.extend_from_slice(more_sigs);
+            while let Some(first) = items.next() {
+                let id = first.id;
+                let mut chunks = vec![first.data];
+                let mut sigs = first.sigs.to_vec();
+                let mut loaded = first.loaded;
+                while let Some(more) = items.next_if(|next| next.id == id) {
+                    chunks.push(more.data);
+                    sigs.extend_from_slice(more.sigs);
+                    loaded = None;
                 }
-                let (heads, changed) = apply_in(&mut t, path, self.options(), id, &chunks, &sigs)?;
+                let (heads, changed) =
+                    apply_in(&mut t, path, self.options(), id, &chunks, &sigs, loaded)?;
                 wrote |= changed;
-                match out.iter_mut().find(|(i, _)| i == id) {
-                    Some(slot) => slot.1 = heads,
-                    None => out.push((id.clone(), heads)),
+                match at.get(id) {
+                    Some(&i) => {
+                        if let Some(slot) = out.get_mut(i) {
+                            slot.1 = heads;
+                        }
+                    }
+                    None => {
+                        at.insert(id, out.len());
+                        out.push((id.clone(), heads));
+                    }
                 }
             }
         }

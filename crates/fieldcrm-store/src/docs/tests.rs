@@ -273,6 +273,56 @@ fn apply_batch_is_all_or_nothing() {
 }
 
 #[test]
+fn a_received_document_already_loaded_is_stored_as_it_came_and_only_when_new() {
+    let (_d, s) = store();
+    let mut a = customer("华南贸易（深圳）有限公司 🚚");
+    let mut b = customer("B");
+    let (ida, idb) = (a.id().clone(), b.id().clone());
+    let (sa, sb) = (a.save(), b.save());
+    let loaded = |bytes: &[u8], doc: &mut Document| {
+        Some((AutoCommit::load(bytes).unwrap(), doc.summary().unwrap()))
+    };
+    let la = loaded(&sa, &mut a);
+    let out = s
+        .apply_received([
+            Received {
+                id: &ida,
+                data: &sa,
+                sigs: &[],
+                loaded: la,
+            },
+            Received {
+                id: &idb,
+                data: &sb,
+                sigs: &[],
+                loaded: None,
+            },
+        ])
+        .unwrap();
+    assert_eq!(out, vec![(ida.clone(), a.heads()), (idb, b.heads())]);
+    // Stored as the bytes that came, with the summary given.
+    assert_eq!(s.load_bytes(&ida).unwrap(), sa);
+    assert_eq!(s.summary(&ida).unwrap().unwrap(), a.summary().unwrap());
+    // Held already: the data is merged into the stored document, not taken whole.
+    let fork = a.automerge_mut().fork();
+    let mut other = Document::from_automerge(ida.clone(), fork).unwrap();
+    add_contact(&mut a, "y", 6);
+    s.apply_changes(&ida, &[a.save_incremental()]).unwrap();
+    add_contact(&mut other, "x", 5);
+    let whole = other.save();
+    let lo = loaded(&whole, &mut other);
+    s.apply_received([Received {
+        id: &ida,
+        data: &whole,
+        sigs: &[],
+        loaded: lo,
+    }])
+    .unwrap();
+    let stored = s.load(&ida, &A).unwrap();
+    assert_eq!(contacts(&stored), vec!["x".to_string(), "y".to_string()]);
+}
+
+#[test]
 fn batch_save_is_one_transaction_and_all_heads_lists_everything() {
     let (_d, s) = store();
     let mut docs: Vec<Document> = (0..50).map(|i| customer(&format!("c{i:02}"))).collect();

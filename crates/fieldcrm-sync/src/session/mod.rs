@@ -73,6 +73,9 @@ pub struct SaveDoc {
     /// For a whole saved document: its heads. A host that does not hold the document may
     /// store `data` and these heads as they are, without parsing the document again.
     pub whole_heads: Option<Vec<ChangeHash>>,
+    /// For a whole document this side did not hold, accepted whole: `data` as the
+    /// session loaded it to judge it, with its summary.
+    pub loaded: Option<Box<JudgedDoc>>,
 }
 
 /// A document a host loaded for [`Session::loaded`].
@@ -424,7 +427,7 @@ mod receive;
 mod send;
 mod verify;
 
-pub use verify::{Judged, Part, RefusedChange, judge, reason_zh};
+pub use verify::{Judged, JudgedDoc, Part, RefusedChange, judge, reason_zh};
 #[cfg(test)]
 mod tests;
 

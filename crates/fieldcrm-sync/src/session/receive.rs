@@ -122,20 +122,24 @@ impl<S: Scope> Session<S> {
                 }
             }
         }
-        let mut out = Vec::with_capacity(turn.changes.len());
-        for part in &turn.changes {
+        // Each document is judged on its own (parsed, signatures checked, scope asked),
+        // on every core: a first sync receives thousands per message.
+        let held: Vec<bool> = (turn.changes.iter())
+            .map(|part| self.items.0.find(part.id()).is_some())
+            .collect();
+        let parts: Vec<(&wire::ChangesPart, bool)> = turn.changes.iter().zip(held).collect();
+        let scope = &self.scope;
+        let out = fieldcrm_model::par::par_map(&parts, 16, |&(part, held)| {
             let id = recon::doc_id(part.id());
-            let held = self.items.0.find(part.id()).is_some();
-            let prepared = if !held && matches!(part, wire::ChangesPart::Changes { .. }) {
+            if !held && matches!(part, wire::ChangesPart::Changes { .. }) {
                 verify::not_offered(id)
             } else {
                 // A document Automerge cannot read is set aside and reported (the peer is
                 // told why); every other document of the session goes on syncing.
-                verify::judge(&self.scope, part.into(), id.clone(), held)
+                verify::judge(scope, part.into(), id.clone(), held)
                     .unwrap_or_else(|detail| verify::damaged(id, &detail))
-            };
-            out.push(prepared);
-        }
+            }
+        });
         Ok(out)
     }
 
@@ -190,6 +194,7 @@ impl<S: Scope> Session<S> {
                     data: p.data,
                     sigs: p.sigs,
                     whole_heads: p.whole_heads,
+                    loaded: p.loaded,
                 }),
                 Err(reason) => {
                     self.report

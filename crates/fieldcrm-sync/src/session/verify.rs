@@ -53,6 +53,19 @@ pub struct Judged {
     /// The document left the peer's scope ([`Scope::leaving`]): `data` is saved all the
     /// same, and this reason is sent so the peer removes its copy.
     pub leaving: Option<String>,
+    /// A whole document new to this side, accepted whole: `data` as loaded to judge it.
+    pub loaded: Option<Box<JudgedDoc>>,
+}
+
+/// A whole document new to this side as it was judged: `data` loaded (strictly, as
+/// `Automerge::load` does) and its summary, so that a host can store it without
+/// loading and reading it again.
+#[derive(Debug, Clone)]
+pub struct JudgedDoc {
+    /// The loaded document.
+    pub doc: AutoCommit,
+    /// Its summary (what the scope judged it by).
+    pub summary: Summary,
 }
 
 /// A refusal reason of this crate (English: it is also sent to the peer) said in
@@ -158,6 +171,7 @@ pub(super) fn not_offered(id: DocId) -> Judged {
         whole_heads: None,
         refused: Vec::new(),
         leaving: None,
+        loaded: None,
     }
 }
 
@@ -309,6 +323,7 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
         parsed = without(parsed, &bad)?;
     }
     let keep = |h: &ChangeHash| !bad.contains(h);
+    let mut loaded = None;
     let (data, sigs, whole_heads) = match parsed {
         Parsed::Changes(cs) => {
             let mut data = Vec::new();
@@ -334,7 +349,15 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
             if sigs.is_empty() {
                 (Vec::new(), Vec::new(), None)
             } else {
-                (bytes, sigs, Some(doc.get_heads()))
+                let heads = doc.get_heads();
+                // Nothing refused: `doc` is `bytes` as they came, and its summary is
+                // the one judged.
+                if bad.is_empty()
+                    && let Some(Ok(summary)) = doc_summary
+                {
+                    loaded = Some(Box::new(JudgedDoc { doc, summary }));
+                }
+                (bytes, sigs, Some(heads))
             }
         }
     };
@@ -346,6 +369,7 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
         verdict,
         refused,
         leaving,
+        loaded,
     })
 }
 

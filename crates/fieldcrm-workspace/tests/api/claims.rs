@@ -269,3 +269,39 @@ fn claims_follow_reassignment_and_merge_and_old_files_are_backfilled() {
     let after = claims(&t.manager);
     assert!(after.contains_key(&key(&a)) && !after.contains_key(&key(&b)));
 }
+
+#[test]
+fn a_file_received_whole_has_its_claim_kept_from_the_session() {
+    let kit = Kit::new();
+    let t = kit.team();
+    let id = register(
+        &kit,
+        &t.rep,
+        "杭州云栖科技 🌿",
+        "钱工",
+        "０５７１-8888 9999",
+    );
+    kit.sync(&t.rep, &t.manager);
+    // The manager's device received the file whole: its claim was computed from the
+    // document the session loaded, and kept for the backfill at the file's heads.
+    let blob = t
+        .manager
+        .store()
+        .get_blob("claims-cache-v1")
+        .unwrap()
+        .unwrap();
+    let cache: std::collections::BTreeMap<String, (u64, Option<Claim>)> =
+        serde_json::from_slice(&blob).unwrap();
+    let ws = t.rep.whoami().workspace_id;
+    let c: fieldcrm_model::Customer = t.manager.load(&id).unwrap().hydrate().unwrap();
+    let kept = cache
+        .get(id.as_str())
+        .expect("the received file's claim is kept");
+    assert_eq!(kept.1, fieldcrm_policy::claims::claim_for(&ws, &c));
+    assert!(kept.1.is_some());
+    // The rep's own device computed it from the file itself: the same claim.
+    let blob = t.rep.store().get_blob("claims-cache-v1").unwrap().unwrap();
+    let mine: std::collections::BTreeMap<String, (u64, Option<Claim>)> =
+        serde_json::from_slice(&blob).unwrap();
+    assert_eq!(mine.get(id.as_str()), Some(kept));
+}

@@ -1,9 +1,10 @@
 //! Work spread over the cores: per-document steps that are independent of each other
-//! (decoding a cached snapshot, building one, computing a file's claim).
+//! (judging a received document, decoding a cached snapshot, building one, computing a
+//! file's claim).
 
 /// `f` applied to every item, in order, on up to one scoped thread per core, each taking
 /// one contiguous chunk of at least `min_chunk` items (small inputs stay on this thread).
-pub(crate) fn par_map<T: Sync, R: Send>(
+pub fn par_map<T: Sync, R: Send>(
     items: &[T],
     min_chunk: usize,
     f: impl Fn(&T) -> R + Sync,
