@@ -162,7 +162,7 @@ impl Workspace {
         let me = self.me()?;
         // Every claim as it stands, and whether it counts, from one walk of the Sales
         // document (not a hydration and then a lookup per claim: 100,000 claims).
-        let current = held_claims(&self.load(&sales_id)?, &me.roster);
+        let mut current = held_claims(&self.load(&sales_id)?, &me.roster);
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
         let mine = self.list(
@@ -184,7 +184,7 @@ impl Workspace {
             .map(|(id, hs)| (id, heads_hash(&hs)))
             .collect();
         let sales_heads = heads.get(&sales_id).copied().unwrap_or_default();
-        let cached = self.claim_cache()?;
+        let mut cached = self.claim_cache()?;
         // Neither the Sales document nor a file changed since the last run: its claim
         // was checked then.
         let sales_same = cached
@@ -193,10 +193,12 @@ impl Workspace {
         let mut cache: BTreeMap<String, (u64, Option<Claim>)> = BTreeMap::new();
         // Each changed file loaded and its claim computed, on every core (a new
         // device's first sync brings all of this user's files at once).
+        // (Claims are moved, never copied, from here on: a first sync brings 100,000.)
         let computed = crate::par::par_map(&mine, 64, |row| -> Result<_> {
             let h = heads.get(&row.id).copied().unwrap_or_default();
             match cached.get(row.id.as_str()).filter(|(ch, _)| *ch == h) {
-                Some((_, claim)) => Ok(Some((h, claim.clone(), true))),
+                // Taken from the cache below.
+                Some(_) => Ok(Some((h, None, true))),
                 None => Ok(claim_fields(self.load(&row.id)?.automerge())
                     .map(|c| (h, claim_for(ws, &c), false))),
             }
@@ -205,32 +207,36 @@ impl Workspace {
             let Some((h, computed, seen)) = computed? else {
                 continue;
             };
+            let computed = match seen {
+                true => cached.remove(row.id.as_str()).and_then(|(_, c)| c),
+                false => computed,
+            };
             let checked = seen && sales_same;
-            cache.insert(row.id.to_string(), (h, computed.clone()));
             let live = computed.is_some();
             let key = claim_id(ws, &row.id);
-            let wanted = computed.filter(|cl| cl.owner == me.user_id);
-            let have = current.get(&key);
-            let write = match (&wanted, have) {
+            let wanted = computed.as_ref().filter(|cl| cl.owner == me.user_id);
+            let have = current.remove(&key);
+            let write = match (wanted, &have) {
                 (Some(w), Some(h)) => *w != h.claim || (!checked && !h.counts),
                 (Some(_), None) => true,
                 // This user's claim on a file merged away or archived.
                 (None, Some(h)) => h.claim.owner == me.user_id && !live,
                 (None, None) => false,
             };
-            if !write {
-                continue;
+            if write {
+                let doc = match &mut sales {
+                    Some(d) => d,
+                    None => sales.insert(self.load(&sales_id)?),
+                };
+                match wanted {
+                    Some(w) => put_claim(doc, &key, w)?,
+                    None => doc.delete(&["claims", &key])?,
+                }
+                count += 1;
             }
-            let doc = match &mut sales {
-                Some(d) => d,
-                None => sales.insert(self.load(&sales_id)?),
-            };
-            match &wanted {
-                Some(w) => put_claim(doc, &key, w)?,
-                None => doc.delete(&["claims", &key])?,
-            }
-            count += 1;
+            cache.insert(row.id.to_string(), (h, computed));
         }
+        drop((cached, current));
         let mut sales_after = sales_heads;
         if let Some(mut doc) = sales {
             doc.commit(now, "补登客户归属 backfill customer claims");
