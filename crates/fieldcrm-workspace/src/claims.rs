@@ -165,11 +165,12 @@ impl Workspace {
         let mut current = held_claims(&self.load(&sales_id)?, &me.roster);
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
-        let mine = self.list(
+        let mine: Vec<DocId> = self.list_map(
             &Filter::default()
                 .kind(DocKind::Customer)
                 .owner(me.user_id.clone())
                 .tombstones(Tombstones::Include),
+            |id, _| id.clone(),
         )?;
         let ws = me.roster.workspace_id.as_str();
         let mut sales: Option<Document> = None;
@@ -194,26 +195,27 @@ impl Workspace {
         // Each changed file loaded and its claim computed, on every core (a new
         // device's first sync brings all of this user's files at once).
         // (Claims are moved, never copied, from here on: a first sync brings 100,000.)
-        let computed = crate::par::par_map(&mine, 64, |row| -> Result<_> {
-            let h = heads.get(&row.id).copied().unwrap_or_default();
-            match cached.get(row.id.as_str()).filter(|(ch, _)| *ch == h) {
-                // Taken from the cache below.
-                Some(_) => Ok(Some((h, None, true))),
-                None => Ok(claim_fields(self.load(&row.id)?.automerge())
-                    .map(|c| (h, claim_for(ws, &c), false))),
-            }
-        });
-        for (row, computed) in mine.iter().zip(computed) {
+        let computed =
+            crate::par::par_map(&mine, 64, |id| -> Result<_> {
+                let h = heads.get(id).copied().unwrap_or_default();
+                match cached.get(id.as_str()).filter(|(ch, _)| *ch == h) {
+                    // Taken from the cache below.
+                    Some(_) => Ok(Some((h, None, true))),
+                    None => Ok(claim_fields(self.load(id)?.automerge())
+                        .map(|c| (h, claim_for(ws, &c), false))),
+                }
+            });
+        for (id, computed) in mine.iter().zip(computed) {
             let Some((h, computed, seen)) = computed? else {
                 continue;
             };
             let computed = match seen {
-                true => cached.remove(row.id.as_str()).and_then(|(_, c)| c),
+                true => cached.remove(id.as_str()).and_then(|(_, c)| c),
                 false => computed,
             };
             let checked = seen && sales_same;
             let live = computed.is_some();
-            let key = claim_id(ws, &row.id);
+            let key = claim_id(ws, id);
             let wanted = computed.as_ref().filter(|cl| cl.owner == me.user_id);
             let have = current.remove(&key);
             let write = match (wanted, &have) {
@@ -234,7 +236,7 @@ impl Workspace {
                 }
                 count += 1;
             }
-            cache.insert(row.id.to_string(), (h, computed));
+            cache.insert(id.to_string(), (h, computed));
         }
         drop((cached, current));
         let mut sales_after = sales_heads;
