@@ -175,7 +175,6 @@ async fn serve_one<E: ServeEvents, C: Fn() -> Millis>(
         with: with.to_string(),
         source,
     })?;
-    ws.keep_claims(&mut host);
     let elapsed = started.elapsed();
     let peer = conn.peer();
     conn.finish()

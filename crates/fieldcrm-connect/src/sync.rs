@@ -204,7 +204,6 @@ async fn drive_session<T: FrameTransport, P: Progress>(
 ) -> std::result::Result<Report, DriveError> {
     let mut host = ws.sync_host();
     drive(conn, session, &mut host, |r| progress.update(r)).await?;
-    ws.keep_claims(&mut host);
     Ok(session.report().clone())
 }
 

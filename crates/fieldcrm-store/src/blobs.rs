@@ -1,5 +1,6 @@
 //! Large values the layers above keep beside the documents (a device's record of what a
-//! relay acknowledged, the claims backfill's cache): one row per key in their own table,
+//! relay acknowledged), and small cached rows (the claims backfill's, one per file): one
+//! row per key in their own table,
 //! so the small meta rows every command reads (workspace ID, time zone) never share a
 //! B-tree leaf, and so a page read, with a value of several megabytes.
 
@@ -63,6 +64,46 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Small cached values kept one per key in the same table (for example one row per
+    /// document), read for the keys asked in one read transaction, in order.
+    pub fn get_cache_rows(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, MetaError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let t = match txn.open_table(BLOBS) {
+            Ok(t) => t,
+            Err(TableError::TableDoesNotExist(_)) => return Ok(vec![None; keys.len()]),
+            Err(e) => return Err(crate::error::DbError::new(path, e).into()),
+        };
+        keys.iter()
+            .map(|k| Ok(t.get(k.as_str()).db(path)?.map(|v| v.value().to_vec())))
+            .collect()
+    }
+
+    /// Set (or, with `None`, remove) cached rows in one transaction that does not wait
+    /// for the disk, like [`Store::set_cache_blob`].
+    pub fn set_cache_rows(&self, rows: &[(String, Option<Vec<u8>>)]) -> Result<(), MetaError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let path = self.path();
+        let mut txn = self.db().begin_write().db(path)?;
+        // Refused only when the transaction made a savepoint, which this one does not.
+        let _ = txn.set_durability(redb::Durability::None);
+        {
+            let mut t = txn.open_table(BLOBS).db(path)?;
+            for (k, v) in rows {
+                match v {
+                    Some(v) => drop(t.insert(k.as_str(), v.as_slice()).db(path)?),
+                    None => drop(t.remove(k.as_str()).db(path)?),
+                }
+            }
+        }
+        txn.commit().db(path)?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +125,25 @@ mod tests {
             s.get_meta_str("timezone").unwrap().as_deref(),
             Some("Asia/Shanghai")
         );
+    }
+
+    #[test]
+    fn cache_rows_are_read_for_the_keys_asked_and_removed_with_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::create(dir.path().join("s.redb")).unwrap();
+        let keys: Vec<String> = ["c/客户一", "c/b", "c/🚚"].map(String::from).to_vec();
+        assert_eq!(s.get_cache_rows(&keys).unwrap(), vec![None, None, None]);
+        let rows = vec![
+            (keys[0].clone(), Some(b"one".to_vec())),
+            (keys[2].clone(), Some(b"three".to_vec())),
+        ];
+        s.set_cache_rows(&rows).unwrap();
+        assert_eq!(
+            s.get_cache_rows(&keys).unwrap(),
+            vec![Some(b"one".to_vec()), None, Some(b"three".to_vec())]
+        );
+        s.set_cache_rows(&[(keys[0].clone(), None)]).unwrap();
+        assert_eq!(s.get_cache_rows(&keys[..1]).unwrap(), vec![None]);
+        assert_eq!(s.get_blob("c/🚚").unwrap(), Some(b"three".to_vec()));
     }
 }

@@ -334,9 +334,6 @@ impl Kit {
             sa.run_host(&mut ha);
             sb.run_host(&mut hb);
         }
-        // As every transport does: the claims of files received whole are kept.
-        a.keep_claims(&mut ha);
-        b.keep_claims(&mut hb);
         match (sa.status(), sb.status()) {
             (Status::Finished, Status::Finished) => Ok(Synced {
                 a: sa.report().clone(),

@@ -22,9 +22,12 @@ use crate::{Filter, Result, Tombstones, Workspace};
 
 /// Meta row: the store's heads hash after the last backfill.
 const META_BACKFILL: &str = "claims-backfill-v1";
-/// Blob: per file of this user, the hash of its heads and the claim computed from
-/// it at those heads (JSON), so the backfill loads only the files that changed.
-const META_CLAIM_CACHE: &str = "claims-cache-v1";
+/// Cache rows (`Store::get_cache_rows`), one per file: `claims-cache-v2/<id>` → the hash of
+/// the file's heads and the claim computed from it at those heads (JSON), so the
+/// backfill loads only the files that changed.
+const CLAIM_ROW: &str = "claims-cache-v2/";
+/// Older versions' cache: one JSON blob of every file's claim (removed when seen).
+const OLD_CLAIM_CACHE: &str = "claims-cache-v1";
 
 impl Workspace {
     /// Write the claims of the customer files `ids` now (after a reassignment), when
@@ -95,40 +98,20 @@ impl Workspace {
         Ok(Some(sales))
     }
 
-    /// The backfill's cache: per file, the hash of its heads and its claim at them.
-    fn claim_cache(&self) -> Result<BTreeMap<String, (u64, Option<Claim>)>> {
+    /// The backfill's cache rows for `ids`, in order: the hash of each file's heads and
+    /// its claim at them (`None`: not cached, or a row this version cannot read).
+    fn cached_claims<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<Vec<Option<CachedClaim>>> {
+        let keys: Vec<String> = ids.map(|id| format!("{CLAIM_ROW}{id}")).collect();
         Ok(self
             .store()
-            .get_blob(META_CLAIM_CACHE)
+            .get_cache_rows(&keys)
             .map_err(fieldcrm_store::Error::from)?
-            .and_then(|t| serde_json::from_slice(&t).ok())
-            .unwrap_or_default())
-    }
-
-    /// Only a cache: if it cannot be written, the next run loads the files again.
-    fn set_claim_cache(&self, cache: &BTreeMap<String, (u64, Option<Claim>)>) {
-        if let Ok(text) = serde_json::to_vec(cache) {
-            let _ = self.store().set_blob(META_CLAIM_CACHE, &text);
-        }
-    }
-
-    /// After a sync session: keep the claims of the files it received whole (computed
-    /// from the documents it loaded to judge them, [`StoreHost`](crate::StoreHost)) in
-    /// the backfill's cache, so that the backfill does not load those files again (a
-    /// new device's first sync brings all of them). Only a cache: nothing is lost when
-    /// it cannot be read or written.
-    pub fn keep_claims(&self, host: &mut crate::StoreHost) {
-        let got = std::mem::take(&mut host.claims);
-        if got.is_empty() {
-            return;
-        }
-        let Ok(mut cache) = self.claim_cache() else {
-            return;
-        };
-        for (id, heads, claim) in got {
-            cache.insert(id.to_string(), (heads, claim));
-        }
-        self.set_claim_cache(&cache);
+            .into_iter()
+            .map(|row| row.and_then(|b| serde_json::from_slice(&b).ok()))
+            .collect())
     }
 
     /// What goes out with a sync or a bundle: this user's claims, brought up to date
@@ -185,32 +168,41 @@ impl Workspace {
             .map(|(id, hs)| (id, heads_hash(&hs)))
             .collect();
         let sales_heads = heads.get(&sales_id).copied().unwrap_or_default();
-        let mut cached = self.claim_cache()?;
+        let mut cached = self.cached_claims(mine.iter().map(DocId::as_str).chain([SALES_ENTRY]))?;
         // Neither the Sales document nor a file changed since the last run: its claim
         // was checked then.
         let sales_same = cached
-            .get(SALES_ENTRY)
-            .is_some_and(|(h, _)| *h == sales_heads);
-        let mut cache: BTreeMap<String, (u64, Option<Claim>)> = BTreeMap::new();
+            .pop()
+            .flatten()
+            .is_some_and(|(h, _)| h == sales_heads);
+        // The cache rows to write: files whose claim was computed now.
+        let mut rows = Vec::new();
         // Each changed file loaded and its claim computed, on every core (a new
         // device's first sync brings all of this user's files at once).
         // (Claims are moved, never copied, from here on: a first sync brings 100,000.)
-        let computed =
-            crate::par::par_map(&mine, 64, |id| -> Result<_> {
+        let work: Vec<(&DocId, u64, bool)> = mine
+            .iter()
+            .zip(&cached)
+            .map(|(id, c)| {
                 let h = heads.get(id).copied().unwrap_or_default();
-                match cached.get(id.as_str()).filter(|(ch, _)| *ch == h) {
+                (id, h, c.as_ref().is_some_and(|(ch, _)| *ch == h))
+            })
+            .collect();
+        let computed =
+            crate::par::par_map(&work, 64, |&(id, h, seen)| -> Result<_> {
+                match seen {
                     // Taken from the cache below.
-                    Some(_) => Ok(Some((h, None, true))),
-                    None => Ok(claim_fields(self.load(id)?.automerge())
+                    true => Ok(Some((h, None, true))),
+                    false => Ok(claim_fields(self.load(id)?.automerge())
                         .map(|c| (h, claim_for(ws, &c), false))),
                 }
             });
-        for (id, computed) in mine.iter().zip(computed) {
+        for ((id, computed), cached) in mine.iter().zip(computed).zip(&mut cached) {
             let Some((h, computed, seen)) = computed? else {
                 continue;
             };
             let computed = match seen {
-                true => cached.remove(id.as_str()).and_then(|(_, c)| c),
+                true => cached.take().and_then(|(_, c)| c),
                 false => computed,
             };
             let checked = seen && sales_same;
@@ -236,7 +228,9 @@ impl Workspace {
                 }
                 count += 1;
             }
-            cache.insert(id.to_string(), (h, computed));
+            if !seen {
+                rows.extend(claim_row(id.as_str(), h, &computed));
+            }
         }
         drop((cached, current));
         let mut sales_after = sales_heads;
@@ -245,8 +239,9 @@ impl Workspace {
             self.save(&mut doc)?;
             sales_after = heads_hash(&doc.heads());
         }
-        cache.insert(SALES_ENTRY.to_string(), (sales_after, None));
-        self.set_claim_cache(&cache);
+        rows.extend(claim_row(SALES_ENTRY, sales_after, &None));
+        rows.push((OLD_CLAIM_CACHE.to_string(), None));
+        keep(self.store(), &rows);
         if let Some(s) = crate::memo::stamp(self.store()) {
             self.store()
                 .set_meta_str(META_BACKFILL, &format!("{s:016x}"))
@@ -333,14 +328,29 @@ fn held_claims(sales: &Document, roster: &Roster) -> HashMap<String, Held> {
     out
 }
 
-/// A file's claim as the backfill's cache keeps it: the file, the hash of its heads, and
-/// its claim at them.
-pub(crate) type Cached = (DocId, u64, Option<Claim>);
+/// A cache row's content: the hash of a file's heads and its claim at them.
+type CachedClaim = (u64, Option<Claim>);
 
-/// The claims of the customer files in `docs` that a session received whole and loaded
-/// to judge them (computed on every core; files received as changes are left to the
-/// backfill).
-pub(crate) fn of_received(workspace: &str, docs: &[fieldcrm_sync::SaveDoc]) -> Vec<Cached> {
+/// A cache row: `id`'s claim at the heads whose hash is `heads`.
+fn claim_row(id: &str, heads: u64, claim: &Option<Claim>) -> Option<(String, Option<Vec<u8>>)> {
+    let json = serde_json::to_vec(&(heads, claim)).ok()?;
+    Some((format!("{CLAIM_ROW}{id}"), Some(json)))
+}
+
+/// Write cache rows. Only a cache: if they cannot be written, the next backfill loads
+/// those files again.
+pub(crate) fn keep(store: &fieldcrm_store::Store, rows: &[(String, Option<Vec<u8>>)]) {
+    let _ = store.set_cache_rows(rows);
+}
+
+/// The cache rows of the customer files in `docs` that a session received whole and
+/// loaded to judge them, with their claims computed from those documents (on every
+/// core), so that the backfill after the sync does not load them again (a new device's
+/// first sync brings all of them). Files received as changes are left to the backfill.
+pub(crate) fn of_received(
+    workspace: &str,
+    docs: &[fieldcrm_sync::SaveDoc],
+) -> Vec<(String, Option<Vec<u8>>)> {
     let whole: Vec<_> = docs
         .iter()
         .filter_map(|d| Some((&d.id, d.whole_heads.as_ref()?, d.loaded.as_deref()?)))
@@ -348,7 +358,7 @@ pub(crate) fn of_received(workspace: &str, docs: &[fieldcrm_sync::SaveDoc]) -> V
         .collect();
     crate::par::par_map(&whole, 64, |(id, heads, l)| {
         let c = claim_fields(&l.doc)?;
-        Some(((*id).clone(), heads_hash(heads), claim_for(workspace, &c)))
+        claim_row(id.as_str(), heads_hash(heads), &claim_for(workspace, &c))
     })
     .into_iter()
     .flatten()

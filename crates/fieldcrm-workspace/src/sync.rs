@@ -14,11 +14,9 @@ pub struct StoreHost {
     store: Store,
     /// Documents received and saved in this session, in order.
     pub received: Vec<DocId>,
-    /// The workspace whose claims to compute for received customer files (`None`: none).
+    /// The workspace whose claims to compute for the customer files received whole
+    /// (kept in the claims backfill's cache); `None`: none.
     workspace: Option<String>,
-    /// The claims of the customer files saved as they came, computed from the documents
-    /// the session loaded to judge them ([`Workspace::keep_claims`] keeps them).
-    pub(crate) claims: Vec<crate::claims::Cached>,
 }
 
 impl StoreHost {
@@ -28,7 +26,6 @@ impl StoreHost {
             store,
             received: Vec::new(),
             workspace: None,
-            claims: Vec::new(),
         }
     }
 }
@@ -60,7 +57,7 @@ impl Host for StoreHost {
         self.store
             .apply_received(docs.iter_mut().map(received))
             .map_err(|e| HostError(e.to_string()))?;
-        self.claims.extend(claims);
+        crate::claims::keep(&self.store, &claims);
         self.received.extend(docs.into_iter().map(|d| d.id));
         Ok(())
     }

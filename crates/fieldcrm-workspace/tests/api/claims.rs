@@ -281,27 +281,34 @@ fn a_file_received_whole_has_its_claim_kept_from_the_session() {
         "钱工",
         "０５７１-8888 9999",
     );
+    let row = |dev: &Workspace| -> Option<(u64, Option<Claim>)> {
+        let key = format!("claims-cache-v2/{id}");
+        let rows = dev.store().get_cache_rows(&[key]).unwrap();
+        serde_json::from_slice(rows[0].as_deref()?).ok()
+    };
+    assert_eq!(row(&t.manager), None);
     kit.sync(&t.rep, &t.manager);
     // The manager's device received the file whole: its claim was computed from the
     // document the session loaded, and kept for the backfill at the file's heads.
-    let blob = t
-        .manager
-        .store()
-        .get_blob("claims-cache-v1")
-        .unwrap()
-        .unwrap();
-    let cache: std::collections::BTreeMap<String, (u64, Option<Claim>)> =
-        serde_json::from_slice(&blob).unwrap();
     let ws = t.rep.whoami().workspace_id;
     let c: fieldcrm_model::Customer = t.manager.load(&id).unwrap().hydrate().unwrap();
-    let kept = cache
-        .get(id.as_str())
-        .expect("the received file's claim is kept");
+    let kept = row(&t.manager).expect("the received file's claim is kept");
     assert_eq!(kept.1, fieldcrm_policy::claims::claim_for(&ws, &c));
     assert!(kept.1.is_some());
-    // The rep's own device computed it from the file itself: the same claim.
-    let blob = t.rep.store().get_blob("claims-cache-v1").unwrap().unwrap();
-    let mine: std::collections::BTreeMap<String, (u64, Option<Claim>)> =
-        serde_json::from_slice(&blob).unwrap();
-    assert_eq!(mine.get(id.as_str()), Some(kept));
+    // The rep's own device computed it from the file itself: the same claim, at the
+    // same heads.
+    assert_eq!(row(&t.rep), Some(kept));
+    // The cache of older versions (one blob of every claim) is gone after a backfill.
+    t.rep.store().set_blob("claims-cache-v1", b"{}").unwrap();
+    t.rep
+        .add_customer(
+            fieldcrm_workspace::NewCustomer {
+                name: "另一家公司".into(),
+                ..Default::default()
+            },
+            kit.now(),
+        )
+        .unwrap();
+    t.rep.backfill_claims(kit.now()).unwrap();
+    assert_eq!(t.rep.store().get_blob("claims-cache-v1").unwrap(), None);
 }
