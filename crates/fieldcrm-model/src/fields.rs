@@ -365,7 +365,6 @@ fn walk_conflicts(doc: &AutoCommit, obj: &ObjId, prefix: String, out: &mut Vec<F
 }
 
 /// The actor that wrote operation `id` (none for the root).
-/// The actor that wrote the operation `id` (`None` for the root).
 pub fn actor_of(id: &ObjId) -> Option<&ActorId> {
     match id {
         ObjId::Root => None,

@@ -51,20 +51,9 @@ impl Store {
     /// without waiting for the disk, like [`Store::put_derived`]; the next durable commit
     /// persists it too.
     pub fn set_cache_blob(&self, key: &str, value: &[u8]) -> Result<(), MetaError> {
-        let path = self.path();
-        let mut txn = self.db().begin_write().db(path)?;
-        // Refused only when the transaction made a savepoint, which this one does not.
-        let _ = txn.set_durability(redb::Durability::None);
-        txn.open_table(BLOBS)
-            .db(path)?
-            .insert(key, value)
-            .db(path)?;
-        txn.commit().db(path)?;
-        Ok(())
+        Ok(self.write_cache(BLOBS, [(key, Some(value))])?)
     }
-}
 
-impl Store {
     /// Small cached values kept one per key in the same table (for example one row per
     /// document), read for the keys asked in one read transaction, in order.
     pub fn get_cache_rows(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, MetaError> {
@@ -83,7 +72,21 @@ impl Store {
     /// Set (or, with `None`, remove) cached rows in one transaction that does not wait
     /// for the disk, like [`Store::set_cache_blob`].
     pub fn set_cache_rows(&self, rows: &[(String, Option<Vec<u8>>)]) -> Result<(), MetaError> {
-        if rows.is_empty() {
+        let rows = rows.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+        Ok(self.write_cache(BLOBS, rows)?)
+    }
+
+    /// Write (or, with `None`, remove) rows of a cache table in one transaction that is
+    /// not flushed to disk by itself: a cache row lost in a crash is only computed again,
+    /// and the next durable commit persists these rows too. Nothing is written for no
+    /// rows.
+    pub(crate) fn write_cache<'a>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        rows: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+    ) -> Result<(), crate::error::DbError> {
+        let mut rows = rows.into_iter().peekable();
+        if rows.peek().is_none() {
             return Ok(());
         }
         let path = self.path();
@@ -91,16 +94,15 @@ impl Store {
         // Refused only when the transaction made a savepoint, which this one does not.
         let _ = txn.set_durability(redb::Durability::None);
         {
-            let mut t = txn.open_table(BLOBS).db(path)?;
+            let mut t = txn.open_table(table).db(path)?;
             for (k, v) in rows {
                 match v {
-                    Some(v) => drop(t.insert(k.as_str(), v.as_slice()).db(path)?),
-                    None => drop(t.remove(k.as_str()).db(path)?),
+                    Some(v) => drop(t.insert(k, v).db(path)?),
+                    None => drop(t.remove(k).db(path)?),
                 }
             }
         }
-        txn.commit().db(path)?;
-        Ok(())
+        txn.commit().db(path)
     }
 }
 

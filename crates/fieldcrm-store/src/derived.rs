@@ -62,23 +62,12 @@ impl Store {
     /// a check after one edit should not wait for an fsync (the next durable commit
     /// persists these rows too).
     pub fn put_derived(&self, rows: &[(DocId, Vec<ChangeHash>, Vec<u8>)]) -> Result<(), SaveError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let path = self.path();
-        let mut txn = self.db().begin_write().db(path)?;
-        // Refused only when the transaction made a savepoint, which this one does not.
-        let _ = txn.set_durability(redb::Durability::None);
-        {
-            let mut table = txn.open_table(DERIVED).db(path)?;
-            for (id, heads, payload) in rows {
-                table
-                    .insert(id.as_str(), encode(heads, payload).as_slice())
-                    .db(path)?;
-            }
-        }
-        txn.commit().db(path)?;
-        Ok(())
+        let encoded: Vec<Vec<u8>> = rows.iter().map(|(_, h, p)| encode(h, p)).collect();
+        let rows = rows.iter().zip(&encoded);
+        Ok(self.write_cache(
+            DERIVED,
+            rows.map(|((id, ..), row)| (id.as_str(), Some(&row[..]))),
+        )?)
     }
 }
 

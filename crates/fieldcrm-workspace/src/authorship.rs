@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use automerge::{AutoCommit, Change, ChangeHash};
+use automerge::{AutoCommit, ChangeHash};
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Roster, Signature, short_id};
 use fieldcrm_sync::author_refusal;
 
@@ -202,14 +202,7 @@ impl Workspace {
         if bad.is_empty() {
             return Ok(None);
         }
-        let kept: Vec<Change> = am
-            .get_changes(&[])
-            .into_iter()
-            .filter(|c| !bad.contains(&c.hash()))
-            .collect();
-        let mut rebuilt = AutoCommit::new();
-        rebuilt
-            .apply_changes(kept)
+        let mut rebuilt = fieldcrm_sync::without_changes(&mut am, &bad)
             .map_err(|e| Error::Corrupt(format!("{id}: {e}")))?;
         let sigs: Vec<(ChangeHash, Signature)> =
             sigs.into_iter().filter(|(h, _)| !bad.contains(h)).collect();

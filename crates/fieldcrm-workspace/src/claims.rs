@@ -145,7 +145,8 @@ impl Workspace {
         let me = self.me()?;
         // Every claim as it stands, and whether it counts, from one walk of the Sales
         // document (not a hydration and then a lookup per claim: 100,000 claims).
-        let mut current = held_claims(&self.load(&sales_id)?, &me.roster);
+        let mut sales = self.load(&sales_id)?;
+        let mut current = held_claims(&sales, &me.roster);
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
         let mine: Vec<DocId> = self.list_map(
@@ -156,7 +157,6 @@ impl Workspace {
             |id, _| id.clone(),
         )?;
         let ws = me.roster.workspace_id.as_str();
-        let mut sales: Option<Document> = None;
         let mut count = 0;
         // The claim each of my files should have, computed from the file at its heads,
         // kept between runs: a file that did not change is not loaded again.
@@ -218,13 +218,9 @@ impl Workspace {
                 (None, None) => false,
             };
             if write {
-                let doc = match &mut sales {
-                    Some(d) => d,
-                    None => sales.insert(self.load(&sales_id)?),
-                };
                 match wanted {
-                    Some(w) => put_claim(doc, &key, w)?,
-                    None => doc.delete(&["claims", &key])?,
+                    Some(w) => put_claim(&mut sales, &key, w)?,
+                    None => sales.delete(&["claims", &key])?,
                 }
                 count += 1;
             }
@@ -234,10 +230,10 @@ impl Workspace {
         }
         drop((cached, current));
         let mut sales_after = sales_heads;
-        if let Some(mut doc) = sales {
-            doc.commit(now, "补登客户归属 backfill customer claims");
-            self.save(&mut doc)?;
-            sales_after = heads_hash(&doc.heads());
+        if count > 0 {
+            sales.commit(now, "补登客户归属 backfill customer claims");
+            self.save(&mut sales)?;
+            sales_after = heads_hash(&sales.heads());
         }
         rows.extend(claim_row(SALES_ENTRY, sales_after, &None));
         rows.push((OLD_CLAIM_CACHE.to_string(), None));
@@ -265,7 +261,7 @@ struct Held {
 /// building those for 100,000 claims at once). A claim whose fields do not read as a
 /// claim (a missing or mistyped owner or date) is left out: the backfill writes it again.
 fn held_claims(sales: &Document, roster: &Roster) -> HashMap<String, Held> {
-    use automerge::{ObjType, ReadDoc, ScalarValue, Value};
+    use automerge::{ObjType, ReadDoc, Value};
     let am = sales.automerge();
     let mut out = HashMap::new();
     let Ok(Some((Value::Object(ObjType::Map), claims))) = am.get(automerge::ROOT, "claims") else {
@@ -287,21 +283,9 @@ fn held_claims(sales: &Document, roster: &Roster) -> HashMap<String, Held> {
         who.as_ref()
             .is_some_and(|(user, manager)| user == owner || *manager)
     };
-    let text = |v: &Value<'_>| match v {
-        Value::Scalar(s) => match s.as_ref() {
-            ScalarValue::Str(t) => Some(t.to_string()),
-            _ => None,
-        },
-        Value::Object(_) => None,
-    };
+    let text = |v: &Value<'_>| v.as_str().map(str::to_string);
     // As a claim's date is written (autosurgeon writes an `i64` as an Int).
-    let int = |v: &Value<'_>| match v {
-        Value::Scalar(s) => match s.as_ref() {
-            ScalarValue::Int(n) => Some(*n),
-            _ => None,
-        },
-        Value::Object(_) => None,
-    };
+    let int = |v: &Value<'_>| v.is_int().then(|| v.as_i64()).flatten();
     for item in am.map_range(&claims, ..) {
         let obj = item.id();
         let (Ok(Some((owner, owner_id))), Ok(Some((since, since_id)))) =

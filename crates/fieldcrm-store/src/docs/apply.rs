@@ -124,41 +124,40 @@ fn apply_in(
         detail,
     };
     let st = read_state(&t.state, path, key)?;
-    if let (None, [one], Some((mut am, summary))) = (&st, chunks, loaded)
-        && one_document(one)
-    {
-        let heads = am.get_heads();
-        if heads.is_empty() {
-            return Ok((heads, false));
-        }
-        let mut doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })?;
-        put_sigs(t, path, key, sigs)?;
-        put_new(t, path, &mut doc, None, Some(one), Some(summary)).map_err(ApplyError::from)?;
-        return Ok((heads, true));
-    }
-    let mut am = match &st {
-        None => AutoCommit::new(),
-        Some(_) => {
-            let bytes = read_doc_bytes(&t.docs, &t.changes, path, key)?
-                .ok_or_else(|| damaged(path, "docs-v1", key, "snapshot row is missing"))?;
-            AutoCommit::load(&bytes).map_err(|source| ApplyError::Doc {
-                path: path.to_path_buf(),
-                source: Box::new(DocError::Load {
-                    id: key.to_string(),
-                    source: Box::new(source),
-                }),
-            })?
+    // A new document that arrived as one whole saved document (a first sync) is stored
+    // as those bytes, already checked by a strict load, instead of being saved again.
+    let as_received = match (&st, chunks) {
+        (None, [one]) if one_document(one) => Some(*one),
+        _ => None,
+    };
+    let (mut am, summary, before) = match (as_received, loaded) {
+        // Such a document the caller already loaded from these bytes: taken as it is,
+        // with its summary.
+        (Some(_), Some((am, summary))) => (am, Some(summary), Vec::new()),
+        _ => {
+            let mut am = match &st {
+                None => AutoCommit::new(),
+                Some(_) => {
+                    let bytes = read_doc_bytes(&t.docs, &t.changes, path, key)?
+                        .ok_or_else(|| damaged(path, "docs-v1", key, "snapshot row is missing"))?;
+                    AutoCommit::load(&bytes).map_err(|source| ApplyError::Doc {
+                        path: path.to_path_buf(),
+                        source: Box::new(DocError::Load {
+                            id: key.to_string(),
+                            source: Box::new(source),
+                        }),
+                    })?
+                }
+            };
+            let before = am.get_heads();
+            for c in chunks {
+                panic::catch_unwind(AssertUnwindSafe(|| apply_untrusted(&mut am, c)))
+                    .map_err(|_| rejected("automerge failed on these bytes".into()))?
+                    .map_err(rejected)?;
+            }
+            (am, None, before)
         }
     };
-    let before = am.get_heads();
-    for c in chunks {
-        panic::catch_unwind(AssertUnwindSafe(|| apply_untrusted(&mut am, c)))
-            .map_err(|_| rejected("automerge failed on these bytes".into()))?
-            .map_err(rejected)?;
-    }
     let after = am.get_heads();
     if after == before {
         return Ok((after, false));
@@ -169,19 +168,13 @@ fn apply_in(
     } else {
         Vec::new()
     };
-    // A new document that arrived as one whole saved document (a first sync) is stored
-    // as those bytes, already checked by a strict load, instead of being saved again.
-    let as_received = match (&st, chunks) {
-        (None, [one]) if one_document(one) => Some(*one),
-        _ => None,
-    };
     let mut doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
         path: path.to_path_buf(),
         source: Box::new(e),
     })?;
     put_sigs(t, path, key, sigs)?;
     match st {
-        None => put_new(t, path, &mut doc, None, as_received, None),
+        None => put_new(t, path, &mut doc, None, as_received, summary),
         Some(st) => append(t, path, opts, st, &mut doc, &bytes),
     }
     .map_err(ApplyError::from)?;

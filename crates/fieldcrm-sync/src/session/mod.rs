@@ -427,7 +427,7 @@ mod receive;
 mod send;
 mod verify;
 
-pub use verify::{Judged, JudgedDoc, Part, RefusedChange, judge, reason_zh};
+pub use verify::{Judged, JudgedDoc, Part, RefusedChange, judge, reason_zh, without_changes};
 #[cfg(test)]
 mod tests;
 

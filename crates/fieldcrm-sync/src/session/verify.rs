@@ -414,6 +414,22 @@ fn metas(parsed: &mut Parsed) -> Vec<(ChangeHash, ActorId, i64, Vec<ChangeHash>)
     }
 }
 
+/// `doc` rebuilt from its changes other than the `bad` ones (which must include every
+/// change that depends on one of them).
+pub fn without_changes(
+    doc: &mut AutoCommit,
+    bad: &HashSet<ChangeHash>,
+) -> Result<AutoCommit, automerge::AutomergeError> {
+    let kept: Vec<Change> = doc
+        .get_changes(&[])
+        .into_iter()
+        .filter(|c| !bad.contains(&c.hash()))
+        .collect();
+    let mut rebuilt = AutoCommit::new();
+    rebuilt.apply_changes(kept)?;
+    Ok(rebuilt)
+}
+
 /// The part without the `bad` changes. A whole document is rebuilt from the changes
 /// that remain (a rare path: only when something in it was refused).
 fn without(parsed: Parsed, bad: &HashSet<ChangeHash>) -> Result<Parsed, String> {
@@ -424,13 +440,7 @@ fn without(parsed: Parsed, bad: &HashSet<ChangeHash>) -> Result<Parsed, String> 
                 .collect(),
         )),
         Parsed::Whole { mut doc, sigs, .. } => {
-            let kept: Vec<Change> = doc
-                .get_changes(&[])
-                .into_iter()
-                .filter(|c| !bad.contains(&c.hash()))
-                .collect();
-            let mut rebuilt = AutoCommit::new();
-            rebuilt.apply_changes(kept).map_err(|e| e.to_string())?;
+            let mut rebuilt = without_changes(&mut doc, bad).map_err(|e| e.to_string())?;
             let bytes = rebuilt.save();
             Ok(Parsed::Whole {
                 doc: rebuilt,
