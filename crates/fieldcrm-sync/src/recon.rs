@@ -18,6 +18,13 @@ pub(crate) const LEAF_ITEMS: usize = 16;
 /// Ranges this deep are always listed (defends against IDs that share long prefixes).
 pub(crate) const MAX_SPLIT_DEPTH: u8 = 16;
 
+/// The raw ID of the roster (`DocId::workspace(&DocKind::Roster)`).
+pub(crate) const ROSTER: RawId = {
+    let mut r = [0u8; 16];
+    r[15] = 1;
+    r
+};
+
 /// The raw bytes of a document ID.
 pub(crate) fn raw_id(id: &DocId) -> RawId {
     let mut out = [0u8; 16];
@@ -331,6 +338,13 @@ mod tests {
                 .map(|&i| (i.to_be_bytes(), (i as u64).wrapping_mul(7) | 1))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn the_roster_constant_is_the_rosters_raw_id() {
+        let roster = DocId::workspace(&fieldcrm_model::DocKind::Roster);
+        assert_eq!(raw_id(&roster), ROSTER);
+        assert_eq!(doc_id(&ROSTER), roster);
     }
 
     #[test]

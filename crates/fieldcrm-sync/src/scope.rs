@@ -77,6 +77,13 @@ pub trait Scope: Sync {
         Vec::new()
     }
 
+    /// Called before the documents of each received message that carries changes are
+    /// judged, between messages (what earlier messages brought is saved by then): the
+    /// scope may bring what it knows up to date from local data. A device's first sync
+    /// learns the roster it received in an earlier message, and judges the authors of
+    /// every later document with it. The default does nothing.
+    fn refresh(&mut self) {}
+
     /// A document the peer may no longer hold (it left the peer's scope, e.g. its
     /// customer was reassigned) but whose changes are still judged one by one and the
     /// acceptable ones saved — an old owner's offline work made while it owned the file

@@ -315,17 +315,22 @@ impl Kit {
             .sync_session(SessionRole::Responder, &a.device())
             .map_err(|e| format!("responder: {e}"))?;
         let (mut ha, mut hb) = (a.sync_host(), b.sync_host());
+        // As the transports drive a session (`fieldcrm_net::drive`): what a message asks
+        // for is carried out (saved) before the next message is received.
+        let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
         for _ in 0..100_000 {
-            let to_b = sa.run_host(&mut ha);
-            let to_a = sb.run_host(&mut hb);
+            to_b.extend(sa.run_host(&mut ha));
+            to_a.extend(sb.run_host(&mut hb));
             if to_a.is_empty() && to_b.is_empty() {
                 break;
             }
-            for f in &to_b {
-                sb.receive(f);
+            for f in std::mem::take(&mut to_b) {
+                sb.receive(&f);
+                to_a.extend(sb.run_host(&mut hb));
             }
-            for f in &to_a {
-                sa.receive(f);
+            for f in std::mem::take(&mut to_a) {
+                sa.receive(&f);
+                to_b.extend(sa.run_host(&mut ha));
             }
         }
         if sa.status() == Status::Running || sb.status() == Status::Running {

@@ -12,6 +12,7 @@
 //! that fails, without it and without what depends on it, saying so.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use automerge::{AutoCommit, ChangeHash};
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Roster, Signature, short_id};
@@ -21,6 +22,22 @@ use crate::{Error, Result, Workspace};
 
 /// Meta key: the roster heads the stored changes were last checked against.
 const META_VERIFIED_ROSTER: &str = "authors-verified-roster";
+
+/// What a device's first sync ([`crate::sync::Bootstrap`]) judged authors with, for the
+/// check at its end: only what it received before it held the roster is left to check,
+/// provided the store held nothing before it and the roster is still the one it used.
+#[derive(Debug, Default)]
+pub(crate) struct FirstSync {
+    /// Whether the store held no document when the session started.
+    pub(crate) started_empty: bool,
+    /// The roster heads the session judged authors with, once it held the roster.
+    pub(crate) roster_heads: Option<Vec<ChangeHash>>,
+    /// Documents it received before then, their authors not checked.
+    pub(crate) unchecked: Vec<DocId>,
+}
+
+/// The record of this workspace handle's latest first sync (see [`FirstSync`]).
+pub(crate) type FirstSyncSlot = Arc<Mutex<Arc<Mutex<FirstSync>>>>;
 
 /// Whether `new` takes away anything `old` allowed: a device revoked or gone (a void
 /// enrolment), a user deactivated or moved to another role, team or region.
@@ -93,10 +110,11 @@ impl Workspace {
                 old_roster.is_none_or(|old| takes_away(&old, &self.roster().unwrap_or(old.clone())))
             }
         };
-        let lines = if needed {
-            self.verify_authors()?
-        } else {
-            Vec::new()
+        let lines = match self.take_first_sync(&heads) {
+            // A first sync judged what it received after the roster with this roster.
+            Some(unchecked) if last.is_none() => self.verify_authors_of(unchecked)?,
+            _ if needed => self.verify_authors()?,
+            _ => Vec::new(),
         };
         self.store()
             .set_meta_str(META_VERIFIED_ROSTER, &text)
@@ -110,19 +128,54 @@ impl Workspace {
     /// The documents are checked on every core (a first sync checks all of them); what
     /// fails is then rebuilt or deleted here, one document at a time.
     pub fn verify_authors(&self) -> Result<Vec<String>> {
-        if !self.has_roster()? {
-            return Ok(Vec::new());
-        }
-        let roster = self.roster()?;
-        let rid = DocId::workspace(&DocKind::Roster);
         let ids: Vec<DocId> = self
             .store()
             .all_heads()
             .map_err(fieldcrm_store::Error::from)?
             .into_iter()
             .map(|(id, _)| id)
-            .filter(|id| *id != rid)
             .collect();
+        self.verify_authors_of(ids)
+    }
+
+    /// A fresh record for a first sync starting now (`started_empty`: the store holds no
+    /// document), kept as this handle's latest.
+    pub(crate) fn first_sync_record(&self, started_empty: bool) -> Arc<Mutex<FirstSync>> {
+        let record = Arc::new(Mutex::new(FirstSync {
+            started_empty,
+            ..FirstSync::default()
+        }));
+        let mut slot = self.first_sync.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = record.clone();
+        record
+    }
+
+    /// The documents the latest first sync left unchecked, if its record can be used
+    /// with the roster at `heads` (see [`FirstSync`]); the record is spent either way.
+    fn take_first_sync(&self, heads: &[ChangeHash]) -> Option<Vec<DocId>> {
+        let record = {
+            let mut slot = self.first_sync.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *slot)
+        };
+        let mut record = record.lock().unwrap_or_else(|e| e.into_inner());
+        let mut used = record.roster_heads.take()?;
+        let mut now = heads.to_vec();
+        used.sort_unstable();
+        now.sort_unstable();
+        (record.started_empty && used == now).then(|| std::mem::take(&mut record.unchecked))
+    }
+
+    /// [`Workspace::verify_authors`] for the documents `ids` (the roster among them is
+    /// skipped: its own chain checks it).
+    fn verify_authors_of(&self, mut ids: Vec<DocId>) -> Result<Vec<String>> {
+        if !self.has_roster()? {
+            return Ok(Vec::new());
+        }
+        let roster = self.roster()?;
+        let rid = DocId::workspace(&DocKind::Roster);
+        ids.retain(|id| *id != rid);
+        ids.sort_unstable();
+        ids.dedup();
         let checked = crate::par::par_map(&ids, 256, |id| self.authors_of(&roster, id));
         let mut out = Vec::new();
         for (id, checked) in ids.iter().zip(checked) {

@@ -122,6 +122,8 @@ pub struct Workspace {
     /// roster many times (who am I, who may write this, whose key signed that), and
     /// loading it costs more the more users and devices it holds.
     roster_memo: RosterMemo,
+    /// What this handle's latest first sync judged authors with (`authorship.rs`).
+    first_sync: authorship::FirstSyncSlot,
 }
 
 /// The roster and the (sorted) heads it was read at.
@@ -239,6 +241,7 @@ impl Workspace {
             memo: Default::default(),
             shared_memo: false,
             roster_memo: Default::default(),
+            first_sync: Default::default(),
         })
     }
 
@@ -281,6 +284,7 @@ impl Workspace {
             memo: Default::default(),
             shared_memo: false,
             roster_memo: Default::default(),
+            first_sync: Default::default(),
         })
     }
 
@@ -355,6 +359,7 @@ impl Workspace {
             memo: Default::default(),
             shared_memo: false,
             roster_memo: Default::default(),
+            first_sync: Default::default(),
         })
     }
 

@@ -1,11 +1,14 @@
 //! Sync glue: the redb store as a sync host, and sessions scoped by the roster.
 
+use std::sync::{Arc, Mutex};
+
 use automerge::ChangeHash;
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Roster, Summary, User};
 use fieldcrm_store::{LoadError, Store};
 use fieldcrm_sync::scope::{Incoming, RosterScope};
 use fieldcrm_sync::{Host, HostError, LoadedDoc, SaveDoc, Scope, Session, SessionRole};
 
+use crate::authorship::FirstSync;
 use crate::{Error, Result, Workspace};
 
 /// The store as a synchronous sync host: loads stored bytes, applies received data in
@@ -89,11 +92,29 @@ pub enum PeerScope {
     /// write scope of its signed author).
     Roster(Box<RosterScope<SummaryFn>>),
     /// This device has no roster yet (it just joined): take the workspace from the peer,
-    /// offer nothing. The roster is judged change by change back to the founding device
-    /// the workspace ID commits to; other documents are held to their signatures here,
-    /// and their authors are checked against that roster when the session ends
-    /// (`Workspace::after_sync`).
-    Bootstrap(Box<RosterScope<SummaryFn>>),
+    /// offer nothing ([`Bootstrap`]).
+    Bootstrap(Box<Bootstrap>),
+}
+
+/// The scope of a device's first sync (it holds no roster yet). The roster is judged
+/// change by change back to the founding device the workspace ID commits to. Other
+/// documents are held to their signatures until the roster is saved (the peer sends it
+/// first), and from the next message on each change's author is judged with it, as any
+/// later sync would. What was received before is checked when the session ends
+/// (`Workspace::after_sync`, which uses the [`FirstSync`] record this fills).
+pub struct Bootstrap {
+    /// Judges the roster's changes by their chain of authority.
+    chain: RosterScope<SummaryFn>,
+    /// Judges the authors of other documents' changes, once the roster is held.
+    authors: Option<RosterScope<SummaryFn>>,
+    ws: Workspace,
+    record: Arc<Mutex<FirstSync>>,
+}
+
+impl Bootstrap {
+    fn record(&self) -> std::sync::MutexGuard<'_, FirstSync> {
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Scope for PeerScope {
@@ -114,14 +135,40 @@ impl Scope for PeerScope {
     fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
         match self {
             PeerScope::Roster(s) => s.refuse_changes(id, incoming),
-            PeerScope::Bootstrap(s) if *id == DocId::workspace(&DocKind::Roster) => {
-                s.refuse_changes(id, incoming)
+            PeerScope::Bootstrap(b) if *id == DocId::workspace(&DocKind::Roster) => {
+                b.chain.refuse_changes(id, incoming)
             }
-            PeerScope::Bootstrap(_) => Vec::new(),
+            PeerScope::Bootstrap(b) => match &b.authors {
+                Some(authors) => authors.refuse_changes(id, incoming),
+                None => {
+                    b.record().unchecked.push(id.clone());
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn refresh(&mut self) {
+        let PeerScope::Bootstrap(b) = self else {
+            return;
+        };
+        if b.authors.is_some() {
+            return;
+        }
+        let rid = DocId::workspace(&DocKind::Roster);
+        // Any failure leaves the documents unchecked here; the end of the session checks
+        // them.
+        let learned = (|| {
+            let heads = b.ws.store().heads(&rid).ok()??;
+            let roster = b.ws.roster().ok()?;
+            Some((heads, b.ws.roster_scope(roster, String::new()).ok()?))
+        })();
+        if let Some((heads, scope)) = learned {
+            b.record().roster_heads = Some(heads);
+            b.authors = Some(scope);
         }
     }
 }
-
 /// A sync session of this workspace with one peer.
 pub type PeerSession = Session<PeerScope>;
 
@@ -268,9 +315,17 @@ impl Workspace {
 
     fn bootstrap_scope(&self) -> Result<PeerScope> {
         let empty = Roster::new(self.workspace_id(), "");
-        Ok(PeerScope::Bootstrap(Box::new(
-            self.roster_scope(empty, String::new())?,
-        )))
+        let started_empty = self
+            .store()
+            .is_empty()
+            .map_err(fieldcrm_store::Error::from)?;
+        let record = self.first_sync_record(started_empty);
+        Ok(PeerScope::Bootstrap(Box::new(Bootstrap {
+            chain: self.roster_scope(empty, String::new())?,
+            authors: None,
+            ws: self.clone(),
+            record,
+        })))
     }
 
     /// A host over this workspace's store.

@@ -22,6 +22,7 @@ mod api {
     mod customer;
     mod exchange;
     mod findings;
+    mod first_sync;
     mod forgery;
     mod fuzz;
     mod inspect;

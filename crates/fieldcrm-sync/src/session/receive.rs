@@ -122,6 +122,9 @@ impl<S: Scope> Session<S> {
                 }
             }
         }
+        if !turn.changes.is_empty() {
+            self.scope.refresh();
+        }
         // Each document is judged on its own (parsed, signatures checked, scope asked),
         // on every core: a first sync receives thousands per message.
         let held: Vec<bool> = (turn.changes.iter())
@@ -426,7 +429,13 @@ impl<S: Scope> Session<S> {
 
     pub(super) fn add_work(&mut self, id: RawId, f: impl FnOnce(&mut Work)) {
         let w = self.work.entry(id).or_insert_with(|| {
-            self.load_queue.push_back(id);
+            // The roster goes first: a device's first sync judges the authors of every
+            // document after it with it ([`Scope::refresh`]).
+            if id == recon::ROSTER {
+                self.load_queue.push_front(id);
+            } else {
+                self.load_queue.push_back(id);
+            }
             Work::default()
         });
         f(w);
