@@ -204,24 +204,26 @@ pub struct Sales {
     /// Schema version.
     pub schema_version: u64,
     /// Targets by ID.
+    #[autosurgeon(hydrate = "entries")]
     pub targets: BTreeMap<String, Target>,
     /// Reports by ID.
+    #[autosurgeon(hydrate = "entries")]
     pub reports: BTreeMap<String, SalesReport>,
     /// What people did about rule findings on the workspace documents, by finding key.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "entries")]
     #[serde(default)]
     pub finding_states: BTreeMap<String, crate::FindingState>,
     /// Who registered which company first (撞单 notice): one claim per live customer file,
     /// keyed by the customer's document ID. Holds only hashed match keys, the owner and
     /// the registration time, never a field of the file, because every user reads this
     /// document.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "entries")]
     #[serde(default)]
     pub claims: BTreeMap<String, Claim>,
     /// Targets and reports removed as made by mistake, keyed `targets/<id>` or
     /// `reports/<id>`: who, when, why. The entry stays in its map (a concurrent edit is
     /// kept and it can be restored); progress, reports and rules leave it out.
-    #[autosurgeon(missing = "Default::default")]
+    #[autosurgeon(missing = "Default::default", hydrate = "entries")]
     #[serde(default)]
     pub removed: BTreeMap<String, crate::Note>,
 }
@@ -244,6 +246,33 @@ impl Sales {
         }
         self
     }
+}
+
+/// A map hydrated as autosurgeon hydrates it, but each entry's value taken from the
+/// map's own iteration: autosurgeon looks each key up again, a search of the map per
+/// entry, which made hydrating the Sales document's 100,000 claims take 3.7 s. The same
+/// values and the same errors: a value that is not a map is left to autosurgeon.
+fn entries<D: autosurgeon::ReadDoc, V: Hydrate>(
+    doc: &D,
+    obj: &automerge::ObjId,
+    prop: autosurgeon::Prop<'_>,
+) -> Result<BTreeMap<String, V>, autosurgeon::HydrateError> {
+    use automerge::{ObjType, Value};
+    let map = match doc.get(obj, &prop)? {
+        Some((Value::Object(ObjType::Map | ObjType::Table), map)) => map,
+        _ => return BTreeMap::<String, V>::hydrate(doc, obj, prop),
+    };
+    doc.map_range(&map, ..)
+        .map(|item| {
+            let value = match item.value.clone().into_value() {
+                Value::Object(ObjType::Map | ObjType::Table) => V::hydrate_map(doc, &item.id()),
+                Value::Object(ObjType::List) => V::hydrate_seq(doc, &item.id()),
+                Value::Object(ObjType::Text) => V::hydrate_text(doc, &item.id()),
+                Value::Scalar(s) => V::hydrate_scalar(s),
+            }?;
+            Ok((item.key.to_string(), value))
+        })
+        .collect()
 }
 
 /// A customer file's claim on a company, readable by every user (see
@@ -288,4 +317,90 @@ pub struct SalesReport {
     pub amount: Fen,
     /// When submitted.
     pub submitted_at: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
+    use autosurgeon::{hydrate, hydrate_prop};
+
+    use super::*;
+
+    /// The claims as autosurgeon's own map hydration reads them.
+    fn reference(doc: &AutoCommit) -> Result<BTreeMap<String, Claim>, String> {
+        hydrate_prop(doc, &ROOT, "claims").map_err(|e: autosurgeon::HydrateError| e.to_string())
+    }
+
+    fn sales_with(claims: impl FnOnce(&mut AutoCommit, &automerge::ObjId)) -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, Sales::new()).unwrap();
+        let map = doc.put_object(ROOT, "claims", ObjType::Map).unwrap();
+        claims(&mut doc, &map);
+        doc
+    }
+
+    fn claim(doc: &mut AutoCommit, map: &automerge::ObjId, key: &str, owner: &str, text: bool) {
+        let c = doc.put_object(map, key, ObjType::Map).unwrap();
+        if text {
+            let t = doc.put_object(&c, "owner", ObjType::Text).unwrap();
+            doc.splice_text(&t, 0, 0, owner).unwrap();
+        } else {
+            doc.put(&c, "owner", owner).unwrap();
+        }
+        doc.put(&c, "since", 1_000i64).unwrap();
+        let keys = doc.put_object(&c, "keys", ObjType::Map).unwrap();
+        doc.put(&keys, "ab12", "name").unwrap();
+    }
+
+    #[test]
+    fn map_entries_hydrate_as_autosurgeon_reads_them() {
+        // Well formed, Chinese, full-width and emoji keys and values.
+        let mut good = sales_with(|d, m| {
+            claim(d, m, "甲公司😀", "u1", false);
+            claim(d, m, "ｂ２", "王经理", false);
+        });
+        // Concurrent claims under one key: the winner, as autosurgeon picks it.
+        good.commit();
+        let mut a = good.fork();
+        let mut b = good.fork();
+        b.set_actor(automerge::ActorId::from(vec![0xff; 16]));
+        let ma = a.get(ROOT, "claims").unwrap().unwrap().1;
+        let mb = b.get(ROOT, "claims").unwrap().unwrap().1;
+        claim(&mut a, &ma, "c", "u2", false);
+        claim(&mut b, &mb, "c", "u3", false);
+        a.merge(&mut b).unwrap();
+        // Malformed: a scalar, a list, a claim without its date, an owner written as a
+        // text object (autosurgeon reads a `String` only from a string), claims not a map.
+        let text = sales_with(|d, m| claim(d, m, "x", "u1", true));
+        let scalar = sales_with(|d, m| d.put(m, "x", 5i64).map(drop).unwrap());
+        let list = sales_with(|d, m| d.put_object(m, "x", ObjType::List).map(drop).unwrap());
+        let undated = sales_with(|d, m| {
+            let c = d.put_object(m, "x", ObjType::Map).unwrap();
+            d.put(&c, "owner", "u1").unwrap();
+        });
+        let mut not_a_map = sales_with(|_, _| {});
+        not_a_map.put(ROOT, "claims", "none").unwrap();
+        for (name, doc) in [
+            ("good", &good),
+            ("concurrent", &a),
+            ("scalar", &scalar),
+            ("list", &list),
+            ("undated", &undated),
+            ("text owner", &text),
+            ("not a map", &not_a_map),
+        ] {
+            let ours = hydrate::<_, Sales>(doc)
+                .map(|s| s.claims)
+                .map_err(|e| e.to_string());
+            assert_eq!(ours, reference(doc), "{name}");
+            if name == "good" || name == "concurrent" {
+                assert!(ours.is_ok(), "{name}: {ours:?}");
+            } else {
+                assert!(ours.is_err(), "{name}");
+            }
+        }
+        let won = hydrate::<_, Sales>(&a).unwrap().claims["c"].owner.clone();
+        assert!(["u2", "u3"].contains(&won.as_str()));
+    }
 }
