@@ -110,11 +110,14 @@ impl Workspace {
         };
         let removed = self.drop_out_of_scope(&me, refused_out_of_scope)?;
         let carried = self.merge_forward(now)?;
-        let claims_written = self.backfill_claims(now)?;
         // What the next session with the relay shares, brought up to date now (a roster
         // this sync brought would otherwise make the next session derive it from every
-        // document). Only a cache: a failure costs that next session the time.
+        // document). Only a cache: a failure costs that next session the time. Before
+        // the claims backfill, not after: the next session brings it up to date with the
+        // backfill's one write from the change log, and a first sync's backfill holds
+        // 100,000 claims, which this would otherwise add its own memory to.
         let _ = self.relay_items(me);
+        let claims_written = self.backfill_claims(now)?;
         Ok(AfterSync {
             removed,
             carried,
