@@ -169,6 +169,7 @@ impl Scope for PeerScope {
         }
     }
 }
+
 /// A sync session of this workspace with one peer.
 pub type PeerSession = Session<PeerScope>;
 
