@@ -195,6 +195,7 @@ impl Workspace {
             }
         }
         crate::shared::pass_done(store, &pass, generation, roster, &[]);
+        crate::claims::forget(store, removed.iter().map(|r| &r.id));
         Ok(removed)
     }
 }
@@ -268,8 +269,22 @@ mod tests {
         assert!(rep.joined(true).unwrap().is_none());
         assert!(rep.store().contains(&other).unwrap());
 
+        // Claims cache rows, as a sync that received these files whole writes them.
+        let key = |id: &DocId| crate::claims::row_key(id.as_str());
+        let rows: Vec<_> = [&mine, &other, &refused]
+            .iter()
+            .map(|id| (key(id), Some(b"[1,null]".to_vec())))
+            .collect();
+        crate::claims::keep(rep.store(), &rows);
         let roster = DocId::workspace(&DocKind::Roster);
         let after = rep.after_sync(&[refused.clone(), roster], 5_000).unwrap();
+        // The removed files' rows go with them; the kept file's stays.
+        let left = rep
+            .store()
+            .get_cache_rows(&[key(&mine), key(&other), key(&refused)])
+            .unwrap();
+        assert!(left[0].is_some());
+        assert_eq!(left[1..], [None, None]);
         assert_eq!(after.skipped, None);
         let mut gone: Vec<&DocId> = after.removed.iter().map(|r| &r.id).collect();
         gone.sort();

@@ -184,7 +184,10 @@ impl Workspace {
             };
             let store = self.store();
             match failed.kept {
-                None => drop(store.delete(id).map_err(fieldcrm_store::Error::from)?),
+                None => {
+                    store.delete(id).map_err(fieldcrm_store::Error::from)?;
+                    crate::claims::forget(store, [id]);
+                }
                 Some((data, sigs)) => drop(
                     store
                         .replace(id, &data, &sigs)

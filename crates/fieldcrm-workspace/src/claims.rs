@@ -318,7 +318,24 @@ type CachedClaim = (u64, Option<Claim>);
 /// A cache row: `id`'s claim at the heads whose hash is `heads`.
 fn claim_row(id: &str, heads: u64, claim: &Option<Claim>) -> Option<(String, Option<Vec<u8>>)> {
     let json = serde_json::to_vec(&(heads, claim)).ok()?;
-    Some((format!("{CLAIM_ROW}{id}"), Some(json)))
+    Some((row_key(id), Some(json)))
+}
+
+/// The cache row key of file `id`.
+pub(crate) fn row_key(id: &str) -> String {
+    format!("{CLAIM_ROW}{id}")
+}
+
+/// Remove the cache rows of files this device no longer holds (only a cache: a row
+/// left behind is never read for a file that is gone, but it takes room).
+pub(crate) fn forget<'a>(store: &fieldcrm_store::Store, ids: impl IntoIterator<Item = &'a DocId>) {
+    let rows: Vec<_> = ids
+        .into_iter()
+        .map(|id| (row_key(id.as_str()), None))
+        .collect();
+    if !rows.is_empty() {
+        keep(store, &rows);
+    }
 }
 
 /// Write cache rows. Only a cache: if they cannot be written, the next backfill loads
