@@ -23,21 +23,22 @@ use crate::{Error, Result, Workspace};
 /// Meta key: the roster heads the stored changes were last checked against.
 const META_VERIFIED_ROSTER: &str = "authors-verified-roster";
 
-/// What a device's first sync ([`crate::sync::Bootstrap`]) judged authors with, for the
-/// check at its end: only what it received before it held the roster is left to check,
-/// provided the store held nothing before it and the roster is still the one it used.
+/// What this handle's first syncs ([`crate::sync::Bootstrap`]) judged authors with, for
+/// the check after them: only what they received before they held the roster is left
+/// to check, provided the store held nothing when one began and the roster is still the
+/// one they used. Spent (reset) by that check.
 #[derive(Debug, Default)]
 pub(crate) struct FirstSync {
-    /// Whether the store held no document when the session started.
-    pub(crate) started_empty: bool,
-    /// The roster heads the session judged authors with, once it held the roster.
+    /// Whether the store held documents when one of them began.
+    pub(crate) held_before: bool,
+    /// The roster heads a session judged authors with, once it held the roster.
     pub(crate) roster_heads: Option<Vec<ChangeHash>>,
-    /// Documents it received before then, their authors not checked.
+    /// Documents received before then, their authors not checked.
     pub(crate) unchecked: Vec<DocId>,
 }
 
-/// The record of this workspace handle's latest first sync (see [`FirstSync`]).
-pub(crate) type FirstSyncSlot = Arc<Mutex<Arc<Mutex<FirstSync>>>>;
+/// The record, shared by the handle and its first syncs' scopes (see [`FirstSync`]).
+pub(crate) type FirstSyncRecord = Arc<Mutex<FirstSync>>;
 
 /// Whether `new` takes away anything `old` allowed: a device revoked or gone (a void
 /// enrolment), a user deactivated or moved to another role, team or region.
@@ -138,31 +139,26 @@ impl Workspace {
         self.verify_authors_of(ids)
     }
 
-    /// A fresh record for a first sync starting now (`started_empty`: the store holds no
-    /// document), kept as this handle's latest.
-    pub(crate) fn first_sync_record(&self, started_empty: bool) -> Arc<Mutex<FirstSync>> {
-        let record = Arc::new(Mutex::new(FirstSync {
-            started_empty,
-            ..FirstSync::default()
-        }));
-        let mut slot = self.first_sync.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = record.clone();
-        record
+    /// The record a first sync starting now fills (`held_before`: the store holds
+    /// documents already).
+    pub(crate) fn first_sync_record(&self, held_before: bool) -> FirstSyncRecord {
+        self.first_sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .held_before |= held_before;
+        self.first_sync.clone()
     }
 
-    /// The documents the latest first sync left unchecked, if its record can be used
-    /// with the roster at `heads` (see [`FirstSync`]); the record is spent either way.
+    /// The documents first syncs left unchecked, if the record can be used with the
+    /// roster at `heads` (see [`FirstSync`]); the record is spent either way.
     fn take_first_sync(&self, heads: &[ChangeHash]) -> Option<Vec<DocId>> {
-        let record = {
-            let mut slot = self.first_sync.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::take(&mut *slot)
-        };
-        let mut record = record.lock().unwrap_or_else(|e| e.into_inner());
-        let mut used = record.roster_heads.take()?;
+        let record =
+            std::mem::take(&mut *self.first_sync.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut used = record.roster_heads?;
         let mut now = heads.to_vec();
         used.sort_unstable();
         now.sort_unstable();
-        (record.started_empty && used == now).then(|| std::mem::take(&mut record.unchecked))
+        (!record.held_before && used == now).then_some(record.unchecked)
     }
 
     /// [`Workspace::verify_authors`] for the documents `ids` (the roster among them is

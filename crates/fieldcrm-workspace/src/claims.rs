@@ -104,7 +104,7 @@ impl Workspace {
         &self,
         ids: impl Iterator<Item = &'a str>,
     ) -> Result<Vec<Option<CachedClaim>>> {
-        let keys: Vec<String> = ids.map(|id| format!("{CLAIM_ROW}{id}")).collect();
+        let keys: Vec<String> = ids.map(row_key).collect();
         Ok(self
             .store()
             .get_cache_rows(&keys)
@@ -327,15 +327,14 @@ pub(crate) fn row_key(id: &str) -> String {
 }
 
 /// Remove the cache rows of files this device no longer holds (only a cache: a row
-/// left behind is never read for a file that is gone, but it takes room).
+/// left behind is never read for a file that is gone, but it takes room). No rows, no
+/// write.
 pub(crate) fn forget<'a>(store: &fieldcrm_store::Store, ids: impl IntoIterator<Item = &'a DocId>) {
     let rows: Vec<_> = ids
         .into_iter()
         .map(|id| (row_key(id.as_str()), None))
         .collect();
-    if !rows.is_empty() {
-        keep(store, &rows);
-    }
+    keep(store, &rows);
 }
 
 /// Write cache rows. Only a cache: if they cannot be written, the next backfill loads

@@ -122,8 +122,8 @@ pub struct Workspace {
     /// roster many times (who am I, who may write this, whose key signed that), and
     /// loading it costs more the more users and devices it holds.
     roster_memo: RosterMemo,
-    /// What this handle's latest first sync judged authors with (`authorship.rs`).
-    first_sync: authorship::FirstSyncSlot,
+    /// What this handle's first syncs judged authors with (`authorship.rs`).
+    first_sync: authorship::FirstSyncRecord,
 }
 
 /// The roster and the (sorted) heads it was read at.

@@ -1,14 +1,12 @@
 //! Sync glue: the redb store as a sync host, and sessions scoped by the roster.
 
-use std::sync::{Arc, Mutex};
-
 use automerge::ChangeHash;
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Roster, Summary, User};
 use fieldcrm_store::{LoadError, Store};
 use fieldcrm_sync::scope::{Incoming, RosterScope};
 use fieldcrm_sync::{Host, HostError, LoadedDoc, SaveDoc, Scope, Session, SessionRole};
 
-use crate::authorship::FirstSync;
+use crate::authorship::{FirstSync, FirstSyncRecord};
 use crate::{Error, Result, Workspace};
 
 /// The store as a synchronous sync host: loads stored bytes, applies received data in
@@ -108,7 +106,7 @@ pub struct Bootstrap {
     /// Judges the authors of other documents' changes, once the roster is held.
     authors: Option<RosterScope<SummaryFn>>,
     ws: Workspace,
-    record: Arc<Mutex<FirstSync>>,
+    record: FirstSyncRecord,
 }
 
 impl Bootstrap {
@@ -316,11 +314,11 @@ impl Workspace {
 
     fn bootstrap_scope(&self) -> Result<PeerScope> {
         let empty = Roster::new(self.workspace_id(), "");
-        let started_empty = self
+        let held_before = !self
             .store()
             .is_empty()
             .map_err(fieldcrm_store::Error::from)?;
-        let record = self.first_sync_record(started_empty);
+        let record = self.first_sync_record(held_before);
         Ok(PeerScope::Bootstrap(Box::new(Bootstrap {
             chain: self.roster_scope(empty, String::new())?,
             authors: None,

@@ -127,12 +127,9 @@ impl<S: Scope> Session<S> {
         }
         // Each document is judged on its own (parsed, signatures checked, scope asked),
         // on every core: a first sync receives thousands per message.
-        let held: Vec<bool> = (turn.changes.iter())
-            .map(|part| self.items.0.find(part.id()).is_some())
-            .collect();
-        let parts: Vec<(&wire::ChangesPart, bool)> = turn.changes.iter().zip(held).collect();
-        let scope = &self.scope;
-        let out = fieldcrm_model::par::par_map(&parts, 16, |&(part, held)| {
+        let (scope, items) = (&self.scope, &self.items);
+        let out = fieldcrm_model::par::par_map(&turn.changes, 16, |part| {
+            let held = items.0.find(part.id()).is_some();
             let id = recon::doc_id(part.id());
             if !held && matches!(part, wire::ChangesPart::Changes { .. }) {
                 verify::not_offered(id)
