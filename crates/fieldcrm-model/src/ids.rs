@@ -51,6 +51,19 @@ impl DocId {
         DocId(format!("{n:032x}"))
     }
 
+    /// Whether this is the ID of a workspace-wide singleton document
+    /// ([`DocId::workspace`]).
+    pub fn is_workspace(&self) -> bool {
+        match self.0.as_bytes().split_last() {
+            Some((last, zeros)) => {
+                zeros.len() == ID_HEX_LEN - 1
+                    && zeros.iter().all(|b| *b == b'0')
+                    && (b'1'..=b'4').contains(last)
+            }
+            None => false,
+        }
+    }
+
     /// The full 32-character form.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -187,6 +200,26 @@ mod tests {
         assert_eq!(id.short().len(), SHORT_LEN);
         assert!("xyz".parse::<DocId>().is_err());
         assert!("ABCDEF0123456789abcdef0123456789".parse::<DocId>().is_err());
+    }
+
+    #[test]
+    fn workspace_ids_are_known_by_their_form() {
+        use crate::DocKind;
+        for k in [
+            DocKind::Roster,
+            DocKind::Catalog,
+            DocKind::Policy,
+            DocKind::Sales,
+        ] {
+            assert!(DocId::workspace(&k).is_workspace(), "{k}");
+        }
+        for not in [
+            "00000000000000000000000000000000",
+            "00000000000000000000000000000005",
+            "10000000000000000000000000000001",
+        ] {
+            assert!(!not.parse::<DocId>().unwrap().is_workspace(), "{not}");
+        }
     }
 
     #[test]

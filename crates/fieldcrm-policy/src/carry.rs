@@ -42,9 +42,28 @@ pub fn carried_survivors<S: Borrow<Snapshot>>(docs: &[S]) -> Vec<(usize, Snapsho
     }) else {
         return Vec::new();
     };
+    let by_survivor = tombstones_by_survivor(roster, docs.iter().map(Borrow::borrow));
+    if by_survivor.is_empty() {
+        return Vec::new();
+    }
+    docs.iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let s = s.borrow();
+            let tombstones = by_survivor.get(s.id.as_str())?;
+            Some((i, carried_into(s, tombstones)))
+        })
+        .collect()
+}
+
+/// The tombstones among `docs` whose `merged_into` was set by a user `roster` allows
+/// to merge, by the ID of their survivor: the ones whose authorship carries.
+pub fn tombstones_by_survivor<'a>(
+    roster: &Roster,
+    docs: impl IntoIterator<Item = &'a Snapshot>,
+) -> HashMap<&'a str, Vec<&'a Snapshot>> {
     let mut by_survivor: HashMap<&str, Vec<&Snapshot>> = HashMap::new();
     for t in docs {
-        let t = t.borrow();
         let (merged_into, may_merge) = match &t.body {
             Body::Customer(c) => (c.merged_into.as_ref(), Authority::MergeCustomers),
             Body::Channel(c) => (c.merged_into.as_ref(), Authority::MergeChannels),
@@ -62,19 +81,15 @@ pub fn carried_survivors<S: Borrow<Snapshot>>(docs: &[S]) -> Vec<(usize, Snapsho
             by_survivor.entry(survivor.as_str()).or_default().push(t);
         }
     }
-    if by_survivor.is_empty() {
-        return Vec::new();
-    }
-    docs.iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let s = s.borrow();
-            let tombstones = by_survivor.get(s.id.as_str())?;
-            let mut s = s.clone();
-            carry_into(&mut s, tombstones);
-            Some((i, s))
-        })
-        .collect()
+    by_survivor
+}
+
+/// `survivor` with authorship carried from its `tombstones` (from
+/// [`tombstones_by_survivor`]).
+pub fn carried_into(survivor: &Snapshot, tombstones: &[&Snapshot]) -> Snapshot {
+    let mut s = survivor.clone();
+    carry_into(&mut s, tombstones);
+    s
 }
 
 fn role_of<'r>(roster: &'r Roster, actor: &str) -> Option<&'r Role> {

@@ -79,11 +79,14 @@ mod rules;
 mod signoff;
 pub mod time;
 
-pub use carry::{carried_survivors, carry_merged_provenance};
+pub use carry::{carried_into, carried_survivors, carry_merged_provenance, tombstones_by_survivor};
 pub use config::{Config, ConfigError, DEFAULT_TOML, GENERAL, Level, ParamValue, RuleConfig};
 pub use engine::{Engine, Recheck, check, check_device, is_workspace_doc};
 pub use finding::{Actor, Finding, Severity, sort_findings};
-pub use lifecycle::{Mark, Status, Tracked, holder_of, open_findings, render_tracked, track};
+pub use lifecycle::{
+    Mark, Status, Tracked, holder_of, holds_finding_states, open_findings, render_tracked, track,
+    track_in,
+};
 pub use progress::{ProgressRow, sales_doc_id, target_progress};
 pub use render::{Lang, render, render_progress};
 pub use rule::{RuleId, UnknownRule};

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use fieldcrm_model::access::can_read;
 use fieldcrm_model::{DeviceKey, DocId, Millis, unhex};
 use fieldcrm_net::ws::findings_message;
-use fieldcrm_policy::{Config, Finding, open_findings};
+use fieldcrm_policy::Finding;
 
 use crate::relay::{Access, Relay};
 
@@ -109,25 +109,34 @@ impl Relay {
             .map_err(FindingsError::Store)?
             .ok_or_else(|| FindingsError::Store("no roster yet".into()))?;
         let started = std::time::Instant::now();
-        let (snaps, all) = self
+        let all = self
             .checked(now)
             .map_err(|e| FindingsError::Store(e.to_string()))?;
-        let readable: HashSet<&DocId> = snaps
+        let summaries = self
+            .store()
+            .all_summaries()
+            .map_err(|e| FindingsError::Store(e.to_string()))?;
+        let documents = summaries.len();
+        let readable: HashSet<&DocId> = summaries
             .iter()
-            .filter(|s| can_read(&roster, &user, &s.summary()))
-            .map(|s| &s.id)
+            .filter(|(_, s)| can_read(&roster, &user, s))
+            .map(|(id, _)| id)
             .collect();
         // Waived and resolved findings are settled: the same open findings a device's
         // `check` shows.
-        let mut findings = open_findings(&all, &snaps, &Config::default(), now);
-        findings.retain(|f| f.doc_ids.iter().all(|id| readable.contains(id)));
+        let findings: Vec<Finding> = all
+            .iter()
+            .filter(|t| t.status.is_open())
+            .filter(|t| t.finding.doc_ids.iter().all(|id| readable.contains(id)))
+            .map(|t| t.finding.clone())
+            .collect();
         let took = started.elapsed();
         self.metrics().findings_time(took);
         tracing::info!(
             device = %req.device.to_hex(),
             user = %user,
             findings = findings.len(),
-            documents = snaps.len(),
+            documents,
             duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             "findings computed"
         );

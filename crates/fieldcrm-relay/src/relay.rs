@@ -334,16 +334,14 @@ impl Relay {
         &self.inner.metrics
     }
 
-    /// Every document's snapshot and every finding on the merged state at `now`: only
-    /// the documents changed since the last call are read and re-evaluated.
+    /// Every finding on the merged state at `now`, with its life: only the documents
+    /// changed since the last call are read and re-evaluated, and no snapshot is kept
+    /// that is not read again (see `fieldcrm_workspace::LiveCheck`).
     pub(crate) fn checked(
         &self,
         now: Millis,
-    ) -> fieldcrm_workspace::Result<(
-        fieldcrm_workspace::Snapshots,
-        Arc<Vec<fieldcrm_policy::Finding>>,
-    )> {
-        self.inner.live.findings(&self.inner.store, now)
+    ) -> fieldcrm_workspace::Result<Arc<Vec<fieldcrm_policy::Tracked>>> {
+        self.inner.live.tracked(&self.inner.store, now)
     }
 
     /// The store (read-only use: tests, tools).

@@ -17,6 +17,7 @@ pub mod input;
 mod inspect;
 mod invite;
 pub mod keyfile;
+mod lean;
 mod live;
 mod memo;
 mod merge;
@@ -643,15 +644,12 @@ impl Workspace {
         &self,
         now: Millis,
     ) -> Result<std::sync::Arc<Vec<fieldcrm_policy::Finding>>> {
-        Ok(self
-            .memo
-            .findings(
-                &self.store,
-                memo::stamp(&self.store),
-                Some(&self.device()),
-                now,
-            )?
-            .1)
+        self.memo.findings(
+            &self.store,
+            memo::stamp(&self.store),
+            Some(&self.device()),
+            now,
+        )
     }
 
     /// Resolve a document by unique ID prefix or exact name; failing that, by the same

@@ -45,7 +45,7 @@ pub(crate) struct Live {
 
 /// Every document's heads, by ID (the store's order; sorted here so the merge below
 /// never depends on it), and the generation they are the heads at.
-fn all_heads(store: &Store) -> Result<(u64, fieldcrm_store::AllHeads)> {
+pub(crate) fn all_heads(store: &Store) -> Result<(u64, fieldcrm_store::AllHeads)> {
     let (generation, mut ids) = store.all_heads_at().map_err(fieldcrm_store::Error::from)?;
     ids.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
     Ok((generation, ids))
@@ -82,27 +82,18 @@ impl Live {
             None => None,
         };
         let (generation, ids) = match logged {
-            Some(changed) => (changed.generation, self.patched_heads(changed.docs)),
+            Some(changed) => (changed.generation, patch_heads(self.held(), changed.docs)),
             None => all_heads(store)?,
         };
-        let mut kept: Vec<Option<Arc<Snapshot>>> = Vec::with_capacity(ids.len());
-        let mut changed: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
-        let mut removed: Vec<DocId> = Vec::new();
-        let mut old = self.snaps.iter().zip(&self.heads).peekable();
-        for (id, heads) in &ids {
-            while let Some((s, _)) = old.next_if(|(s, _)| s.id.as_str() < id.as_str()) {
-                removed.push(s.id.clone());
-            }
-            match old.next_if(|(s, _)| s.id.as_str() == id.as_str()) {
-                Some((s, h)) if h == heads => kept.push(Some(s.clone())),
-                _ => {
-                    kept.push(None);
-                    changed.push((id.clone(), heads.clone()));
-                }
-            }
-        }
-        removed.extend(old.map(|(s, _)| s.id.clone()));
-        self.generation = Some(generation);
+        let diff = diff_heads(self.held(), &ids);
+        let kept: Vec<Option<Arc<Snapshot>>> = diff
+            .kept
+            .iter()
+            .map(|k| k.and_then(|i| self.snaps.get(i).cloned()))
+            .collect();
+        let HeadsDiff {
+            changed, removed, ..
+        } = diff;
         let mut fresh = snapshots_at(store, &changed)?.into_iter();
         let mut snaps = Vec::with_capacity(ids.len());
         for k in kept {
@@ -120,32 +111,16 @@ impl Live {
             self.removed.remove(&id);
             self.dirty.insert(id);
         }
+        self.generation = Some(generation);
         self.heads = ids.into_iter().map(|(_, h)| h).collect();
         self.snaps = Arc::new(snaps);
         self.stamp = stamp;
         Ok(())
     }
 
-    /// The kept heads with the logged changes applied (both in ID order): every
-    /// document's heads now, without reading the unchanged ones from the store.
-    fn patched_heads(
-        &self,
-        docs: Vec<fieldcrm_store::ChangedDoc>,
-    ) -> Vec<(DocId, Vec<ChangeHash>)> {
-        let mut out = Vec::with_capacity(self.heads.len() + docs.len());
-        let mut old = self.snaps.iter().zip(&self.heads).peekable();
-        for d in docs {
-            while let Some((s, h)) = old.next_if(|(s, _)| s.id.as_str() < d.id.as_str()) {
-                out.push((s.id.clone(), h.clone()));
-            }
-            // The logged document replaces what was kept of it.
-            let _ = old.next_if(|(s, _)| s.id.as_str() == d.id.as_str());
-            if let Some(h) = d.heads {
-                out.push((d.id, h));
-            }
-        }
-        out.extend(old.map(|(s, h)| (s.id.clone(), h.clone())));
-        out
+    /// Every held document's ID and heads, in ID order.
+    fn held(&self) -> impl Iterator<Item = (&DocId, &Vec<ChangeHash>)> {
+        self.snaps.iter().map(|s| &s.id).zip(&self.heads)
     }
 
     /// Every finding on the current snapshots at `now`, on the replica held by `device`
@@ -212,4 +187,65 @@ impl Live {
         self.findings = Some((now, findings.clone()));
         findings
     }
+}
+
+/// Heads kept (in ID order) with the logged changes applied (in ID order too): every
+/// document's heads now, without reading the unchanged ones from the store.
+pub(crate) fn patch_heads<'a>(
+    held: impl Iterator<Item = (&'a DocId, &'a Vec<ChangeHash>)>,
+    docs: Vec<fieldcrm_store::ChangedDoc>,
+) -> Vec<(DocId, Vec<ChangeHash>)> {
+    let mut out = Vec::with_capacity(docs.len());
+    let mut old = held.peekable();
+    for d in docs {
+        while let Some((id, h)) = old.next_if(|(id, _)| id.as_str() < d.id.as_str()) {
+            out.push((id.clone(), h.clone()));
+        }
+        // The logged document replaces what was kept of it.
+        let _ = old.next_if(|(id, _)| id.as_str() == d.id.as_str());
+        if let Some(h) = d.heads {
+            out.push((d.id, h));
+        }
+    }
+    out.extend(old.map(|(id, h)| (id.clone(), h.clone())));
+    out
+}
+
+/// What differs between the heads held and the heads now (both in ID order).
+pub(crate) struct HeadsDiff {
+    /// Documents new or with other heads, in ID order.
+    pub(crate) changed: Vec<(DocId, Vec<ChangeHash>)>,
+    /// Documents no longer there.
+    pub(crate) removed: Vec<DocId>,
+    /// For each document now, its position among the held ones when its heads are the
+    /// same.
+    pub(crate) kept: Vec<Option<usize>>,
+}
+
+/// Pair the heads held with the heads now in one pass over both lists in ID order,
+/// without hashing 100,000 IDs.
+pub(crate) fn diff_heads<'a>(
+    held: impl Iterator<Item = (&'a DocId, &'a Vec<ChangeHash>)>,
+    now: &[(DocId, Vec<ChangeHash>)],
+) -> HeadsDiff {
+    let mut diff = HeadsDiff {
+        changed: Vec::new(),
+        removed: Vec::new(),
+        kept: Vec::with_capacity(now.len()),
+    };
+    let mut old = held.enumerate().peekable();
+    for (id, heads) in now {
+        while let Some((_, (gone, _))) = old.next_if(|(_, (o, _))| o.as_str() < id.as_str()) {
+            diff.removed.push(gone.clone());
+        }
+        match old.next_if(|(_, (o, _))| o.as_str() == id.as_str()) {
+            Some((i, (_, h))) if h == heads => diff.kept.push(Some(i)),
+            _ => {
+                diff.kept.push(None);
+                diff.changed.push((id.clone(), heads.clone()));
+            }
+        }
+    }
+    diff.removed.extend(old.map(|(_, (id, _))| id.clone()));
+    diff
 }

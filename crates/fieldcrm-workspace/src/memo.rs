@@ -18,9 +18,10 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use fieldcrm_model::{DeviceKey, Millis};
-use fieldcrm_policy::{Finding, Tracked};
+use fieldcrm_policy::{Config, Finding, Tracked, track};
 use fieldcrm_store::{Listed, Store};
 
+use crate::lean::Lean;
 use crate::live::{Live, Snapshots};
 use crate::{Result, RowSearch};
 
@@ -42,6 +43,7 @@ pub struct Memo {
 #[derive(Default)]
 struct State {
     live: Option<Live>,
+    lean: Option<Lean>,
     findings: Option<Checked>,
     rows: Option<(Stamp, Arc<Vec<Listed>>)>,
     search: Option<(Stamp, Arc<RowSearch>)>,
@@ -78,7 +80,7 @@ struct View {
 }
 
 /// Whether a value computed at clock time `at` still holds at `now`.
-fn fresh(at: Millis, now: Millis) -> bool {
+pub(crate) fn fresh(at: Millis, now: Millis) -> bool {
     (0..FOR_MS).contains(&now.saturating_sub(at))
 }
 
@@ -103,6 +105,55 @@ fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
 #[cfg(not(unix))]
 fn file_identity(path: &std::path::Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.created()).ok()
+}
+
+/// Where findings come from: the snapshots kept for the pages (the app), or a lean engine.
+enum Held<'s> {
+    Live(&'s mut Checked, Snapshots),
+    Lean(&'s mut Lean),
+}
+
+/// The findings at `at` and `now`, up to date: from the snapshots kept for the pages
+/// when they are kept (the app), else from a lean engine ([`Lean`]), which keeps only
+/// what it reads again, so a `check` command and the relay never hold every snapshot.
+/// A lean state that failed to refresh is let go (the next call reads the store again).
+fn checked<'s>(
+    state: &'s mut State,
+    store: &Store,
+    at: Option<Stamp>,
+    device: Option<&DeviceKey>,
+    now: Millis,
+) -> Result<Held<'s>> {
+    if state.live.is_none() {
+        let l = match state.lean.take() {
+            Some(l) if l.is_for(device) && at.is_some() && l.stamp == at && l.fresh_at(now) => l,
+            Some(mut l) if l.is_for(device) => {
+                l.refresh(store, at, now)?;
+                l
+            }
+            _ => Lean::load(store, at, device, now)?,
+        };
+        return Ok(Held::Lean(state.lean.insert(l)));
+    }
+    let l = live(&mut state.live, store, at)?;
+    let snaps = l.snaps.clone();
+    let reuse = state
+        .findings
+        .as_ref()
+        .is_some_and(|c| Arc::ptr_eq(&c.of, &snaps) && fresh(c.at, now));
+    if !reuse {
+        state.findings = Some(Checked {
+            at: now,
+            of: snaps.clone(),
+            findings: l.findings(device, now),
+            tracked: None,
+        });
+    }
+    match state.findings.as_mut() {
+        Some(c) => Ok(Held::Live(c, snaps)),
+        // Cannot happen: set just above when it was not there.
+        None => Err(crate::Error::Corrupt("the findings went missing".into())),
+    }
 }
 
 /// The live state at `at`: kept, refreshed, or read.
@@ -137,62 +188,54 @@ impl Memo {
             // A panic elsewhere while holding the lock: work without the memo.
             return Ok(Live::load(store, None)?.snaps);
         };
+        let state = &mut *state;
+        // The pages' snapshots serve the findings from now on.
+        state.lean = None;
         Ok(live(&mut state.live, store, at)?.snaps.clone())
     }
 
-    /// The snapshots at `stamp` and every finding on them at `now` on the replica held
-    /// by `device` (none: the relay's merged state); findings computed within the last minute of `now` on the same
-    /// snapshots are reused.
+    /// Every finding at `now` on the replica held by `device` (none: the relay's merged
+    /// state), on the store at `stamp`; reused when computed within the last minute of
+    /// `now` on the same state.
     pub(crate) fn findings(
         &self,
         store: &Store,
         at: Option<Stamp>,
         device: Option<&DeviceKey>,
         now: Millis,
-    ) -> Result<(Snapshots, Arc<Vec<Finding>>)> {
+    ) -> Result<Arc<Vec<Finding>>> {
         let Ok(mut state) = self.state.lock() else {
-            let mut l = Live::load(store, None)?;
-            let f = l.findings(device, now);
-            return Ok((l.snaps, f));
+            // A panic elsewhere while holding the lock: work without the memo.
+            return Ok(Lean::load(store, None, device, now)?.findings());
         };
-        // Through the guard once, so the live state and the kept findings are borrowed
-        // apart.
-        let state = &mut *state;
-        let l = live(&mut state.live, store, at)?;
-        let snaps = l.snaps.clone();
-        if let Some(c) = &state.findings
-            && Arc::ptr_eq(&c.of, &snaps)
-            && fresh(c.at, now)
-        {
-            return Ok((snaps, c.findings.clone()));
-        }
-        let findings = l.findings(device, now);
-        state.findings = Some(Checked {
-            at: now,
-            of: snaps.clone(),
-            findings: findings.clone(),
-            tracked: None,
-        });
-        Ok((snaps, findings))
+        Ok(match checked(&mut state, store, at, device, now)? {
+            Held::Live(c, _) => c.findings.clone(),
+            Held::Lean(l) => l.findings(),
+        })
     }
 
-    /// The life of `findings` (the ones kept), if it was worked out.
-    pub(crate) fn tracked(&self, findings: &Arc<Vec<Finding>>) -> Option<Arc<Vec<Tracked>>> {
-        let state = self.state.lock().ok()?;
-        match &state.findings {
-            Some(c) if Arc::ptr_eq(&c.findings, findings) => c.tracked.clone(),
-            _ => None,
-        }
-    }
-
-    /// Keep the life of `findings`, if they are still the ones kept.
-    pub(crate) fn keep_tracked(&self, findings: &Arc<Vec<Finding>>, tracked: &Arc<Vec<Tracked>>) {
-        if let Ok(mut state) = self.state.lock()
-            && let Some(c) = state.findings.as_mut()
-            && Arc::ptr_eq(&c.findings, findings)
-        {
-            c.tracked = Some(tracked.clone());
-        }
+    /// [`Memo::findings`] with their life (see [`fieldcrm_policy::track`]).
+    pub(crate) fn tracked(
+        &self,
+        store: &Store,
+        at: Option<Stamp>,
+        device: Option<&DeviceKey>,
+        now: Millis,
+    ) -> Result<Arc<Vec<Tracked>>> {
+        let Ok(mut state) = self.state.lock() else {
+            return Ok(Lean::load(store, None, device, now)?.tracked());
+        };
+        Ok(match checked(&mut state, store, at, device, now)? {
+            Held::Live(c, snaps) => {
+                if let Some(t) = &c.tracked {
+                    return Ok(t.clone());
+                }
+                let t = Arc::new(track(&c.findings, &snaps, &Config::default(), now));
+                c.tracked = Some(t.clone());
+                t
+            }
+            Held::Lean(l) => l.tracked(),
+        })
     }
 
     /// Every summary-index row (all kinds, merged and archived included), by name.
@@ -287,9 +330,9 @@ impl LiveCheck {
         LiveCheck::default()
     }
 
-    /// Every document's snapshot and every finding at `now` (as
-    /// [`fieldcrm_policy::check`]: no holding device).
-    pub fn findings(&self, store: &Store, now: Millis) -> Result<(Snapshots, Arc<Vec<Finding>>)> {
-        self.memo.findings(store, stamp(store), None, now)
+    /// Every finding with its life at `now` (as [`fieldcrm_policy::check`]: no holding
+    /// device).
+    pub fn tracked(&self, store: &Store, now: Millis) -> Result<Arc<Vec<Tracked>>> {
+        self.memo.tracked(store, stamp(store), None, now)
     }
 }

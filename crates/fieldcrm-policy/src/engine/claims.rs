@@ -16,10 +16,11 @@ use crate::claims::{self, Counted};
 use crate::ctx::Ctx;
 use crate::finding::Finding;
 use crate::rule::RuleId;
+use crate::rules::Extract;
 
 /// A live customer file's own claim material.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Own {
+pub(super) struct Own {
     /// This file's claim ID.
     claim: String,
     owner: String,
@@ -183,7 +184,8 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             Some(set) => set.iter().cloned().collect(),
         };
         for id in ids {
-            let own = self.own_claim(&id);
+            // Every document in `ids` was evaluated in this update (or is gone).
+            let own = self.docs.get_mut(&id).and_then(|e| e.own.take());
             self.x.claims.set_own(&id, own);
             affected.insert(id);
         }
@@ -199,23 +201,25 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             }
         }
     }
+}
 
-    /// A live customer file's claim material (its owner, created time and keys); `None`
-    /// for other documents, tombstones, archived files and files without an owner.
-    fn own_claim(&self, id: &DocId) -> Option<Own> {
-        self.customer(id)?;
-        let snap = self.docs.get(id)?.snap.borrow();
-        let Body::Customer(c) = &snap.body else {
-            return None;
-        };
-        let owner = c.owner_id()?;
-        let ws = &self.ctx.auth.effective.workspace_id;
-        Some(Own {
-            claim: claims::claim_id(ws, id),
-            owner: owner.to_string(),
-            since: c.created_at,
-            // From the map's order: sorted by hash.
-            keys: claims::customer_keys(ws, c).into_iter().collect(),
-        })
-    }
+/// A live customer file's claim material (its owner, created time and keys), read when
+/// the file is evaluated; `None` for other documents, tombstones, archived files and
+/// files without an owner (whose extract is not a customer's).
+pub(super) fn own_claim(ctx: &Ctx, extract: &Extract, snap: &Snapshot) -> Option<Own> {
+    let Extract::Customer(_) = extract else {
+        return None;
+    };
+    let Body::Customer(c) = &snap.body else {
+        return None;
+    };
+    let owner = c.owner_id()?;
+    let ws = &ctx.auth.effective.workspace_id;
+    Some(Own {
+        claim: claims::claim_id(ws, &snap.id),
+        owner: owner.to_string(),
+        since: c.created_at,
+        // From the map's order: sorted by hash.
+        keys: claims::customer_keys(ws, c).into_iter().collect(),
+    })
 }

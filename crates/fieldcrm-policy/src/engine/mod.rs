@@ -79,9 +79,31 @@ type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
 type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fx>>;
 
 struct Entry<S> {
-    snap: S,
+    /// The snapshot: always held, unless the engine is lean ([`Engine::lean`]); then
+    /// only from when it is given until it is evaluated.
+    snap: Option<S>,
     eval: DocEval,
+    /// A customer file or channel record (every held document is one, tombstones too).
+    record: bool,
+    /// The file's own claim material from its last evaluation, until the claim state
+    /// takes it (the snapshot may be gone by then).
+    own: Option<claims::Own>,
 }
+
+impl<S> Entry<S> {
+    fn new(snap: Option<S>) -> Self {
+        Entry {
+            snap,
+            eval: DocEval::default(),
+            record: true,
+            own: None,
+        }
+    }
+}
+
+/// How many documents a lean engine asks its loader for at once: enough to keep the
+/// loader's cores busy, few enough that their snapshots are a small part of the memory.
+const LOAD_BATCH: usize = 2048;
 
 /// What an update did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +117,8 @@ pub struct Recheck {
 /// The incremental rule engine over snapshots `S` (owned [`Snapshot`]s, or `&Snapshot`).
 pub struct Engine<S = Snapshot> {
     base: Config,
+    /// Whether each document's snapshot is kept after it is evaluated.
+    retain: bool,
     holder: Option<String>,
     ws: WsDocs<S>,
     ctx: Ctx,
@@ -214,6 +238,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         let ctx = Ctx::build(&config, &ws, None);
         Engine {
             base: config,
+            retain: true,
             holder: None,
             ws,
             ctx,
@@ -232,6 +257,33 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         self.ctx = Ctx::build(&self.base, &self.ws, self.holder.as_deref());
         self.now = None;
         self
+    }
+
+    /// Keep no customer or channel snapshot once it is evaluated: only its findings and
+    /// what the cross-document rules index (about a fifth of the memory at 100,000
+    /// customer files). Such an engine is updated with [`Engine::update_from`], whose
+    /// loader gives back the snapshots it needs again (a document whose wake time came,
+    /// or every document when the context changed). Workspace documents are always kept.
+    pub fn lean(mut self) -> Self {
+        self.retain = false;
+        self
+    }
+
+    /// Whether `id` is a customer file or channel record the engine holds.
+    pub fn is_record(&self, id: &DocId) -> bool {
+        self.docs.get(id).is_some_and(|e| e.record)
+    }
+
+    /// The workspace documents held (roster, catalog, policy settings, Sales).
+    pub fn workspace_docs(&self) -> impl Iterator<Item = &S> {
+        [
+            &self.ws.roster,
+            &self.ws.catalog,
+            &self.ws.policy,
+            &self.ws.sales,
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// The effective configuration (base plus the policy-settings overrides that count).
@@ -263,6 +315,36 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         removed: &[DocId],
         now: Millis,
     ) -> Recheck {
+        self.run(changed, &[], removed, now, &mut |_| Vec::new())
+    }
+
+    /// Apply a sync given by IDs: the documents `changed` (new or updated) and
+    /// `removed`, at `now`. `load` gives the snapshots of the IDs it is asked for, a
+    /// batch at a time; a document it does not give back is taken as gone. The
+    /// workspace documents among `changed` are asked for first, so that every other one
+    /// is evaluated in the context they make. What a lean engine needs again (documents
+    /// whose wake time came, or all of them when the context changed) is asked for too.
+    pub fn update_from(
+        &mut self,
+        changed: &[DocId],
+        removed: &[DocId],
+        now: Millis,
+        load: &mut dyn FnMut(&[DocId]) -> Vec<S>,
+    ) -> Recheck {
+        let (ws, rest): (Vec<DocId>, Vec<DocId>) =
+            changed.iter().cloned().partition(DocId::is_workspace);
+        let ws = if ws.is_empty() { Vec::new() } else { load(&ws) };
+        self.run(ws, &rest, removed, now, load)
+    }
+
+    fn run<I: IntoIterator<Item = S>>(
+        &mut self,
+        changed: I,
+        to_load: &[DocId],
+        removed: &[DocId],
+        now: Millis,
+        load: &mut dyn FnMut(&[DocId]) -> Vec<S>,
+    ) -> Recheck {
         let mut ctx_dirty = false;
         let mut sales_dirty = false;
         let mut dirty: HashSet<DocId> = HashSet::default();
@@ -289,14 +371,19 @@ impl<S: Borrow<Snapshot>> Engine<S> {
                 continue;
             };
             let id = s.borrow().id.clone();
-            let entry = Entry {
-                snap: s,
-                eval: DocEval::default(),
-            };
-            if let Some(old) = self.docs.insert(id.clone(), entry) {
+            if let Some(old) = self.docs.insert(id.clone(), Entry::new(Some(s))) {
                 self.x.unindex(&id, &old.eval.extract);
             }
             dirty.insert(id);
+        }
+        for id in to_load {
+            if dirty.contains(id) {
+                continue;
+            }
+            if let Some(old) = self.docs.insert(id.clone(), Entry::new(None)) {
+                self.x.unindex(id, &old.eval.extract);
+            }
+            dirty.insert(id.clone());
         }
 
         let full = ctx_dirty || self.now.is_none_or(|prev| now < prev);
@@ -305,7 +392,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         }
         self.now = Some(now);
         if full {
-            return self.rebuild(now);
+            return self.rebuild(now, load);
         }
 
         // Documents whose wake time has come.
@@ -327,13 +414,9 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             self.workspace_findings(now);
         }
 
-        let mut evaluated = 0;
-        for id in &dirty {
-            if let Some(entry) = self.docs.get_mut(id) {
-                evaluate(&self.ctx, &mut self.wake_queue, &mut self.x, id, entry, now);
-                evaluated += 1;
-            }
-        }
+        let ids: Vec<DocId> = dirty.iter().cloned().collect();
+        let (evaluated, gone) = self.evaluate_all(&ids, now, load);
+        gone_channels.extend(gone);
         self.cross(Some(&dirty), &gone_channels);
         self.claims_update(Some(&dirty), sales_dirty);
         Recheck {
@@ -432,19 +515,81 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             + self.x.claims.notices.values().map(Vec::len).sum::<usize>()
     }
 
-    fn rebuild(&mut self, now: Millis) -> Recheck {
+    fn rebuild(&mut self, now: Millis, load: &mut dyn FnMut(&[DocId]) -> Vec<S>) -> Recheck {
         self.wake_queue.clear();
         self.x = Cross::default();
         self.workspace_findings(now);
-        for (id, entry) in self.docs.iter_mut() {
-            evaluate(&self.ctx, &mut self.wake_queue, &mut self.x, id, entry, now);
-        }
+        let ids: Vec<DocId> = self.docs.keys().cloned().collect();
+        let (evaluated, _) = self.evaluate_all(&ids, now, load);
         self.cross(None, &[]);
         self.claims_update(None, true);
         Recheck {
             full: true,
-            evaluated: self.docs.len(),
+            evaluated,
         }
+    }
+
+    /// Evaluate the held documents `ids` (each unindexed already), asking `load` for
+    /// the snapshots not held, a batch at a time; those it does not give back are
+    /// dropped. How many were evaluated, and the dropped channels.
+    fn evaluate_all(
+        &mut self,
+        ids: &[DocId],
+        now: Millis,
+        load: &mut dyn FnMut(&[DocId]) -> Vec<S>,
+    ) -> (usize, Vec<DocId>) {
+        let mut evaluated = 0;
+        let mut need: Vec<DocId> = Vec::new();
+        for id in ids {
+            match self.docs.get_mut(id) {
+                Some(entry) if entry.snap.is_some() => {
+                    evaluate(&self.ctx, &mut self.wake_queue, &mut self.x, id, entry, now);
+                    if !self.retain {
+                        entry.snap = None;
+                    }
+                    evaluated += 1;
+                }
+                Some(_) => need.push(id.clone()),
+                None => {}
+            }
+        }
+        let mut gone = Vec::new();
+        for batch in need.chunks(LOAD_BATCH) {
+            let mut given: HashSet<DocId> = HashSet::default();
+            for s in load(batch) {
+                let id = s.borrow().id.clone();
+                // Only what was asked for, once (a loader's mistake changes nothing else).
+                if !batch.contains(&id) || given.contains(&id) {
+                    continue;
+                }
+                let Some(entry) = self.docs.get_mut(&id) else {
+                    continue;
+                };
+                entry.snap = Some(s);
+                evaluate(
+                    &self.ctx,
+                    &mut self.wake_queue,
+                    &mut self.x,
+                    &id,
+                    entry,
+                    now,
+                );
+                if !self.retain {
+                    entry.snap = None;
+                }
+                evaluated += 1;
+                given.insert(id);
+            }
+            for id in batch.iter().filter(|id| !given.contains(*id)) {
+                if let Some(old) = self.docs.remove(id) {
+                    if matches!(old.eval.extract, Extract::Channel(_)) {
+                        gone.push(id.clone());
+                    }
+                    self.x.unindex(id, &old.eval.extract);
+                }
+            }
+        }
+        (evaluated, gone)
     }
 
     fn workspace_findings(&mut self, now: Millis) {
@@ -548,7 +693,12 @@ fn evaluate<S: Borrow<Snapshot>>(
     entry: &mut Entry<S>,
     now: Millis,
 ) {
-    entry.eval = eval_doc(ctx, entry.snap.borrow(), now);
+    let Some(snap) = entry.snap.as_ref().map(Borrow::borrow) else {
+        return;
+    };
+    entry.eval = eval_doc(ctx, snap, now);
+    entry.record = matches!(snap.body, Body::Customer(_) | Body::Channel(_));
+    entry.own = claims::own_claim(ctx, &entry.eval.extract, snap);
     if entry.eval.wake != Millis::MAX {
         wake_queue
             .entry(entry.eval.wake)

@@ -159,6 +159,26 @@ pub fn track<S: std::borrow::Borrow<Snapshot>>(
     config: &Config,
     now: Millis,
 ) -> Vec<Tracked> {
+    let records: HashSet<&DocId> = docs
+        .iter()
+        .map(std::borrow::Borrow::borrow)
+        .filter(|s| matches!(s.body, Body::Customer(_) | Body::Channel(_)))
+        .map(|s| &s.id)
+        .collect();
+    track_in(findings, docs, |d| records.contains(d), config, now)
+}
+
+/// [`track`] for a caller that does not hold every snapshot (a lean engine's): `docs`
+/// need only be the workspace documents and every document that stores finding states
+/// ([`holds_finding_states`]), the only ones read; `is_record` tells whether an ID is a
+/// customer file or channel record.
+pub fn track_in<S: std::borrow::Borrow<Snapshot>>(
+    findings: &[Finding],
+    docs: &[S],
+    is_record: impl Fn(&DocId) -> bool,
+    config: &Config,
+    now: Millis,
+) -> Vec<Tracked> {
     let mut ws: WsDocs<&Snapshot> = WsDocs::default();
     let mut by_id: HashMap<&DocId, &Snapshot> = HashMap::new();
     for s in docs {
@@ -167,11 +187,6 @@ pub fn track<S: std::borrow::Borrow<Snapshot>>(
         let _ = ws.slot(s);
     }
     let ctx = Ctx::build(config, &ws, None);
-    let is_record = |d: &DocId| {
-        by_id
-            .get(d)
-            .is_some_and(|s| matches!(s.body, Body::Customer(_) | Body::Channel(_)))
-    };
     // The stored states, by document: most documents hold none, and a finding whose
     // holder holds none is simply open (nothing to judge, nothing to remember).
     let stored: HashMap<&DocId, Vec<String>> = docs
@@ -184,7 +199,7 @@ pub fn track<S: std::borrow::Borrow<Snapshot>>(
     let mut fired: HashSet<(DocId, String)> = HashSet::new();
     for f in findings {
         let key = f.key();
-        let holder = holder_of(f, is_record);
+        let holder = holder_of(f, &is_record);
         let marks = match (stored.contains_key(&holder), by_id.get(&holder)) {
             (true, Some(s)) => {
                 fired.insert((holder.clone(), key.clone()));
@@ -223,6 +238,11 @@ pub fn track<S: std::borrow::Borrow<Snapshot>>(
             .then_with(|| a.status.cmp(&b.status))
     });
     out
+}
+
+/// Whether a snapshot stores any finding state (acknowledgement, waiver).
+pub fn holds_finding_states(s: &Snapshot) -> bool {
+    !stored_keys(s).is_empty()
 }
 
 /// The keys of the finding states stored in a snapshot.

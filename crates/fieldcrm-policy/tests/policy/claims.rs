@@ -191,12 +191,20 @@ fn a_claim_arriving_later_updates_the_engine_like_a_full_check() {
     let mut engine: Engine = Engine::new(Config::default());
     engine.update(base.clone(), &[], NOW);
     assert!(notices(&engine.findings()).is_empty());
+    // A lean engine, fed the same, must agree at every step.
+    let mut lean = LeanRun::new();
+    lean.update(base.clone(), &[], NOW);
+    let mut same = |engine: &Engine, changed: Vec<Snapshot>, removed: &[DocId]| {
+        lean.update(changed, removed, NOW);
+        assert_eq!(lean.engine.findings(), engine.findings());
+    };
 
     // rep1's claim arrives by sync: only the Sales document changes.
     claim(&mut sales, &mut a, &REP);
     let s = sales.snapshot().unwrap();
     let r = engine.update(vec![s.clone()], &[], NOW);
     assert!(!r.full, "a claim is not a context change");
+    same(&engine, vec![s.clone()], &[]);
     let mut all = base.clone();
     all[2] = s;
     assert_eq!(engine.findings(), check(&all, &Config::default(), NOW));
@@ -211,19 +219,23 @@ fn a_claim_arriving_later_updates_the_engine_like_a_full_check() {
     };
     let s2 = renamed(&mut b, "深圳新锐电子");
     engine.update(vec![s2.clone()], &[], NOW);
+    same(&engine, vec![s2.clone()], &[]);
     all[3] = s2;
     assert_eq!(engine.findings(), check(&all, &Config::default(), NOW));
     assert!(notices(&engine.findings()).is_empty());
     let s3 = renamed(&mut b, "广州华东机电");
-    engine.update(vec![s3], &[], NOW);
+    engine.update(vec![s3.clone()], &[], NOW);
+    same(&engine, vec![s3], &[]);
     assert_eq!(notices(&engine.findings()).len(), 1);
 
     // rep1's claim is removed (its file archived): the notice goes.
     let key = claim_id(WS, &id(1));
     edit_as(&mut sales, &REP, |d| d.delete(&["claims", &key]).unwrap());
     engine.update(vec![sales.snapshot().unwrap()], &[], NOW);
+    same(&engine, vec![sales.snapshot().unwrap()], &[]);
     assert!(notices(&engine.findings()).is_empty());
     // And the file itself removed from the engine: nothing left about it.
     engine.update(Vec::<Snapshot>::new(), &[DocId::clone(&id(2))], NOW);
+    same(&engine, Vec::new(), &[id(2)]);
     assert!(engine.findings_for(&id(2)).is_empty());
 }

@@ -163,3 +163,100 @@ fn workspace_changes_recheck_everything() {
             .any(|x| x.rule == fieldcrm_policy::RuleId::ChannelScope)
     );
 }
+
+/// A lean engine (no snapshot kept once evaluated) gives the same findings as the
+/// engine that keeps them, at every step, and asks its loader only for what it must
+/// evaluate again: the changed documents, the ones whose wake time came, and everything
+/// when the context changes.
+#[test]
+fn a_lean_engine_equals_the_engine_that_keeps_snapshots() {
+    let mut all = docs();
+    let mut kept: Engine = Engine::new(Config::default());
+    let mut lean = LeanRun::new();
+    kept.update(all.clone(), &[], NOW);
+    let r = lean.update(all.clone(), &[], NOW);
+    assert!(r.full);
+    assert_eq!(r.evaluated, all.len() - workspace().len());
+    assert_eq!(lean.asked, all.len(), "each document read once");
+    assert_eq!(lean.engine.findings(), kept.findings());
+    assert!(!kept.findings().is_empty());
+    for d in [id(1), id(5), id(9), id(101)] {
+        assert_eq!(lean.engine.findings_for(&d), kept.findings_for(&d), "{d}");
+    }
+
+    // One customer changes: only it is read.
+    let mut c = clean_customer("全新客户");
+    c.contacts.get_mut("c1").unwrap().phone = Some("13900009999".into());
+    let changed = customer_doc(id(2), &REP, &c).snapshot().unwrap();
+    let later = NOW + 2 * DAY;
+    let before = lean.asked;
+    kept.update(vec![changed.clone()], &[id(7)], later);
+    let r = lean.update(vec![changed.clone()], &[id(7)], later);
+    assert!(!r.full);
+    assert_eq!(lean.engine.findings(), kept.findings());
+    let pos = all.iter().position(|s| s.id == id(2)).unwrap();
+    all[pos] = changed;
+    all.retain(|s| s.id != id(7));
+    assert_eq!(lean.engine.findings(), full(&all, later));
+    // The changed one, and any whose deadline passed in those two days.
+    assert!(lean.asked - before <= 1 + r.evaluated, "{r:?}");
+
+    // Time passes: the documents whose wake time came are read again.
+    for days in [5, 11, 40, 200] {
+        let t = NOW + days * DAY;
+        let before = lean.asked;
+        let a = kept.update(Vec::new(), &[], t);
+        let b = lean.update(Vec::new(), &[], t);
+        assert_eq!(a, b, "at +{days} days");
+        assert_eq!(lean.asked - before, b.evaluated, "at +{days} days");
+        assert_eq!(lean.engine.findings(), kept.findings(), "at +{days} days");
+        assert_eq!(lean.engine.findings(), full(&all, t), "at +{days} days");
+    }
+
+    // A workspace document changes: everything is read again, in its new context.
+    let mut cat = catalog_content();
+    cat.product_lines.remove("pumps");
+    cat.products.remove("P1");
+    let cat = fieldcrm_model::Document::create(
+        DocId::workspace(&fieldcrm_model::DocKind::Catalog),
+        &ADMIN,
+        NOW,
+        &cat,
+        "drop pumps",
+    )
+    .unwrap()
+    .snapshot()
+    .unwrap();
+    let t = NOW + 201 * DAY;
+    let before = lean.asked;
+    kept.update(vec![cat.clone()], &[], t);
+    let r = lean.update(vec![cat], &[], t);
+    assert!(r.full);
+    assert_eq!(lean.asked - before, 1 + r.evaluated);
+    assert_eq!(lean.engine.findings(), kept.findings());
+    assert!(
+        lean.engine
+            .findings()
+            .iter()
+            .any(|x| x.rule == fieldcrm_policy::RuleId::ChannelScope)
+    );
+}
+
+/// A document the loader no longer gives back (deleted under it) is dropped, with its
+/// findings, as if it had been removed.
+#[test]
+fn a_lean_engine_drops_what_its_loader_does_not_give() {
+    let all = docs();
+    let mut lean = LeanRun::new();
+    lean.update(all.clone(), &[], NOW);
+    assert!(!lean.engine.findings_for(&id(9)).is_empty());
+    assert!(lean.engine.is_record(&id(9)));
+    // Deleted from the store without the engine being told; the clock goes back, so
+    // everything is read again.
+    lean.held.remove(&id(9));
+    let r = lean.update(Vec::new(), &[], NOW - DAY);
+    assert!(r.full);
+    assert!(!lean.engine.is_record(&id(9)));
+    let rest: Vec<Snapshot> = all.into_iter().filter(|s| s.id != id(9)).collect();
+    assert_eq!(lean.engine.findings(), full(&rest, NOW - DAY));
+}

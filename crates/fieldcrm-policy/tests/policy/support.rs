@@ -420,3 +420,45 @@ pub(crate) fn assert_rules(findings: &[Finding], expected: &[RuleId]) {
 pub(crate) fn btree<V>(items: Vec<(&str, V)>) -> BTreeMap<String, V> {
     items.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
+
+/// A lean engine ([`fieldcrm_policy::Engine::lean`]) fed as a store would feed it: by
+/// IDs, its loader reading the current snapshots from a map, counting what it is asked.
+pub(crate) struct LeanRun {
+    pub engine: fieldcrm_policy::Engine<Snapshot>,
+    pub held: BTreeMap<DocId, Snapshot>,
+    /// How many snapshots the engine asked for in all.
+    pub asked: usize,
+}
+
+impl LeanRun {
+    pub(crate) fn new() -> Self {
+        LeanRun {
+            engine: fieldcrm_policy::Engine::new(Config::default()).lean(),
+            held: BTreeMap::new(),
+            asked: 0,
+        }
+    }
+
+    /// The documents `changed` were written and `removed` deleted; update at `now`.
+    pub(crate) fn update(
+        &mut self,
+        changed: Vec<Snapshot>,
+        removed: &[DocId],
+        now: Millis,
+    ) -> fieldcrm_policy::Recheck {
+        for id in removed {
+            self.held.remove(id);
+        }
+        let ids: Vec<DocId> = changed.iter().map(|s| s.id.clone()).collect();
+        for s in changed {
+            self.held.insert(s.id.clone(), s);
+        }
+        let held = &self.held;
+        let asked = &mut self.asked;
+        self.engine
+            .update_from(&ids, removed, now, &mut |want: &[DocId]| {
+                *asked += want.len();
+                want.iter().filter_map(|id| held.get(id).cloned()).collect()
+            })
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::ReadDoc;
 use fieldcrm_model::access::can_read;
 use fieldcrm_model::{DocId, DocKind, Millis, Role, Roster, Summary};
-use fieldcrm_policy::{Config, Finding, RuleId, open_findings};
+use fieldcrm_policy::{Finding, RuleId};
 
 use crate::activity::{DeviceSeen, EventKind};
 use crate::relay::Relay;
@@ -178,9 +178,14 @@ pub(crate) fn findings_view(
     user: &str,
     now: Millis,
 ) -> Result<FindingsView, String> {
-    let (snaps, all) = relay.checked(now).map_err(|e| e.to_string())?;
-    let summaries: HashMap<&DocId, Summary> = snaps.iter().map(|s| (&s.id, s.summary())).collect();
-    let mut open = open_findings(&all, &snaps, &Config::default(), now);
+    let all = relay.checked(now).map_err(|e| e.to_string())?;
+    let summaries: HashMap<DocId, Summary> =
+        relay.store().all_summaries().map_err(|e| e.to_string())?;
+    let mut open: Vec<Finding> = all
+        .iter()
+        .filter(|t| t.status.is_open())
+        .map(|t| t.finding.clone())
+        .collect();
     open.retain(|f| {
         f.doc_ids
             .iter()

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use fieldcrm_model::{Authority, DocId, FINDING_STATES, FindingMark, FindingState, Millis};
-use fieldcrm_policy::{Config, Status, Tracked, track};
+use fieldcrm_policy::{Status, Tracked};
 
 use crate::query::CheckQuery;
 use crate::{Error, Msg, Result, Workspace};
@@ -36,18 +36,12 @@ impl Workspace {
     /// Every finding with its life at `now` (see [`track`]); from the memo when the same
     /// findings were tracked within the last minute.
     pub fn all_tracked(&self, now: Millis) -> Result<std::sync::Arc<Vec<Tracked>>> {
-        let (snaps, findings) = self.memo().findings(
+        self.memo().tracked(
             self.store(),
             crate::memo::stamp(self.store()),
             Some(&self.device()),
             now,
-        )?;
-        if let Some(t) = self.memo().tracked(&findings) {
-            return Ok(t);
-        }
-        let tracked = std::sync::Arc::new(track(&findings, &snaps, &Config::default(), now));
-        self.memo().keep_tracked(&findings, &tracked);
-        Ok(tracked)
+        )
     }
 
     /// The finding whose key is `text` or starts with it (ASCII case forgiven). Resolved
