@@ -24,7 +24,7 @@
 
 use std::collections::BTreeMap;
 
-use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Snapshot};
+use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Sales, Snapshot};
 use sha2::{Digest, Sha256};
 
 use crate::ctx::Ctx;
@@ -119,6 +119,45 @@ fn writer_ok(ctx: &Ctx, actor: &str, owner: &str) -> bool {
             .auth
             .role_of_actor(actor)
             .is_some_and(|r| Authority::AssignOwner.allows(r))
+}
+
+/// The Sales document without its claims (in its body and its field states): what a
+/// lean engine keeps once they are counted (the workspace findings never read them;
+/// concurrent claim values are settled by the rules, never reported).
+pub(crate) fn without_claims(snap: &Snapshot) -> Snapshot {
+    let body = match &snap.body {
+        Body::Sales(s) => {
+            let Sales {
+                kind,
+                schema_version,
+                targets,
+                reports,
+                finding_states,
+                claims: _,
+                removed,
+            } = s;
+            Body::Sales(Sales {
+                kind: kind.clone(),
+                schema_version: *schema_version,
+                targets: targets.clone(),
+                reports: reports.clone(),
+                finding_states: finding_states.clone(),
+                claims: BTreeMap::new(),
+                removed: removed.clone(),
+            })
+        }
+        other => other.clone(),
+    };
+    Snapshot {
+        id: snap.id.clone(),
+        body,
+        fields: snap
+            .fields
+            .iter()
+            .filter(|(p, _)| !p.starts_with("claims/"))
+            .map(|(p, f)| (p.clone(), f.clone()))
+            .collect(),
+    }
 }
 
 /// The claims in the Sales snapshot that count, by claim ID.

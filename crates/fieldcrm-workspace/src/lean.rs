@@ -43,8 +43,8 @@ pub(crate) struct Lean {
     /// Every document's heads, in ID order.
     heads: Vec<(DocId, Vec<ChangeHash>)>,
     engine: Engine<Arc<Snapshot>>,
-    /// Snapshots read again later: workspace documents, holders of finding states,
-    /// merged tombstones.
+    /// Snapshots read again later: the roster, holders of finding states, merged
+    /// tombstones (the engine keeps the other workspace documents).
     kept: HashMap<DocId, Arc<Snapshot>>,
     /// Survivors the engine holds with authorship carried into them.
     carried: HashSet<DocId>,
@@ -177,7 +177,16 @@ impl Lean {
         if let Some(t) = &c.tracked {
             return t.clone();
         }
-        let docs: Vec<&Snapshot> = self.kept.values().map(|s| &**s).collect();
+        let docs: Vec<&Snapshot> = self
+            .kept
+            .values()
+            .chain(
+                self.engine
+                    .workspace_docs()
+                    .filter(|s| !self.kept.contains_key(&s.id)),
+            )
+            .map(|s| &**s)
+            .collect();
         let engine = &self.engine;
         let t = Arc::new(fieldcrm_policy::track_in(
             &c.findings,
@@ -254,12 +263,15 @@ fn read(
         .collect())
 }
 
-/// Whether a snapshot is read again after its evaluation.
+/// Whether a snapshot is read again after its evaluation: the roster (whose merges
+/// count), holders of finding states and merged tombstones. The engine keeps the other
+/// workspace documents (the Sales document without its claims).
 fn is_kept(s: &Snapshot) -> bool {
     let merged = match &s.body {
         Body::Customer(c) => c.merged_into.is_some(),
         Body::Channel(c) => c.merged_into.is_some(),
-        _ => return true,
+        Body::Roster(_) => return true,
+        _ => return false,
     };
     merged || fieldcrm_policy::holds_finding_states(s)
 }

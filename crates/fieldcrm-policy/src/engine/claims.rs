@@ -42,7 +42,7 @@ pub(super) struct ClaimState {
 
 impl ClaimState {
     /// Read the claims again; the key hashes of every claim that changed.
-    fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<String> {
+    pub(super) fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<String> {
         let new = claims::counted(ctx, sales);
         let mut changed: HashSet<String> = HashSet::default();
         for (doc, c) in &self.claims {
@@ -164,18 +164,19 @@ impl ClaimState {
 }
 
 impl<S: Borrow<Snapshot>> Engine<S> {
-    /// Bring the claim state up to date: `dirty` documents (`None`: all) and, when the
-    /// Sales document changed, the customer files its claim changes touch.
-    pub(super) fn claims_update(&mut self, dirty: Option<&HashSet<DocId>>, sales_changed: bool) {
+    /// Bring the claim state up to date: `dirty` documents (`None`: all) and the
+    /// customer files holding a key of a claim that changed (`changed_keys`, from
+    /// [`Engine::reload_claims`]).
+    pub(super) fn claims_update(
+        &mut self,
+        dirty: Option<&HashSet<DocId>>,
+        changed_keys: &HashSet<String>,
+    ) {
         let mut affected: HashSet<DocId> = HashSet::default();
-        if sales_changed {
-            let sales = self.ws.sales.as_ref().map(Borrow::borrow);
-            let changed = self.x.claims.reload(&self.ctx, sales);
-            if dirty.is_some() {
-                for h in &changed {
-                    if let Some(ids) = self.x.claims.own_by_key.get(h) {
-                        affected.extend(ids.iter().cloned());
-                    }
+        if dirty.is_some() {
+            for h in changed_keys {
+                if let Some(ids) = self.x.claims.own_by_key.get(h) {
+                    affected.extend(ids.iter().cloned());
                 }
             }
         }

@@ -119,6 +119,12 @@ pub struct Engine<S = Snapshot> {
     base: Config,
     /// Whether each document's snapshot is kept after it is evaluated.
     retain: bool,
+    /// A lean engine's way to keep the Sales document without its claims once they
+    /// are counted (they are most of it: 100,000 claims are hundreds of megabytes).
+    slim: Option<fn(&Snapshot) -> S>,
+    /// Whether the Sales document held is without its claims (read again before they
+    /// are counted again).
+    sales_slim: bool,
     holder: Option<String>,
     ws: WsDocs<S>,
     ctx: Ctx,
@@ -230,6 +236,24 @@ impl Cross {
     }
 }
 
+impl<S: Borrow<Snapshot> + From<Snapshot>> Engine<S> {
+    /// Keep no customer or channel snapshot once it is evaluated: only its findings and
+    /// what the cross-document rules index; and the Sales document without its claims
+    /// once they are counted. Such an engine is updated with [`Engine::update_from`],
+    /// whose loader gives back the snapshots it needs again (a document whose wake time
+    /// came, every document when the context changed, the Sales document when its claims
+    /// are counted again). The other workspace documents are kept.
+    pub fn lean(mut self) -> Self {
+        self.retain = false;
+        self.slim = Some(slim_sales::<S>);
+        self
+    }
+}
+
+fn slim_sales<S: From<Snapshot>>(s: &Snapshot) -> S {
+    S::from(crate::claims::without_claims(s))
+}
+
 impl<S: Borrow<Snapshot>> Engine<S> {
     /// An empty engine with a base configuration (defaults or a company TOML file); the
     /// workspace's policy-settings document, once given, overrides it.
@@ -239,6 +263,8 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         Engine {
             base: config,
             retain: true,
+            slim: None,
+            sales_slim: false,
             holder: None,
             ws,
             ctx,
@@ -256,16 +282,6 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         self.holder = Some(device.to_hex());
         self.ctx = Ctx::build(&self.base, &self.ws, self.holder.as_deref());
         self.now = None;
-        self
-    }
-
-    /// Keep no customer or channel snapshot once it is evaluated: only its findings and
-    /// what the cross-document rules index (about a fifth of the memory at 100,000
-    /// customer files). Such an engine is updated with [`Engine::update_from`], whose
-    /// loader gives back the snapshots it needs again (a document whose wake time came,
-    /// or every document when the context changed). Workspace documents are always kept.
-    pub fn lean(mut self) -> Self {
-        self.retain = false;
         self
     }
 
@@ -368,6 +384,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
                 // The context does not read the Sales document (see the module docs).
                 ctx_dirty |= !is_sales;
                 sales_dirty |= is_sales;
+                self.sales_slim &= !is_sales;
                 continue;
             };
             let id = s.borrow().id.clone();
@@ -410,6 +427,11 @@ impl<S: Borrow<Snapshot>> Engine<S> {
                 }
             }
         }
+        let changed_keys = if sales_dirty {
+            self.reload_claims()
+        } else {
+            HashSet::default()
+        };
         if self.ws_wake <= now || sales_dirty {
             self.workspace_findings(now);
         }
@@ -418,7 +440,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         let (evaluated, gone) = self.evaluate_all(&ids, now, load);
         gone_channels.extend(gone);
         self.cross(Some(&dirty), &gone_channels);
-        self.claims_update(Some(&dirty), sales_dirty);
+        self.claims_update(Some(&dirty), &changed_keys);
         Recheck {
             full: false,
             evaluated,
@@ -518,11 +540,22 @@ impl<S: Borrow<Snapshot>> Engine<S> {
     fn rebuild(&mut self, now: Millis, load: &mut dyn FnMut(&[DocId]) -> Vec<S>) -> Recheck {
         self.wake_queue.clear();
         self.x = Cross::default();
+        if self.sales_slim
+            && let Some(id) = self.ws.sales.as_ref().map(|s| s.borrow().id.clone())
+        {
+            // Its claims are counted again: the whole document, read again.
+            self.ws.sales = None;
+            for s in load(std::slice::from_ref(&id)) {
+                let _ = self.ws.slot(s);
+            }
+            self.sales_slim = false;
+        }
+        let changed_keys = self.reload_claims();
         self.workspace_findings(now);
         let ids: Vec<DocId> = self.docs.keys().cloned().collect();
         let (evaluated, _) = self.evaluate_all(&ids, now, load);
         self.cross(None, &[]);
-        self.claims_update(None, true);
+        self.claims_update(None, &changed_keys);
         Recheck {
             full: true,
             evaluated,
@@ -590,6 +623,21 @@ impl<S: Borrow<Snapshot>> Engine<S> {
             }
         }
         (evaluated, gone)
+    }
+
+    /// Count the Sales document's claims again (before any document is evaluated, so a
+    /// lean engine holds the Sales document without them from then on); the key hashes
+    /// of the claims that changed.
+    fn reload_claims(&mut self) -> HashSet<String> {
+        let sales = self.ws.sales.as_ref().map(Borrow::borrow);
+        let changed = self.x.claims.reload(&self.ctx, sales);
+        if let (Some(slim), Some(s)) = (self.slim, self.ws.sales.as_ref())
+            && !self.sales_slim
+        {
+            self.ws.sales = Some(slim(s.borrow()));
+            self.sales_slim = true;
+        }
+        changed
     }
 
     fn workspace_findings(&mut self, now: Millis) {

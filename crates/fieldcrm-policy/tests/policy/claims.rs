@@ -227,6 +227,23 @@ fn a_claim_arriving_later_updates_the_engine_like_a_full_check() {
     engine.update(vec![s3.clone()], &[], NOW);
     same(&engine, vec![s3], &[]);
     assert_eq!(notices(&engine.findings()).len(), 1);
+    // A context change counts the claims again: the lean engine, which kept the Sales
+    // document without them, reads it again and keeps the notice.
+    let mut cat = catalog_content();
+    cat.products.remove("P1");
+    let cat = Document::create(
+        DocId::workspace(&fieldcrm_model::DocKind::Catalog),
+        &ADMIN,
+        NOW,
+        &cat,
+        "drop P1",
+    )
+    .unwrap()
+    .snapshot()
+    .unwrap();
+    assert!(engine.update(vec![cat.clone()], &[], NOW).full);
+    same(&engine, vec![cat], &[]);
+    assert_eq!(notices(&engine.findings()).len(), 1);
 
     // rep1's claim is removed (its file archived): the notice goes.
     let key = claim_id(WS, &id(1));
