@@ -81,6 +81,35 @@ fn cached_snapshots_follow_every_edit() {
     );
 }
 
+/// A row too large to inflate whole (the Sales document of many claims) is decoded as
+/// it is inflated: the same snapshot, and a row cut short is refused the same way.
+#[test]
+fn a_large_cache_row_is_decoded_as_it_is_inflated() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
+    let mut snap = (*ws.snapshots().unwrap()[0]).clone();
+    let template = fieldcrm_model::FieldState {
+        path: String::new(),
+        values: vec![fieldcrm_model::Stamp {
+            value: serde_json::json!("name"),
+            actor: ws.device().to_hex(),
+            inner: Vec::new(),
+        }],
+    };
+    for _ in 0..30_000 {
+        let path = format!("claims/{}/owner", DocId::random());
+        let mut f = template.clone();
+        f.path = path.clone();
+        snap.fields.insert(path, f);
+    }
+    let row = encode_snapshot(&snap);
+    assert!(row.len() > 256 * 1024, "{} B: not a large row", row.len());
+    assert!(decode_snapshot(&row).is_some_and(|s| s == snap));
+    for cut in [row.len() / 2, row.len() - 1, row.len() - 200] {
+        assert!(decode_snapshot(&row[..cut]).is_none(), "cut at {cut}");
+    }
+}
+
 fn deflate_plain(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(3));
