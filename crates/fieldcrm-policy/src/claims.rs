@@ -22,7 +22,8 @@
 //! file was made, as every offline time is; a deleted claim cannot be told from one never
 //! written (the owner's device writes it again after its next sync).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Sales, Snapshot};
 use sha2::{Digest, Sha256};
@@ -93,7 +94,7 @@ pub fn claim_for(workspace_id: &str, c: &Customer) -> Option<Claim> {
 /// A claim that counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Counted {
-    pub owner: String,
+    pub owner: Name,
     pub since: Millis,
     /// Key hash → kind, only keys written by someone who may (see [`KeyList`]).
     pub keys: KeyList,
@@ -102,14 +103,41 @@ pub(crate) struct Counted {
 /// Key hash → kind, sorted by hash: a claim has one to three keys, and a list holds
 /// them in a fiftieth of the memory of a map's node (the engine keeps one per claim and
 /// one per customer file: about 90 MB at 100,000 customers as maps).
-pub(crate) type KeyList = Vec<(String, String)>;
+pub(crate) type KeyList = Vec<(Name, Name)>;
+
+/// A string the claim state holds many times over (a claim ID, a key hash, an owner, a
+/// kind), shared: one copy per distinct string ([`Names`]).
+pub(crate) type Name = Arc<str>;
+
+/// The distinct strings of the claim state. Each claim's ID and key hashes are also in
+/// its customer file's own claim material, and 100,000 claims name a few owners and
+/// three kinds: held once, the engine's claim state is about half its size.
+#[derive(Default)]
+pub(crate) struct Names(HashSet<Name>);
+
+impl Names {
+    /// The shared copy of `s`.
+    pub(crate) fn of(&mut self, s: &str) -> Name {
+        if let Some(n) = self.0.get(s) {
+            return n.clone();
+        }
+        let n: Name = Arc::from(s);
+        self.0.insert(n.clone());
+        n
+    }
+
+    /// Let go of the strings nothing else holds any more.
+    pub(crate) fn prune(&mut self) {
+        self.0.retain(|n| Arc::strong_count(n) > 1);
+    }
+}
 
 /// The kind `hash` has in `keys`.
 pub(crate) fn kind_of<'a>(keys: &'a KeyList, hash: &str) -> Option<&'a str> {
-    keys.binary_search_by(|(h, _)| h.as_str().cmp(hash))
+    keys.binary_search_by(|(h, _)| (**h).cmp(hash))
         .ok()
         .and_then(|i| keys.get(i))
-        .map(|(_, kind)| kind.as_str())
+        .map(|(_, kind)| &**kind)
 }
 
 /// Whether a device's write counts for a claim owned by `owner`.
@@ -161,7 +189,11 @@ pub(crate) fn without_claims(snap: &Snapshot) -> Snapshot {
 }
 
 /// The claims in the Sales snapshot that count, by claim ID.
-pub(crate) fn counted(ctx: &Ctx, sales: Option<&Snapshot>) -> BTreeMap<String, Counted> {
+pub(crate) fn counted(
+    ctx: &Ctx,
+    sales: Option<&Snapshot>,
+    names: &mut Names,
+) -> BTreeMap<Name, Counted> {
     let mut out = BTreeMap::new();
     let Some(snap) = sales else {
         return out;
@@ -191,12 +223,12 @@ pub(crate) fn counted(ctx: &Ctx, sales: Option<&Snapshot>) -> BTreeMap<String, C
             .keys
             .iter()
             .filter(|(h, _)| stamp_ok(&format!("{base}/keys/{h}"), owner))
-            .map(|(h, k)| (h.clone(), k.clone()))
+            .map(|(h, k)| (names.of(h), names.of(k)))
             .collect();
         out.insert(
-            doc.clone(),
+            names.of(doc),
             Counted {
-                owner: owner.to_string(),
+                owner: names.of(owner),
                 since: claim.since,
                 keys,
             },
@@ -238,7 +270,11 @@ mod tests {
         );
         let map = customer_keys("ws", &c);
         assert_eq!(map.len(), 3);
-        let list: KeyList = map.clone().into_iter().collect();
+        let mut names = Names::default();
+        let list: KeyList = map
+            .iter()
+            .map(|(h, k)| (names.of(h), names.of(k)))
+            .collect();
         for (h, kind) in &map {
             assert_eq!(kind_of(&list, h), Some(kind.as_str()));
         }

@@ -12,7 +12,7 @@ use fieldcrm_model::{Body, DocId, Millis, Snapshot};
 use serde_json::json;
 
 use super::{Engine, HashMap, HashSet};
-use crate::claims::{self, Counted};
+use crate::claims::{self, Counted, Name, Names};
 use crate::ctx::Ctx;
 use crate::finding::Finding;
 use crate::rule::RuleId;
@@ -22,29 +22,32 @@ use crate::rules::Extract;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Own {
     /// This file's claim ID.
-    claim: String,
-    owner: String,
+    claim: Name,
+    owner: Name,
     since: Millis,
     keys: claims::KeyList,
 }
 
 #[derive(Default)]
 pub(super) struct ClaimState {
+    /// The strings below, each held once.
+    pub(super) names: Names,
     /// Counted claims by claim ID.
-    claims: BTreeMap<String, Counted>,
+    claims: BTreeMap<Name, Counted>,
     /// Key hash → claims holding it.
-    by_key: HashMap<String, Vec<String>>,
+    by_key: HashMap<Name, Vec<Name>>,
     own: HashMap<DocId, Own>,
-    own_by_key: HashMap<String, HashSet<DocId>>,
+    /// Key hash → the files holding it (nearly always one).
+    own_by_key: HashMap<Name, Vec<DocId>>,
     /// Notices by the customer file they are about.
     pub(super) notices: HashMap<DocId, Vec<Finding>>,
 }
 
 impl ClaimState {
     /// Read the claims again; the key hashes of every claim that changed.
-    pub(super) fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<String> {
-        let new = claims::counted(ctx, sales);
-        let mut changed: HashSet<String> = HashSet::default();
+    pub(super) fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<Name> {
+        let new = claims::counted(ctx, sales, &mut self.names);
+        let mut changed: HashSet<Name> = HashSet::default();
         for (doc, c) in &self.claims {
             if new.get(doc) != Some(c) {
                 changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
@@ -62,6 +65,7 @@ impl ClaimState {
             }
         }
         self.claims = new;
+        self.names.prune();
         changed
     }
 
@@ -69,7 +73,7 @@ impl ClaimState {
         if let Some(old) = self.own.remove(id) {
             for (h, _) in &old.keys {
                 if let Some(s) = self.own_by_key.get_mut(h) {
-                    s.remove(id);
+                    s.retain(|x| x != id);
                     if s.is_empty() {
                         self.own_by_key.remove(h);
                     }
@@ -79,10 +83,10 @@ impl ClaimState {
         self.notices.remove(id);
         if let Some(own) = own {
             for (h, _) in &own.keys {
-                self.own_by_key
-                    .entry(h.clone())
-                    .or_default()
-                    .insert(id.clone());
+                let files = self.own_by_key.entry(h.clone()).or_default();
+                if !files.contains(id) {
+                    files.push(id.clone());
+                }
             }
             self.own.insert(id.clone(), own);
         }
@@ -111,18 +115,18 @@ impl ClaimState {
                 let Some(c) = self.claims.get(doc) else {
                     continue;
                 };
-                let earlier = (c.since, doc.as_str()) < (own.since, own.claim.as_str());
+                let earlier = (c.since, &**doc) < (own.since, &*own.claim);
                 if doc == &own.claim || c.owner == own.owner || !earlier {
                     continue;
                 }
                 // The claim's own record of the kind must agree (a key hashed as a phone
                 // is not a name).
-                if claims::kind_of(&c.keys, h) != Some(kind.as_str()) {
+                if claims::kind_of(&c.keys, h) != Some(&**kind) {
                     continue;
                 }
-                let kinds = hits.entry(doc.as_str()).or_default();
-                if !kinds.contains(&kind.as_str()) {
-                    kinds.push(kind.as_str());
+                let kinds = hits.entry(&**doc).or_default();
+                if !kinds.contains(&&**kind) {
+                    kinds.push(&**kind);
                 }
             }
         }
@@ -170,7 +174,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
     pub(super) fn claims_update(
         &mut self,
         dirty: Option<&HashSet<DocId>>,
-        changed_keys: &HashSet<String>,
+        changed_keys: &HashSet<Name>,
     ) {
         let mut affected: HashSet<DocId> = HashSet::default();
         if dirty.is_some() {
@@ -207,7 +211,12 @@ impl<S: Borrow<Snapshot>> Engine<S> {
 /// A live customer file's claim material (its owner, created time and keys), read when
 /// the file is evaluated; `None` for other documents, tombstones, archived files and
 /// files without an owner (whose extract is not a customer's).
-pub(super) fn own_claim(ctx: &Ctx, extract: &Extract, snap: &Snapshot) -> Option<Own> {
+pub(super) fn own_claim(
+    ctx: &Ctx,
+    names: &mut Names,
+    extract: &Extract,
+    snap: &Snapshot,
+) -> Option<Own> {
     let Extract::Customer(_) = extract else {
         return None;
     };
@@ -217,10 +226,13 @@ pub(super) fn own_claim(ctx: &Ctx, extract: &Extract, snap: &Snapshot) -> Option
     let owner = c.owner_id()?;
     let ws = &ctx.auth.effective.workspace_id;
     Some(Own {
-        claim: claims::claim_id(ws, &snap.id),
-        owner: owner.to_string(),
+        claim: names.of(&claims::claim_id(ws, &snap.id)),
+        owner: names.of(owner),
         since: c.created_at,
         // From the map's order: sorted by hash.
-        keys: claims::customer_keys(ws, c).into_iter().collect(),
+        keys: claims::customer_keys(ws, c)
+            .iter()
+            .map(|(h, k)| (names.of(h), names.of(k)))
+            .collect(),
     })
 }

@@ -628,7 +628,7 @@ impl<S: Borrow<Snapshot>> Engine<S> {
     /// Count the Sales document's claims again (before any document is evaluated, so a
     /// lean engine holds the Sales document without them from then on); the key hashes
     /// of the claims that changed.
-    fn reload_claims(&mut self) -> HashSet<String> {
+    fn reload_claims(&mut self) -> HashSet<crate::claims::Name> {
         let sales = self.ws.sales.as_ref().map(Borrow::borrow);
         let changed = self.x.claims.reload(&self.ctx, sales);
         if let (Some(slim), Some(s)) = (self.slim, self.ws.sales.as_ref())
@@ -746,7 +746,7 @@ fn evaluate<S: Borrow<Snapshot>>(
     };
     entry.eval = eval_doc(ctx, snap, now);
     entry.record = matches!(snap.body, Body::Customer(_) | Body::Channel(_));
-    entry.own = claims::own_claim(ctx, &entry.eval.extract, snap);
+    entry.own = claims::own_claim(ctx, &mut x.claims.names, &entry.eval.extract, snap);
     if entry.eval.wake != Millis::MAX {
         wake_queue
             .entry(entry.eval.wake)
