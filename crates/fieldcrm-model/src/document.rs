@@ -175,7 +175,7 @@ pub struct Snapshot {
     /// Typed content (winning values).
     pub body: Body,
     /// Deciding fields by path (see [`crate::fields::deciding_paths`]).
-    pub fields: std::collections::BTreeMap<String, crate::FieldState>,
+    pub fields: std::collections::BTreeMap<String, crate::Field>,
 }
 
 impl Snapshot {

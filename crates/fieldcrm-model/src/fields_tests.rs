@@ -10,7 +10,7 @@ use automerge::{ActorId, ROOT};
 pub(crate) fn field_states_per_pattern(
     doc: &AutoCommit,
     patterns: &[&str],
-) -> BTreeMap<String, FieldState> {
+) -> BTreeMap<String, Field> {
     let mut out = BTreeMap::new();
     for pattern in patterns {
         let segs: Vec<&str> = pattern.split('/').collect();
@@ -24,7 +24,7 @@ fn collect(
     obj: &ObjId,
     segs: &[&str],
     prefix: String,
-    out: &mut BTreeMap<String, FieldState>,
+    out: &mut BTreeMap<String, Field>,
 ) {
     let Some((first, rest)) = segs.split_first() else {
         return;
@@ -50,7 +50,7 @@ fn collect(
                     vec![stamp(doc, item.value.into_value(), &id)]
                 };
                 if !values.is_empty() {
-                    out.insert(path.clone(), FieldState { path, values });
+                    out.insert(path, Field { values });
                 }
             } else if matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
                 collect(doc, &item.id(), rest, path, out);
@@ -63,7 +63,7 @@ fn collect(
     if rest.is_empty() {
         let values = values_at(doc, obj, key);
         if !values.is_empty() {
-            out.insert(path.clone(), FieldState { path, values });
+            out.insert(path, Field { values });
         }
     } else if let Ok(Some((Value::Object(ObjType::Map), child))) = doc.get(obj, key) {
         collect(doc, &child, rest, path, out);

@@ -36,7 +36,7 @@ pub use customer::{
     Note, Opportunity, Order, Plan, Quote, Review, Survey,
 };
 pub use document::{Body, DocError, Document, Snapshot, Summary, change_time_ms, change_time_raw};
-pub use fields::{FieldState, Stamp};
+pub use fields::{Field, FieldState, Stamp};
 pub use finding_state::{FINDING_STATES, FindingState};
 pub use ids::{
     BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, new_entity_id, short_id,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use fieldcrm_model::{
     Agreement, Approval, Body, Catalog, Channel, ChannelKind, ChannelStatus, Complaint, Contact,
-    Customer, CustomerClass, DAY_MS, Device, DeviceKey, DocId, DocKind, FieldState, Interaction,
+    Customer, CustomerClass, DAY_MS, Device, DeviceKey, DocId, DocKind, Field, Interaction,
     InteractionKind, Note, Order, PriceReport, Product, Quote, Review, ReviewResult,
     RiskAssessment, RiskLevel, Role, Roster, Sales, Severity, Snapshot, Stamp, Territory, User,
 };
@@ -56,8 +56,8 @@ fn stamp(value: serde_json::Value, dev: &DeviceKey) -> Vec<Stamp> {
     }]
 }
 
-fn field(fields: &mut BTreeMap<String, FieldState>, path: String, values: Vec<Stamp>) {
-    fields.insert(path.clone(), FieldState { path, values });
+fn field(fields: &mut BTreeMap<String, Field>, path: String, values: Vec<Stamp>) {
+    fields.insert(path, Field { values });
 }
 
 const ADMIN: usize = 0;

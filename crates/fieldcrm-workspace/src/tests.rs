@@ -88,8 +88,7 @@ fn a_large_cache_row_is_decoded_as_it_is_inflated() {
     let dir = tempfile::tempdir().unwrap();
     let ws = Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
     let mut snap = (*ws.snapshots().unwrap()[0]).clone();
-    let template = fieldcrm_model::FieldState {
-        path: String::new(),
+    let template = fieldcrm_model::Field {
         values: vec![fieldcrm_model::Stamp {
             value: serde_json::json!("name"),
             actor: ws.device().to_hex(),
@@ -98,9 +97,7 @@ fn a_large_cache_row_is_decoded_as_it_is_inflated() {
     };
     for _ in 0..30_000 {
         let path = format!("claims/{}/owner", DocId::random());
-        let mut f = template.clone();
-        f.path = path.clone();
-        snap.fields.insert(path, f);
+        snap.fields.insert(path, template.clone());
     }
     let row = encode_snapshot(&snap);
     assert!(row.len() > 256 * 1024, "{} B: not a large row", row.len());

@@ -1,10 +1,10 @@
 //! Every rule: a case where it fires and a close case where it does not.
 
 use fieldcrm_model::{
-    Complaint, Contract, CustomerClass, DocKind, Escalation, FieldState, Gift, GiftDirection,
-    GiftKind, Interaction, InteractionKind, Investigation, Note, Opportunity, Order,
-    PolicySettings, Quote, ReviewResult, Role, RuleSetting, Sales, Severity as ComplaintSeverity,
-    Snapshot, Stage, Stamp, Target,
+    Complaint, Contract, CustomerClass, DocKind, Escalation, Field, Gift, GiftDirection, GiftKind,
+    Interaction, InteractionKind, Investigation, Note, Opportunity, Order, PolicySettings, Quote,
+    ReviewResult, Role, RuleSetting, Sales, Severity as ComplaintSeverity, Snapshot, Stage, Stamp,
+    Target,
 };
 use fieldcrm_policy::{
     Config, RuleId as R, Severity, check, check_device, render, render_progress, target_progress,
@@ -1106,8 +1106,7 @@ fn roster_trust_is_anchored_at_the_creator_when_known() {
     // would, as the provenance of `kind`.
     snap.fields.insert(
         "kind".into(),
-        FieldState {
-            path: "kind".into(),
+        Field {
             values: vec![Stamp {
                 value: "roster".into(),
                 actor: ADMIN.to_hex(),
