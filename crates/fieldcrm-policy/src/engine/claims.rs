@@ -190,7 +190,11 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         };
         for id in ids {
             // Every document in `ids` was evaluated in this update (or is gone).
-            let own = self.docs.get_mut(&id).and_then(|e| e.own.take());
+            let own = self
+                .docs
+                .get_mut(&id)
+                .and_then(|e| e.own.take())
+                .map(|o| *o);
             self.x.claims.set_own(&id, own);
             affected.insert(id);
         }

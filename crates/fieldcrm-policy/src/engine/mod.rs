@@ -87,7 +87,7 @@ struct Entry<S> {
     record: bool,
     /// The file's own claim material from its last evaluation, until the claim state
     /// takes it (the snapshot may be gone by then).
-    own: Option<claims::Own>,
+    own: Option<Box<claims::Own>>,
 }
 
 impl<S> Entry<S> {
@@ -746,7 +746,8 @@ fn evaluate<S: Borrow<Snapshot>>(
     };
     entry.eval = eval_doc(ctx, snap, now);
     entry.record = matches!(snap.body, Body::Customer(_) | Body::Channel(_));
-    entry.own = claims::own_claim(ctx, &mut x.claims.names, &entry.eval.extract, snap);
+    entry.own =
+        claims::own_claim(ctx, &mut x.claims.names, &entry.eval.extract, snap).map(Box::new);
     if entry.eval.wake != Millis::MAX {
         wake_queue
             .entry(entry.eval.wake)
