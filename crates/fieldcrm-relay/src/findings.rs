@@ -112,23 +112,27 @@ impl Relay {
         let all = self
             .checked(now)
             .map_err(|e| FindingsError::Store(e.to_string()))?;
-        let summaries = self
-            .store()
-            .all_summaries()
-            .map_err(|e| FindingsError::Store(e.to_string()))?;
-        let documents = summaries.len();
-        let readable: HashSet<&DocId> = summaries
-            .iter()
-            .filter(|(_, s)| can_read(&roster, &user, s))
-            .map(|(id, _)| id)
-            .collect();
+        let store_err = |e: fieldcrm_store::ListError| FindingsError::Store(e.to_string());
+        let documents = self.store().len().map_err(store_err)?;
         // Waived and resolved findings are settled: the same open findings a device's
-        // `check` shows.
-        let findings: Vec<Finding> = all
+        // `check` shows; read scope from the summaries of the documents they name only.
+        let open: Vec<&Finding> = all
             .iter()
             .filter(|t| t.status.is_open())
-            .filter(|t| t.finding.doc_ids.iter().all(|id| readable.contains(id)))
-            .map(|t| t.finding.clone())
+            .map(|t| &t.finding)
+            .collect();
+        let named: HashSet<&DocId> = open.iter().flat_map(|f| &f.doc_ids).collect();
+        let summaries = self.store().summaries_of(named).map_err(store_err)?;
+        let findings: Vec<Finding> = open
+            .into_iter()
+            .filter(|f| {
+                f.doc_ids.iter().all(|id| {
+                    summaries
+                        .get(id)
+                        .is_some_and(|s| can_read(&roster, &user, s))
+                })
+            })
+            .cloned()
             .collect();
         let took = started.elapsed();
         self.metrics().findings_time(took);

@@ -275,6 +275,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The summary rows of `ids` the store has, from one read transaction (a few rows
+    /// asked for among many, without reading them all).
+    pub fn summaries_of<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a DocId>,
+    ) -> Result<std::collections::HashMap<DocId, Summary>, ListError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let index = txn.open_table(INDEX).db(path)?;
+        let mut out = std::collections::HashMap::new();
+        for id in ids {
+            if let Some(v) = index.get(id.as_str()).db(path)? {
+                out.insert(
+                    id.clone(),
+                    decode_row(path, id.as_str(), v.value())?.summary,
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// How many documents the store holds.
     pub fn len(&self) -> Result<u64, ListError> {
         let path = self.path();

@@ -179,13 +179,15 @@ pub(crate) fn findings_view(
     now: Millis,
 ) -> Result<FindingsView, String> {
     let all = relay.checked(now).map_err(|e| e.to_string())?;
-    let summaries: HashMap<DocId, Summary> =
-        relay.store().all_summaries().map_err(|e| e.to_string())?;
     let mut open: Vec<Finding> = all
         .iter()
         .filter(|t| t.status.is_open())
         .map(|t| t.finding.clone())
         .collect();
+    let summaries: HashMap<DocId, Summary> = relay
+        .store()
+        .summaries_of(open.iter().flat_map(|f| &f.doc_ids))
+        .map_err(|e| e.to_string())?;
     open.retain(|f| {
         f.doc_ids
             .iter()
