@@ -573,13 +573,19 @@ impl<S: Borrow<Snapshot>> Engine<S> {
     ) -> (usize, Vec<DocId>) {
         let mut evaluated = 0;
         let mut need: Vec<DocId> = Vec::new();
+        let keep = self.retain;
         for id in ids {
             match self.docs.get_mut(id) {
                 Some(entry) if entry.snap.is_some() => {
-                    evaluate(&self.ctx, &mut self.wake_queue, &mut self.x, id, entry, now);
-                    if !self.retain {
-                        entry.snap = None;
-                    }
+                    evaluate(
+                        &self.ctx,
+                        &mut self.wake_queue,
+                        &mut self.x,
+                        id,
+                        entry,
+                        now,
+                        keep,
+                    );
                     evaluated += 1;
                 }
                 Some(_) => need.push(id.clone()),
@@ -588,12 +594,14 @@ impl<S: Borrow<Snapshot>> Engine<S> {
         }
         let mut gone = Vec::new();
         for batch in need.chunks(LOAD_BATCH) {
-            let mut given: HashSet<DocId> = HashSet::default();
+            // Asked for → given yet: only what was asked for counts, once (a loader's
+            // mistake changes nothing else).
+            let mut asked: HashMap<&DocId, bool> = batch.iter().map(|id| (id, false)).collect();
             for s in load(batch) {
                 let id = s.borrow().id.clone();
-                // Only what was asked for, once (a loader's mistake changes nothing else).
-                if !batch.contains(&id) || given.contains(&id) {
-                    continue;
+                match asked.get_mut(&id) {
+                    Some(given @ false) => *given = true,
+                    _ => continue,
                 }
                 let Some(entry) = self.docs.get_mut(&id) else {
                     continue;
@@ -606,14 +614,11 @@ impl<S: Borrow<Snapshot>> Engine<S> {
                     &id,
                     entry,
                     now,
+                    keep,
                 );
-                if !self.retain {
-                    entry.snap = None;
-                }
                 evaluated += 1;
-                given.insert(id);
             }
-            for id in batch.iter().filter(|id| !given.contains(*id)) {
+            for id in batch.iter().filter(|id| asked.get(id) == Some(&false)) {
                 if let Some(old) = self.docs.remove(id) {
                     if matches!(old.eval.extract, Extract::Channel(_)) {
                         gone.push(id.clone());
@@ -732,7 +737,8 @@ impl<S: Borrow<Snapshot>> Engine<S> {
     }
 }
 
-/// Evaluate one held document, queue its wake time and index it.
+/// Evaluate one held document, queue its wake time and index it; its snapshot is let
+/// go after unless `keep`.
 fn evaluate<S: Borrow<Snapshot>>(
     ctx: &Ctx,
     wake_queue: &mut BTreeMap<Millis, Vec<DocId>>,
@@ -740,6 +746,7 @@ fn evaluate<S: Borrow<Snapshot>>(
     id: &DocId,
     entry: &mut Entry<S>,
     now: Millis,
+    keep: bool,
 ) {
     let Some(snap) = entry.snap.as_ref().map(Borrow::borrow) else {
         return;
@@ -755,6 +762,9 @@ fn evaluate<S: Borrow<Snapshot>>(
             .push(id.clone());
     }
     x.index(id, &entry.eval.extract);
+    if !keep {
+        entry.snap = None;
+    }
 }
 
 fn ordered(a: &DocId, b: &DocId) -> (DocId, DocId) {
