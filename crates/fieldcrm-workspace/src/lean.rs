@@ -12,7 +12,6 @@
 //! Like [`crate::live::Live`], it is brought up to date from the store's change log, so
 //! a check after a sync evaluates what the sync changed (and what the clock woke).
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -22,7 +21,7 @@ use fieldcrm_policy::{Config, Engine, Finding, Tracked};
 use fieldcrm_store::Store;
 
 use crate::Result;
-use crate::live::{HeadsDiff, all_heads, diff_heads, patch_heads};
+use crate::live::{HeadsDiff, all_heads, diff_heads, heads_now};
 use crate::memo::Stamp;
 use crate::snapshots::snapshots_at;
 
@@ -99,17 +98,10 @@ impl Lean {
             }
             return self.update(store, &[], &[], now);
         }
-        let logged = store
-            .changed_since(self.generation)
-            .map_err(fieldcrm_store::Error::from)?;
-        let held = self.heads.iter().map(|(id, h)| (id, h));
-        let (generation, heads) = match logged {
-            Some(changed) => (changed.generation, patch_heads(held, changed.docs)),
-            None => all_heads(store)?,
-        };
+        let (generation, heads) = heads_now(store, Some(self.generation), self.held())?;
         let HeadsDiff {
             changed, removed, ..
-        } = diff_heads(self.heads.iter().map(|(id, h)| (id, h)), &heads);
+        } = diff_heads(self.held(), &heads);
         self.heads = heads;
         self.generation = generation;
         self.stamp = stamp;
@@ -118,6 +110,11 @@ impl Lean {
         }
         let changed: Vec<DocId> = changed.into_iter().map(|(id, _)| id).collect();
         self.update(store, &changed, &removed, now)
+    }
+
+    /// Every held document's ID and heads, in ID order.
+    fn held(&self) -> impl Iterator<Item = (&DocId, &Vec<ChangeHash>)> {
+        self.heads.iter().map(|(id, h)| (id, h))
     }
 
     /// Give the engine what changed, reading snapshots as it asks; then once more the
@@ -130,18 +127,18 @@ impl Lean {
         removed: &[DocId],
         now: Millis,
     ) -> Result<()> {
-        let failed: RefCell<Option<crate::Error>> = RefCell::new(None);
-        let mut load = loader(store, &self.heads, &mut self.kept, &failed);
+        let mut failed: Option<crate::Error> = None;
+        let mut load = loader(store, &self.heads, &mut self.kept, &mut failed);
         self.engine.update_from(changed, removed, now, &mut load);
         drop(load);
         let survivors = survivors(&self.kept);
         let mut again: Vec<DocId> = survivors.union(&self.carried).cloned().collect();
         if !again.is_empty() {
             again.sort();
-            let mut load = loader(store, &self.heads, &mut self.kept, &failed);
+            let mut load = loader(store, &self.heads, &mut self.kept, &mut failed);
             self.engine.update_from(&again, &[], now, &mut load);
         }
-        if let Some(e) = failed.into_inner() {
+        if let Some(e) = failed {
             return Err(e);
         }
         self.carried = survivors;
@@ -206,12 +203,12 @@ fn loader<'a>(
     store: &'a Store,
     heads: &'a [(DocId, Vec<ChangeHash>)],
     kept: &'a mut HashMap<DocId, Arc<Snapshot>>,
-    failed: &'a RefCell<Option<crate::Error>>,
+    failed: &'a mut Option<crate::Error>,
 ) -> impl FnMut(&[DocId]) -> Vec<Arc<Snapshot>> + 'a {
     move |ids| match read(store, heads, kept, ids) {
         Ok(v) => v,
         Err(e) => {
-            failed.borrow_mut().get_or_insert(e);
+            failed.get_or_insert(e);
             Vec::new()
         }
     }

@@ -75,16 +75,7 @@ impl Live {
     /// with what was kept in one pass over both lists in ID order, without hashing
     /// 100,000 IDs.
     pub(crate) fn refresh(&mut self, store: &Store, stamp: Option<Stamp>) -> Result<()> {
-        let logged = match self.generation {
-            Some(g) => store
-                .changed_since(g)
-                .map_err(fieldcrm_store::Error::from)?,
-            None => None,
-        };
-        let (generation, ids) = match logged {
-            Some(changed) => (changed.generation, patch_heads(self.held(), changed.docs)),
-            None => all_heads(store)?,
-        };
+        let (generation, ids) = heads_now(store, self.generation, self.held())?;
         let diff = diff_heads(self.held(), &ids);
         let kept: Vec<Option<Arc<Snapshot>>> = diff
             .kept
@@ -189,9 +180,29 @@ impl Live {
     }
 }
 
+/// Every document's heads now and the generation they are at: the heads `held` at
+/// generation `since` with the change log applied, or every document's heads read when
+/// the log does not reach back that far (or nothing is held yet).
+pub(crate) fn heads_now<'a>(
+    store: &Store,
+    since: Option<u64>,
+    held: impl Iterator<Item = (&'a DocId, &'a Vec<ChangeHash>)>,
+) -> Result<(u64, fieldcrm_store::AllHeads)> {
+    let logged = match since {
+        Some(g) => store
+            .changed_since(g)
+            .map_err(fieldcrm_store::Error::from)?,
+        None => None,
+    };
+    match logged {
+        Some(changed) => Ok((changed.generation, patch_heads(held, changed.docs))),
+        None => all_heads(store),
+    }
+}
+
 /// Heads kept (in ID order) with the logged changes applied (in ID order too): every
 /// document's heads now, without reading the unchanged ones from the store.
-pub(crate) fn patch_heads<'a>(
+fn patch_heads<'a>(
     held: impl Iterator<Item = (&'a DocId, &'a Vec<ChangeHash>)>,
     docs: Vec<fieldcrm_store::ChangedDoc>,
 ) -> Vec<(DocId, Vec<ChangeHash>)> {
