@@ -141,28 +141,22 @@ pub(crate) fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
 
 fn encode_streaming(s: &fieldcrm_model::Snapshot, out: Vec<u8>) -> Option<Vec<u8>> {
     use std::io::Write as _;
-    let mut z = flate2::Compress::new(flate2::Compression::new(SNAPSHOT_LEVEL), false);
-    z.set_dictionary(SNAPSHOT_DICT).ok()?;
+    let z = compressor()?;
     let mut w = std::io::BufWriter::with_capacity(64 * 1024, Deflating { z, out });
     rmp_serde::encode::write_named(&mut w, s).ok()?;
     w.flush().ok()?;
-    let Deflating { mut z, mut out } = w.into_inner().ok()?;
-    loop {
-        out.reserve(64 * 1024);
-        let wrote = z.total_out();
-        let status = z
-            .compress_vec(&[], &mut out, flate2::FlushCompress::Finish)
-            .ok()?;
-        if status == flate2::Status::StreamEnd {
-            return Some(out);
-        }
-        if z.total_out() == wrote {
-            return None;
-        }
-    }
+    let Deflating { mut z, out } = w.into_inner().ok()?;
+    to_end(&mut z, &[], out)
 }
 
-/// A row's body deflated as it is written ([`encode_streaming`] finishes the stream).
+/// The rows' deflate stream: [`SNAPSHOT_LEVEL`], with [`SNAPSHOT_DICT`].
+fn compressor() -> Option<flate2::Compress> {
+    let mut z = flate2::Compress::new(flate2::Compression::new(SNAPSHOT_LEVEL), false);
+    z.set_dictionary(SNAPSHOT_DICT).ok()?;
+    Some(z)
+}
+
+/// A row's body deflated as it is written ([`to_end`] finishes the stream).
 struct Deflating {
     z: flate2::Compress,
     out: Vec<u8>,
@@ -192,9 +186,7 @@ impl std::io::Write for Deflating {
 }
 
 fn deflate_with_dict(body: &[u8], mut out: Vec<u8>) -> Option<Vec<u8>> {
-    use flate2::{Compress, Compression};
-    let mut z = Compress::new(Compression::new(SNAPSHOT_LEVEL), false);
-    z.set_dictionary(SNAPSHOT_DICT).ok()?;
+    let mut z = compressor()?;
     out.reserve(body.len() / 2 + 64);
     to_end(&mut z, body, out)
 }
@@ -300,12 +292,14 @@ impl Zstream for flate2::Decompress {
 }
 
 /// Run `z` over all of `input`, appending to `out` (growing it as needed), to the end
-/// of the stream. `None` when it fails, or stops making progress with room to write (a
+/// of the stream (`z` may have taken input before: a stream finished after it was
+/// written to). `None` when it fails, or stops making progress with room to write (a
 /// row cut short or damaged).
 fn to_end(z: &mut impl Zstream, input: &[u8], mut out: Vec<u8>) -> Option<Vec<u8>> {
+    let start = z.totals().0;
     loop {
         let before = z.totals();
-        let rest = input.get(usize::try_from(before.0).ok()?..)?;
+        let rest = input.get(usize::try_from(before.0.saturating_sub(start)).ok()?..)?;
         if z.step(rest, &mut out)? {
             return Some(out);
         }
