@@ -229,18 +229,9 @@ fn a_claim_arriving_later_updates_the_engine_like_a_full_check() {
     assert_eq!(notices(&engine.findings()).len(), 1);
     // A context change counts the claims again: the lean engine, which kept the Sales
     // document without them, reads it again and keeps the notice.
-    let mut cat = catalog_content();
-    cat.products.remove("P1");
-    let cat = Document::create(
-        DocId::workspace(&fieldcrm_model::DocKind::Catalog),
-        &ADMIN,
-        NOW,
-        &cat,
-        "drop P1",
-    )
-    .unwrap()
-    .snapshot()
-    .unwrap();
+    let cat = catalog_edited(|cat| {
+        cat.products.remove("P1");
+    });
     assert!(engine.update(vec![cat.clone()], &[], NOW).full);
     same(&engine, vec![cat], &[]);
     assert_eq!(notices(&engine.findings()).len(), 1);

@@ -136,19 +136,10 @@ fn workspace_changes_recheck_everything() {
     let mut engine: Engine = Engine::new(Config::default());
     engine.update(all.clone(), &[], NOW);
     // The catalog drops product line `pumps`: channels go out of scope.
-    let mut cat = catalog_content();
-    cat.product_lines.remove("pumps");
-    cat.products.remove("P1");
-    let cat = fieldcrm_model::Document::create(
-        fieldcrm_model::DocId::workspace(&fieldcrm_model::DocKind::Catalog),
-        &ADMIN,
-        NOW,
-        &cat,
-        "drop pumps",
-    )
-    .unwrap()
-    .snapshot()
-    .unwrap();
+    let cat = catalog_edited(|cat| {
+        cat.product_lines.remove("pumps");
+        cat.products.remove("P1");
+    });
     let mut all2: Vec<Snapshot> = all
         .into_iter()
         .filter(|s| !matches!(s.body, fieldcrm_model::Body::Catalog(_)))
@@ -214,19 +205,10 @@ fn a_lean_engine_equals_the_engine_that_keeps_snapshots() {
     }
 
     // A workspace document changes: everything is read again, in its new context.
-    let mut cat = catalog_content();
-    cat.product_lines.remove("pumps");
-    cat.products.remove("P1");
-    let cat = fieldcrm_model::Document::create(
-        DocId::workspace(&fieldcrm_model::DocKind::Catalog),
-        &ADMIN,
-        NOW,
-        &cat,
-        "drop pumps",
-    )
-    .unwrap()
-    .snapshot()
-    .unwrap();
+    let cat = catalog_edited(|cat| {
+        cat.product_lines.remove("pumps");
+        cat.products.remove("P1");
+    });
     let t = NOW + 201 * DAY;
     let before = lean.asked;
     kept.update(vec![cat.clone()], &[], t);

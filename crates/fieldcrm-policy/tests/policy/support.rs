@@ -121,6 +121,23 @@ pub(crate) fn catalog_doc() -> Document {
     .unwrap()
 }
 
+/// The catalog as the admin writes it anew at `NOW`, edited by `edit`: a snapshot of
+/// a changed context.
+pub(crate) fn catalog_edited(edit: impl FnOnce(&mut Catalog)) -> Snapshot {
+    let mut cat = catalog_content();
+    edit(&mut cat);
+    Document::create(
+        DocId::workspace(&DocKind::Catalog),
+        &ADMIN,
+        NOW,
+        &cat,
+        "edit",
+    )
+    .unwrap()
+    .snapshot()
+    .unwrap()
+}
+
 pub(crate) fn sales_doc() -> Document {
     Document::create(
         DocId::workspace(&DocKind::Sales),
