@@ -84,8 +84,7 @@ pub use config::{Config, ConfigError, DEFAULT_TOML, GENERAL, Level, ParamValue, 
 pub use engine::{Engine, Recheck, check, check_device, is_workspace_doc};
 pub use finding::{Actor, Finding, Severity, sort_findings};
 pub use lifecycle::{
-    Mark, Status, Tracked, holder_of, holds_finding_states, open_findings, render_tracked, track,
-    track_in,
+    Mark, Status, Tracked, holder_of, holds_finding_states, render_tracked, track, track_in,
 };
 pub use progress::{ProgressRow, sales_doc_id, target_progress};
 pub use render::{Lang, render, render_progress};

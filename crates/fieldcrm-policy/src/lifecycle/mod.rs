@@ -124,21 +124,6 @@ pub struct Tracked {
     pub ignored: Vec<Mark>,
 }
 
-/// The findings still open at `now` (open, or only acknowledged): waived and resolved
-/// ones left out. What `check` shows on a device and what the relay serves.
-pub fn open_findings<S: std::borrow::Borrow<Snapshot>>(
-    findings: &[Finding],
-    docs: &[S],
-    config: &Config,
-    now: Millis,
-) -> Vec<Finding> {
-    track(findings, docs, config, now)
-        .into_iter()
-        .filter(|t| t.status.is_open())
-        .map(|t| t.finding)
-        .collect()
-}
-
 /// The document a finding's state is kept in: the first document it is about when that
 /// is a customer file or channel record, else the workspace's sales document (which
 /// every user may write). `record` tells whether a document ID is one.
