@@ -312,7 +312,7 @@ impl Document {
 
     /// Hydrate the document as `T`.
     pub fn hydrate<T: Hydrate>(&self) -> Result<T, DocError> {
-        autosurgeon::hydrate(&self.doc)
+        autosurgeon::hydrate(&crate::quick::Quick::new(&self.doc))
             .or_else(|first| {
                 // Other Automerge clients (the JS one by default) write strings as text
                 // objects: read those as the strings they hold, and try again.

@@ -23,6 +23,7 @@ mod lang;
 pub mod money;
 pub mod par;
 pub mod period;
+mod quick;
 pub mod sig;
 pub mod signoff;
 mod summary_fields;
