@@ -248,9 +248,17 @@ impl Document {
 
     /// Wrap an Automerge document (e.g. one built by sync); checks kind and version.
     pub fn from_automerge(id: DocId, doc: AutoCommit) -> Result<Self, DocError> {
+        Self::wrap(id, doc).map_err(|b| b.0)
+    }
+
+    /// [`Document::from_automerge`], giving the Automerge document back when it is
+    /// refused (for a caller that only borrows it).
+    pub fn wrap(id: DocId, doc: AutoCommit) -> Result<Self, Box<(DocError, AutoCommit)>> {
         let d = Document { id, doc };
-        d.check()?;
-        Ok(d)
+        match d.check() {
+            Ok(()) => Ok(d),
+            Err(e) => Err(Box::new((e, d.doc))),
+        }
     }
 
     /// The Automerge document inside.

@@ -55,10 +55,13 @@ impl Host for StoreHost {
             Some(ws) => crate::claims::of_received(ws, &docs),
             None => Vec::new(),
         };
+        let snapshots = crate::snapshots::of_received(&mut docs);
         self.store
             .apply_received(docs.iter_mut().map(received))
             .map_err(|e| HostError(e.to_string()))?;
         crate::claims::keep(&self.store, &claims);
+        // Only a cache, like the claims': a lost row is built again when it is needed.
+        let _ = self.store.put_derived(&snapshots);
         self.received.extend(docs.into_iter().map(|d| d.id));
         Ok(())
     }

@@ -104,3 +104,57 @@ fn a_first_sync_judges_authors_with_the_roster_it_receives_first() {
     assert_eq!(held, ids.len());
     assert!(tablet.verify_authors().unwrap().is_empty());
 }
+
+/// A device's first sync keeps the policy snapshot of every customer file it received
+/// whole (built from the documents the session loaded to judge them), so its first
+/// `check` does not load them all again; the Sales document (its snapshot grows with
+/// every claim) is left for `check` to build. What is kept is what the stored document
+/// gives.
+#[test]
+fn a_first_sync_keeps_the_snapshots_of_the_files_it_received() {
+    let kit = Kit::new();
+    let t = kit.team();
+    let mut csv = String::from("名称,负责人,联系人,电话\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "華東機電{i}號有限公司 🚜,小张,陈先生{i},１３８-0000-{i:04}\n"
+        ));
+    }
+    t.rep.import_customers_csv(&csv, kit.now()).unwrap();
+    let tablet = kit.joined(&t.admin);
+    t.admin
+        .enroll_device(&tablet.device(), "小张", "平板", kit.now())
+        .unwrap();
+    kit.sync(&t.rep, &t.admin);
+    kit.advance(MINUTE);
+    kit.sync(&tablet, &t.rep);
+    tablet.after_sync(&[], kit.now()).unwrap();
+
+    let store = tablet.store();
+    let heads = store.all_heads().unwrap();
+    let rows = store.derived(&heads).unwrap();
+    let customers: std::collections::HashSet<DocId> = tablet
+        .list(&Filter::default().kind(DocKind::Customer))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(customers.len(), 300);
+    let sales = DocId::workspace(&DocKind::Sales);
+    let mut kept = 0;
+    for ((id, _), row) in heads.iter().zip(&rows) {
+        if customers.contains(id) {
+            assert!(row.is_some(), "no snapshot kept for {id}");
+            kept += 1;
+        }
+        if *id == sales {
+            assert!(row.is_none(), "the Sales snapshot was kept by the sync");
+        }
+    }
+    assert_eq!(kept, 300);
+    // The kept snapshots (read back from the cache) are the stored documents' own.
+    for snap in fieldcrm_workspace::snapshots_of(store).unwrap() {
+        let doc = tablet.load(&snap.id).unwrap();
+        assert_eq!(snap, doc.snapshot().unwrap(), "{}", snap.id);
+    }
+}
