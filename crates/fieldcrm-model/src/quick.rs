@@ -20,8 +20,15 @@ use automerge::{
 
 /// Objects whose entries are kept at once: a struct, the struct around it, and so on up
 /// to the root (hydration goes depth first), with room to spare. Past it, the object
-/// read longest ago is dropped, and read again if it is asked for again.
+/// used longest ago is dropped, and read again if it is asked for again.
 const KEPT: usize = 16;
+
+/// Objects with more entries than this are not read whole: their keys are asked of the
+/// document one by one, as before. A struct has a few dozen fields; a larger object is a
+/// collection, and reading it again each time it fell out of [`KEPT`] (a document can
+/// nest each of its values deep enough for that) would cost its size per key, where a
+/// lookup costs its logarithm.
+const WHOLE: usize = 256;
 
 /// An object's entries, read in one pass.
 enum Entries<'a> {
@@ -30,7 +37,8 @@ enum Entries<'a> {
     /// A list's elements, in order.
     List(Vec<ListRangeItem<'a>>),
     /// Asked of the document itself: text, a counter (its value is the sum of its
-    /// increments, which `get` gives), or an object that does not exist.
+    /// increments, which `get` gives), more than [`WHOLE`] entries, or an object that
+    /// does not exist.
     Document,
 }
 
@@ -71,8 +79,8 @@ impl<'a> Quick<'a> {
         let counter = |v: &ValueRef<'_>| matches!(v, ValueRef::Scalar(ScalarValueRef::Counter(_)));
         match doc.object_type(obj) {
             Ok(ObjType::Map | ObjType::Table) => {
-                let mut items: Vec<_> = doc.map_range(obj, ..).collect();
-                if items.iter().any(|i| counter(&i.value)) {
+                let mut items: Vec<_> = doc.map_range(obj, ..).take(WHOLE + 1).collect();
+                if items.len() > WHOLE || items.iter().any(|i| counter(&i.value)) {
                     return Entries::Document;
                 }
                 // In key order for the lookups (Automerge gives them so; this only makes
@@ -83,8 +91,8 @@ impl<'a> Quick<'a> {
                 Entries::Map(items)
             }
             Ok(ObjType::List) => {
-                let items: Vec<_> = doc.list_range(obj, ..).collect();
-                if items.iter().any(|i| counter(&i.value)) {
+                let items: Vec<_> = doc.list_range(obj, ..).take(WHOLE + 1).collect();
+                if items.len() > WHOLE || items.iter().any(|i| counter(&i.value)) {
                     return Entries::Document;
                 }
                 Entries::List(items)
@@ -283,10 +291,78 @@ mod tests {
         doc.commit();
     }
 
+    /// Copy the object `src` of `doc` under `key` of map `parent` (scalars, maps, lists
+    /// and text).
+    fn copy(doc: &mut AutoCommit, src: &ObjId, parent: &ObjId, key: &str) {
+        let typ = doc.object_type(src).unwrap();
+        let dst = doc.put_object(parent, key, typ).unwrap();
+        match typ {
+            ObjType::Map | ObjType::Table => {
+                let items: Vec<_> = doc
+                    .map_range(src, ..)
+                    .map(|i| (i.key.to_string(), i.value.clone().into_value(), i.id()))
+                    .collect();
+                for (k, v, id) in items {
+                    match v {
+                        Value::Scalar(s) => {
+                            doc.put(&dst, &k, s.into_owned()).unwrap();
+                        }
+                        Value::Object(_) => copy(doc, &id, &dst, &k),
+                    }
+                }
+            }
+            ObjType::List => {
+                let items: Vec<_> = doc
+                    .list_range(src, ..)
+                    .map(|i| i.value.clone().into_value())
+                    .collect();
+                for (at, v) in items.into_iter().enumerate() {
+                    if let Value::Scalar(s) = v {
+                        doc.insert(&dst, at, s.into_owned()).unwrap();
+                    }
+                }
+            }
+            ObjType::Text => {
+                let text = doc.text(src).unwrap();
+                doc.splice_text(&dst, 0, 0, &text).unwrap();
+            }
+        }
+    }
+
+    /// Every collection of `doc` (a map whose values are all maps) grown past [`WHOLE`]
+    /// entries by copies of its first entry, so its keys are asked of the document.
+    fn grown(doc: &mut AutoCommit) -> Option<AutoCommit> {
+        let mut out = doc.fork();
+        let mut grew = false;
+        for obj in maps(doc) {
+            if doc.object_type(&obj) != Ok(ObjType::Map) || obj == ROOT {
+                continue;
+            }
+            let items: Vec<_> = doc.map_range(&obj, ..).collect();
+            let first = match items.first() {
+                Some(i)
+                    if items
+                        .iter()
+                        .all(|i| matches!(i.value, ValueRef::Object(ObjType::Map))) =>
+                {
+                    i.id()
+                }
+                _ => continue,
+            };
+            for n in 0..WHOLE + 4 {
+                copy(&mut out, &first, &obj, &format!("副本{n:04}"));
+            }
+            grew = true;
+        }
+        out.commit();
+        grew.then_some(out)
+    }
+
     #[test]
     fn quick_hydration_equals_hydration_from_the_document() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/fixtures");
         let mut docs = 0;
+        let mut grown_docs = 0;
         let mut hydrated = 0;
         for version in std::fs::read_dir(&dir).unwrap() {
             for entry in std::fs::read_dir(version.unwrap().path()).unwrap() {
@@ -303,6 +379,13 @@ mod tests {
                 let name = path.display().to_string();
                 assert!(same(&base, &kind, &name), "{name} does not hydrate");
                 docs += 1;
+                if let Some(big) = grown(&mut base) {
+                    assert!(
+                        same(&big, &kind, &format!("{name}, grown")),
+                        "{name}, grown"
+                    );
+                    grown_docs += 1;
+                }
                 for seed in 1..=40u64 {
                     let mut a = base.fork();
                     let mut b = base.fork();
@@ -317,6 +400,7 @@ mod tests {
             }
         }
         assert!(docs >= 9, "{docs} fixtures");
+        assert!(grown_docs >= 3, "{grown_docs} fixtures with a collection");
         // Many edited copies still hydrate, so the comparison covered values, not only
         // errors.
         assert!(
