@@ -203,7 +203,9 @@ fn compressor() -> Option<flate2::Compress> {
     Some(z)
 }
 
-/// Keep a finished compressor for the thread's next row.
+/// Keep a finished compressor for the thread's next row (a thread holds one, about
+/// 300 KB, until it ends: the cores' scoped threads of a batch, or the one thread of a
+/// single row).
 fn give_back(z: flate2::Compress) {
     SPARE.with(|spare| spare.set(Some(z)));
 }

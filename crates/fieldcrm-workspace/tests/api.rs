@@ -26,6 +26,7 @@ mod api {
     mod forgery;
     mod fuzz;
     mod inspect;
+    mod kept_snapshots;
     mod lean;
     mod removal;
     mod sales;
