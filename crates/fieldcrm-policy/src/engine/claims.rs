@@ -167,7 +167,7 @@ impl ClaimState {
     }
 }
 
-impl<S: Borrow<Snapshot>> Engine<S> {
+impl<S: Borrow<Snapshot> + Send> Engine<S> {
     /// Bring the claim state up to date: `dirty` documents (`None`: all) and the
     /// customer files holding a key of a claim that changed (`changed_keys`, from
     /// [`Engine::reload_claims`]).

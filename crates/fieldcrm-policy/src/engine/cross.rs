@@ -15,7 +15,7 @@ use crate::rules::Extract;
 use crate::rules::channel::{ChannelExtract, TerritoryEntry};
 use crate::rules::customer::{CustomerExtract, DupKey, OrderRef};
 
-impl<S: Borrow<Snapshot>> Engine<S> {
+impl<S: Borrow<Snapshot> + Send> Engine<S> {
     pub(super) fn duplicates_of(
         &self,
         d: &DocId,

@@ -244,3 +244,66 @@ fn a_lean_engine_drops_what_its_loader_does_not_give() {
     let rest: Vec<Snapshot> = all.into_iter().filter(|s| s.id != id(9)).collect();
     assert_eq!(lean.engine.findings(), full(&rest, NOW - DAY));
 }
+
+/// More documents than the lean engine reads in one batch: the loader runs a batch
+/// ahead on its own thread, and the findings are still the keeping engine's, with
+/// duplicates whose two files are read in different batches; what the loader stops
+/// giving is dropped.
+#[test]
+fn a_lean_engine_reads_batches_ahead_and_finds_the_same() {
+    let base = customer_doc(id(1), &REP, &clean_customer("基础客户"))
+        .snapshot()
+        .unwrap();
+    let mut all = workspace();
+    for i in 0..4_600u32 {
+        let mut s = base.clone();
+        s.id = format!("{:032x}", 0x9_0000 + i).parse().unwrap();
+        if let fieldcrm_model::Body::Customer(c) = &mut s.body {
+            c.name = format!("華東客户{i}號");
+            // Files i and i + 2,300 share a phone: a duplicate across batches.
+            c.contacts.get_mut("c1").unwrap().phone = Some(format!("1370000{:04}", i % 2_300));
+        }
+        all.push(s);
+    }
+    let mut kept: Engine = Engine::new(Config::default());
+    kept.update(all.clone(), &[], NOW);
+    let caller = std::thread::current().id();
+    let mut lean = fieldcrm_policy::Engine::new(Config::default()).lean();
+    let held: std::collections::BTreeMap<DocId, Snapshot> =
+        all.iter().map(|s| (s.id.clone(), s.clone())).collect();
+    let ids: Vec<DocId> = held.keys().cloned().collect();
+    let elsewhere = std::sync::atomic::AtomicUsize::new(0);
+    let dropped: DocId = format!("{:032x}", 0x9_0000 + 4_599).parse().unwrap();
+    let give = |drop_one: bool| {
+        let held = &held;
+        let elsewhere = &elsewhere;
+        let dropped = &dropped;
+        move |want: &[DocId]| {
+            if std::thread::current().id() != caller {
+                elsewhere.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            want.iter()
+                .filter(|id| !(drop_one && *id == dropped))
+                .filter_map(|id| held.get(id).cloned())
+                .collect::<Vec<_>>()
+        }
+    };
+    lean.update_from(&ids, &[], NOW, &mut give(false));
+    assert!(
+        elsewhere.load(std::sync::atomic::Ordering::Relaxed) >= 2,
+        "batches read on the loader's thread"
+    );
+    let dups = lean
+        .findings()
+        .iter()
+        .filter(|f| f.rule == fieldcrm_policy::RuleId::CustDuplicate)
+        .count();
+    assert_eq!(dups, 2_300);
+    assert_eq!(lean.findings(), kept.findings());
+    assert_eq!(lean.findings(), full(&all, NOW));
+    // The clock goes back: everything is read again, and the last file is not given.
+    lean.update_from(&[], &[], NOW - DAY, &mut give(true));
+    assert!(!lean.is_record(&dropped));
+    let rest: Vec<Snapshot> = all.into_iter().filter(|s| s.id != dropped).collect();
+    assert_eq!(lean.findings(), full(&rest, NOW - DAY));
+}
