@@ -57,9 +57,10 @@ impl Lean {
         stamp: Option<Stamp>,
         device: Option<&DeviceKey>,
         now: Millis,
+        ahead: bool,
     ) -> Result<Lean> {
         let (generation, heads) = all_heads(store)?;
-        let mut engine = Engine::new(Config::default()).lean();
+        let mut engine = Engine::new(Config::default()).lean().reading_ahead(ahead);
         if let Some(d) = device {
             engine = engine.with_holder(d);
         }

@@ -38,6 +38,10 @@ const MAX_VIEWS: usize = 32;
 #[derive(Debug, Default)]
 pub struct Memo {
     state: Mutex<State>,
+    /// The lean engine reads one batch of snapshots at a time instead of the next one
+    /// ahead on a thread of its own (see `Engine::reading_ahead`): for a long-running
+    /// process, whose memory matters more than a first call's time.
+    one_batch_at_a_time: bool,
 }
 
 #[derive(Default)]
@@ -123,6 +127,7 @@ fn checked<'s>(
     at: Option<Stamp>,
     device: Option<&DeviceKey>,
     now: Millis,
+    ahead: bool,
 ) -> Result<Held<'s>> {
     if state.live.is_none() {
         let l = match state.lean.take() {
@@ -131,7 +136,7 @@ fn checked<'s>(
                 l.refresh(store, at, now)?;
                 l
             }
-            _ => Lean::load(store, at, device, now)?,
+            _ => Lean::load(store, at, device, now, ahead)?,
         };
         return Ok(Held::Lean(state.lean.insert(l)));
     }
@@ -175,6 +180,11 @@ fn live<'s>(kept: &'s mut Option<Live>, store: &Store, at: Option<Stamp>) -> Res
 }
 
 impl Memo {
+    /// Whether the lean engine reads a batch ahead (see [`Memo::one_batch_at_a_time`]).
+    fn ahead(&self) -> bool {
+        !self.one_batch_at_a_time
+    }
+
     /// A new, empty memo.
     pub fn new() -> Self {
         Memo::default()
@@ -206,12 +216,14 @@ impl Memo {
     ) -> Result<Arc<Vec<Finding>>> {
         let Ok(mut state) = self.state.lock() else {
             // A panic elsewhere while holding the lock: work without the memo.
-            return Ok(Lean::load(store, None, device, now)?.findings());
+            return Ok(Lean::load(store, None, device, now, self.ahead())?.findings());
         };
-        Ok(match checked(&mut state, store, at, device, now)? {
-            Held::Live(c, _) => c.findings.clone(),
-            Held::Lean(l) => l.findings(),
-        })
+        Ok(
+            match checked(&mut state, store, at, device, now, self.ahead())? {
+                Held::Live(c, _) => c.findings.clone(),
+                Held::Lean(l) => l.findings(),
+            },
+        )
     }
 
     /// [`Memo::findings`] with their life (see [`fieldcrm_policy::track`]).
@@ -223,19 +235,21 @@ impl Memo {
         now: Millis,
     ) -> Result<Arc<Vec<Tracked>>> {
         let Ok(mut state) = self.state.lock() else {
-            return Ok(Lean::load(store, None, device, now)?.tracked());
+            return Ok(Lean::load(store, None, device, now, self.ahead())?.tracked());
         };
-        Ok(match checked(&mut state, store, at, device, now)? {
-            Held::Live(c, snaps) => {
-                if let Some(t) = &c.tracked {
-                    return Ok(t.clone());
+        Ok(
+            match checked(&mut state, store, at, device, now, self.ahead())? {
+                Held::Live(c, snaps) => {
+                    if let Some(t) = &c.tracked {
+                        return Ok(t.clone());
+                    }
+                    let t = Arc::new(track(&c.findings, &snaps, &Config::default(), now));
+                    c.tracked = Some(t.clone());
+                    t
                 }
-                let t = Arc::new(track(&c.findings, &snaps, &Config::default(), now));
-                c.tracked = Some(t.clone());
-                t
-            }
-            Held::Lean(l) => l.tracked(),
-        })
+                Held::Lean(l) => l.tracked(),
+            },
+        )
     }
 
     /// Every summary-index row (all kinds, merged and archived included), by name.
@@ -325,9 +339,15 @@ pub struct LiveCheck {
 }
 
 impl LiveCheck {
-    /// Nothing read yet.
+    /// Nothing read yet. Snapshots are read one batch at a time (see
+    /// `Engine::reading_ahead`): this is for long-running processes.
     pub fn new() -> Self {
-        LiveCheck::default()
+        LiveCheck {
+            memo: Memo {
+                one_batch_at_a_time: true,
+                ..Memo::default()
+            },
+        }
     }
 
     /// Every finding with its life at `now` (as [`fieldcrm_policy::check`]: no holding

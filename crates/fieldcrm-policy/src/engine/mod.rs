@@ -124,6 +124,9 @@ pub struct Engine<S = Snapshot> {
     base: Config,
     /// Whether each document's snapshot is kept after it is evaluated.
     retain: bool,
+    /// Whether a lean engine's loader reads the next batch on its own thread while this
+    /// one is evaluated ([`Engine::reading_ahead`]).
+    ahead: bool,
     /// A lean engine's way to keep the Sales document without its claims once they
     /// are counted (they are most of it: 100,000 claims are hundreds of megabytes).
     slim: Option<fn(&Snapshot) -> S>,
@@ -255,6 +258,18 @@ impl<S: Borrow<Snapshot> + From<Snapshot> + Send> Engine<S> {
     }
 }
 
+impl<S> Engine<S> {
+    /// Whether a lean engine's loader reads the next batch on a thread of its own while
+    /// the engine evaluates the one it has (on by default). A one-shot `check` gains the
+    /// time; a long-running process (the relay) keeps its memory lower reading one batch
+    /// at a time: measured at 100,000 customers, the relay held about 30 MB more after
+    /// its first findings with it on.
+    pub fn reading_ahead(mut self, on: bool) -> Self {
+        self.ahead = on;
+        self
+    }
+}
+
 fn slim_sales<S: From<Snapshot>>(s: &Snapshot) -> S {
     S::from(crate::claims::without_claims(s))
 }
@@ -268,6 +283,7 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
         Engine {
             base: config,
             retain: true,
+            ahead: true,
             slim: None,
             sales_slim: false,
             holder: None,
@@ -599,7 +615,7 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
         }
         let mut gone = Vec::new();
         let batches: Vec<&[DocId]> = need.chunks(LOAD_BATCH).collect();
-        if batches.len() < 2 {
+        if batches.len() < 2 || !self.ahead {
             for batch in batches {
                 let loaded = load(batch);
                 evaluated += self.take_batch(batch, loaded, now, &mut gone);

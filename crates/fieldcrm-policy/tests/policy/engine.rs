@@ -306,4 +306,13 @@ fn a_lean_engine_reads_batches_ahead_and_finds_the_same() {
     assert!(!lean.is_record(&dropped));
     let rest: Vec<Snapshot> = all.into_iter().filter(|s| s.id != dropped).collect();
     assert_eq!(lean.findings(), full(&rest, NOW - DAY));
+
+    // Reading one batch at a time (the relay): on the caller's thread, the same findings.
+    let mut serial = fieldcrm_policy::Engine::new(Config::default())
+        .lean()
+        .reading_ahead(false);
+    let before = elsewhere.load(std::sync::atomic::Ordering::Relaxed);
+    serial.update_from(&ids, &[], NOW, &mut give(false));
+    assert_eq!(elsewhere.load(std::sync::atomic::Ordering::Relaxed), before);
+    assert_eq!(serial.findings(), kept.findings());
 }
