@@ -214,16 +214,15 @@ impl Memo {
         device: Option<&DeviceKey>,
         now: Millis,
     ) -> Result<Arc<Vec<Finding>>> {
+        let ahead = self.ahead();
         let Ok(mut state) = self.state.lock() else {
             // A panic elsewhere while holding the lock: work without the memo.
-            return Ok(Lean::load(store, None, device, now, self.ahead())?.findings());
+            return Ok(Lean::load(store, None, device, now, ahead)?.findings());
         };
-        Ok(
-            match checked(&mut state, store, at, device, now, self.ahead())? {
-                Held::Live(c, _) => c.findings.clone(),
-                Held::Lean(l) => l.findings(),
-            },
-        )
+        Ok(match checked(&mut state, store, at, device, now, ahead)? {
+            Held::Live(c, _) => c.findings.clone(),
+            Held::Lean(l) => l.findings(),
+        })
     }
 
     /// [`Memo::findings`] with their life (see [`fieldcrm_policy::track`]).
@@ -234,22 +233,21 @@ impl Memo {
         device: Option<&DeviceKey>,
         now: Millis,
     ) -> Result<Arc<Vec<Tracked>>> {
+        let ahead = self.ahead();
         let Ok(mut state) = self.state.lock() else {
-            return Ok(Lean::load(store, None, device, now, self.ahead())?.tracked());
+            return Ok(Lean::load(store, None, device, now, ahead)?.tracked());
         };
-        Ok(
-            match checked(&mut state, store, at, device, now, self.ahead())? {
-                Held::Live(c, snaps) => {
-                    if let Some(t) = &c.tracked {
-                        return Ok(t.clone());
-                    }
-                    let t = Arc::new(track(&c.findings, &snaps, &Config::default(), now));
-                    c.tracked = Some(t.clone());
-                    t
+        Ok(match checked(&mut state, store, at, device, now, ahead)? {
+            Held::Live(c, snaps) => {
+                if let Some(t) = &c.tracked {
+                    return Ok(t.clone());
                 }
-                Held::Lean(l) => l.tracked(),
-            },
-        )
+                let t = Arc::new(track(&c.findings, &snaps, &Config::default(), now));
+                c.tracked = Some(t.clone());
+                t
+            }
+            Held::Lean(l) => l.tracked(),
+        })
     }
 
     /// Every summary-index row (all kinds, merged and archived included), by name.

@@ -107,7 +107,7 @@ const LOAD_BATCH: usize = 2048;
 
 /// What gives a lean engine the snapshots of the documents it asks for (see
 /// [`Engine::update_from`]). It runs on a thread of its own, a batch ahead of the
-/// evaluation.
+/// evaluation, unless the engine reads one batch at a time ([`Engine::reading_ahead`]).
 pub type Loader<'a, S> = dyn FnMut(&[DocId]) -> Vec<S> + Send + 'a;
 
 /// What an update did.
@@ -664,38 +664,36 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
     ) -> usize {
         let keep = self.retain;
         let mut evaluated = 0;
-        {
-            // Asked for → given yet: only what was asked for counts, once (a loader's
-            // mistake changes nothing else).
-            let mut asked: HashMap<&DocId, bool> = batch.iter().map(|id| (id, false)).collect();
-            for s in loaded {
-                let id = s.borrow().id.clone();
-                match asked.get_mut(&id) {
-                    Some(given @ false) => *given = true,
-                    _ => continue,
-                }
-                let Some(entry) = self.docs.get_mut(&id) else {
-                    continue;
-                };
-                entry.snap = Some(s);
-                evaluate(
-                    &self.ctx,
-                    &mut self.wake_queue,
-                    &mut self.x,
-                    &id,
-                    entry,
-                    now,
-                    keep,
-                );
-                evaluated += 1;
+        // Asked for → given yet: only what was asked for counts, once (a loader's
+        // mistake changes nothing else).
+        let mut asked: HashMap<&DocId, bool> = batch.iter().map(|id| (id, false)).collect();
+        for s in loaded {
+            let id = s.borrow().id.clone();
+            match asked.get_mut(&id) {
+                Some(given @ false) => *given = true,
+                _ => continue,
             }
-            for id in batch.iter().filter(|id| asked.get(id) == Some(&false)) {
-                if let Some(old) = self.docs.remove(id) {
-                    if matches!(old.eval.extract, Extract::Channel(_)) {
-                        gone.push(id.clone());
-                    }
-                    self.x.unindex(id, &old.eval.extract);
+            let Some(entry) = self.docs.get_mut(&id) else {
+                continue;
+            };
+            entry.snap = Some(s);
+            evaluate(
+                &self.ctx,
+                &mut self.wake_queue,
+                &mut self.x,
+                &id,
+                entry,
+                now,
+                keep,
+            );
+            evaluated += 1;
+        }
+        for id in batch.iter().filter(|id| asked.get(id) == Some(&false)) {
+            if let Some(old) = self.docs.remove(id) {
+                if matches!(old.eval.extract, Extract::Channel(_)) {
+                    gone.push(id.clone());
                 }
+                self.x.unindex(id, &old.eval.extract);
             }
         }
         evaluated
