@@ -269,6 +269,21 @@ impl Kit {
         )
     }
 
+    /// A tablet of the rep's user (小张): joined, enrolled by the admin, and the rep's
+    /// device told of it by a sync with the admin; it holds nothing yet (its first sync
+    /// is the test's). The clock moves on a minute.
+    pub fn rep_tablet(&self, t: &Team) -> Workspace {
+        let tablet = self.joined(&t.admin);
+        must(
+            t.admin
+                .enroll_device(&tablet.device(), "小张", "平板", self.now()),
+            "enroll_device",
+        );
+        self.sync(&t.rep, &t.admin);
+        self.advance(MINUTE);
+        tablet
+    }
+
     /// Every role a test of authority needs (see [`Team`]), the admin first; every device
     /// holds the full roster.
     pub fn team(&self) -> Team {

@@ -6,7 +6,7 @@
 use automerge::ChangeHash;
 use fieldcrm_model::{DocId, DocKind, short_id};
 use fieldcrm_store::Filter;
-use fieldcrm_testkit::{Kit, MINUTE};
+use fieldcrm_testkit::Kit;
 use fieldcrm_workspace::Workspace;
 
 /// Customer files on the sender: their whole documents take more than one message
@@ -43,12 +43,7 @@ fn a_first_sync_judges_authors_with_the_roster_it_receives_first() {
     }
     t.rep.import_customers_csv(&csv, kit.now()).unwrap();
     // A tablet for the rep's user, enrolled by the admin; the rep's device learns of it.
-    let tablet = kit.joined(&t.admin);
-    t.admin
-        .enroll_device(&tablet.device(), "小张", "平板", kit.now())
-        .unwrap();
-    kit.sync(&t.rep, &t.admin);
-    kit.advance(MINUTE);
+    let tablet = kit.rep_tablet(&t);
     // Two forged changes on the rep's device, by a device the roster does not name: in
     // the first customer file in ID order (it goes in the first message, with the
     // roster) and in the last (it goes in a later one).

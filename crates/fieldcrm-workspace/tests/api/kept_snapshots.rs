@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use fieldcrm_model::{DocId, DocKind};
 use fieldcrm_store::Filter;
-use fieldcrm_testkit::{Kit, MINUTE};
+use fieldcrm_testkit::Kit;
 use fieldcrm_workspace::Workspace;
 
 /// 300 customer rows: traditional characters, full-width digits, emoji.
@@ -59,12 +59,7 @@ fn a_first_sync_keeps_the_snapshots_of_the_files_it_received() {
     let kit = Kit::new();
     let t = kit.team();
     t.rep.import_customers_csv(&csv(), kit.now()).unwrap();
-    let tablet = kit.joined(&t.admin);
-    t.admin
-        .enroll_device(&tablet.device(), "小张", "平板", kit.now())
-        .unwrap();
-    kit.sync(&t.rep, &t.admin);
-    kit.advance(MINUTE);
+    let tablet = kit.rep_tablet(&t);
     kit.sync(&tablet, &t.rep);
     tablet.after_sync(&[], kit.now()).unwrap();
     kept_and_equal(&tablet);
