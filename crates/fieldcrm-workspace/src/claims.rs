@@ -12,6 +12,10 @@
 //! transaction. The pass is skipped when nothing in the store changed since its last run
 //! (a hash of all heads kept in the store's meta rows), and reads only this user's files
 //! (from the summary index), so a device holding others' files pays nothing for them.
+//! The Sales document (a claim per file of the workspace: 6.5 MB and half a second to
+//! load at 100,000 customers) is read only when there is something to check: not for a
+//! user without files, nor when neither it, the roster nor one of the user's files
+//! changed since the last run; then only the user's claims are read from it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -143,10 +147,6 @@ impl Workspace {
             return Ok(0);
         }
         let me = self.me()?;
-        // Every claim as it stands, and whether it counts, from one walk of the Sales
-        // document (not a hydration and then a lookup per claim: 100,000 claims).
-        let mut sales = self.load(&sales_id)?;
-        let mut current = held_claims(&sales, &me.roster);
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
         let mine: Vec<DocId> = self.list_map(
@@ -156,6 +156,18 @@ impl Workspace {
                 .tombstones(Tombstones::Include),
             |id, _| id.clone(),
         )?;
+        let done = |stamp: Option<String>| -> Result<usize> {
+            if let Some(s) = stamp {
+                self.store().set_meta_str(META_BACKFILL, &s).map_err(meta)?;
+            }
+            Ok(0)
+        };
+        // Every claim written or removed is one of these files': with none, there is
+        // nothing to write, and the Sales document (every claim of the workspace) is
+        // not read.
+        if mine.is_empty() {
+            return done(stamp);
+        }
         let ws = me.roster.workspace_id.as_str();
         let mut count = 0;
         // The claim each of my files should have, computed from the file at its heads,
@@ -167,19 +179,21 @@ impl Workspace {
             .into_iter()
             .map(|(id, hs)| (id, heads_hash(&hs)))
             .collect();
+        // What the claims are judged by besides the files: the Sales document, and the
+        // roster (who this user is, and whose hand counts for a claim).
+        let roster_heads = heads
+            .get(&DocId::workspace(&DocKind::Roster))
+            .copied()
+            .unwrap_or_default();
+        let context = |sales: u64| sales ^ roster_heads.rotate_left(1);
         let sales_heads = heads.get(&sales_id).copied().unwrap_or_default();
         let mut cached = self.cached_claims(mine.iter().map(DocId::as_str).chain([SALES_ENTRY]))?;
-        // Neither the Sales document nor a file changed since the last run: its claim
-        // was checked then.
+        // Neither the Sales document, the roster nor a file changed since the last run:
+        // its claim was checked then.
         let sales_same = cached
             .pop()
             .flatten()
-            .is_some_and(|(h, _)| h == sales_heads);
-        // The cache rows to write: files whose claim was computed now.
-        let mut rows = Vec::new();
-        // Each changed file loaded and its claim computed, on every core (a new
-        // device's first sync brings all of this user's files at once).
-        // (Claims are moved, never copied, from here on: a first sync brings 100,000.)
+            .is_some_and(|(h, _)| h == context(sales_heads));
         let work: Vec<(&DocId, u64, bool)> = mine
             .iter()
             .zip(&cached)
@@ -188,6 +202,20 @@ impl Workspace {
                 (id, h, c.as_ref().is_some_and(|(ch, _)| *ch == h))
             })
             .collect();
+        // Nothing changed that a claim of mine depends on: the last run left each one as
+        // it should be.
+        if sales_same && work.iter().all(|(_, _, seen)| *seen) {
+            return done(stamp);
+        }
+        // Every claim of my files as it stands, and whether it counts, read from the
+        // Sales document's fields (not a hydration of 100,000 claims).
+        let mut sales = self.load(&sales_id)?;
+        let mut current = held_claims(&sales, &me.roster, &mine, ws);
+        // The cache rows to write: files whose claim was computed now.
+        let mut rows = Vec::new();
+        // Each changed file loaded and its claim computed, on every core (a new
+        // device's first sync brings all of this user's files at once).
+        // (Claims are moved, never copied, from here on: a first sync brings 100,000.)
         let computed =
             crate::par::par_map(&work, 64, |&(id, h, seen)| -> Result<_> {
                 match seen {
@@ -235,14 +263,10 @@ impl Workspace {
             self.save(&mut sales)?;
             sales_after = heads_hash(&sales.heads());
         }
-        rows.extend(claim_row(SALES_ENTRY, sales_after, &None));
+        rows.extend(claim_row(SALES_ENTRY, context(sales_after), &None));
         rows.push((OLD_CLAIM_CACHE.to_string(), None));
         keep(self.store(), &rows);
-        if let Some(s) = crate::memo::stamp(self.store()) {
-            self.store()
-                .set_meta_str(META_BACKFILL, &format!("{s:016x}"))
-                .map_err(meta)?;
-        }
+        done(crate::memo::stamp(self.store()).map(|s| format!("{s:016x}")))?;
         Ok(count)
     }
 }
@@ -256,11 +280,18 @@ struct Held {
     counts: bool,
 }
 
-/// Every claim in the Sales document `sales`, by key, read in one pass over its claims
-/// (winning values and who wrote them, as the claims' field states give them, without
-/// building those for 100,000 claims at once). A claim whose fields do not read as a
-/// claim (a missing or mistyped owner or date) is left out: the backfill writes it again.
-fn held_claims(sales: &Document, roster: &Roster) -> HashMap<String, Held> {
+/// The claims of the files `mine` in the Sales document `sales`, by key: their winning
+/// values and who wrote them, as the claims' field states give them, without building
+/// those for 100,000 claims at once. Each is looked up by its key, or, when `mine` is a
+/// large part of the claims, all are read in one pass over them. A claim whose fields
+/// do not read as a claim (a missing or mistyped owner or date) is left out: the
+/// backfill writes it again.
+fn held_claims(
+    sales: &Document,
+    roster: &Roster,
+    mine: &[DocId],
+    workspace: &str,
+) -> HashMap<String, Held> {
     use automerge::{ObjType, ReadDoc, Value};
     let am = sales.automerge();
     let mut out = HashMap::new();
@@ -286,19 +317,23 @@ fn held_claims(sales: &Document, roster: &Roster) -> HashMap<String, Held> {
     let text = |v: &Value<'_>| v.as_str().map(str::to_string);
     // As a claim's date is written (autosurgeon writes an `i64` as an Int).
     let int = |v: &Value<'_>| v.is_int().then(|| v.as_i64()).flatten();
-    for item in am.map_range(&claims, ..) {
-        let obj = item.id();
-        let (Ok(Some((owner, owner_id))), Ok(Some((since, since_id)))) =
-            (am.get(&obj, "owner"), am.get(&obj, "since"))
-        else {
-            continue;
-        };
-        let (Some(owner), Some(since)) = (text(&owner), int(&since)) else {
-            continue;
-        };
+    // One pass over a claim's fields (not a lookup of each: a lookup seeks through the
+    // document, and there are 100,000 claims).
+    let mut read = |obj: &automerge::ObjId| -> Option<Held> {
+        let (mut owner, mut since, mut keys_obj) = (None, None, None);
+        for f in am.map_range(obj, ..) {
+            let value = f.value.clone().into_value();
+            match &*f.key {
+                "owner" => owner = text(&value).map(|v| (v, f.id())),
+                "since" => since = int(&value).map(|v| (v, f.id())),
+                "keys" if matches!(value, Value::Object(ObjType::Map)) => keys_obj = Some(f.id()),
+                _ => {}
+            }
+        }
+        let ((owner, owner_id), (since, since_id)) = (owner?, since?);
         let mut counts = counts_for(&owner_id, &owner) && counts_for(&since_id, &owner);
         let mut keys = BTreeMap::new();
-        if let Ok(Some((Value::Object(ObjType::Map), keys_obj))) = am.get(&obj, "keys") {
+        if let Some(keys_obj) = keys_obj {
             for k in am.map_range(&keys_obj, ..) {
                 counts &= counts_for(&k.id(), &owner);
                 if let Some(v) = text(&k.value.clone().into_value()) {
@@ -307,10 +342,30 @@ fn held_claims(sales: &Document, roster: &Roster) -> HashMap<String, Held> {
             }
         }
         let claim = Claim { owner, since, keys };
-        out.insert(item.key.to_string(), Held { claim, counts });
+        Some(Held { claim, counts })
+    };
+    if mine.len().saturating_mul(LOOKUPS_PER_CLAIM) < am.length(&claims) {
+        for id in mine {
+            let key = claim_id(workspace, id);
+            if let Ok(Some((Value::Object(ObjType::Map), obj))) = am.get(&claims, key.as_str())
+                && let Some(held) = read(&obj)
+            {
+                out.insert(key, held);
+            }
+        }
+    } else {
+        for item in am.map_range(&claims, ..) {
+            if let Some(held) = read(&item.id()) {
+                out.insert(item.key.to_string(), held);
+            }
+        }
     }
     out
 }
+
+/// How many claims one lookup by key costs about as much as reading in a pass over all
+/// of them (a lookup searches the claims map; a pass reads each claim once).
+const LOOKUPS_PER_CLAIM: usize = 4;
 
 /// A cache row's content: the hash of a file's heads and its claim at them.
 type CachedClaim = (u64, Option<Claim>);

@@ -312,3 +312,73 @@ fn a_file_received_whole_has_its_claim_kept_from_the_session() {
     t.rep.backfill_claims(kit.now()).unwrap();
     assert_eq!(t.rep.store().get_blob("claims-cache-v1").unwrap(), None);
 }
+
+/// A device whose user owns no file writes no claim and leaves the Sales document as it
+/// is, whatever changed; once the user has a file, its claim is written.
+#[test]
+fn a_user_without_files_writes_no_claim_until_they_have_one() {
+    let kit = Kit::new();
+    let t = kit.team();
+    register(&kit, &t.rep, "无锡远东纺织", "周工", "0510-8123 4567");
+    kit.sync(&t.rep, &t.manager);
+    kit.sync(&t.rep2, &t.manager);
+    let before = t.rep2.store().heads(&sales_id()).unwrap();
+    assert_eq!(t.rep2.after_sync(&[], kit.now()).unwrap().claims_written, 0);
+    assert_eq!(t.rep2.store().heads(&sales_id()).unwrap(), before);
+    let mine = register(&kit, &t.rep2, "无锡新城物流", "吴工", "0510-8765 4321");
+    assert_eq!(t.rep2.after_sync(&[], kit.now()).unwrap().claims_written, 1);
+    let ws = t.rep2.whoami().workspace_id;
+    let sales: fieldcrm_model::Sales = t.rep2.load(&sales_id()).unwrap().hydrate().unwrap();
+    assert_eq!(sales.claims[&claim_id(&ws, &mine)].owner, user_id(&t.rep2));
+}
+
+/// A rep with one file among many claims: their claim is looked up by its key. Tampered
+/// with, it is written again; when others' claims change, it is left as it is.
+#[test]
+fn a_claim_among_many_is_looked_up_and_kept_right() {
+    let kit = Kit::new();
+    let t = kit.team();
+    for i in 0..8 {
+        let name = format!("南京第{i}机床厂");
+        register(&kit, &t.manager, &name, "郑工", &format!("025-5555 000{i}"));
+    }
+    let mine = register(&kit, &t.rep, "南京鼓楼商贸", "冯工", "025-8888 1234");
+    kit.sync(&t.rep, &t.manager);
+    kit.sync(&t.rep2, &t.manager);
+    let ws = t.rep.whoami().workspace_id;
+    let key = claim_id(&ws, &mine);
+    let claims = |dev: &Workspace| {
+        dev.load(&sales_id())
+            .unwrap()
+            .hydrate::<fieldcrm_model::Sales>()
+            .unwrap()
+            .claims
+    };
+    assert!(claims(&t.rep).len() >= 9);
+    let right = claims(&t.rep)[&key].clone();
+    assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
+
+    // rep2 pushes the rep's claim a year later.
+    t.rep2
+        .edit(&sales_id(), kit.now(), "forge", |d| {
+            d.put(&["claims", &key, "since"], &(kit.now() + 365 * DAY))?;
+            Ok(())
+        })
+        .unwrap();
+    kit.sync(&t.rep2, &t.manager);
+    kit.sync(&t.rep, &t.manager);
+    assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 1);
+    assert_eq!(claims(&t.rep)[&key], right);
+
+    // The manager registers one more: the Sales document changed, the rep's claim did
+    // not, and nothing is written.
+    kit.sync(&t.rep, &t.manager);
+    register(&kit, &t.manager, "南京第九机床厂", "郑工", "025-5555 0009");
+    kit.sync(&t.manager, &t.rep2);
+    kit.sync(&t.rep, &t.manager);
+    let before = t.rep.store().heads(&sales_id()).unwrap();
+    assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
+    assert_eq!(t.rep.store().heads(&sales_id()).unwrap(), before);
+    assert_eq!(claims(&t.rep)[&key], right);
+    assert!(claims(&t.rep).len() >= 10);
+}
