@@ -133,9 +133,10 @@ impl Workspace {
     /// written or removed. Idempotent; skipped when the store is unchanged since the last
     /// run, or when this device holds no Sales document.
     pub fn backfill_claims(&self, now: Millis) -> Result<usize> {
-        let stamp = crate::memo::stamp(self.store()).map(|s| format!("{s:016x}"));
+        let stamp = || crate::memo::stamp(self.store()).map(|s| format!("{s:016x}"));
+        let before = stamp();
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
-        if stamp.is_some() && self.store().get_meta_str(META_BACKFILL).map_err(meta)? == stamp {
+        if before.is_some() && self.store().get_meta_str(META_BACKFILL).map_err(meta)? == before {
             return Ok(0);
         }
         let sales_id = DocId::workspace(&DocKind::Sales);
@@ -146,6 +147,18 @@ impl Workspace {
         {
             return Ok(0);
         }
+        let count = self.write_my_claims(&sales_id, now)?;
+        // The store as this run left it: moved on only by the claims it wrote (cache
+        // rows do not move it).
+        let after = if count > 0 { stamp() } else { before };
+        if let Some(s) = after {
+            self.store().set_meta_str(META_BACKFILL, &s).map_err(meta)?;
+        }
+        Ok(count)
+    }
+
+    /// The backfill's pass over this user's files: how many claims it wrote or removed.
+    fn write_my_claims(&self, sales_id: &DocId, now: Millis) -> Result<usize> {
         let me = self.me()?;
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
@@ -156,17 +169,11 @@ impl Workspace {
                 .tombstones(Tombstones::Include),
             |id, _| id.clone(),
         )?;
-        let done = |stamp: Option<String>| -> Result<usize> {
-            if let Some(s) = stamp {
-                self.store().set_meta_str(META_BACKFILL, &s).map_err(meta)?;
-            }
-            Ok(0)
-        };
         // Every claim written or removed is one of these files': with none, there is
         // nothing to write, and the Sales document (every claim of the workspace) is
         // not read.
         if mine.is_empty() {
-            return done(stamp);
+            return Ok(0);
         }
         let ws = me.roster.workspace_id.as_str();
         let mut count = 0;
@@ -186,7 +193,7 @@ impl Workspace {
             .copied()
             .unwrap_or_default();
         let context = |sales: u64| sales ^ roster_heads.rotate_left(1);
-        let sales_heads = heads.get(&sales_id).copied().unwrap_or_default();
+        let sales_heads = heads.get(sales_id).copied().unwrap_or_default();
         let mut cached = self.cached_claims(mine.iter().map(DocId::as_str).chain([SALES_ENTRY]))?;
         // Neither the Sales document, the roster nor a file changed since the last run:
         // its claim was checked then.
@@ -205,11 +212,11 @@ impl Workspace {
         // Nothing changed that a claim of mine depends on: the last run left each one as
         // it should be.
         if sales_same && work.iter().all(|(_, _, seen)| *seen) {
-            return done(stamp);
+            return Ok(0);
         }
         // Every claim of my files as it stands, and whether it counts, read from the
         // Sales document's fields (not a hydration of 100,000 claims).
-        let mut sales = self.load(&sales_id)?;
+        let mut sales = self.load(sales_id)?;
         let mut current = held_claims(&sales, &me.roster, &mine, ws);
         // The cache rows to write: files whose claim was computed now.
         let mut rows = Vec::new();
@@ -266,7 +273,6 @@ impl Workspace {
         rows.extend(claim_row(SALES_ENTRY, context(sales_after), &None));
         rows.push((OLD_CLAIM_CACHE.to_string(), None));
         keep(self.store(), &rows);
-        done(crate::memo::stamp(self.store()).map(|s| format!("{s:016x}")))?;
         Ok(count)
     }
 }

@@ -4,6 +4,8 @@
 //! file reaching it; claims forged by a rep do not count; old files get their claims
 //! after a sync.
 
+use std::collections::BTreeMap;
+
 use fieldcrm_model::{Claim, Contact, DocId, DocKind};
 use fieldcrm_policy::claims::claim_id;
 use fieldcrm_policy::{Finding, RuleId};
@@ -53,6 +55,23 @@ fn notices(dev: &Workspace, kit: &Kit) -> Vec<Finding> {
 
 fn user_id(dev: &Workspace) -> String {
     dev.whoami().user_id.unwrap()
+}
+
+/// Every claim in a device's Sales document, by key.
+fn claims(dev: &Workspace) -> BTreeMap<String, Claim> {
+    dev.load(&sales_id())
+        .unwrap()
+        .hydrate::<fieldcrm_model::Sales>()
+        .unwrap()
+        .claims
+}
+
+/// The device's backfill after a sync writes no claim, and its Sales document stays as
+/// it is.
+fn writes_nothing(kit: &Kit, dev: &Workspace) {
+    let before = dev.store().heads(&sales_id()).unwrap();
+    assert_eq!(dev.after_sync(&[], kit.now()).unwrap().claims_written, 0);
+    assert_eq!(dev.store().heads(&sales_id()).unwrap(), before);
 }
 
 /// Both reps register the company offline, the rep (小张) a day before rep2 (小李); then
@@ -129,9 +148,8 @@ fn the_notice_leaks_no_field_of_the_other_file() {
         }
     }
     // The claim rep2 holds is owner, since and hashes.
-    let sales: fieldcrm_model::Sales = t.rep2.load(&sales_id()).unwrap().hydrate().unwrap();
     let ws = t.rep2.whoami().workspace_id;
-    let c = &sales.claims[&claim_id(&ws, &first)];
+    let c = &claims(&t.rep2)[&claim_id(&ws, &first)];
     // Not even the other file's ID reaches rep2's device.
     let json = t.rep2.load(&sales_id()).unwrap().to_json().to_string();
     assert!(!json.contains(first.as_str()));
@@ -178,8 +196,7 @@ fn a_claim_forged_by_a_rep_does_not_count_and_is_written_again() {
     // The rep's device writes its tampered claim again after the sync.
     let after = t.rep.after_sync(&[], kit.now()).unwrap();
     assert_eq!(after.claims_written, 1);
-    let sales: fieldcrm_model::Sales = t.rep.load(&sales_id()).unwrap().hydrate().unwrap();
-    assert_eq!(sales.claims[&claim_id(&ws, &mine)].since, c.created_at);
+    assert_eq!(claims(&t.rep)[&claim_id(&ws, &mine)].since, c.created_at);
     assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
 
     // rep2 replaces the claim whole with the same content, in its own hand: the owner
@@ -215,9 +232,9 @@ fn a_claim_forged_by_a_rep_does_not_count_and_is_written_again() {
     kit.sync(&t.rep, &t.manager);
     assert!(notices(&t.manager, &kit).is_empty());
     assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 1);
-    let sales: fieldcrm_model::Sales = t.rep.load(&sales_id()).unwrap().hydrate().unwrap();
-    assert_eq!(sales.claims[&key].owner, user_id(&t.rep));
-    assert_eq!(sales.claims[&key].since, c.created_at);
+    let held = &claims(&t.rep)[&key];
+    assert_eq!(held.owner, user_id(&t.rep));
+    assert_eq!(held.since, c.created_at);
 }
 
 #[test]
@@ -234,13 +251,6 @@ fn claims_follow_reassignment_and_merge_and_old_files_are_backfilled() {
             Ok(())
         })
         .unwrap();
-    let claims = |dev: &Workspace| -> std::collections::BTreeMap<String, Claim> {
-        dev.load(&sales_id())
-            .unwrap()
-            .hydrate::<fieldcrm_model::Sales>()
-            .unwrap()
-            .claims
-    };
     assert!(!claims(&t.rep).contains_key(&key(&a)));
     assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 1);
     assert_eq!(claims(&t.rep)[&key(&a)].owner, user_id(&t.rep));
@@ -322,14 +332,14 @@ fn a_user_without_files_writes_no_claim_until_they_have_one() {
     register(&kit, &t.rep, "无锡远东纺织", "周工", "0510-8123 4567");
     kit.sync(&t.rep, &t.manager);
     kit.sync(&t.rep2, &t.manager);
-    let before = t.rep2.store().heads(&sales_id()).unwrap();
-    assert_eq!(t.rep2.after_sync(&[], kit.now()).unwrap().claims_written, 0);
-    assert_eq!(t.rep2.store().heads(&sales_id()).unwrap(), before);
+    writes_nothing(&kit, &t.rep2);
     let mine = register(&kit, &t.rep2, "无锡新城物流", "吴工", "0510-8765 4321");
     assert_eq!(t.rep2.after_sync(&[], kit.now()).unwrap().claims_written, 1);
     let ws = t.rep2.whoami().workspace_id;
-    let sales: fieldcrm_model::Sales = t.rep2.load(&sales_id()).unwrap().hydrate().unwrap();
-    assert_eq!(sales.claims[&claim_id(&ws, &mine)].owner, user_id(&t.rep2));
+    assert_eq!(
+        claims(&t.rep2)[&claim_id(&ws, &mine)].owner,
+        user_id(&t.rep2)
+    );
 }
 
 /// A rep with one file among many claims: their claim is looked up by its key. Tampered
@@ -347,13 +357,6 @@ fn a_claim_among_many_is_looked_up_and_kept_right() {
     kit.sync(&t.rep2, &t.manager);
     let ws = t.rep.whoami().workspace_id;
     let key = claim_id(&ws, &mine);
-    let claims = |dev: &Workspace| {
-        dev.load(&sales_id())
-            .unwrap()
-            .hydrate::<fieldcrm_model::Sales>()
-            .unwrap()
-            .claims
-    };
     assert!(claims(&t.rep).len() >= 9);
     let right = claims(&t.rep)[&key].clone();
     assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
@@ -376,9 +379,7 @@ fn a_claim_among_many_is_looked_up_and_kept_right() {
     register(&kit, &t.manager, "南京第九机床厂", "郑工", "025-5555 0009");
     kit.sync(&t.manager, &t.rep2);
     kit.sync(&t.rep, &t.manager);
-    let before = t.rep.store().heads(&sales_id()).unwrap();
-    assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
-    assert_eq!(t.rep.store().heads(&sales_id()).unwrap(), before);
+    writes_nothing(&kit, &t.rep);
     assert_eq!(claims(&t.rep)[&key], right);
     assert!(claims(&t.rep).len() >= 10);
 }
