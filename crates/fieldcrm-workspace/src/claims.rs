@@ -15,7 +15,8 @@
 //! The Sales document (a claim per file of the workspace: 6.5 MB and half a second to
 //! load at 100,000 customers) is read only when there is something to check: not for a
 //! user without files, nor when neither it, the roster nor one of the user's files
-//! changed since the last run; then only the user's claims are read from it.
+//! changed since the last run (two cache rows tell, not a row per file); then only the
+//! user's claims are read from it, and the cached claims of their files a part at a time.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -147,7 +148,7 @@ impl Workspace {
         {
             return Ok(0);
         }
-        let count = self.write_my_claims(&sales_id, now)?;
+        let count = self.write_my_claims(&sales_id, now, FILES_AT_ONCE)?;
         // The store as this run left it: moved on only by the claims it wrote (cache
         // rows do not move it).
         let after = if count > 0 { stamp() } else { before };
@@ -157,8 +158,9 @@ impl Workspace {
         Ok(count)
     }
 
-    /// The backfill's pass over this user's files: how many claims it wrote or removed.
-    fn write_my_claims(&self, sales_id: &DocId, now: Millis) -> Result<usize> {
+    /// The backfill's pass over this user's files, `at_once` files at a time: how many
+    /// claims it wrote or removed.
+    fn write_my_claims(&self, sales_id: &DocId, now: Millis, at_once: usize) -> Result<usize> {
         let me = self.me()?;
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
@@ -176,55 +178,58 @@ impl Workspace {
             return Ok(0);
         }
         let ws = me.roster.workspace_id.as_str();
-        let mut count = 0;
         // The claim each of my files should have, computed from the file at its heads,
         // kept between runs: a file that did not change is not loaded again.
-        let heads: std::collections::HashMap<DocId, u64> = self
+        let heads: HashMap<DocId, u64> = self
             .store()
             .all_heads()
             .map_err(fieldcrm_store::Error::from)?
             .into_iter()
             .map(|(id, hs)| (id, heads_hash(&hs)))
             .collect();
+        let heads_of = |id: &DocId| heads.get(id).copied().unwrap_or_default();
         // What the claims are judged by besides the files: the Sales document, and the
         // roster (who this user is, and whose hand counts for a claim).
-        let roster_heads = heads
-            .get(&DocId::workspace(&DocKind::Roster))
-            .copied()
-            .unwrap_or_default();
+        let roster_heads = heads_of(&DocId::workspace(&DocKind::Roster));
         let context = |sales: u64| sales ^ roster_heads.rotate_left(1);
-        let sales_heads = heads.get(sales_id).copied().unwrap_or_default();
-        let mut cached = self.cached_claims(mine.iter().map(DocId::as_str).chain([SALES_ENTRY]))?;
-        // Neither the Sales document, the roster nor a file changed since the last run:
-        // its claim was checked then.
-        let sales_same = cached
-            .pop()
-            .flatten()
-            .is_some_and(|(h, _)| h == context(sales_heads));
-        let work: Vec<(&DocId, u64, bool)> = mine
-            .iter()
-            .zip(&cached)
-            .map(|(id, c)| {
-                let h = heads.get(id).copied().unwrap_or_default();
-                (id, h, c.as_ref().is_some_and(|(ch, _)| *ch == h))
-            })
-            .collect();
-        // Nothing changed that a claim of mine depends on: the last run left each one as
-        // it should be.
-        if sales_same && work.iter().all(|(_, _, seen)| *seen) {
+        let sales_heads = heads_of(sales_id);
+        // My files as they are now, in one number: which files, at which heads.
+        let files = mine.iter().fold(mine.len() as u64, |acc, id| {
+            acc.wrapping_add(mix(id.as_str(), heads_of(id)))
+        });
+        let [sales_row, files_row] = self
+            .cached_claims([SALES_ENTRY, FILES_ENTRY].into_iter())?
+            .try_into()
+            .unwrap_or_default();
+        let sales_same = sales_row.is_some_and(|(h, _)| h == context(sales_heads));
+        // Nothing a claim of mine depends on changed since the last run (the Sales
+        // document, the roster, which files are mine and their heads): it left each
+        // one as it should be. Known without reading a row per file.
+        if sales_same && files_row.is_some_and(|(h, _)| h == files) {
             return Ok(0);
         }
         // Every claim of my files as it stands, and whether it counts, read from the
         // Sales document's fields (not a hydration of 100,000 claims).
         let mut sales = self.load(sales_id)?;
         let mut current = held_claims(&sales, &me.roster, &mine, ws);
-        // The cache rows to write: files whose claim was computed now.
-        let mut rows = Vec::new();
-        // Each changed file loaded and its claim computed, on every core (a new
-        // device's first sync brings all of this user's files at once).
-        // (Claims are moved, never copied, from here on: a first sync brings 100,000.)
-        let computed =
-            crate::par::par_map(&work, 64, |&(id, h, seen)| -> Result<_> {
+        let mut count = 0;
+        // A part of my files at a time: their cached claims, and the claims computed
+        // from the changed ones, are held for that part only (an admin's device holds
+        // 100,000 files, and the Sales document is in memory beside them).
+        for part in mine.chunks(at_once.max(1)) {
+            let mut cached = self.cached_claims(part.iter().map(DocId::as_str))?;
+            let work: Vec<(&DocId, u64, bool)> = part
+                .iter()
+                .zip(&cached)
+                .map(|(id, c)| {
+                    let h = heads_of(id);
+                    (id, h, c.as_ref().is_some_and(|(ch, _)| *ch == h))
+                })
+                .collect();
+            // Each changed file loaded and its claim computed, on every core (a new
+            // device's first sync brings all of this user's files at once). Claims are
+            // moved, never copied, from here on.
+            let computed = crate::par::par_map(&work, 64, |&(id, h, seen)| -> Result<_> {
                 match seen {
                     // Taken from the cache below.
                     true => Ok(Some((h, None, true))),
@@ -232,49 +237,71 @@ impl Workspace {
                         .map(|c| (h, claim_for(ws, &c), false))),
                 }
             });
-        for ((id, computed), cached) in mine.iter().zip(computed).zip(&mut cached) {
-            let Some((h, computed, seen)) = computed? else {
-                continue;
-            };
-            let computed = match seen {
-                true => cached.take().and_then(|(_, c)| c),
-                false => computed,
-            };
-            let checked = seen && sales_same;
-            let live = computed.is_some();
-            let key = claim_id(ws, id);
-            let wanted = computed.as_ref().filter(|cl| cl.owner == me.user_id);
-            let have = current.remove(&key);
-            let write = match (wanted, &have) {
-                (Some(w), Some(h)) => *w != h.claim || (!checked && !h.counts),
-                (Some(_), None) => true,
-                // This user's claim on a file merged away or archived.
-                (None, Some(h)) => h.claim.owner == me.user_id && !live,
-                (None, None) => false,
-            };
-            if write {
-                match wanted {
-                    Some(w) => put_claim(&mut sales, &key, w)?,
-                    None => sales.delete(&["claims", &key])?,
+            // The cache rows to write: files whose claim was computed now. Only a
+            // cache, true whatever happens to the Sales document below.
+            let mut rows = Vec::new();
+            for ((id, computed), cached) in part.iter().zip(computed).zip(&mut cached) {
+                let Some((h, computed, seen)) = computed? else {
+                    continue;
+                };
+                let computed = match seen {
+                    true => cached.take().and_then(|(_, c)| c),
+                    false => computed,
+                };
+                let checked = seen && sales_same;
+                let live = computed.is_some();
+                let key = claim_id(ws, id);
+                let wanted = computed.as_ref().filter(|cl| cl.owner == me.user_id);
+                let have = current.remove(&key);
+                let write = match (wanted, &have) {
+                    (Some(w), Some(h)) => *w != h.claim || (!checked && !h.counts),
+                    (Some(_), None) => true,
+                    // This user's claim on a file merged away or archived.
+                    (None, Some(h)) => h.claim.owner == me.user_id && !live,
+                    (None, None) => false,
+                };
+                if write {
+                    match wanted {
+                        Some(w) => put_claim(&mut sales, &key, w)?,
+                        None => sales.delete(&["claims", &key])?,
+                    }
+                    count += 1;
                 }
-                count += 1;
+                if !seen {
+                    rows.extend(claim_row(id.as_str(), h, &computed));
+                }
             }
-            if !seen {
-                rows.extend(claim_row(id.as_str(), h, &computed));
-            }
+            keep(self.store(), &rows);
         }
-        drop((cached, current));
+        drop(current);
         let mut sales_after = sales_heads;
         if count > 0 {
             sales.commit(now, "补登客户归属 backfill customer claims");
             self.save(&mut sales)?;
             sales_after = heads_hash(&sales.heads());
         }
-        rows.extend(claim_row(SALES_ENTRY, context(sales_after), &None));
-        rows.push((OLD_CLAIM_CACHE.to_string(), None));
+        // Written only once the claims are saved: the next run trusts them.
+        let rows: Vec<_> = [
+            claim_row(SALES_ENTRY, context(sales_after), &None),
+            claim_row(FILES_ENTRY, files, &None),
+            Some((OLD_CLAIM_CACHE.to_string(), None)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         keep(self.store(), &rows);
         Ok(count)
     }
+}
+
+/// How many of this user's files the backfill reads the cached claims of at once.
+const FILES_AT_ONCE: usize = 8192;
+
+/// File `id` at the heads whose hash is `heads`, as one number (summed over files).
+fn mix(id: &str, heads: u64) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&(id, heads), &mut h);
+    std::hash::Hasher::finish(&h)
 }
 
 /// A claim held in the Sales document, as its fields' winning values show it.
@@ -426,8 +453,12 @@ pub(crate) fn of_received(
     .collect()
 }
 
-/// The cache entry that holds the Sales document's heads hash.
+/// The cache entry that holds the hash of the Sales document's and the roster's heads
+/// at the last run.
 const SALES_ENTRY: &str = "@sales";
+/// The cache entry that holds which files were this user's at the last run, and at
+/// which heads (summed over the files: [`mix`]).
+const FILES_ENTRY: &str = "@files";
 
 /// A hash of a document's heads (to see whether it changed).
 fn heads_hash(heads: &[automerge::ChangeHash]) -> u64 {
@@ -467,4 +498,51 @@ fn put_claim(sales: &mut Document, key: &str, claim: &Claim) -> Result<()> {
     }
     sales.put_new_object(&["claims", key], claim)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NewCustomer;
+
+    /// The backfill's parts: every file's claim written and its row kept, whichever part
+    /// it is in; nothing written again when nothing changed; one changed file, one claim.
+    #[test]
+    fn every_part_of_my_files_is_claimed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
+        let ids: Vec<DocId> = (0..11)
+            .map(|i| {
+                let name = format!("第{}家 公司 🏭", i + 1);
+                let new = NewCustomer {
+                    name,
+                    ..Default::default()
+                };
+                ws.add_customer(new, 2_000 + i).unwrap()
+            })
+            .collect();
+        let sales_id = DocId::workspace(&DocKind::Sales);
+        assert_eq!(ws.write_my_claims(&sales_id, 3_000, 3).unwrap(), 11);
+        let wsid = ws.whoami().workspace_id;
+        let sales: Sales = ws.load(&sales_id).unwrap().hydrate().unwrap();
+        let rows = ws.cached_claims(ids.iter().map(DocId::as_str)).unwrap();
+        for (id, row) in ids.iter().zip(rows) {
+            let c: Customer = ws.load(id).unwrap().hydrate().unwrap();
+            let claim = claim_for(&wsid, &c).unwrap();
+            assert_eq!(sales.claims.get(&claim_id(&wsid, id)), Some(&claim), "{id}");
+            assert_eq!(row.and_then(|(_, c)| c), Some(claim), "{id}");
+        }
+        assert_eq!(ws.write_my_claims(&sales_id, 4_000, 3).unwrap(), 0);
+        let edit = crate::CustomerEdit {
+            name: Some("第12家 公司".into()),
+            ..Default::default()
+        };
+        ws.edit_customer_fields(&ids[7], edit, 5_000).unwrap();
+        assert_eq!(ws.write_my_claims(&sales_id, 6_000, 3).unwrap(), 1);
+        let sales: Sales = ws.load(&sales_id).unwrap().hydrate().unwrap();
+        let c: Customer = ws.load(&ids[7]).unwrap().hydrate().unwrap();
+        let key = claim_id(&wsid, &ids[7]);
+        assert_eq!(sales.claims.get(&key), claim_for(&wsid, &c).as_ref());
+        assert_eq!(ws.write_my_claims(&sales_id, 7_000, 3).unwrap(), 0);
+    }
 }
