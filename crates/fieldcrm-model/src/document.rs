@@ -319,7 +319,10 @@ impl Document {
     }
 
     /// Hydrate the document as `T`.
-    pub fn hydrate<T: Hydrate>(&self) -> Result<T, DocError> {
+    pub fn hydrate<T: Hydrate + 'static>(&self) -> Result<T, DocError> {
+        if let Some(sales) = self.sales_in_one_pass::<T>() {
+            return Ok(sales);
+        }
         autosurgeon::hydrate(&crate::quick::Quick::new(&self.doc))
             .or_else(|first| {
                 // Other Automerge clients (the JS one by default) write strings as text
@@ -337,6 +340,22 @@ impl Document {
                     .unwrap_or("document"),
                 source: Box::new(source),
             })
+    }
+
+    /// When `T` is [`crate::Sales`] and its claims have the usual shape: the Sales
+    /// document with its claims read in one pass over them ([`crate::claims_walk`]), the
+    /// same value hydration gives. `None` otherwise: the caller hydrates it the usual way.
+    fn sales_in_one_pass<T: 'static>(&self) -> Option<T> {
+        use std::any::{Any, TypeId};
+        if TypeId::of::<T>() != TypeId::of::<crate::Sales>() {
+            return None;
+        }
+        let claims = crate::claims_walk::claims(&self.doc)?;
+        let mut sales: crate::Sales =
+            autosurgeon::hydrate(&crate::quick::Quick::hiding(&self.doc, "claims")).ok()?;
+        sales.claims = claims;
+        let sales: Box<dyn Any> = Box::new(sales);
+        sales.downcast::<T>().ok().map(|s| *s)
     }
 
     /// The typed content.

@@ -13,6 +13,7 @@
 pub mod access;
 pub mod authority;
 pub mod channel;
+pub mod claims_walk;
 pub mod customer;
 mod document;
 pub mod fields;

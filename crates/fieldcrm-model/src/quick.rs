@@ -46,6 +46,8 @@ enum Entries<'a> {
 pub(crate) struct Quick<'a> {
     doc: &'a AutoCommit,
     kept: RefCell<Vec<(ObjId, Rc<Entries<'a>>)>>,
+    /// A key of the root answered as absent (read another way by the caller).
+    hidden: Option<&'static str>,
 }
 
 impl<'a> Quick<'a> {
@@ -53,6 +55,15 @@ impl<'a> Quick<'a> {
         Quick {
             doc,
             kept: RefCell::new(Vec::with_capacity(KEPT)),
+            hidden: None,
+        }
+    }
+
+    /// The document read as if its root had no `key`.
+    pub(crate) fn hiding(doc: &'a AutoCommit, key: &'static str) -> Self {
+        Quick {
+            hidden: Some(key),
+            ..Quick::new(doc)
         }
     }
 
@@ -118,6 +129,12 @@ impl autosurgeon::ReadDoc for Quick<'_> {
         prop: P,
     ) -> Result<Option<(Value<'_>, ObjId)>, AutomergeError> {
         let prop = prop.into();
+        if let (Some(hidden), Prop::Map(key)) = (self.hidden, &prop)
+            && *obj == automerge::ROOT
+            && key == hidden
+        {
+            return Ok(None);
+        }
         let entries = self.entries(obj);
         match (&*entries, &prop) {
             (Entries::Map(items), Prop::Map(key)) => Ok(items

@@ -427,7 +427,7 @@ impl Workspace {
     }
 
     /// Load, hydrate a workspace singleton.
-    fn singleton<T: autosurgeon::Hydrate>(&self, kind: DocKind) -> Result<T> {
+    fn singleton<T: autosurgeon::Hydrate + 'static>(&self, kind: DocKind) -> Result<T> {
         Ok(self.load(&DocId::workspace(&kind))?.hydrate()?)
     }
 

@@ -109,7 +109,7 @@ pub struct AgreementInput {
 }
 
 /// A customer file or channel record: something that can be merged away.
-trait Record: autosurgeon::Hydrate {
+trait Record: autosurgeon::Hydrate + 'static {
     /// What it is called in messages.
     const WHAT: &'static str;
     /// Its name.
