@@ -325,75 +325,152 @@ fn held_claims(
     mine: &[DocId],
     workspace: &str,
 ) -> HashMap<String, Held> {
-    use automerge::{ObjType, ReadDoc, Value};
+    use automerge::{ObjType, ReadDoc, ScalarValueRef, Value, ValueRef};
+    use fieldcrm_model::claims_walk::{Entry, walk};
     let am = sales.automerge();
     let mut out = HashMap::new();
     let Ok(Some((Value::Object(ObjType::Map), claims))) = am.get(automerge::ROOT, "claims") else {
         return out;
     };
-    // Each writer's user and whether that user may assign owners, by actor.
-    let mut writers: HashMap<automerge::ActorId, Option<(String, bool)>> = HashMap::new();
-    let mut counts_for = |id: &automerge::ObjId, owner: &str| {
-        let Some(actor) = fieldcrm_model::fields::actor_of(id) else {
-            return false;
-        };
-        let who = writers.entry(actor.clone()).or_insert_with(|| {
-            let (user_id, user) = roster.device_user(&DeviceKey::from_actor(actor)?)?;
-            Some((
-                user_id.to_string(),
-                Authority::AssignOwner.allows(&user.role),
-            ))
-        });
-        who.as_ref()
-            .is_some_and(|(user, manager)| user == owner || *manager)
-    };
+    let mut writers = Writers::new(roster);
     let text = |v: &Value<'_>| v.as_str().map(str::to_string);
     // As a claim's date is written (autosurgeon writes an `i64` as an Int).
     let int = |v: &Value<'_>| v.is_int().then(|| v.as_i64()).flatten();
-    // One pass over a claim's fields (not a lookup of each: a lookup seeks through the
-    // document, and there are 100,000 claims).
-    let mut read = |obj: &automerge::ObjId| -> Option<Held> {
-        let (mut owner, mut since, mut keys_obj) = (None, None, None);
-        for f in am.map_range(obj, ..) {
-            let value = f.value.clone().into_value();
-            match &*f.key {
-                "owner" => owner = text(&value).map(|v| (v, f.id())),
-                "since" => since = int(&value).map(|v| (v, f.id())),
-                "keys" if matches!(value, Value::Object(ObjType::Map)) => keys_obj = Some(f.id()),
-                _ => {}
+    if mine.len().saturating_mul(LOOKUPS_PER_CLAIM) < am.length(&claims) {
+        // A few claims: each looked up by its key, its fields read in one pass over the
+        // claim.
+        for id in mine {
+            let key = claim_id(workspace, id);
+            let Ok(Some((Value::Object(ObjType::Map), obj))) = am.get(&claims, key.as_str()) else {
+                continue;
+            };
+            let (mut owner, mut since, mut keys_obj) = (None, None, None);
+            for f in am.map_range(&obj, ..) {
+                let value = f.value.clone().into_value();
+                match &*f.key {
+                    "owner" => owner = text(&value).map(|v| (v, writers.who(&f.id()))),
+                    "since" => since = int(&value).map(|v| (v, writers.who(&f.id()))),
+                    "keys" if matches!(value, Value::Object(ObjType::Map)) => {
+                        keys_obj = Some(f.id())
+                    }
+                    _ => {}
+                }
             }
-        }
-        let ((owner, owner_id), (since, since_id)) = (owner?, since?);
-        let mut counts = counts_for(&owner_id, &owner) && counts_for(&since_id, &owner);
-        let mut keys = BTreeMap::new();
-        if let Some(keys_obj) = keys_obj {
-            for k in am.map_range(&keys_obj, ..) {
-                counts &= counts_for(&k.id(), &owner);
+            let (Some((owner, owner_by)), Some((since, since_by))) = (owner, since) else {
+                continue;
+            };
+            let mut ok = writers.counts(owner_by, &owner) && writers.counts(since_by, &owner);
+            let mut keys = BTreeMap::new();
+            for k in keys_obj.iter().flat_map(|o| am.map_range(o, ..)) {
+                let by = writers.who(&k.id());
+                ok &= writers.counts(by, &owner);
                 if let Some(v) = text(&k.value.clone().into_value()) {
                     keys.insert(k.key.to_string(), v);
                 }
             }
+            let claim = Claim { owner, since, keys };
+            out.insert(key, Held { claim, counts: ok });
         }
-        let claim = Claim { owner, since, keys };
-        Some(Held { claim, counts })
-    };
-    if mine.len().saturating_mul(LOOKUPS_PER_CLAIM) < am.length(&claims) {
-        for id in mine {
-            let key = claim_id(workspace, id);
-            if let Ok(Some((Value::Object(ObjType::Map), obj))) = am.get(&claims, key.as_str())
-                && let Some(held) = read(&obj)
-            {
-                out.insert(key, held);
+        return out;
+    }
+    // Most claims: every claim read in one pass over them all (not a seek per claim).
+    // The entries of a claim's map of keys come after the claim's own fields (the walk
+    // reaches the map through them), so its owner is known when its keys are read.
+    #[derive(Default)]
+    struct Reading {
+        key: String,
+        owner: Option<(String, Option<usize>)>,
+        since: Option<(i64, Option<usize>)>,
+        keys: BTreeMap<String, String>,
+        keys_count: bool,
+    }
+    let mut read: Vec<Reading> = Vec::new();
+    walk(am, &claims, |entry| {
+        match entry {
+            Entry::Claim { key, .. } => read.push(Reading {
+                key: key.to_string(),
+                keys_count: true,
+                ..Default::default()
+            }),
+            Entry::Field { at, key, value, id } => match (read.get_mut(at), key, value) {
+                (Some(r), "owner", ValueRef::Scalar(ScalarValueRef::Str(s))) => {
+                    r.owner = Some((s.to_string(), writers.who(&id)));
+                }
+                (Some(r), "since", ValueRef::Scalar(ScalarValueRef::Int(v))) => {
+                    r.since = Some((*v, writers.who(&id)));
+                }
+                _ => {}
+            },
+            Entry::Key { at, key, value, id } => {
+                if let Some(r) = read.get_mut(at) {
+                    let by = writers.who(&id);
+                    let owner = r.owner.as_ref().map(|(o, _)| o.as_str());
+                    r.keys_count &= owner.is_some_and(|o| writers.counts(by, o));
+                    if let ValueRef::Scalar(ScalarValueRef::Str(v)) = value {
+                        r.keys.insert(key.to_string(), v.to_string());
+                    }
+                }
             }
         }
-    } else {
-        for item in am.map_range(&claims, ..) {
-            if let Some(held) = read(&item.id()) {
-                out.insert(item.key.to_string(), held);
-            }
-        }
+        true
+    });
+    out.reserve(read.len());
+    for r in read {
+        let (Some((owner, owner_by)), Some((since, since_by))) = (r.owner, r.since) else {
+            continue;
+        };
+        let ok =
+            r.keys_count && writers.counts(owner_by, &owner) && writers.counts(since_by, &owner);
+        let claim = Claim {
+            owner,
+            since,
+            keys: r.keys,
+        };
+        out.insert(r.key, Held { claim, counts: ok });
     }
     out
+}
+
+/// Who wrote the values of claims: each writer's user, and whether that user may assign
+/// owners, found once per actor.
+struct Writers<'r> {
+    roster: &'r Roster,
+    users: Vec<Option<(String, bool)>>,
+    at: HashMap<automerge::ActorId, usize>,
+}
+
+impl<'r> Writers<'r> {
+    fn new(roster: &'r Roster) -> Self {
+        Writers {
+            roster,
+            users: Vec::new(),
+            at: HashMap::new(),
+        }
+    }
+
+    /// The writer of the value `id` (an operation's ID), as a number for [`Writers::counts`].
+    fn who(&mut self, id: &automerge::ObjId) -> Option<usize> {
+        let actor = fieldcrm_model::fields::actor_of(id)?;
+        if let Some(&at) = self.at.get(actor) {
+            return Some(at);
+        }
+        let user = DeviceKey::from_actor(actor)
+            .and_then(|key| self.roster.device_user(&key))
+            .map(|(user_id, user)| {
+                let manager = Authority::AssignOwner.allows(&user.role);
+                (user_id.to_string(), manager)
+            });
+        self.users.push(user);
+        self.at.insert(actor.clone(), self.users.len() - 1);
+        Some(self.users.len() - 1)
+    }
+
+    /// Whether a value written by `by` counts for a claim of `owner`: the owner's device
+    /// or a manager's wrote it.
+    fn counts(&self, by: Option<usize>, owner: &str) -> bool {
+        by.and_then(|at| self.users.get(at)?.as_ref())
+            .is_some_and(|(user, manager)| user == owner || *manager)
+    }
 }
 
 /// How many claims one lookup by key costs about as much as reading in a pass over all

@@ -235,6 +235,28 @@ fn a_claim_forged_by_a_rep_does_not_count_and_is_written_again() {
     let held = &claims(&t.rep)[&key];
     assert_eq!(held.owner, user_id(&t.rep));
     assert_eq!(held.since, c.created_at);
+
+    // rep2 writes one of the claim's keys again, the same value in its own hand: the
+    // claim reads the same, but it does not count, and the rep's device writes it again.
+    kit.sync(&t.rep, &t.manager);
+    kit.sync(&t.rep2, &t.manager);
+    let (hash, what) = same.keys.iter().next().unwrap();
+    t.rep2
+        .edit(&sales_id(), kit.now(), "forge", |d| {
+            // (Removed first: Automerge does not record a value put over itself.)
+            use automerge::transaction::Transactable;
+            let keys = d.map_at(&["claims", &key, "keys"]).unwrap();
+            let am = d.automerge_mut();
+            am.delete(&keys, hash).unwrap();
+            am.put(&keys, hash, what.as_str()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    kit.sync(&t.rep2, &t.manager);
+    kit.sync(&t.rep, &t.manager);
+    assert_eq!(claims(&t.rep)[&key], same);
+    assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 1);
+    assert_eq!(t.rep.after_sync(&[], kit.now()).unwrap().claims_written, 0);
 }
 
 #[test]
