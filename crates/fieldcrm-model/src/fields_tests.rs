@@ -140,6 +140,11 @@ const TOPS: [&str; 6] = [
 /// users), written on two devices concurrently so that keys, whole objects and nested
 /// values conflict; `seed` varies which.
 fn two_writers(seed: u64) -> AutoCommit {
+    writers(seed, 12)
+}
+
+/// [`two_writers`] with `n` entries in each collection.
+fn writers(seed: u64, n: u64) -> AutoCommit {
     let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut next = move |n: u64| {
         rng ^= rng << 13;
@@ -150,7 +155,7 @@ fn two_writers(seed: u64) -> AutoCommit {
     let mut a = AutoCommit::new().with_actor(ActorId::from(vec![1u8; 16]));
     for top in TOPS {
         let m = a.put_object(ROOT, top, ObjType::Map).unwrap();
-        for i in 0..12 {
+        for i in 0..n {
             let c = a.put_object(&m, format!("k{i}"), ObjType::Map).unwrap();
             a.put(&c, "owner", format!("u{}", next(3))).unwrap();
             a.put(&c, "since", next(1000) as i64).unwrap();
@@ -170,8 +175,8 @@ fn two_writers(seed: u64) -> AutoCommit {
             let Some((_, m)) = doc.get(ROOT, top).unwrap() else {
                 continue;
             };
-            for _ in 0..8 {
-                let k = format!("k{}", next(14));
+            for _ in 0..8 + n / 2 {
+                let k = format!("k{}", next(n + 2));
                 match next(5) {
                     0 => {
                         doc.put(&m, &k, format!("{who}{}", next(9))).unwrap();
@@ -196,6 +201,47 @@ fn two_writers(seed: u64) -> AutoCommit {
     }
     a.merge(&mut b).unwrap();
     a
+}
+
+/// Collections of more than [`ONE_PASS`] entries are read in one pass over everything
+/// inside them: the same fields as the walk of each pattern.
+#[test]
+fn large_collections_read_in_one_pass_record_the_same() {
+    let extra: &[&str] = &[
+        "*",
+        "*/*/*",
+        "claims/*/keys",
+        "claims/k1/owner",
+        "claims/*/owner",
+    ];
+    for seed in 0..4 {
+        let doc = writers(seed, ONE_PASS as u64 + 44);
+        let mut conflicts = 0;
+        for kind in [DocKind::Sales, DocKind::Roster, DocKind::Customer] {
+            let patterns = deciding_paths(&kind);
+            let fast = field_states(&doc, patterns);
+            assert_eq!(
+                fast,
+                field_states_per_pattern(&doc, patterns),
+                "{seed} {kind:?}"
+            );
+            conflicts += fast.values().filter(|f| f.values.len() > 1).count();
+        }
+        // A claim reached both by its name and by `*`, each for other fields.
+        let both = ["claims/*/keys/*", "claims/k1/owner", "claims/k2/since"];
+        assert_eq!(
+            field_states(&doc, &both),
+            field_states_per_pattern(&doc, &both),
+            "{seed} both"
+        );
+        let fast = field_states(&doc, extra);
+        assert_eq!(fast, field_states_per_pattern(&doc, extra), "{seed} extra");
+        assert!(
+            fast.len() > 1_000 && conflicts > 20,
+            "{seed}: {} {conflicts}",
+            fast.len()
+        );
+    }
 }
 
 #[test]
