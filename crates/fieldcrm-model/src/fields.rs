@@ -5,9 +5,8 @@
 //! When devices edit the same key concurrently, Automerge keeps every value (one is shown
 //! as the winner); this module reports them all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use automerge::iter::{DocItem, MapRangeItem};
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ValueRef};
 use serde::{Deserialize, Serialize};
 
@@ -220,14 +219,7 @@ fn walk(
         return;
     }
     if node.any.is_some() {
-        // A collection. A large one (a Sales document's 100,000 claims) is read in one
-        // pass over everything inside it: starting each entry's object with its own
-        // seek was most of the cost.
-        let first: Vec<_> = doc.map_range(obj, ..).take(ONE_PASS + 1).collect();
-        if first.len() > ONE_PASS {
-            return walk_subtree(doc, obj, node, prefix, out);
-        }
-        return walk_items(doc, obj, node, prefix, first.into_iter(), out);
+        return walk_items(doc, obj, node, prefix, doc.map_range(obj, ..), out);
     }
     // Only named keys. In a small object (a claim: three keys) one pass over it costs
     // less than looking each key up (two searches a field); in a large one each is
@@ -262,98 +254,35 @@ fn walk_items<'d>(
     obj: &ObjId,
     node: &Pattern<'_>,
     prefix: &str,
-    items: impl Iterator<Item = MapRangeItem<'d>>,
+    items: impl Iterator<Item = automerge::iter::MapRangeItem<'d>>,
     out: &mut Vec<FieldState>,
 ) {
-    let mut deeper = Vec::new();
     for item in items {
-        visit(doc, obj, node, prefix, &item, out, &mut deeper);
-        for (inner, child, path) in deeper.drain(..) {
-            walk(doc, &inner, child, &path, out);
-        }
-    }
-}
-
-/// Collections with more entries than this are walked with [`walk_subtree`].
-const ONE_PASS: usize = 256;
-
-/// [`walk`] over the collection `obj` and everything inside it, in one pass in
-/// Automerge's order (by object, each object's entries in key order): the same fields as
-/// [`walk_items`], without a seek to start each object inside.
-fn walk_subtree<'p>(
-    doc: &AutoCommit,
-    obj: &ObjId,
-    node: &'p Pattern<'p>,
-    prefix: &str,
-    out: &mut Vec<FieldState>,
-) {
-    // The maps still to read, each with the paths and patterns it is read at (two when
-    // both a named key and `*` lead to it), in the order a recursive walk reads them.
-    type At<'p> = Vec<(String, &'p Pattern<'p>)>;
-    let mut wanted: HashMap<ObjId, At<'p>> = HashMap::new();
-    wanted.insert(obj.clone(), vec![(prefix.to_string(), node)]);
-    // The object whose entries are coming now, and where it is wanted.
-    let mut current: Option<(std::sync::Arc<ObjId>, At<'p>)> = None;
-    let mut deeper = Vec::new();
-    for item in doc.iter_at(obj, None) {
-        let DocItem::Map(entry) = &item.item else {
+        let key: &str = &item.key;
+        let literal = node.keys.get(key);
+        if literal.is_none() && node.any.is_none() {
             continue;
-        };
-        if !current
-            .as_ref()
-            .is_some_and(|(o, _)| std::sync::Arc::ptr_eq(o, &item.obj) || **o == *item.obj)
-        {
-            let at = wanted.remove(&*item.obj).unwrap_or_default();
-            current = Some((item.obj.clone(), at));
         }
-        let Some((_, at)) = &current else {
-            continue;
-        };
-        for (prefix, node) in at {
-            visit(doc, &item.obj, node, prefix, entry, out, &mut deeper);
-        }
-        for (inner, child, path) in deeper.drain(..) {
-            wanted.entry(inner).or_default().push((path, child));
-        }
-    }
-}
-
-/// One entry `item` of map `obj` (at `prefix`) read against `node`: the fields it
-/// records go to `out`, the maps to walk into next (with their pattern and path) to
-/// `deeper`, in the order a walk enters them.
-fn visit<'p>(
-    doc: &AutoCommit,
-    obj: &ObjId,
-    node: &'p Pattern<'p>,
-    prefix: &str,
-    item: &MapRangeItem<'_>,
-    out: &mut Vec<FieldState>,
-    deeper: &mut Vec<(ObjId, &'p Pattern<'p>, String)>,
-) {
-    let key: &str = &item.key;
-    let literal = node.keys.get(key);
-    if literal.is_none() && node.any.is_none() {
-        return;
-    }
-    let path = join(prefix, key);
-    for child in literal.into_iter().chain(node.any.as_deref()) {
-        if child.here {
-            // A key without concurrent values has exactly the value the pass shows;
-            // only conflicted keys are looked up again.
-            let values = if item.conflict {
-                values_at(doc, obj, key)
-            } else {
-                vec![stamp(doc, item.value.clone().into_value(), &item.id())]
-            };
-            if !values.is_empty() {
-                out.push(FieldState {
-                    path: path.clone(),
-                    values,
-                });
+        let path = join(prefix, key);
+        for child in literal.into_iter().chain(node.any.as_deref()) {
+            if child.here {
+                // A key without concurrent values has exactly the value the pass shows;
+                // only conflicted keys are looked up again.
+                let values = if item.conflict {
+                    values_at(doc, obj, key)
+                } else {
+                    vec![stamp(doc, item.value.clone().into_value(), &item.id())]
+                };
+                if !values.is_empty() {
+                    out.push(FieldState {
+                        path: path.clone(),
+                        values,
+                    });
+                }
             }
-        }
-        if child.goes_deeper() && matches!(item.value, ValueRef::Object(ObjType::Map)) {
-            deeper.push((item.id(), child, path.clone()));
+            if child.goes_deeper() && matches!(item.value, ValueRef::Object(ObjType::Map)) {
+                walk(doc, &item.id(), child, &path, out);
+            }
         }
     }
 }

@@ -203,10 +203,10 @@ fn writers(seed: u64, n: u64) -> AutoCommit {
     a
 }
 
-/// Collections of more than [`ONE_PASS`] entries are read in one pass over everything
-/// inside them: the same fields as the walk of each pattern.
+/// Collections of more than a few hundred entries (where named keys are looked up, not
+/// read in a pass): the same fields as the walk of each pattern.
 #[test]
-fn large_collections_read_in_one_pass_record_the_same() {
+fn large_collections_record_the_same() {
     let extra: &[&str] = &[
         "*",
         "*/*/*",
@@ -215,7 +215,7 @@ fn large_collections_read_in_one_pass_record_the_same() {
         "claims/*/owner",
     ];
     for seed in 0..4 {
-        let doc = writers(seed, ONE_PASS as u64 + 44);
+        let doc = writers(seed, 300);
         let mut conflicts = 0;
         for kind in [DocKind::Sales, DocKind::Roster, DocKind::Customer] {
             let patterns = deciding_paths(&kind);
