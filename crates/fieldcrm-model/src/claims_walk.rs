@@ -14,7 +14,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::iter::DocItem;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, Value, ValueRef};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, Value, ValueRef};
+use serde::{Deserialize, Serialize};
 
 use crate::workspace_docs::Claim;
 
@@ -107,6 +108,49 @@ pub fn walk(doc: &AutoCommit, claims: &ObjId, mut visit: impl FnMut(Entry<'_>) -
     count
 }
 
+/// Who wrote each claim's winning values, for the policy to judge whether a claim
+/// counts (written by its owner's device or a manager's): each writing actor once, and
+/// per claim the actor of its owner, of its date and of each of its keys. What a Sales
+/// snapshot holds instead of a field state per claim field (400,000 at 100,000
+/// customers, most of the snapshot and of the time to build it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimHands {
+    /// The actors (hex), each once.
+    pub actors: Vec<String>,
+    /// By claim key (claims that are maps).
+    pub claims: BTreeMap<String, Hands>,
+}
+
+/// Who wrote one claim's values: indexes into [`ClaimHands::actors`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hands {
+    /// The writer of its owner, if it has one.
+    pub owner: Option<u32>,
+    /// The writer of its date, if it has one.
+    pub since: Option<u32>,
+    /// The writer of each key, by hash, in hash order.
+    pub keys: Vec<(String, u32)>,
+}
+
+impl ClaimHands {
+    /// The actor (hex) that an index of [`Hands`] names.
+    pub fn actor(&self, at: Option<u32>) -> Option<&str> {
+        let at = usize::try_from(at?).ok()?;
+        self.actors.get(at).map(String::as_str)
+    }
+}
+
+impl Hands {
+    /// The writer of the key `hash`.
+    pub fn key(&self, hash: &str) -> Option<u32> {
+        let i = self
+            .keys
+            .binary_search_by(|(h, _)| h.as_str().cmp(hash))
+            .ok()?;
+        self.keys.get(i).map(|(_, by)| *by)
+    }
+}
+
 /// The claims map of the Sales document `doc` as autosurgeon hydrates it, read in one
 /// pass, when every claim has the shape fieldcrm writes: a map with an `owner` string,
 /// a `since` integer and a `keys` map of strings (other fields are ignored, as hydration
@@ -114,10 +158,26 @@ pub fn walk(doc: &AutoCommit, claims: &ObjId, mut visit: impl FnMut(Entry<'_>) -
 /// another type, text objects, a missing field): the caller hydrates those the usual
 /// way, which gives its usual values and errors. No claims map: no claims.
 pub fn claims(doc: &AutoCommit) -> Option<BTreeMap<String, Claim>> {
-    let claims = match doc.get(automerge::ROOT, "claims").ok()? {
-        None => return Some(BTreeMap::new()),
-        Some((Value::Object(ObjType::Map), claims)) => claims,
-        Some(_) => return None,
+    read(doc, false).0
+}
+
+/// [`claims`], and who wrote each claim's values, in the same pass. The writers are
+/// there whatever the claims' shape (a value of another type has a writer too).
+pub fn claims_and_hands(doc: &AutoCommit) -> (Option<BTreeMap<String, Claim>>, ClaimHands) {
+    let (claims, hands) = read(doc, true);
+    (claims, hands.unwrap_or_default())
+}
+
+/// [`claims_and_hands`]; the writers only when `with_hands`.
+fn read(
+    doc: &AutoCommit,
+    with_hands: bool,
+) -> (Option<BTreeMap<String, Claim>>, Option<ClaimHands>) {
+    let empty = || with_hands.then(ClaimHands::default);
+    let claims = match doc.get(automerge::ROOT, "claims") {
+        Ok(None) => return (Some(BTreeMap::new()), empty()),
+        Ok(Some((Value::Object(ObjType::Map), claims))) => claims,
+        _ => return (None, empty()),
     };
     /// A claim being read, and which of its fields were seen.
     #[derive(Default)]
@@ -127,11 +187,27 @@ pub fn claims(doc: &AutoCommit) -> Option<BTreeMap<String, Claim>> {
         owner: bool,
         since: bool,
         keys: bool,
+        hands: Hands,
     }
     let mut read: Vec<Reading> = Vec::new();
+    let mut actors: Vec<String> = Vec::new();
+    let mut actor_at: HashMap<ActorId, u32> = HashMap::new();
+    let mut writer = |id: &ObjId| -> Option<u32> {
+        if !with_hands {
+            return None;
+        }
+        let actor = crate::fields::actor_of(id)?;
+        if let Some(&at) = actor_at.get(actor) {
+            return Some(at);
+        }
+        let at = u32::try_from(actors.len()).ok()?;
+        actors.push(actor.to_hex_string());
+        actor_at.insert(actor.clone(), at);
+        Some(at)
+    };
     let mut usual = true;
     walk(doc, &claims, |entry| {
-        usual = match entry {
+        let fine = match entry {
             Entry::Claim { at, key, value } => {
                 read.push(Reading {
                     key: key.to_string(),
@@ -139,38 +215,70 @@ pub fn claims(doc: &AutoCommit) -> Option<BTreeMap<String, Claim>> {
                 });
                 at + 1 == read.len() && matches!(value, ValueRef::Object(ObjType::Map))
             }
-            Entry::Field { at, key, value, .. } => match (read.get_mut(at), key, value) {
-                (Some(r), "owner", ValueRef::Scalar(ScalarValueRef::Str(s))) => {
-                    r.claim.owner = s.to_string();
-                    r.owner = true;
-                    true
+            Entry::Field { at, key, value, id } => {
+                let Some(r) = read.get_mut(at) else {
+                    return false;
+                };
+                match key {
+                    "owner" => r.hands.owner = writer(&id),
+                    "since" => r.hands.since = writer(&id),
+                    _ => {}
                 }
-                (Some(r), "since", ValueRef::Scalar(ScalarValueRef::Int(v))) => {
-                    r.claim.since = *v;
-                    r.since = true;
-                    true
+                match (key, value) {
+                    ("owner", ValueRef::Scalar(ScalarValueRef::Str(s))) => {
+                        r.claim.owner = s.to_string();
+                        r.owner = true;
+                        true
+                    }
+                    ("since", ValueRef::Scalar(ScalarValueRef::Int(v))) => {
+                        r.claim.since = *v;
+                        r.since = true;
+                        true
+                    }
+                    ("keys", ValueRef::Object(ObjType::Map)) => {
+                        r.keys = true;
+                        true
+                    }
+                    ("owner" | "since" | "keys", _) => false,
+                    _ => true,
                 }
-                (Some(r), "keys", ValueRef::Object(ObjType::Map)) => {
-                    r.keys = true;
-                    true
+            }
+            Entry::Key { at, key, value, id } => {
+                let Some(r) = read.get_mut(at) else {
+                    return false;
+                };
+                if let Some(by) = writer(&id) {
+                    r.hands.keys.push((key.to_string(), by));
                 }
-                (Some(_), "owner" | "since" | "keys", _) | (None, ..) => false,
-                (Some(_), ..) => true,
-            },
-            Entry::Key { at, key, value, .. } => match (read.get_mut(at), value) {
-                (Some(r), ValueRef::Scalar(ScalarValueRef::Str(s))) => {
-                    r.claim.keys.insert(key.to_string(), s.to_string());
-                    true
+                match value {
+                    ValueRef::Scalar(ScalarValueRef::Str(s)) => {
+                        r.claim.keys.insert(key.to_string(), s.to_string());
+                        true
+                    }
+                    _ => false,
                 }
-                _ => false,
-            },
+            }
         };
-        usual
+        usual &= fine;
+        // Without the writers, the first unusual entry settles it.
+        usual || with_hands
     });
-    if !usual || !read.iter().all(|r| r.owner && r.since && r.keys) {
-        return None;
+    let usual = usual && read.iter().all(|r| r.owner && r.since && r.keys);
+    let mut hands = with_hands.then(|| ClaimHands {
+        actors,
+        claims: BTreeMap::new(),
+    });
+    let mut claims = usual.then(BTreeMap::new);
+    for mut r in read {
+        if let Some(h) = &mut hands {
+            r.hands.keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            h.claims.insert(r.key.clone(), r.hands);
+        }
+        if let Some(c) = &mut claims {
+            c.insert(r.key, r.claim);
+        }
     }
-    Some(read.into_iter().map(|r| (r.key, r.claim)).collect())
+    (claims, hands)
 }
 
 #[cfg(test)]
@@ -320,6 +428,71 @@ mod tests {
             edit(&mut doc);
             assert!(!same_as_hydration(&doc), "{what}: read in one pass");
         }
+    }
+
+    /// The writers read in the walk against the field states of the same values: the
+    /// winner's actor of each claim's owner, date and keys, whatever their shape.
+    fn hands_are_the_winners_writers(doc: &AutoCommit) {
+        let (_, hands) = claims_and_hands(doc);
+        let winner = |obj: &ObjId, key: &str| {
+            crate::fields::values_at(doc, obj, key)
+                .first()
+                .map(|s| s.actor.clone())
+        };
+        let mut keys_seen = 0;
+        for item in doc.map_range(claims_obj(doc), ..) {
+            let Some(h) = hands.claims.get(&*item.key) else {
+                assert!(!matches!(item.value, ValueRef::Object(ObjType::Map)));
+                continue;
+            };
+            let claim = item.id();
+            let actor = |at| hands.actor(at).map(str::to_string);
+            assert_eq!(actor(h.owner), winner(&claim, "owner"), "{}", item.key);
+            assert_eq!(actor(h.since), winner(&claim, "since"), "{}", item.key);
+            if let Ok(Some((Value::Object(ObjType::Map), keys))) = doc.get(&claim, "keys") {
+                for k in doc.map_range(&keys, ..) {
+                    assert_eq!(actor(h.key(&k.key)), winner(&keys, &k.key));
+                    keys_seen += 1;
+                }
+            }
+            assert_eq!(
+                h.keys.len(),
+                doc.get(&claim, "keys")
+                    .ok()
+                    .flatten()
+                    .map_or(0, |(_, k)| doc.length(k))
+            );
+        }
+        assert!(keys_seen > 0);
+    }
+
+    #[test]
+    fn hands_name_the_writer_of_each_winning_value() {
+        let mut doc = sales_doc(1);
+        let mut other = doc.fork().with_actor(ActorId::from([2; 32]));
+        let b = claim_obj(&other, "c-甲");
+        other.put(&b, "owner", "u-孙七").unwrap();
+        let keys = other.get(&b, "keys").unwrap().unwrap().1;
+        other.put(&keys, "h2", "phone").unwrap();
+        other.put(&keys, "h7", "name").unwrap();
+        other
+            .put(claim_obj(&other, "c-丙"), "since", 9_u64)
+            .unwrap();
+        doc.put(claim_obj(&doc, "c-乙 🌿"), "owner", "u-李四")
+            .unwrap();
+        doc.merge(&mut other).unwrap();
+        hands_are_the_winners_writers(&doc);
+        let (claims, hands) = claims_and_hands(&doc);
+        // A date of another type: no claims read in one pass, the writers all the same.
+        assert!(claims.is_none());
+        assert_eq!(hands.claims.len(), 3);
+        assert_eq!(hands.actors.len(), 2);
+        let c = &hands.claims["c-甲"];
+        assert_eq!(
+            hands.actor(c.key("h7")),
+            Some(ActorId::from([2; 32]).to_hex_string().as_str())
+        );
+        assert_eq!(c.key("nothing"), None);
     }
 
     #[test]

@@ -176,6 +176,10 @@ pub struct Snapshot {
     pub body: Body,
     /// Deciding fields by path (see [`crate::fields::deciding_paths`]).
     pub fields: std::collections::BTreeMap<String, crate::Field>,
+    /// The Sales document's: who wrote each claim's values (instead of a field state
+    /// for each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_hands: Option<crate::claims_walk::ClaimHands>,
 }
 
 impl Snapshot {
@@ -350,12 +354,38 @@ impl Document {
         if TypeId::of::<T>() != TypeId::of::<crate::Sales>() {
             return None;
         }
-        let claims = crate::claims_walk::claims(&self.doc)?;
+        let sales: Box<dyn Any> =
+            Box::new(self.sales_with(crate::claims_walk::claims(&self.doc)?)?);
+        sales.downcast::<T>().ok().map(|s| *s)
+    }
+
+    /// The Sales document with `claims` (read in one pass) as its claims, the rest
+    /// hydrated; `None` when the rest does not hydrate so (the caller hydrates it all
+    /// the usual way, with its usual errors).
+    fn sales_with(
+        &self,
+        claims: std::collections::BTreeMap<String, crate::workspace_docs::Claim>,
+    ) -> Option<crate::Sales> {
         let mut sales: crate::Sales =
             autosurgeon::hydrate(&crate::quick::Quick::hiding(&self.doc, "claims")).ok()?;
         sales.claims = claims;
-        let sales: Box<dyn Any> = Box::new(sales);
-        sales.downcast::<T>().ok().map(|s| *s)
+        Some(sales)
+    }
+
+    /// The typed content, and for the Sales document who wrote each claim's values,
+    /// from one pass over the claims ([`crate::claims_walk::claims_and_hands`]).
+    pub fn body_and_hands(
+        &self,
+    ) -> Result<(Body, Option<crate::claims_walk::ClaimHands>), DocError> {
+        if self.kind()? != DocKind::Sales {
+            return Ok((self.body()?, None));
+        }
+        let (claims, hands) = crate::claims_walk::claims_and_hands(&self.doc);
+        let sales = match claims.and_then(|c| self.sales_with(c)) {
+            Some(sales) => sales,
+            None => self.hydrate::<crate::Sales>()?,
+        };
+        Ok((Body::Sales(sales.without_removed()), Some(hands)))
     }
 
     /// The typed content.
@@ -512,10 +542,12 @@ impl Document {
     /// The policy engine's view of this document.
     pub fn snapshot(&self) -> Result<Snapshot, DocError> {
         let kind = self.kind()?;
+        let (body, claim_hands) = self.body_and_hands()?;
         Ok(Snapshot {
             id: self.id.clone(),
-            body: self.body()?,
+            body,
             fields: crate::fields::field_states(&self.doc, crate::fields::deciding_paths(&kind)),
+            claim_hands,
         })
     }
 

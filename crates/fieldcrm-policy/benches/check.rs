@@ -116,6 +116,7 @@ fn roster() -> Snapshot {
         id: DocId::workspace(&DocKind::Roster),
         body: Body::Roster(r),
         fields,
+        claim_hands: None,
     }
 }
 
@@ -147,6 +148,7 @@ fn catalog() -> Snapshot {
         id: DocId::workspace(&DocKind::Catalog),
         body: Body::Catalog(c),
         fields,
+        claim_hands: None,
     }
 }
 
@@ -323,6 +325,7 @@ fn customer(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
         id: doc_id(i),
         body: Body::Customer(c),
         fields,
+        claim_hands: None,
     }
 }
 
@@ -419,6 +422,7 @@ fn channel(i: usize, rng: &mut Rng, version: u64) -> Snapshot {
         id: doc_id(i),
         body: Body::Channel(ch),
         fields,
+        claim_hands: None,
     }
 }
 
@@ -430,6 +434,7 @@ fn generate(rng: &mut Rng) -> Vec<Snapshot> {
             id: DocId::workspace(&DocKind::Sales),
             body: Body::Sales(Sales::new()),
             fields: BTreeMap::new(),
+            claim_hands: None,
         },
     ];
     for i in 0..N {

@@ -185,6 +185,7 @@ pub(crate) fn without_claims(snap: &Snapshot) -> Snapshot {
             .filter(|(p, _)| !p.starts_with("claims/"))
             .map(|(p, f)| (p.clone(), f.clone()))
             .collect(),
+        claim_hands: None,
     }
 }
 
@@ -201,28 +202,26 @@ pub(crate) fn counted(
     let Body::Sales(s) = &snap.body else {
         return out;
     };
-    let stamp_ok = |path: &str, owner: &str| {
-        snap.fields
-            .get(path)
-            .and_then(|f| f.values.first())
-            .is_some_and(|st| writer_ok(ctx, &st.actor, owner))
+    // Who wrote each claim's values (no writers: no claim counts).
+    let Some(all) = &snap.claim_hands else {
+        return out;
     };
     for (doc, claim) in &s.claims {
-        let base = format!("claims/{doc}");
+        let Some(hands) = all.claims.get(doc) else {
+            continue;
+        };
         let owner = claim.owner.as_str();
+        let ok = |by: Option<u32>| all.actor(by).is_some_and(|a| writer_ok(ctx, a, owner));
         // The owner and the date must both have been written by the owner's device or a
         // manager's (a claim object replaced by someone else has neither).
-        if owner.is_empty()
-            || !stamp_ok(&format!("{base}/owner"), owner)
-            || !stamp_ok(&format!("{base}/since"), owner)
-        {
+        if owner.is_empty() || !ok(hands.owner) || !ok(hands.since) {
             continue;
         }
         // From the map's order: sorted by hash.
         let keys: KeyList = claim
             .keys
             .iter()
-            .filter(|(h, _)| stamp_ok(&format!("{base}/keys/{h}"), owner))
+            .filter(|(h, _)| ok(hands.key(h)))
             .map(|(h, k)| (names.of(h), names.of(k)))
             .collect();
         out.insert(

@@ -44,11 +44,7 @@ pub(crate) fn snapshots_at(
         let doc = store
             .load(id, &reader)
             .map_err(fieldcrm_store::Error::from)?;
-        let snap = if id.is_workspace() {
-            snapshot_on_two_threads(&doc)?
-        } else {
-            doc.snapshot()?
-        };
+        let snap = doc.snapshot()?;
         let row = (id.clone(), heads.clone(), encode_snapshot(&snap));
         Ok((Arc::new(snap), Some(row)))
     });
@@ -102,37 +98,6 @@ pub(crate) fn of_received(docs: &mut [fieldcrm_sync::SaveDoc]) -> Vec<CacheRow> 
 
 /// A snapshot cache row: document, heads, encoded snapshot.
 pub(crate) type CacheRow = (fieldcrm_model::DocId, Vec<automerge::ChangeHash>, Vec<u8>);
-
-/// A workspace document's snapshot with its body and its field states read at once, on
-/// two threads: the Sales document of 100,000 claims (rebuilt after every sync that
-/// changed a claim) takes about as long to hydrate as to walk for its deciding fields,
-/// and it comes alone, with the other core idle. The same snapshot as
-/// [`fieldcrm_model::Document::snapshot`].
-pub(crate) fn snapshot_on_two_threads(
-    doc: &fieldcrm_model::Document,
-) -> Result<fieldcrm_model::Snapshot> {
-    let kind = doc.kind()?;
-    let (body, fields) = std::thread::scope(|scope| {
-        let fields = scope.spawn(|| {
-            fieldcrm_model::fields::field_states(
-                doc.automerge(),
-                fieldcrm_model::fields::deciding_paths(&kind),
-            )
-        });
-        (doc.body(), fields.join())
-    });
-    let fields = fields.map_err(|_| {
-        crate::Error::Corrupt(format!(
-            "reading the fields of document {} failed",
-            doc.id()
-        ))
-    })?;
-    Ok(fieldcrm_model::Snapshot {
-        id: doc.id().clone(),
-        body: body?,
-        fields,
-    })
-}
 
 /// Tag of the cached snapshot format, computed by `build.rs` from the model crate's
 /// source: any change to the `Snapshot` type or how it is built gives a new tag, so old

@@ -304,48 +304,6 @@ fn the_kept_set_of_merged_away_files_follows_merges_and_removals() {
     assert_eq!(ids(&Workspace::open(dir.path()).unwrap()), vec![c]);
 }
 
-/// A workspace document's snapshot read on two threads is the one read on one.
-#[test]
-fn a_snapshot_on_two_threads_is_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
-    let me = ws.me().unwrap().user_id;
-    let mut ids = Vec::new();
-    for name in ["甲公司", "乙公司（集团）"] {
-        let id = ws
-            .add_customer(
-                NewCustomer {
-                    name: name.into(),
-                    owner: Some(me.clone()),
-                    ..Default::default()
-                },
-                2_000,
-            )
-            .unwrap();
-        ids.push(id);
-    }
-    let refs: Vec<&DocId> = ids.iter().collect();
-    ws.write_claims(&refs, 3_000).unwrap();
-    let mut seen = 0;
-    for kind in [
-        fieldcrm_model::DocKind::Roster,
-        fieldcrm_model::DocKind::Catalog,
-        fieldcrm_model::DocKind::Policy,
-        fieldcrm_model::DocKind::Sales,
-    ] {
-        let Ok(doc) = ws.load(&DocId::workspace(&kind)) else {
-            continue;
-        };
-        let two = crate::snapshots::snapshot_on_two_threads(&doc).unwrap();
-        assert_eq!(two, doc.snapshot().unwrap(), "{kind}");
-        if let Body::Sales(s) = &two.body {
-            assert_eq!(s.claims.len(), 2, "the Sales document holds both claims");
-        }
-        seen += 1;
-    }
-    assert!(seen >= 2, "{seen} workspace documents");
-}
-
 /// A thread's compressor is used again for its next row: the row is the same, byte for
 /// byte, as one written by a fresh compressor, after rows large and small, streamed
 /// (the Sales document) or not.

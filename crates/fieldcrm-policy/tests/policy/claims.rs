@@ -120,6 +120,17 @@ fn forged_claims_do_not_count_and_managers_claims_do() {
     });
     assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
 
+    // rep2 writes the date again, unchanged, in its own hand (removed first: Automerge
+    // does not record a value put over itself): ignored all the same.
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP);
+    edit_as(&mut sales, &REP2, |d| {
+        d.delete(&["claims", &key, "since"]).unwrap();
+        d.put(&["claims", &key, "since"], &(NOW - 10 * DAY))
+            .unwrap()
+    });
+    assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
+
     // rep1's real claim replaced whole by rep2, with the same content: rep2's hand on
     // the owner and the date, ignored.
     let mut sales = sales_doc();
