@@ -61,45 +61,75 @@ pub enum Entry<'a> {
 /// [`Entry`]); entries of other objects inside a claim (fields fieldcrm does not write)
 /// are skipped. Stops early when `visit` returns `false`; returns the number of claims.
 pub fn walk(doc: &AutoCommit, claims: &ObjId, mut visit: impl FnMut(Entry<'_>) -> bool) -> usize {
-    // Each claim object and each map of keys, by object ID, with its claim's number.
+    /// What the object whose entries are coming is.
+    #[derive(Clone, Copy)]
+    enum In {
+        Claims,
+        Claim(usize),
+        Keys(usize),
+        Other,
+    }
+    // Each claim object and each map of keys not reached yet, by object ID, with its
+    // claim's number (an object's entries come together: it is looked up once, then
+    // forgotten).
     let mut claim_at: HashMap<ObjId, usize> = HashMap::new();
     let mut keys_at: HashMap<ObjId, usize> = HashMap::new();
+    let mut current: Option<(std::sync::Arc<ObjId>, In)> = None;
     let mut count = 0;
     for item in doc.iter_at(claims, None) {
         let DocItem::Map(m) = &item.item else {
             continue;
         };
-        let go_on = if *item.obj == *claims {
-            let at = count;
-            count += 1;
-            if matches!(m.value, ValueRef::Object(ObjType::Map)) {
-                claim_at.insert(m.id(), at);
+        let here = match &current {
+            Some((obj, here)) if std::sync::Arc::ptr_eq(obj, &item.obj) || **obj == *item.obj => {
+                *here
             }
-            visit(Entry::Claim {
-                at,
-                key: &m.key,
-                value: &m.value,
-            })
-        } else if let Some(&at) = claim_at.get(&*item.obj) {
-            let id = m.id();
-            if &*m.key == "keys" && matches!(m.value, ValueRef::Object(ObjType::Map)) {
-                keys_at.insert(id.clone(), at);
+            _ => {
+                let here = if *item.obj == *claims {
+                    In::Claims
+                } else if let Some(at) = claim_at.remove(&*item.obj) {
+                    In::Claim(at)
+                } else if let Some(at) = keys_at.remove(&*item.obj) {
+                    In::Keys(at)
+                } else {
+                    In::Other
+                };
+                current = Some((item.obj.clone(), here));
+                here
             }
-            visit(Entry::Field {
-                at,
-                key: &m.key,
-                value: &m.value,
-                id,
-            })
-        } else if let Some(&at) = keys_at.get(&*item.obj) {
-            visit(Entry::Key {
+        };
+        let go_on = match here {
+            In::Claims => {
+                let at = count;
+                count += 1;
+                if matches!(m.value, ValueRef::Object(ObjType::Map)) {
+                    claim_at.insert(m.id(), at);
+                }
+                visit(Entry::Claim {
+                    at,
+                    key: &m.key,
+                    value: &m.value,
+                })
+            }
+            In::Claim(at) => {
+                let id = m.id();
+                if &*m.key == "keys" && matches!(m.value, ValueRef::Object(ObjType::Map)) {
+                    keys_at.insert(id.clone(), at);
+                }
+                visit(Entry::Field {
+                    at,
+                    key: &m.key,
+                    value: &m.value,
+                    id,
+                })
+            }
+            In::Keys(at) => visit(Entry::Key {
                 at,
                 key: &m.key,
                 value: &m.value,
                 id: m.id(),
-            })
-        } else {
-            true
+            }),
+            In::Other => true,
         };
         if !go_on {
             break;
