@@ -203,6 +203,23 @@ fn writers(seed: u64, n: u64) -> AutoCommit {
     a
 }
 
+/// `field_states` of each kind's deciding paths against the walk of each pattern, on
+/// `doc` (made with `seed`); how many fields have concurrent values.
+fn same_for_kinds(doc: &AutoCommit, kinds: &[DocKind], seed: u64) -> usize {
+    let mut conflicts = 0;
+    for kind in kinds {
+        let patterns = deciding_paths(kind);
+        let fast = field_states(doc, patterns);
+        assert_eq!(
+            fast,
+            field_states_per_pattern(doc, patterns),
+            "{seed} {kind:?}"
+        );
+        conflicts += fast.values().filter(|f| f.values.len() > 1).count();
+    }
+    conflicts
+}
+
 /// Collections of more than a few hundred entries (where named keys are looked up, not
 /// read in a pass): the same fields as the walk of each pattern.
 #[test]
@@ -216,17 +233,11 @@ fn large_collections_record_the_same() {
     ];
     for seed in 0..4 {
         let doc = writers(seed, 300);
-        let mut conflicts = 0;
-        for kind in [DocKind::Sales, DocKind::Roster, DocKind::Customer] {
-            let patterns = deciding_paths(&kind);
-            let fast = field_states(&doc, patterns);
-            assert_eq!(
-                fast,
-                field_states_per_pattern(&doc, patterns),
-                "{seed} {kind:?}"
-            );
-            conflicts += fast.values().filter(|f| f.values.len() > 1).count();
-        }
+        let conflicts = same_for_kinds(
+            &doc,
+            &[DocKind::Sales, DocKind::Roster, DocKind::Customer],
+            seed,
+        );
         // A claim reached both by its name and by `*`, each for other fields.
         let both = ["claims/*/keys/*", "claims/k1/owner", "claims/k2/since"];
         assert_eq!(
@@ -266,16 +277,7 @@ fn one_walk_records_what_each_pattern_did() {
     let mut conflicts = 0;
     for seed in 0..40 {
         let doc = two_writers(seed);
-        for kind in &kinds {
-            let patterns = deciding_paths(kind);
-            let fast = field_states(&doc, patterns);
-            assert_eq!(
-                fast,
-                field_states_per_pattern(&doc, patterns),
-                "{seed} {kind:?}"
-            );
-            conflicts += fast.values().filter(|f| f.values.len() > 1).count();
-        }
+        conflicts += same_for_kinds(&doc, &kinds, seed);
         assert_eq!(
             field_states(&doc, extra),
             field_states_per_pattern(&doc, extra),

@@ -1,0 +1,179 @@
+//! Unit tests of `Document`: text objects from other clients, change times, merges,
+//! provenance and conflicts, schema versions and kinds.
+
+use super::*;
+
+#[test]
+fn strings_written_as_text_objects_by_other_clients_read_as_strings() {
+    use automerge::transaction::Transactable;
+    let dev = DeviceKey([4; 32]);
+    let mut c = Customer::new("甲", 1_000);
+    c.interactions.insert(
+        "i1".into(),
+        crate::Interaction {
+            kind: crate::InteractionKind::Visit,
+            occurred_at: 1_000,
+            recorded_at: 1_000,
+            summary: "x".into(),
+            by: "u".into(),
+            contact: None,
+        },
+    );
+    let mut d = Document::create(DocId::random(), &dev, 1_000, &c, "c").unwrap();
+    // What the JS client does by default: strings as text objects.
+    let am = d.automerge_mut();
+    let name = am
+        .put_object(automerge::ROOT, "name", ObjType::Text)
+        .unwrap();
+    am.splice_text(&name, 0, 0, "華東精密 😀").unwrap();
+    let (_, its) = am.get(automerge::ROOT, "interactions").unwrap().unwrap();
+    let (_, i1) = am.get(&its, "i1").unwrap().unwrap();
+    let summary = am.put_object(&i1, "summary", ObjType::Text).unwrap();
+    am.splice_text(&summary, 0, 0, "上门拜访").unwrap();
+    d.commit(2_000, "from another client");
+    let back: Customer = d.hydrate().unwrap();
+    assert_eq!(back.name, "華東精密 😀");
+    assert_eq!(back.interactions["i1"].summary, "上门拜访");
+    // The document itself is unchanged: still text objects, nothing new to save.
+    assert!(matches!(
+        d.automerge().get(automerge::ROOT, "name").unwrap(),
+        Some((Value::Object(ObjType::Text), _))
+    ));
+    assert_eq!(d.summary().unwrap().name, "華東精密 😀");
+    assert!(d.snapshot().is_ok());
+}
+
+#[test]
+fn change_times_are_seconds_on_disk_and_ms_when_read() {
+    let dev = DeviceKey([3; 32]);
+    let now: Millis = 1_795_914_000_123; // 2026-11-29 09:00:00.123 Shanghai
+    let mut d =
+        Document::create(DocId::random(), &dev, now, &Customer::new("甲", now), "c").unwrap();
+    let raw = d
+        .automerge_mut()
+        .get_last_local_change()
+        .map(|c| c.timestamp())
+        .unwrap();
+    assert_eq!(raw, 1_795_914_000, "Automerge change times are seconds");
+    assert_eq!(d.latest_change_time(), 1_795_914_000_000);
+    // A change written by an earlier build in milliseconds still reads right.
+    assert_eq!(change_time_ms(1_795_914_000_123), 1_795_914_000_123);
+    assert_eq!(change_time_ms(0), 0);
+    assert_eq!(change_time_ms(i64::MIN), i64::MIN);
+}
+use crate::{Approval, Contact, CustomerClass, Quote, fields};
+
+const A: DeviceKey = DeviceKey([1; 32]);
+const B: DeviceKey = DeviceKey([2; 32]);
+
+fn replica(doc: &mut Document, device: &DeviceKey) -> Document {
+    Document::load(doc.id().clone(), &doc.save(), device).unwrap()
+}
+
+fn merge(a: &mut Document, b: &mut Document) {
+    a.automerge_mut().merge(b.automerge_mut()).unwrap();
+}
+
+#[test]
+fn concurrent_inserts_merge_and_chinese_text_round_trips() {
+    let mut a = Document::create(
+        DocId::random(),
+        &A,
+        1,
+        &Customer::new("华东机械有限公司", 1),
+        "new",
+    )
+    .unwrap();
+    let mut b = replica(&mut a, &B);
+    let c1 = Contact {
+        name: "张伟".into(),
+        phone: Some("13800000001".into()),
+        ..Default::default()
+    };
+    let c2 = Contact {
+        name: "李娜".into(),
+        email: Some("li@例子.cn".into()),
+        ..Default::default()
+    };
+    a.put(&["contacts", "k1"], &c1).unwrap();
+    a.commit(2_000, "contact");
+    b.put(&["contacts", "k2"], &c2).unwrap();
+    b.commit(3_000, "contact");
+    merge(&mut a, &mut b);
+    let c: Customer = a.hydrate().unwrap();
+    assert_eq!(c.name, "华东机械有限公司");
+    assert_eq!(c.contacts.len(), 2);
+    assert_eq!(c.contacts["k2"].email.as_deref(), Some("li@例子.cn"));
+    // Change times are whole seconds (as Automerge defines them), read back in ms.
+    assert_eq!(a.summary().unwrap().updated_at, 3_000);
+}
+
+#[test]
+fn provenance_and_conflicts_name_the_writing_device() {
+    let mut a = Document::create(DocId::random(), &A, 1, &Customer::new("X", 1), "new").unwrap();
+    a.put(
+        &["quotes", "q1"],
+        &Quote {
+            product: "P1".into(),
+            quantity: 1,
+            list_price: 100,
+            price: 70,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    a.commit(2, "quote");
+    let mut b = replica(&mut a, &B);
+    a.put(&["class"], &CustomerClass::Key).unwrap();
+    a.commit(3, "class");
+    b.put(&["class"], &CustomerClass::General).unwrap();
+    b.put_new_object(
+        &["quotes", "q1", "approval"],
+        &Approval {
+            covers: Default::default(),
+            by: "u-b".into(),
+            at: 4,
+            note: None,
+        },
+    )
+    .unwrap();
+    b.commit(4, "class+approval");
+    merge(&mut a, &mut b);
+
+    let states = fields::field_states(a.automerge(), fields::deciding_paths(&DocKind::Customer));
+    let class = &states["class"];
+    assert!(class.is_conflict());
+    let mut actors: Vec<_> = class.values.iter().map(|s| s.device().unwrap()).collect();
+    actors.sort();
+    assert_eq!(actors, vec![A, B]);
+    let approval = &states["quotes/q1/approval"];
+    assert!(!approval.is_conflict());
+    assert_eq!(approval.values[0].device(), Some(B));
+    assert_eq!(approval.values[0].value["by"], "u-b");
+    let conflicts = fields::conflicts(a.automerge());
+    assert_eq!(
+        conflicts
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>(),
+        vec!["class"]
+    );
+}
+
+#[test]
+fn refuses_newer_schema_and_unknown_kind() {
+    let mut c = Customer::new("X", 1);
+    c.schema_version = SCHEMA_VERSION + 1;
+    let err = Document::create(DocId::random(), &A, 1, &c, "new").unwrap_err();
+    assert!(matches!(err, DocError::TooNew { .. }), "{err}");
+    let mut c = Customer::new("X", 1);
+    c.kind = "spaceship".into();
+    assert!(matches!(
+        Document::create(DocId::random(), &A, 1, &c, "new").unwrap_err(),
+        DocError::UnknownKind { .. }
+    ));
+    assert!(matches!(
+        Document::load(DocId::random(), b"not automerge", &A).unwrap_err(),
+        DocError::Load { .. }
+    ));
+}
