@@ -59,8 +59,8 @@ pub enum Entry<'a> {
 
 /// Give every entry of the claims map `claims` of `doc` to `visit`, in one pass (see
 /// [`Entry`]); entries of other objects inside a claim (fields fieldcrm does not write)
-/// are skipped. Stops early when `visit` returns `false`; returns the number of claims.
-pub fn walk(doc: &AutoCommit, claims: &ObjId, mut visit: impl FnMut(Entry<'_>) -> bool) -> usize {
+/// are skipped. Stops early when `visit` returns `false`.
+pub fn walk(doc: &AutoCommit, claims: &ObjId, mut visit: impl FnMut(Entry<'_>) -> bool) {
     /// What the object whose entries are coming is.
     #[derive(Clone, Copy)]
     enum In {
@@ -135,7 +135,6 @@ pub fn walk(doc: &AutoCommit, claims: &ObjId, mut visit: impl FnMut(Entry<'_>) -
             break;
         }
     }
-    count
 }
 
 /// Who wrote each claim's winning values, for the policy to judge whether a claim
