@@ -377,21 +377,24 @@ impl Document {
         Some(sales)
     }
 
-    /// The typed content, and for the Sales document who wrote each claim's values,
-    /// from one pass over the claims ([`crate::claims_walk::claims_and_hands`]).
-    pub fn body_and_hands(
+    /// The typed content; for the Sales document, who wrote each claim's values, from
+    /// one pass over the claims ([`crate::claims_walk::claims_and_hands`]), and whether
+    /// its claims were read in the shape fieldcrm writes (each an `owner` string, a
+    /// `since` integer and a map of key strings; `false` for any other shape, then
+    /// hydrated as usual, and for other kinds).
+    fn body_and_hands(
         &self,
-    ) -> Result<(Body, Option<crate::claims_walk::ClaimHands>), DocError> {
+    ) -> Result<(Body, Option<crate::claims_walk::ClaimHands>, bool), DocError> {
         if self.kind()? != DocKind::Sales {
-            return Ok((self.body()?, None));
+            return Ok((self.body()?, None, false));
         }
         let (claims, hands) = crate::claims_walk::claims_and_hands(&self.doc);
-        let sales = match claims.and_then(|c| self.sales_with(c)) {
-            Some(sales) => sales,
+        let (sales, usual) = match claims.and_then(|c| self.sales_with(c)) {
+            Some(sales) => (sales, true),
             // Not the usual shape: read it all as usual (not walked again).
-            None => self.hydrate_each::<crate::Sales>()?,
+            None => (self.hydrate_each::<crate::Sales>()?, false),
         };
-        Ok((Body::Sales(sales.without_removed()), Some(hands)))
+        Ok((Body::Sales(sales.without_removed()), Some(hands), usual))
     }
 
     /// The typed content.
@@ -547,14 +550,23 @@ impl Document {
 
     /// The policy engine's view of this document.
     pub fn snapshot(&self) -> Result<Snapshot, DocError> {
+        self.snapshot_and_shape().map(|(snap, _)| snap)
+    }
+
+    /// [`Document::snapshot`], and whether the Sales document's claims in it were read
+    /// in the shape fieldcrm writes: then every claim of the body is there as written,
+    /// with the writers of its owner, date and keys in the claim hands (`false` for any
+    /// other shape, and for other kinds).
+    pub fn snapshot_and_shape(&self) -> Result<(Snapshot, bool), DocError> {
         let kind = self.kind()?;
-        let (body, claim_hands) = self.body_and_hands()?;
-        Ok(Snapshot {
+        let (body, claim_hands, usual) = self.body_and_hands()?;
+        let snap = Snapshot {
             id: self.id.clone(),
             body,
             fields: crate::fields::field_states(&self.doc, crate::fields::deciding_paths(&kind)),
             claim_hands,
-        })
+        };
+        Ok((snap, usual))
     }
 
     /// The whole document as JSON (winning values only).

@@ -57,6 +57,18 @@ impl Store {
             .collect()
     }
 
+    /// Whether a derived value is cached for document `id`, at any heads.
+    pub fn has_derived(&self, id: &DocId) -> Result<bool, LoadError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let table = match txn.open_table(DERIVED) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+            Err(e) => return Err(LoadError::from(crate::error::DbError::new(path, e))),
+        };
+        Ok(table.get(id.as_str()).db(path)?.is_some())
+    }
+
     /// Store derived values computed at the given heads, in one transaction that is not
     /// flushed to disk by itself: a cache row lost in a crash is only computed again, and
     /// a check after one edit should not wait for an fsync (the next durable commit

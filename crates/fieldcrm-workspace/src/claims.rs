@@ -209,9 +209,36 @@ impl Workspace {
             return Ok(0);
         }
         // Every claim of my files as it stands, and whether it counts, read from the
-        // Sales document's fields (not a hydration of 100,000 claims).
+        // Sales document's fields (not a hydration of 100,000 claims). On a device that
+        // keeps the document's policy snapshot (it ran a `check` or the app), the
+        // snapshot is brought up to date here, where the document is loaded, so the
+        // next `check` or page does not load it again to build it; then when most
+        // claims are mine (an admin's device), they are read from that snapshot: the
+        // one pass over every claim that both need. A device that keeps none (a first
+        // sync) builds none: a snapshot of 100,000 claims beside the document is the
+        // peak of that sync's memory.
+        let keep_snapshot = self.store().has_derived(sales_id).unwrap_or(false);
         let mut sales = self.load(sales_id)?;
-        let mut current = held_claims(&sales, &me.roster, &mine, ws);
+        let heads_read = sales.heads();
+        let snapshot = match keep_snapshot && !few(&sales, mine.len()) {
+            true => sales.snapshot_and_shape().ok(),
+            false => None,
+        };
+        let (mut current, mut snapshot_row, mut sales) = match snapshot {
+            Some((snap, true)) => {
+                // The document is let go (100 MB in memory at 100,000 claims) before
+                // the snapshot is encoded, and loaded again only if a claim must be
+                // written.
+                drop(sales);
+                let row = crate::snapshots::encode_snapshot(&snap);
+                (held_in_snapshot(snap, &me.roster), Some(row), None)
+            }
+            _ => (
+                held_claims(&sales, &me.roster, &mine, ws),
+                None,
+                Some(sales),
+            ),
+        };
         let mut count = 0;
         // A part of my files at a time: their cached claims, and the claims computed
         // from the changed ones, are held for that part only (an admin's device holds
@@ -261,8 +288,12 @@ impl Workspace {
                     (None, None) => false,
                 };
                 if write {
+                    let sales = match &mut sales {
+                        Some(doc) => doc,
+                        None => sales.insert(self.load(sales_id)?),
+                    };
                     match wanted {
-                        Some(w) => put_claim(&mut sales, &key, w)?,
+                        Some(w) => put_claim(sales, &key, w)?,
                         None => sales.delete(&["claims", &key])?,
                     }
                     count += 1;
@@ -275,10 +306,23 @@ impl Workspace {
         }
         drop(current);
         let mut sales_after = sales_heads;
-        if count > 0 {
-            sales.commit(now, "补登客户归属 backfill customer claims");
-            self.save(&mut sales)?;
-            sales_after = heads_hash(&sales.heads());
+        match &mut sales {
+            Some(sales) if count > 0 => {
+                sales.commit(now, "补登客户归属 backfill customer claims");
+                self.save(sales)?;
+                sales_after = heads_hash(&sales.heads());
+                // Of the document before the claims written now.
+                if keep_snapshot {
+                    self.cache_sales_snapshot(sales, None);
+                }
+            }
+            Some(sales) if keep_snapshot => self.cache_sales_snapshot(sales, snapshot_row.take()),
+            Some(_) => {}
+            None => {
+                if let Some(row) = snapshot_row.take() {
+                    self.cache_snapshot_row(sales_id, heads_read, row);
+                }
+            }
         }
         // Written only once the claims are saved: the next run trusts them.
         let rows: Vec<_> = [
@@ -292,6 +336,72 @@ impl Workspace {
         keep(self.store(), &rows);
         Ok(count)
     }
+
+    /// Cache the policy snapshot of the Sales document as `sales` holds it (`row`: its
+    /// encoding, when made already), unless it is cached: the backfill has the document
+    /// in memory, where a `check` or the app's pages after the sync would load it again
+    /// to build it (half a second to load, and as long to read, at 100,000 claims).
+    /// Only a cache: if it cannot be made or written, it is built when it is needed.
+    fn cache_sales_snapshot(&self, sales: &mut Document, row: Option<Vec<u8>>) {
+        let at = [(sales.id().clone(), sales.heads())];
+        let cached = self.store().derived(&at).ok().and_then(|mut r| r.pop());
+        if cached
+            .flatten()
+            .is_some_and(|r| crate::snapshots::in_this_format(&r))
+        {
+            return;
+        }
+        let row = row.or_else(|| Some(crate::snapshots::encode_snapshot(&sales.snapshot().ok()?)));
+        let [(id, heads)] = at;
+        if let Some(row) = row {
+            self.cache_snapshot_row(&id, heads, row);
+        }
+    }
+
+    /// Cache the snapshot row `row` of document `id` at `heads` (only a cache).
+    fn cache_snapshot_row(&self, id: &DocId, heads: Vec<automerge::ChangeHash>, row: Vec<u8>) {
+        if !row.is_empty() {
+            let _ = self.store().put_derived(&[(id.clone(), heads, row)]);
+        }
+    }
+}
+
+/// Whether the claims of `mine` files are few enough among the Sales document's to be
+/// looked up by key rather than read in a pass over them all.
+fn few(sales: &Document, mine: usize) -> bool {
+    use automerge::{ObjType, ReadDoc, Value};
+    let am = sales.automerge();
+    match am.get(automerge::ROOT, "claims") {
+        Ok(Some((Value::Object(ObjType::Map), claims))) => {
+            mine.saturating_mul(LOOKUPS_PER_CLAIM) < am.length(&claims)
+        }
+        _ => false,
+    }
+}
+
+/// The claims held in the Sales document's snapshot `snap` (its claims read in the
+/// shape fieldcrm writes: [`Document::snapshot_and_shape`]), by key, each judged by its
+/// claim hands as [`held_claims`] judges it by the document's fields (none in a snapshot
+/// of another document).
+fn held_in_snapshot(snap: Snapshot, roster: &Roster) -> HashMap<String, Held> {
+    let (Body::Sales(sales), Some(hands)) = (snap.body, snap.claim_hands) else {
+        return HashMap::new();
+    };
+    let writers = Writers::of_actors(roster, &hands.actors);
+    let mut out = HashMap::with_capacity(sales.claims.len());
+    for (key, claim) in sales.claims {
+        let counts = hands.claims.get(&key).is_some_and(|h| {
+            let by = |at: Option<u32>| {
+                writers.counts(at.and_then(|a| usize::try_from(a).ok()), &claim.owner)
+            };
+            by(h.owner)
+                && by(h.since)
+                && h.keys.len() == claim.keys.len()
+                && h.keys.iter().all(|(_, at)| by(Some(*at)))
+        });
+        out.insert(key, Held { claim, counts });
+    }
+    out
 }
 
 /// How many of this user's files the backfill reads the cached claims of at once.
@@ -305,6 +415,7 @@ fn mix(id: &str, heads: u64) -> u64 {
 }
 
 /// A claim held in the Sales document, as its fields' winning values show it.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Held {
     claim: Claim,
     /// Whether it counts for its owner: its owner and date are there, and they and every
@@ -336,7 +447,7 @@ fn held_claims(
     let text = |v: &Value<'_>| v.as_str().map(str::to_string);
     // As a claim's date is written (autosurgeon writes an `i64` as an Int).
     let int = |v: &Value<'_>| v.is_int().then(|| v.as_i64()).flatten();
-    if mine.len().saturating_mul(LOOKUPS_PER_CLAIM) < am.length(&claims) {
+    if few(sales, mine.len()) {
         // A few claims: each looked up by its key, its fields read in one pass over the
         // claim.
         for id in mine {
@@ -448,18 +559,31 @@ impl<'r> Writers<'r> {
         }
     }
 
+    /// The writers `actors` (hex), numbered in that order.
+    fn of_actors(roster: &'r Roster, actors: &[String]) -> Self {
+        let mut w = Writers::new(roster);
+        for hex in actors {
+            let user = hex.parse::<DeviceKey>().ok().and_then(|key| w.user(&key));
+            w.users.push(user);
+        }
+        w
+    }
+
+    /// The user of device `key`, and whether they may assign owners.
+    fn user(&self, key: &DeviceKey) -> Option<(String, bool)> {
+        self.roster.device_user(key).map(|(user_id, user)| {
+            let manager = Authority::AssignOwner.allows(&user.role);
+            (user_id.to_string(), manager)
+        })
+    }
+
     /// The writer of the value `id` (an operation's ID), as a number for [`Writers::counts`].
     fn who(&mut self, id: &automerge::ObjId) -> Option<usize> {
         let actor = fieldcrm_model::fields::actor_of(id)?;
         if let Some(&at) = self.at.get(actor) {
             return Some(at);
         }
-        let user = DeviceKey::from_actor(actor)
-            .and_then(|key| self.roster.device_user(&key))
-            .map(|(user_id, user)| {
-                let manager = Authority::AssignOwner.allows(&user.role);
-                (user_id.to_string(), manager)
-            });
+        let user = DeviceKey::from_actor(actor).and_then(|key| self.user(&key));
         self.users.push(user);
         self.at.insert(actor.clone(), self.users.len() - 1);
         Some(self.users.len() - 1)
@@ -621,5 +745,130 @@ mod tests {
         let key = claim_id(&wsid, &ids[7]);
         assert_eq!(sales.claims.get(&key), claim_for(&wsid, &c).as_ref());
         assert_eq!(ws.write_my_claims(&sales_id, 7_000, 3).unwrap(), 0);
+    }
+
+    /// The Sales document's snapshot as the backfill cached it: what it is built from
+    /// the document as saved.
+    fn cached_is_built(ws: &Workspace) {
+        let mut sales = ws.load(&DocId::workspace(&DocKind::Sales)).unwrap();
+        let row = ws.store().derived(&[(sales.id().clone(), sales.heads())]);
+        let row = row
+            .unwrap()
+            .pop()
+            .flatten()
+            .expect("the snapshot is cached");
+        let cached = crate::snapshots::decode_snapshot(&row).unwrap();
+        assert_eq!(cached, sales.snapshot().unwrap());
+    }
+
+    /// Once the device keeps the Sales document's snapshot, the backfill leaves it cached,
+    /// whether it wrote claims (built from the document it saved) or read them all from
+    /// the snapshot; a claim in another shape than fieldcrm's is read from the fields and
+    /// written again.
+    #[test]
+    fn the_backfill_leaves_the_sales_snapshot_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
+        let ids: Vec<DocId> = (0..5)
+            .map(|i| {
+                let name = format!("第{}家 贸易行 🚚", i + 1);
+                let new = NewCustomer {
+                    name,
+                    ..Default::default()
+                };
+                ws.add_customer(new, 2_000 + i).unwrap()
+            })
+            .collect();
+        let sales_id = DocId::workspace(&DocKind::Sales);
+        // None kept yet: none built.
+        assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 5);
+        assert!(!ws.store().has_derived(&sales_id).unwrap());
+        ws.check(&crate::CheckQuery::default(), 3_500).unwrap();
+        cached_is_built(&ws);
+        let edit = crate::CustomerEdit {
+            name: Some("第6家 贸易行".into()),
+            ..Default::default()
+        };
+        ws.edit_customer_fields(&ids[4], edit, 3_600).unwrap();
+        assert_eq!(ws.write_my_claims(&sales_id, 3_700, 8).unwrap(), 1);
+        cached_is_built(&ws);
+        // The cache dropped: the backfill's pass over every claim, from the snapshot,
+        // writes nothing and caches it again.
+        let mut sales = ws.load(&sales_id).unwrap();
+        let old_row = (
+            sales_id.clone(),
+            sales.heads(),
+            b"an older build's row".to_vec(),
+        );
+        ws.store().put_derived(&[old_row]).unwrap();
+        keep(ws.store(), &[(row_key(FILES_ENTRY), None)]);
+        assert_eq!(ws.write_my_claims(&sales_id, 4_000, 8).unwrap(), 0);
+        cached_is_built(&ws);
+        // One claim's owner as a text object: not a claim as fieldcrm writes it.
+        let key = claim_id(&ws.whoami().workspace_id, &ids[2]);
+        let owner = ws.me().unwrap().user_id;
+        ws.edit(&sales_id, 5_000, "odd", |d| {
+            use automerge::transaction::Transactable;
+            let claim = d.map_at(&["claims", &key]).unwrap();
+            let am = d.automerge_mut();
+            let text = am.put_object(&claim, "owner", automerge::ObjType::Text);
+            am.splice_text(text.unwrap(), 0, 0, &owner).unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ws.write_my_claims(&sales_id, 6_000, 8).unwrap(), 1);
+        cached_is_built(&ws);
+    }
+
+    /// The claims and who wrote them, as the Sales document's snapshot gives them and as
+    /// its fields do: the same, for claims written by this device and by a device the
+    /// roster does not know (an owner, a date, a key written again in another hand).
+    #[test]
+    fn claims_from_the_snapshot_are_the_claims_from_the_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
+        let ids: Vec<DocId> = (0..6)
+            .map(|i| {
+                let name = format!("客戶{}號 有限公司", i + 1);
+                let new = NewCustomer {
+                    name,
+                    ..Default::default()
+                };
+                ws.add_customer(new, 2_000 + i).unwrap()
+            })
+            .collect();
+        let sales_id = DocId::workspace(&DocKind::Sales);
+        assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 6);
+        let wsid = ws.whoami().workspace_id;
+        let mut sales = ws.load(&sales_id).unwrap();
+        sales
+            .automerge_mut()
+            .set_actor(automerge::ActorId::from([7u8; 32].as_slice()));
+        // Each written again, the same value (removed first: Automerge does not record
+        // a value put over itself).
+        let held: Sales = sales.hydrate().unwrap();
+        let key = |i: usize| claim_id(&wsid, &ids[i]);
+        let owner = held.claims[&key(0)].owner.clone();
+        sales.delete(&["claims", &key(0), "owner"]).unwrap();
+        sales.put(&["claims", &key(0), "owner"], &owner).unwrap();
+        let since = held.claims[&key(1)].since;
+        sales.delete(&["claims", &key(1), "since"]).unwrap();
+        sales.put(&["claims", &key(1), "since"], &since).unwrap();
+        let (hash, what) = held.claims[&key(2)].keys.iter().next().unwrap();
+        sales.delete(&["claims", &key(2), "keys", hash]).unwrap();
+        sales.put(&["claims", &key(2), "keys", hash], what).unwrap();
+        sales.commit(4_000, "another hand");
+        let roster = ws.me().unwrap().roster;
+        let (snap, usual) = sales.snapshot_and_shape().unwrap();
+        assert!(usual);
+        let from_snapshot = held_in_snapshot(snap, &roster);
+        let from_fields = held_claims(&sales, &roster, &ids, &wsid);
+        assert_eq!(from_snapshot, from_fields);
+        assert_eq!(from_fields.len(), 6);
+        let counting: Vec<bool> = ids
+            .iter()
+            .map(|id| from_fields[&claim_id(&wsid, id)].counts)
+            .collect();
+        assert_eq!(counting, [false, false, false, true, true, true]);
     }
 }

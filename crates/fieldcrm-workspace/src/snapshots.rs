@@ -65,9 +65,9 @@ pub(crate) fn snapshots_at(
 /// The snapshot cache rows of the documents a sync session received whole and loaded to
 /// judge them, built from those loaded documents before the store takes them: a device's
 /// first `check` after its first sync then reads every customer file's snapshot instead
-/// of loading 100,000 documents again. The Sales document is left out: its snapshot
-/// holds every claim (about 265 MB at 100,000 customers), more than the sync itself
-/// holds, and `check` builds it when it needs it.
+/// of loading 100,000 documents again. The Sales document is left out here: its
+/// snapshot holds every claim, and the claims backfill after the session, which reads
+/// every claim anyway, keeps it (`Workspace::cache_sales_snapshot`).
 pub(crate) fn of_received(docs: &mut [fieldcrm_sync::SaveDoc]) -> Vec<CacheRow> {
     let mut wrapped = Vec::new();
     for (i, d) in docs.iter_mut().enumerate() {
@@ -221,6 +221,12 @@ fn deflate_with_dict(body: &[u8], mut out: Vec<u8>) -> Option<Vec<u8>> {
 /// 205 MB it decodes to was the peak of a lean `check`. Small rows are inflated whole
 /// (faster for the 100,000 rows of a few hundred bytes).
 const STREAM_ROW_BYTES: usize = 256 * 1024;
+
+/// Whether a cache row is in this build's format (its content is not read).
+pub(crate) fn in_this_format(row: &[u8]) -> bool {
+    row.strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())
+        .is_some_and(|r| r.starts_with(SNAPSHOT_CACHE_FORMAT))
+}
 
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
     let body = bytes
