@@ -217,12 +217,14 @@ pub(crate) fn counted(
         if owner.is_empty() || !ok(hands.owner) || !ok(hands.since) {
             continue;
         }
-        // From the map's order: sorted by hash.
-        let keys: KeyList = claim
-            .keys
-            .iter()
-            .filter(|(h, _)| ok(hands.key(h)))
-            .map(|(h, k)| (names.of(h), names.of(k)))
+        // From the map's order: sorted by hash. Without a writer for each key, none
+        // counts.
+        let keys: KeyList = hands
+            .keys_with(&claim.keys)
+            .into_iter()
+            .flatten()
+            .filter(|(_, _, by)| ok(Some(*by)))
+            .map(|(h, k, _)| (names.of(h), names.of(k)))
             .collect();
         out.insert(
             names.of(doc),

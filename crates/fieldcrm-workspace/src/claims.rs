@@ -396,8 +396,8 @@ fn held_in_snapshot(snap: Snapshot, roster: &Roster) -> HashMap<String, Held> {
             };
             by(h.owner)
                 && by(h.since)
-                && h.keys.len() == claim.keys.len()
-                && h.keys.iter().all(|(_, at)| by(Some(*at)))
+                && h.keys_with(&claim.keys)
+                    .is_some_and(|mut keys| keys.all(|(_, _, at)| by(Some(at))))
         });
         out.insert(key, Held { claim, counts });
     }

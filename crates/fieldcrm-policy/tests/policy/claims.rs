@@ -131,6 +131,25 @@ fn forged_claims_do_not_count_and_managers_claims_do() {
     });
     assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
 
+    // rep2 writes the key the files share (the name) again, unchanged, in its own hand:
+    // that key does not count, and the other keys do not match.
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP);
+    let fieldcrm_model::Body::Sales(held) = sales.snapshot().unwrap().body else {
+        panic!("not the Sales document")
+    };
+    let (hash, what) = held.claims[&key]
+        .keys
+        .iter()
+        .find(|(_, k)| k.as_str() == "name")
+        .map(|(h, k)| (h.clone(), k.clone()))
+        .unwrap();
+    edit_as(&mut sales, &REP2, |d| {
+        d.delete(&["claims", &key, "keys", &hash]).unwrap();
+        d.put(&["claims", &key, "keys", &hash], &what).unwrap()
+    });
+    assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
+
     // rep1's real claim replaced whole by rep2, with the same content: rep2's hand on
     // the owner and the date, ignored.
     let mut sales = sales_doc();
