@@ -1,0 +1,171 @@
+//! The claims backfill's unit tests (its parts, the Sales snapshot it keeps, and the
+//! claims read from that snapshot against the claims read from the fields).
+
+use super::*;
+use crate::NewCustomer;
+
+/// The backfill's parts: every file's claim written and its row kept, whichever part
+/// it is in; nothing written again when nothing changed; one changed file, one claim.
+#[test]
+fn every_part_of_my_files_is_claimed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
+    let ids: Vec<DocId> = (0..11)
+        .map(|i| {
+            let name = format!("第{}家 公司 🏭", i + 1);
+            let new = NewCustomer {
+                name,
+                ..Default::default()
+            };
+            ws.add_customer(new, 2_000 + i).unwrap()
+        })
+        .collect();
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 3).unwrap(), 11);
+    let wsid = ws.whoami().workspace_id;
+    let sales: Sales = ws.load(&sales_id).unwrap().hydrate().unwrap();
+    let rows = ws.cached_claims(ids.iter().map(DocId::as_str)).unwrap();
+    for (id, row) in ids.iter().zip(rows) {
+        let c: Customer = ws.load(id).unwrap().hydrate().unwrap();
+        let claim = claim_for(&wsid, &c).unwrap();
+        assert_eq!(sales.claims.get(&claim_id(&wsid, id)), Some(&claim), "{id}");
+        assert_eq!(row.and_then(|(_, c)| c), Some(claim), "{id}");
+    }
+    assert_eq!(ws.write_my_claims(&sales_id, 4_000, 3).unwrap(), 0);
+    let edit = crate::CustomerEdit {
+        name: Some("第12家 公司".into()),
+        ..Default::default()
+    };
+    ws.edit_customer_fields(&ids[7], edit, 5_000).unwrap();
+    assert_eq!(ws.write_my_claims(&sales_id, 6_000, 3).unwrap(), 1);
+    let sales: Sales = ws.load(&sales_id).unwrap().hydrate().unwrap();
+    let c: Customer = ws.load(&ids[7]).unwrap().hydrate().unwrap();
+    let key = claim_id(&wsid, &ids[7]);
+    assert_eq!(sales.claims.get(&key), claim_for(&wsid, &c).as_ref());
+    assert_eq!(ws.write_my_claims(&sales_id, 7_000, 3).unwrap(), 0);
+}
+
+/// The Sales document's snapshot as the backfill cached it: what it is built from
+/// the document as saved.
+fn cached_is_built(ws: &Workspace) {
+    let mut sales = ws.load(&DocId::workspace(&DocKind::Sales)).unwrap();
+    let row = ws.store().derived(&[(sales.id().clone(), sales.heads())]);
+    let row = row
+        .unwrap()
+        .pop()
+        .flatten()
+        .expect("the snapshot is cached");
+    let cached = crate::snapshots::decode_snapshot(&row).unwrap();
+    assert_eq!(cached, sales.snapshot().unwrap());
+}
+
+/// Once the device keeps the Sales document's snapshot, the backfill leaves it cached,
+/// whether it wrote claims (built from the document it saved) or read them all from
+/// the snapshot; a claim in another shape than fieldcrm's is read from the fields and
+/// written again.
+#[test]
+fn the_backfill_leaves_the_sales_snapshot_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
+    let ids: Vec<DocId> = (0..5)
+        .map(|i| {
+            let name = format!("第{}家 贸易行 🚚", i + 1);
+            let new = NewCustomer {
+                name,
+                ..Default::default()
+            };
+            ws.add_customer(new, 2_000 + i).unwrap()
+        })
+        .collect();
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    // None kept yet: none built.
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 5);
+    assert!(!ws.store().has_derived(&sales_id).unwrap());
+    ws.check(&crate::CheckQuery::default(), 3_500).unwrap();
+    cached_is_built(&ws);
+    let edit = crate::CustomerEdit {
+        name: Some("第6家 贸易行".into()),
+        ..Default::default()
+    };
+    ws.edit_customer_fields(&ids[4], edit, 3_600).unwrap();
+    assert_eq!(ws.write_my_claims(&sales_id, 3_700, 8).unwrap(), 1);
+    cached_is_built(&ws);
+    // The cache dropped: the backfill's pass over every claim, from the snapshot,
+    // writes nothing and caches it again.
+    let mut sales = ws.load(&sales_id).unwrap();
+    let old_row = (
+        sales_id.clone(),
+        sales.heads(),
+        b"an older build's row".to_vec(),
+    );
+    ws.store().put_derived(&[old_row]).unwrap();
+    keep(ws.store(), &[(row_key(FILES_ENTRY), None)]);
+    assert_eq!(ws.write_my_claims(&sales_id, 4_000, 8).unwrap(), 0);
+    cached_is_built(&ws);
+    // One claim's owner as a text object: not a claim as fieldcrm writes it.
+    let key = claim_id(&ws.whoami().workspace_id, &ids[2]);
+    let owner = ws.me().unwrap().user_id;
+    ws.edit(&sales_id, 5_000, "odd", |d| {
+        use automerge::transaction::Transactable;
+        let claim = d.map_at(&["claims", &key]).unwrap();
+        let am = d.automerge_mut();
+        let text = am.put_object(&claim, "owner", automerge::ObjType::Text);
+        am.splice_text(text.unwrap(), 0, 0, &owner).unwrap();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(ws.write_my_claims(&sales_id, 6_000, 8).unwrap(), 1);
+    cached_is_built(&ws);
+}
+
+/// The claims and who wrote them, as the Sales document's snapshot gives them and as
+/// its fields do: the same, for claims written by this device and by a device the
+/// roster does not know (an owner, a date, a key written again in another hand).
+#[test]
+fn claims_from_the_snapshot_are_the_claims_from_the_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
+    let ids: Vec<DocId> = (0..6)
+        .map(|i| {
+            let name = format!("客戶{}號 有限公司", i + 1);
+            let new = NewCustomer {
+                name,
+                ..Default::default()
+            };
+            ws.add_customer(new, 2_000 + i).unwrap()
+        })
+        .collect();
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 6);
+    let wsid = ws.whoami().workspace_id;
+    let mut sales = ws.load(&sales_id).unwrap();
+    sales
+        .automerge_mut()
+        .set_actor(automerge::ActorId::from([7u8; 32].as_slice()));
+    // Each written again, the same value (removed first: Automerge does not record
+    // a value put over itself).
+    let held: Sales = sales.hydrate().unwrap();
+    let key = |i: usize| claim_id(&wsid, &ids[i]);
+    let owner = held.claims[&key(0)].owner.clone();
+    sales.delete(&["claims", &key(0), "owner"]).unwrap();
+    sales.put(&["claims", &key(0), "owner"], &owner).unwrap();
+    let since = held.claims[&key(1)].since;
+    sales.delete(&["claims", &key(1), "since"]).unwrap();
+    sales.put(&["claims", &key(1), "since"], &since).unwrap();
+    let (hash, what) = held.claims[&key(2)].keys.iter().next().unwrap();
+    sales.delete(&["claims", &key(2), "keys", hash]).unwrap();
+    sales.put(&["claims", &key(2), "keys", hash], what).unwrap();
+    sales.commit(4_000, "another hand");
+    let roster = ws.me().unwrap().roster;
+    let (snap, usual) = sales.snapshot_and_shape().unwrap();
+    assert!(usual);
+    let from_snapshot = held_in_snapshot(snap, &roster);
+    let from_fields = held_claims(&sales, &roster, &ids, &wsid);
+    assert_eq!(from_snapshot, from_fields);
+    assert_eq!(from_fields.len(), 6);
+    let counting: Vec<bool> = ids
+        .iter()
+        .map(|id| from_fields[&claim_id(&wsid, id)].counts)
+        .collect();
+    assert_eq!(counting, [false, false, false, true, true, true]);
+}
