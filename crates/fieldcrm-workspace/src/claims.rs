@@ -220,6 +220,9 @@ impl Workspace {
         let keep_snapshot = self.store().has_derived(sales_id).unwrap_or(false);
         let mut sales = self.load(sales_id)?;
         let heads_read = sales.heads();
+        // Cached already (the Sales document did not change since): not encoded and
+        // written again.
+        let cached = keep_snapshot && self.snapshot_cached(sales_id, &heads_read);
         let snapshot = match keep_snapshot && !few(&sales, mine.len()) {
             true => sales.snapshot_and_shape().ok(),
             false => None,
@@ -230,8 +233,8 @@ impl Workspace {
                 // the snapshot is encoded, and loaded again only if a claim must be
                 // written.
                 drop(sales);
-                let row = crate::snapshots::encode_snapshot(&snap);
-                (held_in_snapshot(snap, &me.roster), Some(row), None)
+                let row = (!cached).then(|| crate::snapshots::encode_snapshot(&snap));
+                (held_in_snapshot(snap, &me.roster), row, None)
             }
             _ => (
                 held_claims(&sales, &me.roster, &mine, ws),
@@ -316,7 +319,9 @@ impl Workspace {
                     self.cache_sales_snapshot(sales, None);
                 }
             }
-            Some(sales) if keep_snapshot => self.cache_sales_snapshot(sales, snapshot_row.take()),
+            Some(sales) if keep_snapshot && !cached => {
+                self.cache_sales_snapshot(sales, snapshot_row.take())
+            }
             Some(_) => {}
             None => {
                 if let Some(row) = snapshot_row.take() {
@@ -343,19 +348,22 @@ impl Workspace {
     /// to build it (half a second to load, and as long to read, at 100,000 claims).
     /// Only a cache: if it cannot be made or written, it is built when it is needed.
     fn cache_sales_snapshot(&self, sales: &mut Document, row: Option<Vec<u8>>) {
-        let at = [(sales.id().clone(), sales.heads())];
-        let cached = self.store().derived(&at).ok().and_then(|mut r| r.pop());
-        if cached
-            .flatten()
-            .is_some_and(|r| crate::snapshots::in_this_format(&r))
-        {
+        let heads = sales.heads();
+        if self.snapshot_cached(sales.id(), &heads) {
             return;
         }
         let row = row.or_else(|| Some(crate::snapshots::encode_snapshot(&sales.snapshot().ok()?)));
-        let [(id, heads)] = at;
         if let Some(row) = row {
-            self.cache_snapshot_row(&id, heads, row);
+            self.cache_snapshot_row(sales.id(), heads, row);
         }
+    }
+
+    /// Whether document `id`'s snapshot is cached at `heads`, in this build's format.
+    fn snapshot_cached(&self, id: &DocId, heads: &[automerge::ChangeHash]) -> bool {
+        let at = [(id.clone(), heads.to_vec())];
+        let row = self.store().derived(&at).ok().and_then(|mut r| r.pop());
+        row.flatten()
+            .is_some_and(|r| crate::snapshots::in_this_format(&r))
     }
 
     /// Cache the snapshot row `row` of document `id` at `heads` (only a cache).

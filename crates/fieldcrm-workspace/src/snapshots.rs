@@ -224,14 +224,17 @@ const STREAM_ROW_BYTES: usize = 256 * 1024;
 
 /// Whether a cache row is in this build's format (its content is not read).
 pub(crate) fn in_this_format(row: &[u8]) -> bool {
-    row.strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())
-        .is_some_and(|r| r.starts_with(SNAPSHOT_CACHE_FORMAT))
+    encoded_body(row).is_some()
+}
+
+/// The encoded snapshot in a cache row of this build's format.
+fn encoded_body(row: &[u8]) -> Option<&[u8]> {
+    row.strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
+        .strip_prefix(SNAPSHOT_CACHE_FORMAT)
 }
 
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
-    let body = bytes
-        .strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
-        .strip_prefix(SNAPSHOT_CACHE_FORMAT)?;
+    let body = encoded_body(bytes)?;
     let mut z = flate2::Decompress::new(false);
     z.set_dictionary(SNAPSHOT_DICT).ok()?;
     if body.len() > STREAM_ROW_BYTES {
