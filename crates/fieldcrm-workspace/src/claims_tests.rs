@@ -4,22 +4,32 @@
 use super::*;
 use crate::NewCustomer;
 
-/// The backfill's parts: every file's claim written and its row kept, whichever part
-/// it is in; nothing written again when nothing changed; one changed file, one claim.
-#[test]
-fn every_part_of_my_files_is_claimed_and_kept() {
-    let dir = tempfile::tempdir().unwrap();
+/// An admin's workspace (in `dir`) with `n` customer files of the given names, added
+/// one a millisecond from 2,000 on, and their IDs.
+fn with_files(
+    dir: &tempfile::TempDir,
+    n: i64,
+    name: impl Fn(i64) -> String,
+) -> (Workspace, Vec<DocId>) {
     let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
-    let ids: Vec<DocId> = (0..11)
+    let ids = (0..n)
         .map(|i| {
-            let name = format!("第{}家 公司 🏭", i + 1);
             let new = NewCustomer {
-                name,
+                name: name(i + 1),
                 ..Default::default()
             };
             ws.add_customer(new, 2_000 + i).unwrap()
         })
         .collect();
+    (ws, ids)
+}
+
+/// The backfill's parts: every file's claim written and its row kept, whichever part
+/// it is in; nothing written again when nothing changed; one changed file, one claim.
+#[test]
+fn every_part_of_my_files_is_claimed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, ids) = with_files(&dir, 11, |i| format!("第{i}家 公司 🏭"));
     let sales_id = DocId::workspace(&DocKind::Sales);
     assert_eq!(ws.write_my_claims(&sales_id, 3_000, 3).unwrap(), 11);
     let wsid = ws.whoami().workspace_id;
@@ -66,17 +76,7 @@ fn cached_is_built(ws: &Workspace) {
 #[test]
 fn the_backfill_leaves_the_sales_snapshot_cached() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
-    let ids: Vec<DocId> = (0..5)
-        .map(|i| {
-            let name = format!("第{}家 贸易行 🚚", i + 1);
-            let new = NewCustomer {
-                name,
-                ..Default::default()
-            };
-            ws.add_customer(new, 2_000 + i).unwrap()
-        })
-        .collect();
+    let (ws, ids) = with_files(&dir, 5, |i| format!("第{i}家 贸易行 🚚"));
     let sales_id = DocId::workspace(&DocKind::Sales);
     // None kept yet: none built.
     assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 5);
@@ -124,17 +124,7 @@ fn the_backfill_leaves_the_sales_snapshot_cached() {
 #[test]
 fn claims_from_the_snapshot_are_the_claims_from_the_fields() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = Workspace::init(dir.path(), &crate::tests::admin_opts(), 1_000).unwrap();
-    let ids: Vec<DocId> = (0..6)
-        .map(|i| {
-            let name = format!("客戶{}號 有限公司", i + 1);
-            let new = NewCustomer {
-                name,
-                ..Default::default()
-            };
-            ws.add_customer(new, 2_000 + i).unwrap()
-        })
-        .collect();
+    let (ws, ids) = with_files(&dir, 6, |i| format!("客戶{i}號 有限公司"));
     let sales_id = DocId::workspace(&DocKind::Sales);
     assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 6);
     let wsid = ws.whoami().workspace_id;

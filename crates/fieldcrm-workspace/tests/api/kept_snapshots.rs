@@ -53,13 +53,20 @@ fn kept_and_equal(ws: &Workspace) {
 /// builds it (the claims backfill keeps it up to date from then on).
 #[test]
 fn a_first_sync_keeps_the_snapshots_of_the_files_it_received() {
+    let (_kit, _t, tablet) = first_synced_tablet();
+    kept_and_equal(&tablet);
+}
+
+/// The rep's 300 customers ([`csv`]), brought to the rep's new tablet by its first sync
+/// (and the steps after it).
+fn first_synced_tablet() -> (Kit, fieldcrm_testkit::Team, Workspace) {
     let kit = Kit::new();
     let t = kit.team();
     t.rep.import_customers_csv(&csv(), kit.now()).unwrap();
     let tablet = kit.rep_tablet(&t);
     kit.sync(&tablet, &t.rep);
     tablet.after_sync(&[], kit.now()).unwrap();
-    kept_and_equal(&tablet);
+    (kit, t, tablet)
 }
 
 /// The Sales document's snapshot at the heads the store holds, if it is cached.
@@ -76,12 +83,7 @@ fn sales_row(ws: &Workspace) -> Option<Vec<u8>> {
 /// document loaded; what it keeps is the document's own snapshot.
 #[test]
 fn a_kept_sales_snapshot_is_brought_up_to_date_after_a_sync() {
-    let kit = Kit::new();
-    let t = kit.team();
-    t.rep.import_customers_csv(&csv(), kit.now()).unwrap();
-    let tablet = kit.rep_tablet(&t);
-    kit.sync(&tablet, &t.rep);
-    tablet.after_sync(&[], kit.now()).unwrap();
+    let (kit, t, tablet) = first_synced_tablet();
     assert!(sales_row(&tablet).is_none());
     tablet
         .check(&fieldcrm_workspace::CheckQuery::default(), kit.now())
