@@ -40,7 +40,7 @@ pub use lean::Loader;
 /// A small, fast, deterministic hasher (FxHash) for the engine's internal maps; their
 /// iteration order never reaches the output (findings are sorted).
 #[derive(Default, Clone, Copy)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 
 impl Hasher for Fx {
     fn finish(&self) -> u64 {
@@ -79,7 +79,7 @@ impl Fx {
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
-type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fx>>;
+pub(crate) type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fx>>;
 
 struct Entry<S> {
     /// The snapshot: always held, unless the engine is lean ([`Engine::lean`]); then
