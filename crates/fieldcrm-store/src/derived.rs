@@ -57,16 +57,27 @@ impl Store {
             .collect()
     }
 
-    /// Whether a derived value is cached for document `id`, at any heads.
-    pub fn has_derived(&self, id: &DocId) -> Result<bool, LoadError> {
+    /// What is cached for document `id`, read where the store holds it (the row is not
+    /// copied out: the Sales document's is megabytes): `None` when nothing is, at any
+    /// heads; else `f` given the value computed at exactly `heads`, or `None` when the
+    /// row is of other heads.
+    pub fn derived_with<R>(
+        &self,
+        id: &DocId,
+        heads: &[ChangeHash],
+        f: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<Option<R>, LoadError> {
         let path = self.path();
         let txn = self.db().begin_read().db(path)?;
         let table = match txn.open_table(DERIVED) {
             Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(LoadError::from(crate::error::DbError::new(path, e))),
         };
-        Ok(table.get(id.as_str()).db(path)?.is_some())
+        Ok(table
+            .get(id.as_str())
+            .db(path)?
+            .map(|row| f(decode(row.value(), heads))))
     }
 
     /// Store derived values computed at the given heads, in one transaction that is not

@@ -217,12 +217,13 @@ impl Workspace {
         // one pass over every claim that both need. A device that keeps none (a first
         // sync) builds none: a snapshot of 100,000 claims beside the document is the
         // peak of that sync's memory.
-        let keep_snapshot = self.store().has_derived(sales_id).unwrap_or(false);
         let mut sales = self.load(sales_id)?;
         let heads_read = sales.heads();
+        let kept = self.snapshot_cached(sales_id, &heads_read);
+        let keep_snapshot = kept.is_some();
         // Cached already (the Sales document did not change since): not encoded and
         // written again.
-        let cached = keep_snapshot && self.snapshot_cached(sales_id, &heads_read);
+        let cached = kept == Some(true);
         let snapshot = match keep_snapshot && !few(&sales, mine.len()) {
             true => sales.snapshot_and_shape().ok(),
             false => None,
@@ -343,27 +344,28 @@ impl Workspace {
     }
 
     /// Cache the policy snapshot of the Sales document as `sales` holds it (`row`: its
-    /// encoding, when made already), unless it is cached: the backfill has the document
+    /// encoding, when made already); the caller knows it is not cached at these heads
+    /// (it checked, or has just written the document). The backfill has the document
     /// in memory, where a `check` or the app's pages after the sync would load it again
     /// to build it (half a second to load, and as long to read, at 100,000 claims).
     /// Only a cache: if it cannot be made or written, it is built when it is needed.
     fn cache_sales_snapshot(&self, sales: &mut Document, row: Option<Vec<u8>>) {
         let heads = sales.heads();
-        if self.snapshot_cached(sales.id(), &heads) {
-            return;
-        }
         let row = row.or_else(|| Some(crate::snapshots::encode_snapshot(&sales.snapshot().ok()?)));
         if let Some(row) = row {
             self.cache_snapshot_row(sales.id(), heads, row);
         }
     }
 
-    /// Whether document `id`'s snapshot is cached at `heads`, in this build's format.
-    fn snapshot_cached(&self, id: &DocId, heads: &[automerge::ChangeHash]) -> bool {
-        let at = [(id.clone(), heads.to_vec())];
-        let row = self.store().derived(&at).ok().and_then(|mut r| r.pop());
-        row.flatten()
-            .is_some_and(|r| crate::snapshots::in_this_format(&r))
+    /// Whether document `id`'s snapshot is cached at `heads` in this build's format;
+    /// `None` when none is cached at any heads (the device keeps none). One read of
+    /// the row, which is not copied out.
+    fn snapshot_cached(&self, id: &DocId, heads: &[automerge::ChangeHash]) -> Option<bool> {
+        let in_format = |row: Option<&[u8]>| row.is_some_and(crate::snapshots::in_this_format);
+        self.store()
+            .derived_with(id, heads, in_format)
+            .ok()
+            .flatten()
     }
 
     /// Cache the snapshot row `row` of document `id` at `heads` (only a cache).
