@@ -3,12 +3,12 @@
 use std::cmp::Ordering;
 
 use fieldcrm_model::DocId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rule::RuleId;
 
 /// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Breaks a rule.
@@ -114,6 +114,37 @@ pub struct Finding {
     /// The facts the rule used (dates as UTC ms and `YYYY-MM-DD`, amounts in fen, who
     /// set what), with stable field names.
     pub facts: serde_json::Value,
+}
+
+/// A finding as it is written ([`Finding`]'s fields, the clause read and not kept: the
+/// rule's own clause is taken instead, so a finding read back names its rule's clause).
+#[derive(Deserialize)]
+struct FindingData {
+    rule: RuleId,
+    severity: Severity,
+    doc_ids: Vec<DocId>,
+    entity: Option<String>,
+    message_zh: String,
+    message_en: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    clause: serde::de::IgnoredAny,
+    facts: serde_json::Value,
+}
+
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let f = FindingData::deserialize(d)?;
+        Ok(Finding::new(
+            f.rule,
+            f.severity,
+            f.doc_ids,
+            f.entity,
+            f.message_zh,
+            f.message_en,
+            f.facts,
+        ))
+    }
 }
 
 impl Finding {

@@ -81,7 +81,7 @@ pub mod time;
 
 pub use carry::{carried_into, carried_survivors, carry_merged_provenance, tombstones_by_survivor};
 pub use config::{Config, ConfigError, DEFAULT_TOML, GENERAL, Level, ParamValue, RuleConfig};
-pub use engine::{Engine, Loader, Recheck, check, check_device, is_workspace_doc};
+pub use engine::{Engine, Loader, Recheck, SavedEngine, check, check_device, is_workspace_doc};
 pub use finding::{Actor, Finding, Severity, sort_findings};
 pub use lifecycle::{
     Mark, Status, Tracked, holder_of, holds_finding_states, render_tracked, track, track_in,

@@ -22,10 +22,10 @@ use crate::rules::Extract;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Own {
     /// This file's claim ID.
-    claim: Name,
-    owner: Name,
-    since: Millis,
-    keys: claims::KeyList,
+    pub(super) claim: Name,
+    pub(super) owner: Name,
+    pub(super) since: Millis,
+    pub(super) keys: claims::KeyList,
 }
 
 #[derive(Default)]
@@ -33,10 +33,10 @@ pub(super) struct ClaimState {
     /// The strings below, each held once.
     pub(super) names: Names,
     /// Counted claims by claim ID.
-    claims: BTreeMap<Name, Counted>,
+    pub(super) claims: BTreeMap<Name, Counted>,
     /// Key hash → claims holding it.
     by_key: HashMap<Name, Vec<Name>>,
-    own: HashMap<DocId, Own>,
+    pub(super) own: HashMap<DocId, Own>,
     /// Key hash → the files holding it (nearly always one).
     own_by_key: HashMap<Name, Vec<DocId>>,
     /// Notices by the customer file they are about.
@@ -44,6 +44,36 @@ pub(super) struct ClaimState {
 }
 
 impl ClaimState {
+    /// A claim state as it was saved ([`super::saved`]), its indexes made again.
+    pub(super) fn restored(
+        names: Names,
+        claims: BTreeMap<Name, Counted>,
+        own: HashMap<DocId, Own>,
+        notices: HashMap<DocId, Vec<Finding>>,
+    ) -> ClaimState {
+        let mut state = ClaimState {
+            names,
+            claims,
+            ..ClaimState::default()
+        };
+        state.index_claims();
+        for (id, o) in own {
+            state.set_own(&id, Some(o));
+        }
+        state.notices = notices;
+        state
+    }
+
+    /// The index of the counted claims by key hash, made again.
+    fn index_claims(&mut self) {
+        self.by_key.clear();
+        for (doc, c) in &self.claims {
+            for (h, _) in &c.keys {
+                self.by_key.entry(h.clone()).or_default().push(doc.clone());
+            }
+        }
+    }
+
     /// Read the claims again; the key hashes of every claim that changed.
     pub(super) fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<Name> {
         let new = claims::counted(ctx, sales, &mut self.names);
@@ -58,13 +88,8 @@ impl ClaimState {
                 changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
             }
         }
-        self.by_key.clear();
-        for (doc, c) in &new {
-            for (h, _) in &c.keys {
-                self.by_key.entry(h.clone()).or_default().push(doc.clone());
-            }
-        }
         self.claims = new;
+        self.index_claims();
         self.names.prune();
         changed
     }

@@ -34,8 +34,10 @@ use crate::rules::{DocEval, Extract, workspace};
 mod claims;
 mod cross;
 mod lean;
+mod saved;
 
 pub use lean::Loader;
+pub use saved::SavedEngine;
 
 /// A small, fast, deterministic hasher (FxHash) for the engine's internal maps; their
 /// iteration order never reaches the output (findings are sorted).
@@ -78,7 +80,7 @@ impl Fx {
     }
 }
 
-type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<Fx>>;
 pub(crate) type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fx>>;
 
 struct Entry<S> {

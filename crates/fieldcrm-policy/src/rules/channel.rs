@@ -16,7 +16,7 @@ use crate::rule::RuleId as R;
 use crate::time::{Period, period_at};
 
 /// An exclusive territory of an active channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TerritoryEntry {
     pub id: String,
     /// Normalised (region, product line).
@@ -28,7 +28,7 @@ pub(crate) struct TerritoryEntry {
 }
 
 /// The signed agreement, as the unauthorised-sale rule needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AgreementInfo {
     pub signed_at: Millis,
     pub term_start: Millis,
@@ -38,7 +38,7 @@ pub(crate) struct AgreementInfo {
 }
 
 /// What the cross-document rules need from a channel record.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ChannelExtract {
     pub name: String,
     /// Effective status (an activation without authority counts as `prospect`).

@@ -98,7 +98,7 @@ impl<'a> Eval<'a> {
 }
 
 /// What the cross-document rules need from one document.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Extract {
     /// Nothing (workspace documents, tombstones).
     #[default]

@@ -24,7 +24,7 @@ fn files() -> (Document, Document) {
 }
 
 /// Write the claim of `file` into `sales` as `device`.
-fn claim(sales: &mut Document, file: &mut Document, device: &DeviceKey) {
+pub(crate) fn claim(sales: &mut Document, file: &mut Document, device: &DeviceKey) {
     let fieldcrm_model::Body::Customer(c) = file.snapshot().unwrap().body else {
         panic!("not a customer")
     };
@@ -35,7 +35,7 @@ fn claim(sales: &mut Document, file: &mut Document, device: &DeviceKey) {
     });
 }
 
-fn sales_with_claims() -> (Document, Document, Document) {
+pub(crate) fn sales_with_claims() -> (Document, Document, Document) {
     let (mut a, mut b) = files();
     let mut sales = sales_doc();
     claim(&mut sales, &mut a, &REP);

@@ -6,7 +6,7 @@ use fieldcrm_policy::{Config, Engine, check};
 use crate::support::*;
 
 /// A mixed set: duplicates, territory conflicts, orders through channels, overdue items.
-fn docs() -> Vec<Snapshot> {
+pub(crate) fn docs() -> Vec<Snapshot> {
     let mut out = workspace();
     for i in 0..12u8 {
         let mut c = if i % 3 == 0 {

@@ -14,5 +14,6 @@ mod engine;
 mod lifecycle;
 mod merge;
 mod rules;
+mod saved;
 mod signoff;
 mod support;

@@ -20,7 +20,9 @@ use crate::normalize;
 use crate::rule::RuleId as R;
 
 /// A key identifying the company behind a customer file (normalised).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub(crate) enum DupKey {
     /// 统一社会信用代码.
     CreditCode(String),
@@ -59,7 +61,7 @@ impl DupKey {
 }
 
 /// An order sold through a channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OrderRef {
     pub id: String,
     pub channel: String,
@@ -68,7 +70,7 @@ pub(crate) struct OrderRef {
 }
 
 /// What the cross-document rules need from a customer file.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CustomerExtract {
     pub name: String,
     /// Sorted, deduplicated.

@@ -1,0 +1,417 @@
+//! An engine's state as data ([`SavedEngine`]), so that a process that checks once (the
+//! `check` command) starts where the last one left off and evaluates only what changed
+//! since, instead of reading and evaluating every document again.
+//!
+//! What is kept: each document's findings, wake time and what the cross-document rules
+//! index (never its snapshot); the workspace documents as the engine holds them (a lean
+//! engine's Sales document without its claims); the cross-document findings; and the
+//! claim state, its strings written once and named by number. The hash indexes are made
+//! again from these when the engine is restored. The caller keeps the state with the
+//! state of the store it was computed from, and gives the restored engine what changed
+//! since ([`Engine::update_from`]), exactly as it would a long-lived one.
+
+use std::borrow::{Borrow, Cow};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use fieldcrm_model::{DeviceKey, DocId, Millis, Snapshot};
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::claims::{ClaimState, Own};
+use super::{Cross, Engine, Entry, HashMap, ordered};
+use crate::claims::{Counted, KeyList, Name, Names};
+use crate::config::Config;
+use crate::ctx::{Ctx, WsDocs};
+use crate::finding::Finding;
+use crate::rules::{DocEval, Extract};
+
+/// An engine's state: written from an engine ([`Engine::saved`]) once, straight from
+/// its maps, and read back as an owned value given to [`Engine::restore`]. Encode it
+/// with any serde format; the caller tells states of another build apart (this type's
+/// layout is not versioned).
+#[derive(Serialize, Deserialize)]
+pub struct SavedEngine<'a> {
+    holder: Option<Cow<'a, str>>,
+    now: Option<Millis>,
+    ws: Vec<Cow<'a, Snapshot>>,
+    sales_slim: bool,
+    docs: Seq<'a, SavedDoc<'a>>,
+    ws_findings: Cow<'a, [Finding]>,
+    ws_wake: Millis,
+    pairs: Vec<(Id<'a>, Id<'a>, Cow<'a, [Finding]>)>,
+    sale_findings: Vec<(Id<'a>, Cow<'a, [Finding]>)>,
+    claims: SavedClaims<'a>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedDoc<'a> {
+    id: Id<'a>,
+    record: bool,
+    findings: Cow<'a, [Finding]>,
+    wake: Millis,
+    extract: Cow<'a, Extract>,
+}
+
+/// The claim state; each string once, named by a number: even for the `n/2`th of
+/// `hashes` (a 32-hex string, kept as its 16 bytes: claim IDs and key hashes), odd for
+/// the `n/2`th of `text` (owners, kinds).
+#[derive(Serialize, Deserialize)]
+struct SavedClaims<'a> {
+    #[serde(with = "serde_bytes")]
+    hashes: Vec<u8>,
+    text: Vec<Cow<'a, str>>,
+    counted: Seq<'a, SavedClaim>,
+    own: Seq<'a, (Id<'a>, SavedClaim)>,
+    notices: Vec<(Id<'a>, Cow<'a, [Finding]>)>,
+}
+
+/// A counted claim (`id`: its claim ID) or a file's own claim material (`id`: the
+/// file's claim ID).
+#[derive(Serialize, Deserialize)]
+struct SavedClaim {
+    id: u32,
+    owner: u32,
+    since: Millis,
+    keys: Vec<(u32, u32)>,
+}
+
+/// A document ID, written as its 16 bytes.
+struct Id<'a>(Cow<'a, DocId>);
+
+impl Serialize for Id<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let bytes = fieldcrm_model::unhex(self.0.as_str())
+            .ok_or_else(|| S::Error::custom("a document ID that is not hex"))?;
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for Id<'_> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = serde_bytes::ByteBuf::deserialize(d)?;
+        fieldcrm_model::hex(&bytes)
+            .parse()
+            .map(|id| Id(Cow::Owned(id)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Id<'_> {
+    fn into_owned(self) -> DocId {
+        self.0.into_owned()
+    }
+}
+
+/// A sequence written straight from the engine's maps, one item at a time (no list of
+/// them made first: at 100,000 documents that list was tens of megabytes), and read
+/// back as a list.
+enum Seq<'a, T> {
+    Read(Vec<T>),
+    /// The items, once, and how many there are.
+    Write(RefCell<Option<Box<dyn Iterator<Item = T> + 'a>>>, usize),
+}
+
+impl<'a, T> Seq<'a, T> {
+    fn of<I: ExactSizeIterator<Item = T> + 'a>(items: I) -> Self {
+        let len = items.len();
+        Seq::Write(RefCell::new(Some(Box::new(items))), len)
+    }
+
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            Seq::Read(v) => v,
+            Seq::Write(items, _) => items.into_inner().into_iter().flatten().collect(),
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Seq<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Seq::Read(v) => v.serialize(s),
+            Seq::Write(items, len) => {
+                let items = items
+                    .borrow_mut()
+                    .take()
+                    .ok_or_else(|| S::Error::custom("a saved engine is written once"))?;
+                let mut seq = s.serialize_seq(Some(*len))?;
+                let mut written = 0;
+                for item in items {
+                    seq.serialize_element(&item)?;
+                    written += 1;
+                }
+                if written != *len {
+                    return Err(S::Error::custom("the engine changed while it was written"));
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Seq<'_, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::deserialize(d).map(Seq::Read)
+    }
+}
+
+/// Whether `s` is written as its 16 bytes (32 lowercase hex characters).
+fn is_hash(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The strings of the claim state numbered as they are first met (see [`SavedClaims`]).
+#[derive(Default)]
+struct Numbering<'a> {
+    hashes: Vec<u8>,
+    text: Vec<Cow<'a, str>>,
+    index: HashMap<&'a str, u32>,
+}
+
+impl<'a> Numbering<'a> {
+    fn add(&mut self, s: &'a str) {
+        if self.index.contains_key(s) {
+            return;
+        }
+        let n = if is_hash(s) {
+            let at = self.hashes.len() / 16;
+            self.hashes
+                .extend(fieldcrm_model::unhex(s).unwrap_or_default());
+            at * 2
+        } else {
+            self.text.push(Cow::Borrowed(s));
+            (self.text.len() - 1) * 2 + 1
+        };
+        self.index.insert(s, u32::try_from(n).unwrap_or(u32::MAX));
+    }
+
+    fn add_claim(&mut self, id: &'a str, owner: &'a str, keys: &'a KeyList) {
+        self.add(id);
+        self.add(owner);
+        for (h, k) in keys {
+            self.add(h);
+            self.add(k);
+        }
+    }
+}
+
+/// The numbers of the strings, for the claims written after them.
+struct Numbers<'a>(HashMap<&'a str, u32>);
+
+impl Numbers<'_> {
+    fn of(&self, s: &str) -> u32 {
+        self.0.get(s).copied().unwrap_or(u32::MAX)
+    }
+
+    fn claim(&self, id: &str, owner: &str, since: Millis, keys: &KeyList) -> SavedClaim {
+        SavedClaim {
+            id: self.of(id),
+            owner: self.of(owner),
+            since,
+            keys: keys.iter().map(|(h, k)| (self.of(h), self.of(k))).collect(),
+        }
+    }
+}
+
+/// The shared strings of a saved claim state, looked up by number; `None` for a number
+/// out of range (a damaged state: not restored).
+struct Named {
+    hashes: Vec<Name>,
+    text: Vec<Name>,
+}
+
+impl Named {
+    fn get(&self, n: u32) -> Option<Name> {
+        let at = usize::try_from(n / 2).ok()?;
+        match n % 2 {
+            0 => self.hashes.get(at),
+            _ => self.text.get(at),
+        }
+        .cloned()
+    }
+
+    fn keys(&self, keys: &[(u32, u32)]) -> Option<KeyList> {
+        let mut out: KeyList = keys
+            .iter()
+            .map(|(h, k)| Some((self.get(*h)?, self.get(*k)?)))
+            .collect::<Option<_>>()?;
+        // Looked up by binary search: sorted by hash, whatever was written.
+        out.sort();
+        Some(out)
+    }
+}
+
+fn borrowed<'a>(id: &'a DocId) -> Id<'a> {
+    Id(Cow::Borrowed(id))
+}
+
+impl<S: Borrow<Snapshot> + Send> Engine<S> {
+    /// The engine's state, borrowed from it, to be written once and later given to
+    /// [`Engine::restore`].
+    pub fn saved(&self) -> SavedEngine<'_> {
+        let docs = self.docs.iter().map(|(id, e)| SavedDoc {
+            id: borrowed(id),
+            record: e.record,
+            findings: Cow::Borrowed(&e.eval.findings),
+            wake: e.eval.wake,
+            extract: Cow::Borrowed(&e.eval.extract),
+        });
+        let c = &self.x.claims;
+        let mut n = Numbering::default();
+        for (id, k) in &c.claims {
+            n.add_claim(id, &k.owner, &k.keys);
+        }
+        for o in c.own.values() {
+            n.add_claim(&o.claim, &o.owner, &o.keys);
+        }
+        let numbers = Rc::new(Numbers(n.index));
+        let of = numbers.clone();
+        let counted = c
+            .claims
+            .iter()
+            .map(move |(id, k)| of.claim(id, &k.owner, k.since, &k.keys));
+        let own = c.own.iter().map(move |(id, o)| {
+            (
+                borrowed(id),
+                numbers.claim(&o.claim, &o.owner, o.since, &o.keys),
+            )
+        });
+        SavedEngine {
+            holder: self.holder.as_deref().map(Cow::Borrowed),
+            now: self.now,
+            ws: self
+                .workspace_docs()
+                .map(|s| Cow::Borrowed(s.borrow()))
+                .collect(),
+            sales_slim: self.sales_slim,
+            docs: Seq::of(docs),
+            ws_findings: Cow::Borrowed(&self.ws_findings),
+            ws_wake: self.ws_wake,
+            pairs: self
+                .x
+                .pairs
+                .iter()
+                .map(|((a, b), f)| (borrowed(a), borrowed(b), Cow::Borrowed(&f[..])))
+                .collect(),
+            sale_findings: self
+                .x
+                .sale_findings
+                .iter()
+                .map(|(id, f)| (borrowed(id), Cow::Borrowed(&f[..])))
+                .collect(),
+            claims: SavedClaims {
+                hashes: n.hashes,
+                text: n.text,
+                counted: Seq::of(counted),
+                own: Seq::of(own),
+                notices: c
+                    .notices
+                    .iter()
+                    .map(|(id, f)| (borrowed(id), Cow::Borrowed(&f[..])))
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl<S: Borrow<Snapshot> + From<Snapshot> + Send> Engine<S> {
+    /// A lean engine ([`Engine::lean`]) in the state `saved`, checking with the base
+    /// configuration `config` for the holding device `holder`, as the saved one did:
+    /// `None` when the state was saved for another holder or is damaged (a string
+    /// number out of range). The configuration is the caller's to keep the same.
+    pub fn restore(
+        config: Config,
+        holder: Option<&DeviceKey>,
+        saved: SavedEngine<'_>,
+    ) -> Option<Engine<S>> {
+        let holder = holder.map(DeviceKey::to_hex);
+        if saved.holder.as_deref() != holder.as_deref() {
+            return None;
+        }
+        let mut e = Engine::new(config).lean();
+        e.holder = holder;
+        let mut ws = WsDocs::default();
+        for s in saved.ws {
+            // Anything but a workspace document is not held there: a damaged state.
+            if ws.slot(S::from(s.into_owned())).is_some() {
+                return None;
+            }
+        }
+        e.ctx = Ctx::build(&e.base, &ws, e.holder.as_deref());
+        e.ws = ws;
+        e.sales_slim = saved.sales_slim;
+        e.now = saved.now;
+        e.ws_findings = saved.ws_findings.into_owned();
+        e.ws_wake = saved.ws_wake;
+        let mut x = Cross::default();
+        for d in saved.docs.into_vec() {
+            let id = d.id.into_owned();
+            let eval = DocEval {
+                findings: d.findings.into_owned(),
+                wake: d.wake,
+                extract: d.extract.into_owned(),
+            };
+            x.index(&id, &eval.extract);
+            if eval.wake != Millis::MAX {
+                e.wake_queue.entry(eval.wake).or_default().push(id.clone());
+            }
+            let mut entry = Entry::new(None);
+            entry.eval = eval;
+            entry.record = d.record;
+            e.docs.insert(id, entry);
+        }
+        for (a, b, f) in saved.pairs {
+            let (a, b) = ordered(&a.into_owned(), &b.into_owned());
+            x.partners.entry(a.clone()).or_default().insert(b.clone());
+            x.partners.entry(b.clone()).or_default().insert(a.clone());
+            x.pairs.insert((a, b), f.into_owned());
+        }
+        x.sale_findings = saved
+            .sale_findings
+            .into_iter()
+            .map(|(id, f)| (id.into_owned(), f.into_owned()))
+            .collect();
+        x.claims = restore_claims(saved.claims)?;
+        e.x = x;
+        Some(e)
+    }
+}
+
+fn restore_claims(saved: SavedClaims<'_>) -> Option<ClaimState> {
+    let mut names = Names::default();
+    let named = Named {
+        hashes: saved
+            .hashes
+            .chunks(16)
+            .map(|b| names.of(&fieldcrm_model::hex(b)))
+            .collect(),
+        text: saved.text.iter().map(|s| names.of(s)).collect(),
+    };
+    let mut counted: BTreeMap<Name, Counted> = BTreeMap::new();
+    for c in saved.counted.into_vec() {
+        let claim = Counted {
+            owner: named.get(c.owner)?,
+            since: c.since,
+            keys: named.keys(&c.keys)?,
+        };
+        counted.insert(named.get(c.id)?, claim);
+    }
+    let mut own: HashMap<DocId, Own> = HashMap::default();
+    for (id, c) in saved.own.into_vec() {
+        let o = Own {
+            claim: named.get(c.id)?,
+            owner: named.get(c.owner)?,
+            since: c.since,
+            keys: named.keys(&c.keys)?,
+        };
+        own.insert(id.into_owned(), o);
+    }
+    let notices = saved
+        .notices
+        .into_iter()
+        .map(|(id, f)| (id.into_owned(), f.into_owned()))
+        .collect();
+    Some(ClaimState::restored(names, counted, own, notices))
+}
