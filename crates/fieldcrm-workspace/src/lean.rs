@@ -11,6 +11,10 @@
 //!
 //! Like [`crate::live::Live`], it is brought up to date from the store's change log, so
 //! a check after a sync evaluates what the sync changed (and what the clock woke).
+//!
+//! Its state is kept between processes (`lean_state.rs`): a `check` starts from the
+//! last one's state and evaluates what changed since, instead of decoding and
+//! evaluating every snapshot again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -24,6 +28,9 @@ use crate::Result;
 use crate::live::{HeadsDiff, all_heads, diff_heads, heads_now};
 use crate::memo::Stamp;
 use crate::snapshots::snapshots_at;
+
+#[path = "lean_state.rs"]
+mod state;
 
 /// The findings of the last update, with their life once asked for.
 struct Checked {
@@ -48,6 +55,9 @@ pub(crate) struct Lean {
     /// Survivors the engine holds with authorship carried into them.
     carried: HashSet<DocId>,
     checked: Option<Checked>,
+    /// The generation of the state saved beside the store, if it is this one's
+    /// (nothing evaluated since it was saved or restored).
+    saved: Option<u64>,
 }
 
 impl Lean {
@@ -73,6 +83,7 @@ impl Lean {
             kept: HashMap::new(),
             carried: HashSet::new(),
             checked: None,
+            saved: None,
         };
         let all: Vec<DocId> = lean.heads.iter().map(|(id, _)| id.clone()).collect();
         lean.update(store, &all, &[], now)?;
@@ -130,14 +141,27 @@ impl Lean {
     ) -> Result<()> {
         let mut failed: Option<crate::Error> = None;
         let mut load = loader(store, &self.heads, &mut self.kept, &mut failed);
-        self.engine.update_from(changed, removed, now, &mut load);
+        let r = self.engine.update_from(changed, removed, now, &mut load);
         drop(load);
+        if r.evaluated > 0 || !changed.is_empty() || !removed.is_empty() {
+            self.saved = None;
+        }
         let survivors = survivors(&self.kept);
         let mut again: Vec<DocId> = survivors.union(&self.carried).cloned().collect();
-        if !again.is_empty() {
+        // With nothing read, every survivor was evaluated with its tombstones already
+        // (a document the clock woke is read with authorship carried into it).
+        let nothing_read = changed.is_empty() && removed.is_empty() && survivors == self.carried;
+        if !again.is_empty() && !nothing_read {
             again.sort();
             let mut load = loader(store, &self.heads, &mut self.kept, &mut failed);
-            self.engine.update_from(&again, &[], now, &mut load);
+            if self
+                .engine
+                .update_from(&again, &[], now, &mut load)
+                .evaluated
+                > 0
+            {
+                self.saved = None;
+            }
         }
         if let Some(e) = failed {
             return Err(e);
@@ -149,6 +173,11 @@ impl Lean {
             tracked: None,
         });
         Ok(())
+    }
+
+    /// Whether the state saved beside the store is this one.
+    pub(crate) fn is_saved(&self) -> bool {
+        self.saved == Some(self.generation)
     }
 
     /// Every finding of the last update.

@@ -42,6 +42,9 @@ pub struct Memo {
     /// ahead on a thread of its own (see `Engine::reading_ahead`): for a long-running
     /// process, whose memory matters more than a first call's time.
     one_batch_at_a_time: bool,
+    /// The lean engine's state is neither read from nor saved beside the store (see
+    /// `lean_state.rs`): for a long-running process, which keeps it in memory.
+    in_memory_only: bool,
 }
 
 #[derive(Default)]
@@ -127,17 +130,27 @@ fn checked<'s>(
     at: Option<Stamp>,
     device: Option<&DeviceKey>,
     now: Millis,
-    ahead: bool,
+    memo: &Memo,
 ) -> Result<Held<'s>> {
+    let (ahead, saving) = (memo.ahead(), memo.saving());
     if state.live.is_none() {
-        let l = match state.lean.take() {
+        let mut l = match state.lean.take() {
             Some(l) if l.is_for(device) && at.is_some() && l.stamp == at && l.fresh_at(now) => l,
             Some(mut l) if l.is_for(device) => {
                 l.refresh(store, at, now)?;
                 l
             }
-            _ => Lean::load(store, at, device, now, ahead)?,
+            _ => match saving
+                .then(|| Lean::restore(store, at, device, now, ahead))
+                .flatten()
+            {
+                Some(l) => l,
+                None => Lean::load(store, at, device, now, ahead)?,
+            },
         };
+        if saving {
+            l.save(store);
+        }
         return Ok(Held::Lean(state.lean.insert(l)));
     }
     let l = live(&mut state.live, store, at)?;
@@ -185,6 +198,11 @@ impl Memo {
         !self.one_batch_at_a_time
     }
 
+    /// Whether the lean engine's state is kept beside the store between processes.
+    fn saving(&self) -> bool {
+        !self.in_memory_only
+    }
+
     /// A new, empty memo.
     pub fn new() -> Self {
         Memo::default()
@@ -219,7 +237,7 @@ impl Memo {
             // A panic elsewhere while holding the lock: work without the memo.
             return Ok(Lean::load(store, None, device, now, ahead)?.findings());
         };
-        Ok(match checked(&mut state, store, at, device, now, ahead)? {
+        Ok(match checked(&mut state, store, at, device, now, self)? {
             Held::Live(c, _) => c.findings.clone(),
             Held::Lean(l) => l.findings(),
         })
@@ -237,7 +255,7 @@ impl Memo {
         let Ok(mut state) = self.state.lock() else {
             return Ok(Lean::load(store, None, device, now, ahead)?.tracked());
         };
-        Ok(match checked(&mut state, store, at, device, now, ahead)? {
+        Ok(match checked(&mut state, store, at, device, now, self)? {
             Held::Live(c, snaps) => {
                 if let Some(t) = &c.tracked {
                     return Ok(t.clone());
@@ -343,6 +361,7 @@ impl LiveCheck {
         LiveCheck {
             memo: Memo {
                 one_batch_at_a_time: true,
+                in_memory_only: true,
                 ..Memo::default()
             },
         }
