@@ -209,6 +209,11 @@ pub(crate) fn doc(ws: &Workspace, clock: &Clock, cmd: DocCmd) -> Result<()> {
                     mb(t.metadata_bytes + t.fragmented_bytes)
                 );
             }
+            let state = mb(s.engine_state_bytes);
+            say!(
+                zh: "规则检查状态（存储文件旁，供下次 check 使用）：{state:.1} MB",
+                en: "rules' state beside the store (for the next check): {state:.1} MB"
+            );
         }
         DocCmd::List { kind, json } => {
             let mut filter = Filter::default().tombstones(Tombstones::Include);

@@ -183,6 +183,11 @@ fn findings_that_appear_only_after_devices_merge() {
     for side in [&rep, &admin] {
         let (_, ids) = rules(side, &["--rule", "CUST-DUPLICATE"]);
         assert!(ids.is_empty(), "duplicate seen before the devices merged");
+        // Each check leaves the rules' state for the next one, which starts from it
+        // (every check below, after each sync and edit).
+        let stats: serde_json::Value =
+            serde_json::from_str(&side.ok(&["doc", "stats", "--json"])).unwrap();
+        assert!(stats["engine_state_bytes"].as_u64().unwrap() > 0, "{stats}");
     }
     sync_with(&rep, &admin);
     for side in [&rep, &admin] {

@@ -343,18 +343,23 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
     let cache = bytes("derived-v1");
     let docs_b = bytes("docs-v1") + bytes("changes-v1");
     let file = dev.file_bytes("workspace.redb");
+    let state = st
+        .get("engine_state_bytes")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     row(
         rows,
         format!("snapshot cache, {n} customers"),
         "≤ the size of the store",
         format!(
-            "cache {:.1} MB, documents and changes {:.1} MB, file {:.1} MB",
+            "cache {:.1} MB, documents and changes {:.1} MB, file {:.1} MB; the rules' state beside it {:.1} MB",
             cache as f64 / 1e6,
             docs_b as f64 / 1e6,
-            file as f64 / 1e6
+            file as f64 / 1e6,
+            state as f64 / 1e6
         ),
         Some(cache <= docs_b),
-        json!({"cache_bytes": cache, "docs_bytes": docs_b, "file_bytes": file, "tables": st.get("tables")}),
+        json!({"cache_bytes": cache, "docs_bytes": docs_b, "file_bytes": file, "engine_state_bytes": state, "tables": st.get("tables")}),
     );
 
     // Relay findings.

@@ -196,6 +196,9 @@ impl Workspace {
         }
         crate::shared::pass_done(store, &pass, generation, roster, &[]);
         crate::claims::forget(store, removed.iter().map(|r| &r.id));
+        if !removed.is_empty() {
+            crate::lean::forget_state(store);
+        }
         Ok(removed)
     }
 }
@@ -276,8 +279,13 @@ mod tests {
             .map(|id| (key(id), Some(b"[1,null]".to_vec())))
             .collect();
         crate::claims::keep(rep.store(), &rows);
+        // A check left the rules' state beside the store, with what it holds of them.
+        let _ = rep.all_findings(4_500).unwrap();
+        let state = rep.home().join("workspace.redb.engine-state");
+        assert!(state.exists());
         let roster = DocId::workspace(&DocKind::Roster);
         let after = rep.after_sync(&[refused.clone(), roster], 5_000).unwrap();
+        assert!(!state.exists(), "the state goes with the files");
         // The removed files' rows go with them; the kept file's stays.
         let left = rep
             .store()

@@ -183,6 +183,7 @@ impl Workspace {
                 None => {
                     store.delete(id).map_err(fieldcrm_store::Error::from)?;
                     crate::claims::forget(store, [id]);
+                    crate::lean::forget_state(store);
                 }
                 Some((data, sigs)) => drop(
                     store

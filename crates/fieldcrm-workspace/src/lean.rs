@@ -31,6 +31,7 @@ use crate::snapshots::snapshots_at;
 
 #[path = "lean_state.rs"]
 mod state;
+pub(crate) use state::{forget as forget_state, size as state_size};
 
 /// The findings of the last update, with their life once asked for.
 struct Checked {

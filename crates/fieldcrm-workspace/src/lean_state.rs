@@ -157,6 +157,19 @@ impl Lean {
     }
 }
 
+/// The size of the state file beside the store (0 when there is none).
+pub(crate) fn size(store: &Store) -> u64 {
+    std::fs::metadata(state_path(store)).map_or(0, |m| m.len())
+}
+
+/// Remove the state kept beside the store: after documents were deleted from it (they
+/// left the user's read scope), what it holds of them (names, keys, findings) goes
+/// too, as every row kept beside them in the store does. The next check reads every
+/// document.
+pub(crate) fn forget(store: &Store) {
+    let _ = std::fs::remove_file(state_path(store));
+}
+
 /// Every document's heads as written (see [`SavedLean`]), in ID order; `None` for
 /// anything else.
 fn heads_of(ids: &[u8], counts: &[u8], hashes: &[u8]) -> Option<Vec<(DocId, Vec<ChangeHash>)>> {

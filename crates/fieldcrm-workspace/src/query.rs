@@ -108,6 +108,8 @@ pub struct StorageSizes {
     pub file_bytes: u64,
     /// Each table (documents, changes, index, snapshot cache, ...).
     pub tables: Vec<fieldcrm_store::TableSize>,
+    /// Bytes of the rules' state kept beside the store for the next `check` (0: none).
+    pub engine_state_bytes: u64,
 }
 
 impl Workspace {
@@ -118,7 +120,11 @@ impl Workspace {
             .table_sizes()
             .map_err(|e| Error::Store(fieldcrm_store::Error::List(e)))?;
         let file_bytes = std::fs::metadata(store.path()).map_or(0, |m| m.len());
-        Ok(StorageSizes { file_bytes, tables })
+        Ok(StorageSizes {
+            file_bytes,
+            tables,
+            engine_state_bytes: crate::lean::state_size(store),
+        })
     }
 
     /// This device and its user.
