@@ -57,8 +57,17 @@ impl ClaimState {
             ..ClaimState::default()
         };
         state.index_claims();
+        // As `set_own` would, with nothing held before.
+        state.own.reserve(own.len());
+        state.own_by_key.reserve(own.len());
         for (id, o) in own {
-            state.set_own(&id, Some(o));
+            for (h, _) in &o.keys {
+                let files = state.own_by_key.entry(h.clone()).or_default();
+                if !files.contains(&id) {
+                    files.push(id.clone());
+                }
+            }
+            state.own.insert(id, o);
         }
         state.notices = notices;
         state
@@ -67,6 +76,7 @@ impl ClaimState {
     /// The index of the counted claims by key hash, made again.
     fn index_claims(&mut self) {
         self.by_key.clear();
+        self.by_key.reserve(self.claims.len());
         for (doc, c) in &self.claims {
             for (h, _) in &c.keys {
                 self.by_key.entry(h.clone()).or_default().push(doc.clone());
@@ -74,22 +84,65 @@ impl ClaimState {
         }
     }
 
-    /// Read the claims again; the key hashes of every claim that changed.
+    /// Read the claims again; the key hashes of every claim that appeared, changed or
+    /// went away. The claims counted before are kept where they are the same (at
+    /// 100,000 claims a sync changes a few hundred), and only the changed ones are
+    /// indexed again.
     pub(super) fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<Name> {
-        let new = claims::counted(ctx, sales, &mut self.names);
+        let ClaimState { names, claims, .. } = self;
+        // Claim ID → its value now (`None`: it no longer counts).
+        let mut changes: Vec<(Name, Option<Counted>)> = Vec::new();
+        // Both in claim ID order: walked together.
+        let mut before = claims.iter().peekable();
+        claims::each_counted(ctx, sales, |doc, owner, since, keys| {
+            while let Some((gone, _)) = before.next_if(|(d, _)| &***d < doc) {
+                changes.push((gone.clone(), None));
+            }
+            let same = before.next_if(|(d, _)| &***d == doc).is_some_and(|(_, c)| {
+                &*c.owner == owner
+                    && c.since == since
+                    && c.keys.len() == keys.len()
+                    && c.keys
+                        .iter()
+                        .zip(keys)
+                        .all(|((h, k), (h2, k2))| &**h == *h2 && &**k == *k2)
+            });
+            if !same {
+                let owner = names.of(owner);
+                let keys = keys.iter().map(|(h, k)| (names.of(h), names.of(k)));
+                let counted = Counted {
+                    owner,
+                    since,
+                    keys: keys.collect(),
+                };
+                changes.push((names.of(doc), Some(counted)));
+            }
+        });
+        changes.extend(before.map(|(gone, _)| (gone.clone(), None)));
         let mut changed: HashSet<Name> = HashSet::default();
-        for (doc, c) in &self.claims {
-            if new.get(doc) != Some(c) {
-                changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
+        if changes.is_empty() {
+            return changed;
+        }
+        for (doc, now) in changes {
+            if let Some(old) = self.claims.remove(&doc) {
+                for (h, _) in &old.keys {
+                    changed.insert(h.clone());
+                    if let Some(docs) = self.by_key.get_mut(h) {
+                        docs.retain(|d| d != &doc);
+                        if docs.is_empty() {
+                            self.by_key.remove(h);
+                        }
+                    }
+                }
+            }
+            if let Some(c) = now {
+                for (h, _) in &c.keys {
+                    changed.insert(h.clone());
+                    self.by_key.entry(h.clone()).or_default().push(doc.clone());
+                }
+                self.claims.insert(doc, c);
             }
         }
-        for (doc, c) in &new {
-            if self.claims.get(doc) != Some(c) {
-                changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
-            }
-        }
-        self.claims = new;
-        self.index_claims();
         self.names.prune();
         changed
     }

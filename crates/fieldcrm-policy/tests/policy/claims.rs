@@ -277,3 +277,43 @@ fn a_claim_arriving_later_updates_the_engine_like_a_full_check() {
     same(&engine, Vec::new(), &[id(2)]);
     assert!(engine.findings_for(&id(2)).is_empty());
 }
+
+/// The claims counted before and the claims now are compared in claim ID order: a claim
+/// that went away is let go whether it sorted before the others or after them all.
+#[test]
+fn a_removed_claim_is_let_go_wherever_it_sorts() {
+    let later = claim_id(WS, &id(2));
+    for sorts_first in [true, false] {
+        // rep1's file under an ID whose claim sorts before rep2's, then after it.
+        let n = (3..200)
+            .find(|n| (claim_id(WS, &id(*n)) < later) == sorts_first)
+            .unwrap();
+        let (_, mut b) = files();
+        let mut c = clean_customer("廣州華東機電有限公司");
+        c.created_at = NOW - 10 * DAY;
+        let mut a = customer_doc(id(n), &REP, &c);
+        let mut sales = sales_doc();
+        claim(&mut sales, &mut a, &REP);
+        claim(&mut sales, &mut b, &REP2);
+        let mut all = vec![
+            roster_doc().snapshot().unwrap(),
+            catalog_doc().snapshot().unwrap(),
+            sales.snapshot().unwrap(),
+            a.snapshot().unwrap(),
+            b.snapshot().unwrap(),
+        ];
+        let mut engine: Engine = Engine::new(Config::default());
+        engine.update(all.clone(), &[], NOW);
+        assert_eq!(notices(&engine.findings()).len(), 1, "rep2 is told");
+
+        let key = claim_id(WS, &id(n));
+        edit_as(&mut sales, &REP, |d| d.delete(&["claims", &key]).unwrap());
+        all[2] = sales.snapshot().unwrap();
+        engine.update(vec![all[2].clone()], &[], NOW);
+        assert!(
+            notices(&engine.findings()).is_empty(),
+            "first: {sorts_first}"
+        );
+        assert_eq!(engine.findings(), check(&all, &Config::default(), NOW));
+    }
+}
