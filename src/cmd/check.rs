@@ -59,6 +59,7 @@ pub(super) fn check(ctx: &Ctx, a: CheckArgs) -> Result<i32> {
             .iter()
             .any(|t| t.status.is_open() && t.finding.severity == sev)
     };
+    ctx.ws.before_exit();
     Ok(
         if open(Severity::Violation) || (a.strict && open(Severity::Warning)) {
             1

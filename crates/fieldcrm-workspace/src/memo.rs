@@ -193,6 +193,14 @@ fn live<'s>(kept: &'s mut Option<Live>, store: &Store, at: Option<Stamp>) -> Res
 }
 
 impl Memo {
+    /// Leave what is held to the process's end instead of freeing it (see
+    /// [`crate::Workspace::before_exit`]).
+    pub(crate) fn leave_to_exit(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            std::mem::forget(std::mem::take(&mut *s));
+        }
+    }
+
     /// Whether the lean engine reads a batch ahead (see [`Memo::one_batch_at_a_time`]).
     fn ahead(&self) -> bool {
         !self.one_batch_at_a_time

@@ -19,6 +19,16 @@ use crate::{Error, Msg, Result, Workspace};
 const MESSAGE_CHARS: usize = 500;
 
 impl Workspace {
+    /// For a command whose process ends next: the findings' engine and what else the
+    /// workspace keeps in memory are left for the system to take back at exit, not
+    /// freed one allocation at a time (5% of a `check` at 100,000 customers). The
+    /// store closes as usual. A memo shared with other handles is left alone.
+    pub fn before_exit(&self) {
+        if !self.shared_memo {
+            self.memo.leave_to_exit();
+        }
+    }
+
     /// Every finding with its life (open, acknowledged, waived, and the resolved ones
     /// whose states remain) at `now`, narrowed by `q`, in the canonical order.
     pub fn check_tracked(&self, q: &CheckQuery, now: Millis) -> Result<Vec<Tracked>> {
