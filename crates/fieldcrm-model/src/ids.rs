@@ -167,9 +167,15 @@ impl fmt::Debug for DeviceKey {
 #[error("`{0}` is not a device key (expected 64 hex characters)")]
 pub struct BadDeviceKey(pub String);
 
+/// The hex digits, by value.
+const HEX_DIGITS: [char; 16] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
+];
+
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
+    // Called for every ID a check's saved state holds: a table, not `from_digit`.
+    let digit = |n: u8| HEX_DIGITS.get(usize::from(n)).copied().unwrap_or('0');
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         s.push(digit(b >> 4));
@@ -178,20 +184,49 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The value of one hex digit (either case).
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Bytes from hex (either case); `None` if not hex.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    let digits = s.as_bytes().chunks_exact(2);
+    if !digits.remainder().is_empty() {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    digits
+        .map(|d| match d {
+            [hi, lo] => Some(hex_value(*hi)? << 4 | hex_value(*lo)?),
+            _ => None,
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_round_trips_and_unhex_rejects_what_is_not_hex() {
+        let all: Vec<u8> = (0..=255).collect();
+        let h = hex(&all);
+        assert_eq!(h.len(), 512);
+        assert!(h.starts_with("000102") && h.ends_with("fdfeff"));
+        assert_eq!(unhex(&h), Some(all.clone()));
+        assert_eq!(unhex(&h.to_uppercase()), Some(all));
+        assert_eq!(unhex(""), Some(vec![]));
+        for junk in [
+            "0", "é", "+f", "-1", "g0", "0x", " 1", "é0", "汉字", "ab\u{0}",
+        ] {
+            assert_eq!(unhex(junk), None, "{junk:?}");
+        }
+    }
 
     #[test]
     fn doc_ids_round_trip_and_reject_junk() {

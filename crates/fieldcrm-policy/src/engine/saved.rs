@@ -91,11 +91,30 @@ impl Serialize for Id<'_> {
 
 impl<'de> Deserialize<'de> for Id<'_> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bytes = serde_bytes::ByteBuf::deserialize(d)?;
-        fieldcrm_model::hex(&bytes)
-            .parse()
-            .map(|id| Id(Cow::Owned(id)))
-            .map_err(serde::de::Error::custom)
+        /// Read from the bytes where the format holds them (no list of them made first:
+        /// a state holds hundreds of thousands of IDs).
+        struct Bytes;
+        impl<'de> serde::de::Visitor<'de> for Bytes {
+            type Value = DocId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a document ID as its bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<DocId, E> {
+                fieldcrm_model::hex(v).parse().map_err(E::custom)
+            }
+            // Formats without a bytes type write them as a list of numbers.
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DocId, A::Error> {
+                let mut bytes = Vec::with_capacity(16);
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                self.visit_bytes(&bytes)
+            }
+        }
+        d.deserialize_bytes(Bytes).map(|id| Id(Cow::Owned(id)))
     }
 }
 
