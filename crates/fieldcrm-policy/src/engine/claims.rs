@@ -12,7 +12,7 @@ use fieldcrm_model::{Body, DocId, Millis, Snapshot};
 use serde_json::json;
 
 use super::{Engine, HashMap, HashSet};
-use crate::claims::{self, Counted, Name, Names};
+use crate::claims::{self, Counted, KeyList, Name, Names};
 use crate::ctx::Ctx;
 use crate::finding::Finding;
 use crate::rule::RuleId;
@@ -35,12 +35,37 @@ pub(super) struct ClaimState {
     /// Counted claims by claim ID.
     pub(super) claims: BTreeMap<Name, Counted>,
     /// Key hash → claims holding it.
-    by_key: HashMap<Name, Vec<Name>>,
+    by_key: KeyIndex<Name>,
     pub(super) own: HashMap<DocId, Own>,
     /// Key hash → the files holding it (nearly always one).
-    own_by_key: HashMap<Name, Vec<DocId>>,
+    own_by_key: KeyIndex<DocId>,
     /// Notices by the customer file they are about.
     pub(super) notices: HashMap<DocId, Vec<Finding>>,
+}
+
+/// Key hash → the claims or files holding it (nearly always one).
+type KeyIndex<V> = HashMap<Name, Vec<V>>;
+
+/// File `item` under each key hash of `keys`, once.
+fn index_keys<V: PartialEq + Clone>(index: &mut KeyIndex<V>, keys: &KeyList, item: &V) {
+    for (h, _) in keys {
+        let items = index.entry(h.clone()).or_default();
+        if !items.contains(item) {
+            items.push(item.clone());
+        }
+    }
+}
+
+/// Take `item` from under each key hash of `keys`; a key left with nothing goes.
+fn unindex_keys<V: PartialEq>(index: &mut KeyIndex<V>, keys: &KeyList, item: &V) {
+    for (h, _) in keys {
+        if let Some(items) = index.get_mut(h) {
+            items.retain(|x| x != item);
+            if items.is_empty() {
+                index.remove(h);
+            }
+        }
+    }
 }
 
 impl ClaimState {
@@ -61,12 +86,7 @@ impl ClaimState {
         state.own.reserve(own.len());
         state.own_by_key.reserve(own.len());
         for (id, o) in own {
-            for (h, _) in &o.keys {
-                let files = state.own_by_key.entry(h.clone()).or_default();
-                if !files.contains(&id) {
-                    files.push(id.clone());
-                }
-            }
+            index_keys(&mut state.own_by_key, &o.keys, &id);
             state.own.insert(id, o);
         }
         state.notices = notices;
@@ -78,9 +98,7 @@ impl ClaimState {
         self.by_key.clear();
         self.by_key.reserve(self.claims.len());
         for (doc, c) in &self.claims {
-            for (h, _) in &c.keys {
-                self.by_key.entry(h.clone()).or_default().push(doc.clone());
-            }
+            index_keys(&mut self.by_key, &c.keys, doc);
         }
     }
 
@@ -125,21 +143,12 @@ impl ClaimState {
         }
         for (doc, now) in changes {
             if let Some(old) = self.claims.remove(&doc) {
-                for (h, _) in &old.keys {
-                    changed.insert(h.clone());
-                    if let Some(docs) = self.by_key.get_mut(h) {
-                        docs.retain(|d| d != &doc);
-                        if docs.is_empty() {
-                            self.by_key.remove(h);
-                        }
-                    }
-                }
+                changed.extend(old.keys.iter().map(|(h, _)| h.clone()));
+                unindex_keys(&mut self.by_key, &old.keys, &doc);
             }
             if let Some(c) = now {
-                for (h, _) in &c.keys {
-                    changed.insert(h.clone());
-                    self.by_key.entry(h.clone()).or_default().push(doc.clone());
-                }
+                changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
+                index_keys(&mut self.by_key, &c.keys, &doc);
                 self.claims.insert(doc, c);
             }
         }
@@ -149,23 +158,11 @@ impl ClaimState {
 
     fn set_own(&mut self, id: &DocId, own: Option<Own>) {
         if let Some(old) = self.own.remove(id) {
-            for (h, _) in &old.keys {
-                if let Some(s) = self.own_by_key.get_mut(h) {
-                    s.retain(|x| x != id);
-                    if s.is_empty() {
-                        self.own_by_key.remove(h);
-                    }
-                }
-            }
+            unindex_keys(&mut self.own_by_key, &old.keys, id);
         }
         self.notices.remove(id);
         if let Some(own) = own {
-            for (h, _) in &own.keys {
-                let files = self.own_by_key.entry(h.clone()).or_default();
-                if !files.contains(id) {
-                    files.push(id.clone());
-                }
-            }
+            index_keys(&mut self.own_by_key, &own.keys, id);
             self.own.insert(id.clone(), own);
         }
     }
