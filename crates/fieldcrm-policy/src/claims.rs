@@ -23,7 +23,6 @@
 //! written (the owner's device writes it again after its next sync).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Sales, Snapshot};
 use sha2::{Digest, Sha256};
@@ -91,70 +90,82 @@ pub fn claim_for(workspace_id: &str, c: &Customer) -> Option<Claim> {
     })
 }
 
-/// A claim that counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Counted {
-    pub owner: Name,
-    pub since: Millis,
-    /// Key hash → kind, only keys written by someone who may (see [`KeyList`]).
-    pub keys: KeyList,
+/// A claim ID or key hash as the claim state holds it: the 16 bytes its 32 lowercase
+/// hex characters spell ([`hash16`]). The state is 200,000 claims at 100,000 customers;
+/// as plain values it is read and written as arrays, with no string to share, count
+/// or number.
+pub(crate) type Hash = [u8; 16];
+
+/// The value of a lowercase hex digit.
+fn lower_hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
 }
 
-/// Key hash → kind, sorted by hash: a claim has one to three keys, and a list holds
-/// them in a fiftieth of the memory of a map's node (the engine keeps one per claim and
-/// one per customer file: about 90 MB at 100,000 customers as maps).
-pub(crate) type KeyList = Vec<(Name, Name)>;
+/// The 16 bytes of a claim ID or key hash as written ([`key_hash`]: 32 lowercase hex);
+/// `None` for anything else (fieldcrm never writes it: such a claim or key does not
+/// count).
+pub(crate) fn hash16(s: &str) -> Option<Hash> {
+    let digits = s.as_bytes();
+    if digits.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let [hi, lo] = pair else {
+            return None;
+        };
+        *o = lower_hex(*hi)? << 4 | lower_hex(*lo)?;
+    }
+    Some(out)
+}
 
-/// A string the claim state holds many times over (a claim ID, a key hash, an owner, a
-/// kind), shared: one copy per distinct string ([`Names`]).
-pub(crate) type Name = Arc<str>;
+/// A key's kind; a kind fieldcrm does not write does not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Kind {
+    /// Listed in the order a notice names them.
+    CreditCode,
+    Name,
+    Phone,
+}
 
-/// The distinct strings of the claim state. Each claim's ID and key hashes are also in
-/// its customer file's own claim material, and 100,000 claims name a few owners and
-/// three kinds: held once, the engine's claim state is about half its size. Looked up
-/// with the engine's hasher (FxHash), not SipHash: several lookups per claim each time
-/// the claims are counted, 100,000 claims at a time.
-#[derive(Default)]
-pub(crate) struct Names(crate::engine::HashSet<Name>);
+impl Kind {
+    pub(crate) const ALL: [Kind; 3] = [Kind::CreditCode, Kind::Name, Kind::Phone];
 
-impl Names {
-    /// The shared copy of `s`.
-    pub(crate) fn of(&mut self, s: &str) -> Name {
-        if let Some(n) = self.0.get(s) {
-            return n.clone();
+    /// The kind written as `s`.
+    pub(crate) fn of(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// As written in a claim.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Kind::CreditCode => CREDIT_CODE,
+            Kind::Name => NAME,
+            Kind::Phone => PHONE,
         }
-        let n: Name = Arc::from(s);
-        self.0.insert(n.clone());
-        n
     }
 
-    /// Let go of the strings nothing else holds any more.
-    pub(crate) fn prune(&mut self) {
-        self.0.retain(|n| Arc::strong_count(n) > 1);
+    /// Chinese name.
+    pub(crate) fn zh(self) -> &'static str {
+        match self {
+            Kind::CreditCode => "统一社会信用代码",
+            Kind::Name => "公司名称",
+            Kind::Phone => "联系电话",
+        }
     }
 
-    /// Every string held, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Name> {
-        self.0.iter()
+    /// English name.
+    pub(crate) fn en(self) -> &'static str {
+        match self {
+            Kind::CreditCode => "credit code",
+            Kind::Name => "company name",
+            Kind::Phone => "phone number",
+        }
     }
-
-    /// How many strings are held.
-    pub(crate) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Room for `n` more strings.
-    pub(crate) fn reserve(&mut self, n: usize) {
-        self.0.reserve(n);
-    }
-}
-
-/// The kind `hash` has in `keys`.
-pub(crate) fn kind_of<'a>(keys: &'a KeyList, hash: &str) -> Option<&'a str> {
-    keys.binary_search_by(|(h, _)| (**h).cmp(hash))
-        .ok()
-        .and_then(|i| keys.get(i))
-        .map(|(_, kind)| &**kind)
 }
 
 /// Whether a device's write counts for a claim owned by `owner`.
@@ -268,32 +279,12 @@ pub(crate) fn each_counted<'s>(
     }
 }
 
-/// Chinese name of a key kind.
-pub(crate) fn kind_zh(kind: &str) -> &str {
-    match kind {
-        NAME => "公司名称",
-        CREDIT_CODE => "统一社会信用代码",
-        PHONE => "联系电话",
-        other => other,
-    }
-}
-
-/// English name of a key kind.
-pub(crate) fn kind_en(kind: &str) -> &str {
-    match kind {
-        NAME => "company name",
-        CREDIT_CODE => "credit code",
-        PHONE => "phone number",
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_key_list_is_looked_up_by_hash() {
+    fn hashes_and_kinds_are_read_only_as_written() {
         let c = customer(
             "廣州華東機電有限公司",
             Some("91440101MA5CXXXX1X"),
@@ -301,16 +292,25 @@ mod tests {
         );
         let map = customer_keys("ws", &c);
         assert_eq!(map.len(), 3);
-        let mut names = Names::default();
-        let list: KeyList = map
-            .iter()
-            .map(|(h, k)| (names.of(h), names.of(k)))
-            .collect();
         for (h, kind) in &map {
-            assert_eq!(kind_of(&list, h), Some(kind.as_str()));
+            let bytes = hash16(h).expect("a key hash");
+            assert_eq!(&fieldcrm_model::hex(&bytes), h);
+            assert_eq!(Kind::of(kind).map(Kind::as_str), Some(kind.as_str()));
         }
-        assert_eq!(kind_of(&list, "0123"), None);
-        assert_eq!(kind_of(&KeyList::new(), "0123"), None);
+        let h = map.keys().next().unwrap();
+        for junk in [
+            h.to_uppercase(),
+            h.chars().take(30).collect(),
+            format!("{h}0"),
+            format!("+{}", h.chars().skip(1).collect::<String>()),
+            "汉字".repeat(8),
+            String::new(),
+        ] {
+            assert_eq!(hash16(&junk), None, "{junk:?}");
+        }
+        for junk in ["", "Name", "email", "名称"] {
+            assert_eq!(Kind::of(junk), None, "{junk:?}");
+        }
     }
 
     fn customer(name: &str, code: Option<&str>, phone: Option<&str>) -> Customer {

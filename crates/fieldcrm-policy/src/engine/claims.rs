@@ -1,221 +1,143 @@
 //! The 撞单 notice in the incremental engine (see [`crate::claims`]).
 //!
-//! State: the counted claims of the Sales document with an index by key hash, and each
-//! live customer file's own keys with an index by key hash. A change to the Sales
-//! document re-reads the claims and re-checks only the customer files holding a key of a
-//! claim that appeared, changed or went away; a changed customer file re-checks itself.
+//! State: the counted claims of the Sales document, and each live customer file's own
+//! claim material, in two tables ([`super::claim_table`]). A change to the Sales document
+//! re-reads the claims and re-checks only the customer files holding a key of a claim
+//! that appeared, changed or went away; a changed customer file re-checks itself.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
-use fieldcrm_model::{Body, DocId, Millis, Snapshot};
+use fieldcrm_model::{Body, DocId, Snapshot};
 use serde_json::json;
 
+use super::claim_table::{Key, NewRec, Owners, Table};
 use super::{Engine, HashMap, HashSet};
-use crate::claims::{self, Counted, KeyList, Name, Names};
+use crate::claims::{self, Hash, Kind};
 use crate::ctx::Ctx;
 use crate::finding::Finding;
 use crate::rule::RuleId;
 use crate::rules::Extract;
 
-/// A live customer file's own claim material.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Own {
-    /// This file's claim ID.
-    pub(super) claim: Name,
-    pub(super) owner: Name,
-    pub(super) since: Millis,
-    pub(super) keys: claims::KeyList,
-}
+/// A live customer file's own claim material, until the claim state takes it.
+pub(super) type Own = NewRec;
 
 #[derive(Default)]
 pub(super) struct ClaimState {
-    /// The strings below, each held once.
-    pub(super) names: Names,
+    /// The owners the claims below name.
+    pub(super) owners: Owners,
     /// Counted claims by claim ID.
-    pub(super) claims: BTreeMap<Name, Counted>,
-    /// Key hash → claims holding it.
-    by_key: KeyIndex<Name>,
-    pub(super) own: HashMap<DocId, Own>,
-    /// Key hash → the files holding it (nearly always one).
-    own_by_key: KeyIndex<DocId>,
+    pub(super) counted: Table,
+    /// Each live customer file's own claim material, by document ID.
+    pub(super) own: Table,
     /// Notices by the customer file they are about.
     pub(super) notices: HashMap<DocId, Vec<Finding>>,
 }
 
-/// Key hash → the claims or files holding it (nearly always one).
-type KeyIndex<V> = HashMap<Name, Vec<V>>;
-
-/// File `item` under each key hash of `keys`, once.
-fn index_keys<V: PartialEq + Clone>(index: &mut KeyIndex<V>, keys: &KeyList, item: &V) {
-    for (h, _) in keys {
-        let items = index.entry(h.clone()).or_default();
-        if !items.contains(item) {
-            items.push(item.clone());
-        }
+/// Which kinds of key the configuration tells reps about.
+fn kind_on(ctx: &Ctx, kind: Kind) -> bool {
+    let p = &ctx.cfg.params;
+    match kind {
+        Kind::Name => p.claim_by_name,
+        Kind::CreditCode => p.claim_by_credit_code,
+        Kind::Phone => p.claim_by_phone,
     }
 }
 
-/// Take `item` from under each key hash of `keys`; a key left with nothing goes.
-fn unindex_keys<V: PartialEq>(index: &mut KeyIndex<V>, keys: &KeyList, item: &V) {
-    for (h, _) in keys {
-        if let Some(items) = index.get_mut(h) {
-            items.retain(|x| x != item);
-            if items.is_empty() {
-                index.remove(h);
-            }
-        }
-    }
-}
+/// The claims holding a key hash, with the key's kind in each.
+type Holders = HashMap<Hash, Vec<(Hash, Kind)>>;
 
 impl ClaimState {
-    /// A claim state as it was saved ([`super::saved`]), its indexes made again.
-    pub(super) fn restored(
-        names: Names,
-        claims: BTreeMap<Name, Counted>,
-        own: HashMap<DocId, Own>,
-        notices: HashMap<DocId, Vec<Finding>>,
-    ) -> ClaimState {
-        let mut state = ClaimState {
-            names,
-            claims,
-            ..ClaimState::default()
-        };
-        state.index_claims();
-        // As `set_own` would, with nothing held before.
-        state.own.reserve(own.len());
-        state.own_by_key.reserve(own.len());
-        for (id, o) in own {
-            index_keys(&mut state.own_by_key, &o.keys, &id);
-            state.own.insert(id, o);
-        }
-        state.notices = notices;
-        state
-    }
-
-    /// The index of the counted claims by key hash, made again.
-    fn index_claims(&mut self) {
-        self.by_key.clear();
-        self.by_key.reserve(self.claims.len());
-        for (doc, c) in &self.claims {
-            index_keys(&mut self.by_key, &c.keys, doc);
-        }
-    }
-
     /// Read the claims again; the key hashes of every claim that appeared, changed or
     /// went away. The claims counted before are kept where they are the same (at
-    /// 100,000 claims a sync changes a few hundred), and only the changed ones are
-    /// indexed again.
-    pub(super) fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<Name> {
-        let ClaimState { names, claims, .. } = self;
+    /// 100,000 claims a sync changes a few hundred).
+    pub(super) fn reload(&mut self, ctx: &Ctx, sales: Option<&Snapshot>) -> HashSet<Hash> {
+        let ClaimState {
+            owners, counted, ..
+        } = self;
         // Claim ID → its value now (`None`: it no longer counts).
-        let mut changes: Vec<(Name, Option<Counted>)> = Vec::new();
-        // Both in claim ID order: walked together.
-        let mut before = claims.iter().peekable();
-        claims::each_counted(ctx, sales, |doc, owner, since, keys| {
-            while let Some((gone, _)) = before.next_if(|(d, _)| &***d < doc) {
-                changes.push((gone.clone(), None));
+        let mut changes: Vec<(Hash, Option<NewRec>)> = Vec::new();
+        // Both in claim ID order (lowercase hex sorts as its bytes): walked together.
+        let mut before = counted.iter().peekable();
+        let mut keys: Vec<Key> = Vec::new();
+        claims::each_counted(ctx, sales, |doc, owner, since, written| {
+            // A claim ID or key fieldcrm would not write does not count.
+            let Some(id) = claims::hash16(doc) else {
+                return;
+            };
+            keys.clear();
+            keys.extend(written.iter().filter_map(|(h, k)| {
+                Some(Key {
+                    hash: claims::hash16(h)?,
+                    kind: Kind::of(k)?,
+                })
+            }));
+            while let Some(gone) = before.next_if(|r| r.id < id) {
+                changes.push((gone.id, None));
             }
-            let same = before.next_if(|(d, _)| &***d == doc).is_some_and(|(_, c)| {
-                &*c.owner == owner
-                    && c.since == since
-                    && c.keys.len() == keys.len()
-                    && c.keys
-                        .iter()
-                        .zip(keys)
-                        .all(|((h, k), (h2, k2))| &**h == *h2 && &**k == *k2)
+            let same = before.next_if(|r| r.id == id).is_some_and(|r| {
+                owners.name(r.owner) == owner
+                    && r.since == since
+                    && counted.keys_of(r) == keys.as_slice()
             });
             if !same {
-                let owner = names.of(owner);
-                let keys = keys.iter().map(|(h, k)| (names.of(h), names.of(k)));
-                let counted = Counted {
-                    owner,
-                    since,
-                    keys: keys.collect(),
-                };
-                changes.push((names.of(doc), Some(counted)));
+                let owner = owners.of(owner);
+                let keys = keys.clone();
+                changes.push((
+                    id,
+                    Some(NewRec {
+                        claim: id,
+                        owner,
+                        since,
+                        keys,
+                    }),
+                ));
             }
         });
-        changes.extend(before.map(|(gone, _)| (gone.clone(), None)));
-        let mut changed: HashSet<Name> = HashSet::default();
-        if changes.is_empty() {
-            return changed;
-        }
-        for (doc, now) in changes {
-            if let Some(old) = self.claims.remove(&doc) {
-                changed.extend(old.keys.iter().map(|(h, _)| h.clone()));
-                unindex_keys(&mut self.by_key, &old.keys, &doc);
-            }
-            if let Some(c) = now {
-                changed.extend(c.keys.iter().map(|(h, _)| h.clone()));
-                index_keys(&mut self.by_key, &c.keys, &doc);
-                self.claims.insert(doc, c);
-            }
-        }
-        self.names.prune();
+        changes.extend(before.map(|gone| (gone.id, None)));
+        let mut changed: HashSet<Hash> = HashSet::default();
+        counted.apply(changes, Some(&mut changed));
         changed
-    }
-
-    fn set_own(&mut self, id: &DocId, own: Option<Own>) {
-        if let Some(old) = self.own.remove(id) {
-            unindex_keys(&mut self.own_by_key, &old.keys, id);
-        }
-        self.notices.remove(id);
-        if let Some(own) = own {
-            index_keys(&mut self.own_by_key, &own.keys, id);
-            self.own.insert(id.clone(), own);
-        }
     }
 
     /// The notices on one customer file: one per earlier claim of another owner on
     /// another file sharing a key (earlier: smaller `since`, then smaller claim ID).
-    fn notices_for(&self, ctx: &Ctx, id: &DocId, own: &Own) -> Vec<Finding> {
-        let Some(sev) = ctx.cfg.params.claim_notice else {
+    fn notices_for(&self, ctx: &Ctx, id: &DocId, own: &Hash, holders: &Holders) -> Vec<Finding> {
+        let (Some(sev), Some(own)) = (ctx.cfg.params.claim_notice, self.own.get(own)) else {
             return Vec::new();
         };
-        let p = &ctx.cfg.params;
-        let kind_on = |k: &str| match k {
-            claims::NAME => p.claim_by_name,
-            claims::CREDIT_CODE => p.claim_by_credit_code,
-            claims::PHONE => p.claim_by_phone,
-            _ => false,
-        };
         // Other claim → the kinds it shares with this file.
-        let mut hits: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (h, kind) in &own.keys {
-            if !kind_on(kind) {
+        let mut hits: BTreeMap<Hash, Vec<Kind>> = BTreeMap::new();
+        for k in self.own.keys_of(own) {
+            if !kind_on(ctx, k.kind) {
                 continue;
             }
-            for doc in self.by_key.get(h).into_iter().flatten() {
-                let Some(c) = self.claims.get(doc) else {
+            for (doc, kind) in holders.get(&k.hash).into_iter().flatten() {
+                let Some(c) = self.counted.get(doc) else {
                     continue;
                 };
-                let earlier = (c.since, &**doc) < (own.since, &*own.claim);
-                if doc == &own.claim || c.owner == own.owner || !earlier {
-                    continue;
-                }
+                let earlier = (c.since, doc) < (own.since, &own.claim);
                 // The claim's own record of the kind must agree (a key hashed as a phone
                 // is not a name).
-                if claims::kind_of(&c.keys, h) != Some(&**kind) {
+                if doc == &own.claim || c.owner == own.owner || !earlier || *kind != k.kind {
                     continue;
                 }
-                let kinds = hits.entry(&**doc).or_default();
-                if !kinds.contains(&&**kind) {
-                    kinds.push(&**kind);
+                let kinds = hits.entry(*doc).or_default();
+                if !kinds.contains(kind) {
+                    kinds.push(*kind);
                 }
             }
         }
         hits.into_iter()
             .filter_map(|(doc, mut kinds)| {
-                let c = self.claims.get(doc)?;
-                kinds.sort_by_key(|k| match *k {
-                    claims::CREDIT_CODE => 0,
-                    claims::NAME => 1,
-                    _ => 2,
-                });
+                let c = self.counted.get(&doc)?;
+                // In the order a notice names them.
+                kinds.sort();
+                let doc = fieldcrm_model::hex(&doc);
                 let date = ctx.date(c.since);
-                let zh: Vec<&str> = kinds.iter().map(|k| claims::kind_zh(k)).collect();
-                let en: Vec<&str> = kinds.iter().map(|k| claims::kind_en(k)).collect();
+                let zh: Vec<&str> = kinds.iter().map(|k| k.zh()).collect();
+                let en: Vec<&str> = kinds.iter().map(|k| k.en()).collect();
+                let matched: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
                 Some(Finding::new(
                     RuleId::CustDuplicate,
                     sev,
@@ -234,7 +156,7 @@ impl ClaimState {
                         "claim": doc,
                         "since": c.since,
                         "date": date,
-                        "matched": kinds,
+                        "matched": matched,
                     }),
                 ))
             })
@@ -249,20 +171,15 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
     pub(super) fn claims_update(
         &mut self,
         dirty: Option<&HashSet<DocId>>,
-        changed_keys: &HashSet<Name>,
+        changed_keys: &HashSet<Hash>,
     ) {
-        let mut affected: HashSet<DocId> = HashSet::default();
-        if dirty.is_some() {
-            for h in changed_keys {
-                if let Some(ids) = self.x.claims.own_by_key.get(h) {
-                    affected.extend(ids.iter().cloned());
-                }
-            }
-        }
         let ids: Vec<DocId> = match dirty {
             None => self.docs.keys().cloned().collect(),
             Some(set) => set.iter().cloned().collect(),
         };
+        let mut own_changes = Vec::with_capacity(ids.len());
+        // File → its document ID as the own table holds it.
+        let mut affected: HashMap<Hash, DocId> = HashMap::default();
         for id in ids {
             // Every document in `ids` was evaluated in this update (or is gone).
             let own = self
@@ -270,21 +187,50 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
                 .get_mut(&id)
                 .and_then(|e| e.own.take())
                 .map(|o| *o);
-            self.x.claims.set_own(&id, own);
-            affected.insert(id);
+            self.x.claims.notices.remove(&id);
+            if let Some(h) = claims::hash16(id.as_str()) {
+                own_changes.push((h, own));
+                affected.insert(h, id);
+            }
         }
-        for id in affected {
-            let Some(own) = self.x.claims.own.get(&id) else {
-                continue;
-            };
-            let found = self.x.claims.notices_for(&self.ctx, &id, own);
+        let c = &mut self.x.claims;
+        c.own.apply(own_changes, None);
+        if dirty.is_some() {
+            for files in c.own.holding(changed_keys).into_values() {
+                for (h, _) in files {
+                    if let Some(id) = id_of(&h) {
+                        affected.entry(h).or_insert(id);
+                    }
+                }
+            }
+        }
+        if self.ctx.cfg.params.claim_notice.is_none() {
+            return;
+        }
+        // Every key of the affected files that may make a notice, and the claims holding
+        // them.
+        let mut wanted: HashSet<Hash> = HashSet::default();
+        for h in affected.keys() {
+            if let Some(r) = c.own.get(h) {
+                let keys = c.own.keys_of(r).iter();
+                wanted.extend(keys.filter(|k| kind_on(&self.ctx, k.kind)).map(|k| k.hash));
+            }
+        }
+        let holders = c.counted.holding(&wanted);
+        for (h, id) in affected {
+            let found = c.notices_for(&self.ctx, &id, &h, &holders);
             if found.is_empty() {
-                self.x.claims.notices.remove(&id);
+                c.notices.remove(&id);
             } else {
-                self.x.claims.notices.insert(id, found);
+                c.notices.insert(id, found);
             }
         }
     }
+}
+
+/// The document ID a table holds as `h`.
+fn id_of(h: &Hash) -> Option<DocId> {
+    fieldcrm_model::hex(h).parse().ok()
 }
 
 /// A live customer file's claim material (its owner, created time and keys), read when
@@ -292,7 +238,7 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
 /// files without an owner (whose extract is not a customer's).
 pub(super) fn own_claim(
     ctx: &Ctx,
-    names: &mut Names,
+    owners: &mut Owners,
     extract: &Extract,
     snap: &Snapshot,
 ) -> Option<Own> {
@@ -305,13 +251,18 @@ pub(super) fn own_claim(
     let owner = c.owner_id()?;
     let ws = &ctx.auth.effective.workspace_id;
     Some(Own {
-        claim: names.of(&claims::claim_id(ws, &snap.id)),
-        owner: names.of(owner),
+        claim: claims::hash16(&claims::claim_id(ws, &snap.id))?,
+        owner: owners.of(owner),
         since: c.created_at,
         // From the map's order: sorted by hash.
         keys: claims::customer_keys(ws, c)
             .iter()
-            .map(|(h, k)| (names.of(h), names.of(k)))
+            .filter_map(|(h, k)| {
+                Some(Key {
+                    hash: claims::hash16(h)?,
+                    kind: Kind::of(k)?,
+                })
+            })
             .collect(),
     })
 }

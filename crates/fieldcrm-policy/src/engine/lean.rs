@@ -186,7 +186,7 @@ fn evaluate<S: Borrow<Snapshot>>(
     entry.eval = eval_doc(ctx, snap, now);
     entry.record = matches!(snap.body, Body::Customer(_) | Body::Channel(_));
     entry.own =
-        claims::own_claim(ctx, &mut x.claims.names, &entry.eval.extract, snap).map(Box::new);
+        claims::own_claim(ctx, &mut x.claims.owners, &entry.eval.extract, snap).map(Box::new);
     if entry.eval.wake != Millis::MAX {
         wake_queue
             .entry(entry.eval.wake)

@@ -31,6 +31,7 @@ use crate::rules::channel::ChannelExtract;
 use crate::rules::customer::CustomerExtract;
 use crate::rules::{DocEval, Extract, workspace};
 
+mod claim_table;
 mod claims;
 mod cross;
 mod lean;
@@ -552,7 +553,7 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
     /// Count the Sales document's claims again (before any document is evaluated, so a
     /// lean engine holds the Sales document without them from then on); the key hashes
     /// of the claims that changed.
-    fn reload_claims(&mut self) -> HashSet<crate::claims::Name> {
+    fn reload_claims(&mut self) -> HashSet<crate::claims::Hash> {
         let sales = self.ws.sales.as_ref().map(Borrow::borrow);
         let changed = self.x.claims.reload(&self.ctx, sales);
         if let (Some(slim), Some(s)) = (self.slim, self.ws.sales.as_ref())

@@ -12,17 +12,14 @@
 
 use std::borrow::{Borrow, Cow};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::rc::Rc;
-use std::sync::Arc;
 
 use fieldcrm_model::{DeviceKey, DocId, Millis, Snapshot};
 use serde::ser::{Error as _, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::claims::{ClaimState, Own};
-use super::{Cross, Engine, Entry, HashMap, ordered};
-use crate::claims::{Counted, KeyList, Name, Names};
+use super::claim_table::{Owners, Table};
+use super::claims::ClaimState;
+use super::{Cross, Engine, Entry, ordered};
 use crate::config::Config;
 use crate::ctx::{Ctx, WsDocs};
 use crate::finding::Finding;
@@ -55,27 +52,22 @@ struct SavedDoc<'a> {
     extract: Cow<'a, Extract>,
 }
 
-/// The claim state; each string once, named by a number: even for the `n/2`th of
-/// `hashes` (a 32-hex string, kept as its 16 bytes: claim IDs and key hashes), odd for
-/// the `n/2`th of `text` (owners, kinds).
+/// The claim state: the owners its claims name (numbered by their place here) and its
+/// two tables as bytes ([`Table::write`]).
 #[derive(Serialize, Deserialize)]
 struct SavedClaims<'a> {
-    #[serde(with = "serde_bytes")]
-    hashes: Vec<u8>,
-    text: Vec<Cow<'a, str>>,
-    counted: Seq<'a, SavedClaim>,
-    own: Seq<'a, (Id<'a>, SavedClaim)>,
+    owners: Vec<Cow<'a, str>>,
+    counted: SavedTable,
+    own: SavedTable,
     notices: Vec<(Id<'a>, Cow<'a, [Finding]>)>,
 }
 
-/// A counted claim (`id`: its claim ID) or a file's own claim material (`id`: the
-/// file's claim ID).
 #[derive(Serialize, Deserialize)]
-struct SavedClaim {
-    id: u32,
-    owner: u32,
-    since: Millis,
-    keys: Vec<(u32, u32)>,
+struct SavedTable {
+    #[serde(with = "serde_bytes")]
+    recs: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    keys: Vec<u8>,
 }
 
 /// A document ID, written as its 16 bytes.
@@ -177,96 +169,6 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Seq<'_, T> {
     }
 }
 
-/// Whether `s` is written as its 16 bytes (32 lowercase hex characters).
-fn is_hash(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// The strings of the claim state numbered (see [`SavedClaims`]): each distinct string
-/// the state holds, from its set of shared strings ([`Names`]).
-#[derive(Default)]
-struct Numbering<'a> {
-    hashes: Vec<u8>,
-    text: Vec<Cow<'a, str>>,
-}
-
-/// The numbers of the shared strings, by the address of the one copy each: the state's
-/// strings are all from its set of them, so a lookup hashes a pointer, not the string
-/// (hashing some 500,000 strings of 32 characters was a fifth of a `check`).
-struct Numbers(HashMap<usize, u32>);
-
-/// The address of a shared string's one copy.
-fn address(s: &Name) -> usize {
-    Arc::as_ptr(s).cast::<u8>() as usize
-}
-
-impl<'a> Numbering<'a> {
-    /// Every string of `names` something else still holds, numbered.
-    fn of(names: &'a Names) -> (Numbering<'a>, Numbers) {
-        let mut n = Numbering::default();
-        let mut index = HashMap::default();
-        index.reserve(names.len());
-        for s in names.iter().filter(|s| Arc::strong_count(s) > 1) {
-            let at = if is_hash(s) {
-                let at = n.hashes.len() / 16;
-                n.hashes
-                    .extend(fieldcrm_model::unhex(s).unwrap_or_default());
-                at * 2
-            } else {
-                n.text.push(Cow::Borrowed(&**s));
-                (n.text.len() - 1) * 2 + 1
-            };
-            index.insert(address(s), u32::try_from(at).unwrap_or(u32::MAX));
-        }
-        (n, Numbers(index))
-    }
-}
-
-impl Numbers {
-    /// The number of a shared string; one not from the set gets none that restores (the
-    /// next check then reads every document).
-    fn of(&self, s: &Name) -> u32 {
-        self.0.get(&address(s)).copied().unwrap_or(u32::MAX)
-    }
-
-    fn claim(&self, id: &Name, owner: &Name, since: Millis, keys: &KeyList) -> SavedClaim {
-        SavedClaim {
-            id: self.of(id),
-            owner: self.of(owner),
-            since,
-            keys: keys.iter().map(|(h, k)| (self.of(h), self.of(k))).collect(),
-        }
-    }
-}
-
-/// The shared strings of a saved claim state, looked up by number; `None` for a number
-/// out of range (a damaged state: not restored).
-struct Named {
-    hashes: Vec<Name>,
-    text: Vec<Name>,
-}
-
-impl Named {
-    fn get(&self, n: u32) -> Option<Name> {
-        let at = usize::try_from(n / 2).ok()?;
-        match n % 2 {
-            0 => self.hashes.get(at),
-            _ => self.text.get(at),
-        }
-        .cloned()
-    }
-
-    fn keys(&self, keys: &[(u32, u32)]) -> Option<KeyList> {
-        let mut out: KeyList = keys
-            .iter()
-            .map(|(h, k)| Some((self.get(*h)?, self.get(*k)?)))
-            .collect::<Option<_>>()?;
-        // Looked up by binary search: sorted by hash, whatever was written.
-        out.sort();
-        Some(out)
-    }
-}
-
 fn borrowed<'a>(id: &'a DocId) -> Id<'a> {
     Id(Cow::Borrowed(id))
 }
@@ -283,19 +185,12 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
             extract: Cow::Borrowed(&e.eval.extract),
         });
         let c = &self.x.claims;
-        let (n, numbers) = Numbering::of(&c.names);
-        let numbers = Rc::new(numbers);
-        let of = numbers.clone();
-        let counted = c
-            .claims
-            .iter()
-            .map(move |(id, k)| of.claim(id, &k.owner, k.since, &k.keys));
-        let own = c.own.iter().map(move |(id, o)| {
-            (
-                borrowed(id),
-                numbers.claim(&o.claim, &o.owner, o.since, &o.keys),
-            )
-        });
+        // Owners no claim names any more are left out, and the rest numbered again.
+        let (owners, renumbered) = c.owners.in_use(&[&c.counted, &c.own]);
+        let table = |t: &Table| {
+            let (recs, keys) = t.write(|n| renumbered.get(n as usize).copied().unwrap_or(u32::MAX));
+            SavedTable { recs, keys }
+        };
         SavedEngine {
             holder: self.holder.as_deref().map(Cow::Borrowed),
             now: self.now,
@@ -320,10 +215,9 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
                 .map(|(id, f)| (borrowed(id), Cow::Borrowed(&f[..])))
                 .collect(),
             claims: SavedClaims {
-                hashes: n.hashes,
-                text: n.text,
-                counted: Seq::of(counted),
-                own: Seq::of(own),
+                owners: owners.into_iter().map(Cow::Borrowed).collect(),
+                counted: table(&c.counted),
+                own: table(&c.own),
                 notices: c
                     .notices
                     .iter()
@@ -398,39 +292,18 @@ impl<S: Borrow<Snapshot> + From<Snapshot> + Send> Engine<S> {
 }
 
 fn restore_claims(saved: SavedClaims<'_>) -> Option<ClaimState> {
-    let mut names = Names::default();
-    names.reserve(saved.hashes.len() / 16 + saved.text.len());
-    let named = Named {
-        hashes: saved
-            .hashes
-            .chunks(16)
-            .map(|b| names.of(&fieldcrm_model::hex(b)))
-            .collect(),
-        text: saved.text.iter().map(|s| names.of(s)).collect(),
-    };
-    let mut counted: BTreeMap<Name, Counted> = BTreeMap::new();
-    for c in saved.counted.into_vec() {
-        let claim = Counted {
-            owner: named.get(c.owner)?,
-            since: c.since,
-            keys: named.keys(&c.keys)?,
-        };
-        counted.insert(named.get(c.id)?, claim);
-    }
-    let mut own: HashMap<DocId, Own> = HashMap::default();
-    for (id, c) in saved.own.into_vec() {
-        let o = Own {
-            claim: named.get(c.id)?,
-            owner: named.get(c.owner)?,
-            since: c.since,
-            keys: named.keys(&c.keys)?,
-        };
-        own.insert(id.into_owned(), o);
-    }
+    let owners = Owners::read(saved.owners.iter().map(|s| &**s))?;
+    let counted = Table::read(&saved.counted.recs, &saved.counted.keys, owners.len())?;
+    let own = Table::read(&saved.own.recs, &saved.own.keys, owners.len())?;
     let notices = saved
         .notices
         .into_iter()
         .map(|(id, f)| (id.into_owned(), f.into_owned()))
         .collect();
-    Some(ClaimState::restored(names, counted, own, notices))
+    Some(ClaimState {
+        owners,
+        counted,
+        own,
+        notices,
+    })
 }

@@ -317,3 +317,51 @@ fn a_removed_claim_is_let_go_wherever_it_sorts() {
         assert_eq!(engine.findings(), check(&all, &Config::default(), NOW));
     }
 }
+
+/// Claim IDs and key hashes are 32 lowercase hex characters, and kinds one of three:
+/// anything else was not written by fieldcrm and does not count (nor stop the rest).
+#[test]
+fn a_claim_or_key_fieldcrm_does_not_write_does_not_count() {
+    let (a, mut b) = files();
+    let fieldcrm_model::Body::Customer(c) = a.snapshot().unwrap().body else {
+        panic!("not a customer")
+    };
+    let real = claim_for(WS, &c).unwrap();
+    let id_a = claim_id(WS, a.id());
+    for key in [id_a.to_uppercase(), "华东".to_string(), "0123".to_string()] {
+        let mut sales = sales_doc();
+        edit_as(&mut sales, &REP, |d| {
+            d.put_new_object(&["claims", &key], &real).unwrap()
+        });
+        assert!(
+            notices(&view(&mut sales, &mut [&mut b])).is_empty(),
+            "{key:?}"
+        );
+    }
+    let name = real
+        .keys
+        .iter()
+        .find(|(_, k)| k.as_str() == "name")
+        .map(|(h, _)| h.clone())
+        .unwrap();
+    let with_keys = |keys: &[(&str, &str)]| {
+        let mut cl = real.clone();
+        cl.keys = keys
+            .iter()
+            .map(|(h, k)| (h.to_string(), k.to_string()))
+            .collect();
+        let mut sales = sales_doc();
+        edit_as(&mut sales, &REP, |d| {
+            d.put_new_object(&["claims", &id_a], &cl).unwrap()
+        });
+        sales
+    };
+    let upper = name.to_uppercase();
+    let mut sales = with_keys(&[(&upper, "name"), (&name, "email"), ("名称", "name")]);
+    assert!(notices(&view(&mut sales, &mut [&mut b])).is_empty());
+    let mut sales = with_keys(&[(&upper, "name"), (&name, "name"), ("名称", "name")]);
+    let found = view(&mut sales, &mut [&mut b]);
+    let n = notices(&found);
+    assert_eq!(n.len(), 1, "{found:#?}");
+    assert_eq!(n[0].facts["matched"], serde_json::json!(["name"]));
+}

@@ -118,9 +118,9 @@ fn a_state_of_another_holder_or_damaged_is_not_restored() {
         };
         let _ = Engine::<Snapshot>::restore(Config::default(), None, saved);
     }
-    // A string number out of range: not restored.
+    // An owner number out of range: not restored.
     let mut v = serde_json::to_value(run.engine.saved()).unwrap();
-    let names = v["claims"]["text"].as_array_mut().unwrap();
+    let names = v["claims"]["owners"].as_array_mut().unwrap();
     assert!(!names.is_empty());
     names.pop();
     let damaged: SavedEngine<'static> = serde_json::from_value(v).unwrap();
