@@ -41,8 +41,8 @@ pub use document::{Body, DocError, Document, Snapshot, Summary, change_time_ms, 
 pub use fields::{Field, FieldState, Stamp};
 pub use finding_state::{FINDING_STATES, FindingState};
 pub use ids::{
-    BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, new_entity_id, short_id,
-    unhex,
+    BadDeviceKey, BadId, DeviceKey, DocId, ID_HEX_LEN, SHORT_LEN, hex, hex16, new_entity_id,
+    short_id, unhex,
 };
 pub use invitation::{Enrolment, Invitation, InviteCode};
 pub use lang::Lang;

@@ -24,7 +24,7 @@
 
 use std::collections::BTreeMap;
 
-use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Sales, Snapshot};
+use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Snapshot};
 use sha2::{Digest, Sha256};
 
 use crate::ctx::Ctx;
@@ -96,41 +96,10 @@ pub fn claim_for(workspace_id: &str, c: &Customer) -> Option<Claim> {
 /// or number.
 pub(crate) type Hash = [u8; 16];
 
-/// Each byte's value as a lowercase hex digit; 16 for any other byte.
-#[allow(
-    clippy::indexing_slicing,
-    reason = "evaluated as the crate builds: an index out of range fails the build"
-)]
-const LOWER_HEX: [u8; 256] = {
-    let mut t = [16u8; 256];
-    let mut d = 0u8;
-    while d < 16 {
-        let c = if d < 10 { b'0' + d } else { b'a' + d - 10 };
-        t[c as usize] = d;
-        d += 1;
-    }
-    t
-};
-
 /// The 16 bytes of a claim ID or key hash as written ([`key_hash`]: 32 lowercase hex),
 /// or of a document ID; `None` for anything else (fieldcrm never writes it: such a
-/// claim or key does not count). By table: a check reads some 300,000 of them.
-pub(crate) fn hash16(s: &str) -> Option<Hash> {
-    let digits: &[u8; 32] = s.as_bytes().try_into().ok()?;
-    let value = |c: u8| LOWER_HEX.get(usize::from(c)).copied().unwrap_or(16);
-    let mut out = [0u8; 16];
-    let mut bad = 0u8;
-    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let (hi, lo) = match pair {
-            [hi, lo] => (value(*hi), value(*lo)),
-            _ => (16, 16),
-        };
-        bad |= hi | lo;
-        *o = hi << 4 | lo;
-    }
-    // Only a byte that is not a digit has the bit of 16.
-    (bad & 16 == 0).then_some(out)
-}
+/// claim or key does not count).
+pub(crate) use fieldcrm_model::hex16 as hash16;
 
 /// A key's kind; a kind fieldcrm does not write does not count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -191,26 +160,7 @@ fn writer_ok(ctx: &Ctx, actor: &str, owner: &str) -> bool {
 /// concurrent claim values are settled by the rules, never reported).
 pub(crate) fn without_claims(snap: &Snapshot) -> Snapshot {
     let body = match &snap.body {
-        Body::Sales(s) => {
-            let Sales {
-                kind,
-                schema_version,
-                targets,
-                reports,
-                finding_states,
-                claims: _,
-                removed,
-            } = s;
-            Body::Sales(Sales {
-                kind: kind.clone(),
-                schema_version: *schema_version,
-                targets: targets.clone(),
-                reports: reports.clone(),
-                finding_states: finding_states.clone(),
-                claims: BTreeMap::new(),
-                removed: removed.clone(),
-            })
-        }
+        Body::Sales(s) => Body::Sales(s.without_claims()),
         other => other.clone(),
     };
     Snapshot {

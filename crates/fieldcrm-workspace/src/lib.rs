@@ -21,6 +21,7 @@ mod lean;
 mod live;
 mod memo;
 mod merge;
+mod packed_claims;
 use fieldcrm_model::par;
 mod pending;
 mod query;

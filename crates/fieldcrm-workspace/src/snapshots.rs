@@ -109,6 +109,10 @@ const SNAPSHOT_CACHE_TAG: &str = env!("FIELDCRM_SNAPSHOT_TAG");
 /// dictionary) is simply recomputed.
 const SNAPSHOT_CACHE_FORMAT: &[u8] = b"\nmsgpack+deflate+dict\n";
 
+/// The encoding of a Sales snapshot's row whose claims are records
+/// ([`encode_snapshot`]).
+const PACKED_FORMAT: &[u8] = b"\nclaims+msgpack+deflate+dict\n";
+
 /// The preset dictionary the rows are deflated with: the MessagePack of typical
 /// snapshots (the field names, kinds and provenance entries every customer file repeats),
 /// so that a row of a few hundred bytes does not spell them out again. Made from the
@@ -127,14 +131,27 @@ const SNAPSHOT_LEVEL: u32 = 3;
 /// skipped when empty cannot shift the others, as it could without names), deflated
 /// with [`SNAPSHOT_DICT`]. An empty row (it cannot happen for these types in memory) is
 /// simply recomputed next time.
+///
+/// The Sales snapshot's row ([`PACKED_FORMAT`]) holds its claims as records first
+/// ([`crate::packed_claims`]): the length of those, them, then the rest of the snapshot
+/// as above.
 pub(crate) fn encode_snapshot(s: &fieldcrm_model::Snapshot) -> Vec<u8> {
     let mut out = SNAPSHOT_CACHE_TAG.as_bytes().to_vec();
-    out.extend_from_slice(SNAPSHOT_CACHE_FORMAT);
     if matches!(s.body, fieldcrm_model::Body::Sales(_)) {
-        // The one document that grows with the customers (a claim per file): deflated
-        // as it is written, not written whole first (110 MB at 100,000 claims).
-        return encode_streaming(s, out).unwrap_or_default();
+        // The one document that grows with the customers (a claim per file): its claims
+        // as records, the rest deflated as it is written (a Sales document of claims
+        // fieldcrm does not write could still be large).
+        let Some((claims, rest)) = crate::packed_claims::pack(s) else {
+            out.extend_from_slice(SNAPSHOT_CACHE_FORMAT);
+            return encode_streaming(s, out).unwrap_or_default();
+        };
+        out.extend_from_slice(PACKED_FORMAT);
+        out.extend_from_slice(&(claims.len() as u64).to_le_bytes());
+        out.extend_from_slice(&claims);
+        drop(claims);
+        return encode_streaming(&rest, out).unwrap_or_default();
     }
+    out.extend_from_slice(SNAPSHOT_CACHE_FORMAT);
     let Ok(body) = rmp_serde::to_vec_named(s) else {
         return Vec::new();
     };
@@ -224,17 +241,25 @@ const STREAM_ROW_BYTES: usize = 256 * 1024;
 
 /// Whether a cache row is in this build's format (its content is not read).
 pub(crate) fn in_this_format(row: &[u8]) -> bool {
-    encoded_body(row).is_some()
-}
-
-/// The encoded snapshot in a cache row of this build's format.
-fn encoded_body(row: &[u8]) -> Option<&[u8]> {
-    row.strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?
-        .strip_prefix(SNAPSHOT_CACHE_FORMAT)
+    row.strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())
+        .is_some_and(|r| r.starts_with(SNAPSHOT_CACHE_FORMAT) || r.starts_with(PACKED_FORMAT))
 }
 
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
-    let body = encoded_body(bytes)?;
+    let row = bytes.strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?;
+    if let Some(rest) = row.strip_prefix(PACKED_FORMAT) {
+        let (len, rest) = rest.split_first_chunk::<8>()?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+        let (claims, body) = (rest.get(..len)?, rest.get(len..)?);
+        let mut snap = decode_body(body)?;
+        crate::packed_claims::unpack(claims, &mut snap)?;
+        return Some(snap);
+    }
+    decode_body(row.strip_prefix(SNAPSHOT_CACHE_FORMAT)?)
+}
+
+/// A snapshot from the deflated MessagePack of a row.
+fn decode_body(body: &[u8]) -> Option<fieldcrm_model::Snapshot> {
     let mut z = flate2::Decompress::new(false);
     z.set_dictionary(SNAPSHOT_DICT).ok()?;
     if body.len() > STREAM_ROW_BYTES {

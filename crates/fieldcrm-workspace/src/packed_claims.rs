@@ -1,0 +1,378 @@
+//! The Sales snapshot's claims as records in its snapshot cache row.
+//!
+//! At 100,000 customers the Sales snapshot is 100,000 claims and who wrote each value.
+//! As MessagePack with field names, deflated, they were a row of many megabytes that
+//! inflated to about ten times its size, and decoding it (inflating, reading each string
+//! through the reader, inserting each claim into its map) was a third of a `check`
+//! after a sync. The claims in the shape fieldcrm writes (an ID and key hashes of 32
+//! lowercase hex, a writer recorded for each value) are written as records of their
+//! bytes instead, not deflated (hashes do not deflate), and read back into the same maps,
+//! each built at once from a sorted list. Any other claim stays in the MessagePack beside
+//! them, so a row reads back as exactly the snapshot that was written.
+//!
+//! Layout (little-endian): the number of strings and each string (length, UTF-8) — the
+//! owners and key kinds, each once; the number of claims; each claim: ID (16 bytes),
+//! owner (string number), `since`, the writers of its owner and date (`u32::MAX`: none),
+//! the number of keys; each key: hash (16 bytes), kind (string number), writer.
+
+use std::collections::{BTreeMap, HashMap};
+
+use fieldcrm_model::claims_walk::{ClaimHands, Hands};
+use fieldcrm_model::{Body, Claim, Snapshot, hex, hex16};
+
+/// A writer that is not there.
+const NONE: u32 = u32::MAX;
+
+/// Whether claim `id` packs: IDs and hashes as their bytes, a writer for each value.
+fn packs(id: &str, claim: &Claim, hands: Option<&Hands>) -> bool {
+    let Some(h) = hands else {
+        return false;
+    };
+    hex16(id).is_some()
+        && h.keys.len() == claim.keys.len()
+        && h.owner != Some(NONE)
+        && h.since != Some(NONE)
+        && claim.keys.keys().all(|k| hex16(k).is_some())
+}
+
+/// The claims of a Sales snapshot that pack, as bytes, and the snapshot without them;
+/// `None` when none packs (the row is written as any other).
+pub(crate) fn pack(snap: &Snapshot) -> Option<(Vec<u8>, Snapshot)> {
+    let (Body::Sales(sales), Some(hands)) = (&snap.body, &snap.claim_hands) else {
+        return None;
+    };
+    let mut strings = Strings::default();
+    let mut records = Vec::with_capacity(sales.claims.len() * 96);
+    let mut count: u32 = 0;
+    let mut rest = BTreeMap::new();
+    for (id, claim) in &sales.claims {
+        let h = hands.claims.get(id);
+        let (Some(h), Some(bytes)) = (h.filter(|h| packs(id, claim, Some(h))), hex16(id)) else {
+            rest.insert(id.clone(), claim.clone());
+            continue;
+        };
+        count = count.checked_add(1)?;
+        records.extend_from_slice(&bytes);
+        records.extend_from_slice(&strings.number(&claim.owner).to_le_bytes());
+        records.extend_from_slice(&claim.since.to_le_bytes());
+        for by in [h.owner, h.since] {
+            records.extend_from_slice(&by.unwrap_or(NONE).to_le_bytes());
+        }
+        records.extend_from_slice(&u32::try_from(claim.keys.len()).ok()?.to_le_bytes());
+        for ((hash, kind), by) in claim.keys.iter().zip(&h.keys) {
+            records.extend_from_slice(&hex16(hash)?);
+            records.extend_from_slice(&strings.number(kind).to_le_bytes());
+            records.extend_from_slice(&by.to_le_bytes());
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(records.len() + 64);
+    out.extend_from_slice(&u32::try_from(strings.all.len()).ok()?.to_le_bytes());
+    for s in &strings.all {
+        out.extend_from_slice(&u32::try_from(s.len()).ok()?.to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&records);
+    drop(records);
+    // The writers of the claims that did not pack, and of anything not a claim.
+    let rest_hands = hands
+        .claims
+        .iter()
+        .filter(|(id, h)| !sales.claims.get(*id).is_some_and(|c| packs(id, c, Some(h))))
+        .map(|(id, h)| (id.clone(), h.clone()))
+        .collect();
+    let mut body = sales.without_claims();
+    body.claims = rest;
+    let without = Snapshot {
+        id: snap.id.clone(),
+        body: Body::Sales(body),
+        fields: snap.fields.clone(),
+        claim_hands: Some(ClaimHands {
+            actors: hands.actors.clone(),
+            claims: rest_hands,
+        }),
+    };
+    Some((out, without))
+}
+
+/// The owners and kinds written, each once, numbered.
+#[derive(Default)]
+struct Strings<'a> {
+    all: Vec<&'a str>,
+    numbers: HashMap<&'a str, u32>,
+}
+
+impl<'a> Strings<'a> {
+    fn number(&mut self, s: &'a str) -> u32 {
+        *self.numbers.entry(s).or_insert_with(|| {
+            self.all.push(s);
+            u32::try_from(self.all.len() - 1).unwrap_or(NONE)
+        })
+    }
+}
+
+/// Bytes read in order.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    fn bytes(&mut self, n: usize) -> Option<&[u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+}
+
+/// Put the claims of `bytes` ([`pack`]) back into the Sales snapshot `snap` (the rest of
+/// its row); `None` if the bytes are damaged or do not belong to it (the row is then
+/// recomputed).
+pub(crate) fn unpack(bytes: &[u8], snap: &mut Snapshot) -> Option<()> {
+    let (Body::Sales(sales), Some(hands)) = (&mut snap.body, &mut snap.claim_hands) else {
+        return None;
+    };
+    let mut r = Reader(bytes);
+    let n = r.u32()?;
+    let mut strings = Vec::new();
+    for _ in 0..n {
+        let len = usize::try_from(r.u32()?).ok()?;
+        strings.push(std::str::from_utf8(r.bytes(len)?).ok()?.to_string());
+    }
+    let string = |n: u32| strings.get(usize::try_from(n).ok()?);
+    let count = usize::try_from(r.u32()?).ok()?;
+    // No more than the bytes could hold (a damaged count allocates nothing).
+    let room = count.min(bytes.len() / 40);
+    let mut claims = Vec::with_capacity(room);
+    let mut writers = Vec::with_capacity(room);
+    let mut last: Option<[u8; 16]> = None;
+    let by = |n: u32| (n != NONE).then_some(n);
+    for _ in 0..count {
+        let id = r.array::<16>()?;
+        // In ID order, each once, as they were written.
+        if last.is_some_and(|l| l >= id) {
+            return None;
+        }
+        last = Some(id);
+        let owner = string(r.u32()?)?.clone();
+        let since = i64::from_le_bytes(r.array()?);
+        let (owner_by, since_by) = (by(r.u32()?), by(r.u32()?));
+        let n = usize::try_from(r.u32()?).ok()?;
+        let mut keys = Vec::with_capacity(n.min(r.0.len() / 24));
+        let mut key_by = Vec::with_capacity(keys.capacity());
+        let mut last_key: Option<[u8; 16]> = None;
+        for _ in 0..n {
+            let hash = r.array::<16>()?;
+            if last_key.is_some_and(|l| l >= hash) {
+                return None;
+            }
+            last_key = Some(hash);
+            keys.push((hex(&hash), string(r.u32()?)?.clone()));
+            key_by.push(r.u32()?);
+        }
+        let id = hex(&id);
+        let keys = keys.into_iter().collect();
+        claims.push((id.clone(), Claim { owner, since, keys }));
+        let hands = Hands {
+            owner: owner_by,
+            since: since_by,
+            keys: key_by,
+        };
+        writers.push((id, hands));
+    }
+    if !r.0.is_empty() {
+        return None;
+    }
+    join(&mut sales.claims, claims)?;
+    join(&mut hands.claims, writers)
+}
+
+/// `items` (sorted, each key once) put into `map`, built from them at once when it is
+/// empty; `None` if a key is in both.
+fn join<V>(map: &mut BTreeMap<String, V>, items: Vec<(String, V)>) -> Option<()> {
+    if map.is_empty() {
+        *map = items.into_iter().collect();
+        return Some(());
+    }
+    for (k, v) in items {
+        if map.insert(k, v).is_some() {
+            return None;
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldcrm_model::DocId;
+
+    use super::*;
+    use crate::snapshots::{decode_snapshot, encode_snapshot};
+    use crate::tests::admin_opts;
+
+    /// A Sales snapshot of `n` claims in fieldcrm's shape, and `odd` of each other
+    /// shape: an ID in capitals, a key that is not a hash, no writers, writers for
+    /// another number of keys, a writer that cannot be written; and writers of no claim.
+    fn sales(n: usize, odd: bool) -> Snapshot {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = crate::Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
+        let mut snap = ws
+            .snapshots()
+            .unwrap()
+            .iter()
+            .find(|s| matches!(s.body, Body::Sales(_)))
+            .map(|s| (**s).clone())
+            .unwrap();
+        let Body::Sales(sales) = &mut snap.body else {
+            unreachable!()
+        };
+        let mut hands = ClaimHands {
+            actors: vec!["a".repeat(64), "b".repeat(64)],
+            claims: BTreeMap::new(),
+        };
+        let kinds = ["name", "phone", "credit_code", "电话"];
+        for i in 0..n {
+            let keys: BTreeMap<String, String> = (0..i % 4)
+                .map(|k| (DocId::random().to_string(), kinds[(i + k) % 4].to_string()))
+                .collect();
+            let id = DocId::random().to_string();
+            let writers = Hands {
+                owner: Some(u32::try_from(i % 2).unwrap()),
+                since: (i % 3 != 0).then_some(1),
+                keys: (0..keys.len())
+                    .map(|k| u32::try_from(k % 2).unwrap())
+                    .collect(),
+            };
+            let claim = Claim {
+                owner: ["rep1", "销售二", "😀"][i % 3].to_string(),
+                since: i64::try_from(i).unwrap() * 86_400_000 - 5,
+                keys,
+            };
+            sales.claims.insert(id.clone(), claim);
+            hands.claims.insert(id, writers);
+        }
+        if odd {
+            let claim = |keys: &[&str]| Claim {
+                owner: "rep1".into(),
+                since: 7,
+                keys: keys
+                    .iter()
+                    .map(|k| (k.to_string(), "name".into()))
+                    .collect(),
+            };
+            let hash = DocId::random().to_string();
+            let writers = |keys: usize, owner: Option<u32>| Hands {
+                owner,
+                since: Some(0),
+                keys: vec![0; keys],
+            };
+            for (id, c, h) in [
+                (
+                    hash.to_uppercase(),
+                    claim(&[&hash]),
+                    Some(writers(1, Some(0))),
+                ),
+                (
+                    DocId::random().to_string(),
+                    claim(&["名称"]),
+                    Some(writers(1, Some(0))),
+                ),
+                (DocId::random().to_string(), claim(&[&hash]), None),
+                (
+                    DocId::random().to_string(),
+                    claim(&[&hash]),
+                    Some(writers(2, Some(0))),
+                ),
+                (
+                    DocId::random().to_string(),
+                    claim(&[]),
+                    Some(writers(0, Some(NONE))),
+                ),
+            ] {
+                sales.claims.insert(id.clone(), c);
+                if let Some(h) = h {
+                    hands.claims.insert(id, h);
+                }
+            }
+            hands
+                .claims
+                .insert(DocId::random().to_string(), writers(0, None));
+        }
+        snap.claim_hands = Some(hands);
+        snap
+    }
+
+    fn packed(row: &[u8]) -> bool {
+        row.windows(PACKED.len()).any(|w| w == PACKED)
+    }
+
+    const PACKED: &[u8] = b"\nclaims+msgpack+deflate+dict\n";
+
+    #[test]
+    fn a_sales_row_reads_back_as_the_snapshot_written() {
+        for (n, odd) in [(3_000, false), (3_000, true), (0, true), (0, false)] {
+            let snap = sales(n, odd);
+            let row = encode_snapshot(&snap);
+            assert_eq!(packed(&row), n > 0, "{n} {odd}");
+            let back = decode_snapshot(&row);
+            assert!(back.as_ref() == Some(&snap), "{n} {odd}");
+            // Cut anywhere, a row is refused, never misread.
+            for cut in (0..row.len()).step_by(997) {
+                assert!(decode_snapshot(&row[..cut]).is_none(), "cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn claims_as_records_are_smaller_than_deflated() {
+        use std::io::Write as _;
+        let snap = sales(3_000, true);
+        let row = encode_snapshot(&snap);
+        let msgpack = rmp_serde::to_vec_named(&snap).unwrap();
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(3));
+        z.write_all(&msgpack).unwrap();
+        let deflated = z.finish().unwrap();
+        eprintln!(
+            "row {} B, MessagePack {} B, deflated {} B",
+            row.len(),
+            msgpack.len(),
+            deflated.len()
+        );
+        assert!(row.len() < deflated.len());
+    }
+
+    /// Any byte of the records changed: refused, or read as another snapshot (never a
+    /// panic, never the snapshot written).
+    #[test]
+    fn a_damaged_record_is_refused_or_read_as_another_snapshot() {
+        let snap = sales(40, true);
+        let row = encode_snapshot(&snap);
+        let start = row.windows(PACKED.len()).position(|w| w == PACKED).unwrap() + PACKED.len();
+        let (len, rest) = row[start..].split_first_chunk::<8>().unwrap();
+        let records = usize::try_from(u64::from_le_bytes(*len)).unwrap();
+        assert!(records > 1000 && records < rest.len(), "{records}");
+        let start = row.len() - rest.len();
+        let mut refused = 0;
+        for at in start - 8..start + records {
+            for flip in [1u8, 0x80, 0xff] {
+                let mut bad = row.clone();
+                bad[at] ^= flip;
+                match decode_snapshot(&bad) {
+                    None => refused += 1,
+                    Some(s) => assert!(s != snap, "byte {at} ^ {flip} changed nothing"),
+                }
+            }
+        }
+        assert!(refused > 0);
+    }
+}
