@@ -6,14 +6,15 @@
 //! heads it reflects and what the lean engine keeps beside it. It is written to a file of
 //! its own beside the store, streamed (at 100,000 customers it is tens of megabytes, and
 //! a copy of it in memory, or redb's pages for it, were most of a `check`'s peak), and
-//! renamed into place. It names itself with a random number that the store keeps too:
+//! renamed into place; it is read whole (the copy is let go before the engine is made
+//! from it, below the peak, and decoding through a reader was slower). It names itself with a random number that the store keeps too:
 //! a state is used only with the store it was written beside, at the state of that
 //! store it describes (a store copied or restored elsewhere carries its number, and its
 //! own history since). A state that cannot be read (another build's, damaged, of another
 //! device, of another store) is not used: the engine reads every document instead.
 
 use std::collections::HashMap;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use automerge::ChangeHash;
@@ -127,14 +128,14 @@ impl Lean {
         ahead: bool,
     ) -> Option<Lean> {
         let number = store.get_blob(STATE_KEY).ok()??;
-        let mut input =
-            BufReader::with_capacity(1 << 16, std::fs::File::open(state_path(store)).ok()?);
-        let mut tag = vec![0; STATE_TAG.len() + 1];
-        input.read_exact(&mut tag).ok()?;
-        if tag.strip_suffix(b"\n")? != STATE_TAG.as_bytes() {
-            return None;
-        }
-        let state: SavedLean<'static> = rmp_serde::from_read(input).ok()?;
+        // Read whole, then decoded from memory: decoding through a reader copied each of
+        // its hundreds of thousands of strings into a buffer of its own first.
+        let bytes = std::fs::read(state_path(store)).ok()?;
+        let body = bytes
+            .strip_prefix(STATE_TAG.as_bytes())?
+            .strip_prefix(b"\n")?;
+        let state: SavedLean<'static> = rmp_serde::from_slice(body).ok()?;
+        drop(bytes);
         if state.id != number {
             return None;
         }

@@ -258,7 +258,9 @@ impl<S: Borrow<Snapshot> + From<Snapshot> + Send> Engine<S> {
         e.ws_findings = saved.ws_findings.into_owned();
         e.ws_wake = saved.ws_wake;
         let mut x = Cross::default();
-        for d in saved.docs.into_vec() {
+        let docs = saved.docs.into_vec();
+        e.docs.reserve(docs.len());
+        for d in docs {
             let id = d.id.into_owned();
             let eval = DocEval {
                 findings: d.findings.into_owned(),
