@@ -214,6 +214,10 @@ pub struct Document {
     doc: AutoCommit,
 }
 
+/// The largest document [`Document::save`] leaves undeflated (a customer file is about
+/// a kilobyte).
+pub(crate) const SAVE_PLAIN_MAX: usize = 64 * 1024;
+
 impl Document {
     /// Create a new document from its initial content, written by `device` at `now`.
     ///
@@ -509,8 +513,18 @@ impl Document {
         self.doc.get_heads()
     }
 
-    /// Full compacted save.
+    /// Full compacted save; a document of up to [`SAVE_PLAIN_MAX`] bytes with its
+    /// columns not deflated. Automerge deflates each column over 256 bytes with a fresh
+    /// compressor, whose set-up (clearing some 300 KB) cost more than the few bytes it
+    /// saves on a customer file (a profile of importing 100,000 customers: 16% of the
+    /// time in compressing, a third of that in set-up). A larger document (the Sales
+    /// document of many claims) is deflated: it is saved rarely, and its size counts
+    /// against the sync's limit. Either form loads.
     pub fn save(&mut self) -> Vec<u8> {
+        let plain = self.doc.save_nocompress();
+        if plain.len() <= SAVE_PLAIN_MAX {
+            return plain;
+        }
         self.doc.save()
     }
 

@@ -177,3 +177,32 @@ fn refuses_newer_schema_and_unknown_kind() {
         DocError::Load { .. }
     ));
 }
+
+/// A small document is saved with its columns as they are; a large one deflated (its
+/// size counts against the sync's limit); both load back the same.
+#[test]
+fn small_documents_save_plain_and_large_ones_deflated() {
+    let dev = DeviceKey([4; 32]);
+    let mut small =
+        Document::create(DocId::random(), &dev, 1, &Customer::new("甲", 1), "c").unwrap();
+    let plain = small.automerge_mut().save_nocompress();
+    assert_eq!(small.save(), plain);
+
+    let mut c = Customer::new("华东精密机电有限公司", 1);
+    c.address = Some("上门拜访，客户对新产品线很感兴趣。".repeat(4_000));
+    let mut large = Document::create(DocId::random(), &dev, 1, &c, "c").unwrap();
+    let plain = large.automerge_mut().save_nocompress();
+    assert!(plain.len() > SAVE_PLAIN_MAX, "{} B", plain.len());
+    let saved = large.save();
+    assert!(
+        saved.len() * 4 < plain.len(),
+        "{} vs {} B",
+        saved.len(),
+        plain.len()
+    );
+    for bytes in [saved, plain] {
+        let back = Document::load(large.id().clone(), &bytes, &dev).unwrap();
+        let got: Customer = back.hydrate().unwrap();
+        assert_eq!(got.address, c.address);
+    }
+}
