@@ -241,10 +241,12 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
         json!({"ms": up.ms(), "docs_sent": s.docs_sent}),
     );
 
-    // First sync of a new device, then its cold `check`, per run.
+    // First sync of a new device, then its cold `check`, per run. The devices are kept
+    // for the `check` after a sync below (one sample per device).
     let (mut t, mut dev_rss, mut relay_rss, mut docs) = (vec![], vec![], vec![], vec![]);
     let mut cold = vec![];
     let mut cold_rss = vec![];
+    let mut devices = vec![];
     for r in 0..o.runs {
         let d = new_device(&bin, dir.join(format!("new{r}")), &admin, &relay.url)?;
         relay.reset_peak();
@@ -256,9 +258,7 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
         let c = check(&d, &["--json"])?;
         cold.push(c.ms());
         cold_rss.push(mb(c.rss_kib));
-        if r > 0 {
-            let _ = std::fs::remove_dir_all(&d.home);
-        }
+        devices.push(d);
     }
     let dev = Device::new(&bin, dir.join("new0"));
     let (t, d_rss, r_rss, got) = (median(t), median(dev_rss), median(relay_rss), median(docs));
@@ -310,21 +310,35 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
     gen_csv(&csv2, n, more)?;
     admin.ok(&["customer", "import", &csv2.to_string_lossy()])?;
     admin.sync(None)?;
-    let (_, s) = dev.sync(None)?;
-    let after = check(&dev, &["--json"])?;
+    // Each device synced above takes the new documents and checks: a sync cannot be
+    // repeated on one device, so the runs are the devices.
+    let (mut after, mut after_rss, mut received) = (vec![], vec![], None);
+    for (r, d) in devices.iter().enumerate() {
+        let (_, s) = d.sync(None)?;
+        if received.is_some_and(|n| n != s.docs_received) {
+            bail!("the devices' syncs after the import received different documents");
+        }
+        received = Some(s.docs_received);
+        let out = check(d, &["--json"])?;
+        after.push(out.ms());
+        after_rss.push(out.mib() * 1.048_576);
+        if r > 0 {
+            let _ = std::fs::remove_dir_all(&d.home);
+        }
+    }
+    let (after, after_rss) = (median(after), median(after_rss));
+    let received = received.unwrap_or_default();
     row(
         rows,
         format!("`check`, {n} customers"),
         "cold ≤ 5 s and ≤ 500 MB; after a sync that changed 1%, ≤ 300 ms",
         format!(
-            "cold {:.2} s, RSS {c_rss:.0} MB; warm {warm:.0} ms; after a sync of {} new documents {:.0} ms, RSS {:.0} MB",
+            "cold {:.2} s, RSS {c_rss:.0} MB; warm {warm:.0} ms; after a sync of {received} new documents {after:.0} ms, RSS {after_rss:.0} MB (median of {} devices)",
             c / 1000.0,
-            s.docs_received,
-            after.ms(),
-            after.mib() * 1.048_576
+            devices.len(),
         ),
-        Some(c <= 5000.0 && c_rss <= 500.0 && after.ms() <= 300.0),
-        json!({"cold_ms": c, "cold_rss_mb": c_rss, "warm_ms": warm, "after_ms": after.ms(), "after_docs": s.docs_received}),
+        Some(c <= 5000.0 && c_rss <= 500.0 && after <= 300.0),
+        json!({"cold_ms": c, "cold_rss_mb": c_rss, "warm_ms": warm, "after_ms": after, "after_rss_mb": after_rss, "after_docs": received}),
     );
 
     // The snapshot cache against the store.

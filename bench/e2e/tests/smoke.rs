@@ -42,7 +42,8 @@ fn every_row_is_measured_at_a_small_size() {
             "--users",
             "3",
             "--runs",
-            "1",
+            // Two: the `check` after a sync is measured once per device synced.
+            "2",
         ])
         .arg("--dir")
         .arg(tmp.path().join("work"))
@@ -69,6 +70,7 @@ fn every_row_is_measured_at_a_small_size() {
     assert!(row(&rows, "`customer list`")["lines"].as_u64().unwrap() >= 300);
     // 1% of 300 new customers arrived, and the Sales document with their claims.
     assert_eq!(row(&rows, "`check`")["after_docs"], 4);
+    assert!(row(&rows, "`check`")["after_ms"].as_f64().unwrap() > 0.0);
     let cache = row(&rows, "snapshot cache");
     assert!(
         cache["cache_bytes"].as_u64().unwrap() > 0,
