@@ -312,13 +312,12 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
     admin.sync(None)?;
     // Each device synced above takes the new documents and checks: a sync cannot be
     // repeated on one device, so the runs are the devices.
-    let (mut after, mut after_rss, mut received) = (vec![], vec![], None);
+    let (mut after, mut after_rss, mut received) = (vec![], vec![], vec![]);
     for (r, d) in devices.iter().enumerate() {
         let (_, s) = d.sync(None)?;
-        if received.is_some_and(|n| n != s.docs_received) {
-            bail!("the devices' syncs after the import received different documents");
-        }
-        received = Some(s.docs_received);
+        // The first device's count is the row's (the later ones may also take what the
+        // earlier devices wrote since their first sync).
+        received.push(s.docs_received);
         let out = check(d, &["--json"])?;
         after.push(out.ms());
         after_rss.push(out.mib() * 1.048_576);
@@ -327,7 +326,11 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
         }
     }
     let (after, after_rss) = (median(after), median(after_rss));
-    let received = received.unwrap_or_default();
+    let first = received.first().copied().unwrap_or_default();
+    let received = match (received.iter().min(), received.iter().max()) {
+        (Some(a), Some(b)) if a != b => format!("{a}-{b}"),
+        _ => first.to_string(),
+    };
     row(
         rows,
         format!("`check`, {n} customers"),
@@ -338,7 +341,7 @@ fn large(o: &Opts, dir: &Path, rows: &mut Vec<Row>) -> Result<()> {
             devices.len(),
         ),
         Some(c <= 5000.0 && c_rss <= 500.0 && after <= 300.0),
-        json!({"cold_ms": c, "cold_rss_mb": c_rss, "warm_ms": warm, "after_ms": after, "after_rss_mb": after_rss, "after_docs": received}),
+        json!({"cold_ms": c, "cold_rss_mb": c_rss, "warm_ms": warm, "after_ms": after, "after_rss_mb": after_rss, "after_docs": first}),
     );
 
     // The snapshot cache against the store.
