@@ -91,15 +91,10 @@ pub fn claim_for(workspace_id: &str, c: &Customer) -> Option<Claim> {
 }
 
 /// A claim ID or key hash as the claim state holds it: the 16 bytes its 32 lowercase
-/// hex characters spell ([`hash16`]). The state is 200,000 claims at 100,000 customers;
+/// hex characters spell ([`fieldcrm_model::hex16`]). The state is 200,000 claims at 100,000 customers;
 /// as plain values it is read and written as arrays, with no string to share, count
 /// or number.
 pub(crate) type Hash = [u8; 16];
-
-/// The 16 bytes of a claim ID or key hash as written ([`key_hash`]: 32 lowercase hex),
-/// or of a document ID; `None` for anything else (fieldcrm never writes it: such a
-/// claim or key does not count).
-pub(crate) use fieldcrm_model::hex16 as hash16;
 
 /// A key's kind; a kind fieldcrm does not write does not count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -252,7 +247,7 @@ mod tests {
         let map = customer_keys("ws", &c);
         assert_eq!(map.len(), 3);
         for (h, kind) in &map {
-            let bytes = hash16(h).expect("a key hash");
+            let bytes = fieldcrm_model::hex16(h).expect("a key hash");
             assert_eq!(&fieldcrm_model::hex(&bytes), h);
             assert_eq!(Kind::of(kind).map(Kind::as_str), Some(kind.as_str()));
         }
@@ -271,7 +266,7 @@ mod tests {
             ["/", ":", "`", "g", "G", "\u{0}"]
                 .map(|c| format!("{c}{}", h.chars().skip(1).collect::<String>())),
         ) {
-            assert_eq!(hash16(&junk), None, "{junk:?}");
+            assert_eq!(fieldcrm_model::hex16(&junk), None, "{junk:?}");
         }
         for junk in ["", "Name", "email", "名称"] {
             assert_eq!(Kind::of(junk), None, "{junk:?}");

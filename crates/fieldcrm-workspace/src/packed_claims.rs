@@ -24,10 +24,7 @@ use fieldcrm_model::{Body, Claim, Snapshot, hex, hex16};
 const NONE: u32 = u32::MAX;
 
 /// Whether claim `id` packs: IDs and hashes as their bytes, a writer for each value.
-fn packs(id: &str, claim: &Claim, hands: Option<&Hands>) -> bool {
-    let Some(h) = hands else {
-        return false;
-    };
+fn packs(id: &str, claim: &Claim, h: &Hands) -> bool {
     hex16(id).is_some()
         && h.keys.len() == claim.keys.len()
         && h.owner != Some(NONE)
@@ -47,7 +44,7 @@ pub(crate) fn pack(snap: &Snapshot) -> Option<(Vec<u8>, Snapshot)> {
     let mut rest = BTreeMap::new();
     for (id, claim) in &sales.claims {
         let h = hands.claims.get(id);
-        let (Some(h), Some(bytes)) = (h.filter(|h| packs(id, claim, Some(h))), hex16(id)) else {
+        let (Some(h), Some(bytes)) = (h.filter(|h| packs(id, claim, h)), hex16(id)) else {
             rest.insert(id.clone(), claim.clone());
             continue;
         };
@@ -81,7 +78,7 @@ pub(crate) fn pack(snap: &Snapshot) -> Option<(Vec<u8>, Snapshot)> {
     let rest_hands = hands
         .claims
         .iter()
-        .filter(|(id, h)| !sales.claims.get(*id).is_some_and(|c| packs(id, c, Some(h))))
+        .filter(|(id, _)| rest.contains_key(*id) || !sales.claims.contains_key(*id))
         .map(|(id, h)| (id.clone(), h.clone()))
         .collect();
     let mut body = sales.without_claims();
@@ -218,7 +215,7 @@ mod tests {
 
     use super::*;
     use crate::snapshots::{decode_snapshot, encode_snapshot};
-    use crate::tests::admin_opts;
+    use crate::tests::{admin_opts, sales_snapshot};
 
     /// A Sales snapshot of `n` claims in fieldcrm's shape, and `odd` of each other
     /// shape: an ID in capitals, a key that is not a hash, no writers, writers for
@@ -226,13 +223,7 @@ mod tests {
     fn sales(n: usize, odd: bool) -> Snapshot {
         let dir = tempfile::tempdir().unwrap();
         let ws = crate::Workspace::init(dir.path(), &admin_opts(), 1_000).unwrap();
-        let mut snap = ws
-            .snapshots()
-            .unwrap()
-            .iter()
-            .find(|s| matches!(s.body, Body::Sales(_)))
-            .map(|s| (**s).clone())
-            .unwrap();
+        let mut snap = sales_snapshot(&ws);
         let Body::Sales(sales) = &mut snap.body else {
             unreachable!()
         };

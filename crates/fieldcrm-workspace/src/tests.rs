@@ -14,6 +14,16 @@ fn class_of(ws: &Workspace, id: &DocId) -> Option<CustomerClass> {
         })
 }
 
+/// The Sales document's snapshot in `ws`.
+pub(crate) fn sales_snapshot(ws: &Workspace) -> fieldcrm_model::Snapshot {
+    ws.snapshots()
+        .unwrap()
+        .iter()
+        .find(|s| matches!(s.body, Body::Sales(_)))
+        .map(|s| (**s).clone())
+        .unwrap()
+}
+
 pub(crate) fn admin_opts() -> InitOptions {
     InitOptions::admin("管理员", "示例", "test")
 }
@@ -102,13 +112,7 @@ fn a_large_cache_row_is_decoded_as_it_is_inflated() {
     let row = encode_snapshot(&snap);
     assert!(row.len() > 256 * 1024, "{} B: not a large row", row.len());
     // The Sales document is deflated as it is written: the same row format.
-    let sales = ws
-        .snapshots()
-        .unwrap()
-        .iter()
-        .find(|s| matches!(s.body, Body::Sales(_)))
-        .map(|s| (**s).clone())
-        .unwrap();
+    let sales = sales_snapshot(&ws);
     let mut big_sales = sales.clone();
     big_sales.fields = snap.fields.clone();
     for s in [sales, big_sales] {

@@ -36,6 +36,14 @@ pub(super) struct Rec {
     len: u32,
 }
 
+impl Rec {
+    /// Its keys in `keys`, its table's.
+    fn keys_in(self, keys: &[Key]) -> &[Key] {
+        let (at, len) = (self.at as usize, self.len as usize);
+        keys.get(at..at + len).unwrap_or_default()
+    }
+}
+
 /// A claim to put in a table: its claim ID, owner, date and keys (sorted by hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct NewRec {
@@ -63,8 +71,7 @@ const KEY_BYTES: usize = 16 + 1;
 impl Table {
     /// The keys of a record of this table.
     pub(super) fn keys_of(&self, r: &Rec) -> &[Key] {
-        let (at, len) = (r.at as usize, r.len as usize);
-        self.keys.get(at..at + len).unwrap_or_default()
+        r.keys_in(&self.keys)
     }
 
     /// The claim with ID `id`.
@@ -113,10 +120,7 @@ impl Table {
         self.recs.reserve(old.recs.len() + changes.len());
         self.keys.reserve(old.keys.len());
         let mut before = old.recs.iter().peekable();
-        let of = |r: &Rec| {
-            let (at, len) = (r.at as usize, r.len as usize);
-            old.keys.get(at..at + len).unwrap_or_default()
-        };
+        let of = |r: &Rec| r.keys_in(&old.keys);
         for (id, now) in changes {
             while let Some(r) = before.next_if(|r| r.id < id) {
                 self.push(r.id, r.claim, r.owner, r.since, of(r));

@@ -62,13 +62,13 @@ impl ClaimState {
         let mut keys: Vec<Key> = Vec::new();
         claims::each_counted(ctx, sales, |doc, owner, since, written| {
             // A claim ID or key fieldcrm would not write does not count.
-            let Some(id) = claims::hash16(doc) else {
+            let Some(id) = fieldcrm_model::hex16(doc) else {
                 return;
             };
             keys.clear();
             keys.extend(written.iter().filter_map(|(h, k)| {
                 Some(Key {
-                    hash: claims::hash16(h)?,
+                    hash: fieldcrm_model::hex16(h)?,
                     kind: Kind::of(k)?,
                 })
             }));
@@ -188,7 +188,7 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
                 .and_then(|e| e.own.take())
                 .map(|o| *o);
             self.x.claims.notices.remove(&id);
-            if let Some(h) = claims::hash16(id.as_str()) {
+            if let Some(h) = fieldcrm_model::hex16(id.as_str()) {
                 own_changes.push((h, own));
                 affected.insert(h, id);
             }
@@ -251,7 +251,7 @@ pub(super) fn own_claim(
     let owner = c.owner_id()?;
     let ws = &ctx.auth.effective.workspace_id;
     Some(Own {
-        claim: claims::hash16(&claims::claim_id(ws, &snap.id))?,
+        claim: fieldcrm_model::hex16(&claims::claim_id(ws, &snap.id))?,
         owner: owners.of(owner),
         since: c.created_at,
         // From the map's order: sorted by hash.
@@ -259,7 +259,7 @@ pub(super) fn own_claim(
             .iter()
             .filter_map(|(h, k)| {
                 Some(Key {
-                    hash: claims::hash16(h)?,
+                    hash: fieldcrm_model::hex16(h)?,
                     kind: Kind::of(k)?,
                 })
             })

@@ -75,7 +75,7 @@ struct Id<'a>(Cow<'a, DocId>);
 
 impl Serialize for Id<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let bytes = crate::claims::hash16(self.0.as_str())
+        let bytes = fieldcrm_model::hex16(self.0.as_str())
             .ok_or_else(|| S::Error::custom("a document ID that is not hex"))?;
         s.serialize_bytes(&bytes)
     }
