@@ -60,8 +60,8 @@ pub(crate) struct App {
     pub(crate) clock_offset: Millis,
     /// Snapshots and findings kept across requests while the store is unchanged.
     pub(crate) memo: Arc<fieldcrm_workspace::Memo>,
-    /// The store file's modification time after the app's own last access.
-    pub(crate) own_mtime: Mutex<Option<std::time::SystemTime>>,
+    /// The app's own use of the store file (for the change feed).
+    pub(crate) own_access: store::OwnAccess,
     /// Becomes true at shutdown (ends the event streams).
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
     /// Sets `shutdown`.
@@ -146,7 +146,7 @@ fn build(home: PathBuf, secret: String, port: u16, now: Option<Millis>) -> (Rout
         sessions: Mutex::new(HashMap::new()),
         clock_offset: now.map(|n| n - wall_now()).unwrap_or(0),
         memo: Arc::new(fieldcrm_workspace::Memo::new()),
-        own_mtime: Mutex::new(None),
+        own_access: store::OwnAccess::default(),
     });
     use pages::*;
     let router = Router::new()
@@ -266,6 +266,14 @@ fn open_browser(url: &str) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
+mod tests_events;
 #[cfg(test)]
 mod tests_flows;
 #[cfg(test)]

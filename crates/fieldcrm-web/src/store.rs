@@ -4,8 +4,8 @@
 //! app never keeps the workspace open. A "store in use" refusal is retried for up to two
 //! seconds before the user sees a friendly page.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use fieldcrm_workspace::{Error, Workspace};
 
@@ -53,14 +53,89 @@ pub(crate) fn open(app: &App) -> Result<Workspace, WsError> {
     }
 }
 
-/// Remember the store file's modification time after the app's own access (so the
-/// change feed reports only other processes' writes).
-pub(crate) fn note_own_access(app: &App) {
-    let m = std::fs::metadata(app.store_path())
+/// The store file's modification time.
+pub(crate) fn mtime(app: &App) -> Option<SystemTime> {
+    std::fs::metadata(app.store_path())
         .and_then(|m| m.modified())
-        .ok();
-    if let Ok(mut own) = app.own_mtime.lock() {
-        *own = m;
+        .ok()
+}
+
+/// The app's own use of the store file, so the change feed tells other programs'
+/// writes (the CLI, a sync) from the app's own requests. redb rewrites the file on
+/// every open and close, reads included, so the file's time alone cannot tell them
+/// apart: while a request has the store open, the feed does not look; after it, the
+/// file's time is the app's own.
+#[derive(Debug, Default)]
+pub(crate) struct OwnAccess(Mutex<Own>);
+
+#[derive(Debug, Default)]
+struct Own {
+    /// Requests using the store now.
+    active: usize,
+    /// The file's time when the app last finished with it (or last saw another
+    /// program's change).
+    mtime: Option<SystemTime>,
+    /// How many times another program's change was seen.
+    foreign: u64,
+}
+
+impl Own {
+    /// Count a change by another program if the file moved since the app last saw it.
+    fn look(&mut self, now: Option<SystemTime>) {
+        if now != self.mtime {
+            self.foreign += 1;
+            self.mtime = now;
+        }
+    }
+}
+
+impl OwnAccess {
+    fn own(&self) -> std::sync::MutexGuard<'_, Own> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many changes by other programs were seen so far, or `None` while the app
+    /// itself has the store open (the file's time then says nothing).
+    pub(crate) fn foreign_changes(&self, app: &App) -> Option<u64> {
+        let mut own = self.own();
+        if own.active > 0 {
+            return None;
+        }
+        own.look(mtime(app));
+        Some(own.foreign)
+    }
+
+    /// The count of other programs' changes a new page starts from: it was made after
+    /// them.
+    pub(crate) fn seen(&self, app: &App) -> u64 {
+        self.foreign_changes(app)
+            .unwrap_or_else(|| self.own().foreign)
+    }
+}
+
+/// One request's use of the store, from before it opens the store to after it closes
+/// it (see [`OwnAccess`]).
+pub(crate) struct Access<'a>(&'a App);
+
+impl<'a> Access<'a> {
+    pub(crate) fn begin(app: &'a App) -> Self {
+        let before = mtime(app);
+        let mut own = app.own_access.own();
+        if own.active == 0 {
+            // A change another program made since the feed last looked still counts.
+            own.look(before);
+        }
+        own.active += 1;
+        Access(app)
+    }
+}
+
+impl Drop for Access<'_> {
+    fn drop(&mut self) {
+        let after = mtime(self.0);
+        let mut own = self.0.own_access.own();
+        own.active = own.active.saturating_sub(1);
+        own.mtime = after;
     }
 }
 
@@ -73,12 +148,9 @@ where
 {
     let app = app.clone();
     let out = tokio::task::spawn_blocking(move || {
-        let r = {
-            let ws = open(&app)?;
-            f(&ws)
-        };
-        note_own_access(&app);
-        r
+        let _access = Access::begin(&app);
+        let ws = open(&app)?;
+        f(&ws)
     })
     .await;
     match out {

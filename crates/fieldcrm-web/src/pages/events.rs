@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -11,18 +11,12 @@ use futures_util::Stream;
 
 use crate::App;
 
-fn mtime(app: &App) -> Option<SystemTime> {
-    std::fs::metadata(app.store_path())
-        .and_then(|m| m.modified())
-        .ok()
-}
-
 /// `GET /events`.
 pub(crate) async fn events(
     State(app): State<Arc<App>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let start = mtime(&app);
-    let stream = futures_util::stream::unfold((app, start), |(app, mut last)| async move {
+    let seen = app.own_access.seen(&app);
+    let stream = futures_util::stream::unfold((app, seen), |(app, mut seen)| async move {
         let mut stop = app.shutdown.clone();
         loop {
             tokio::select! {
@@ -33,18 +27,13 @@ pub(crate) async fn events(
                     }
                 }
             }
-            let m = mtime(&app);
-            if m == last {
-                continue;
-            }
-            last = m;
-            let own = app.own_mtime.lock().ok().and_then(|o| *o);
-            if m.is_some() && m == own {
-                continue;
+            match app.own_access.foreign_changes(&app) {
+                Some(n) if n != seen => seen = n,
+                _ => continue,
             }
             return Some((
                 Ok(Event::default().event("change").data("store")),
-                (app, last),
+                (app, seen),
             ));
         }
     });

@@ -57,6 +57,7 @@ pub(crate) async fn create(
     // Invitations are judged by the relay's clock: the real time, not the app's.
     let at = crate::wall_now();
     let r = tokio::task::spawn_blocking(move || {
+        let access = crate::store::Access::begin(&a);
         let r = (|| -> Result<(Base, Option<fieldcrm_connect::Result<Invited>>), WsError> {
             let ws = crate::store::open(&a)?;
             let b = base(&ws, &a)?;
@@ -84,7 +85,7 @@ pub(crate) async fn create(
             };
             Ok((b, Some(outcome)))
         })();
-        crate::store::note_own_access(&a);
+        drop(access);
         r
     })
     .await

@@ -87,6 +87,7 @@ pub(crate) async fn run_sync(
     let handle = tokio::runtime::Handle::current();
     let target = fields.opt("remote");
     let r = tokio::task::spawn_blocking(move || -> Result<(Base, SyncPage, Done), WsError> {
+        let access = crate::store::Access::begin(&a);
         let r = (|| {
             let ws = crate::store::open(&a)?;
             let b = base(&ws, &a)?;
@@ -119,7 +120,7 @@ pub(crate) async fn run_sync(
             let p = read(&ws);
             Ok((b, p, Done { outcome, names }))
         })();
-        crate::store::note_own_access(&a);
+        drop(access);
         r
     })
     .await
