@@ -373,10 +373,17 @@ pub(crate) async fn login(c: &Client, app: &App) {
 
 pub(crate) async fn goto(c: &Client, app: &App, path: &str) {
     c.goto(&app.url(path)).await.unwrap();
+    // On the page asked for: a page that reloaded itself instead (the app's change feed)
+    // would also be complete and have a `#main`.
+    let pathname = path.split(['?', '#']).next().unwrap_or(path);
     wait_for(
         c,
         path,
-        "document.readyState === 'complete' && !!document.querySelector('#main')",
+        &format!(
+            "document.readyState === 'complete' && !!document.querySelector('#main') \
+             && location.pathname === {}",
+            json!(pathname)
+        ),
     )
     .await;
 }
