@@ -148,6 +148,11 @@ pub struct ClaimHands {
     pub actors: Vec<String>,
     /// By claim key (claims that are maps).
     pub claims: BTreeMap<String, Hands>,
+    /// Claims read as records instead of into the snapshot's maps (not in
+    /// `Sales::claims` nor in `claims` above), with their writers: only in a snapshot
+    /// read for the policy engine, which walks them in place. Never serialized.
+    #[serde(skip)]
+    pub packed: Option<std::sync::Arc<crate::packed_claims::PackedClaims>>,
 }
 
 /// Who wrote one claim's values: indexes into [`ClaimHands::actors`].
@@ -301,6 +306,7 @@ fn read(
     let mut hands = with_hands.then(|| ClaimHands {
         actors,
         claims: BTreeMap::new(),
+        packed: None,
     });
     let mut claims = usual.then(BTreeMap::new);
     for mut r in read {

@@ -22,6 +22,7 @@ mod ids;
 pub mod invitation;
 mod lang;
 pub mod money;
+pub mod packed_claims;
 pub mod par;
 pub mod period;
 mod quick;

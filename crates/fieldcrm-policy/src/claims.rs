@@ -24,6 +24,8 @@
 
 use std::collections::BTreeMap;
 
+use fieldcrm_model::claims_walk::ClaimHands;
+use fieldcrm_model::packed_claims::PackedClaim;
 use fieldcrm_model::{Authority, Body, Claim, Customer, Millis, Snapshot};
 use sha2::{Digest, Sha256};
 
@@ -172,13 +174,15 @@ pub(crate) fn without_claims(snap: &Snapshot) -> Snapshot {
 }
 
 /// Each claim of the Sales snapshot that counts, in claim ID order: its ID, owner and
-/// date, and the keys that count (hash and kind, in hash order), borrowed from the
-/// snapshot (the caller keeps what it needs: at 100,000 claims, most are those it
-/// counted last time).
-pub(crate) fn each_counted<'s>(
+/// date, and the keys that count (hash and kind, in hash order). The claims are those
+/// in the snapshot's maps and those it holds as records
+/// ([`fieldcrm_model::claims_walk::ClaimHands::packed`]), walked together. A claim ID
+/// or key hash that is not 32 lowercase hex, or a key of a kind fieldcrm does not
+/// write, does not count (fieldcrm writes none).
+pub(crate) fn each_counted(
     ctx: &Ctx,
-    sales: Option<&'s Snapshot>,
-    mut f: impl FnMut(&'s str, &'s str, Millis, &[(&'s str, &'s str)]),
+    sales: Option<&Snapshot>,
+    mut f: impl FnMut(Hash, &str, Millis, &[(Hash, Kind)]),
 ) {
     let Some(snap) = sales else {
         return;
@@ -190,12 +194,16 @@ pub(crate) fn each_counted<'s>(
     let Some(all) = &snap.claim_hands else {
         return;
     };
-    // Whether a writer's value counts for an owner, judged once per pair: a few devices
-    // write every claim.
-    let mut judged: crate::engine::HashMap<(u32, &str), bool> = Default::default();
-    // Both maps are in claim ID order: walked together.
+    let mut judge = Judge {
+        ctx,
+        all,
+        judged: Default::default(),
+        keys: Vec::new(),
+    };
+    // The maps, their writers and the records are all in claim ID order (lowercase hex
+    // sorts as its bytes): walked together.
+    let mut records = all.packed.iter().flat_map(|p| p.iter()).peekable();
     let mut writers = all.claims.iter().peekable();
-    let mut keys = Vec::new();
     for (doc, claim) in &s.claims {
         while writers
             .next_if(|(d, _)| d.as_str() < doc.as_str())
@@ -204,32 +212,87 @@ pub(crate) fn each_counted<'s>(
         let Some((_, hands)) = writers.next_if(|(d, _)| *d == doc) else {
             continue;
         };
-        let owner = claim.owner.as_str();
-        let mut ok = |by: Option<u32>| {
-            by.is_some_and(|by| {
-                *judged.entry((by, owner)).or_insert_with(|| {
-                    all.actor(Some(by))
-                        .is_some_and(|a| writer_ok(ctx, a, owner))
-                })
-            })
-        };
-        // The owner and the date must both have been written by the owner's device or a
-        // manager's (a claim object replaced by someone else has neither).
-        if owner.is_empty() || !ok(hands.owner) || !ok(hands.since) {
+        let Some(id) = fieldcrm_model::hex16(doc) else {
             continue;
+        };
+        while let Some(c) = records.next_if(|c| c.id < id) {
+            judge.record(c, &mut f);
         }
-        // From the map's order: sorted by hash. Without a writer for each key, none
-        // counts.
-        keys.clear();
-        keys.extend(
-            hands
-                .keys_with(&claim.keys)
-                .into_iter()
-                .flatten()
-                .filter(|(_, _, by)| ok(Some(*by)))
-                .map(|(h, k, _)| (h.as_str(), k.as_str())),
+        let keys = hands
+            .keys_with(&claim.keys)
+            .into_iter()
+            .flatten()
+            .map(|(h, k, by)| (fieldcrm_model::hex16(h), Kind::of(k), by));
+        judge.one(
+            id,
+            &claim.owner,
+            claim.since,
+            (hands.owner, hands.since),
+            keys,
+            &mut f,
         );
-        f(doc, owner, claim.since, &keys);
+    }
+    for c in records {
+        judge.record(c, &mut f);
+    }
+}
+
+/// Whether claims count, by who wrote their values.
+struct Judge<'s, 'c> {
+    ctx: &'c Ctx,
+    all: &'s ClaimHands,
+    /// Whether a writer's value counts for an owner, judged once per pair: a few
+    /// devices write every claim.
+    judged: crate::engine::HashMap<(u32, &'s str), bool>,
+    keys: Vec<(Hash, Kind)>,
+}
+
+impl<'s> Judge<'s, '_> {
+    fn ok(&mut self, by: Option<u32>, owner: &'s str) -> bool {
+        let Some(by) = by else {
+            return false;
+        };
+        let (ctx, all) = (self.ctx, self.all);
+        *self.judged.entry((by, owner)).or_insert_with(|| {
+            all.actor(Some(by))
+                .is_some_and(|a| writer_ok(ctx, a, owner))
+        })
+    }
+
+    /// A claim held as a record.
+    fn record(
+        &mut self,
+        c: PackedClaim<'s>,
+        f: &mut impl FnMut(Hash, &str, Millis, &[(Hash, Kind)]),
+    ) {
+        let keys = c.keys().map(|(h, k, by)| (Some(h), Kind::of(k), by));
+        self.one(c.id, c.owner, c.since, (c.owner_by, c.since_by), keys, f);
+    }
+
+    /// One claim: it counts if its owner and date were both written by the owner's
+    /// device or a manager's (a claim object replaced by someone else has neither), with
+    /// the keys written by one of those.
+    fn one(
+        &mut self,
+        id: Hash,
+        owner: &'s str,
+        since: Millis,
+        (owner_by, since_by): (Option<u32>, Option<u32>),
+        written: impl Iterator<Item = (Option<Hash>, Option<Kind>, u32)>,
+        f: &mut impl FnMut(Hash, &str, Millis, &[(Hash, Kind)]),
+    ) {
+        if owner.is_empty() || !self.ok(owner_by, owner) || !self.ok(since_by, owner) {
+            return;
+        }
+        self.keys.clear();
+        for (hash, kind, by) in written {
+            if let (Some(hash), Some(kind)) = (hash, kind)
+                && self.ok(Some(by), owner)
+            {
+                self.keys.push((hash, kind));
+            }
+        }
+        f(id, owner, since, &self.keys);
     }
 }
 

@@ -27,7 +27,7 @@ use fieldcrm_store::Store;
 use crate::Result;
 use crate::live::{HeadsDiff, all_heads, diff_heads, heads_now};
 use crate::memo::Stamp;
-use crate::snapshots::snapshots_at;
+use crate::snapshots::{Claims, snapshots_at};
 
 #[path = "lean_state.rs"]
 mod state;
@@ -263,7 +263,7 @@ fn read(
             heads.get(i).cloned()
         })
         .collect();
-    let snaps = snapshots_at(store, &want)?;
+    let snaps = snapshots_at(store, &want, Claims::AsRecords)?;
     for s in &snaps {
         if is_kept(s) {
             kept.insert(s.id.clone(), s.clone());

@@ -19,7 +19,7 @@ use fieldcrm_store::Store;
 
 use crate::Result;
 use crate::memo::Stamp;
-use crate::snapshots::snapshots_at;
+use crate::snapshots::{Claims, snapshots_at};
 
 /// Every document's snapshot, shared: the engine and every page hold the same ones.
 pub type Snapshots = Arc<Vec<Arc<Snapshot>>>;
@@ -55,7 +55,7 @@ impl Live {
     /// Every document read from the store.
     pub(crate) fn load(store: &Store, stamp: Option<Stamp>) -> Result<Live> {
         let (generation, ids) = all_heads(store)?;
-        let snaps = snapshots_at(store, &ids)?;
+        let snaps = snapshots_at(store, &ids, Claims::InMaps)?;
         Ok(Live {
             stamp,
             generation: Some(generation),
@@ -85,7 +85,7 @@ impl Live {
         let HeadsDiff {
             changed, removed, ..
         } = diff;
-        let mut fresh = snapshots_at(store, &changed)?.into_iter();
+        let mut fresh = snapshots_at(store, &changed, Claims::InMaps)?.into_iter();
         let mut snaps = Vec::with_capacity(ids.len());
         for k in kept {
             match k.or_else(|| fresh.next()) {

@@ -10,18 +10,18 @@
 //! each built at once from a sorted list. Any other claim stays in the MessagePack beside
 //! them, so a row reads back as exactly the snapshot that was written.
 //!
-//! Layout (little-endian): the number of strings and each string (length, UTF-8) — the
-//! owners and key kinds, each once; the number of claims; each claim: ID (16 bytes),
-//! owner (string number), `since`, the writers of its owner and date (`u32::MAX`: none),
-//! the number of keys; each key: hash (16 bytes), kind (string number), writer.
+//! The policy engine does not need the maps: for it the records are kept as they are
+//! ([`attach`]) and walked in place.
+//!
+//! Layout: [`fieldcrm_model::packed_claims`].
 
 use std::collections::{BTreeMap, HashMap};
 
-use fieldcrm_model::claims_walk::{ClaimHands, Hands};
-use fieldcrm_model::{Body, Claim, Snapshot, hex, hex16};
+use std::sync::Arc;
 
-/// A writer that is not there.
-const NONE: u32 = u32::MAX;
+use fieldcrm_model::claims_walk::{ClaimHands, Hands};
+use fieldcrm_model::packed_claims::{NO_WRITER as NONE, PackedClaims};
+use fieldcrm_model::{Body, Claim, Snapshot, hex, hex16};
 
 /// Whether claim `id` packs: IDs and hashes as their bytes, a writer for each value.
 fn packs(id: &str, claim: &Claim, h: &Hands) -> bool {
@@ -90,6 +90,7 @@ pub(crate) fn pack(snap: &Snapshot) -> Option<(Vec<u8>, Snapshot)> {
         claim_hands: Some(ClaimHands {
             actors: hands.actors.clone(),
             claims: rest_hands,
+            packed: None,
         }),
     };
     Some((out, without))
@@ -111,27 +112,6 @@ impl<'a> Strings<'a> {
     }
 }
 
-/// Bytes read in order.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
-        Some(*head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
-    }
-
-    fn bytes(&mut self, n: usize) -> Option<&[u8]> {
-        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
-        self.0 = rest;
-        Some(head)
-    }
-}
-
 /// Put the claims of `bytes` ([`pack`]) back into the Sales snapshot `snap` (the rest of
 /// its row); `None` if the bytes are damaged or do not belong to it (the row is then
 /// recomputed).
@@ -139,59 +119,56 @@ pub(crate) fn unpack(bytes: &[u8], snap: &mut Snapshot) -> Option<()> {
     let (Body::Sales(sales), Some(hands)) = (&mut snap.body, &mut snap.claim_hands) else {
         return None;
     };
-    let mut r = Reader(bytes);
-    let n = r.u32()?;
-    let mut strings = Vec::new();
-    for _ in 0..n {
-        let len = usize::try_from(r.u32()?).ok()?;
-        strings.push(std::str::from_utf8(r.bytes(len)?).ok()?.to_string());
-    }
-    let string = |n: u32| strings.get(usize::try_from(n).ok()?);
-    let count = usize::try_from(r.u32()?).ok()?;
-    // No more than the bytes could hold (a damaged count allocates nothing).
-    let room = count.min(bytes.len() / 40);
-    let mut claims = Vec::with_capacity(room);
-    let mut writers = Vec::with_capacity(room);
-    let mut last: Option<[u8; 16]> = None;
-    let by = |n: u32| (n != NONE).then_some(n);
-    for _ in 0..count {
-        let id = r.array::<16>()?;
-        // In ID order, each once, as they were written.
-        if last.is_some_and(|l| l >= id) {
-            return None;
+    let packed = PackedClaims::read(bytes.to_vec())?;
+    let mut claims = Vec::with_capacity(packed.len());
+    let mut writers = Vec::with_capacity(packed.len());
+    for c in packed.iter() {
+        let mut keys = BTreeMap::new();
+        let mut key_by = Vec::with_capacity(c.key_count());
+        for (hash, kind, by) in c.keys() {
+            keys.insert(hex(&hash), kind.to_string());
+            key_by.push(by);
         }
-        last = Some(id);
-        let owner = string(r.u32()?)?.clone();
-        let since = i64::from_le_bytes(r.array()?);
-        let (owner_by, since_by) = (by(r.u32()?), by(r.u32()?));
-        let n = usize::try_from(r.u32()?).ok()?;
-        let mut keys = Vec::with_capacity(n.min(r.0.len() / 24));
-        let mut key_by = Vec::with_capacity(keys.capacity());
-        let mut last_key: Option<[u8; 16]> = None;
-        for _ in 0..n {
-            let hash = r.array::<16>()?;
-            if last_key.is_some_and(|l| l >= hash) {
-                return None;
-            }
-            last_key = Some(hash);
-            keys.push((hex(&hash), string(r.u32()?)?.clone()));
-            key_by.push(r.u32()?);
-        }
-        let id = hex(&id);
-        let keys = keys.into_iter().collect();
-        claims.push((id.clone(), Claim { owner, since, keys }));
+        let id = hex(&c.id);
+        let claim = Claim {
+            owner: c.owner.to_string(),
+            since: c.since,
+            keys,
+        };
+        claims.push((id.clone(), claim));
         let hands = Hands {
-            owner: owner_by,
-            since: since_by,
+            owner: c.owner_by,
+            since: c.since_by,
             keys: key_by,
         };
         writers.push((id, hands));
     }
-    if !r.0.is_empty() {
-        return None;
-    }
     join(&mut sales.claims, claims)?;
     join(&mut hands.claims, writers)
+}
+
+/// Keep the claims of `bytes` ([`pack`]) as records beside the Sales snapshot `snap`
+/// (the rest of its row), for the policy engine; `None` as for [`unpack`], including
+/// when a claim is both a record and in the snapshot's maps.
+pub(crate) fn attach(bytes: &[u8], snap: &mut Snapshot) -> Option<()> {
+    let (Body::Sales(sales), Some(hands)) = (&snap.body, &mut snap.claim_hands) else {
+        return None;
+    };
+    let packed = PackedClaims::read(bytes.to_vec())?;
+    // Each claim once, as `unpack` requires: IDs in the maps (few: the claims that did
+    // not pack) are looked for among the records, both walked in order.
+    let in_maps = |ids: &mut dyn Iterator<Item = &String>| {
+        let mut records = packed.iter().map(|c| c.id).peekable();
+        ids.filter_map(|id| hex16(id)).any(|id| {
+            while records.next_if(|r| *r < id).is_some() {}
+            records.peek() == Some(&id)
+        })
+    };
+    if in_maps(&mut sales.claims.keys()) || in_maps(&mut hands.claims.keys()) {
+        return None;
+    }
+    hands.packed = Some(Arc::new(packed));
+    Some(())
 }
 
 /// `items` (sorted, each key once) put into `map`, built from them at once when it is
@@ -230,6 +207,7 @@ mod tests {
         let mut hands = ClaimHands {
             actors: vec!["a".repeat(64), "b".repeat(64)],
             claims: BTreeMap::new(),
+            packed: None,
         };
         let kinds = ["name", "phone", "credit_code", "电话"];
         for i in 0..n {

@@ -14,14 +14,15 @@ use crate::Result;
 /// after a sync rebuilds only the documents that changed.
 pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
     let ids = store.all_heads().map_err(fieldcrm_store::Error::from)?;
-    Ok(snapshots_at(store, &ids)?
+    Ok(snapshots_at(store, &ids, Claims::InMaps)?
         .into_iter()
         .map(Arc::unwrap_or_clone)
         .collect())
 }
 
 /// The policy snapshots of these documents at these heads (the heads just read from the
-/// store), in the same order: decoded from the cache, or built and cached.
+/// store), in the same order: decoded from the cache, or built and cached; a Sales
+/// snapshot from the cache holds its claims as `claims` says.
 ///
 /// Each snapshot is put in its shared `Arc` where it is decoded or built, and only the
 /// pointers move from there: a snapshot is about 840 bytes inline, and passing them by
@@ -30,6 +31,7 @@ pub fn snapshots_of(store: &Store) -> Result<Vec<fieldcrm_model::Snapshot>> {
 pub(crate) fn snapshots_at(
     store: &Store,
     ids: &[(fieldcrm_model::DocId, Vec<automerge::ChangeHash>)],
+    claims: Claims,
 ) -> Result<Vec<Arc<fieldcrm_model::Snapshot>>> {
     let cached = store.derived(ids).map_err(fieldcrm_store::Error::from)?;
     let work: Vec<_> = ids.iter().zip(cached).collect();
@@ -38,7 +40,10 @@ pub(crate) fn snapshots_at(
     // Decoding a cached snapshot and building a missing one are independent per
     // document: on every core (a cold check of a freshly synced device builds them all).
     let built = crate::par::par_map(&work, 256, |((id, heads), cached)| -> Result<_> {
-        if let Some(snap) = cached.as_deref().and_then(decode_snapshot) {
+        if let Some(snap) = cached
+            .as_deref()
+            .and_then(|row| decode_snapshot_as(row, claims))
+        {
             return Ok((Arc::new(snap), None));
         }
         let doc = store
@@ -245,14 +250,32 @@ pub(crate) fn in_this_format(row: &[u8]) -> bool {
         .is_some_and(|r| r.starts_with(SNAPSHOT_CACHE_FORMAT) || r.starts_with(PACKED_FORMAT))
 }
 
+#[cfg(test)]
 pub(crate) fn decode_snapshot(bytes: &[u8]) -> Option<fieldcrm_model::Snapshot> {
+    decode_snapshot_as(bytes, Claims::InMaps)
+}
+
+/// Where a decoded Sales snapshot holds the claims its row keeps as records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claims {
+    /// In its maps, as any snapshot.
+    InMaps,
+    /// As the records ([`fieldcrm_model::claims_walk::ClaimHands::packed`]): only for
+    /// the policy engine, which walks them in place.
+    AsRecords,
+}
+
+pub(crate) fn decode_snapshot_as(bytes: &[u8], claims: Claims) -> Option<fieldcrm_model::Snapshot> {
     let row = bytes.strip_prefix(SNAPSHOT_CACHE_TAG.as_bytes())?;
     if let Some(rest) = row.strip_prefix(PACKED_FORMAT) {
         let (len, rest) = rest.split_first_chunk::<8>()?;
         let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
-        let (claims, body) = (rest.get(..len)?, rest.get(len..)?);
+        let (records, body) = (rest.get(..len)?, rest.get(len..)?);
         let mut snap = decode_body(body)?;
-        crate::packed_claims::unpack(claims, &mut snap)?;
+        match claims {
+            Claims::InMaps => crate::packed_claims::unpack(records, &mut snap)?,
+            Claims::AsRecords => crate::packed_claims::attach(records, &mut snap)?,
+        }
         return Some(snap);
     }
     decode_body(row.strip_prefix(SNAPSHOT_CACHE_FORMAT)?)

@@ -60,18 +60,9 @@ impl ClaimState {
         // Both in claim ID order (lowercase hex sorts as its bytes): walked together.
         let mut before = counted.iter().peekable();
         let mut keys: Vec<Key> = Vec::new();
-        claims::each_counted(ctx, sales, |doc, owner, since, written| {
-            // A claim ID or key fieldcrm would not write does not count.
-            let Some(id) = fieldcrm_model::hex16(doc) else {
-                return;
-            };
+        claims::each_counted(ctx, sales, |id, owner, since, written| {
             keys.clear();
-            keys.extend(written.iter().filter_map(|(h, k)| {
-                Some(Key {
-                    hash: fieldcrm_model::hex16(h)?,
-                    kind: Kind::of(k)?,
-                })
-            }));
+            keys.extend(written.iter().map(|&(hash, kind)| Key { hash, kind }));
             while let Some(gone) = before.next_if(|r| r.id < id) {
                 changes.push((gone.id, None));
             }

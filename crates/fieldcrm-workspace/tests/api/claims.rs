@@ -129,6 +129,25 @@ fn the_later_registrant_is_told_and_the_manager_sees_the_same_and_the_duplicate(
     );
 }
 
+/// The check after a sync reads the Sales snapshot back from the store's snapshot cache,
+/// where its claims are records that the rules walk in place: a new process, without
+/// the rules' saved state, reads every snapshot from the cache and tells the same.
+#[test]
+fn the_notice_is_the_same_when_the_claims_are_read_from_the_snapshot_cache() {
+    let (kit, t, _, _) = world();
+    let before = notices(&t.rep2, &kit);
+    assert_eq!(before.len(), 1, "{before:#?}");
+    let heads = t.rep2.store().heads(&sales_id()).unwrap().unwrap();
+    let row = t.rep2.store().derived(&[(sales_id(), heads)]).unwrap();
+    assert!(row[0].is_some(), "the check kept the Sales snapshot");
+    let home = t.rep2.home().to_path_buf();
+    let fieldcrm_testkit::Team { rep2, .. } = t;
+    drop(rep2);
+    std::fs::remove_file(home.join("workspace.redb.engine-state")).unwrap();
+    let again = Workspace::open(&home).unwrap();
+    assert_eq!(notices(&again, &kit), before);
+}
+
 #[test]
 fn the_notice_leaks_no_field_of_the_other_file() {
     let (kit, t, first, _) = world();
