@@ -12,6 +12,7 @@
 //! the number of keys; each key: hash (16 bytes), kind (string number), writer. Claims
 //! are in ID order, each once, and a claim's keys in hash order, each once.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// A writer that is not there.
@@ -162,6 +163,89 @@ impl PackedClaims {
                 of: self,
             })
         })
+    }
+}
+
+/// Claims written as records, in claim ID order ([`Writer::push`]).
+#[derive(Default)]
+pub struct Writer<'a> {
+    /// The owners and kinds written, each once, numbered.
+    strings: Vec<&'a str>,
+    numbers: HashMap<&'a str, u32>,
+    records: Vec<u8>,
+    count: u32,
+}
+
+impl<'a> Writer<'a> {
+    /// Room for about `claims` claims.
+    pub fn with_capacity(claims: usize) -> Self {
+        Writer {
+            records: Vec::with_capacity(claims.saturating_mul(CLAIM_BYTES + 2 * KEY_BYTES)),
+            ..Writer::default()
+        }
+    }
+
+    fn number(&mut self, s: &'a str) -> Option<u32> {
+        if let Some(n) = self.numbers.get(s) {
+            return Some(*n);
+        }
+        let n = u32::try_from(self.strings.len()).ok()?;
+        self.strings.push(s);
+        self.numbers.insert(s, n);
+        Some(n)
+    }
+
+    /// Add a claim after those added before (in claim ID order), with its keys in hash
+    /// order; `None` when there are more than a `u32` counts.
+    pub fn push(
+        &mut self,
+        id: [u8; 16],
+        owner: &'a str,
+        since: i64,
+        (owner_by, since_by): (Option<u32>, Option<u32>),
+        keys: &[([u8; 16], &'a str, u32)],
+    ) -> Option<()> {
+        self.count = self.count.checked_add(1)?;
+        let owner = self.number(owner)?;
+        self.records.extend_from_slice(&id);
+        self.records.extend_from_slice(&owner.to_le_bytes());
+        self.records.extend_from_slice(&since.to_le_bytes());
+        for by in [owner_by, since_by] {
+            self.records
+                .extend_from_slice(&by.unwrap_or(NO_WRITER).to_le_bytes());
+        }
+        self.records
+            .extend_from_slice(&u32::try_from(keys.len()).ok()?.to_le_bytes());
+        for (hash, kind, by) in keys {
+            let kind = self.number(kind)?;
+            self.records.extend_from_slice(hash);
+            self.records.extend_from_slice(&kind.to_le_bytes());
+            self.records.extend_from_slice(&by.to_le_bytes());
+        }
+        Some(())
+    }
+
+    /// How many claims were added.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The records ([`PackedClaims::read`] reads them).
+    pub fn finish(self) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.records.len() + 64);
+        out.extend_from_slice(&u32::try_from(self.strings.len()).ok()?.to_le_bytes());
+        for s in &self.strings {
+            out.extend_from_slice(&u32::try_from(s.len()).ok()?.to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&self.records);
+        Some(out)
     }
 }
 

@@ -15,12 +15,12 @@
 //!
 //! Layout: [`fieldcrm_model::packed_claims`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
 use fieldcrm_model::claims_walk::{ClaimHands, Hands};
-use fieldcrm_model::packed_claims::{NO_WRITER as NONE, PackedClaims};
+use fieldcrm_model::packed_claims::{NO_WRITER as NONE, PackedClaims, Writer};
 use fieldcrm_model::{Body, Claim, Snapshot, hex, hex16};
 
 /// Whether claim `id` packs: IDs and hashes as their bytes, a writer for each value.
@@ -38,42 +38,25 @@ pub(crate) fn pack(snap: &Snapshot) -> Option<(Vec<u8>, Snapshot)> {
     let (Body::Sales(sales), Some(hands)) = (&snap.body, &snap.claim_hands) else {
         return None;
     };
-    let mut strings = Strings::default();
-    let mut records = Vec::with_capacity(sales.claims.len() * 96);
-    let mut count: u32 = 0;
+    let mut records = Writer::with_capacity(sales.claims.len());
     let mut rest = BTreeMap::new();
+    let mut keys = Vec::new();
     for (id, claim) in &sales.claims {
         let h = hands.claims.get(id);
         let (Some(h), Some(bytes)) = (h.filter(|h| packs(id, claim, h)), hex16(id)) else {
             rest.insert(id.clone(), claim.clone());
             continue;
         };
-        count = count.checked_add(1)?;
-        records.extend_from_slice(&bytes);
-        records.extend_from_slice(&strings.number(&claim.owner).to_le_bytes());
-        records.extend_from_slice(&claim.since.to_le_bytes());
-        for by in [h.owner, h.since] {
-            records.extend_from_slice(&by.unwrap_or(NONE).to_le_bytes());
-        }
-        records.extend_from_slice(&u32::try_from(claim.keys.len()).ok()?.to_le_bytes());
+        keys.clear();
         for ((hash, kind), by) in claim.keys.iter().zip(&h.keys) {
-            records.extend_from_slice(&hex16(hash)?);
-            records.extend_from_slice(&strings.number(kind).to_le_bytes());
-            records.extend_from_slice(&by.to_le_bytes());
+            keys.push((hex16(hash)?, kind.as_str(), *by));
         }
+        records.push(bytes, &claim.owner, claim.since, (h.owner, h.since), &keys)?;
     }
-    if count == 0 {
+    if records.is_empty() {
         return None;
     }
-    let mut out = Vec::with_capacity(records.len() + 64);
-    out.extend_from_slice(&u32::try_from(strings.all.len()).ok()?.to_le_bytes());
-    for s in &strings.all {
-        out.extend_from_slice(&u32::try_from(s.len()).ok()?.to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
-    }
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&records);
-    drop(records);
+    let out = records.finish()?;
     // The writers of the claims that did not pack, and of anything not a claim.
     let rest_hands = hands
         .claims
@@ -94,22 +77,6 @@ pub(crate) fn pack(snap: &Snapshot) -> Option<(Vec<u8>, Snapshot)> {
         }),
     };
     Some((out, without))
-}
-
-/// The owners and kinds written, each once, numbered.
-#[derive(Default)]
-struct Strings<'a> {
-    all: Vec<&'a str>,
-    numbers: HashMap<&'a str, u32>,
-}
-
-impl<'a> Strings<'a> {
-    fn number(&mut self, s: &'a str) -> u32 {
-        *self.numbers.entry(s).or_insert_with(|| {
-            self.all.push(s);
-            u32::try_from(self.all.len() - 1).unwrap_or(NONE)
-        })
-    }
 }
 
 /// Put the claims of `bytes` ([`pack`]) back into the Sales snapshot `snap` (the rest of

@@ -365,3 +365,95 @@ fn a_claim_or_key_fieldcrm_does_not_write_does_not_count() {
     assert_eq!(n.len(), 1, "{found:#?}");
     assert_eq!(n[0].facts["matched"], serde_json::json!(["name"]));
 }
+
+/// `snap` (the Sales document's) with the claims `pick` chooses (by their place in ID
+/// order) held as records beside it, as the snapshot cache keeps them for the engine,
+/// instead of in its maps.
+fn as_records(snap: &Snapshot, pick: impl Fn(usize) -> bool) -> Snapshot {
+    use fieldcrm_model::hex16;
+    use fieldcrm_model::packed_claims::{PackedClaims, Writer};
+    let mut out = snap.clone();
+    let (fieldcrm_model::Body::Sales(s), Some(h)) = (&mut out.body, &mut out.claim_hands) else {
+        panic!("not the Sales document")
+    };
+    let ids: Vec<String> = s
+        .claims
+        .keys()
+        .enumerate()
+        .filter(|(i, id)| pick(*i) && h.claims.contains_key(*id))
+        .map(|(_, id)| id.clone())
+        .collect();
+    let moved: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                id,
+                s.claims.remove(id).unwrap(),
+                h.claims.remove(id).unwrap(),
+            )
+        })
+        .collect();
+    let mut w = Writer::default();
+    for (id, claim, hands) in &moved {
+        assert_eq!(claim.keys.len(), hands.keys.len());
+        let keys: Vec<_> = claim
+            .keys
+            .iter()
+            .zip(&hands.keys)
+            .map(|((hash, kind), by)| (hex16(hash).unwrap(), kind.as_str(), *by))
+            .collect();
+        let by = (hands.owner, hands.since);
+        w.push(hex16(id).unwrap(), &claim.owner, claim.since, by, &keys)
+            .unwrap();
+    }
+    let packed = PackedClaims::read(w.finish().unwrap()).unwrap();
+    assert_eq!(packed.len(), moved.len());
+    h.packed = Some(std::sync::Arc::new(packed));
+    out
+}
+
+#[test]
+fn claims_held_as_records_count_as_the_same_claims_in_the_maps() {
+    let (mut a, mut b) = files();
+    // More files of the same company: rep2's (later), rep1's (later still), and one of
+    // rep1's whose claim rep2 forged.
+    let mut more: Vec<Document> = [(3, "rep2", 2), (4, "rep1", 1), (5, "rep1", 3)]
+        .into_iter()
+        .map(|(n, owner, days)| {
+            let mut c = clean_customer("廣州華東機電有限公司");
+            c.owner = Some(owner.into());
+            c.created_at = NOW - days * DAY;
+            customer_doc(id(n), if owner == "rep1" { &REP } else { &REP2 }, &c)
+        })
+        .collect();
+    let mut sales = sales_doc();
+    claim(&mut sales, &mut a, &REP);
+    claim(&mut sales, &mut b, &MGR);
+    claim(&mut sales, &mut more[0], &REP2);
+    claim(&mut sales, &mut more[1], &REP);
+    claim(&mut sales, &mut more[2], &REP2);
+    let mut snaps = vec![
+        roster_doc().snapshot().unwrap(),
+        catalog_doc().snapshot().unwrap(),
+    ];
+    snaps.push(a.snapshot().unwrap());
+    snaps.push(b.snapshot().unwrap());
+    snaps.extend(more.iter_mut().map(|d| d.snapshot().unwrap()));
+    let held = sales.snapshot().unwrap();
+    let with = |sales: Snapshot| {
+        let mut all = snaps.clone();
+        all.push(sales);
+        check(&all, &Config::default(), NOW)
+    };
+    let want = with(held.clone());
+    assert!(notices(&want).len() >= 2, "{want:#?}");
+    // Some of them (every other, either way round, so that records and maps alternate
+    // in ID order), and all of them.
+    for pick in [
+        |i: usize| i.is_multiple_of(2),
+        |i: usize| !i.is_multiple_of(2),
+        |_| true,
+    ] {
+        assert_eq!(with(as_records(&held, pick)), want);
+    }
+}
