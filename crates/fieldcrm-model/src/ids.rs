@@ -64,6 +64,11 @@ impl DocId {
         }
     }
 
+    /// The ID these 16 bytes spell (the bytes [`crate::hex16`] reads from an ID).
+    pub fn from_bytes(bytes: &[u8; 16]) -> DocId {
+        DocId(crate::hex(bytes))
+    }
+
     /// The full 32-character form.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -73,7 +73,7 @@ impl Lean {
         let mut counts = Vec::with_capacity(self.heads.len());
         let mut hashes = Vec::with_capacity(self.heads.len() * 32);
         for (id, h) in &self.heads {
-            let (Some(raw), Ok(n)) = (fieldcrm_model::unhex(id.as_str()), u8::try_from(h.len()))
+            let (Some(raw), Ok(n)) = (fieldcrm_model::hex16(id.as_str()), u8::try_from(h.len()))
             else {
                 return;
             };
@@ -181,7 +181,7 @@ fn heads_of(ids: &[u8], counts: &[u8], hashes: &[u8]) -> Option<Vec<(DocId, Vec<
     let mut hashes = hashes.chunks_exact(32);
     let mut heads = Vec::with_capacity(counts.len());
     for (raw, &n) in ids.zip(counts) {
-        let id: DocId = fieldcrm_model::hex(raw).parse().ok()?;
+        let id = DocId::from_bytes(raw.try_into().ok()?);
         let h: Vec<ChangeHash> = hashes
             .by_ref()
             .take(usize::from(n))

@@ -92,7 +92,9 @@ impl<'de> Deserialize<'de> for Id<'_> {
                 f.write_str("a document ID as its bytes")
             }
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<DocId, E> {
-                fieldcrm_model::hex(v).parse().map_err(E::custom)
+                <&[u8; 16]>::try_from(v)
+                    .map(DocId::from_bytes)
+                    .map_err(|_| E::custom("a document ID of another length than 16 bytes"))
             }
             // Formats without a bytes type write them as a list of numbers.
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
