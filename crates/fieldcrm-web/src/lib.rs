@@ -267,12 +267,6 @@ fn open_browser(url: &str) {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::string_slice
-)]
 mod tests_events;
 #[cfg(test)]
 mod tests_flows;
