@@ -8,6 +8,7 @@ use fieldcrm_model::{DocId, Snapshot};
 use serde_json::json;
 
 use super::{Engine, HashSet, key_hash, ordered};
+use crate::claims::Hash;
 use crate::finding::Finding;
 use crate::normalize;
 use crate::rule::RuleId;
@@ -26,13 +27,21 @@ impl<S: Borrow<Snapshot> + Send> Engine<S> {
         let Some(sev) = self.ctx.cfg.severity(RuleId::CustDuplicate) else {
             return;
         };
-        let mut seen: HashSet<&DocId> = HashSet::default();
+        let Some(own) = fieldcrm_model::hex16(d.as_str()) else {
+            return;
+        };
+        let mut seen: HashSet<Hash> = HashSet::default();
         for k in &c.keys {
             let Some(others) = self.x.dup_index.get(&key_hash(k)) else {
                 continue;
             };
-            for x in others {
-                if x == d || (x < d && dirty.is_none_or(|s| s.contains(x))) || !seen.insert(x) {
+            for &bytes in others {
+                // Bytes sort as the IDs they spell.
+                if bytes == own || !seen.insert(bytes) {
+                    continue;
+                }
+                let x = &DocId::from_bytes(&bytes);
+                if bytes < own && dirty.is_none_or(|s| s.contains(x)) {
                     continue;
                 }
                 let Some(xc) = self.customer(x) else {
