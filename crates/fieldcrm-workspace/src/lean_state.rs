@@ -7,10 +7,10 @@
 //! its own beside the store, streamed (at 100,000 customers it is tens of megabytes, and
 //! a copy of it in memory, or redb's pages for it, were most of a `check`'s peak), and
 //! renamed into place; it is read whole (the copy is let go before the engine is made
-//! from it, below the peak, and decoding through a reader was slower). It names itself with a random number that the store keeps too:
-//! a state is used only with the store it was written beside, at the state of that
-//! store it describes (a store copied or restored elsewhere carries its number, and its
-//! own history since). A state that cannot be read (another build's, damaged, of another
+//! from it, below the peak, and decoding through a reader was slower). It names itself
+//! with a random number that the store keeps too: a state is used only with the store
+//! it was written beside, at the state of that store it describes (a store copied or
+//! restored elsewhere carries its number, and its own history since). A state that cannot be read (another build's, damaged, of another
 //! device, of another store) is not used: the engine reads every document instead.
 
 use std::collections::HashMap;
