@@ -143,6 +143,23 @@ impl Kind {
     }
 }
 
+/// One key of a claim: its hash and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub(crate) hash: Hash,
+    pub(crate) kind: Kind,
+}
+
+impl Key {
+    /// The key written as `hash` and `kind`; `None` for one fieldcrm does not write.
+    pub(crate) fn of(hash: &str, kind: &str) -> Option<Key> {
+        Some(Key {
+            hash: fieldcrm_model::hex16(hash)?,
+            kind: Kind::of(kind)?,
+        })
+    }
+}
+
 /// Whether a device's write counts for a claim owned by `owner`.
 fn writer_ok(ctx: &Ctx, actor: &str, owner: &str) -> bool {
     ctx.auth.user_of(actor) == Some(owner)
@@ -182,7 +199,7 @@ pub(crate) fn without_claims(snap: &Snapshot) -> Snapshot {
 pub(crate) fn each_counted(
     ctx: &Ctx,
     sales: Option<&Snapshot>,
-    mut f: impl FnMut(Hash, &str, Millis, &[(Hash, Kind)]),
+    mut f: impl FnMut(Hash, &str, Millis, &[Key]),
 ) {
     let Some(snap) = sales else {
         return;
@@ -222,7 +239,7 @@ pub(crate) fn each_counted(
             .keys_with(&claim.keys)
             .into_iter()
             .flatten()
-            .map(|(h, k, by)| (fieldcrm_model::hex16(h), Kind::of(k), by));
+            .map(|(h, k, by)| (Key::of(h, k), by));
         judge.one(
             id,
             &claim.owner,
@@ -244,7 +261,7 @@ struct Judge<'s, 'c> {
     /// Whether a writer's value counts for an owner, judged once per pair: a few
     /// devices write every claim.
     judged: crate::engine::HashMap<(u32, &'s str), bool>,
-    keys: Vec<(Hash, Kind)>,
+    keys: Vec<Key>,
 }
 
 impl<'s> Judge<'s, '_> {
@@ -260,12 +277,10 @@ impl<'s> Judge<'s, '_> {
     }
 
     /// A claim held as a record.
-    fn record(
-        &mut self,
-        c: PackedClaim<'s>,
-        f: &mut impl FnMut(Hash, &str, Millis, &[(Hash, Kind)]),
-    ) {
-        let keys = c.keys().map(|(h, k, by)| (Some(h), Kind::of(k), by));
+    fn record(&mut self, c: PackedClaim<'s>, f: &mut impl FnMut(Hash, &str, Millis, &[Key])) {
+        let keys = c
+            .keys()
+            .map(|(hash, k, by)| (Kind::of(k).map(|kind| Key { hash, kind }), by));
         self.one(c.id, c.owner, c.since, (c.owner_by, c.since_by), keys, f);
     }
 
@@ -278,18 +293,18 @@ impl<'s> Judge<'s, '_> {
         owner: &'s str,
         since: Millis,
         (owner_by, since_by): (Option<u32>, Option<u32>),
-        written: impl Iterator<Item = (Option<Hash>, Option<Kind>, u32)>,
-        f: &mut impl FnMut(Hash, &str, Millis, &[(Hash, Kind)]),
+        written: impl Iterator<Item = (Option<Key>, u32)>,
+        f: &mut impl FnMut(Hash, &str, Millis, &[Key]),
     ) {
         if owner.is_empty() || !self.ok(owner_by, owner) || !self.ok(since_by, owner) {
             return;
         }
         self.keys.clear();
-        for (hash, kind, by) in written {
-            if let (Some(hash), Some(kind)) = (hash, kind)
+        for (key, by) in written {
+            if let Some(key) = key
                 && self.ok(Some(by), owner)
             {
-                self.keys.push((hash, kind));
+                self.keys.push(key);
             }
         }
         f(id, owner, since, &self.keys);

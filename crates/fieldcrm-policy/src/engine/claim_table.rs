@@ -11,14 +11,7 @@
 use fieldcrm_model::Millis;
 
 use super::{HashMap, HashSet};
-use crate::claims::{Hash, Kind};
-
-/// One key of a claim: its hash and kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Key {
-    pub(crate) hash: Hash,
-    pub(crate) kind: Kind,
-}
+use crate::claims::{Hash, Key, Kind};
 
 /// A claim as a table holds it: a counted claim (by claim ID) or a file's own claim
 /// material (by document ID).

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use fieldcrm_model::{Body, DocId, Snapshot};
 use serde_json::json;
 
-use super::claim_table::{Key, NewRec, Owners, Table};
+use super::claim_table::{NewRec, Owners, Table};
 use super::{Engine, HashMap, HashSet};
-use crate::claims::{self, Hash, Kind};
+use crate::claims::{self, Hash, Key, Kind};
 use crate::ctx::Ctx;
 use crate::finding::Finding;
 use crate::rule::RuleId;
@@ -59,21 +59,16 @@ impl ClaimState {
         let mut changes: Vec<(Hash, Option<NewRec>)> = Vec::new();
         // Both in claim ID order (lowercase hex sorts as its bytes): walked together.
         let mut before = counted.iter().peekable();
-        let mut keys: Vec<Key> = Vec::new();
-        claims::each_counted(ctx, sales, |id, owner, since, written| {
-            keys.clear();
-            keys.extend(written.iter().map(|&(hash, kind)| Key { hash, kind }));
+        claims::each_counted(ctx, sales, |id, owner, since, keys| {
             while let Some(gone) = before.next_if(|r| r.id < id) {
                 changes.push((gone.id, None));
             }
             let same = before.next_if(|r| r.id == id).is_some_and(|r| {
-                owners.name(r.owner) == owner
-                    && r.since == since
-                    && counted.keys_of(r) == keys.as_slice()
+                owners.name(r.owner) == owner && r.since == since && counted.keys_of(r) == keys
             });
             if !same {
                 let owner = owners.of(owner);
-                let keys = keys.clone();
+                let keys = keys.to_vec();
                 changes.push((
                     id,
                     Some(NewRec {
@@ -248,12 +243,7 @@ pub(super) fn own_claim(
         // From the map's order: sorted by hash.
         keys: claims::customer_keys(ws, c)
             .iter()
-            .filter_map(|(h, k)| {
-                Some(Key {
-                    hash: fieldcrm_model::hex16(h)?,
-                    kind: Kind::of(k)?,
-                })
-            })
+            .filter_map(|(h, k)| Key::of(h, k))
             .collect(),
     })
 }
