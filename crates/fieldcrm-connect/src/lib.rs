@@ -9,12 +9,15 @@
 //! did and, for a device's first sync, as whom it joined. `serve` runs after-sync after
 //! each served session.
 //!
-//! Nothing here prints or reads the clock: progress goes through [`Progress`] (or
-//! [`ServeEvents`] for a server), and the time written by carry-over is passed in.
+//! Nothing here prints or reads the wall clock: progress goes through [`Progress`] (or
+//! [`ServeEvents`] for a server), and the time written by carry-over is passed in. (A
+//! relay that turns a device away as busy is tried again after short waits on the
+//! monotonic clock: `busy.rs`.)
 //! Errors are an [`Error`] with messages in English (`Display`) and Chinese
 //! ([`Error::message`]).
 #![deny(missing_docs)]
 
+mod busy;
 mod error;
 mod findings;
 mod invite;

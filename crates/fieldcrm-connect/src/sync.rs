@@ -15,6 +15,7 @@ use fieldcrm_net::{
 use fieldcrm_sync::{ALPN, Report, SessionRole};
 use fieldcrm_workspace::{AfterSync, Joined, PeerSession, Workspace};
 
+use crate::busy;
 use crate::remotes::{DEFAULT_REMOTE, check_remote_url, find, remotes};
 use crate::{Error, Result};
 
@@ -221,6 +222,15 @@ fn refusal(ws: &Workspace, url: &str, e: WsError) -> Error {
     }
 }
 
+/// The device's own spread of its waits for a busy relay: its key's first 8 bytes.
+fn seed(device: &DeviceKey) -> u64 {
+    let mut bytes = [0u8; 8];
+    for (b, k) in bytes.iter_mut().zip(device.0) {
+        *b = k;
+    }
+    u64::from_le_bytes(bytes)
+}
+
 /// One session with the relay at `url`.
 async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) -> Result<Report> {
     let failed = |source| Error::Session {
@@ -248,16 +258,20 @@ async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) ->
         endpoint.close().await;
         result?
     } else {
-        let secret = ws.secret().clone();
-        let mut conn = connect_ws(
-            url,
-            ws.device(),
-            ws.workspace_id(),
-            move |m| secret.sign(m),
-            &WsConfig::default(),
-        )
-        .await
-        .map_err(|e| refusal(ws, url, e))?;
+        // A relay that is busy now is tried again for a while (busy.rs).
+        let config = WsConfig::default();
+        let (_, conn) = busy::patiently(busy::PATIENCE, seed(&ws.device()), || {
+            let secret = ws.secret().clone();
+            connect_ws(
+                url,
+                ws.device(),
+                ws.workspace_id(),
+                move |m| secret.sign(m),
+                &config,
+            )
+        })
+        .await;
+        let mut conn = conn.map_err(|e| refusal(ws, url, e))?;
         let mut session = ws.relay_session_to(url)?;
         let report = drive_session(ws, &mut conn, &mut session, progress)
             .await

@@ -179,9 +179,32 @@ fn runtime() -> tokio::runtime::Runtime {
 fn sync(rt: &tokio::runtime::Runtime, ws: &Workspace, url: &str, now: i64) -> (u64, u64) {
     let out = rt
         .block_on(sync_relay(ws, url, now, &mut NoProgress))
-        .unwrap_or_else(|e| panic!("sync of {}: {e}", ws.device()));
+        .unwrap_or_else(|e| panic!("sync of {}: {}", ws.device(), chain(&e)));
     assert!(out.refusals().is_empty(), "{:?}", out.refusals());
     (out.report.docs_sent, out.report.docs_saved)
+}
+
+/// An error and its causes, one after the other.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+/// Sets `flag` when dropped while its thread panics: a device thread that failed stops the
+/// others and the wait for them, instead of leaving the test to run into its timeout.
+struct StopOnPanic(Arc<AtomicBool>);
+
+impl Drop for StopOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 fn customer_names(store: &Store) -> BTreeSet<String> {
@@ -237,20 +260,23 @@ fn a_backup_taken_while_twenty_devices_sync_restores_and_nothing_is_lost() {
     let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let created: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicBool::new(false));
     let backups = dir.path().join("backups");
     std::fs::create_dir(&backups).unwrap();
     let (backup_started, backup_done, out) = std::thread::scope(|s| {
         for (d, ws) in devices.iter().enumerate() {
-            let (acked, created, stop, url) = (
+            let (acked, created, stop, failed, url) = (
                 acked.clone(),
                 created.clone(),
                 stop.clone(),
+                failed.clone(),
                 relay1.url.clone(),
             );
             s.spawn(move || {
+                let _guard = StopOnPanic(failed.clone());
                 let rt = runtime();
                 let mut i = 0;
-                while !stop.load(Ordering::SeqCst) && i < 200 {
+                while !stop.load(Ordering::SeqCst) && !failed.load(Ordering::SeqCst) && i < 200 {
                     let name = format!("客户{d:02}-{i:03}");
                     let now = NOW + 1000 + i;
                     ws.add_customer(customer(&name), now).unwrap();
@@ -277,12 +303,18 @@ fn a_backup_taken_while_twenty_devices_sync_restores_and_nothing_is_lost() {
             let started = Instant::now();
             while acked_per_device(since) < n {
                 assert!(
+                    !failed.load(Ordering::SeqCst),
+                    "a device failed to sync (its panic is above)"
+                );
+                assert!(
                     started.elapsed() < Duration::from_secs(60),
                     "devices stalled"
                 );
                 std::thread::sleep(Duration::from_millis(20));
             }
         };
+        // The test's own failures below stop the devices too.
+        let _guard = StopOnPanic(failed.clone());
         wait_for(None, 2);
         let backup_started = Instant::now();
         let out = Command::new(bin())

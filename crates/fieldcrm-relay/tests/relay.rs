@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use fieldcrm_connect::NoProgress;
 use fieldcrm_model::{DocId, DocKind, Role};
 use fieldcrm_net::ws::close;
 use fieldcrm_net::{FrameTransport, WsConfig, WsError, connect_ws, drive};
@@ -99,6 +100,15 @@ fn before_the_roster_only_the_admin_device_may_connect() {
     let err = Relay::init(&dir.path().join("relay"), ws.workspace_id(), ws.device());
     assert!(err.unwrap_err().to_string().contains("already holds"));
     assert!(Relay::init(&dir.path().join("x"), "nope", ws.device()).is_err());
+}
+
+/// How many sessions the relay turned away as busy (its metrics).
+fn busy_refusals(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.contains("reason=\"busy\"}"))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap_or(0)
 }
 
 async fn connect(
@@ -256,6 +266,32 @@ async fn bootstrap_upload_limits_and_graceful_shutdown() {
     let err = connect(&ws).await.unwrap_err();
     assert!(err.is_busy(), "{err}");
     assert!(relay.metrics_text().contains("reason=\"busy\"} 1"));
+
+    // A device's sync waits for a busy relay instead of failing: turned away while both
+    // sessions run, it gets in once one of them ends.
+    let syncing = {
+        let (ws, url) = (ws.clone(), url.clone());
+        tokio::spawn(async move {
+            fieldcrm_connect::sync_relay(&ws, &url, 1_795_000_000_000, &mut NoProgress).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !syncing.is_finished(),
+        "the sync waits while the relay is busy"
+    );
+    let turned_away = busy_refusals(&relay.metrics_text());
+    assert!(turned_away >= 3, "tried again: {turned_away}");
+    drop(a);
+    let outcome = tokio::time::timeout(Duration::from_secs(10), syncing)
+        .await
+        .expect("the sync ends once a session is free")
+        .unwrap()
+        .expect("the sync succeeds");
+    assert!(outcome.refusals().is_empty(), "{:?}", outcome.refusals());
+    drop(b);
+    let a = connect(&ws).await.unwrap();
+    let b = connect(&ws).await.unwrap();
 
     // Graceful shutdown: new sessions are refused, running ones are closed after the
     // grace period (0 here, well before their idle timeout) and `run` returns.
