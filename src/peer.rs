@@ -182,6 +182,7 @@ pub(crate) fn outcome_json(o: &SyncOutcome) -> serde_json::Value {
             serde_json::json!({"id": id.to_string(), "bytes": size})
         }).collect::<Vec<_>>(),
         "removed": o.after.removed.len(),
+        "busy_retries": o.busy_retries,
     })
 }
 
@@ -192,6 +193,13 @@ pub(crate) const EXIT_REFUSED: i32 = 3;
 /// joined, documents that left the scope, carry-over.
 pub(crate) fn print_outcome(o: &SyncOutcome) {
     println!("{}", summary(&counterpart(&o.with), &o.report, o.elapsed));
+    if o.busy_retries > 0 {
+        let n = o.busy_retries;
+        say_err!(
+            zh: "  中继繁忙，等待后重试了 {n} 次",
+            en: "  the relay was busy: waited and tried again {n} times"
+        );
+    }
     if crate::render::verbose() {
         let r = &o.report;
         let (m_out, m_in, b_out, b_in) = (

@@ -192,5 +192,6 @@ async fn serve_one<E: ServeEvents, C: Fn() -> Millis>(
         elapsed,
         joined_as: None,
         after,
+        busy_retries: 0,
     })
 }

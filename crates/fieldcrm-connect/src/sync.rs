@@ -99,6 +99,9 @@ pub struct SyncOutcome {
     pub joined_as: Option<Joined>,
     /// What ran after the sync (scope clean-up, carry-over).
     pub after: AfterSync,
+    /// How many times the relay turned this device away as busy before the sync got in
+    /// (it waited and tried again: `busy.rs`); 0 for a direct sync.
+    pub busy_retries: u32,
 }
 
 impl SyncOutcome {
@@ -231,8 +234,13 @@ fn seed(device: &DeviceKey) -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// One session with the relay at `url`.
-async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) -> Result<Report> {
+/// One session with the relay at `url`; the times it said busy first are added to `busy`.
+async fn relay_once<P: Progress>(
+    ws: &Workspace,
+    url: &str,
+    progress: &mut P,
+    busy: &mut u32,
+) -> Result<Report> {
     let failed = |source| Error::Session {
         with: format!("the relay at {url}"),
         source,
@@ -260,7 +268,7 @@ async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) ->
     } else {
         // A relay that is busy now is tried again for a while (busy.rs).
         let config = WsConfig::default();
-        let (_, conn) = busy::patiently(busy::PATIENCE, seed(&ws.device()), || {
+        let (turned_away, conn) = busy::patiently(busy::PATIENCE, seed(&ws.device()), || {
             let secret = ws.secret().clone();
             connect_ws(
                 url,
@@ -271,6 +279,7 @@ async fn relay_once<P: Progress>(ws: &Workspace, url: &str, progress: &mut P) ->
             )
         })
         .await;
+        *busy = busy.saturating_add(turned_away);
         let mut conn = conn.map_err(|e| refusal(ws, url, e))?;
         let mut session = ws.relay_session_to(url)?;
         let report = drive_session(ws, &mut conn, &mut session, progress)
@@ -331,9 +340,10 @@ pub async fn sync_relay<P: Progress>(
     ws.before_sync(now).map_err(Error::BeforeSync)?;
     let had_roster = ws.has_roster()?;
     let before = roster_heads(ws)?;
-    let mut report = relay_once(ws, url, progress).await?;
+    let mut busy = 0;
+    let mut report = relay_once(ws, url, progress, &mut busy).await?;
     if needs_second_pass(ws, &report, &before)? {
-        let second = relay_once(ws, url, progress).await?;
+        let second = relay_once(ws, url, progress, &mut busy).await?;
         report = combine(report, second);
     }
     // What the relay now holds, for the count of changes waiting to go (fieldcrm-workspace
@@ -341,7 +351,7 @@ pub async fn sync_relay<P: Progress>(
     ws.note_synced(url, &not_acked(&report))
         .map_err(Error::AfterSync)?;
     let refused = refused_out_of_scope(&report);
-    finish(
+    let mut outcome = finish(
         ws,
         Counterpart::Relay {
             url: url.to_string(),
@@ -351,7 +361,9 @@ pub async fn sync_relay<P: Progress>(
         had_roster,
         &refused,
         now,
-    )
+    )?;
+    outcome.busy_retries = busy;
+    Ok(outcome)
 }
 
 /// The documents a finished session leaves the peer without: those it refused and
@@ -379,6 +391,7 @@ fn finish(
         elapsed,
         joined_as,
         after,
+        busy_retries: 0,
     })
 }
 

@@ -289,6 +289,13 @@ async fn bootstrap_upload_limits_and_graceful_shutdown() {
         .unwrap()
         .expect("the sync succeeds");
     assert!(outcome.refusals().is_empty(), "{:?}", outcome.refusals());
+    // It says how often it was turned away: every busy refusal the relay counted since.
+    assert_eq!(
+        u64::from(outcome.busy_retries),
+        busy_refusals(&relay.metrics_text()) - 1,
+        "the first busy refusal was the raw connection's above"
+    );
+    assert!(outcome.busy_retries >= 3);
     drop(b);
     let a = connect(&ws).await.unwrap();
     let b = connect(&ws).await.unwrap();

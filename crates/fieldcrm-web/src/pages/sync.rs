@@ -172,6 +172,13 @@ fn outcome(lang: Lang, done: &Done) -> Markup {
                         (t(lang, "对方：", "With: ")) (o.with.to_string())
                         " · " (o.elapsed.as_millis()) " ms"
                     }
+                    @if o.busy_retries > 0 {
+                        p.muted {
+                            (t(lang, "中继繁忙，等待后重试了 ", "The relay was busy: waited and tried again "))
+                            (o.busy_retries)
+                            (t(lang, " 次", " times"))
+                        }
+                    }
                     ul.sync-counts {
                         li { span.stat-num { (r.docs_saved) } span.stat-label { (t(lang, "收到的文档", "documents received")) } }
                         li { span.stat-num { (r.docs_sent) } span.stat-label { (t(lang, "发出的文档", "documents sent")) } }
