@@ -227,11 +227,8 @@ fn refusal(ws: &Workspace, url: &str, e: WsError) -> Error {
 
 /// The device's own spread of its waits for a busy relay: its key's first 8 bytes.
 fn seed(device: &DeviceKey) -> u64 {
-    let mut bytes = [0u8; 8];
-    for (b, k) in bytes.iter_mut().zip(device.0) {
-        *b = k;
-    }
-    u64::from_le_bytes(bytes)
+    let [a, b, c, d, e, f, g, h, ..] = device.0;
+    u64::from_le_bytes([a, b, c, d, e, f, g, h])
 }
 
 /// One session with the relay at `url`; the times it said busy first are added to `busy`.

@@ -10,8 +10,9 @@
 //! from it, below the peak, and decoding through a reader was slower). It names itself
 //! with a random number that the store keeps too: a state is used only with the store
 //! it was written beside, at the state of that store it describes (a store copied or
-//! restored elsewhere carries its number, and its own history since). A state that cannot be read (another build's, damaged, of another
-//! device, of another store) is not used: the engine reads every document instead.
+//! restored elsewhere carries its number, and its own history since). A state that
+//! cannot be read (another build's, damaged, of another device, of another store) is not
+//! used: the engine reads every document instead.
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
