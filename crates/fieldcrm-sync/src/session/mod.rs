@@ -188,7 +188,11 @@ pub struct Session<S> {
     work: BTreeMap<RawId, Work>,
     load_queue: VecDeque<RawId>,
     loads: HashMap<u64, Vec<RawId>>,
-    saves: HashMap<u64, u64>,
+    /// Saves emitted and not yet done: the documents of each.
+    saves: HashMap<u64, Vec<RawId>>,
+    /// Messages received whose judging waits for a save still in flight (see
+    /// [`Session::awaits_peer`]), in the order they came.
+    waiting: VecDeque<Turn>,
     clock_sent: HashSet<RawId>,
     saved_this_turn: u64,
     outputs: VecDeque<Output>,
@@ -274,6 +278,7 @@ impl<S: Scope> Session<S> {
             load_queue: VecDeque::new(),
             loads: HashMap::new(),
             saves: HashMap::new(),
+            waiting: VecDeque::new(),
             clock_sent: HashSet::new(),
             saved_this_turn: 0,
             outputs: VecDeque::new(),
@@ -388,7 +393,7 @@ impl<S: Scope> Session<S> {
     /// The host finished an [`Output::Save`]: with `Ok`, every document in it is durably
     /// committed, and the peer will be told so.
     pub fn saved(&mut self, ticket: Ticket, result: Result<(), HostError>) {
-        let Some(count) = self.saves.remove(&ticket.0) else {
+        let Some(ids) = self.saves.remove(&ticket.0) else {
             return;
         };
         if matches!(self.phase, Phase::Finished | Phase::Failed) {
@@ -397,9 +402,23 @@ impl<S: Scope> Session<S> {
         if let Err(e) = result {
             return self.fail(SyncError::Host(e), true);
         }
+        let count = ids.len() as u64;
         self.saved_this_turn += count;
         self.report.docs_saved += count;
+        if let Err((e, tell)) = self.judge_waiting() {
+            return self.fail(e, tell);
+        }
         self.progress();
+    }
+
+    /// Whether the session needs the peer's next message to go on: the peer's turn is
+    /// under way and every message received so far is judged. Otherwise it waits for
+    /// the host (a load, or a save a received message depends on).
+    ///
+    /// A host that carries out saves in the background (on another thread, while the
+    /// next message is read and judged) reads the transport only when this is true.
+    pub fn awaits_peer(&self) -> bool {
+        self.phase == Phase::TheirTurn && self.waiting.is_empty()
     }
 
     // -----------------------------------------------------------------------------------

@@ -48,10 +48,7 @@ impl<S: Scope> Session<S> {
             Frame::Turn(t) => t,
         };
         if self.phase == Phase::MyTurn {
-            return Err((
-                SyncError::Protocol("a message arrived while it was our turn".into()),
-                true,
-            ));
+            return Err(our_turn());
         }
         if turn.seq != self.recv_seq {
             return Err((
@@ -87,9 +84,43 @@ impl<S: Scope> Session<S> {
             }
             (None, true) => {}
         }
-        let prepared = self.validate(&turn).map_err(|e| (e, true))?;
-        self.apply(turn, prepared);
+        self.waiting.push_back(turn);
+        self.judge_waiting()
+    }
+
+    /// Judge and act on the received messages in order, up to the first that depends on
+    /// a save still in flight ([`Session::saved`] goes on from there).
+    pub(super) fn judge_waiting(&mut self) -> Result<(), (SyncError, bool)> {
+        while let Some(turn) = self.waiting.front() {
+            if self.depends_on_saving(turn) {
+                return Ok(());
+            }
+            let Some(turn) = self.waiting.pop_front() else {
+                break;
+            };
+            // A message that waited may have come after the peer ended its turn.
+            if self.phase == Phase::MyTurn {
+                return Err(our_turn());
+            }
+            let prepared = self.validate(&turn).map_err(|e| (e, true))?;
+            self.apply(turn, prepared);
+        }
         Ok(())
+    }
+
+    /// Whether judging `turn` must wait for the saves in flight: it changes a document
+    /// one of them holds (judged against the document as stored), or one of them holds
+    /// the roster (which decides how every change is judged; a device's first sync
+    /// learns it from the store once it is saved).
+    fn depends_on_saving(&self, turn: &Turn) -> bool {
+        if turn.changes.is_empty() || self.saves.is_empty() {
+            return false;
+        }
+        let roster = recon::raw_id(&fieldcrm_model::DocId::workspace(
+            &fieldcrm_model::DocKind::Roster,
+        ));
+        let saving: HashSet<&RawId> = self.saves.values().flatten().collect();
+        saving.contains(&roster) || turn.changes.iter().any(|c| saving.contains(c.id()))
     }
 
     /// Check everything in a message before acting on any of it, so that a bad message
@@ -209,7 +240,8 @@ impl<S: Scope> Session<S> {
         }
         if !docs.is_empty() {
             let t = self.ticket();
-            self.saves.insert(t, docs.len() as u64);
+            self.saves
+                .insert(t, docs.iter().map(|d| recon::raw_id(&d.id)).collect());
             self.outputs.push_back(Output::Save {
                 ticket: Ticket(t),
                 docs,
@@ -437,4 +469,11 @@ impl<S: Scope> Session<S> {
         });
         f(w);
     }
+}
+
+fn our_turn() -> (SyncError, bool) {
+    (
+        SyncError::Protocol("a message arrived while it was our turn".into()),
+        true,
+    )
 }

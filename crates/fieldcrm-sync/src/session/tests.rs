@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::Unrestricted;
-use crate::sim::SimRng;
+use crate::sim::{MemoryHost, SimRng, fixtures};
 use crate::wire::{ClockPart, Turn};
 
 const WS: &str = "ws";
@@ -258,4 +258,98 @@ fn names_after_the_first_message_end_the_session() {
         "{:?}",
         b.error()
     );
+}
+
+/// What a peer sends for `id` of `host`: the whole document with its signatures.
+fn whole(host: &MemoryHost, id: &DocId) -> wire::ChangesPart {
+    wire::ChangesPart::Whole {
+        id: crate::recon::raw_id(id),
+        bytes: host.bytes(id).unwrap().to_vec(),
+        sigs: host.sigs(id).into_iter().collect(),
+    }
+}
+
+/// The tickets of the saves the session asks for now (and nothing else but frames).
+fn saves_asked<S: Scope>(s: &mut Session<S>) -> Vec<(Ticket, Vec<DocId>)> {
+    let mut out = Vec::new();
+    while let Some(o) = s.poll_output() {
+        match o {
+            Output::Save { ticket, docs } => {
+                out.push((ticket, docs.into_iter().map(|d| d.id).collect()));
+            }
+            Output::Send(_) => {}
+            Output::Load { .. } => panic!("a load"),
+        }
+    }
+    out
+}
+
+/// A host that saves in the background: the next message is judged while a save is in
+/// flight, unless it changes a document that save holds, or that save holds the roster
+/// (which decides how every change is judged); then it waits for the save, in order.
+#[test]
+fn a_message_waits_only_for_the_saves_it_depends_on() {
+    use fieldcrm_model::{DocKind, Document, Roster};
+
+    let mut rng = SimRng::new(21);
+    let mut peer = fixtures::host_with(&mut rng, 1, 3);
+    let ids: Vec<DocId> = peer.ids().cloned().collect();
+    let roster = DocId::workspace(&DocKind::Roster);
+    let ws = fieldcrm_model::sig::workspace_id_for(&peer.device());
+    let mut d = Document::create(
+        roster.clone(),
+        &peer.device(),
+        1_000_000,
+        &Roster::new(&ws, "W"),
+        "found",
+    )
+    .unwrap();
+    peer.put(&mut d);
+    let turn = |seq: u64, parts: Vec<wire::ChangesPart>| {
+        wire::encode_turn(&Turn {
+            seq,
+            hello: (seq == 0).then(|| WS.to_string()),
+            more: true,
+            changes: parts,
+            ..Turn::default()
+        })
+    };
+    let mut s = Session::new(SessionRole::Responder, WS, Unrestricted, Vec::new());
+    s.receive(&turn(0, vec![whole(&peer, &ids[0])]));
+    let first = saves_asked(&mut s);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(s.awaits_peer());
+    // Another document: judged at once, while the first save is in flight.
+    s.receive(&turn(1, vec![whole(&peer, &ids[1])]));
+    let second = saves_asked(&mut s);
+    assert_eq!(second.len(), 1);
+    assert!(s.awaits_peer());
+    // The first save's document again: waits for it, and so does what comes after.
+    s.receive(&turn(2, vec![whole(&peer, &ids[0])]));
+    s.receive(&turn(3, vec![whole(&peer, &ids[2])]));
+    assert!(saves_asked(&mut s).is_empty());
+    assert!(!s.awaits_peer());
+    s.saved(second[0].0, Ok(()));
+    assert!(
+        saves_asked(&mut s).is_empty(),
+        "still waiting for the first"
+    );
+    s.saved(first[0].0, Ok(()));
+    let then = saves_asked(&mut s);
+    let then: Vec<&DocId> = then.iter().flat_map(|(_, d)| d).collect();
+    assert_eq!(then, vec![&ids[0], &ids[2]], "in the order they came");
+    assert!(s.awaits_peer());
+    assert_eq!(s.status(), Status::Running);
+    assert_eq!(s.report().docs_saved, 2);
+
+    // A save holding the roster: every later message with changes waits for it.
+    let mut s = Session::new(SessionRole::Responder, WS, Unrestricted, Vec::new());
+    s.receive(&turn(0, vec![whole(&peer, &roster)]));
+    let first = saves_asked(&mut s);
+    assert_eq!(first.len(), 1);
+    s.receive(&turn(1, vec![whole(&peer, &ids[1])]));
+    assert!(saves_asked(&mut s).is_empty());
+    assert!(!s.awaits_peer());
+    s.saved(first[0].0, Ok(()));
+    assert_eq!(saves_asked(&mut s).len(), 1);
 }
