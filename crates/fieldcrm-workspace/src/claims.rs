@@ -642,26 +642,30 @@ pub(crate) fn keep(store: &fieldcrm_store::Store, rows: &[(String, Option<Vec<u8
     let _ = store.set_cache_rows(rows);
 }
 
-/// The cache rows of the customer files in `docs` that a session received whole and
-/// loaded to judge them, with their claims computed from those documents (on every
-/// core), so that the backfill after the sync does not load them again (a new device's
-/// first sync brings all of them). Files received as changes are left to the backfill.
-pub(crate) fn of_received(
+/// A claims cache row: its key, and the file's heads hash with its claim.
+pub(crate) type ClaimRow = (String, Option<Vec<u8>>);
+
+/// The claims cache row of a customer file a session received whole and loaded to
+/// judge it (`am`), so that the backfill after the sync does not load it again (a new
+/// device's first sync brings all of them): from its `content` when its snapshot has
+/// just read it whole (one reading of the file for both), else from its claim fields
+/// alone. Files received as changes are left to the backfill.
+pub(crate) fn received_row(
     workspace: &str,
-    docs: &[fieldcrm_sync::SaveDoc],
-) -> Vec<(String, Option<Vec<u8>>)> {
-    let whole: Vec<_> = docs
-        .iter()
-        .filter_map(|d| Some((&d.id, d.whole_heads.as_ref()?, d.loaded.as_deref()?)))
-        .filter(|(_, _, l)| l.summary.kind == DocKind::Customer)
-        .collect();
-    crate::par::par_map(&whole, 64, |(id, heads, l)| {
-        let c = claim_fields(&l.doc)?;
-        claim_row(id.as_str(), heads_hash(heads), &claim_for(workspace, &c))
-    })
-    .into_iter()
-    .flatten()
-    .collect()
+    id: &DocId,
+    heads: &[automerge::ChangeHash],
+    content: Option<&Customer>,
+    am: &automerge::AutoCommit,
+) -> Option<ClaimRow> {
+    let read;
+    let c = match content {
+        Some(c) => c,
+        None => {
+            read = claim_fields(am)?;
+            &read
+        }
+    };
+    claim_row(id.as_str(), heads_hash(heads), &claim_for(workspace, c))
 }
 
 /// The cache entry that holds the hash of the Sales document's and the roster's heads

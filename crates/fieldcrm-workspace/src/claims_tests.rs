@@ -164,3 +164,64 @@ fn claims_from_the_snapshot_are_the_claims_from_the_fields() {
         .collect();
     assert_eq!(counting, [false, false, false, true, true, true]);
 }
+
+/// A first sync's claims rows come from the content the snapshot read, and are the rows
+/// the file's own claim fields give: with full-width and traditional text, and with a
+/// removed contact (whose phone a claim still holds, so that file is read as written).
+#[test]
+fn claims_of_received_files_are_those_of_their_claim_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, ids) = with_files(&dir, 2, |i| format!("臺灣第{i}貿易行 🚚"));
+    let wsid = ws.whoami().workspace_id;
+    for (n, id) in ids.iter().enumerate() {
+        for (name, phone) in [
+            ("張偉", "１３８００１３８０００"),
+            ("李娜", "+86 139 0013 9000"),
+        ] {
+            let contact = fieldcrm_model::Contact {
+                name: name.into(),
+                phone: Some(phone.into()),
+                ..Default::default()
+            };
+            ws.add_contact(id, contact, 3_000 + n as i64).unwrap();
+        }
+    }
+    let c: Customer = ws.load(&ids[1]).unwrap().hydrate().unwrap();
+    let gone = c.contacts.keys().next().unwrap().clone();
+    ws.remove_record(&ids[1], "contact", &gone, None, 4_000)
+        .unwrap();
+    let mut docs: Vec<fieldcrm_sync::SaveDoc> = ids
+        .iter()
+        .map(|id| {
+            let mut doc = ws.load(id).unwrap();
+            let summary = doc.summary().unwrap();
+            let heads = doc.heads();
+            fieldcrm_sync::SaveDoc {
+                id: id.clone(),
+                data: Vec::new(),
+                sigs: Vec::new(),
+                whole_heads: Some(heads),
+                loaded: Some(Box::new(fieldcrm_sync::JudgedDoc {
+                    doc: doc.into_automerge(),
+                    summary,
+                })),
+            }
+        })
+        .collect();
+    let (snapshots, claims) = crate::snapshots::of_received(&mut docs, Some(&wsid));
+    assert_eq!(snapshots.len(), 2);
+    let by_fields: Vec<_> = docs
+        .iter()
+        .map(|d| {
+            let l = d.loaded.as_deref().unwrap();
+            let heads = d.whole_heads.as_deref().unwrap();
+            received_row(&wsid, &d.id, heads, None, &l.doc).unwrap()
+        })
+        .collect();
+    assert_eq!(claims, by_fields);
+    // The removed contact's phone is still a key of the claim.
+    let with_removed = ws.load(&ids[1]).unwrap().hydrate::<Customer>().unwrap();
+    assert_eq!(with_removed.contacts.len(), 2);
+    let claim = claim_for(&wsid, &with_removed).unwrap();
+    assert_eq!(claim.keys.values().filter(|k| *k == "phone").count(), 2);
+}

@@ -70,10 +70,15 @@ pub(crate) fn snapshots_at(
 /// The snapshot cache rows of the documents a sync session received whole and loaded to
 /// judge them, built from those loaded documents before the store takes them: a device's
 /// first `check` after its first sync then reads every customer file's snapshot instead
-/// of loading 100,000 documents again. The Sales document is left out here: its
-/// snapshot holds every claim, and the claims backfill after the session, which reads
-/// every claim anyway, keeps it (`Workspace::cache_sales_snapshot`).
-pub(crate) fn of_received(docs: &mut [fieldcrm_sync::SaveDoc]) -> Vec<CacheRow> {
+/// of loading 100,000 documents again. With `workspace`, also the claims cache rows of
+/// the customer files among them ([`crate::claims::received_row`]), from the content
+/// the snapshot read. The Sales document is left out here: its snapshot holds every
+/// claim, and the claims backfill after the session, which reads every claim anyway,
+/// keeps it (`Workspace::cache_sales_snapshot`).
+pub(crate) fn of_received(
+    docs: &mut [fieldcrm_sync::SaveDoc],
+    workspace: Option<&str>,
+) -> (Vec<CacheRow>, Vec<crate::claims::ClaimRow>) {
     let mut wrapped = Vec::new();
     for (i, d) in docs.iter_mut().enumerate() {
         let (Some(heads), Some(l)) = (&d.whole_heads, d.loaded.as_deref_mut()) else {
@@ -82,23 +87,43 @@ pub(crate) fn of_received(docs: &mut [fieldcrm_sync::SaveDoc]) -> Vec<CacheRow> 
         if l.summary.kind == fieldcrm_model::DocKind::Sales {
             continue;
         }
+        let customer = l.summary.kind == fieldcrm_model::DocKind::Customer;
         let am = std::mem::take(&mut l.doc);
         match fieldcrm_model::Document::wrap(d.id.clone(), am) {
-            Ok(doc) => wrapped.push((i, heads.clone(), doc)),
+            Ok(doc) => wrapped.push((i, heads.clone(), doc, customer)),
             Err(back) => l.doc = back.1,
         }
     }
-    let rows = crate::par::par_map(&wrapped, 64, |(_, heads, doc)| {
-        let snap = doc.snapshot().ok()?;
-        Some((doc.id().clone(), heads.clone(), encode_snapshot(&snap)))
+    let rows = crate::par::par_map(&wrapped, 64, |(_, heads, doc, customer)| {
+        let snap = doc.snapshot().ok();
+        let claim = match workspace {
+            Some(ws) if *customer => {
+                // The claim reads the file as written, removed records too: the
+                // snapshot's content serves only when nothing was removed from it.
+                let content = match snap.as_ref().map(|s| &s.body) {
+                    Some(fieldcrm_model::Body::Customer(c)) if c.removed.is_empty() => Some(c),
+                    _ => None,
+                };
+                crate::claims::received_row(ws, doc.id(), heads, content, doc.automerge())
+            }
+            _ => None,
+        };
+        let row = snap.map(|s| (doc.id().clone(), heads.clone(), encode_snapshot(&s)));
+        (row, claim)
     });
     // Every document goes back to the session's list, for the store to take.
-    for (i, _, doc) in wrapped {
+    for (i, _, doc, _) in wrapped {
         if let Some(l) = docs.get_mut(i).and_then(|d| d.loaded.as_deref_mut()) {
             l.doc = doc.into_automerge();
         }
     }
-    rows.into_iter().flatten().collect()
+    let mut snapshots = Vec::with_capacity(rows.len());
+    let mut claims = Vec::with_capacity(rows.len());
+    for (row, claim) in rows {
+        snapshots.extend(row);
+        claims.extend(claim);
+    }
+    (snapshots, claims)
 }
 
 /// A snapshot cache row: document, heads, encoded snapshot.

@@ -51,11 +51,8 @@ impl Host for StoreHost {
     }
 
     fn save(&mut self, mut docs: Vec<SaveDoc>) -> std::result::Result<(), HostError> {
-        let claims = match &self.workspace {
-            Some(ws) => crate::claims::of_received(ws, &docs),
-            None => Vec::new(),
-        };
-        let snapshots = crate::snapshots::of_received(&mut docs);
+        let (snapshots, claims) =
+            crate::snapshots::of_received(&mut docs, self.workspace.as_deref());
         self.store
             .apply_received(docs.iter_mut().map(received))
             .map_err(|e| HostError(e.to_string()))?;
