@@ -276,17 +276,6 @@ impl Table {
         self.cells.is_empty()
     }
 
-    /// The text of cell `col` of row `row` (empty past the end).
-    pub(crate) fn cell(&self, row: usize, col: usize) -> &str {
-        let i = row.saturating_mul(self.header.len()).saturating_add(col);
-        let start = match i.checked_sub(1) {
-            Some(p) => self.cells.get(p).map_or(0, |c| c.0 as usize),
-            None => 0,
-        };
-        let end = self.cells.get(i).map_or(start, |c| c.0 as usize);
-        self.text.get(start..end).unwrap_or_default()
-    }
-
     /// Write the table with columns padded by display width (CJK characters count 2),
     /// one line per row, as it goes (a list of 100,000 customers is never held twice).
     pub(crate) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {

@@ -135,12 +135,13 @@ pub(super) fn customer(ctx: &Ctx, c: CustomerCmd) -> Result<()> {
             if a.json {
                 print_rows(&ws.list(&filter)?, &roster)?;
             } else {
-                let parts = customer_table(ctx, &roster, &filter)?;
-                let n: usize = parts.iter().map(|p| p.order.len()).sum();
-                if let Some((first, more)) = parts.split_first() {
-                    let more: Vec<&Table> = more.iter().map(|p| &p.table).collect();
-                    first.table.print_parts(&more, ListPart::merged(&parts))?;
-                }
+                let (front, back) = customer_table(ctx, &roster, &filter)?;
+                let n = front.len() + back.len();
+                // The front's rows, then the back's (read from the last name on).
+                let order = (0..front.len())
+                    .map(|r| (0, r))
+                    .chain((0..back.len()).rev().map(|r| (1, r)));
+                front.print_parts(&[&back], order)?;
                 say!(zh: "共 {n} 个客户", en: "{n} customer(s)");
             }
         }
@@ -460,60 +461,12 @@ fn restore(ctx: &Ctx, kind: &str, r: RecordRef) -> Result<()> {
     Ok(())
 }
 
-/// One part of the customer list (see [`customer_table`]).
-struct ListPart {
-    table: Table,
-    /// Each row's name length in bytes (the name cell may carry a merged note after it).
-    names: Vec<usize>,
-    /// The rows sorted by name, then by ID.
-    order: Vec<usize>,
-}
-
-impl ListPart {
-    /// Row `r`'s name.
-    fn name(&self, r: usize) -> &str {
-        let len = self.names.get(r).copied().unwrap_or_default();
-        self.table.cell(r, 1).get(..len).unwrap_or_default()
-    }
-
-    /// The row at `at` in this part's order, and its name.
-    fn at(&self, at: usize) -> Option<(usize, &str)> {
-        let r = *self.order.get(at)?;
-        Some((r, self.name(r)))
-    }
-
-    /// Every part's rows as (part, row), merged into one order by name, then by ID (the
-    /// parts are in ID order, so on equal names the earlier part goes first). Each part's
-    /// next name is looked up once, when the part moves on: the rows sit in the table's
-    /// text in ID order, so a lookup in name order is a cache miss at 100,000 rows.
-    fn merged(parts: &[ListPart]) -> impl Iterator<Item = (usize, usize)> + '_ {
-        // (position in the part's order, that row and its name) per part.
-        let mut heads: Vec<(usize, Option<(usize, &str)>)> =
-            parts.iter().map(|p| (0, p.at(0))).collect();
-        std::iter::from_fn(move || {
-            let mut best: Option<(usize, &str)> = None;
-            for (p, (_, head)) in heads.iter().enumerate() {
-                if let Some((_, name)) = head
-                    && best.is_none_or(|(_, n)| *name < n)
-                {
-                    best = Some((p, name));
-                }
-            }
-            let (p, _) = best?;
-            let (at, head) = heads.get_mut(p)?;
-            let (r, _) = (*head)?;
-            *at += 1;
-            *head = parts.get(p)?.at(*at);
-            Some((p, r))
-        })
-    }
-}
-
-/// The customer list, in parts of the ID space read on every core at once. Each row
-/// goes straight into its part's table text as it is read (a list of 100,000 keeps no
-/// summaries), and each part is sorted on its own thread; [`ListPart::merged`] gives
-/// the order across parts. There is always at least one part.
-fn customer_table(ctx: &Ctx, roster: &Roster, filter: &Filter) -> Result<Vec<ListPart>> {
+/// The customer list as two tables read at once from both ends of the store's name
+/// order ([`fieldcrm_workspace::Workspace::list_by_name_ends`]): the first from the
+/// first name on, the second from the last name backwards. Each row goes straight into
+/// its table's text as it is read (a list of 100,000 keeps no summaries), and nothing
+/// is sorted.
+fn customer_table(ctx: &Ctx, roster: &Roster, filter: &Filter) -> Result<(Table, Table)> {
     let header = [
         ("ID", "ID"),
         ("名称", "NAME"),
@@ -523,69 +476,39 @@ fn customer_table(ctx: &Ctx, roster: &Roster, filter: &Filter) -> Result<Vec<Lis
         ("区域", "REGION"),
         ("更新时间", "UPDATED"),
     ];
-    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    // Room for every document at once (the count is one read of the index).
-    let at_most = ctx.ws.store().len().map_or(0, |n| n as usize) / parts + 1;
-    let part = |part: KeyPart| -> Result<ListPart> {
+    // Room for every document at once in each (the count is one read of the index).
+    let at_most = ctx.ws.store().len().map_or(0, |n| n as usize) / 2 + 1;
+    let end = || {
         let mut table = Table::titled(&header);
         table.reserve(at_most, 96);
-        let mut updated = String::new();
-        let names = ctx.ws.list_map_part(filter, part, |id, s| {
-            let class = s.class.and_then(|c| c.parse::<CustomerClass>().ok());
-            let class = class.as_ref().map_or("-", |c| tr(c.zh(), c.as_str()));
-            let merged;
-            let name = match s.merged_into {
-                Some(m) => {
-                    let (name, into) = (s.name, short(m));
-                    merged = trf!(zh: "{name}（已并入 {into}）", en: "{name} (merged → {into})");
-                    merged.as_str()
-                }
-                None => s.name,
-            };
-            updated.clear();
-            ctx.clock.fmt_into(&mut updated, s.updated_at);
-            table.row_of([
-                id.short(),
-                name,
-                class,
-                user_label(roster, s.owner),
-                s.team.unwrap_or("-"),
-                s.region.unwrap_or("-"),
-                &updated,
-            ]);
-            s.name.len()
-        })?;
-        let mut part = ListPart {
-            table,
-            names,
-            order: Vec::new(),
-        };
-        // Rows came in ID order: (name, row) sorts by name, then by ID.
-        let mut keyed: Vec<(&str, usize)> =
-            (0..part.names.len()).map(|r| (part.name(r), r)).collect();
-        keyed.sort_unstable();
-        let order = keyed.into_iter().map(|(_, r)| r).collect();
-        part.order = order;
-        Ok(part)
+        (table, String::new())
     };
-    let mut pieces = std::thread::scope(|scope| {
-        let running: Vec<_> = KeyPart::all(parts)
-            .map(|p| scope.spawn(move || part(p)))
-            .collect();
-        running
-            .into_iter()
-            .map(|r| {
-                r.join()
-                    .unwrap_or_else(|_| Err(anyhow!(tr("列出客户时出错", "listing failed"))))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-    if pieces.is_empty() {
-        pieces.push(ListPart {
-            table: Table::titled(&header),
-            names: Vec::new(),
-            order: Vec::new(),
-        });
-    }
-    Ok(pieces)
+    let ((front, _), (back, _)) =
+        ctx.ws
+            .list_by_name_ends(filter, end(), end(), |(table, updated), id, s| {
+                let class = s.class.and_then(|c| c.parse::<CustomerClass>().ok());
+                let class = class.as_ref().map_or("-", |c| tr(c.zh(), c.as_str()));
+                let merged;
+                let name = match s.merged_into {
+                    Some(m) => {
+                        let (name, into) = (s.name, short(m));
+                        merged =
+                            trf!(zh: "{name}（已并入 {into}）", en: "{name} (merged → {into})");
+                        merged.as_str()
+                    }
+                    None => s.name,
+                };
+                updated.clear();
+                ctx.clock.fmt_into(updated, s.updated_at);
+                table.row_of([
+                    id.short(),
+                    name,
+                    class,
+                    user_label(roster, s.owner),
+                    s.team.unwrap_or("-"),
+                    s.region.unwrap_or("-"),
+                    updated.as_str(),
+                ]);
+            })?;
+    Ok((front, back))
 }

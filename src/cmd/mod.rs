@@ -4,8 +4,8 @@
 use anyhow::{Context, Result, anyhow};
 use fieldcrm_model::*;
 use fieldcrm_workspace::{
-    AgreementInput, CustomerEdit, Filter, InitOptions, KeyPart, Listed, NewChannel, NewCustomer,
-    Tombstones, Workspace, default_home,
+    AgreementInput, CustomerEdit, Filter, InitOptions, Listed, NewChannel, NewCustomer, Tombstones,
+    Workspace, default_home,
 };
 use serde_json::json;
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use fieldcrm_model::{DocId, DocKind, ID_HEX_LEN, Summary};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
@@ -12,6 +13,12 @@ use crate::MIN_PREFIX;
 use crate::codec;
 use crate::error::{Candidate, DamagedRow, DbResultExt, ListError, LoadError, ResolveError};
 use crate::store::{INDEX, NAMES, Store};
+
+/// A name row as a table iterator gives it: ((name, document), summary row).
+type NameRow<'a> = (
+    redb::AccessGuard<'a, (&'static str, &'static str)>,
+    redb::AccessGuard<'a, &'static [u8]>,
+);
 
 /// What to do with merged-away documents (tombstones, `merged_into` set) and archived ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -257,6 +264,59 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The documents matching `filter` in name order (then ID), read from the name rows
+    /// (a copy of each summary row, kept in that order) from both ends at once: `front`
+    /// takes rows from the first name on, on this thread, and `back` from the last name
+    /// backwards, on another, until they meet; each row goes to one of them. Nothing is
+    /// sorted: the rows of `front` and then those of `back` reversed are the listing.
+    pub fn list_by_name_ends<A: Send>(
+        &self,
+        filter: &Filter,
+        mut front: A,
+        mut back: A,
+        row: impl Fn(&mut A, &DocId, codec::SummaryRef<'_>) + Sync,
+    ) -> Result<(A, A), ListError> {
+        let path = self.path();
+        let txn = self.db().begin_read().db(path)?;
+        let names = txn.open_table(NAMES).db(path)?;
+        let total = names.len().db(path)?;
+        let taken = AtomicU64::new(0);
+        let matches = filter.matcher();
+        // One end's walk: each row it reads is first claimed, so the two walks stop
+        // where they meet, with every row read once.
+        let walk = |rows: &mut dyn Iterator<Item = Result<NameRow<'_>, redb::StorageError>>,
+                    acc: &mut A|
+         -> Result<(), ListError> {
+            for entry in rows {
+                if taken.fetch_add(1, Ordering::Relaxed) >= total {
+                    break;
+                }
+                let (k, v) = entry.db(path)?;
+                let ((_, key), value) = (k.value(), v.value());
+                let summary = codec::decode_summary_ref(value)
+                    .map_err(|e| bad_row(path, key, e.0.to_string()))?;
+                if matches(&summary) {
+                    let id = key
+                        .parse::<DocId>()
+                        .map_err(|e| bad_row(path, key, e.to_string()))?;
+                    row(acc, &id, summary);
+                }
+            }
+            Ok(())
+        };
+        let mut forward = names.iter().db(path)?;
+        let mut backward = names.iter().db(path)?.rev();
+        std::thread::scope(|scope| {
+            let behind = scope.spawn(|| walk(&mut backward, &mut back));
+            let ahead = walk(&mut forward, &mut front);
+            let behind = behind
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            ahead.and(behind)
+        })?;
+        Ok((front, back))
     }
 
     /// Every document's summary row, from one read transaction (a session deciding what
@@ -619,5 +679,103 @@ mod tests {
             ResolveError::NotFound { .. }
         ));
         assert_eq!(s.summary(&ids[2]).unwrap().unwrap().updated_at, 9_000);
+    }
+
+    /// The listing from both ends of the name rows, put together.
+    fn by_name_ends(s: &Store, filter: &Filter) -> Vec<(DocId, String)> {
+        let (front, back) = s
+            .list_by_name_ends(filter, Vec::new(), Vec::new(), |acc, id, summary| {
+                acc.push((id.clone(), summary.name.to_string()));
+            })
+            .unwrap();
+        front.into_iter().chain(back.into_iter().rev()).collect()
+    }
+
+    fn sorted(s: &Store, filter: &Filter) -> Vec<(DocId, String)> {
+        let rows = s.list(filter).unwrap();
+        rows.into_iter().map(|l| (l.id, l.summary.name)).collect()
+    }
+
+    /// Read from both ends at once, the name rows give what the sorted index gives, row
+    /// for row, under every filter and at any size; a rename moves the row and a removed
+    /// document leaves none behind.
+    #[test]
+    fn the_name_rows_list_from_both_ends_as_the_sorted_index() {
+        let (_d, s, ids) = fixture();
+        let filters = [
+            Filter::default(),
+            Filter::default().tombstones(Tombstones::Include),
+            Filter::default().kind(DocKind::Customer).owner("u2"),
+            Filter::default().name_contains("华"),
+            Filter::default().kind(DocKind::Channel),
+            Filter::default().region("不存在"),
+        ];
+        for f in &filters {
+            assert_eq!(by_name_ends(&s, f), sorted(&s, f), "{f:?}");
+        }
+        let mut more: Vec<Document> = (0..300)
+            .map(|i| {
+                let name = match i % 4 {
+                    0 => "Twin".to_string(),
+                    1 => format!("客户{}", 299 - i),
+                    2 => format!("Ｆｕｌｌ{i}號 🚚"),
+                    _ => format!("a{i}"),
+                };
+                doc_with_id(&format!("{i:032x}"), cust(&name, None, "u2", "上海"))
+            })
+            .collect();
+        s.save_batch(&mut more).unwrap();
+        for f in &filters {
+            assert_eq!(by_name_ends(&s, f), sorted(&s, f), "{f:?}");
+        }
+        assert_eq!(by_name_ends(&s, &Filter::default()).len(), 306);
+        let mut doc = s.load(&ids[2], &A).unwrap();
+        doc.put(&["name"], &"Zed Holdings".to_string()).unwrap();
+        doc.commit(9_000, "rename");
+        s.save(&mut doc).unwrap();
+        assert!(s.delete(&ids[1]).unwrap());
+        let all = by_name_ends(&s, &Filter::default().tombstones(Tombstones::Include));
+        assert_eq!(
+            all,
+            sorted(&s, &Filter::default().tombstones(Tombstones::Include))
+        );
+        assert!(all.contains(&(ids[2].clone(), "Zed Holdings".into())));
+        assert!(!all.iter().any(|(_, name)| name == "Acme Trading"));
+        assert!(all.iter().all(|(id, _)| *id != ids[1]));
+        assert_eq!(all.len(), 306);
+    }
+
+    /// A store written when the name rows held no summary gets them on open, from the
+    /// index, and lists and resolves as before.
+    #[test]
+    fn a_store_with_the_old_name_rows_gets_the_new_ones_on_open() {
+        let (d, s, ids) = fixture();
+        let path = d.path().join("ws.fieldcrm");
+        let old: redb::TableDefinition<(&str, &str), ()> = redb::TableDefinition::new("names-v1");
+        let version = "fieldcrm.store.format-version";
+        let txn = s.db().begin_write().unwrap();
+        txn.delete_table(NAMES).unwrap();
+        txn.open_table(old)
+            .unwrap()
+            .insert(("华南电子", ids[1].as_str()), ())
+            .unwrap();
+        let mut meta = txn.open_table(crate::store::META).unwrap();
+        meta.insert(version, b"1".as_slice()).unwrap();
+        drop(meta);
+        txn.commit().unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        let every = Filter::default().tombstones(Tombstones::Include);
+        assert_eq!(by_name_ends(&s, &every), sorted(&s, &every));
+        assert_eq!(by_name_ends(&s, &every).len(), 7);
+        assert_eq!(s.resolve(None, "华南电子").unwrap(), ids[1]);
+        let txn = s.db().begin_read().unwrap();
+        assert!(matches!(
+            txn.open_table(old),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ));
+        let meta = txn.open_table(crate::store::META).unwrap();
+        let now = meta.get(version).unwrap().unwrap();
+        assert_eq!(now.value(), crate::FORMAT_VERSION.to_string().as_bytes());
     }
 }

@@ -27,12 +27,12 @@
 //!
 //! | table | key | value |
 //! |---|---|---|
-//! | `meta-v1` | `&str` | bytes: the file-format marker (`fieldcrm.store.format` = `fieldcrm-store`), its version (`fieldcrm.store.format-version` = `1`), and the upper layers' keys (workspace ID, device key, settings, per-peer sync state) |
+//! | `meta-v1` | `&str` | bytes: the file-format marker (`fieldcrm.store.format` = `fieldcrm-store`), its version (`fieldcrm.store.format-version` = `2`), and the upper layers' keys (workspace ID, device key, settings, per-peer sync state) |
 //! | `docs-v1` | doc ID | the last compacted snapshot (`Automerge::save`) |
 //! | `changes-v1` | (doc ID, sequence) | changes appended since that snapshot (`save_after(stored heads)`) |
 //! | `state-v1` | doc ID | heads, next sequence number, pending change count and bytes (see `codec.rs`) |
 //! | `index-v1` | doc ID | the [`Summary`](fieldcrm_model::Summary) row, compact binary |
-//! | `names-v1` | (name, doc ID) | `()`: exact-name lookup for [`Store::resolve`] |
+//! | `names-v2` | (name, doc ID) | the document's `index-v1` row again: exact-name lookup for [`Store::resolve`], and listings in name order read in order ([`Store::list_by_name_ends`]); built from `index-v1` when a version-1 store (whose `names-v1` held nothing) is opened |
 //! | `sigs-v1` | (doc ID, change hash) | the 64-byte ed25519 signature of that change by the device that made it (see `fieldcrm_model::sig`) |
 //! | `derived-v1` | doc ID | values computed from the document at given heads (a cache) |
 //! | `changelog-v1` | (generation, doc ID) | the document's heads before that generation's transaction wrote or removed it (see `log.rs`, [`Store::changed_since`]) |
@@ -46,7 +46,7 @@
 //! Architecture invariants:
 //! - Every public function that returns `Ok` after writing has committed a redb transaction
 //!   with `Durability::Immediate`; a failed call has written nothing.
-//! - Listing, filtering and resolving read only `index-v1` and `names-v1`; they never load
+//! - Listing, filtering and resolving read only `index-v1` and `names-v2`; they never load
 //!   a document.
 //! - The store never reads the clock; times come from the documents' change metadata.
 //! - [`Store::backup_to`] copies every table as of one read transaction into a new file

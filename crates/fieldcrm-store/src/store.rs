@@ -26,8 +26,12 @@ pub(crate) const INDEX: TableDefinition<&str, &[u8]> = TableDefinition::new("ind
 /// Change signatures, keyed by (document, change hash): 64-byte ed25519 signatures by
 /// the device that made the change (see `fieldcrm_model::sig`).
 pub(crate) const SIGS: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("sigs-v1");
-/// (name, document) pairs for exact-name lookup.
-pub(crate) const NAMES: TableDefinition<(&str, &str), ()> = TableDefinition::new("names-v1");
+/// Every document's summary row again, keyed by (name, document): exact-name lookup,
+/// and listings in name order read in that order (no sort), from both ends at once.
+pub(crate) const NAMES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("names-v2");
+/// The name rows of stores written before they carried the summary: replaced by
+/// [`NAMES`] when such a store is opened.
+const OLD_NAMES: TableDefinition<(&str, &str), ()> = TableDefinition::new("names-v1");
 
 /// Meta keys starting with this belong to the store itself; `set_meta` refuses them.
 pub const RESERVED_META_PREFIX: &str = "fieldcrm.store.";
@@ -37,8 +41,10 @@ const FORMAT_VERSION_KEY: &str = "fieldcrm.store.format-version";
 /// [`Store::generation`]).
 const GENERATION_KEY: &str = "fieldcrm.store.generation";
 const FORMAT_MARKER: &[u8] = b"fieldcrm-store";
-/// The store file-format version this build writes and the highest it reads.
-pub const FORMAT_VERSION: u64 = 1;
+/// The store file-format version this build writes and the highest it reads. Version 2:
+/// the name rows carry each summary (`names-v2`); a version-1 store is brought up to it
+/// when opened.
+pub const FORMAT_VERSION: u64 = 2;
 
 /// The first bytes of every redb file (redb file format 3).
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -286,6 +292,7 @@ impl Store {
         }
         let db = open_file(&canonical, &options)?;
         start_log(&db, &canonical)?;
+        name_rows(&db, &canonical)?;
         let inner = Arc::new(Inner {
             db: Some(db),
             path: canonical.clone(),
@@ -491,6 +498,44 @@ fn start_log(db: &Database, path: &Path) -> Result<(), OpenError> {
     Ok(())
 }
 
+/// A store written before the name rows carried the summary: build them from the
+/// summary index (once, in one transaction) and drop the old ones. A row the index
+/// cannot decode goes under the empty name, so that a listing reports it as damaged
+/// as it did before.
+fn name_rows(db: &Database, path: &Path) -> Result<(), OpenError> {
+    {
+        let txn = db.begin_read().db(path)?;
+        match txn.open_table(NAMES) {
+            Ok(_) => return Ok(()),
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => {
+                return Err(OpenError::Damaged {
+                    path: path.to_path_buf(),
+                    detail: format!("table {NAMES}: {e}"),
+                });
+            }
+        }
+    }
+    let txn = db.begin_write().db(path)?;
+    {
+        let index = txn.open_table(INDEX).db(path)?;
+        let mut names = txn.open_table(NAMES).db(path)?;
+        for row in index.iter().db(path)? {
+            let (k, v) = row.db(path)?;
+            let summary = v.value();
+            let name = crate::codec::decode_summary_ref(summary).map_or("", |s| s.name);
+            names.insert((name, k.value()), summary).db(path)?;
+        }
+    }
+    txn.delete_table(OLD_NAMES).db(path)?;
+    txn.open_table(META)
+        .db(path)?
+        .insert(FORMAT_VERSION_KEY, FORMAT_VERSION.to_string().as_bytes())
+        .db(path)?;
+    txn.commit().db(path)?;
+    Ok(())
+}
+
 fn open_file(path: &Path, options: &StoreOptions) -> Result<Database, OpenError> {
     let meta = fs::metadata(path).map_err(|e| io_err(path, e))?;
     if meta.is_dir() {
@@ -569,10 +614,7 @@ fn check_format(db: &Database, path: &Path) -> Result<(), OpenError> {
         path: path.to_path_buf(),
         detail: format!("table {CHANGES}: {e}"),
     })?;
-    txn.open_table(NAMES).map_err(|e| OpenError::Damaged {
-        path: path.to_path_buf(),
-        detail: format!("table {NAMES}: {e}"),
-    })?;
+    // The name rows are checked, or built for an older store, by `name_rows`.
     Ok(())
 }
 
@@ -709,12 +751,12 @@ mod tests {
             let txn = db.begin_write().unwrap();
             txn.open_table(META)
                 .unwrap()
-                .insert(FORMAT_VERSION_KEY, b"2".as_slice())
+                .insert(FORMAT_VERSION_KEY, b"3".as_slice())
                 .unwrap();
             txn.commit().unwrap();
         }
         let err = Store::open(&path).unwrap_err();
-        assert!(matches!(err, OpenError::TooNew { found: 2, .. }), "{err:?}");
+        assert!(matches!(err, OpenError::TooNew { found: 3, .. }), "{err:?}");
         assert!(err.to_string().contains("upgrade fieldcrm"), "{err}");
     }
 

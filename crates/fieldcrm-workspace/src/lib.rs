@@ -558,6 +558,30 @@ impl Workspace {
             .map_err(fieldcrm_store::Error::from)?)
     }
 
+    /// The documents matching `filter` in name order (then ID), from both ends at once
+    /// (see [`fieldcrm_store::Store::list_by_name_ends`]): the listing is `front`'s rows,
+    /// then `back`'s reversed. Loads no document and sorts nothing.
+    pub fn list_by_name_ends<A: Send>(
+        &self,
+        filter: &Filter,
+        mut front: A,
+        back: A,
+        row: impl Fn(&mut A, &DocId, SummaryRef<'_>) + Sync,
+    ) -> Result<(A, A)> {
+        if self.shared_memo {
+            // The memo's rows are in name order already.
+            let matches = filter.matching();
+            for l in self.index_rows()?.iter().filter(|l| matches(&l.summary)) {
+                row(&mut front, &l.id, SummaryRef::of(&l.summary));
+            }
+            return Ok((front, back));
+        }
+        Ok(self
+            .store
+            .list_by_name_ends(filter, front, back, row)
+            .map_err(fieldcrm_store::Error::from)?)
+    }
+
     /// Every summary-index row (every kind, merged and archived ones included), by name;
     /// from the memo while the store is unchanged, when there is one. Filter with
     /// [`Filter::matching`].

@@ -50,7 +50,7 @@ pub(crate) struct Tables<'t> {
     changes: Table<'t, (&'static str, u64), &'static [u8]>,
     state: Table<'t, &'static str, &'static [u8]>,
     index: Table<'t, &'static str, &'static [u8]>,
-    names: Table<'t, (&'static str, &'static str), ()>,
+    names: Table<'t, (&'static str, &'static str), &'static [u8]>,
     sigs: Table<'t, (&'static str, &'static [u8]), &'static [u8]>,
     log: crate::log::LogWriter<'t>,
 }
@@ -228,23 +228,30 @@ fn put_summary(
     if old.as_deref() == Some(encoded.as_slice()) {
         return Ok(());
     }
-    // A damaged old row leaves a stale name row at worst; `resolve` checks names
-    // against the index, so that is harmless.
-    if let Some(old) = old.as_deref().and_then(|o| codec::decode_summary(o).ok())
-        && old.name != summary.name
-    {
-        t.names.remove((old.name.as_str(), key)).db(path)?;
+    if let Some(old) = old.as_deref() {
+        remove_name_row(t, path, key, old)?;
     }
-    t.names.insert((summary.name.as_str(), key), ()).db(path)?;
+    t.names
+        .insert((summary.name.as_str(), key), encoded.as_slice())
+        .db(path)?;
     t.index.insert(key, encoded.as_slice()).db(path)?;
     Ok(())
 }
 
 fn remove_summary(t: &mut Tables<'_>, path: &Path, key: &str) -> Result<(), DbError> {
     let old = t.index.remove(key).db(path)?.map(|v| v.value().to_vec());
-    if let Some(old) = old.as_deref().and_then(|o| codec::decode_summary(o).ok()) {
-        t.names.remove((old.name.as_str(), key)).db(path)?;
+    if let Some(old) = old.as_deref() {
+        remove_name_row(t, path, key, old)?;
     }
+    Ok(())
+}
+
+/// Remove the name row of `key`, whose summary row was `old`: under its name, or under
+/// the empty name when that row did not decode (see `store::name_rows`). A listing
+/// reads the name rows, so none may be left behind.
+fn remove_name_row(t: &mut Tables<'_>, path: &Path, key: &str, old: &[u8]) -> Result<(), DbError> {
+    let name = codec::decode_summary_ref(old).map_or("", |s| s.name);
+    t.names.remove((name, key)).db(path)?;
     Ok(())
 }
 
