@@ -206,18 +206,17 @@ fn decode_row(path: &Path, key: &str, value: &[u8]) -> Result<Listed, DamagedRow
 }
 
 impl Store {
-    /// Documents matching `filter`, sorted by name (then ID). Reads only the index.
+    /// Documents matching `filter`, sorted by name (then ID): read in that order from
+    /// the name rows ([`Store::list_by_name_ends`]). Loads no document.
     pub fn list(&self, filter: &Filter) -> Result<Vec<Listed>, ListError> {
-        let mut out = self.list_map(filter, |id, s| Listed {
-            id: id.clone(),
-            summary: s.to_summary(),
-        })?;
-        out.sort_unstable_by(|a, b| {
-            a.summary
-                .name
-                .cmp(&b.summary.name)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        let listed = |acc: &mut Vec<Listed>, id: &DocId, s: codec::SummaryRef<'_>| {
+            acc.push(Listed {
+                id: id.clone(),
+                summary: s.to_summary(),
+            });
+        };
+        let (mut out, back) = self.list_by_name_ends(filter, Vec::new(), Vec::new(), listed)?;
+        out.extend(back.into_iter().rev());
         Ok(out)
     }
 
@@ -691,9 +690,13 @@ mod tests {
         front.into_iter().chain(back.into_iter().rev()).collect()
     }
 
+    /// The summary index read in ID order, sorted by name then ID.
     fn sorted(s: &Store, filter: &Filter) -> Vec<(DocId, String)> {
-        let rows = s.list(filter).unwrap();
-        rows.into_iter().map(|l| (l.id, l.summary.name)).collect()
+        let mut rows = s
+            .list_map(filter, |id, summary| (summary.name.to_string(), id.clone()))
+            .unwrap();
+        rows.sort();
+        rows.into_iter().map(|(name, id)| (id, name)).collect()
     }
 
     /// Read from both ends at once, the name rows give what the sorted index gives, row
