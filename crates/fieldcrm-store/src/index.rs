@@ -205,6 +205,25 @@ fn decode_row(path: &Path, key: &str, value: &[u8]) -> Result<Listed, DamagedRow
     })
 }
 
+/// The summary row `value` of document `key`, when it matches; a row that does not
+/// decode is an error naming the document.
+fn matching<'v>(
+    path: &Path,
+    key: &str,
+    value: &'v [u8],
+    matches: &impl Fn(&codec::SummaryRef<'_>) -> bool,
+) -> Result<Option<(DocId, codec::SummaryRef<'v>)>, ListError> {
+    let summary =
+        codec::decode_summary_ref(value).map_err(|e| bad_row(path, key, e.0.to_string()))?;
+    if !matches(&summary) {
+        return Ok(None);
+    }
+    let id = key
+        .parse::<DocId>()
+        .map_err(|e| bad_row(path, key, e.to_string()))?;
+    Ok(Some((id, summary)))
+}
+
 impl Store {
     /// Documents matching `filter`, sorted by name (then ID): read in that order from
     /// the name rows ([`Store::list_by_name_ends`]). Loads no document.
@@ -252,13 +271,7 @@ impl Store {
         );
         for entry in index.range::<&str>(bounds).db(path)? {
             let (k, v) = entry.db(path)?;
-            let (key, value) = (k.value(), v.value());
-            let summary = codec::decode_summary_ref(value)
-                .map_err(|e| bad_row(path, key, e.0.to_string()))?;
-            if matches(&summary) {
-                let id = key
-                    .parse::<DocId>()
-                    .map_err(|e| bad_row(path, key, e.to_string()))?;
+            if let Some((id, summary)) = matching(path, k.value(), v.value(), &matches)? {
                 out.push(row(&id, summary));
             }
         }
@@ -293,13 +306,8 @@ impl Store {
                     break;
                 }
                 let (k, v) = entry.db(path)?;
-                let ((_, key), value) = (k.value(), v.value());
-                let summary = codec::decode_summary_ref(value)
-                    .map_err(|e| bad_row(path, key, e.0.to_string()))?;
-                if matches(&summary) {
-                    let id = key
-                        .parse::<DocId>()
-                        .map_err(|e| bad_row(path, key, e.to_string()))?;
+                let (_, key) = k.value();
+                if let Some((id, summary)) = matching(path, key, v.value(), &matches)? {
                     row(acc, &id, summary);
                 }
             }
@@ -780,5 +788,43 @@ mod tests {
         let meta = txn.open_table(crate::store::META).unwrap();
         let now = meta.get(version).unwrap().unwrap();
         assert_eq!(now.value(), crate::FORMAT_VERSION.to_string().as_bytes());
+    }
+
+    /// An import's documents get their name rows in its transaction: listed as the
+    /// index says, once each, even a document the import saved twice under two names;
+    /// an import that is not committed leaves none.
+    #[test]
+    fn an_imports_name_rows_follow_its_documents() {
+        let (_d, s, _) = fixture();
+        let of = |mut d: Document| {
+            let summary = d.summary().unwrap();
+            crate::NewDoc::new(d, summary)
+        };
+        let new = |i: usize, name: &str| {
+            doc_with_id(
+                &format!("{:032x}", 1000 + i),
+                cust(name, None, "u1", "上海"),
+            )
+        };
+        let mut files: Vec<Document> = (0..60)
+            .map(|i| new(i, &format!("导入{}號 🚚", 59 - i)))
+            .collect();
+        // The fourth file again, renamed, later in the same import.
+        let id = files[3].id().clone();
+        let mut renamed = Document::from_automerge(id, files[3].automerge_mut().fork()).unwrap();
+        renamed.put(&["name"], &"改名后的客户".to_string()).unwrap();
+        renamed.commit(9_000, "rename");
+        files.push(renamed);
+        let docs: Vec<crate::NewDoc> = files.into_iter().map(of).collect();
+        assert!(s.save_stream(docs.into_iter(), || true).unwrap());
+        let every = Filter::default().tombstones(Tombstones::Include);
+        let all = by_name_ends(&s, &every);
+        assert_eq!(all, sorted(&s, &every));
+        assert_eq!(all.len(), 7 + 60);
+        assert!(all.iter().any(|(_, n)| n == "改名后的客户"));
+        assert!(!all.iter().any(|(_, n)| n == "导入56號 🚚"));
+        let more = (100..110).map(|i| of(new(i, "不会保存")));
+        assert!(!s.save_stream(more, || false).unwrap());
+        assert_eq!(by_name_ends(&s, &every), all);
     }
 }
