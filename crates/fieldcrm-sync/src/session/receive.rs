@@ -92,6 +92,10 @@ impl<S: Scope> Session<S> {
     /// a save still in flight ([`Session::saved`] goes on from there).
     pub(super) fn judge_waiting(&mut self) -> Result<(), (SyncError, bool)> {
         while let Some(turn) = self.waiting.front() {
+            if matches!(self.phase, Phase::Finished | Phase::Failed) {
+                self.waiting.clear();
+                return Ok(());
+            }
             if self.depends_on_saving(turn) {
                 return Ok(());
             }
