@@ -73,7 +73,7 @@ pub use error::{
     ApplyError, Candidate, DamagedRow, DbError, Error, ListError, LoadError, MetaError, OpenError,
     ResolveError, SaveError,
 };
-pub use index::{Filter, KeyPart, Listed, Tombstones};
+pub use index::{Filter, Listed, Tombstones};
 pub use log::{AllHeads, Changed, ChangedDoc};
 pub use stats::TableSize;
 pub use store::{FORMAT_VERSION, RESERVED_META_PREFIX, Store, StoreOptions};

@@ -50,7 +50,7 @@ pub use bundle::{
     BUNDLE_MAGIC, BUNDLE_VERSION, Bundle, BundleHeader, ExportOptions, ExportReport, ImportReport,
 };
 pub use error::{Error, Msg, Result};
-pub use fieldcrm_store::{Filter, KeyPart, Listed, SummaryRef, Tombstones};
+pub use fieldcrm_store::{Filter, Listed, SummaryRef, Tombstones};
 pub use identity::{DeviceSecret, InitOptions, generate_secret, verify};
 pub use import::{CsvImport, ExportTable, csv_field, parse_csv, write_csv};
 pub use inspect::{
@@ -529,18 +529,6 @@ impl Workspace {
     pub fn list_map<T>(
         &self,
         filter: &Filter,
-        row: impl FnMut(&DocId, SummaryRef<'_>) -> T,
-    ) -> Result<Vec<T>> {
-        self.list_map_part(filter, KeyPart::WHOLE, row)
-    }
-
-    /// [`Workspace::list_map`] over one slice of the ID space (the slices can be read on
-    /// several threads at once); within a slice rows come in ID order when read from the
-    /// store.
-    pub fn list_map_part<T>(
-        &self,
-        filter: &Filter,
-        part: KeyPart,
         mut row: impl FnMut(&DocId, SummaryRef<'_>) -> T,
     ) -> Result<Vec<T>> {
         if self.shared_memo {
@@ -548,13 +536,13 @@ impl Workspace {
             return Ok(self
                 .index_rows()?
                 .iter()
-                .filter(|l| part.contains(l.id.as_str()) && matches(&l.summary))
+                .filter(|l| matches(&l.summary))
                 .map(|l| row(&l.id, SummaryRef::of(&l.summary)))
                 .collect());
         }
         Ok(self
             .store
-            .list_map_part(filter, part, row)
+            .list_map(filter, row)
             .map_err(fieldcrm_store::Error::from)?)
     }
 
