@@ -336,14 +336,9 @@ impl Document {
 
     /// [`Document::hydrate`] field by field, through [`crate::quick::Quick`].
     fn hydrate_each<T: Hydrate>(&self) -> Result<T, DocError> {
-        autosurgeon::hydrate(&crate::quick::Quick::new(&self.doc))
-            .or_else(|first| {
-                // Other Automerge clients (the JS one by default) write strings as text
-                // objects: read those as the strings they hold, and try again.
-                match with_text_as_strings(&self.doc) {
-                    Some(plain) => autosurgeon::hydrate(&plain).map_err(|_| first),
-                    None => Err(first),
-                }
+        hydrate_at(&self.doc, &[])
+            .and_then(|t| {
+                t.ok_or_else(|| autosurgeon::HydrateError::unexpected("a map", "nothing".into()))
             })
             .map_err(|source| DocError::Hydrate {
                 id: self.id.to_string(),
@@ -616,6 +611,40 @@ fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
 
 /// A throwaway copy of `doc` in which every text object is replaced by the string it
 /// holds, or `None` if `doc` has no text object. Never saved: only read.
+/// `T` at `path` from the root of `doc` (the whole document for an empty path), read
+/// through [`crate::quick::Quick`]; `None` if something on the path is not there. When
+/// that fails and the document holds strings written as text objects (other Automerge
+/// clients, the JS one by default, write them so), it is read again with those as the
+/// strings they hold.
+pub(crate) fn hydrate_at<T: Hydrate>(
+    doc: &AutoCommit,
+    path: &[&str],
+) -> Result<Option<T>, autosurgeon::HydrateError> {
+    fn at<D: autosurgeon::ReadDoc, T: Hydrate>(
+        d: &D,
+        path: &[&str],
+    ) -> Result<Option<T>, autosurgeon::HydrateError> {
+        let Some((last, before)) = path.split_last() else {
+            return autosurgeon::hydrate(d).map(Some);
+        };
+        let mut obj = automerge::ROOT;
+        for key in before {
+            match d.get(&obj, *key)? {
+                Some((automerge::Value::Object(_), id)) => obj = id,
+                _ => return Ok(None),
+            }
+        }
+        if d.get(&obj, *last)?.is_none() {
+            return Ok(None);
+        }
+        autosurgeon::hydrate_prop(d, &obj, *last).map(Some)
+    }
+    at(&crate::quick::Quick::new(doc), path).or_else(|first| match with_text_as_strings(doc) {
+        Some(plain) => at(&plain, path).map_err(|_| first),
+        None => Err(first),
+    })
+}
+
 fn with_text_as_strings(doc: &AutoCommit) -> Option<AutoCommit> {
     fn walk(doc: &AutoCommit, obj: &ObjId, found: &mut Vec<(ObjId, automerge::Prop, String)>) {
         let props: Vec<automerge::Prop> = match doc.object_type(obj) {

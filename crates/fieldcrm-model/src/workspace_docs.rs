@@ -45,6 +45,32 @@ fn hydrate_devices<D: autosurgeon::ReadDoc>(
     Ok(devices)
 }
 
+/// Device `key_hex`'s entry in the roster that `doc` holds, with its user's entry: what
+/// the hydrated [`Roster`] gives for `devices.get(key_hex)` and `users.get(&device.user)`,
+/// read without hydrating the rest (judging a roster's changes one by one reads this once
+/// per change; a whole roster each time made that quadratic in the roster's size). A
+/// device that enrolled itself by invitation is read with the whole roster, where
+/// [`settle_invitations`] may void it. Only these entries need to hydrate.
+pub fn roster_device(
+    doc: &automerge::AutoCommit,
+    key_hex: &str,
+) -> Result<Option<(Device, Option<User>)>, autosurgeon::HydrateError> {
+    let Some(device) = crate::document::hydrate_at::<Device>(doc, &["devices", key_hex])? else {
+        return Ok(None);
+    };
+    let device = if device.invitation.is_some() {
+        let whole: Option<Roster> = crate::document::hydrate_at(doc, &[])?;
+        match whole.and_then(|mut r| r.devices.remove(key_hex)) {
+            Some(d) => d,
+            None => return Ok(None),
+        }
+    } else {
+        device
+    };
+    let user = crate::document::hydrate_at::<User>(doc, &["users", device.user.as_str()])?;
+    Ok(Some((device, user)))
+}
+
 /// The double-use rule of invitations: when several devices enrolled themselves with one
 /// invitation ID, keep the one with the lowest device key and drop the others. Only the
 /// holder of the invitation's code can make such enrolments, so the rule only decides
@@ -424,5 +450,113 @@ mod tests {
         }
         let won = hydrate::<_, Sales>(&a).unwrap().claims["c"].owner.clone();
         assert!(["u2", "u3"].contains(&won.as_str()));
+    }
+
+    #[test]
+    fn a_devices_entry_reads_as_the_whole_roster_hydrates_it() {
+        let user = |name: &str, role: Role, active: bool| User {
+            name: name.into(),
+            role,
+            team: Some("华东一组".into()),
+            region: None,
+            active,
+            created_at: 1,
+        };
+        let enrolment = |id: &str| crate::Enrolment {
+            invitation: crate::Invitation {
+                workspace_id: "w".into(),
+                id: id.into(),
+                user: "u-rep".into(),
+                new_user: false,
+                name: "小张".into(),
+                role: Role::Rep,
+                team: None,
+                created_at: 1,
+                expires_at: 2,
+                code_key: "k".into(),
+                created_by: "a".repeat(64),
+                signature: "s".into(),
+            },
+            proof: "p".into(),
+        };
+        let device = |user: &str, revoked: Option<Millis>, invitation: Option<&str>| Device {
+            user: user.into(),
+            label: "手机📱".into(),
+            enrolled_at: 1,
+            revoked_at: revoked,
+            invitation: invitation.map(enrolment),
+        };
+        let mut roster = Roster {
+            kind: "roster".into(),
+            schema_version: 1,
+            workspace_id: "w".into(),
+            workspace_name: "ＡＣＭＥ 貿易".into(),
+            ..Roster::default()
+        };
+        roster
+            .users
+            .insert("u-admin".into(), user("管理员", Role::Admin, true));
+        roster
+            .users
+            .insert("u-rep".into(), user("小张😀", Role::Rep, true));
+        roster
+            .users
+            .insert("u-gone".into(), user("離職", Role::Manager, false));
+        let key = |c: char| c.to_string().repeat(64);
+        roster
+            .devices
+            .insert(key('a'), device("u-admin", None, None));
+        roster
+            .devices
+            .insert(key('b'), device("u-rep", Some(5), None));
+        roster
+            .devices
+            .insert(key('c'), device("u-gone", None, None));
+        roster
+            .devices
+            .insert(key('d'), device("u-nobody", None, None));
+        // One invitation used twice: the lower key counts, the other is void.
+        roster
+            .devices
+            .insert(key('e'), device("u-rep", None, Some("inv1")));
+        roster
+            .devices
+            .insert(key('f'), device("u-rep", None, Some("inv1")));
+        roster
+            .devices
+            .insert(key('9'), device("u-rep", None, Some("inv2")));
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile(&mut doc, &roster).unwrap();
+        // A user's name written as a text object (the JS client's default).
+        let users = doc.get(ROOT, "users").unwrap().unwrap().1;
+        let rep = doc.get(&users, "u-rep").unwrap().unwrap().1;
+        let name = doc.put_object(&rep, "name", ObjType::Text).unwrap();
+        doc.splice_text(&name, 0, 0, "小张😀").unwrap();
+
+        let whole: Roster = crate::document::hydrate_at(&doc, &[]).unwrap().unwrap();
+        assert!(!whole.devices.contains_key(&key('f')));
+        let mut asked: Vec<String> = roster.devices.keys().cloned().collect();
+        asked.extend([key('0'), String::new(), "（全角）".into()]);
+        for k in asked {
+            let expected = whole
+                .devices
+                .get(&k)
+                .map(|d| (d.clone(), whole.users.get(&d.user).cloned()));
+            assert_eq!(roster_device(&doc, &k).unwrap(), expected, "{k}");
+        }
+        assert_eq!(
+            roster_device(&doc, &key('b'))
+                .unwrap()
+                .unwrap()
+                .1
+                .unwrap()
+                .name,
+            "小张😀"
+        );
+        // No devices at all, or devices not a map: nothing there.
+        let mut empty = AutoCommit::new();
+        assert_eq!(roster_device(&empty, &key('a')).unwrap(), None);
+        empty.put(ROOT, "devices", "none").unwrap();
+        assert_eq!(roster_device(&empty, &key('a')).unwrap(), None);
     }
 }

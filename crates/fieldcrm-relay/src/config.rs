@@ -89,6 +89,9 @@ pub struct Limits {
     /// Open TCP connections on `http_listen` (HTTP, unauthenticated and authenticated
     /// WebSockets); more are closed at once. Capped below the process's open-file limit.
     pub max_connections: usize,
+    /// Sessions whose store work (loading, checking and saving documents) runs at once;
+    /// the others wait their turn between messages. 0: two per core.
+    pub store_jobs: usize,
 }
 
 /// Scope options.
@@ -132,6 +135,7 @@ impl Default for Limits {
             max_preauth: 256,
             header_read_timeout_secs: 10,
             max_connections: 4096,
+            store_jobs: 0,
         }
     }
 }
@@ -248,6 +252,14 @@ impl Config {
         Duration::from_secs(self.limits.idle_timeout_secs)
     }
 
+    /// Sessions whose store work runs at once (`limits.store_jobs`, 0 = two per core).
+    pub fn store_jobs(&self) -> usize {
+        match self.limits.store_jobs {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            n => n,
+        }
+    }
+
     /// The authentication deadline of a WebSocket client.
     pub fn auth_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.auth_timeout_secs)
@@ -293,6 +305,10 @@ mod tests {
         let c = Config::load(&p).unwrap();
         assert_eq!(c.limits.max_preauth_per_ip, 2);
         assert_eq!(c.auth_timeout(), Duration::from_secs(3));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        assert_eq!(c.store_jobs(), 2 * cores);
+        std::fs::write(&p, "[limits]\nstore_jobs = 3\n").unwrap();
+        assert_eq!(Config::load(&p).unwrap().store_jobs(), 3);
         let round: Config = toml::from_str(&Config::default().to_toml().unwrap()).unwrap();
         assert_eq!(round, Config::default());
         std::fs::write(&p, "admin_listen = \"0.0.0.0:9000\"\n").unwrap();

@@ -96,6 +96,9 @@ fn say(line: impl std::fmt::Display) {
 static LOGGING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// mimalloc: syncs and findings load and decode many small objects at once.
+/// Built without transparent huge pages (`no_thp`): mimalloc asks for them on its
+/// eagerly committed arenas, and a 2 MiB page per first touch tripled the relay's
+/// resident memory under 200 sessions at once (1.1 GB against 0.27-0.37 GB).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use automerge::ChangeHash;
 use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, Summary, short_id};
-use fieldcrm_store::{LoadError, Store};
+use fieldcrm_store::Store;
 use fieldcrm_sync::scope::RosterScope;
 use fieldcrm_sync::{HostError, Session, SessionRole};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -121,6 +121,9 @@ struct Inner {
     backup_lock: Mutex<()>,
     roster: Mutex<Option<(Vec<ChangeHash>, Arc<Roster>)>>,
     sessions: Arc<Semaphore>,
+    /// Sessions whose store work runs at once (`limits.store_jobs`): each holds a
+    /// message's documents in memory while it runs.
+    store_jobs: Semaphore,
     active: AtomicUsize,
     preauth: Mutex<PreAuthCounts>,
     connections: Arc<Semaphore>,
@@ -281,6 +284,7 @@ impl Relay {
                 admin,
                 iroh_secret,
                 sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
+                store_jobs: Semaphore::new(config.store_jobs()),
                 preauth: Mutex::new(PreAuthCounts::default()),
                 connections: Arc::new(Semaphore::new(config.limits.max_connections)),
                 open_connections: AtomicUsize::new(0),
@@ -562,6 +566,12 @@ impl Relay {
         }
     }
 
+    /// Waits for a turn to run a session's store work (see `limits.store_jobs`); the
+    /// turn ends when the permit is dropped. `None` if the relay is closing them.
+    pub(crate) async fn store_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.inner.store_jobs.acquire().await.ok()
+    }
+
     /// A sync session (responder) and its host for an authorized device.
     pub fn session(
         &self,
@@ -572,13 +582,10 @@ impl Relay {
         let store = self.inner.store.clone();
         let authors = Arc::new(Mutex::new(HashMap::new()));
         let rid = DocId::workspace(&fieldcrm_model::DocKind::Roster);
-        let local_roster = match store.load_bytes(&rid) {
-            Ok(b) => Some(
-                automerge::AutoCommit::load(&b)
-                    .map_err(|e| HostError(format!("the relay's roster does not load: {e}")))?,
-            ),
-            Err(LoadError::NotFound { .. }) => None,
-            Err(e) => return Err(HostError(e.to_string())),
+        let local_roster = || -> fieldcrm_sync::RosterLoader {
+            let store = store.clone();
+            let rid = rid.clone();
+            Box::new(move || store.load_automerge(&rid).map_err(|e| e.to_string()))
         };
         let s = store.clone();
         let lookup: SummaryFn = Box::new(move |id| s.summary(id).ok().flatten());
@@ -589,7 +596,7 @@ impl Relay {
                     String::new(),
                     lookup,
                 )
-                .roster_chain(&self.inner.workspace_id, local_roster),
+                .roster_chain_from(&self.inner.workspace_id, local_roster()),
             )),
             Access::Device { user } => {
                 let roster = self
@@ -597,12 +604,10 @@ impl Relay {
                     .map_err(HostError)?
                     .ok_or_else(|| HostError("no roster".into()))?;
                 let s = store.clone();
-                let history: fieldcrm_sync::DocLoader = Box::new(move |id| {
-                    let bytes = s.load_bytes(id).ok()?;
-                    automerge::AutoCommit::load(&bytes).ok()
-                });
-                let scope = RosterScope::new((*roster).clone(), user.clone(), lookup)
-                    .roster_chain(&self.inner.workspace_id, local_roster)
+                let history: fieldcrm_sync::DocLoader =
+                    Box::new(move |id| s.load_automerge(id).ok().flatten());
+                let scope = RosterScope::new(roster.clone(), user.clone(), lookup)
+                    .roster_chain_from(&self.inner.workspace_id, local_roster())
                     .history(history);
                 ScopeKind::Roster {
                     roster,

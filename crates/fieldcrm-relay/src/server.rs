@@ -46,6 +46,17 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.ok()
 }
 
+/// A session's store work on the blocking pool, in its turn: at most
+/// `limits.store_jobs` run at once, so memory follows the cores rather than the
+/// sessions connected (each holds a message's documents while it runs).
+async fn session_work<T: Send + 'static>(
+    relay: &Relay,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let _turn = relay.store_turn().await?;
+    blocking(f).await
+}
+
 async fn healthz(State(relay): State<Relay>) -> Response {
     match blocking(move || relay.store().all_heads().map(|_| ())).await {
         Some(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
@@ -520,13 +531,13 @@ where
             Report::default(),
         )
     };
-    let (mut session, mut host) = blocking(move || r.session(device, &a, kind))
+    let (mut session, mut host) = session_work(relay, move || r.session(device, &a, kind))
         .await
         .ok_or_else(internal)?
         .map_err(|e| (SessionFail::Sync(e.to_string()), Report::default()))?;
     let mut incoming: Option<Option<Vec<u8>>> = None;
     loop {
-        let step = blocking(move || {
+        let step = session_work(relay, move || {
             match incoming {
                 Some(Some(frame)) => session.receive(&frame),
                 Some(None) => session.closed(),
@@ -551,7 +562,7 @@ where
             Status::Running => {}
             Status::Finished => {
                 let report = session.report().clone();
-                let _ = blocking(move || host.finished()).await;
+                let _ = session_work(relay, move || host.finished()).await;
                 return Ok(report);
             }
             Status::Failed => {

@@ -578,7 +578,8 @@ fn hostile_clients_small() {
             attempts: 20,
             ping_attempts: 3,
         },
-        "auth_timeout_secs = 2\nheader_read_timeout_secs = 2\nmax_preauth_per_ip = 32\nmax_preauth = 64\n",
+        // One session's store work at a time: the others wait their turn, none fails.
+        "auth_timeout_secs = 2\nheader_read_timeout_secs = 2\nmax_preauth_per_ip = 32\nmax_preauth = 64\nstore_jobs = 1\n",
     );
 }
 

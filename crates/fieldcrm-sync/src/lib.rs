@@ -111,7 +111,8 @@ mod wire;
 
 pub use recon::Items;
 pub use scope::{
-    ChangeInfo, Content, DocLoader, Incoming, RosterScope, Scope, Unrestricted, author_refusal,
+    ChangeInfo, Content, DocLoader, Incoming, RosterLoader, RosterScope, Scope, Unrestricted,
+    author_refusal,
 };
 pub use session::{
     Host, Judged, JudgedDoc, LoadedDoc, MAX_NAMED, Output, Part, RefusedChange, Report, SaveDoc,

@@ -139,7 +139,7 @@ impl<S: Scope + ?Sized> Scope for &S {
 ///   first change, which only the device the workspace ID commits to may make; or be a
 ///   device's enrolment of itself by an admin's invitation (`enrolment.rs`).
 pub struct RosterScope<F> {
-    roster: Roster,
+    roster: std::sync::Arc<Roster>,
     peer_user: String,
     local_user: Option<String>,
     summary: F,
@@ -150,18 +150,26 @@ pub struct RosterScope<F> {
 /// Loads a held document (see [`RosterScope::history`]).
 pub type DocLoader = Box<dyn Fn(&DocId) -> Option<AutoCommit> + Send + Sync>;
 
+/// Loads the roster document held here (`None`: none is held yet), only when roster
+/// changes arrive (see [`RosterScope::roster_chain_from`]).
+pub type RosterLoader = Box<dyn Fn() -> Result<Option<AutoCommit>, String> + Send + Sync>;
+
 /// What [`RosterScope`] needs to judge roster changes.
 struct RosterChain {
     workspace_id: String,
-    local: Option<AutoCommit>,
+    local: RosterLoader,
 }
 
 impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
     /// The scope of `peer_user` (found from the peer's device key by the transport), with
     /// `summary` looking up a held document's summary-index row.
-    pub fn new(roster: Roster, peer_user: impl Into<String>, summary: F) -> Self {
+    pub fn new(
+        roster: impl Into<std::sync::Arc<Roster>>,
+        peer_user: impl Into<String>,
+        summary: F,
+    ) -> Self {
         RosterScope {
-            roster,
+            roster: roster.into(),
             peer_user: peer_user.into(),
             local_user: None,
             summary,
@@ -199,7 +207,14 @@ impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
 
     /// Judge roster changes by the chain of authority (see the type's docs), from the
     /// locally held roster document.
-    pub fn roster_chain(mut self, workspace_id: &str, local: Option<AutoCommit>) -> Self {
+    pub fn roster_chain(self, workspace_id: &str, local: Option<AutoCommit>) -> Self {
+        self.roster_chain_from(workspace_id, Box::new(move || Ok(local.clone())))
+    }
+
+    /// [`RosterScope::roster_chain`], with the held roster document loaded by `local`
+    /// only when roster changes arrive: most sessions bring none, and a roster document
+    /// in memory costs megabytes in a large workspace (one per session on a relay).
+    pub fn roster_chain_from(mut self, workspace_id: &str, local: RosterLoader) -> Self {
         self.chain = Some(RosterChain {
             workspace_id: workspace_id.to_string(),
             local,
@@ -257,7 +272,16 @@ pub fn author_refusal(
 impl RosterChain {
     /// Judge roster changes one by one against the roster each was made on.
     fn refusals(&self, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
-        let mut doc = self.local.clone().unwrap_or_default();
+        let mut doc = match (self.local)() {
+            Ok(d) => d.unwrap_or_default(),
+            Err(e) => {
+                return incoming
+                    .changes
+                    .iter()
+                    .map(|c| (c.hash, format!("the roster held here cannot be read: {e}")))
+                    .collect();
+            }
+        };
         let verified: std::collections::HashMap<ChangeHash, &ChangeInfo> =
             incoming.changes.iter().map(|c| (c.hash, c)).collect();
         let changes: Vec<Change> = match incoming.content {
@@ -328,35 +352,44 @@ impl RosterChain {
                 Some("only the device that founded this workspace may start its roster".to_string())
             }
         } else {
-            let at = doc.fork_at(c.deps()).ok();
-            let roster = at.as_ref().and_then(|at| {
-                fieldcrm_model::Document::from_automerge(
-                    DocId::workspace(&fieldcrm_model::DocKind::Roster),
-                    at.clone(),
-                )
-                .ok()?
-                .hydrate::<Roster>()
-                .ok()
-            });
-            match (roster, at) {
-                (Some(r), Some(at)) => match admin_refusal(&r, &info.author, info.time) {
-                    // A device not in the roster yet: only its own enrolment by an
-                    // admin's invitation may pass (`enrolment.rs`).
-                    Some(reason) if !r.devices.contains_key(&info.author.to_hex()) => {
-                        match crate::enrolment::judge(
-                            &at,
-                            &c,
-                            &info.author,
-                            info.time,
-                            &self.workspace_id,
-                        ) {
-                            crate::enrolment::Enrolment::Valid => None,
-                            crate::enrolment::Enrolment::Refused(why) => Some(why),
-                            crate::enrolment::Enrolment::NotOne => Some(reason),
+            // Most roster changes are made on the roster as it now stands here (one
+            // admin, one change after another): read it in place rather than rebuild it
+            // from the history.
+            let mut deps = c.deps().to_vec();
+            deps.sort();
+            let mut heads = doc.get_heads();
+            heads.sort();
+            let forked = if deps == heads {
+                None
+            } else {
+                Some(doc.fork_at(&deps).ok())
+            };
+            let at: Option<&AutoCommit> = match &forked {
+                None => Some(&*doc),
+                Some(f) => f.as_ref(),
+            };
+            let hex = info.author.to_hex();
+            match at.map(|at| (at, fieldcrm_model::workspace_docs::roster_device(at, &hex))) {
+                Some((at, Ok(entry))) => {
+                    match admin_refusal(entry.as_ref(), &info.author, info.time) {
+                        // A device not in the roster yet: only its own enrolment by an
+                        // admin's invitation may pass (`enrolment.rs`).
+                        Some(reason) if entry.is_none() => {
+                            match crate::enrolment::judge(
+                                at,
+                                &c,
+                                &info.author,
+                                info.time,
+                                &self.workspace_id,
+                            ) {
+                                crate::enrolment::Enrolment::Valid => None,
+                                crate::enrolment::Enrolment::Refused(why) => Some(why),
+                                crate::enrolment::Enrolment::NotOne => Some(reason),
+                            }
                         }
+                        other => other,
                     }
-                    other => other,
-                },
+                }
                 _ => Some("the roster this change was made on cannot be read".into()),
             }
         };
@@ -371,11 +404,16 @@ impl RosterChain {
     }
 }
 
-/// Why `author` may not change the roster `at` (the roster the change was made on).
-fn admin_refusal(at: &Roster, author: &DeviceKey, time: i64) -> Option<String> {
+/// Why `author` may not change the roster, given its device's entry and its user's in
+/// the roster the change was made on.
+fn admin_refusal(
+    entry: Option<&(fieldcrm_model::Device, Option<fieldcrm_model::User>)>,
+    author: &DeviceKey,
+    time: i64,
+) -> Option<String> {
     let hex = author.to_hex();
     let short = fieldcrm_model::short_id(&hex);
-    let Some(device) = at.devices.get(&author.to_hex()) else {
+    let Some((device, user)) = entry else {
         return Some(format!(
             "device {short} was not enrolled when it changed the roster"
         ));
@@ -388,9 +426,8 @@ fn admin_refusal(at: &Roster, author: &DeviceKey, time: i64) -> Option<String> {
             "device {short} was revoked when it changed the roster"
         ));
     }
-    let admin = at
-        .users
-        .get(&device.user)
+    let admin = user
+        .as_ref()
         .is_some_and(|u| u.active && u.role == fieldcrm_model::Role::Admin);
     if !admin {
         return Some(format!(

@@ -478,3 +478,37 @@ fn an_invitation_counts_once() {
     assert_eq!(readings[0], readings[1]);
     assert!(readings[0].users.contains_key(&inv.user));
 }
+
+#[test]
+fn a_roster_held_here_that_cannot_be_read_refuses_roster_changes_and_says_why() {
+    let ws = workspace_id_for(&device(ADMIN));
+    let (_, mut receiver, mut new) = setup(&ws);
+    let inv = invitation(&ws, ADMIN);
+    let hash = enrol(&mut new, &inv, &code(), CREATED + 60_000, |_| {});
+    let loads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = loads.clone();
+    let scope = RosterScope::new(roster(&ws), "admin", summaries(&receiver)).roster_chain_from(
+        &ws,
+        Box::new(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err("磁盘损坏 disk damaged".into())
+        }),
+    );
+    let o = sync_with(&ws, &mut new, &mut receiver, scope);
+    let r = refusals(&o);
+    assert_eq!(r.len(), 1, "{o:#?}");
+    assert_eq!(r[0].hash, hash);
+    assert!(
+        r[0].reason
+            .contains("the roster held here cannot be read: 磁盘损坏 disk damaged"),
+        "{}",
+        r[0].reason
+    );
+    // Read only because roster changes came, and only then.
+    assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        !saved_roster(&receiver)
+            .devices
+            .contains_key(&device(NEW).to_hex())
+    );
+}

@@ -294,21 +294,17 @@ impl Workspace {
     ) -> Result<RosterScope<SummaryFn>> {
         let store = self.store().clone();
         let summary: SummaryFn = Box::new(move |id| store.summary(id).ok().flatten());
-        let local = if self.has_roster()? {
-            Some(
-                self.load(&DocId::workspace(&DocKind::Roster))?
-                    .into_automerge(),
-            )
-        } else {
-            None
-        };
         let store = self.store().clone();
-        let history: fieldcrm_sync::DocLoader = Box::new(move |id| {
-            let bytes = store.load_bytes(id).ok()?;
-            automerge::AutoCommit::load(&bytes).ok()
+        let local: fieldcrm_sync::RosterLoader = Box::new(move || {
+            store
+                .load_automerge(&DocId::workspace(&DocKind::Roster))
+                .map_err(|e| e.to_string())
         });
+        let store = self.store().clone();
+        let history: fieldcrm_sync::DocLoader =
+            Box::new(move |id| store.load_automerge(id).ok().flatten());
         Ok(RosterScope::new(roster, peer_user, summary)
-            .roster_chain(self.workspace_id(), local)
+            .roster_chain_from(self.workspace_id(), local)
             .history(history))
     }
 

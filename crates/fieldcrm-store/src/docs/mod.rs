@@ -527,6 +527,25 @@ impl Store {
         })
     }
 
+    /// A held document as Automerge reads it, without the model's checks (its changes
+    /// were judged when they arrived); `None` if it is not held.
+    pub fn load_automerge(&self, id: &DocId) -> Result<Option<AutoCommit>, LoadError> {
+        let bytes = match self.load_bytes(id) {
+            Ok(b) => b,
+            Err(LoadError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        AutoCommit::load(&bytes)
+            .map(Some)
+            .map_err(|source| LoadError::Doc {
+                path: self.path().to_path_buf(),
+                source: Box::new(DocError::Load {
+                    id: id.to_string(),
+                    source: Box::new(source),
+                }),
+            })
+    }
+
     /// The stored bytes of a document (snapshot then change rows), which
     /// `automerge::AutoCommit::load` reads as one document.
     pub fn load_bytes(&self, id: &DocId) -> Result<Vec<u8>, LoadError> {
