@@ -21,9 +21,6 @@ use clap::{CommandFactory, FromArgMatches};
 /// mimalloc: the CLI's heavy paths (loading documents, decoding policy snapshots, the
 /// rule engine) make millions of small allocations; the system allocator spent a quarter
 /// of `check` at 100,000 customers in `malloc`.
-/// Built without transparent huge pages (`no_thp`): mimalloc asks for them on its
-/// eagerly committed arenas, and a 2 MiB page per first touch tripled the relay's
-/// resident memory under 200 sessions at once (1.1 GB against 0.27-0.37 GB).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -96,9 +96,6 @@ fn say(line: impl std::fmt::Display) {
 static LOGGING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// mimalloc: syncs and findings load and decode many small objects at once.
-/// Built without transparent huge pages (`no_thp`): mimalloc asks for them on its
-/// eagerly committed arenas, and a 2 MiB page per first touch tripled the relay's
-/// resident memory under 200 sessions at once (1.1 GB against 0.27-0.37 GB).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -174,8 +171,13 @@ fn real_main() -> Result<()> {
             // Room for `limits.max_connections` sockets (run() lowers it to what fits).
             let _ = fieldcrm_relay::raise_open_file_limit();
             let relay = Relay::open(c)?;
+            // Few blocking threads: sessions' store work runs `store_jobs` at once, and
+            // the rest (authorizing, logging) is short. Each thread that allocates gets
+            // its own mimalloc pages, huge pages where the kernel gives them.
+            let blocking = relay.config().store_jobs() * 2 + 8;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .max_blocking_threads(blocking)
                 .build()
                 .context("could not start the async runtime")?;
             rt.block_on(async {
