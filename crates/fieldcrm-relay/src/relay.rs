@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use automerge::ChangeHash;
-use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, Summary, short_id};
+use fieldcrm_model::{DeviceKey, DocId, DocKind, Document, Millis, Roster, short_id};
 use fieldcrm_store::Store;
 use fieldcrm_sync::scope::RosterScope;
 use fieldcrm_sync::{HostError, Session, SessionRole};
@@ -581,41 +581,27 @@ impl Relay {
     ) -> Result<(Session<RelayScope>, RelayHost), HostError> {
         let store = self.inner.store.clone();
         let authors = Arc::new(Mutex::new(HashMap::new()));
-        let rid = DocId::workspace(&fieldcrm_model::DocKind::Roster);
-        let local_roster = || -> fieldcrm_sync::RosterLoader {
-            let store = store.clone();
-            let rid = rid.clone();
-            Box::new(move || store.load_automerge(&rid).map_err(|e| e.to_string()))
-        };
-        let s = store.clone();
-        let lookup: SummaryFn = Box::new(move |id| s.summary(id).ok().flatten());
-        let kind = match access {
-            Access::Bootstrap => ScopeKind::Bootstrap(Box::new(
-                RosterScope::new(
-                    Roster::new(&self.inner.workspace_id, ""),
-                    String::new(),
-                    lookup,
-                )
-                .roster_chain_from(&self.inner.workspace_id, local_roster()),
-            )),
-            Access::Device { user } => {
-                let roster = self
-                    .roster()
-                    .map_err(HostError)?
-                    .ok_or_else(|| HostError("no roster".into()))?;
-                let s = store.clone();
-                let history: fieldcrm_sync::DocLoader =
-                    Box::new(move |id| s.load_automerge(id).ok().flatten());
-                let scope = RosterScope::new(roster.clone(), user.clone(), lookup)
-                    .roster_chain_from(&self.inner.workspace_id, local_roster())
-                    .history(history);
-                ScopeKind::Roster {
-                    roster,
-                    user: user.clone(),
-                    scope: Box::new(scope),
+        let ws = &self.inner.workspace_id;
+        let kind =
+            match access {
+                Access::Bootstrap => ScopeKind::Bootstrap(Box::new(
+                    fieldcrm_workspace::store_scope(&store, ws, Roster::new(ws, ""), String::new()),
+                )),
+                Access::Device { user } => {
+                    let roster = self
+                        .roster()
+                        .map_err(HostError)?
+                        .ok_or_else(|| HostError("no roster".into()))?;
+                    let scope =
+                        fieldcrm_workspace::store_scope(&store, ws, roster.clone(), user.clone())
+                            .history(fieldcrm_workspace::history_loader(&store));
+                    ScopeKind::Roster {
+                        roster,
+                        user: user.clone(),
+                        scope: Box::new(scope),
+                    }
                 }
-            }
-        };
+            };
         let user = match access {
             Access::Bootstrap => "(bootstrap admin)".to_string(),
             Access::Device { user } => user.clone(),
@@ -724,4 +710,4 @@ fn shared_lock(m: &Mutex<SharedMap>) -> std::sync::MutexGuard<'_, SharedMap> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-pub(crate) type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
+pub(crate) use fieldcrm_workspace::SummaryFn;

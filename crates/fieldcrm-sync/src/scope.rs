@@ -359,14 +359,10 @@ impl RosterChain {
             deps.sort();
             let mut heads = doc.get_heads();
             heads.sort();
-            let forked = if deps == heads {
-                None
-            } else {
-                Some(doc.fork_at(&deps).ok())
-            };
+            let forked = (deps != heads).then(|| doc.fork_at(&deps));
             let at: Option<&AutoCommit> = match &forked {
                 None => Some(&*doc),
-                Some(f) => f.as_ref(),
+                Some(f) => f.as_ref().ok(),
             };
             let hex = info.author.to_hex();
             match at.map(|at| (at, fieldcrm_model::workspace_docs::roster_device(at, &hex))) {

@@ -69,7 +69,9 @@ pub use resolve::resolve_entity;
 pub use search::*;
 pub use shared::{SharedItems, roster_stamp};
 pub use snapshots::snapshots_of;
-pub use sync::{PeerScope, PeerSession, StoreHost, received};
+pub use sync::{
+    PeerScope, PeerSession, StoreHost, SummaryFn, history_loader, received, store_scope,
+};
 pub use views::*;
 
 /// How long [`Workspace::open`] waits for another process to let go of the store.

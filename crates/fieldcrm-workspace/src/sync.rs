@@ -82,7 +82,33 @@ pub fn received(d: &mut SaveDoc) -> fieldcrm_store::Received<'_> {
     }
 }
 
-type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
+/// A lookup of a held document's summary-index row (see [`RosterScope::new`]).
+pub type SummaryFn = Box<dyn Fn(&DocId) -> Option<Summary> + Send + Sync>;
+
+/// The scope of `peer_user` under `roster` over the documents `store` holds, judging
+/// roster changes by their chain of authority from the roster document `store` holds
+/// (loaded only when roster changes arrive). A device's sessions and the relay's.
+pub fn store_scope(
+    store: &Store,
+    workspace_id: &str,
+    roster: impl Into<std::sync::Arc<Roster>>,
+    peer_user: impl Into<String>,
+) -> RosterScope<SummaryFn> {
+    let s = store.clone();
+    let summary: SummaryFn = Box::new(move |id| s.summary(id).ok().flatten());
+    let s = store.clone();
+    let local: fieldcrm_sync::RosterLoader = Box::new(move || {
+        s.load_automerge(&DocId::workspace(&DocKind::Roster))
+            .map_err(|e| e.to_string())
+    });
+    RosterScope::new(roster, peer_user, summary).roster_chain_from(workspace_id, local)
+}
+
+/// Loads a document `store` holds, for [`RosterScope::history`].
+pub fn history_loader(store: &Store) -> fieldcrm_sync::DocLoader {
+    let s = store.clone();
+    Box::new(move |id| s.load_automerge(id).ok().flatten())
+}
 
 /// What a peer may see and change in a session.
 pub enum PeerScope {
@@ -292,20 +318,10 @@ impl Workspace {
         roster: Roster,
         peer_user: String,
     ) -> Result<RosterScope<SummaryFn>> {
-        let store = self.store().clone();
-        let summary: SummaryFn = Box::new(move |id| store.summary(id).ok().flatten());
-        let store = self.store().clone();
-        let local: fieldcrm_sync::RosterLoader = Box::new(move || {
-            store
-                .load_automerge(&DocId::workspace(&DocKind::Roster))
-                .map_err(|e| e.to_string())
-        });
-        let store = self.store().clone();
-        let history: fieldcrm_sync::DocLoader =
-            Box::new(move |id| store.load_automerge(id).ok().flatten());
-        Ok(RosterScope::new(roster, peer_user, summary)
-            .roster_chain_from(self.workspace_id(), local)
-            .history(history))
+        Ok(
+            store_scope(self.store(), self.workspace_id(), roster, peer_user)
+                .history(history_loader(self.store())),
+        )
     }
 
     fn bootstrap_scope(&self) -> Result<PeerScope> {
