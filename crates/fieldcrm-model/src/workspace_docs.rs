@@ -49,26 +49,107 @@ fn hydrate_devices<D: autosurgeon::ReadDoc>(
 /// the hydrated [`Roster`] gives for `devices.get(key_hex)` and `users.get(&device.user)`,
 /// read without hydrating the rest (judging a roster's changes one by one reads this once
 /// per change; a whole roster each time made that quadratic in the roster's size). A
-/// device that enrolled itself by invitation is read with the whole roster, where
-/// [`settle_invitations`] may void it. Only these entries need to hydrate.
+/// device that enrolled itself by invitation counts only if it holds that invitation
+/// ([`invitation_holder`], the rule of [`settle_invitations`]). Only these entries need
+/// to hydrate.
 pub fn roster_device(
     doc: &automerge::AutoCommit,
     key_hex: &str,
 ) -> Result<Option<(Device, Option<User>)>, autosurgeon::HydrateError> {
-    let Some(device) = crate::document::hydrate_at::<Device>(doc, &["devices", key_hex])? else {
+    roster_device_with(doc, key_hex, &mut |id| invitation_holder(doc, id))
+}
+
+/// Who holds an invitation (by its ID), as [`invitation_holder`] reads it.
+pub type HolderOf<'a> = dyn FnMut(&str) -> Result<Option<String>, autosurgeon::HydrateError> + 'a;
+
+/// [`roster_device`], asking `holder` who holds an invitation (a caller that reads many
+/// entries of one roster keeps [`invitation_holders`] instead of a pass per entry).
+pub fn roster_device_with(
+    doc: &automerge::AutoCommit,
+    key_hex: &str,
+    holder: &mut HolderOf<'_>,
+) -> Result<Option<(Device, Option<User>)>, autosurgeon::HydrateError> {
+    let Some(device) = raw_device(doc, key_hex)? else {
         return Ok(None);
     };
-    let device = if device.invitation.is_some() {
-        let whole: Option<Roster> = crate::document::hydrate_at(doc, &[])?;
-        match whole.and_then(|mut r| r.devices.remove(key_hex)) {
-            Some(d) => d,
-            None => return Ok(None),
-        }
-    } else {
-        device
-    };
-    let user = crate::document::hydrate_at::<User>(doc, &["users", device.user.as_str()])?;
+    if let Some(e) = &device.invitation
+        && holder(&e.invitation.id)?.as_deref() != Some(key_hex)
+    {
+        return Ok(None);
+    }
+    let user = raw_user(doc, &device.user)?;
     Ok(Some((device, user)))
+}
+
+/// Device `key_hex`'s entry as written in the roster `doc`, void or not.
+pub fn raw_device(
+    doc: &automerge::AutoCommit,
+    key_hex: &str,
+) -> Result<Option<Device>, autosurgeon::HydrateError> {
+    crate::document::hydrate_at::<Device>(doc, &["devices", key_hex])
+}
+
+/// User `id`'s entry as written in the roster `doc`.
+pub fn raw_user(
+    doc: &automerge::AutoCommit,
+    id: &str,
+) -> Result<Option<User>, autosurgeon::HydrateError> {
+    crate::document::hydrate_at::<User>(doc, &["users", id])
+}
+
+/// The device that holds invitation `id` in the roster `doc`: of the devices whose
+/// entries say they enrolled with it, the one with the lowest key
+/// ([`settle_invitations`]).
+pub fn invitation_holder(
+    doc: &automerge::AutoCommit,
+    id: &str,
+) -> Result<Option<String>, autosurgeon::HydrateError> {
+    Ok(invitation_holders(doc)?.remove(id))
+}
+
+/// Every invitation used in the roster `doc` (its ID) and the device that holds it, in
+/// one pass over the device entries that reads only each one's invitation ID.
+pub fn invitation_holders(
+    doc: &automerge::AutoCommit,
+) -> Result<std::collections::HashMap<String, String>, autosurgeon::HydrateError> {
+    use automerge::{ObjType, ReadDoc, ScalarValue, Value, ValueRef};
+    let map_at = |obj: &automerge::ObjId, key: &str| match doc.get(obj, key) {
+        Ok(Some((Value::Object(ObjType::Map), o))) => Ok(Some(o)),
+        Ok(_) => Ok(None),
+        Err(e) => Err(autosurgeon::HydrateError::from(e)),
+    };
+    let mut holders = std::collections::HashMap::<String, String>::new();
+    let Some(devices) = map_at(&automerge::ROOT, "devices")? else {
+        return Ok(holders);
+    };
+    for item in doc.map_range(&devices, ..) {
+        let ValueRef::Object(ObjType::Map) = item.value else {
+            continue;
+        };
+        let Some(enrolment) = map_at(&item.id(), "invitation")? else {
+            continue;
+        };
+        let Some(invitation) = map_at(&enrolment, "invitation")? else {
+            continue;
+        };
+        let id = match doc.get(&invitation, "id")? {
+            Some((Value::Scalar(v), _)) => match v.as_ref() {
+                ScalarValue::Str(s) => s.to_string(),
+                _ => continue,
+            },
+            Some((Value::Object(ObjType::Text), t)) => doc.text(&t)?,
+            _ => continue,
+        };
+        let key = item.key.as_ref();
+        match holders.get_mut(&id) {
+            Some(held) if key < held.as_str() => *held = key.to_string(),
+            Some(_) => {}
+            None => {
+                holders.insert(id, key.to_string());
+            }
+        }
+    }
+    Ok(holders)
 }
 
 /// The double-use rule of invitations: when several devices enrolled themselves with one

@@ -18,46 +18,55 @@
 //!    (neither saw the other) are all stored, and the roster reads only the one with the
 //!    lowest device key ([`fieldcrm_model::workspace_docs::settle_invitations`]).
 
-use std::collections::BTreeMap;
-
-use automerge::{AutoCommit, Change, ObjId, ROOT, ReadDoc};
+use automerge::{AutoCommit, Change, ObjId, ObjType, ROOT, ReadDoc, Value};
 use fieldcrm_model::invitation::MAX_VALID_MS;
-use fieldcrm_model::{Device, DeviceKey, DocId, DocKind, Role, Roster, User, short_id};
+use fieldcrm_model::workspace_docs::{HolderOf, raw_device, raw_user, roster_device_with};
+use fieldcrm_model::{DeviceKey, Role, User, short_id};
 
 /// What the roster chain makes of a change whose author is not in the roster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Enrolment {
     /// It does not add its author's device with an invitation: judged as before.
     NotOne,
-    /// A valid enrolment by invitation.
-    Valid,
+    /// A valid enrolment by invitation (its ID).
+    Valid(String),
     /// An enrolment by invitation that does not hold, and why.
     Refused(String),
 }
 
 /// Judge `change` by `author` (made at Automerge time `time`) on the roster document
-/// `before` (the roster at its dependencies).
+/// `before` (the roster at its dependencies), asking `holder` who holds an invitation
+/// there. Reads only the entries the invitation names and the change's own operations,
+/// not whole rosters: judging `n` enrolments one by one is not quadratic.
 pub(crate) fn judge(
     before: &AutoCommit,
     change: &Change,
     author: &DeviceKey,
     time: i64,
     workspace_id: &str,
+    holder: &mut HolderOf<'_>,
 ) -> Enrolment {
     let hex = author.to_hex();
     let mut after = before.clone();
     if after.apply_changes([change.clone()]).is_err() {
         return Enrolment::NotOne;
     }
-    let raw_after = raw_devices(&after);
-    let Some(entry) = raw_after.get(&hex) else {
+    let Ok(Some(entry)) = raw_device(&after, &hex) else {
         return Enrolment::NotOne;
     };
     let Some(enrolment) = entry.invitation.clone() else {
         return Enrolment::NotOne;
     };
-    match refusal(before, &after, author, &enrolment, time, workspace_id) {
-        None => Enrolment::Valid,
+    let mut judged = Judged {
+        before,
+        after: &after,
+        change,
+        author,
+        hex: &hex,
+        holder,
+    };
+    match judged.refusal(&entry, &enrolment, time, workspace_id) {
+        None => Enrolment::Valid(enrolment.invitation.id),
         Some(why) => Enrolment::Refused(format!(
             "device {} enrolled itself by invitation, but {why}",
             short_id(&hex)
@@ -65,245 +74,184 @@ pub(crate) fn judge(
     }
 }
 
-fn raw_devices(doc: &AutoCommit) -> BTreeMap<String, Device> {
-    autosurgeon::hydrate_prop(doc, ROOT, "devices").unwrap_or_default()
+/// One enrolment being judged: the roster before and after the change.
+struct Judged<'a> {
+    before: &'a AutoCommit,
+    after: &'a AutoCommit,
+    change: &'a Change,
+    author: &'a DeviceKey,
+    hex: &'a str,
+    holder: &'a mut HolderOf<'a>,
 }
 
-fn raw_users(doc: &AutoCommit) -> BTreeMap<String, User> {
-    autosurgeon::hydrate_prop(doc, ROOT, "users").unwrap_or_default()
-}
-
-fn roster_of(doc: &AutoCommit) -> Option<Roster> {
-    fieldcrm_model::Document::from_automerge(DocId::workspace(&DocKind::Roster), doc.clone())
-        .ok()?
-        .hydrate::<Roster>()
-        .ok()
-}
-
-fn refusal(
-    before: &AutoCommit,
-    after: &AutoCommit,
-    author: &DeviceKey,
-    e: &fieldcrm_model::Enrolment,
-    time: i64,
-    workspace_id: &str,
-) -> Option<String> {
-    let inv = &e.invitation;
-    let hex = author.to_hex();
-    let Some(at) = roster_of(before) else {
-        return Some("the roster it was made on cannot be read".into());
-    };
-    if inv.workspace_id != workspace_id {
-        return Some("the invitation is for another workspace".into());
-    }
-    if !inv.signature_verifies() {
-        return Some("the invitation's signature does not verify".into());
-    }
-    let signer = short_id(&inv.created_by).to_string();
-    let admin = at.devices.get(&inv.created_by).and_then(|d| {
-        let u = at.users.get(&d.user)?;
-        Some((d, u))
-    });
-    match admin {
-        None => {
-            return Some(format!(
-                "the invitation was signed by device {signer}, which was not enrolled"
-            ));
+impl Judged<'_> {
+    fn refusal(
+        &mut self,
+        entry: &fieldcrm_model::Device,
+        e: &fieldcrm_model::Enrolment,
+        time: i64,
+        workspace_id: &str,
+    ) -> Option<String> {
+        let inv = &e.invitation;
+        let before = self.before;
+        let unreadable = || Some("the roster it was made on cannot be read".to_string());
+        if inv.workspace_id != workspace_id {
+            return Some("the invitation is for another workspace".into());
         }
-        Some((_, u)) if !(u.active && u.role == Role::Admin) => {
-            return Some(format!(
-                "the invitation was signed by device {signer}, which is not an admin's"
-            ));
+        if !inv.signature_verifies() {
+            return Some("the invitation's signature does not verify".into());
         }
-        Some((d, _)) if d.revoked_at.is_some_and(|r| inv.created_at >= r) => {
-            return Some(format!(
-                "the invitation was signed by device {signer} after it was revoked"
-            ));
-        }
-        Some(_) => {}
-    }
-    let valid = inv.expires_at.saturating_sub(inv.created_at);
-    if valid <= 0 || valid > MAX_VALID_MS {
-        return Some("the invitation's validity is not between 0 and 30 days".into());
-    }
-    if fieldcrm_model::change_time_ms(time) > inv.expires_at {
-        return Some("the invitation had expired when it was used".into());
-    }
-    if !inv.proof_verifies(author, &e.proof) {
-        return Some("its proof of the invitation code does not verify".into());
-    }
-    let raw_before = raw_devices(before);
-    if raw_before.contains_key(&hex) {
-        return Some("the device was already in the roster".into());
-    }
-    if let Some((k, _)) = raw_before.iter().find(|(_, d)| {
-        d.invitation
-            .as_ref()
-            .is_some_and(|x| x.invitation.id == inv.id)
-    }) {
-        return Some(format!(
-            "the invitation was already used by device {}",
-            short_id(k)
-        ));
-    }
-    // What the change wrote: its device, the user record, nothing else.
-    let mut raw_after = raw_devices(after);
-    let entry = raw_after.remove(&hex)?;
-    if raw_after != raw_before {
-        return Some("it changes other devices".into());
-    }
-    if entry.user != inv.user || entry.revoked_at.is_some() || entry.label.chars().count() > 200 {
-        return Some("its device entry is not the invitation's".into());
-    }
-    let users_before = raw_users(before);
-    let mut users_after = raw_users(after);
-    if inv.new_user {
-        if users_before.contains_key(&inv.user) {
-            return Some("the invitation's new user already exists".into());
-        }
-        let expected = User {
-            name: inv.name.clone(),
-            role: inv.role.clone(),
-            team: inv.team.clone(),
-            region: None,
-            active: true,
-            created_at: inv.created_at,
+        let signer = short_id(&inv.created_by).to_string();
+        let Ok(admin) = roster_device_with(before, &inv.created_by, self.holder) else {
+            return unreadable();
         };
-        if users_after.remove(&inv.user) != Some(expected) {
-            return Some("the user it adds is not the one the invitation names".into());
+        match admin.and_then(|(d, u)| Some((d, u?))) {
+            None => {
+                return Some(format!(
+                    "the invitation was signed by device {signer}, which was not enrolled"
+                ));
+            }
+            Some((_, u)) if !(u.active && u.role == Role::Admin) => {
+                return Some(format!(
+                    "the invitation was signed by device {signer}, which is not an admin's"
+                ));
+            }
+            Some((d, _)) if d.revoked_at.is_some_and(|r| inv.created_at >= r) => {
+                return Some(format!(
+                    "the invitation was signed by device {signer} after it was revoked"
+                ));
+            }
+            Some(_) => {}
         }
-    } else if !users_before.get(&inv.user).is_some_and(|u| u.active) {
-        return Some("the invitation's user is not an active user".into());
-    }
-    if users_after != users_before {
-        return Some("it changes other users".into());
-    }
-    let mut added: Vec<(&str, String)> = vec![("devices", hex.clone())];
-    if inv.new_user {
-        added.push(("users", inv.user.clone()));
-    }
-    if !same_except(before, after, author, &added) {
-        return Some("it writes more than its own device and user".into());
-    }
-    None
-}
-
-/// Whether `after` holds exactly the values and objects of `before` (the same
-/// operations), except the keys in `added` (`(map at the root, key)`), which `before`
-/// lacks and `after` holds once, as a map `author` created.
-fn same_except(
-    before: &AutoCommit,
-    after: &AutoCommit,
-    author: &DeviceKey,
-    added: &[(&str, String)],
-) -> bool {
-    let root_keys: Vec<String> = before.keys(ROOT).collect();
-    if root_keys != after.keys(ROOT).collect::<Vec<_>>() {
-        return false;
-    }
-    for key in root_keys {
-        let (b, a) = (
-            before.get_all(ROOT, key.as_str()),
-            after.get_all(ROOT, key.as_str()),
-        );
-        let (Ok(b), Ok(a)) = (b, a) else {
-            return false;
+        let valid = inv.expires_at.saturating_sub(inv.created_at);
+        if valid <= 0 || valid > MAX_VALID_MS {
+            return Some("the invitation's validity is not between 0 and 30 days".into());
+        }
+        if fieldcrm_model::change_time_ms(time) > inv.expires_at {
+            return Some("the invitation had expired when it was used".into());
+        }
+        if !inv.proof_verifies(self.author, &e.proof) {
+            return Some("its proof of the invitation code does not verify".into());
+        }
+        let Some(devices) = single_map(before, "devices") else {
+            return Some("it writes more than its own device and user".into());
         };
-        if b != a {
-            return false;
+        if before.get(&devices, self.hex).ok().flatten().is_some() {
+            return Some("the device was already in the roster".into());
         }
-        let new_here: Vec<&str> = added
-            .iter()
-            .filter(|(m, _)| *m == key)
-            .map(|(_, k)| k.as_str())
-            .collect();
-        for (value, obj) in b {
-            let ok = match value {
-                automerge::Value::Scalar(_) => true,
-                automerge::Value::Object(automerge::ObjType::Map) if !new_here.is_empty() => {
-                    same_map_but(before, after, &obj, &new_here, author)
-                }
-                automerge::Value::Object(_) if !new_here.is_empty() => false,
-                automerge::Value::Object(t) => same_tree(before, after, &obj, t),
+        match (self.holder)(&inv.id) {
+            Err(_) => return unreadable(),
+            Ok(Some(k)) => {
+                return Some(format!(
+                    "the invitation was already used by device {}",
+                    short_id(&k)
+                ));
+            }
+            Ok(None) => {}
+        }
+        if entry.user != inv.user || entry.revoked_at.is_some() || entry.label.chars().count() > 200
+        {
+            return Some("its device entry is not the invitation's".into());
+        }
+        let user_before = match raw_user(before, &inv.user) {
+            Ok(u) => u,
+            Err(_) => return unreadable(),
+        };
+        let mut added: Vec<(ObjId, &str)> = vec![(devices, self.hex)];
+        if inv.new_user {
+            if user_before.is_some() {
+                return Some("the invitation's new user already exists".into());
+            }
+            let expected = User {
+                name: inv.name.clone(),
+                role: inv.role.clone(),
+                team: inv.team.clone(),
+                region: None,
+                active: true,
+                created_at: inv.created_at,
             };
-            if !ok {
-                return false;
+            if raw_user(self.after, &inv.user).ok().flatten() != Some(expected) {
+                return Some("the user it adds is not the one the invitation names".into());
+            }
+            let Some(users) = single_map(before, "users") else {
+                return Some("it changes other users".into());
+            };
+            added.push((users, inv.user.as_str()));
+        } else if !user_before.is_some_and(|u| u.active) {
+            return Some("the invitation's user is not an active user".into());
+        }
+        self.writes_only(&added).err().map(String::from)
+    }
+
+    /// Whether the change's operations only make, in the roster as it was, one new map
+    /// for each of `added` (`(map, key)`: keys the roster lacked), and fill objects the
+    /// change itself made (their content is judged by hydration). Every other value and
+    /// object of the roster, down to the operation that wrote it, is then as it was: no
+    /// operation of the change touches it. If not, what it touched.
+    fn writes_only(&self, added: &[(ObjId, &str)]) -> Result<(), &'static str> {
+        const MORE: &str = "it writes more than its own device and user";
+        let actor = self.change.actor_id();
+        if *actor != self.author.actor() {
+            return Err(MORE);
+        }
+        let start = self.change.start_op().get();
+        let own = start..start.saturating_add(self.change.len() as u64);
+        let mut made = vec![false; added.len()];
+        for op in self.change.decode().operations {
+            let obj = match &op.obj {
+                automerge::legacy::ObjectId::Id(id) => {
+                    if id.actor() == actor && own.contains(&id.counter()) {
+                        continue; // inside an object this change made
+                    }
+                    Some((id.counter(), id.actor()))
+                }
+                automerge::legacy::ObjectId::Root => None,
+            };
+            let at = added.iter().position(|(map, key)| {
+                let same_map = match (map, obj) {
+                    (ObjId::Id(counter, a, _), Some((c, oa))) => *counter == c && a == oa,
+                    _ => false,
+                };
+                same_map && matches!(&op.key, automerge::legacy::Key::Map(k) if k.as_str() == *key)
+            });
+            let first_make = op.pred.is_empty()
+                && !op.insert
+                && matches!(op.action, automerge::legacy::OpType::Make(ObjType::Map));
+            match at.and_then(|i| made.get_mut(i)) {
+                Some(done) if first_make && !*done => *done = true,
+                _ => return Err(self.part_of(obj)),
             }
         }
-    }
-    true
-}
-
-/// A map whose keys are the same in both but `new` (absent before, one map by `author`
-/// after; its content is judged by hydration), the rest the same trees.
-fn same_map_but(
-    before: &AutoCommit,
-    after: &AutoCommit,
-    obj: &ObjId,
-    new: &[&str],
-    author: &DeviceKey,
-) -> bool {
-    let bk: Vec<String> = before.keys(obj).collect();
-    let ak: Vec<String> = after
-        .keys(obj)
-        .filter(|k| !new.contains(&k.as_str()))
-        .collect();
-    if bk != ak {
-        return false;
-    }
-    for key in new {
-        if bk.iter().any(|k| k == key) {
-            return false;
-        }
-        let Ok(vals) = after.get_all(obj, *key) else {
-            return false;
-        };
-        let [(automerge::Value::Object(automerge::ObjType::Map), id)] = vals.as_slice() else {
-            return false;
-        };
-        let by_author = match id {
-            automerge::ObjId::Id(_, actor, _) => *actor == author.actor(),
-            automerge::ObjId::Root => false,
-        };
-        if !by_author {
-            return false;
+        if made.iter().all(|m| *m) {
+            Ok(())
+        } else {
+            Err(MORE)
         }
     }
-    bk.iter()
-        .all(|k| same_entry(before, after, obj, automerge::Prop::Map(k.clone())))
+
+    /// What the roster's object `obj` (`(counter, actor)` of the operation that made
+    /// it; `None` for the root) is part of, to say what a refused change touched.
+    fn part_of(&self, obj: Option<(u64, &automerge::ActorId)>) -> &'static str {
+        let root_key = obj.and_then(|(counter, actor)| {
+            let id = self.before.import_obj(&format!("{counter}@{actor}")).ok()?;
+            let path = self.before.parents(&id).ok()?.path();
+            match path.into_iter().next() {
+                Some((_, automerge::Prop::Map(key))) => Some(key),
+                _ => None,
+            }
+        });
+        match root_key.as_deref() {
+            Some("devices") => "it changes other devices",
+            Some("users") => "it changes other users",
+            _ => "it writes more than its own device and user",
+        }
+    }
 }
 
-fn same_entry(before: &AutoCommit, after: &AutoCommit, obj: &ObjId, prop: automerge::Prop) -> bool {
-    let (Ok(b), Ok(a)) = (before.get_all(obj, prop.clone()), after.get_all(obj, prop)) else {
-        return false;
-    };
-    b == a
-        && b.iter().all(|(v, id)| match v {
-            automerge::Value::Object(t) => same_tree(before, after, id, *t),
-            automerge::Value::Scalar(_) => true,
-        })
-}
-
-/// The object `obj` holds the same entries (values and the operations that wrote them)
-/// in both documents, recursively.
-fn same_tree(
-    before: &AutoCommit,
-    after: &AutoCommit,
-    obj: &ObjId,
-    typ: automerge::ObjType,
-) -> bool {
-    match typ {
-        automerge::ObjType::Map | automerge::ObjType::Table => {
-            let bk: Vec<String> = before.keys(obj).collect();
-            bk == after.keys(obj).collect::<Vec<_>>()
-                && bk
-                    .into_iter()
-                    .all(|k| same_entry(before, after, obj, automerge::Prop::Map(k)))
-        }
-        automerge::ObjType::List | automerge::ObjType::Text => {
-            let n = before.length(obj);
-            n == after.length(obj)
-                && (0..n).all(|i| same_entry(before, after, obj, automerge::Prop::Seq(i)))
-        }
+/// The one map at the root's `key` (none when absent, not a map, or in conflict).
+fn single_map(doc: &AutoCommit, key: &str) -> Option<ObjId> {
+    match doc.get_all(ROOT, key).ok()?.as_slice() {
+        [(Value::Object(ObjType::Map), id)] => Some(id.clone()),
+        _ => None,
     }
 }

@@ -100,6 +100,7 @@
 //! of what is sent (documents are sent as stored).
 #![deny(missing_docs)]
 
+mod chain;
 mod clock;
 mod enrolment;
 mod recon;

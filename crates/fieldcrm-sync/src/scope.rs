@@ -143,7 +143,7 @@ pub struct RosterScope<F> {
     peer_user: String,
     local_user: Option<String>,
     summary: F,
-    chain: Option<RosterChain>,
+    chain: Option<crate::chain::RosterChain>,
     history: Option<DocLoader>,
 }
 
@@ -154,11 +154,7 @@ pub type DocLoader = Box<dyn Fn(&DocId) -> Option<AutoCommit> + Send + Sync>;
 /// changes arrive (see [`RosterScope::roster_chain_from`]).
 pub type RosterLoader = Box<dyn Fn() -> Result<Option<AutoCommit>, String> + Send + Sync>;
 
-/// What [`RosterScope`] needs to judge roster changes.
-struct RosterChain {
-    workspace_id: String,
-    local: RosterLoader,
-}
+use crate::chain::RosterChain;
 
 impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
     /// The scope of `peer_user` (found from the peer's device key by the transport), with
@@ -215,10 +211,7 @@ impl<F: Fn(&DocId) -> Option<Summary>> RosterScope<F> {
     /// only when roster changes arrive: most sessions bring none, and a roster document
     /// in memory costs megabytes in a large workspace (one per session on a relay).
     pub fn roster_chain_from(mut self, workspace_id: &str, local: RosterLoader) -> Self {
-        self.chain = Some(RosterChain {
-            workspace_id: workspace_id.to_string(),
-            local,
-        });
+        self.chain = Some(RosterChain::new(workspace_id, local));
         self
     }
 
@@ -264,170 +257,6 @@ pub fn author_refusal(
         return Some(format!(
             "user {} (device {short}) may not write {} document `{}`",
             device.user, summary.kind, summary.name
-        ));
-    }
-    None
-}
-
-impl RosterChain {
-    /// Judge roster changes one by one against the roster each was made on.
-    fn refusals(&self, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
-        let mut doc = match (self.local)() {
-            Ok(d) => d.unwrap_or_default(),
-            Err(e) => {
-                return incoming
-                    .changes
-                    .iter()
-                    .map(|c| (c.hash, format!("the roster held here cannot be read: {e}")))
-                    .collect();
-            }
-        };
-        let verified: std::collections::HashMap<ChangeHash, &ChangeInfo> =
-            incoming.changes.iter().map(|c| (c.hash, c)).collect();
-        let changes: Vec<Change> = match incoming.content {
-            Content::Changes(cs) => cs.to_vec(),
-            Content::Whole(d) => d.get_changes(&[]),
-        };
-        let mut out: Vec<(ChangeHash, String)> = Vec::new();
-        // Judge in causal order whatever order the peer sent them in: a change listed
-        // before one it depends on waits for it (it must not be saved unjudged).
-        let mut pending = changes;
-        loop {
-            let before = pending.len();
-            let mut waiting = Vec::new();
-            for c in pending {
-                if c.deps()
-                    .iter()
-                    .any(|d| doc.get_change_meta_by_hash(d).is_none())
-                {
-                    waiting.push(c);
-                    continue;
-                }
-                self.judge_one(&mut doc, &verified, c, &mut out);
-            }
-            pending = waiting;
-            if pending.is_empty() || pending.len() == before {
-                break;
-            }
-        }
-        // What still waits depends on a refused change or on changes not held here:
-        // refused, never saved unjudged.
-        for c in pending {
-            let hash = c.hash();
-            if !verified.contains_key(&hash) || doc.get_change_meta_by_hash(&hash).is_some() {
-                continue;
-            }
-            let reason = match c.deps().iter().find(|d| out.iter().any(|(o, _)| o == *d)) {
-                Some(d) => format!(
-                    "it depends on refused change {}",
-                    fieldcrm_model::short_id(&d.to_string())
-                ),
-                None => "the roster changes it was made on are not known here".to_string(),
-            };
-            out.push((hash, reason));
-        }
-        out
-    }
-
-    /// Judge one roster change whose dependencies are all in `doc`, and apply it if
-    /// accepted.
-    fn judge_one(
-        &self,
-        doc: &mut AutoCommit,
-        verified: &std::collections::HashMap<ChangeHash, &ChangeInfo>,
-        c: Change,
-        out: &mut Vec<(ChangeHash, String)>,
-    ) {
-        let hash = c.hash();
-        let Some(info) = verified.get(&hash) else {
-            return; // already refused for its signature
-        };
-        if doc.get_change_meta_by_hash(&hash).is_some() {
-            return;
-        }
-        let verdict = if c.deps().is_empty() {
-            if fieldcrm_model::sig::workspace_id_for(&info.author) == self.workspace_id {
-                None
-            } else {
-                Some("only the device that founded this workspace may start its roster".to_string())
-            }
-        } else {
-            // Most roster changes are made on the roster as it now stands here (one
-            // admin, one change after another): read it in place rather than rebuild it
-            // from the history.
-            let mut deps = c.deps().to_vec();
-            deps.sort();
-            let mut heads = doc.get_heads();
-            heads.sort();
-            let forked = (deps != heads).then(|| doc.fork_at(&deps));
-            let at: Option<&AutoCommit> = match &forked {
-                None => Some(&*doc),
-                Some(f) => f.as_ref().ok(),
-            };
-            let hex = info.author.to_hex();
-            match at.map(|at| (at, fieldcrm_model::workspace_docs::roster_device(at, &hex))) {
-                Some((at, Ok(entry))) => {
-                    match admin_refusal(entry.as_ref(), &info.author, info.time) {
-                        // A device not in the roster yet: only its own enrolment by an
-                        // admin's invitation may pass (`enrolment.rs`).
-                        Some(reason) if entry.is_none() => {
-                            match crate::enrolment::judge(
-                                at,
-                                &c,
-                                &info.author,
-                                info.time,
-                                &self.workspace_id,
-                            ) {
-                                crate::enrolment::Enrolment::Valid => None,
-                                crate::enrolment::Enrolment::Refused(why) => Some(why),
-                                crate::enrolment::Enrolment::NotOne => Some(reason),
-                            }
-                        }
-                        other => other,
-                    }
-                }
-                _ => Some("the roster this change was made on cannot be read".into()),
-            }
-        };
-        match verdict {
-            None => {
-                if doc.apply_changes([c]).is_err() {
-                    out.push((hash, "automerge refused the change".into()));
-                }
-            }
-            Some(reason) => out.push((hash, reason)),
-        }
-    }
-}
-
-/// Why `author` may not change the roster, given its device's entry and its user's in
-/// the roster the change was made on.
-fn admin_refusal(
-    entry: Option<&(fieldcrm_model::Device, Option<fieldcrm_model::User>)>,
-    author: &DeviceKey,
-    time: i64,
-) -> Option<String> {
-    let hex = author.to_hex();
-    let short = fieldcrm_model::short_id(&hex);
-    let Some((device, user)) = entry else {
-        return Some(format!(
-            "device {short} was not enrolled when it changed the roster"
-        ));
-    };
-    if device
-        .revoked_at
-        .is_some_and(|r| fieldcrm_model::change_time_ms(time) >= r)
-    {
-        return Some(format!(
-            "device {short} was revoked when it changed the roster"
-        ));
-    }
-    let admin = user
-        .as_ref()
-        .is_some_and(|u| u.active && u.role == fieldcrm_model::Role::Admin);
-    if !admin {
-        return Some(format!(
-            "only an admin's device may change the roster; device {short} is not one"
         ));
     }
     None

@@ -512,3 +512,105 @@ fn a_roster_held_here_that_cannot_be_read_refuses_roster_changes_and_says_why() 
             .contains_key(&device(NEW).to_hex())
     );
 }
+
+/// A device secret for device number `i` (beyond the `u8` numbers of `sim::secret`).
+fn secret_n(i: usize) -> fieldcrm_model::DeviceSecret {
+    let mut b = [0x77u8; 32];
+    b[0] = (i & 0xff) as u8;
+    b[1] = (i >> 8) as u8;
+    fieldcrm_model::DeviceSecret::from_bytes(&b).unwrap()
+}
+
+/// Invitation number `i` (its own ID and new user), signed by the founder.
+fn invitation_n(ws: &str, i: usize) -> Invitation {
+    let mut inv = invitation(ws, ADMIN);
+    inv.id = format!("{:032x}", i + 1);
+    inv.user = format!("{:032x}", i + 1000);
+    inv.sign(&secret(ADMIN));
+    inv
+}
+
+/// Device `i` takes `from`'s roster and enrols itself with `inv`.
+fn enrolled_after(from: &MemoryHost, i: usize, inv: &Invitation) -> (MemoryHost, ChangeHash) {
+    let mut h = MemoryHost::new(secret_n(i));
+    h.copy_from(from, &roster_id());
+    let hash = enrol(&mut h, inv, &code(), CREATED + 10 + i as i64, |_| {});
+    (h, hash)
+}
+
+#[test]
+fn invitations_used_earlier_in_the_same_session_count() {
+    // One session brings a roster where devices 0..4 enrolled one after another, an
+    // admin then added a user, devices 4..6 enrolled, and device 6 reused device 4's
+    // invitation: the receiver judges all of it in one pass, with the invitations' holders
+    // kept as it goes (and read again after the admin's change).
+    let ws = workspace_id_for(&device(ADMIN));
+    let founder = founded(&ws);
+    let mut last = founder.clone();
+    let mut keys = Vec::new();
+    for i in 0..6 {
+        if i == 4 {
+            let mut admin = MemoryHost::new(secret(ADMIN));
+            admin.copy_from(&last, &roster_id());
+            admin.edit(&roster_id(), |d| {
+                d.put(&["users", "mgr2"], &user(Role::Manager)).unwrap();
+                d.commit(CREATED + 50, "add a manager");
+            });
+            last = admin;
+        }
+        let (h, _) = enrolled_after(&last, i, &invitation_n(&ws, i));
+        keys.push(h.device().to_hex());
+        last = h;
+    }
+    let (mut reuser, again) = enrolled_after(&last, 6, &invitation_n(&ws, 4));
+    let mut receiver = MemoryHost::new(secret(RECEIVER));
+    receiver.copy_from(&founder, &roster_id());
+    let o = sync_into(&ws, &mut reuser, &mut receiver);
+    let r = refusals(&o);
+    assert_eq!(r.len(), 1, "{o:#?}");
+    assert_eq!(r[0].hash, again);
+    assert!(
+        r[0].reason.contains(&format!(
+            "the invitation was already used by device {}",
+            fieldcrm_model::short_id(&keys[4])
+        )),
+        "{}",
+        r[0].reason
+    );
+    let roster = saved_roster(&receiver);
+    assert!(keys.iter().all(|k| roster.devices.contains_key(k)));
+    assert!(roster.users.contains_key("mgr2"));
+    assert_eq!(roster.devices.len(), 4 + 6);
+}
+
+/// How long a device's first sync takes to judge a roster where `n` devices enrolled
+/// by invitation one after another (each checked against the roster before it). Not a
+/// pass/fail timing: `SCALE_N=200,400,800 cargo test --release -p fieldcrm-sync --test
+/// enrolment -- --ignored --nocapture` prints it (BENCHMARKS.md).
+#[test]
+#[ignore]
+fn roster_of_many_invitations_first_sync() {
+    let ws = workspace_id_for(&device(ADMIN));
+    let founder = founded(&ws);
+    let sizes: Vec<usize> = std::env::var("SCALE_N")
+        .map(|s| s.split(',').map(|x| x.trim().parse().unwrap()).collect())
+        .unwrap_or(vec![100, 200, 400]);
+    for n in sizes {
+        let mut last = founder.clone();
+        for i in 0..n {
+            last = enrolled_after(&last, i, &invitation_n(&ws, i)).0;
+        }
+        let mut receiver = MemoryHost::new(secret(RECEIVER));
+        receiver.copy_from(&founder, &roster_id());
+        let t = std::time::Instant::now();
+        let o = sync_into(&ws, &mut last, &mut receiver);
+        let took = t.elapsed();
+        assert!(refusals(&o).is_empty(), "{o:#?}");
+        assert_eq!(saved_roster(&receiver).devices.len(), 4 + n);
+        println!(
+            "| {n} devices enrolled by invitation | {:.0} ms | {:.2} ms per enrolment |",
+            took.as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e3 / n as f64
+        );
+    }
+}
