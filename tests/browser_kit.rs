@@ -66,10 +66,13 @@ pub(crate) fn skip_browser() -> bool {
 }
 
 /// A running `chromedriver --port=N` (in its own process group, with the browsers it
-/// starts); killed when dropped.
+/// starts); killed when dropped, and its browsers' profiles removed (left to Chromium,
+/// a killed browser leaves its profile in `/tmp`).
 pub(crate) struct Chromedriver {
     pub(crate) child: Child,
     pub(crate) url: String,
+    profiles: tempfile::TempDir,
+    sessions: std::sync::atomic::AtomicUsize,
 }
 
 impl Chromedriver {
@@ -82,8 +85,11 @@ impl Chromedriver {
             );
         };
         let port = free_port();
+        let profiles = tempfile::tempdir().expect("a directory for browser profiles");
         let child = Command::new(bin)
             .arg(format!("--port={port}"))
+            // Chromium's own temporary files (its singleton socket) go there too.
+            .env("TMPDIR", profiles.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
@@ -92,6 +98,8 @@ impl Chromedriver {
         let mut driver = Chromedriver {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            profiles,
+            sessions: std::sync::atomic::AtomicUsize::new(0),
         };
         let deadline = Instant::now() + WAIT;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -108,6 +116,10 @@ impl Chromedriver {
     /// `width` × `height` CSS pixels; widths under 500 emulate a phone (device pixel
     /// ratio 2, touch, the page's viewport meta honoured).
     pub(crate) async fn session(&self, width: u32, height: u32) -> Client {
+        let n = self
+            .sessions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = self.profiles.path().join(format!("profile-{n}"));
         let mut opts = json!({
             "args": [
                 "--headless=new",
@@ -117,6 +129,7 @@ impl Chromedriver {
                 "--window-size=1280,900",
                 "--lang=zh-CN",
                 "--hide-scrollbars",
+                format!("--user-data-dir={}", profile.display()),
             ],
             "prefs": {"intl.accept_languages": "zh-CN,zh"},
         });
