@@ -239,6 +239,20 @@ impl Invitation {
         self.code_key.parse().ok()
     }
 
+    /// The user record an invitation for a new user creates: its name, role and team,
+    /// active, no region, created when the invitation was. The enrolment must write
+    /// exactly this, and every receiver's roster chain checks that it did.
+    pub fn new_user_record(&self) -> crate::User {
+        crate::User {
+            name: self.name.clone(),
+            role: self.role.clone(),
+            team: self.team.clone(),
+            region: None,
+            active: true,
+            created_at: self.created_at,
+        }
+    }
+
     /// Whether the signature verifies under `created_by`.
     pub fn signature_verifies(&self) -> bool {
         let (Some(key), Some(sig)) = (self.signer(), parse_signature(&self.signature)) else {

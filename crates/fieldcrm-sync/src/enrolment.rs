@@ -21,7 +21,7 @@
 use automerge::{AutoCommit, Change, ObjId, ObjType, ROOT, ReadDoc, Value};
 use fieldcrm_model::invitation::MAX_VALID_MS;
 use fieldcrm_model::workspace_docs::{HolderOf, raw_device, raw_user, roster_device_with};
-use fieldcrm_model::{DeviceKey, Role, User, short_id};
+use fieldcrm_model::{DeviceKey, Role, short_id};
 
 /// What the roster chain makes of a change whose author is not in the roster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,15 +162,7 @@ impl Judged<'_> {
             if user_before.is_some() {
                 return Some("the invitation's new user already exists".into());
             }
-            let expected = User {
-                name: inv.name.clone(),
-                role: inv.role.clone(),
-                team: inv.team.clone(),
-                region: None,
-                active: true,
-                created_at: inv.created_at,
-            };
-            if raw_user(self.after, &inv.user).ok().flatten() != Some(expected) {
+            if raw_user(self.after, &inv.user).ok().flatten() != Some(inv.new_user_record()) {
                 return Some("the user it adds is not the one the invitation names".into());
             }
             let Some(users) = single_map(before, "users") else {

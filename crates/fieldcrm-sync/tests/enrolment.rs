@@ -122,18 +122,8 @@ fn enrol(
     let mut hash = None;
     h.edit(&roster_id(), |d| {
         if inv.new_user {
-            d.put(
-                &["users", &inv.user],
-                &User {
-                    name: inv.name.clone(),
-                    role: inv.role.clone(),
-                    team: inv.team.clone(),
-                    region: None,
-                    active: true,
-                    created_at: inv.created_at,
-                },
-            )
-            .unwrap();
+            d.put(&["users", &inv.user], &inv.new_user_record())
+                .unwrap();
         }
         d.put(
             &["devices", &me.to_hex()],

@@ -10,7 +10,7 @@ use automerge::ChangeHash;
 use fieldcrm_model::invitation::{code_secret, enrolment_message};
 use fieldcrm_model::{
     Authority, Device, DocId, DocKind, Enrolment, Invitation, InviteCode, Millis, Role, Roster,
-    Signature, User, hex, new_entity_id,
+    Signature, hex, new_entity_id,
 };
 
 use crate::{Error, Msg, Result, Workspace};
@@ -199,17 +199,7 @@ impl Workspace {
         let hash = self
             .edit(&rid, now, "受邀加入 join by invitation", |doc| {
                 if invitation.new_user {
-                    doc.put(
-                        &["users", &invitation.user],
-                        &User {
-                            name: invitation.name.clone(),
-                            role: invitation.role.clone(),
-                            team: invitation.team.clone(),
-                            region: None,
-                            active: true,
-                            created_at: invitation.created_at,
-                        },
-                    )?;
+                    doc.put(&["users", &invitation.user], &invitation.new_user_record())?;
                 }
                 doc.put(
                     &["devices", &me.to_hex()],
