@@ -609,8 +609,6 @@ fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
     }
 }
 
-/// A throwaway copy of `doc` in which every text object is replaced by the string it
-/// holds, or `None` if `doc` has no text object. Never saved: only read.
 /// `T` at `path` from the root of `doc` (the whole document for an empty path), read
 /// through [`crate::quick::Quick`]; `None` if something on the path is not there. When
 /// that fails and the document holds strings written as text objects (other Automerge
@@ -645,6 +643,8 @@ pub(crate) fn hydrate_at<T: Hydrate>(
     })
 }
 
+/// A throwaway copy of `doc` in which every text object is replaced by the string it
+/// holds, or `None` if `doc` has no text object. Never saved: only read.
 fn with_text_as_strings(doc: &AutoCommit) -> Option<AutoCommit> {
     fn walk(doc: &AutoCommit, obj: &ObjId, found: &mut Vec<(ObjId, automerge::Prop, String)>) {
         let props: Vec<automerge::Prop> = match doc.object_type(obj) {

@@ -104,21 +104,44 @@ pub fn invitation_holder(
     doc: &automerge::AutoCommit,
     id: &str,
 ) -> Result<Option<String>, autosurgeon::HydrateError> {
-    Ok(invitation_holders(doc)?.remove(id))
+    Ok(invitation_holders(doc)?.holder(id).map(String::from))
 }
 
-/// Every invitation used in the roster `doc` (its ID) and the device that holds it, in
-/// one pass over the device entries that reads only each one's invitation ID.
+/// Which device holds each invitation: of the devices that enrolled with one invitation
+/// ID, the one with the lowest key (the double-use rule, [`settle_invitations`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvitationHolders(std::collections::HashMap<String, String>);
+
+impl InvitationHolders {
+    /// Device `key` enrolled with invitation `id`: it holds it unless a lower key does.
+    pub fn record(&mut self, id: &str, key: &str) {
+        match self.0.get_mut(id) {
+            Some(held) if key < held.as_str() => *held = key.to_string(),
+            Some(_) => {}
+            None => {
+                self.0.insert(id.to_string(), key.to_string());
+            }
+        }
+    }
+
+    /// The device that holds invitation `id`, if any device enrolled with it.
+    pub fn holder(&self, id: &str) -> Option<&str> {
+        self.0.get(id).map(String::as_str)
+    }
+}
+
+/// Every invitation used in the roster `doc` and the device that holds it, in one pass
+/// over the device entries that reads only each one's invitation ID.
 pub fn invitation_holders(
     doc: &automerge::AutoCommit,
-) -> Result<std::collections::HashMap<String, String>, autosurgeon::HydrateError> {
+) -> Result<InvitationHolders, autosurgeon::HydrateError> {
     use automerge::{ObjType, ReadDoc, ScalarValue, Value, ValueRef};
     let map_at = |obj: &automerge::ObjId, key: &str| match doc.get(obj, key) {
         Ok(Some((Value::Object(ObjType::Map), o))) => Ok(Some(o)),
         Ok(_) => Ok(None),
         Err(e) => Err(autosurgeon::HydrateError::from(e)),
     };
-    let mut holders = std::collections::HashMap::<String, String>::new();
+    let mut holders = InvitationHolders::default();
     let Some(devices) = map_at(&automerge::ROOT, "devices")? else {
         return Ok(holders);
     };
@@ -140,14 +163,7 @@ pub fn invitation_holders(
             Some((Value::Object(ObjType::Text), t)) => doc.text(&t)?,
             _ => continue,
         };
-        let key = item.key.as_ref();
-        match holders.get_mut(&id) {
-            Some(held) if key < held.as_str() => *held = key.to_string(),
-            Some(_) => {}
-            None => {
-                holders.insert(id, key.to_string());
-            }
-        }
+        holders.record(&id, &item.key);
     }
     Ok(holders)
 }
@@ -157,21 +173,17 @@ pub fn invitation_holders(
 /// holder of the invitation's code can make such enrolments, so the rule only decides
 /// which of that person's devices counts, and every replica decides the same.
 pub fn settle_invitations(devices: &mut BTreeMap<String, Device>) {
-    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut void: Vec<String> = Vec::new();
-    // BTreeMap iterates keys in order: the first device seen per invitation is the lowest.
+    let mut holders = InvitationHolders::default();
     for (key, d) in devices.iter() {
         if let Some(e) = &d.invitation {
-            if first.contains_key(e.invitation.id.as_str()) {
-                void.push(key.clone());
-            } else {
-                first.insert(e.invitation.id.as_str(), key.as_str());
-            }
+            holders.record(&e.invitation.id, key);
         }
     }
-    for key in void {
-        devices.remove(&key);
-    }
+    devices.retain(|key, d| {
+        d.invitation
+            .as_ref()
+            .is_none_or(|e| holders.holder(&e.invitation.id) == Some(key.as_str()))
+    });
 }
 
 /// A user of the workspace.

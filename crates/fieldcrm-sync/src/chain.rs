@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use automerge::{AutoCommit, Change, ChangeHash};
 use fieldcrm_model::DeviceKey;
-use fieldcrm_model::workspace_docs::{invitation_holder, invitation_holders, roster_device_with};
+use fieldcrm_model::workspace_docs::{
+    InvitationHolders, invitation_holder, invitation_holders, roster_device_with,
+};
 
 use crate::scope::{ChangeInfo, Content, Incoming, RosterLoader};
 
@@ -22,7 +24,7 @@ pub(crate) struct RosterChain {
 /// first sync of `n` such devices quadratic).
 struct Holders {
     heads: Vec<ChangeHash>,
-    by_id: HashMap<String, String>,
+    by_id: InvitationHolders,
 }
 
 fn sorted_heads(doc: &mut AutoCommit) -> Vec<ChangeHash> {
@@ -49,7 +51,7 @@ fn holder_of(
             &fresh.by_id
         }
     };
-    Ok(by_id.get(id).cloned())
+    Ok(by_id.holder(id).map(String::from))
 }
 
 impl RosterChain {
@@ -207,14 +209,7 @@ impl RosterChain {
                 if let (Some(h), Some(id)) = (holders.as_mut(), enrolled)
                     && h.heads == before
                 {
-                    let key = info.author.to_hex();
-                    match h.by_id.get_mut(&id) {
-                        Some(held) if key < *held => *held = key,
-                        Some(_) => {}
-                        None => {
-                            h.by_id.insert(id, key);
-                        }
-                    }
+                    h.by_id.record(&id, &info.author.to_hex());
                     h.heads = sorted_heads(doc);
                 }
             }
