@@ -108,7 +108,10 @@ impl Workspace {
                         .hydrate::<Roster>()
                         .ok()
                 });
-                old_roster.is_none_or(|old| takes_away(&old, &self.roster().unwrap_or(old.clone())))
+                old_roster.is_none_or(|old| {
+                    self.roster()
+                        .map_or_else(|_| takes_away(&old, &old), |now| takes_away(&old, &now))
+                })
             }
         };
         let lines = match self.take_first_sync(&heads) {

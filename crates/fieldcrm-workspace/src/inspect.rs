@@ -403,7 +403,7 @@ fn json_at(doc: &mut AutoCommit, id: &DocId, point: &Point) -> Result<serde_json
 }
 
 impl Workspace {
-    fn roster_opt(&self) -> Option<Roster> {
+    fn roster_opt(&self) -> Option<std::sync::Arc<Roster>> {
         self.roster().ok()
     }
 
@@ -423,7 +423,7 @@ impl Workspace {
             .map(|m| HistoryEntry {
                 hash: hex(&m.hash.0),
                 time: fieldcrm_model::change_time_ms(m.timestamp),
-                author: Author::of(roster.as_ref(), &m.actor),
+                author: Author::of(roster.as_deref(), &m.actor),
                 message: m
                     .message
                     .as_deref()
@@ -470,7 +470,7 @@ impl Workspace {
         let mut out = Vec::new();
         for (id, _) in ids {
             let mut doc = self.load(&id)?;
-            out.extend(doc_conflicts(&mut doc, roster.as_ref(), self)?);
+            out.extend(doc_conflicts(&mut doc, roster.as_deref(), self)?);
         }
         Ok(out)
     }
@@ -478,7 +478,7 @@ impl Workspace {
     /// The conflicts of one document.
     pub fn doc_conflicts(&self, id: &DocId) -> Result<Vec<Conflict>> {
         let mut doc = self.load(id)?;
-        doc_conflicts(&mut doc, self.roster_opt().as_ref(), self)
+        doc_conflicts(&mut doc, self.roster_opt().as_deref(), self)
     }
 
     /// Resolve the concurrent values of `path` in a document by writing the picked value

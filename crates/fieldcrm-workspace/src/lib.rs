@@ -768,7 +768,7 @@ pub struct Me {
     /// The user.
     pub user: User,
     /// The roster.
-    pub roster: Roster,
+    pub roster: std::sync::Arc<Roster>,
 }
 
 impl Me {

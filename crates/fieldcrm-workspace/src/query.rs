@@ -137,7 +137,7 @@ impl Workspace {
         };
         WhoAmI {
             workspace_id: self.workspace_id().to_string(),
-            workspace_name: roster.map(|r| r.workspace_name),
+            workspace_name: roster.map(|r| r.workspace_name.clone()),
             device: self.device().to_hex(),
             user_id,
             role: user.as_ref().map(|u| u.role.as_str().to_string()),

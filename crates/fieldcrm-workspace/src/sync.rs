@@ -315,9 +315,10 @@ impl Workspace {
     /// of authority from this device's roster document.
     pub fn roster_scope(
         &self,
-        roster: Roster,
+        roster: impl Into<std::sync::Arc<Roster>>,
         peer_user: String,
     ) -> Result<RosterScope<SummaryFn>> {
+        let roster = std::sync::Arc::unwrap_or_clone(roster.into());
         Ok(
             store_scope(self.store(), self.workspace_id(), roster, peer_user)
                 .history(history_loader(self.store())),

@@ -36,7 +36,7 @@ pub(crate) struct Base {
     /// Now, in the workspace zone.
     pub(crate) clock: Clock,
     /// The roster, once it has arrived.
-    pub(crate) roster: Option<Roster>,
+    pub(crate) roster: Option<std::sync::Arc<Roster>>,
 }
 
 impl Base {
