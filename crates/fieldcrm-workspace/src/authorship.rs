@@ -108,10 +108,8 @@ impl Workspace {
                         .hydrate::<Roster>()
                         .ok()
                 });
-                old_roster.is_none_or(|old| {
-                    self.roster()
-                        .map_or_else(|_| takes_away(&old, &old), |now| takes_away(&old, &now))
-                })
+                // A current roster that cannot be read takes nothing away.
+                old_roster.is_none_or(|old| self.roster().is_ok_and(|now| takes_away(&old, &now)))
             }
         };
         let lines = match self.take_first_sync(&heads) {
