@@ -212,6 +212,10 @@ impl Snapshot {
 pub struct Document {
     id: DocId,
     doc: AutoCommit,
+    /// The kind [`Document::check`] read, until the next edit: reading one root key of
+    /// a freshly loaded document costs Automerge a seek through its columns, and a
+    /// received file's kind was read four times (a tenth of a first sync's CPU).
+    kind: Option<DocKind>,
 }
 
 /// The largest document [`Document::save`] leaves undeflated (a customer file is about
@@ -235,7 +239,11 @@ impl Document {
             id: id.to_string(),
             detail: e.to_string(),
         })?;
-        let mut d = Document { id, doc };
+        let mut d = Document {
+            id,
+            doc,
+            kind: None,
+        };
         d.commit(now, message);
         d.check()?;
         Ok(d)
@@ -249,7 +257,11 @@ impl Document {
                 source: Box::new(source),
             })?
             .with_actor(device.actor());
-        let d = Document { id, doc };
+        let mut d = Document {
+            id,
+            doc,
+            kind: None,
+        };
         d.check()?;
         Ok(d)
     }
@@ -262,7 +274,11 @@ impl Document {
     /// [`Document::from_automerge`], giving the Automerge document back when it is
     /// refused (for a caller that only borrows it).
     pub fn wrap(id: DocId, doc: AutoCommit) -> Result<Self, Box<(DocError, AutoCommit)>> {
-        let d = Document { id, doc };
+        let mut d = Document {
+            id,
+            doc,
+            kind: None,
+        };
         match d.check() {
             Ok(()) => Ok(d),
             Err(e) => Err(Box::new((e, d.doc))),
@@ -274,8 +290,9 @@ impl Document {
         self.doc
     }
 
-    fn check(&self) -> Result<(), DocError> {
-        self.kind()?;
+    fn check(&mut self) -> Result<(), DocError> {
+        self.kind = None;
+        let kind = self.kind()?;
         let v = self.schema_version();
         if v > SCHEMA_VERSION {
             return Err(DocError::TooNew {
@@ -284,6 +301,7 @@ impl Document {
                 supported: SCHEMA_VERSION,
             });
         }
+        self.kind = Some(kind);
         Ok(())
     }
 
@@ -299,11 +317,15 @@ impl Document {
 
     /// The underlying Automerge document, mutably (sync applies changes through this).
     pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        self.kind = None;
         &mut self.doc
     }
 
     /// The document kind, read from the root `kind` key.
     pub fn kind(&self) -> Result<DocKind, DocError> {
+        if let Some(k) = &self.kind {
+            return Ok(k.clone());
+        }
         let s = root_str(&self.doc, "kind").unwrap_or_default();
         match s.parse::<DocKind>() {
             Ok(k) if k.as_str() == s => Ok(k),
@@ -442,6 +464,7 @@ impl Document {
     /// Write `value` at `path` (map keys; the last one is the key to set). Every map on the
     /// way must exist. Only the written value changes; the rest of the document is untouched.
     pub fn put<T: Reconcile>(&mut self, path: &[&str], value: &T) -> Result<(), DocError> {
+        self.kind = None;
         let (key, parents) = self.split_path(path)?;
         let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
             id: self.id.to_string(),
@@ -462,6 +485,7 @@ impl Document {
         path: &[&str],
         value: &T,
     ) -> Result<(), DocError> {
+        self.kind = None;
         let (key, parents) = self.split_path(path)?;
         let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
             id: self.id.to_string(),
@@ -482,6 +506,7 @@ impl Document {
 
     /// Delete the key at `path`.
     pub fn delete(&mut self, path: &[&str]) -> Result<(), DocError> {
+        self.kind = None;
         let (key, parents) = self.split_path(path)?;
         let obj = self.map_at(parents).ok_or_else(|| DocError::NoSuchPath {
             id: self.id.to_string(),
@@ -526,6 +551,21 @@ impl Document {
     /// Changes since the last `save`/`save_incremental` (what a small edit appends).
     pub fn save_incremental(&mut self) -> Vec<u8> {
         self.doc.save_incremental()
+    }
+
+    /// What a document received whole is judged and cached by, read in one pass: its
+    /// summary and, for every kind but the Sales document (whose snapshot holds every
+    /// claim), its policy snapshot, the summary taken from the snapshot's content. A
+    /// document whose whole content does not read still has the summary of its own
+    /// fields ([`Document::summary`]), and no snapshot.
+    pub fn summary_and_snapshot(&mut self) -> Result<(Summary, Option<Snapshot>), DocError> {
+        if self.kind()? != DocKind::Sales
+            && let Ok(snap) = self.snapshot()
+        {
+            let summary = snap.body.summary(self.latest_change_time());
+            return Ok((summary, Some(snap)));
+        }
+        Ok((self.summary()?, None))
     }
 
     /// The summary-index row for this document.

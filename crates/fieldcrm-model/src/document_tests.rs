@@ -61,7 +61,7 @@ fn change_times_are_seconds_on_disk_and_ms_when_read() {
     assert_eq!(change_time_ms(0), 0);
     assert_eq!(change_time_ms(i64::MIN), i64::MIN);
 }
-use crate::{Approval, Contact, CustomerClass, Quote, fields};
+use crate::{Approval, Contact, CustomerClass, Note, Quote, fields};
 
 const A: DeviceKey = DeviceKey([1; 32]);
 const B: DeviceKey = DeviceKey([2; 32]);
@@ -205,4 +205,105 @@ fn small_documents_save_plain_and_large_ones_deflated() {
         let got: Customer = back.hydrate().unwrap();
         assert_eq!(got.address, c.address);
     }
+}
+
+/// The kind read when a document is wrapped is kept only until the next edit: an edit
+/// through any door (a typed put, a delete, Automerge directly, as a merge does) is seen
+/// by the next read.
+#[test]
+fn the_kind_is_read_again_after_every_edit() {
+    use automerge::transaction::Transactable;
+    let mut d = Document::create(DocId::random(), &A, 1, &Customer::new("甲", 1), "c").unwrap();
+    assert_eq!(d.kind().unwrap(), DocKind::Customer);
+    d.put(&["kind"], &"channel".to_string()).unwrap();
+    assert_eq!(d.kind().unwrap(), DocKind::Channel);
+    d.automerge_mut()
+        .put(automerge::ROOT, "kind", "spaceship")
+        .unwrap();
+    assert!(matches!(d.kind(), Err(DocError::UnknownKind { .. })));
+    d.put(&["kind"], &"customer".to_string()).unwrap();
+    assert_eq!(d.kind().unwrap(), DocKind::Customer);
+    d.delete(&["kind"]).unwrap();
+    assert!(matches!(d.kind(), Err(DocError::UnknownKind { .. })));
+    let id = d.id().clone();
+    assert!(Document::from_automerge(id, d.into_automerge()).is_err());
+}
+
+/// A received document's summary read with its snapshot is the summary read alone, for
+/// every kind; the Sales document (its snapshot holds every claim) and a file whose
+/// content does not read (another client wrote a contact as a string) have none, and
+/// still their summary.
+#[test]
+fn the_summary_read_with_the_snapshot_is_the_summary() {
+    use automerge::transaction::Transactable;
+    let mut c = Customer::new("華東精密 ＡＢＣ１２３ 😀", 1_000);
+    c.owner = Some("u1".into());
+    c.team = Some("华东".into());
+    c.region = Some("上海".into());
+    c.class = Some(CustomerClass::Key);
+    for (k, name) in [("k1", "张伟"), ("k2", "李娜")] {
+        let contact = Contact {
+            name: name.into(),
+            phone: Some("１３８００００００１".into()),
+            ..Default::default()
+        };
+        c.contacts.insert(k.into(), contact);
+    }
+    c.removed.insert(
+        "contacts/k2".into(),
+        Note {
+            text: "离职".into(),
+            at: 2_000,
+            by: "u1".into(),
+        },
+    );
+    let mut customer = Document::create(DocId::random(), &A, 3_000, &c, "c").unwrap();
+    let mut channel = Document::create(
+        DocId::random(),
+        &A,
+        3_000,
+        &Channel::new("渠道 😀", crate::ChannelKind::Dealer, 3_000),
+        "c",
+    )
+    .unwrap();
+    let mut roster = Document::create(
+        DocId::workspace(&DocKind::Roster),
+        &A,
+        3_000,
+        &Roster::new("ws", "示例科技"),
+        "c",
+    )
+    .unwrap();
+    for d in [&mut customer, &mut channel, &mut roster] {
+        let (summary, snapshot) = d.summary_and_snapshot().unwrap();
+        assert_eq!(summary, d.summary().unwrap());
+        assert_eq!(snapshot.unwrap(), d.snapshot().unwrap());
+    }
+    let mut sales = Document::create(
+        DocId::workspace(&DocKind::Sales),
+        &A,
+        3_000,
+        &Sales::new(),
+        "c",
+    )
+    .unwrap();
+    let (summary, snapshot) = sales.summary_and_snapshot().unwrap();
+    assert_eq!(summary, sales.summary().unwrap());
+    assert!(snapshot.is_none());
+
+    let (_, contacts) = customer
+        .automerge()
+        .get(automerge::ROOT, "contacts")
+        .unwrap()
+        .unwrap();
+    customer
+        .automerge_mut()
+        .put(&contacts, "k3", "不是联系人")
+        .unwrap();
+    customer.commit(4_000, "another client");
+    assert!(customer.snapshot().is_err());
+    let (summary, snapshot) = customer.summary_and_snapshot().unwrap();
+    assert_eq!(summary, customer.summary().unwrap());
+    assert_eq!(summary.name, "華東精密 ＡＢＣ１２３ 😀");
+    assert!(snapshot.is_none());
 }

@@ -94,6 +94,14 @@ pub trait Scope: Sync {
         let _ = (id, incoming);
         None
     }
+
+    /// Whether the host keeps the policy snapshot of a document received whole and new
+    /// to it ([`crate::JudgedDoc::snapshot`]): judging then reads the document's content
+    /// once for its summary and its snapshot. The default: no (a relay checks no rules
+    /// per received document).
+    fn keeps_snapshots(&self) -> bool {
+        false
+    }
 }
 
 /// A scope that shares and accepts everything: for tests, and for a peer that is the same
@@ -122,6 +130,9 @@ impl<S: Scope + ?Sized> Scope for &S {
 
     fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
         (**self).refuse_changes(id, incoming)
+    }
+    fn keeps_snapshots(&self) -> bool {
+        (**self).keeps_snapshots()
     }
 }
 

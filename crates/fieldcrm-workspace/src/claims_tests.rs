@@ -194,7 +194,7 @@ fn claims_of_received_files_are_those_of_their_claim_fields() {
         .iter()
         .map(|id| {
             let mut doc = ws.load(id).unwrap();
-            let summary = doc.summary().unwrap();
+            let (summary, snapshot) = doc.summary_and_snapshot().unwrap();
             let heads = doc.heads();
             fieldcrm_sync::SaveDoc {
                 id: id.clone(),
@@ -204,6 +204,7 @@ fn claims_of_received_files_are_those_of_their_claim_fields() {
                 loaded: Some(Box::new(fieldcrm_sync::JudgedDoc {
                     doc: doc.into_automerge(),
                     summary,
+                    snapshot,
                 })),
             }
         })

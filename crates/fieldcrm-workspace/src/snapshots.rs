@@ -68,7 +68,8 @@ pub(crate) fn snapshots_at(
 }
 
 /// The snapshot cache rows of the documents a sync session received whole and loaded to
-/// judge them, built from those loaded documents before the store takes them: a device's
+/// judge them, from the snapshots read when they were judged, before the store takes
+/// them: a device's
 /// first `check` after its first sync then reads every customer file's snapshot instead
 /// of loading 100,000 documents again. With `workspace`, also the claims cache rows of
 /// the customer files among them ([`crate::claims::received_row`]), from the content
@@ -79,43 +80,43 @@ pub(crate) fn of_received(
     docs: &mut [fieldcrm_sync::SaveDoc],
     workspace: Option<&str>,
 ) -> (Vec<CacheRow>, Vec<crate::claims::ClaimRow>) {
-    let mut wrapped = Vec::new();
-    for (i, d) in docs.iter_mut().enumerate() {
-        let (Some(heads), Some(l)) = (&d.whole_heads, d.loaded.as_deref_mut()) else {
-            continue;
-        };
-        if l.summary.kind == fieldcrm_model::DocKind::Sales {
-            continue;
-        }
-        let customer = l.summary.kind == fieldcrm_model::DocKind::Customer;
-        let am = std::mem::take(&mut l.doc);
-        match fieldcrm_model::Document::wrap(d.id.clone(), am) {
-            Ok(doc) => wrapped.push((i, heads.clone(), doc, customer)),
-            Err(back) => l.doc = back.1,
-        }
-    }
-    let rows = crate::par::par_map(&wrapped, 64, |(_, heads, doc, customer)| {
-        let snap = doc.snapshot().ok();
+    // Each document's snapshot was read when it was judged, in the same pass as its
+    // summary ([`fieldcrm_sync::JudgedDoc::snapshot`]); here it is only encoded.
+    let work: Vec<_> = docs
+        .iter()
+        .filter_map(|d| {
+            let (heads, l) = (d.whole_heads.as_ref()?, d.loaded.as_deref()?);
+            let customer = match l.summary.kind {
+                fieldcrm_model::DocKind::Sales => return None,
+                fieldcrm_model::DocKind::Customer => true,
+                _ => false,
+            };
+            Some((&d.id, heads, l, customer))
+        })
+        .collect();
+    let rows = crate::par::par_map(&work, 64, |&(id, heads, l, customer)| {
         let claim = match workspace {
-            Some(ws) if *customer => {
+            Some(ws) if customer => {
                 // The claim reads the file as written, removed records too: the
                 // snapshot's content serves only when nothing was removed from it.
-                let content = match snap.as_ref().map(|s| &s.body) {
+                let content = match l.snapshot.as_ref().map(|s| &s.body) {
                     Some(fieldcrm_model::Body::Customer(c)) if c.removed.is_empty() => Some(c),
                     _ => None,
                 };
-                crate::claims::received_row(ws, doc.id(), heads, content, doc.automerge())
+                crate::claims::received_row(ws, id, heads, content, &l.doc)
             }
             _ => None,
         };
-        let row = snap.map(|s| (doc.id().clone(), heads.clone(), encode_snapshot(&s)));
+        let row = l
+            .snapshot
+            .as_ref()
+            .map(|s| (id.clone(), heads.clone(), encode_snapshot(s)));
         (row, claim)
     });
-    // Every document goes back to the session's list, for the store to take.
-    for (i, _, doc, _) in wrapped {
-        if let Some(l) = docs.get_mut(i).and_then(|d| d.loaded.as_deref_mut()) {
-            l.doc = doc.into_automerge();
-        }
+    drop(work);
+    // The store takes the documents, not their snapshots.
+    for l in docs.iter_mut().filter_map(|d| d.loaded.as_deref_mut()) {
+        l.snapshot = None;
     }
     let mut snapshots = Vec::with_capacity(rows.len());
     let mut claims = Vec::with_capacity(rows.len());

@@ -142,6 +142,12 @@ impl Bootstrap {
 }
 
 impl Scope for PeerScope {
+    /// A device keeps a snapshot cache row of every file it receives new
+    /// ([`crate::snapshots::of_received`]).
+    fn keeps_snapshots(&self) -> bool {
+        true
+    }
+
     fn shares(&self, id: &DocId) -> bool {
         match self {
             PeerScope::Roster(s) => s.shares(id),

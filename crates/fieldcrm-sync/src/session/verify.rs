@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
-use fieldcrm_model::{DeviceKey, DocId, Document, Signature, Summary, sig};
+use fieldcrm_model::{DeviceKey, DocId, Document, Signature, Snapshot, Summary, sig};
 
 use crate::clock;
 use crate::scope::{ChangeInfo, Content, Incoming, Scope};
@@ -66,6 +66,9 @@ pub struct JudgedDoc {
     pub doc: AutoCommit,
     /// Its summary (what the scope judged it by).
     pub summary: Summary,
+    /// Its policy snapshot, read in the same pass as the summary, when the scope keeps
+    /// snapshots ([`Scope::keeps_snapshots`]) and the document has one to keep.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// A refusal reason of this crate (English: it is also sent to the peer) said in
@@ -261,8 +264,14 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
         .collect();
     authors.sort();
     authors.dedup();
+    let mut snapshot = None;
     let doc_summary = match &mut parsed {
-        Parsed::Whole { doc, .. } if !held => Some(summary_of(&id, doc)),
+        Parsed::Whole { doc, .. } if !held => Some(
+            summary_of(&id, doc, scope.keeps_snapshots()).map(|(summary, snap)| {
+                snapshot = snap;
+                summary
+            }),
+        ),
         // A new document as changes (a bundle with `--since`): build it to judge it.
         Parsed::Changes(cs) if !held => {
             let mut doc = AutoCommit::new();
@@ -271,7 +280,7 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
                     .map_err(|e| e.to_string())
                     .and_then(|()| {
                         if doc.get_missing_deps(&[]).is_empty() {
-                            summary_of(&id, &mut doc)
+                            summary_of(&id, &mut doc, false).map(|(summary, _)| summary)
                         } else {
                             Err("it needs earlier changes this side does not have".into())
                         }
@@ -355,7 +364,11 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
                 if bad.is_empty()
                     && let Some(Ok(summary)) = doc_summary
                 {
-                    loaded = Some(Box::new(JudgedDoc { doc, summary }));
+                    loaded = Some(Box::new(JudgedDoc {
+                        doc,
+                        summary,
+                        snapshot,
+                    }));
                 }
                 (bytes, sigs, Some(heads))
             }
@@ -452,12 +465,29 @@ fn without(parsed: Parsed, bad: &HashSet<ChangeHash>) -> Result<Parsed, String> 
 }
 
 /// The summary of a received document that is not held here (`Err`: not a fieldcrm
-/// document this build reads, and the document is refused as a whole). The document is
-/// lent to the model and taken back.
-fn summary_of(id: &DocId, doc: &mut AutoCommit) -> Result<Summary, String> {
+/// document this build reads, and the document is refused as a whole), with its policy
+/// snapshot read in the same pass when `snapshot` asks for it
+/// ([`Document::summary_and_snapshot`]). The document is lent to the model and taken
+/// back.
+fn summary_of(
+    id: &DocId,
+    doc: &mut AutoCommit,
+    snapshot: bool,
+) -> Result<(Summary, Option<Snapshot>), String> {
     let am = std::mem::take(doc);
-    let mut d = Document::from_automerge(id.clone(), am).map_err(|e| e.to_string())?;
-    let s = d.summary().map_err(|e| e.to_string());
+    let mut d = match Document::wrap(id.clone(), am) {
+        Ok(d) => d,
+        Err(back) => {
+            let (e, am) = *back;
+            *doc = am;
+            return Err(e.to_string());
+        }
+    };
+    let read = if snapshot {
+        d.summary_and_snapshot()
+    } else {
+        d.summary().map(|s| (s, None))
+    };
     *doc = d.into_automerge();
-    s
+    read.map_err(|e| e.to_string())
 }
