@@ -38,7 +38,14 @@ fn main() {
     let lang = cli::zh::lang_of_args(&args);
     // Messages follow it from here on (the parsed `--lang` sets it again, the same).
     render::set_lang(lang);
-    let matches = cli::zh::localize(cli::Cli::command(), lang).get_matches_from(&args);
+    // The command line is read by the commands as defined; only what clap prints (help,
+    // version, a usage error) comes from the localized ones, which accept exactly the
+    // same arguments. Localizing every command's help first cost every command in a
+    // Chinese locale 7 M instructions, 2 ms.
+    let matches = match cli::Cli::command().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(_) => cli::zh::localize(cli::Cli::command(), lang).get_matches_from(&args),
+    };
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

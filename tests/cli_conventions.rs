@@ -387,6 +387,23 @@ fn help_is_in_chinese_for_a_chinese_locale_and_english_otherwise() {
         "{zh}"
     );
     assert!(zh.contains("Export customers or channels"), "{zh}");
+    // What clap prints for a command line it does not run comes from the Chinese
+    // commands too (the line is parsed first as defined): `help` and `-V` work, and a
+    // command without its subcommand or with a bad flag is refused, naming what to type.
+    let zh_env = [("LANG", "zh_CN.UTF-8")];
+    let r = rep.run_with(&["customer"], &zh_env, None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("add, list, show, edit"), "{}", r.stderr);
+    let help = rep.run_with(&["help", "customer"], &zh_env, None).ok();
+    assert!(
+        help.contains("用法：") && help.contains("新建客户档案。"),
+        "{help}"
+    );
+    let version = rep.run_with(&["-V"], &zh_env, None).ok();
+    assert!(version.starts_with("fieldcrm "), "{version}");
+    let r = rep.run_with(&["customer", "add", "--bogus"], &zh_env, None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--bogus"), "{}", r.stderr);
 }
 
 #[test]
