@@ -131,6 +131,10 @@ impl<S: Scope + ?Sized> Scope for &S {
     fn refuse_changes(&self, id: &DocId, incoming: &Incoming<'_>) -> Vec<(ChangeHash, String)> {
         (**self).refuse_changes(id, incoming)
     }
+    fn leaving(&self, id: &DocId, incoming: &Incoming<'_>) -> Option<String> {
+        (**self).leaving(id, incoming)
+    }
+
     fn keeps_snapshots(&self) -> bool {
         (**self).keeps_snapshots()
     }
