@@ -69,9 +69,8 @@ pub(crate) fn snapshots_at(
 
 /// The snapshot cache rows of the documents a sync session received whole and loaded to
 /// judge them, from the snapshots read when they were judged, before the store takes
-/// them: a device's
-/// first `check` after its first sync then reads every customer file's snapshot instead
-/// of loading 100,000 documents again. With `workspace`, also the claims cache rows of
+/// them: a device's first `check` after its first sync then reads every customer file's
+/// snapshot instead of loading 100,000 documents again. With `workspace`, also the claims cache rows of
 /// the customer files among them ([`crate::claims::received_row`]), from the content
 /// the snapshot read. The Sales document is left out here: its snapshot holds every
 /// claim, and the claims backfill after the session, which reads every claim anyway,
