@@ -307,3 +307,42 @@ fn the_summary_read_with_the_snapshot_is_the_summary() {
     assert_eq!(summary.name, "華東精密 ＡＢＣ１２３ 😀");
     assert!(snapshot.is_none());
 }
+
+/// The Sales document's summary names its kind and latest change, and reads none of its
+/// claims (a claim per customer file): it is the same whatever the claims hold, even a
+/// claim another client wrote in a shape the content does not read.
+#[test]
+fn the_sales_summary_reads_no_claim() {
+    use automerge::transaction::Transactable;
+    let mut sales = Document::create(
+        DocId::workspace(&DocKind::Sales),
+        &A,
+        3_000,
+        &Sales::new(),
+        "c",
+    )
+    .unwrap();
+    let expected = sales.body().unwrap().summary(sales.latest_change_time());
+    assert_eq!(sales.summary().unwrap(), expected);
+    let (_, claims) = sales
+        .automerge()
+        .get(automerge::ROOT, "claims")
+        .unwrap()
+        .unwrap();
+    sales
+        .automerge_mut()
+        .put(&claims, "客户 😀", "不是认领")
+        .unwrap();
+    sales.commit(4_000, "another client");
+    assert!(sales.body().is_err());
+    let summary = sales.summary().unwrap();
+    assert_eq!(summary.kind, DocKind::Sales);
+    assert_eq!(summary.updated_at, 4_000);
+    assert_eq!(
+        summary,
+        Summary {
+            updated_at: 4_000,
+            ..expected
+        }
+    );
+}

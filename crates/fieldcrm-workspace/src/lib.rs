@@ -504,6 +504,13 @@ impl Workspace {
         let r = f(&mut doc)?;
         doc.commit(now, message);
         input::check_text_sizes(&mut doc)?;
+        // The Sales document's summary reads none of its claims (there is one per
+        // customer file), so an edit that leaves it unreadable as a Sales document is
+        // refused here, as reading the summary refuses one for the other workspace
+        // documents.
+        if doc.kind()? == DocKind::Sales {
+            doc.body()?;
+        }
         self.save(&mut doc)?;
         Ok(r)
     }

@@ -95,9 +95,10 @@ pub struct Received<'a> {
     pub data: &'a [u8],
     /// The signatures of the changes in `data` (checked by the caller).
     pub sigs: &'a [(ChangeHash, Signature)],
-    /// When `data` is one whole saved document: `data` as the caller already loaded it
-    /// with `Automerge::load` (which is strict), with its summary. Used when this store
-    /// does not hold the document, so that it is not loaded and read a second time.
+    /// When `data` is a whole document (one saved document, perhaps with changes after
+    /// it): `data` as the caller already loaded it with `Automerge::load` (which is
+    /// strict), with its summary. Used when this store does not hold the document, so
+    /// that it is not loaded and read a second time.
     pub loaded: Option<(AutoCommit, Summary)>,
 }
 
@@ -130,10 +131,11 @@ fn apply_in(
         (None, [one]) if one_document(one) => Some(*one),
         _ => None,
     };
-    let (mut am, summary, before) = match (as_received, loaded) {
-        // Such a document the caller already loaded from these bytes: taken as it is,
-        // with its summary.
-        (Some(_), Some((am, summary))) => (am, Some(summary), Vec::new()),
+    let (mut am, summary, before) = match (&st, loaded) {
+        // A new document the caller already loaded from these bytes (one whole saved
+        // document, or one with changes after it, as a relay holding changes of a file
+        // since it was last compacted sends it): taken as it is, with its summary.
+        (None, Some((am, summary))) => (am, Some(summary), Vec::new()),
         _ => {
             let mut am = match &st {
                 None => AutoCommit::new(),

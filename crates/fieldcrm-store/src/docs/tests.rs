@@ -323,6 +323,40 @@ fn a_received_document_already_loaded_is_stored_as_it_came_and_only_when_new() {
 }
 
 #[test]
+fn a_new_document_received_with_changes_after_it_is_taken_as_loaded() {
+    // What a relay sends of a file it appended changes to since it last compacted it:
+    // its saved document, then those changes.
+    let (_d, s) = store();
+    let mut a = customer("華南貿易 ２０２６ 🚚");
+    let mut data = a.save();
+    add_contact(&mut a, "x", 5);
+    data.extend(a.save_incremental());
+    add_contact(&mut a, "y", 6);
+    data.extend(a.save_incremental());
+    let id = a.id().clone();
+    // The summary the caller judged the file by is the one stored: the document it
+    // loaded is taken, not read again.
+    let mut judged = a.summary().unwrap();
+    judged.name = "as judged".into();
+    let out = s
+        .apply_received([Received {
+            id: &id,
+            data: &data,
+            sigs: &[],
+            loaded: Some((AutoCommit::load(&data).unwrap(), judged.clone())),
+        }])
+        .unwrap();
+    assert_eq!(out, vec![(id.clone(), a.heads())]);
+    assert_eq!(s.summary(&id).unwrap().unwrap(), judged);
+    let stored = s.load(&id, &A).unwrap();
+    assert_eq!(contacts(&stored), vec!["x".to_string(), "y".to_string()]);
+    // Stored saved again as one document, not as the chunks that came.
+    let bytes = s.load_bytes(&id).unwrap();
+    assert_ne!(bytes, data);
+    assert_eq!(AutoCommit::load(&bytes).unwrap().get_heads(), a.heads());
+}
+
+#[test]
 fn batch_save_is_one_transaction_and_all_heads_lists_everything() {
     let (_d, s) = store();
     let mut docs: Vec<Document> = (0..50).map(|i| customer(&format!("c{i:02}"))).collect();
