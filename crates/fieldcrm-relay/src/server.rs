@@ -543,7 +543,7 @@ where
                 Some(None) => session.closed(),
                 None => {}
             }
-            let frames = session.run_host(&mut host);
+            let frames = session.run_host_step(&mut host);
             (session, host, frames)
         })
         .await;
@@ -557,6 +557,11 @@ where
             if let Err(e) = transport.send(&frame).await {
                 return Err((SessionFail::Transport(e), session.report().clone()));
             }
+        }
+        // Each message leaves as soon as it is ready, while the next one is loaded.
+        incoming = None;
+        if session.has_output() {
+            continue;
         }
         match session.status() {
             Status::Running => {}

@@ -117,7 +117,7 @@ pub use scope::{
 };
 pub use session::{
     Host, Judged, JudgedDoc, LoadedDoc, MAX_NAMED, Output, Part, RefusedChange, Report, SaveDoc,
-    Session, SessionRole, Status, Ticket, judge, reason_zh, without_changes,
+    Saver, Session, SessionRole, Status, Ticket, judge, reason_zh, without_changes,
 };
 
 /// The iroh ALPN of this protocol version.

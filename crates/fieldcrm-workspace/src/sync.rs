@@ -10,11 +10,10 @@ use crate::authorship::{FirstSync, FirstSyncRecord};
 use crate::{Error, Result, Workspace};
 
 /// The store as a synchronous sync host: loads stored bytes, applies received data in
-/// one durable transaction (all or nothing) before the session acknowledges it.
+/// one durable transaction (all or nothing) before the session acknowledges it, on the
+/// driver's thread or on its saving thread ([`fieldcrm_sync::Host::saver`]).
 pub struct StoreHost {
     store: Store,
-    /// Documents received and saved in this session, in order.
-    pub received: Vec<DocId>,
     /// The workspace whose claims to compute for the customer files received whole
     /// (kept in the claims backfill's cache); `None`: none.
     workspace: Option<String>,
@@ -25,7 +24,6 @@ impl StoreHost {
     pub fn new(store: Store) -> Self {
         StoreHost {
             store,
-            received: Vec::new(),
             workspace: None,
         }
     }
@@ -50,18 +48,35 @@ impl Host for StoreHost {
             .collect()
     }
 
-    fn save(&mut self, mut docs: Vec<SaveDoc>) -> std::result::Result<(), HostError> {
-        let (snapshots, claims) =
-            crate::snapshots::of_received(&mut docs, self.workspace.as_deref());
-        self.store
-            .apply_received(docs.iter_mut().map(received))
-            .map_err(|e| HostError(e.to_string()))?;
-        crate::claims::keep(&self.store, &claims);
-        // Only a cache, like the claims': a lost row is built again when it is needed.
-        let _ = self.store.put_derived(&snapshots);
-        self.received.extend(docs.into_iter().map(|d| d.id));
-        Ok(())
+    fn save(&mut self, docs: Vec<SaveDoc>) -> std::result::Result<(), HostError> {
+        save_received(&self.store, self.workspace.as_deref(), docs)
     }
+
+    /// The same saves on the driver's saving thread: a first sync judges the next
+    /// message while the last one is saved.
+    fn saver(&mut self) -> Option<fieldcrm_sync::Saver> {
+        let (store, workspace) = (self.store.clone(), self.workspace.clone());
+        Some(Box::new(move |docs| {
+            save_received(&store, workspace.as_deref(), docs)
+        }))
+    }
+}
+
+/// Apply what a session received in one durable transaction, with the snapshot and
+/// claims cache rows of the files received whole ([`StoreHost`]).
+fn save_received(
+    store: &Store,
+    workspace: Option<&str>,
+    mut docs: Vec<SaveDoc>,
+) -> std::result::Result<(), HostError> {
+    let (snapshots, claims) = crate::snapshots::of_received(&mut docs, workspace);
+    store
+        .apply_received(docs.iter_mut().map(received))
+        .map_err(|e| HostError(e.to_string()))?;
+    crate::claims::keep(store, &claims);
+    // Only a cache, like the claims': a lost row is built again when it is needed.
+    let _ = store.put_derived(&snapshots);
+    Ok(())
 }
 
 /// What the store applies of a document a session received; the document the session

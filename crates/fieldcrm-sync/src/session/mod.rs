@@ -457,16 +457,52 @@ pub trait Host {
     fn load(&mut self, ids: &[DocId]) -> Result<Vec<LoadedDoc>, HostError>;
     /// Apply and durably commit received data in one transaction (see [`Output::Save`]).
     fn save(&mut self, docs: Vec<SaveDoc>) -> Result<(), HostError>;
+    /// What saves the same way as [`Host::save`] on another thread, for a driver that
+    /// saves in the background while it reads and judges the next messages (see
+    /// [`Session::awaits_peer`]); the driver calls it once, and it is called in the order
+    /// the saves are emitted. `None` (the default): saves run on [`Host::save`].
+    fn saver(&mut self) -> Option<Saver> {
+        None
+    }
 }
+
+/// A [`Host::saver`]: applies and durably commits one [`Output::Save`], as
+/// [`Host::save`] does.
+pub type Saver = Box<dyn FnMut(Vec<SaveDoc>) -> Result<(), HostError> + Send>;
 
 impl<S: Scope> Session<S> {
     /// Carry out every pending effect on a synchronous host, returning the frames to send
     /// in order. Loops until the session asks for nothing but sending.
     pub fn run_host(&mut self, host: &mut impl Host) -> Vec<Vec<u8>> {
+        self.run_host_until(host, false)
+    }
+
+    /// Carry out pending effects on a synchronous host until frames are ready to send,
+    /// returning them; [`Session::has_output`] then says whether more is pending. A
+    /// driver sends each batch before asking for the next, so the peer works on the first
+    /// message while this side loads the documents of the next: a first sync of 100,000
+    /// documents used to be loaded and encoded whole (seconds, and every message in
+    /// memory at once) before the first message left.
+    pub fn run_host_step(&mut self, host: &mut impl Host) -> Vec<Vec<u8>> {
+        self.run_host_until(host, true)
+    }
+
+    /// Whether effects are pending (after [`Session::run_host_step`]): the driver runs
+    /// the host again before it waits for the peer.
+    pub fn has_output(&self) -> bool {
+        !self.outputs.is_empty()
+    }
+
+    fn run_host_until(&mut self, host: &mut impl Host, at_frame: bool) -> Vec<Vec<u8>> {
         let mut frames = Vec::new();
         while let Some(out) = self.poll_output() {
             match out {
-                Output::Send(f) => frames.push(f),
+                Output::Send(f) => {
+                    frames.push(f);
+                    if at_frame && !matches!(self.outputs.front(), Some(Output::Send(_))) {
+                        break;
+                    }
+                }
                 Output::Load { ticket, ids } => {
                     let r = host.load(&ids);
                     self.loaded(ticket, r);

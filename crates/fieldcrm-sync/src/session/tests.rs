@@ -353,3 +353,51 @@ fn a_message_waits_only_for_the_saves_it_depends_on() {
     s.saved(first[0].0, Ok(()));
     assert_eq!(saves_asked(&mut s).len(), 1);
 }
+
+/// A turn of thousands of documents leaves message by message: the host is asked for
+/// the next documents only after the messages before them are handed out to send, so
+/// the peer starts on the first while this side loads the rest.
+#[test]
+fn a_large_turn_leaves_message_by_message_as_its_documents_load() {
+    let mut rng = SimRng::new(33);
+    let mut a_host = fixtures::host_with(&mut rng, 1, 2_500);
+    let mut b_host = MemoryHost::new(crate::sim::secret(2));
+    let total = a_host.len() as u64;
+    let mut a = Session::new(SessionRole::Initiator, WS, Unrestricted, a_host.index());
+    let mut b = Session::new(SessionRole::Responder, WS, Unrestricted, b_host.index());
+    // How many documents this side had loaded when each of its messages was ready.
+    let mut loaded_at_send = Vec::new();
+    for _ in 0..1_000 {
+        let frames = a.run_host_step(&mut a_host);
+        for f in &frames {
+            loaded_at_send.push(a_host.loads);
+            b.receive(f);
+        }
+        if a.has_output() {
+            assert!(
+                !frames.is_empty(),
+                "a step that sends nothing must be the last"
+            );
+            continue;
+        }
+        let back = b.run_host(&mut b_host);
+        if back.is_empty() {
+            break;
+        }
+        for f in &back {
+            a.receive(f);
+        }
+    }
+    assert_eq!(a.status(), Status::Finished);
+    assert_eq!(b.status(), Status::Finished);
+    assert_eq!(b_host.len() as u64, total);
+    assert_eq!(b_host.heads(), a_host.heads());
+    let early = loaded_at_send
+        .iter()
+        .filter(|&&n| n > 0 && n < total)
+        .count();
+    assert!(
+        early >= 2,
+        "messages ready before every document was loaded: {early} ({loaded_at_send:?})"
+    );
+}
