@@ -128,6 +128,7 @@ impl<S: Scope> Session<S> {
 
     fn push_changes(&mut self, part: ChangesPart) -> Result<(), SyncError> {
         let budget = MAX_MESSAGE_SIZE - 1024;
+        let roster = *part.id() == recon::ROSTER;
         match part {
             ChangesPart::Whole { id, bytes, sigs } => {
                 let bytes_len = bytes.len() + sigs.len() * 96;
@@ -194,6 +195,13 @@ impl<S: Scope> Session<S> {
         }
         self.report.docs_sent += 1;
         self.my_turn_content = true;
+        // The roster travels alone: the peer saves it before it judges anything after it
+        // (it decides every author), and a small save comes back at once — a new
+        // device's first message used to also carry the Sales document of 100,000
+        // claims, judged and saved before anything else could start.
+        if roster {
+            self.flush(true);
+        }
         Ok(())
     }
 
