@@ -235,7 +235,6 @@ fn the_kind_is_read_again_after_every_edit() {
 /// still their summary.
 #[test]
 fn the_summary_read_with_the_snapshot_is_the_summary() {
-    use automerge::transaction::Transactable;
     let mut c = Customer::new("華東精密 ＡＢＣ１２３ 😀", 1_000);
     c.owner = Some("u1".into());
     c.team = Some("华东".into());
@@ -279,28 +278,12 @@ fn the_summary_read_with_the_snapshot_is_the_summary() {
         assert_eq!(summary, d.summary().unwrap());
         assert_eq!(snapshot.unwrap(), d.snapshot().unwrap());
     }
-    let mut sales = Document::create(
-        DocId::workspace(&DocKind::Sales),
-        &A,
-        3_000,
-        &Sales::new(),
-        "c",
-    )
-    .unwrap();
+    let mut sales = new_sales();
     let (summary, snapshot) = sales.summary_and_snapshot().unwrap();
     assert_eq!(summary, sales.summary().unwrap());
     assert!(snapshot.is_none());
 
-    let (_, contacts) = customer
-        .automerge()
-        .get(automerge::ROOT, "contacts")
-        .unwrap()
-        .unwrap();
-    customer
-        .automerge_mut()
-        .put(&contacts, "k3", "不是联系人")
-        .unwrap();
-    customer.commit(4_000, "another client");
+    another_client_writes_a_string(&mut customer, "contacts", "k3", "不是联系人");
     assert!(customer.snapshot().is_err());
     let (summary, snapshot) = customer.summary_and_snapshot().unwrap();
     assert_eq!(summary, customer.summary().unwrap());
@@ -313,27 +296,10 @@ fn the_summary_read_with_the_snapshot_is_the_summary() {
 /// claim another client wrote in a shape the content does not read.
 #[test]
 fn the_sales_summary_reads_no_claim() {
-    use automerge::transaction::Transactable;
-    let mut sales = Document::create(
-        DocId::workspace(&DocKind::Sales),
-        &A,
-        3_000,
-        &Sales::new(),
-        "c",
-    )
-    .unwrap();
+    let mut sales = new_sales();
     let expected = sales.body().unwrap().summary(sales.latest_change_time());
     assert_eq!(sales.summary().unwrap(), expected);
-    let (_, claims) = sales
-        .automerge()
-        .get(automerge::ROOT, "claims")
-        .unwrap()
-        .unwrap();
-    sales
-        .automerge_mut()
-        .put(&claims, "客户 😀", "不是认领")
-        .unwrap();
-    sales.commit(4_000, "another client");
+    another_client_writes_a_string(&mut sales, "claims", "客户 😀", "不是认领");
     assert!(sales.body().is_err());
     let summary = sales.summary().unwrap();
     assert_eq!(summary.kind, DocKind::Sales);
@@ -345,4 +311,25 @@ fn the_sales_summary_reads_no_claim() {
             ..expected
         }
     );
+}
+
+/// Another Automerge client puts the string `value` at `key` of the root map `map`,
+/// where fieldcrm writes an object, and commits at 4 s.
+fn another_client_writes_a_string(doc: &mut Document, map: &str, key: &str, value: &str) {
+    use automerge::transaction::Transactable;
+    let (_, obj) = doc.automerge().get(automerge::ROOT, map).unwrap().unwrap();
+    doc.automerge_mut().put(&obj, key, value).unwrap();
+    doc.commit(4_000, "another client");
+}
+
+/// An empty Sales document written by `A` at 3 s.
+fn new_sales() -> Document {
+    Document::create(
+        DocId::workspace(&DocKind::Sales),
+        &A,
+        3_000,
+        &Sales::new(),
+        "c",
+    )
+    .unwrap()
 }

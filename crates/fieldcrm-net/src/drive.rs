@@ -319,22 +319,20 @@ mod tests {
         assert!(on_thread >= 2, "{on_thread} saves");
     }
 
+    /// A save that fails, and a saver that panics, fail the session with the reason
+    /// (instead of hanging it), and nothing is saved.
     #[tokio::test]
-    async fn a_failed_background_save_fails_the_session_with_its_reason() {
-        let (ra, rb, _, b, on_thread) = first_sync(300, Saves::Fail).await;
-        let e = rb.unwrap_err().to_string();
-        assert!(e.contains("磁盘已满"), "{e}");
-        assert!(ra.is_err());
-        assert!(b.lock().unwrap().is_empty());
-        assert!(on_thread >= 1);
-    }
-
-    #[tokio::test]
-    async fn a_saver_that_panics_fails_the_session_instead_of_hanging_it() {
-        let (ra, rb, _, b, _) = first_sync(300, Saves::Panic).await;
-        let e = rb.unwrap_err().to_string();
-        assert!(e.contains("the saving thread stopped"), "{e}");
-        assert!(ra.is_err());
-        assert!(b.lock().unwrap().is_empty());
+    async fn a_failed_or_panicking_background_save_fails_the_session_with_its_reason() {
+        for (saves, reason) in [
+            (Saves::Fail, "磁盘已满"),
+            (Saves::Panic, "the saving thread stopped"),
+        ] {
+            let (ra, rb, _, b, on_thread) = first_sync(300, saves).await;
+            let e = rb.unwrap_err().to_string();
+            assert!(e.contains(reason), "{e}");
+            assert!(ra.is_err());
+            assert!(b.lock().unwrap().is_empty());
+            assert!(on_thread >= 1);
+        }
     }
 }
