@@ -558,7 +558,8 @@ where
                 return Err((SessionFail::Transport(e), session.report().clone()));
             }
         }
-        // Each message leaves as soon as it is ready, while the next one is loaded.
+        // Each message leaves as soon as it is ready: the device works on it while this
+        // side loads the next.
         incoming = None;
         if session.has_output() {
             continue;

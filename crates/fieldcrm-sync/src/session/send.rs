@@ -199,7 +199,7 @@ impl<S: Scope> Session<S> {
         // (it decides every author), and a small save comes back at once — a new
         // device's first message used to also carry the Sales document of 100,000
         // claims, judged and saved before anything else could start.
-        if roster {
+        if roster && self.phase == Phase::MyTurn {
             self.flush(true);
         }
         Ok(())
