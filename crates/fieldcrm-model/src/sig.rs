@@ -72,11 +72,40 @@ fn change_message(hash: &ChangeHash) -> [u8; 51] {
 
 /// Verify a signature made by `key` over `msg`.
 pub fn verify(key: &DeviceKey, msg: &[u8], sig: &Signature) -> bool {
-    let Ok(vk) = VerifyingKey::from_bytes(&key.0) else {
+    let Some(vk) = verifying_key(key) else {
         return false;
     };
     vk.verify(msg, &ed25519_dalek::Signature::from_bytes(sig))
         .is_ok()
+}
+
+/// How many devices' decoded keys a thread keeps (a workspace has a few devices per
+/// user; a sync checks the signatures of every change of 100,000 files, made by a few).
+const KEYS_KEPT: usize = 256;
+
+thread_local! {
+    /// Keys decoded on this thread, by their bytes: decoding one (a point
+    /// decompression) was an eighth of checking a signature.
+    static KEYS: std::cell::RefCell<std::collections::HashMap<[u8; 32], VerifyingKey>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The decoded key of device `key`, if it is a valid ed25519 key.
+fn verifying_key(key: &DeviceKey) -> Option<VerifyingKey> {
+    let kept = KEYS.with(|k| k.try_borrow().ok()?.get(&key.0).copied());
+    if kept.is_some() {
+        return kept;
+    }
+    let vk = VerifyingKey::from_bytes(&key.0).ok()?;
+    KEYS.with(|k| {
+        if let Ok(mut k) = k.try_borrow_mut() {
+            if k.len() >= KEYS_KEPT {
+                k.clear();
+            }
+            k.insert(key.0, vk);
+        }
+    });
+    Some(vk)
 }
 
 /// Why a change's signature was not accepted.
@@ -162,6 +191,74 @@ mod tests {
         );
         // A change signature is not a signature of the bare hash (domain separation).
         assert!(!verify(&a.public(), &h.0, &sig));
+    }
+
+    /// Keys decoded once are kept per thread: more signers than are kept, each checked
+    /// twice, and a key that is no curve point, are judged as when each is decoded anew.
+    #[test]
+    fn signatures_check_the_same_with_keys_kept_or_let_go() {
+        let h = ChangeHash([3; 32]);
+        let signers: Vec<DeviceSecret> = (0..KEYS_KEPT + 44)
+            .map(|i| {
+                DeviceSecret::from_bytes(&[
+                    (i % 251) as u8,
+                    (i / 251) as u8,
+                    7,
+                    9,
+                    1,
+                    2,
+                    3,
+                    4,
+                    5,
+                    6,
+                    7,
+                    8,
+                    9,
+                    10,
+                    11,
+                    12,
+                    13,
+                    14,
+                    15,
+                    16,
+                    17,
+                    18,
+                    19,
+                    20,
+                    21,
+                    22,
+                    23,
+                    24,
+                    25,
+                    26,
+                    27,
+                    28,
+                ])
+                .unwrap()
+            })
+            .collect();
+        for _ in 0..2 {
+            for (i, s) in signers.iter().enumerate() {
+                let sig = s.sign_change(&h);
+                assert_eq!(
+                    verify_change(&s.public().actor(), &h, Some(&sig)),
+                    Ok(s.public())
+                );
+                let other = &signers[(i + 1) % signers.len()];
+                assert_eq!(
+                    verify_change(&other.public().actor(), &h, Some(&sig)),
+                    Err(BadSignature::Invalid)
+                );
+            }
+        }
+        // Not a point on the curve: refused, and never kept.
+        let mut not_a_point = [0u8; 32];
+        not_a_point[0] = 2;
+        assert!(VerifyingKey::from_bytes(&not_a_point).is_err());
+        let sig = signers[0].sign_change(&h);
+        for _ in 0..2 {
+            assert!(!verify(&DeviceKey(not_a_point), &change_message(&h), &sig));
+        }
     }
 
     #[test]

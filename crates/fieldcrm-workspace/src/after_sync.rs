@@ -100,6 +100,8 @@ impl Workspace {
         let me = match self.me() {
             Ok(me) => me,
             Err(e) if no_identity(&e) => {
+                // No backfill: the claims the sync read for it are let go.
+                drop(self.memo.take_sales_reading());
                 return Ok(AfterSync {
                     skipped: Some(e.to_string()),
                     removed_changes,

@@ -134,6 +134,8 @@ impl Workspace {
     /// written or removed. Idempotent; skipped when the store is unchanged since the last
     /// run, or when this device holds no Sales document.
     pub fn backfill_claims(&self, now: Millis) -> Result<usize> {
+        // Taken whatever happens here: it holds only for the store as the sync left it.
+        let read_before = self.memo.take_sales_reading();
         let stamp = || crate::memo::stamp(self.store()).map(|s| format!("{s:016x}"));
         let before = stamp();
         let meta = |e: fieldcrm_store::MetaError| fieldcrm_store::Error::from(e);
@@ -148,7 +150,7 @@ impl Workspace {
         {
             return Ok(0);
         }
-        let count = self.write_my_claims(&sales_id, now, FILES_AT_ONCE)?;
+        let count = self.write_my_claims(&sales_id, now, FILES_AT_ONCE, read_before)?;
         // The store as this run left it: moved on only by the claims it wrote (cache
         // rows do not move it).
         let after = if count > 0 { stamp() } else { before };
@@ -159,8 +161,16 @@ impl Workspace {
     }
 
     /// The backfill's pass over this user's files, `at_once` files at a time: how many
-    /// claims it wrote or removed.
-    fn write_my_claims(&self, sales_id: &DocId, now: Millis, at_once: usize) -> Result<usize> {
+    /// claims it wrote or removed. `read_before`: the claims a sync read from the Sales
+    /// document it brought ([`Workspace::read_received_sales`]), used if they are of the
+    /// document and roster held now.
+    fn write_my_claims(
+        &self,
+        sales_id: &DocId,
+        now: Millis,
+        at_once: usize,
+        read_before: Option<SalesReading>,
+    ) -> Result<usize> {
         let me = self.me()?;
         // Only this user's files (from the summary index, merged-away ones included):
         // a device holding 100,000 files of others loads none of them.
@@ -217,32 +227,38 @@ impl Workspace {
         // one pass over every claim that both need. A device that keeps none (a first
         // sync) builds none: a snapshot of 100,000 claims beside the document is the
         // peak of that sync's memory.
-        let mut sales = self.load(sales_id)?;
-        let heads_read = sales.heads();
+        let heads_read = self
+            .store()
+            .heads(sales_id)
+            .map_err(fieldcrm_store::Error::from)?
+            .unwrap_or_default();
         let kept = self.snapshot_cached(sales_id, &heads_read);
         let keep_snapshot = kept.is_some();
         // Cached already (the Sales document did not change since): not encoded and
         // written again.
         let cached = kept == Some(true);
-        let snapshot = match keep_snapshot && !few(&sales, mine.len()) {
-            true => sales.snapshot_and_shape().ok(),
-            false => None,
-        };
-        let (mut current, mut snapshot_row, mut sales) = match snapshot {
-            Some((snap, true)) => {
-                // The document is let go (100 MB in memory at 100,000 claims) before
-                // the snapshot is encoded, and loaded again only if a claim must be
-                // written.
-                drop(sales);
-                let row = (!cached).then(|| crate::snapshots::encode_snapshot(&snap));
-                (held_in_snapshot(snap, &me.roster), row, None)
+        // Read already: a first sync read the claims on its saving thread from the copy
+        // it loaded to judge the Sales document, at these heads of it and of the roster
+        // (not for a device that keeps the document's snapshot: that is built below).
+        let roster_now = self
+            .store()
+            .heads(&DocId::workspace(&DocKind::Roster))
+            .map_err(fieldcrm_store::Error::from)?
+            .unwrap_or_default();
+        let read_before =
+            read_before.filter(|r| !keep_snapshot && r.is_at(&heads_read, &roster_now));
+        let (held, mut snapshot_row, mut sales) = match read_before {
+            Some(r) => (r.held, None, None),
+            None => {
+                let sales = self.load(sales_id)?;
+                self.read_held(sales, &me.roster, &mine, ws, keep_snapshot, cached)
             }
-            _ => (
-                held_claims(&sales, &me.roster, &mine, ws),
-                None,
-                Some(sales),
-            ),
         };
+        let HeldClaims {
+            by_key: mut current,
+            digests,
+        } = held;
+        let my_owner = digests.owner(&me.user_id);
         let mut count = 0;
         // A part of my files at a time: their cached claims, and the claims computed
         // from the changed ones, are held for that part only (an admin's device holds
@@ -285,10 +301,10 @@ impl Workspace {
                 let wanted = computed.as_ref().filter(|cl| cl.owner == me.user_id);
                 let have = current.remove(&key);
                 let write = match (wanted, &have) {
-                    (Some(w), Some(h)) => *w != h.claim || (!checked && !h.counts),
+                    (Some(w), Some(h)) => digests.of(w) != h.claim || (!checked && !h.counts),
                     (Some(_), None) => true,
                     // This user's claim on a file merged away or archived.
-                    (None, Some(h)) => h.claim.owner == me.user_id && !live,
+                    (None, Some(h)) => h.owner == my_owner && !live,
                     (None, None) => false,
                 };
                 if write {
@@ -343,6 +359,43 @@ impl Workspace {
         Ok(count)
     }
 
+    /// The claims held in the Sales document `sales` (see `write_my_claims`), with the
+    /// encoding of its snapshot when it was built here and is not `cached` yet, and the
+    /// document unless it was let go. The snapshot is built when the device keeps it
+    /// (`keep_snapshot`) and most claims are this user's (`mine`).
+    fn read_held(
+        &self,
+        sales: Document,
+        roster: &Roster,
+        mine: &[DocId],
+        workspace: &str,
+        keep_snapshot: bool,
+        cached: bool,
+    ) -> (HeldClaims, Option<Vec<u8>>, Option<Document>) {
+        let snapshot = match keep_snapshot && !few(&sales, mine.len()) {
+            true => sales.snapshot_and_shape().ok(),
+            false => None,
+        };
+        match snapshot {
+            Some((snap, true)) => {
+                // The document is let go (100 MB in memory at 100,000 claims) before
+                // the snapshot is encoded, and loaded again only if a claim must be
+                // written.
+                drop(sales);
+                let row = (!cached).then(|| crate::snapshots::encode_snapshot(&snap));
+                (
+                    held_in_snapshot(snap, roster, Digests::default()),
+                    row,
+                    None,
+                )
+            }
+            _ => {
+                let held = held_claims(&sales, roster, mine, workspace, Digests::default());
+                (held, None, Some(sales))
+            }
+        }
+    }
+
     /// Cache the policy snapshot of the Sales document as `sales` holds it (`row`: its
     /// encoding, when made already); the caller knows it is not cached at these heads
     /// (it checked, or has just written the document). The backfill has the document
@@ -376,6 +429,74 @@ impl Workspace {
     }
 }
 
+/// The claims a sync read from the Sales document it brought whole and new to this
+/// device (a first sync), on its saving thread, where the session had loaded the
+/// document to judge it: the backfill after the session would otherwise load the
+/// document again and read its 100,000 claims on one thread while the other waits (2 s
+/// of a first sync of 100,000 customers). Kept until that backfill, which uses it only
+/// if the Sales document and the roster are still at the heads it was read at.
+pub(crate) struct SalesReading {
+    /// The Sales document's heads it was read at (sorted).
+    sales: Vec<automerge::ChangeHash>,
+    /// The roster's heads it was judged by (sorted).
+    roster: Vec<automerge::ChangeHash>,
+    held: HeldClaims,
+}
+
+impl SalesReading {
+    /// Whether it was read at these heads of the Sales document and of the roster.
+    fn is_at(&self, sales: &[automerge::ChangeHash], roster: &[automerge::ChangeHash]) -> bool {
+        let sorted = |h: &[automerge::ChangeHash]| {
+            let mut h = h.to_vec();
+            h.sort_unstable();
+            h
+        };
+        self.sales == sorted(sales) && self.roster == sorted(roster)
+    }
+}
+
+impl std::fmt::Debug for SalesReading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SalesReading")
+            .field("claims", &self.held.by_key.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Workspace {
+    /// Read the claims of the Sales document among `docs` (what a sync session received,
+    /// about to be saved) if it came whole and new to this device, from the copy the
+    /// session loaded to judge it, for the backfill after the session
+    /// ([`SalesReading`]). Nothing when the roster is not held yet (it is saved before
+    /// anything it judges).
+    pub(crate) fn read_received_sales(&self, docs: &mut [fieldcrm_sync::SaveDoc]) {
+        use automerge::{ObjType, ReadDoc, Value};
+        let sales_id = DocId::workspace(&DocKind::Sales);
+        let Some(loaded) = docs
+            .iter_mut()
+            .find(|d| d.id == sales_id)
+            .and_then(|d| d.loaded.as_deref_mut())
+        else {
+            return;
+        };
+        let Ok((roster_heads, roster)) = self.roster_at() else {
+            return;
+        };
+        let am = &mut loaded.doc;
+        let sales = am.get_heads();
+        let Ok(Some((Value::Object(ObjType::Map), claims))) = am.get(automerge::ROOT, "claims")
+        else {
+            return;
+        };
+        let held = every_claim(am, &claims, &roster, Digests::default());
+        self.memo.keep_sales_reading(SalesReading {
+            sales,
+            roster: roster_heads,
+            held,
+        });
+    }
+}
+
 /// Whether the claims of `mine` files are few enough among the Sales document's to be
 /// looked up by key rather than read in a pass over them all.
 fn few(sales: &Document, mine: usize) -> bool {
@@ -393,12 +514,15 @@ fn few(sales: &Document, mine: usize) -> bool {
 /// shape fieldcrm writes: [`Document::snapshot_and_shape`]), by key, each judged by its
 /// claim hands as [`held_claims`] judges it by the document's fields (none in a snapshot
 /// of another document).
-fn held_in_snapshot(snap: Snapshot, roster: &Roster) -> HashMap<String, Held> {
+fn held_in_snapshot(snap: Snapshot, roster: &Roster, digests: Digests) -> HeldClaims {
     let (Body::Sales(sales), Some(hands)) = (snap.body, snap.claim_hands) else {
-        return HashMap::new();
+        return HeldClaims {
+            by_key: HashMap::new(),
+            digests,
+        };
     };
     let writers = Writers::of_actors(roster, &hands.actors);
-    let mut out = HashMap::with_capacity(sales.claims.len());
+    let mut by_key = HashMap::with_capacity(sales.claims.len());
     for (key, claim) in sales.claims {
         let counts = hands.claims.get(&key).is_some_and(|h| {
             let by = |at: Option<u32>| {
@@ -409,9 +533,9 @@ fn held_in_snapshot(snap: Snapshot, roster: &Roster) -> HashMap<String, Held> {
                 && h.keys_with(&claim.keys)
                     .is_some_and(|mut keys| keys.all(|(_, _, at)| by(Some(at))))
         });
-        out.insert(key, Held { claim, counts });
+        by_key.insert(key, digests.held(&claim, counts));
     }
-    out
+    HeldClaims { by_key, digests }
 }
 
 /// How many of this user's files the backfill reads the cached claims of at once.
@@ -424,14 +548,87 @@ fn mix(id: &str, heads: u64) -> u64 {
     std::hash::Hasher::finish(&h)
 }
 
-/// A claim held in the Sales document, as its fields' winning values show it.
-#[cfg_attr(test, derive(Debug, PartialEq))]
+/// A claim held in the Sales document, as its fields' winning values show it, in short:
+/// the backfill only asks whether it is the claim a file should have, whose it is and
+/// whether it counts, and 100,000 claims kept whole (a map of keys each) took tens of
+/// megabytes where these take a few.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Held {
-    claim: Claim,
+    /// The claim's digest ([`Digests::claim`]).
+    claim: u128,
+    /// Its owner's digest ([`Digests::owner`]).
+    owner: u64,
     /// Whether it counts for its owner: its owner and date are there, and they and every
     /// key were written by the owner's device or a manager's (as the rules count claims:
     /// the policy crate's `claims::counted`).
     counts: bool,
+}
+
+/// The digests claims are compared by ([`Held`]), keyed with a random key of this
+/// process: nobody can write a claim that passes for another without it, and they are
+/// never kept beyond the process.
+#[derive(Clone, Default)]
+struct Digests(std::hash::RandomState, std::hash::RandomState);
+
+impl Digests {
+    /// The digest of a claim of `owner` since `since` with the keys `keys` (hashed key →
+    /// what it hashes), in any order.
+    fn claim<'a>(
+        &self,
+        owner: &str,
+        since: Millis,
+        keys: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> u128 {
+        let (mut sum, mut count) = (0u128, 0u64);
+        for (key, value) in keys {
+            sum = sum.wrapping_add(self.key(key, value));
+            count += 1;
+        }
+        self.summed(owner, since, count, sum)
+    }
+
+    /// One entry of a claim's keys, to be summed (see [`Digests::summed`]).
+    fn key(&self, key: &str, value: &str) -> u128 {
+        self.wide(&(1u8, key, value))
+    }
+
+    /// The digest of a claim whose `count` keys' digests ([`Digests::key`]) sum to `sum`.
+    fn summed(&self, owner: &str, since: Millis, count: u64, sum: u128) -> u128 {
+        self.wide(&(0u8, owner, since, count, sum))
+    }
+
+    /// The digest of `claim`.
+    fn of(&self, claim: &Claim) -> u128 {
+        let keys = claim.keys.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        self.claim(&claim.owner, claim.since, keys)
+    }
+
+    /// The digest of owner `user`.
+    fn owner(&self, user: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.0, (2u8, user))
+    }
+
+    /// 128 bits of `value` (two keyed hashes).
+    fn wide(&self, value: &impl std::hash::Hash) -> u128 {
+        use std::hash::BuildHasher;
+        (u128::from(self.0.hash_one(value)) << 64) | u128::from(self.1.hash_one(value))
+    }
+
+    /// `claim` held, counting or not.
+    fn held(&self, claim: &Claim, counts: bool) -> Held {
+        Held {
+            claim: self.of(claim),
+            owner: self.owner(&claim.owner),
+            counts,
+        }
+    }
+}
+
+/// The claims held in a Sales document by key ([`Held`]), with the digests they were
+/// made with.
+struct HeldClaims {
+    by_key: HashMap<String, Held>,
+    digests: Digests,
 }
 
 /// The claims of the files `mine` in the Sales document `sales`, by key: their winning
@@ -445,68 +642,97 @@ fn held_claims(
     roster: &Roster,
     mine: &[DocId],
     workspace: &str,
-) -> HashMap<String, Held> {
-    use automerge::{ObjType, ReadDoc, ScalarValueRef, Value, ValueRef};
-    use fieldcrm_model::claims_walk::{Entry, walk};
+    digests: Digests,
+) -> HeldClaims {
+    use automerge::{ObjType, ReadDoc, Value};
     let am = sales.automerge();
-    let mut out = HashMap::new();
     let Ok(Some((Value::Object(ObjType::Map), claims))) = am.get(automerge::ROOT, "claims") else {
-        return out;
+        return HeldClaims {
+            by_key: HashMap::new(),
+            digests,
+        };
     };
-    let mut writers = Writers::new(roster);
-    let text = |v: &Value<'_>| v.as_str().map(str::to_string);
-    // As a claim's date is written (autosurgeon writes an `i64` as an Int).
-    let int = |v: &Value<'_>| v.is_int().then(|| v.as_i64()).flatten();
-    if few(sales, mine.len()) {
-        // A few claims: each looked up by its key, its fields read in one pass over the
-        // claim.
-        for id in mine {
-            let key = claim_id(workspace, id);
-            let Ok(Some((Value::Object(ObjType::Map), obj))) = am.get(&claims, key.as_str()) else {
-                continue;
-            };
-            let (mut owner, mut since, mut keys_obj) = (None, None, None);
-            for f in am.map_range(&obj, ..) {
-                let value = f.value.clone().into_value();
-                match &*f.key {
-                    "owner" => owner = text(&value).map(|v| (v, writers.who(&f.id()))),
-                    "since" => since = int(&value).map(|v| (v, writers.who(&f.id()))),
-                    "keys" if matches!(value, Value::Object(ObjType::Map)) => {
-                        keys_obj = Some(f.id())
-                    }
-                    _ => {}
-                }
-            }
-            let (Some((owner, owner_by)), Some((since, since_by))) = (owner, since) else {
-                continue;
-            };
-            let mut ok = writers.counts(owner_by, &owner) && writers.counts(since_by, &owner);
-            let mut keys = BTreeMap::new();
-            for k in keys_obj.iter().flat_map(|o| am.map_range(o, ..)) {
-                let by = writers.who(&k.id());
-                ok &= writers.counts(by, &owner);
-                if let Some(v) = text(&k.value.clone().into_value()) {
-                    keys.insert(k.key.to_string(), v);
-                }
-            }
-            let claim = Claim { owner, since, keys };
-            out.insert(key, Held { claim, counts: ok });
-        }
-        return out;
+    if !few(sales, mine.len()) {
+        return every_claim(am, &claims, roster, digests);
     }
-    // Most claims: every claim read in one pass over them all (not a seek per claim).
-    // The entries of a claim's map of keys come after the claim's own fields (the walk
-    // reaches the map through them), so its owner is known when its keys are read.
+    // A few claims: each looked up by its key, its fields read in one pass over the
+    // claim.
+    let mut writers = Writers::new(roster);
+    let mut by_key = HashMap::new();
+    for id in mine {
+        let key = claim_id(workspace, id);
+        let Ok(Some((Value::Object(ObjType::Map), obj))) = am.get(&claims, key.as_str()) else {
+            continue;
+        };
+        let (mut owner, mut since, mut keys_obj) = (None, None, None);
+        for f in am.map_range(&obj, ..) {
+            let value = f.value.clone().into_value();
+            match &*f.key {
+                "owner" => owner = text(&value).map(|v| (v, writers.who(&f.id()))),
+                "since" => since = int(&value).map(|v| (v, writers.who(&f.id()))),
+                "keys" if matches!(value, Value::Object(ObjType::Map)) => keys_obj = Some(f.id()),
+                _ => {}
+            }
+        }
+        let (Some((owner, owner_by)), Some((since, since_by))) = (owner, since) else {
+            continue;
+        };
+        let mut ok = writers.counts(owner_by, &owner) && writers.counts(since_by, &owner);
+        let mut keys = BTreeMap::new();
+        for k in keys_obj.iter().flat_map(|o| am.map_range(o, ..)) {
+            let by = writers.who(&k.id());
+            ok &= writers.counts(by, &owner);
+            if let Some(v) = text(&k.value.clone().into_value()) {
+                keys.insert(k.key.to_string(), v);
+            }
+        }
+        let claim = Claim { owner, since, keys };
+        by_key.insert(key, digests.held(&claim, ok));
+    }
+    HeldClaims { by_key, digests }
+}
+
+/// A claim's text field, as autosurgeon writes a `String`.
+fn text(v: &automerge::Value<'_>) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+/// A claim's date, as autosurgeon writes an `i64` (an Int).
+fn int(v: &automerge::Value<'_>) -> Option<i64> {
+    v.is_int().then(|| v.as_i64()).flatten()
+}
+
+/// Every claim of the claims map `claims` of `am`, read in one pass over them all (not a
+/// seek per claim), judged by `roster`. The entries of a claim's map of keys come after
+/// the claim's own fields (the walk reaches the map through them), so its owner is known
+/// when its keys are read. What is kept per claim while the walk goes on is small (its
+/// key, its owner as a number, digests): the walk reaches a claim's fields only after
+/// every claim.
+fn every_claim(
+    am: &automerge::AutoCommit,
+    claims: &automerge::ObjId,
+    roster: &Roster,
+    digests: Digests,
+) -> HeldClaims {
+    use automerge::{ScalarValueRef, ValueRef};
+    use fieldcrm_model::claims_walk::{Entry, walk};
     #[derive(Default)]
     struct Reading {
         key: String,
-        owner: Option<(String, Option<usize>)>,
+        /// The owner (in `owners`), and who wrote it.
+        owner: Option<(usize, Option<usize>)>,
         since: Option<(i64, Option<usize>)>,
-        keys: BTreeMap<String, String>,
+        /// The keys' entries, summed as [`Digests::claim`] sums them.
+        keys_sum: u128,
+        keys_len: u64,
         keys_count: bool,
     }
+    let mut writers = Writers::new(roster);
+    // Each owner once (a workspace has a few users and 100,000 claims).
+    let mut owners: Vec<String> = Vec::new();
+    let mut owner_at: HashMap<String, usize> = HashMap::new();
     let mut read: Vec<Reading> = Vec::new();
-    walk(am, &claims, |entry| {
+    walk(am, claims, |entry| {
         match entry {
             Entry::Claim { key, .. } => read.push(Reading {
                 key: key.to_string(),
@@ -515,7 +741,16 @@ fn held_claims(
             }),
             Entry::Field { at, key, value, id } => match (read.get_mut(at), key, value) {
                 (Some(r), "owner", ValueRef::Scalar(ScalarValueRef::Str(s))) => {
-                    r.owner = Some((s.to_string(), writers.who(&id)));
+                    let s: &str = s;
+                    let n = match owner_at.get(s) {
+                        Some(&n) => n,
+                        None => {
+                            owners.push(s.to_string());
+                            owner_at.insert(s.to_string(), owners.len() - 1);
+                            owners.len() - 1
+                        }
+                    };
+                    r.owner = Some((n, writers.who(&id)));
                 }
                 (Some(r), "since", ValueRef::Scalar(ScalarValueRef::Int(v))) => {
                     r.since = Some((*v, writers.who(&id)));
@@ -525,31 +760,39 @@ fn held_claims(
             Entry::Key { at, key, value, id } => {
                 if let Some(r) = read.get_mut(at) {
                     let by = writers.who(&id);
-                    let owner = r.owner.as_ref().map(|(o, _)| o.as_str());
+                    let owner = r.owner.and_then(|(n, _)| owners.get(n));
                     r.keys_count &= owner.is_some_and(|o| writers.counts(by, o));
                     if let ValueRef::Scalar(ScalarValueRef::Str(v)) = value {
-                        r.keys.insert(key.to_string(), v.to_string());
+                        r.keys_sum = r.keys_sum.wrapping_add(digests.key(key, v));
+                        r.keys_len += 1;
                     }
                 }
             }
         }
         true
     });
-    out.reserve(read.len());
+    let mut by_key = HashMap::with_capacity(read.len());
     for r in read {
-        let (Some((owner, owner_by)), Some((since, since_by))) = (r.owner, r.since) else {
+        let (Some((n, owner_by)), Some((since, since_by))) = (r.owner, r.since) else {
             continue;
         };
-        let ok =
-            r.keys_count && writers.counts(owner_by, &owner) && writers.counts(since_by, &owner);
-        let claim = Claim {
-            owner,
-            since,
-            keys: r.keys,
+        let Some(owner) = owners.get(n) else {
+            continue;
         };
-        out.insert(r.key, Held { claim, counts: ok });
+        let counts =
+            r.keys_count && writers.counts(owner_by, owner) && writers.counts(since_by, owner);
+        let claim = digests.summed(owner, since, r.keys_len, r.keys_sum);
+        let owner = digests.owner(owner);
+        by_key.insert(
+            r.key,
+            Held {
+                claim,
+                owner,
+                counts,
+            },
+        );
     }
-    out
+    HeldClaims { by_key, digests }
 }
 
 /// Who wrote the values of claims: each writer's user, and whether that user may assign

@@ -31,7 +31,7 @@ fn every_part_of_my_files_is_claimed_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let (ws, ids) = with_files(&dir, 11, |i| format!("第{i}家 公司 🏭"));
     let sales_id = DocId::workspace(&DocKind::Sales);
-    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 3).unwrap(), 11);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 3, None).unwrap(), 11);
     let wsid = ws.whoami().workspace_id;
     let sales: Sales = ws.load(&sales_id).unwrap().hydrate().unwrap();
     let rows = ws.cached_claims(ids.iter().map(DocId::as_str)).unwrap();
@@ -41,18 +41,18 @@ fn every_part_of_my_files_is_claimed_and_kept() {
         assert_eq!(sales.claims.get(&claim_id(&wsid, id)), Some(&claim), "{id}");
         assert_eq!(row.and_then(|(_, c)| c), Some(claim), "{id}");
     }
-    assert_eq!(ws.write_my_claims(&sales_id, 4_000, 3).unwrap(), 0);
+    assert_eq!(ws.write_my_claims(&sales_id, 4_000, 3, None).unwrap(), 0);
     let edit = crate::CustomerEdit {
         name: Some("第12家 公司".into()),
         ..Default::default()
     };
     ws.edit_customer_fields(&ids[7], edit, 5_000).unwrap();
-    assert_eq!(ws.write_my_claims(&sales_id, 6_000, 3).unwrap(), 1);
+    assert_eq!(ws.write_my_claims(&sales_id, 6_000, 3, None).unwrap(), 1);
     let sales: Sales = ws.load(&sales_id).unwrap().hydrate().unwrap();
     let c: Customer = ws.load(&ids[7]).unwrap().hydrate().unwrap();
     let key = claim_id(&wsid, &ids[7]);
     assert_eq!(sales.claims.get(&key), claim_for(&wsid, &c).as_ref());
-    assert_eq!(ws.write_my_claims(&sales_id, 7_000, 3).unwrap(), 0);
+    assert_eq!(ws.write_my_claims(&sales_id, 7_000, 3, None).unwrap(), 0);
 }
 
 /// The Sales document's snapshot as the backfill cached it: what it is built from
@@ -79,7 +79,7 @@ fn the_backfill_leaves_the_sales_snapshot_cached() {
     let (ws, ids) = with_files(&dir, 5, |i| format!("第{i}家 贸易行 🚚"));
     let sales_id = DocId::workspace(&DocKind::Sales);
     // None kept yet: none built.
-    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 5);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 5);
     assert!(
         ws.store()
             .derived_with(&sales_id, &[], |_| ())
@@ -93,7 +93,7 @@ fn the_backfill_leaves_the_sales_snapshot_cached() {
         ..Default::default()
     };
     ws.edit_customer_fields(&ids[4], edit, 3_600).unwrap();
-    assert_eq!(ws.write_my_claims(&sales_id, 3_700, 8).unwrap(), 1);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_700, 8, None).unwrap(), 1);
     cached_is_built(&ws);
     // The cache dropped: the backfill's pass over every claim, from the snapshot,
     // writes nothing and caches it again.
@@ -105,7 +105,7 @@ fn the_backfill_leaves_the_sales_snapshot_cached() {
     );
     ws.store().put_derived(&[old_row]).unwrap();
     keep(ws.store(), &[(row_key(FILES_ENTRY), None)]);
-    assert_eq!(ws.write_my_claims(&sales_id, 4_000, 8).unwrap(), 0);
+    assert_eq!(ws.write_my_claims(&sales_id, 4_000, 8, None).unwrap(), 0);
     cached_is_built(&ws);
     // One claim's owner as a text object: not a claim as fieldcrm writes it.
     let key = claim_id(&ws.whoami().workspace_id, &ids[2]);
@@ -119,7 +119,7 @@ fn the_backfill_leaves_the_sales_snapshot_cached() {
         Ok(())
     })
     .unwrap();
-    assert_eq!(ws.write_my_claims(&sales_id, 6_000, 8).unwrap(), 1);
+    assert_eq!(ws.write_my_claims(&sales_id, 6_000, 8, None).unwrap(), 1);
     cached_is_built(&ws);
 }
 
@@ -131,7 +131,7 @@ fn claims_from_the_snapshot_are_the_claims_from_the_fields() {
     let dir = tempfile::tempdir().unwrap();
     let (ws, ids) = with_files(&dir, 6, |i| format!("客戶{i}號 有限公司"));
     let sales_id = DocId::workspace(&DocKind::Sales);
-    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8).unwrap(), 6);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 6);
     let wsid = ws.whoami().workspace_id;
     let mut sales = ws.load(&sales_id).unwrap();
     sales
@@ -154,8 +154,9 @@ fn claims_from_the_snapshot_are_the_claims_from_the_fields() {
     let roster = ws.me().unwrap().roster;
     let (snap, usual) = sales.snapshot_and_shape().unwrap();
     assert!(usual);
-    let from_snapshot = held_in_snapshot(snap, &roster);
-    let from_fields = held_claims(&sales, &roster, &ids, &wsid);
+    let digests = Digests::default();
+    let from_snapshot = held_in_snapshot(snap, &roster, digests.clone()).by_key;
+    let from_fields = held_claims(&sales, &roster, &ids, &wsid, digests).by_key;
     assert_eq!(from_snapshot, from_fields);
     assert_eq!(from_fields.len(), 6);
     let counting: Vec<bool> = ids
@@ -192,22 +193,7 @@ fn claims_of_received_files_are_those_of_their_claim_fields() {
         .unwrap();
     let mut docs: Vec<fieldcrm_sync::SaveDoc> = ids
         .iter()
-        .map(|id| {
-            let mut doc = ws.load(id).unwrap();
-            let (summary, snapshot) = doc.summary_and_snapshot().unwrap();
-            let heads = doc.heads();
-            fieldcrm_sync::SaveDoc {
-                id: id.clone(),
-                data: Vec::new(),
-                sigs: Vec::new(),
-                whole_heads: Some(heads),
-                loaded: Some(Box::new(fieldcrm_sync::JudgedDoc {
-                    doc: doc.into_automerge(),
-                    summary,
-                    snapshot,
-                })),
-            }
-        })
+        .map(|id| received(ws.load(id).unwrap()))
         .collect();
     let (snapshots, claims) = crate::snapshots::of_received(&mut docs, Some(&wsid));
     assert_eq!(snapshots.len(), 2);
@@ -225,4 +211,115 @@ fn claims_of_received_files_are_those_of_their_claim_fields() {
     assert_eq!(with_removed.contacts.len(), 2);
     let claim = claim_for(&wsid, &with_removed).unwrap();
     assert_eq!(claim.keys.values().filter(|k| *k == "phone").count(), 2);
+}
+
+/// `doc` as a sync session hands a document it received whole to be saved: loaded, with
+/// its summary and snapshot.
+fn received(mut doc: Document) -> fieldcrm_sync::SaveDoc {
+    let (summary, snapshot) = doc.summary_and_snapshot().unwrap();
+    fieldcrm_sync::SaveDoc {
+        id: doc.id().clone(),
+        data: Vec::new(),
+        sigs: Vec::new(),
+        whole_heads: Some(doc.heads()),
+        loaded: Some(Box::new(fieldcrm_sync::JudgedDoc {
+            doc: doc.into_automerge(),
+            summary,
+            snapshot,
+        })),
+    }
+}
+
+/// What a sync reads of the Sales document it brings, on its saving thread, is what the
+/// backfill would read from the stored document: the same claims, judged the same (one
+/// claim written by a hand that does not count), at the heads of the document and the
+/// roster held.
+#[test]
+fn the_claims_a_sync_reads_are_those_the_backfill_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, ids) = with_files(&dir, 4, |i| format!("繁體第{i}號商行 🧾"));
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 4);
+    let wsid = ws.whoami().workspace_id;
+    // One claim's owner written again by a device nobody enrolled.
+    let mut sales = ws.load(&sales_id).unwrap();
+    let held: Sales = sales.hydrate().unwrap();
+    let key = claim_id(&wsid, &ids[2]);
+    let owner = held.claims[&key].owner.clone();
+    sales
+        .automerge_mut()
+        .set_actor(automerge::ActorId::from([9u8; 32].as_slice()));
+    sales.delete(&["claims", &key, "owner"]).unwrap();
+    sales.put(&["claims", &key, "owner"], &owner).unwrap();
+    sales.commit(4_000, "another hand");
+    // As a sync hands it over (a received document is also checked as a whole: this
+    // test reads it before any store sees it).
+    let copy = Document::from_automerge(sales_id.clone(), sales.automerge().clone()).unwrap();
+    let mut docs = vec![received(copy)];
+    ws.read_received_sales(&mut docs);
+    let reading = ws.memo.take_sales_reading().unwrap();
+    assert!(ws.memo.take_sales_reading().is_none(), "taken once");
+    let roster_heads = ws
+        .store()
+        .heads(&DocId::workspace(&DocKind::Roster))
+        .unwrap()
+        .unwrap();
+    assert!(reading.is_at(&sales.heads(), &roster_heads));
+    assert!(
+        !reading.is_at(&held_heads(&ws, &sales_id), &roster_heads),
+        "not the stored one"
+    );
+    let roster = ws.me().unwrap().roster;
+    let by_backfill = held_claims(&sales, &roster, &ids, &wsid, reading.held.digests.clone());
+    assert_eq!(reading.held.by_key, by_backfill.by_key);
+    let counting: Vec<bool> = ids
+        .iter()
+        .map(|id| reading.held.by_key[&claim_id(&wsid, id)].counts)
+        .collect();
+    assert_eq!(counting, [true, true, false, true]);
+}
+
+/// The heads of document `id` as the store holds it.
+fn held_heads(ws: &Workspace, id: &DocId) -> Vec<automerge::ChangeHash> {
+    ws.store().heads(id).unwrap().unwrap()
+}
+
+/// The backfill goes by what a sync read only while the Sales document and the roster
+/// are at the heads it was read at: a reading that holds no claim makes it write every
+/// claim of this user's again; the same reading at other heads is not used.
+#[test]
+fn the_backfill_goes_by_what_a_sync_read_only_at_its_heads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, ids) = with_files(&dir, 3, |i| format!("第{i}家 ３號店"));
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    let roster_id = DocId::workspace(&DocKind::Roster);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 3);
+    let empty = |sales: Vec<automerge::ChangeHash>, roster: Vec<automerge::ChangeHash>| {
+        Some(SalesReading {
+            sales,
+            roster,
+            held: HeldClaims {
+                by_key: HashMap::new(),
+                digests: Digests::default(),
+            },
+        })
+    };
+    let rename = |n: i64| {
+        let mut doc = ws.load(&ids[0]).unwrap();
+        doc.put(&["name"], &format!("改名{n}號")).unwrap();
+        doc.commit(5_000 + n, "rename");
+        ws.save(&mut doc).unwrap();
+    };
+    // Read at other heads of the roster, then of the Sales document: only the renamed
+    // file's claim is written.
+    rename(1);
+    let other = empty(held_heads(&ws, &sales_id), Vec::new());
+    assert_eq!(ws.write_my_claims(&sales_id, 6_000, 8, other).unwrap(), 1);
+    rename(2);
+    let other = empty(Vec::new(), held_heads(&ws, &roster_id));
+    assert_eq!(ws.write_my_claims(&sales_id, 7_000, 8, other).unwrap(), 1);
+    // At the heads held: every claim is taken as missing.
+    rename(3);
+    let here = empty(held_heads(&ws, &sales_id), held_heads(&ws, &roster_id));
+    assert_eq!(ws.write_my_claims(&sales_id, 8_000, 8, here).unwrap(), 3);
 }

@@ -45,6 +45,8 @@ pub struct Memo {
     /// The lean engine's state is neither read from nor saved beside the store (see
     /// `lean_state.rs`): for a long-running process, which keeps it in memory.
     in_memory_only: bool,
+    /// The claims a sync read on its saving thread, for the claims backfill after it.
+    sales_reading: Mutex<Option<crate::claims::SalesReading>>,
 }
 
 #[derive(Default)]
@@ -214,6 +216,18 @@ impl Memo {
     /// A new, empty memo.
     pub fn new() -> Self {
         Memo::default()
+    }
+
+    /// Keep the claims a sync read (see [`crate::claims::SalesReading`]).
+    pub(crate) fn keep_sales_reading(&self, reading: crate::claims::SalesReading) {
+        if let Ok(mut r) = self.sales_reading.lock() {
+            *r = Some(reading);
+        }
+    }
+
+    /// The claims a sync read, taken.
+    pub(crate) fn take_sales_reading(&self) -> Option<crate::claims::SalesReading> {
+        self.sales_reading.lock().ok()?.take()
     }
 
     /// The snapshots at `stamp`: kept, brought up to date with what changed, or read.

@@ -23,6 +23,11 @@ const ROSTER_CACHE_FORMAT: u8 = 2;
 impl Workspace {
     /// The roster (shared: a handle hydrates or reads it once per roster change).
     pub fn roster(&self) -> Result<Arc<Roster>> {
+        Ok(self.roster_at()?.1)
+    }
+
+    /// The roster with the heads it is at (sorted).
+    pub(crate) fn roster_at(&self) -> Result<(Vec<automerge::ChangeHash>, Arc<Roster>)> {
         let id = DocId::workspace(&DocKind::Roster);
         let mut heads = self
             .store
@@ -34,15 +39,15 @@ impl Workspace {
             && let Some((at, roster, _)) = memo.as_ref()
             && *at == heads
         {
-            return Ok(Arc::clone(roster));
+            return Ok((heads, Arc::clone(roster)));
         }
         // Another command's hydration of the same heads (see `keep_caches`).
         if let Some(roster) = self.kept_roster(&heads) {
             let roster = Arc::new(roster);
             if let Ok(mut memo) = self.roster_memo.lock() {
-                *memo = Some((heads, Arc::clone(&roster), false));
+                *memo = Some((heads.clone(), Arc::clone(&roster), false));
             }
-            return Ok(roster);
+            return Ok((heads, roster));
         }
         let mut doc = match self.load(&id) {
             Err(Error::NotFound(_)) => return Err(Error::NoRosterYet(self.device())),
@@ -52,9 +57,9 @@ impl Workspace {
         let mut at = doc.heads();
         at.sort_unstable();
         if let Ok(mut memo) = self.roster_memo.lock() {
-            *memo = Some((at, Arc::clone(&roster), true));
+            *memo = Some((at.clone(), Arc::clone(&roster), true));
         }
-        Ok(roster)
+        Ok((at, roster))
     }
 
     /// The roster a command kept at `heads` (sorted), if it is still the one stored.

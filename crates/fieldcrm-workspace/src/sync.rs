@@ -15,17 +15,15 @@ use crate::{Error, Result, Workspace};
 pub struct StoreHost {
     store: Store,
     /// The workspace whose claims to compute for the customer files received whole
-    /// (kept in the claims backfill's cache); `None`: none.
-    workspace: Option<String>,
+    /// (kept in the claims backfill's cache), and whose backfill keeps the claims read
+    /// from a Sales document received whole; `None`: none.
+    ws: Option<Workspace>,
 }
 
 impl StoreHost {
     /// A host over `store`.
     pub fn new(store: Store) -> Self {
-        StoreHost {
-            store,
-            workspace: None,
-        }
+        StoreHost { store, ws: None }
     }
 }
 
@@ -49,15 +47,15 @@ impl Host for StoreHost {
     }
 
     fn save(&mut self, docs: Vec<SaveDoc>) -> std::result::Result<(), HostError> {
-        save_received(&self.store, self.workspace.as_deref(), docs)
+        save_received(&self.store, self.ws.as_ref(), docs)
     }
 
     /// The same saves on the driver's saving thread: a first sync judges the next
     /// message while the last one is saved.
     fn saver(&mut self) -> Option<fieldcrm_sync::Saver> {
-        let (store, workspace) = (self.store.clone(), self.workspace.clone());
+        let (store, ws) = (self.store.clone(), self.ws.clone());
         Some(Box::new(move |docs| {
-            save_received(&store, workspace.as_deref(), docs)
+            save_received(&store, ws.as_ref(), docs)
         }))
     }
 }
@@ -66,9 +64,13 @@ impl Host for StoreHost {
 /// claims cache rows of the files received whole ([`StoreHost`]).
 fn save_received(
     store: &Store,
-    workspace: Option<&str>,
+    ws: Option<&Workspace>,
     mut docs: Vec<SaveDoc>,
 ) -> std::result::Result<(), HostError> {
+    if let Some(ws) = ws {
+        ws.read_received_sales(&mut docs);
+    }
+    let workspace = ws.map(Workspace::workspace_id);
     let (snapshots, claims) = crate::snapshots::of_received(&mut docs, workspace);
     store
         .apply_received(docs.iter_mut().map(received))
@@ -364,7 +366,7 @@ impl Workspace {
     /// A host over this workspace's store.
     pub fn sync_host(&self) -> StoreHost {
         StoreHost {
-            workspace: Some(self.workspace_id().to_string()),
+            ws: Some(self.clone()),
             ..StoreHost::new(self.store().clone())
         }
     }
