@@ -207,8 +207,16 @@ impl Snapshot {
     }
 }
 
+/// What [`Document`]'s check found of a document (its kind, and a schema version this
+/// build reads), kept apart from it for a while ([`Document::into_checked`]). Made only
+/// by a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    kind: DocKind,
+}
+
 /// An Automerge document with its fieldcrm ID.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Document {
     id: DocId,
     doc: AutoCommit,
@@ -288,6 +296,26 @@ impl Document {
     /// The Automerge document inside.
     pub fn into_automerge(self) -> AutoCommit {
         self.doc
+    }
+
+    /// The Automerge document inside, with what its check found, to wrap it again
+    /// without reading its kind and schema version again ([`Document::from_checked`]);
+    /// `None` once it was edited (an edit may change them).
+    pub fn into_checked(self) -> (AutoCommit, Option<Checked>) {
+        let checked = self.kind.map(|kind| Checked { kind });
+        (self.doc, checked)
+    }
+
+    /// `doc` as the document [`Document::into_checked`] gave it back with `checked`,
+    /// not edited since: wrapped without reading its kind and schema version again (a
+    /// sync session checks a received document to judge it, and the store takes it from
+    /// the session to save it; those two reads were 2% of a first sync).
+    pub fn from_checked(id: DocId, doc: AutoCommit, checked: Checked) -> Self {
+        Document {
+            id,
+            doc,
+            kind: Some(checked.kind),
+        }
     }
 
     fn check(&mut self) -> Result<(), DocError> {

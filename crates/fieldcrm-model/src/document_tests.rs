@@ -229,6 +229,46 @@ fn the_kind_is_read_again_after_every_edit() {
     assert!(Document::from_automerge(id, d.into_automerge()).is_err());
 }
 
+/// What a check found travels apart from the document only until an edit: a checked
+/// document gives it back and is wrapped again as the same kind without a check; an
+/// edited one gives none, and is checked again (here: a kind changed through Automerge
+/// directly, which a stale `Checked` would have hidden).
+#[test]
+fn what_a_check_found_is_given_back_only_until_an_edit() {
+    use automerge::transaction::Transactable;
+    let d = Document::create(
+        DocId::random(),
+        &A,
+        1,
+        &Customer::new("甲乙 ＡＢ 🚚", 1),
+        "c",
+    )
+    .unwrap();
+    let id = d.id().clone();
+    let (mut am, checked) = Document::from_automerge(id.clone(), d.into_automerge())
+        .unwrap()
+        .into_checked();
+    let checked = checked.expect("checked when wrapped");
+    let again = Document::from_checked(id.clone(), am.clone(), checked);
+    assert_eq!(again.kind().unwrap(), DocKind::Customer);
+    let mut edited = Document::from_automerge(id.clone(), am.clone()).unwrap();
+    edited
+        .automerge_mut()
+        .put(automerge::ROOT, "kind", "channel")
+        .unwrap();
+    let (am2, none) = edited.into_checked();
+    assert!(none.is_none(), "edited since its check");
+    assert_eq!(
+        Document::from_automerge(id.clone(), am2)
+            .unwrap()
+            .kind()
+            .unwrap(),
+        DocKind::Channel
+    );
+    am.put(automerge::ROOT, "kind", "spaceship").unwrap();
+    assert!(Document::from_automerge(id, am).is_err());
+}
+
 /// A received document's summary read with its snapshot is the summary read alone, for
 /// every kind; the Sales document (its snapshot holds every claim) and a file whose
 /// content does not read (another client wrote a contact as a string) have none, and

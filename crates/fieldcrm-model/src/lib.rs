@@ -38,7 +38,9 @@ pub use customer::{
     Approval, Complaint, Contact, Contract, Customer, Escalation, Gift, Interaction, Investigation,
     Note, Opportunity, Order, Plan, Quote, Review, Survey,
 };
-pub use document::{Body, DocError, Document, Snapshot, Summary, change_time_ms, change_time_raw};
+pub use document::{
+    Body, Checked, DocError, Document, Snapshot, Summary, change_time_ms, change_time_raw,
+};
 pub use fields::{Field, FieldState, Stamp};
 pub use finding_state::{FINDING_STATES, FindingState};
 pub use ids::{

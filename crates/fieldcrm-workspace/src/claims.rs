@@ -482,8 +482,8 @@ impl Workspace {
         let Ok((roster_heads, roster)) = self.roster_at() else {
             return;
         };
-        let am = &mut loaded.doc;
-        let sales = am.get_heads();
+        let sales = loaded.doc.heads();
+        let am = loaded.doc.automerge();
         let Ok(Some((Value::Object(ObjType::Map), claims))) = am.get(automerge::ROOT, "claims")
         else {
             return;

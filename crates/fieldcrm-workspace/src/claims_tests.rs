@@ -202,7 +202,7 @@ fn claims_of_received_files_are_those_of_their_claim_fields() {
         .map(|d| {
             let l = d.loaded.as_deref().unwrap();
             let heads = d.whole_heads.as_deref().unwrap();
-            received_row(&wsid, &d.id, heads, None, &l.doc).unwrap()
+            received_row(&wsid, &d.id, heads, None, l.doc.automerge()).unwrap()
         })
         .collect();
     assert_eq!(claims, by_fields);
@@ -223,7 +223,7 @@ fn received(mut doc: Document) -> fieldcrm_sync::SaveDoc {
         sigs: Vec::new(),
         whole_heads: Some(doc.heads()),
         loaded: Some(Box::new(fieldcrm_sync::JudgedDoc {
-            doc: doc.into_automerge(),
+            doc,
             summary,
             snapshot,
         })),

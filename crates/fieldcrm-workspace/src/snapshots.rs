@@ -102,7 +102,7 @@ pub(crate) fn of_received(
                     Some(fieldcrm_model::Body::Customer(c)) if c.removed.is_empty() => Some(c),
                     _ => None,
                 };
-                crate::claims::received_row(ws, id, heads, content, &l.doc)
+                crate::claims::received_row(ws, id, heads, content, l.doc.automerge())
             }
             _ => None,
         };

@@ -97,9 +97,10 @@ pub struct Received<'a> {
     pub sigs: &'a [(ChangeHash, Signature)],
     /// When `data` is a whole document (one saved document, perhaps with changes after
     /// it): `data` as the caller already loaded it with `Automerge::load` (which is
-    /// strict), with its summary. Used when this store does not hold the document, so
-    /// that it is not loaded and read a second time.
-    pub loaded: Option<(AutoCommit, Summary)>,
+    /// strict) and checked as a fieldcrm document, with its summary. Used when this store
+    /// does not hold the document, so that it is not loaded, checked and read a second
+    /// time.
+    pub loaded: Option<(Document, Summary)>,
 }
 
 /// Whether `data` is exactly one whole saved document chunk.
@@ -116,7 +117,7 @@ fn apply_in(
     id: &DocId,
     chunks: &[&[u8]],
     sigs: &[(ChangeHash, Signature)],
-    loaded: Option<(AutoCommit, Summary)>,
+    loaded: Option<(Document, Summary)>,
 ) -> Result<(Vec<ChangeHash>, bool), ApplyError> {
     let key = id.as_str();
     let rejected = |detail: String| ApplyError::Rejected {
@@ -131,11 +132,18 @@ fn apply_in(
         (None, [one]) if one_document(one) => Some(*one),
         _ => None,
     };
-    let (mut am, summary, before) = match (&st, loaded) {
+    let (mut doc, summary, bytes, after) = match (&st, loaded) {
         // A new document the caller already loaded from these bytes (one whole saved
         // document, or one with changes after it, as a relay holding changes of a file
-        // since it was last compacted sends it): taken as it is, with its summary.
-        (None, Some((am, summary))) => (am, Some(summary), Vec::new()),
+        // since it was last compacted sends it) and checked: taken as it is, with its
+        // summary.
+        (None, Some((mut doc, summary))) => {
+            let after = doc.heads();
+            if after.is_empty() {
+                return Ok((after, false));
+            }
+            (doc, Some(summary), Vec::new(), after)
+        }
         _ => {
             let mut am = match &st {
                 None => AutoCommit::new(),
@@ -157,23 +165,24 @@ fn apply_in(
                     .map_err(|_| rejected("automerge failed on these bytes".into()))?
                     .map_err(rejected)?;
             }
-            (am, None, before)
+            let after = am.get_heads();
+            if after == before {
+                return Ok((after, false));
+            }
+            // Only an existing document appends its new changes; a new one is stored
+            // whole.
+            let bytes = if st.is_some() {
+                am.save_after(&before)
+            } else {
+                Vec::new()
+            };
+            let doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
+                path: path.to_path_buf(),
+                source: Box::new(e),
+            })?;
+            (doc, None, bytes, after)
         }
     };
-    let after = am.get_heads();
-    if after == before {
-        return Ok((after, false));
-    }
-    // Only an existing document appends its new changes; a new one is stored whole.
-    let bytes = if st.is_some() {
-        am.save_after(&before)
-    } else {
-        Vec::new()
-    };
-    let mut doc = Document::from_automerge(id.clone(), am).map_err(|e| ApplyError::Doc {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })?;
     put_sigs(t, path, key, sigs)?;
     match st {
         None => put_new(t, path, &mut doc, None, as_received, summary),

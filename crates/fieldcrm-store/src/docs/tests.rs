@@ -272,6 +272,11 @@ fn apply_batch_is_all_or_nothing() {
     assert_eq!(s.heads(a.id()).unwrap().unwrap(), a.heads());
 }
 
+/// `bytes` loaded and checked as a sync session does before it hands them over.
+fn as_loaded(id: &DocId, bytes: &[u8]) -> Document {
+    Document::from_automerge(id.clone(), AutoCommit::load(bytes).unwrap()).unwrap()
+}
+
 #[test]
 fn a_received_document_already_loaded_is_stored_as_it_came_and_only_when_new() {
     let (_d, s) = store();
@@ -280,7 +285,7 @@ fn a_received_document_already_loaded_is_stored_as_it_came_and_only_when_new() {
     let (ida, idb) = (a.id().clone(), b.id().clone());
     let (sa, sb) = (a.save(), b.save());
     let loaded = |bytes: &[u8], doc: &mut Document| {
-        Some((AutoCommit::load(bytes).unwrap(), doc.summary().unwrap()))
+        Some((as_loaded(doc.id(), bytes), doc.summary().unwrap()))
     };
     let la = loaded(&sa, &mut a);
     let out = s
@@ -343,7 +348,7 @@ fn a_new_document_received_with_changes_after_it_is_taken_as_loaded() {
             id: &id,
             data: &data,
             sigs: &[],
-            loaded: Some((AutoCommit::load(&data).unwrap(), judged.clone())),
+            loaded: Some((as_loaded(&id, &data), judged.clone())),
         }])
         .unwrap();
     assert_eq!(out, vec![(id.clone(), a.heads())]);

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
-use fieldcrm_model::{DeviceKey, DocId, Document, Signature, Snapshot, Summary, sig};
+use fieldcrm_model::{Checked, DeviceKey, DocId, Document, Signature, Snapshot, Summary, sig};
 
 use crate::clock;
 use crate::scope::{ChangeInfo, Content, Incoming, Scope};
@@ -62,8 +62,8 @@ pub struct Judged {
 /// loading and reading it again.
 #[derive(Debug, Clone)]
 pub struct JudgedDoc {
-    /// The loaded document.
-    pub doc: AutoCommit,
+    /// The loaded document, as checked to read its summary.
+    pub doc: Document,
     /// Its summary (what the scope judged it by).
     pub summary: Summary,
     /// Its policy snapshot, read in the same pass as the summary, when the scope keeps
@@ -264,11 +264,11 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
         .collect();
     authors.sort();
     authors.dedup();
-    let mut snapshot = None;
+    let (mut snapshot, mut checked) = (None, None);
     let doc_summary = match &mut parsed {
         Parsed::Whole { doc, .. } if !held => Some(
-            summary_of(&id, doc, scope.keeps_snapshots()).map(|(summary, snap)| {
-                snapshot = snap;
+            summary_of(&id, doc, scope.keeps_snapshots()).map(|(summary, snap, c)| {
+                (snapshot, checked) = (snap, c);
                 summary
             }),
         ),
@@ -280,7 +280,7 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
                     .map_err(|e| e.to_string())
                     .and_then(|()| {
                         if doc.get_missing_deps(&[]).is_empty() {
-                            summary_of(&id, &mut doc, false).map(|(summary, _)| summary)
+                            summary_of(&id, &mut doc, false).map(|(summary, ..)| summary)
                         } else {
                             Err("it needs earlier changes this side does not have".into())
                         }
@@ -364,11 +364,18 @@ pub fn judge<S: Scope>(scope: &S, part: Part<'_>, id: DocId, held: bool) -> Resu
                 if bad.is_empty()
                     && let Some(Ok(summary)) = doc_summary
                 {
-                    loaded = Some(Box::new(JudgedDoc {
-                        doc,
-                        summary,
-                        snapshot,
-                    }));
+                    // As checked to read its summary: the store does not check it again.
+                    let doc = match checked {
+                        Some(c) => Some(Document::from_checked(id.clone(), doc, c)),
+                        None => Document::from_automerge(id.clone(), doc).ok(),
+                    };
+                    loaded = doc.map(|doc| {
+                        Box::new(JudgedDoc {
+                            doc,
+                            summary,
+                            snapshot,
+                        })
+                    });
                 }
                 (bytes, sigs, Some(heads))
             }
@@ -467,13 +474,14 @@ fn without(parsed: Parsed, bad: &HashSet<ChangeHash>) -> Result<Parsed, String> 
 /// The summary of a received document that is not held here (`Err`: not a fieldcrm
 /// document this build reads, and the document is refused as a whole), with its policy
 /// snapshot read in the same pass when `snapshot` asks for it
-/// ([`Document::summary_and_snapshot`]). The document is lent to the model and taken
-/// back.
+/// ([`Document::summary_and_snapshot`]), and what the model's check of it found (to
+/// wrap it again unchecked: [`Document::from_checked`]). The document is lent to the
+/// model and taken back.
 fn summary_of(
     id: &DocId,
     doc: &mut AutoCommit,
     snapshot: bool,
-) -> Result<(Summary, Option<Snapshot>), String> {
+) -> Result<(Summary, Option<Snapshot>, Option<Checked>), String> {
     let am = std::mem::take(doc);
     let mut d = match Document::wrap(id.clone(), am) {
         Ok(d) => d,
@@ -488,6 +496,8 @@ fn summary_of(
     } else {
         d.summary().map(|s| (s, None))
     };
-    *doc = d.into_automerge();
-    read.map_err(|e| e.to_string())
+    let (am, checked) = d.into_checked();
+    *doc = am;
+    read.map(|(summary, snap)| (summary, snap, checked))
+        .map_err(|e| e.to_string())
 }
