@@ -24,6 +24,28 @@ fn with_files(
     (ws, ids)
 }
 
+/// An admin's workspace (in `dir`) with `n` files (see [`with_files`]) whose claims the
+/// backfill wrote, its workspace ID, and its Sales document loaded to be written by a
+/// device the roster does not know.
+fn claimed_in_another_hand(
+    dir: &tempfile::TempDir,
+    n: i64,
+    name: impl Fn(i64) -> String,
+) -> (Workspace, Vec<DocId>, String, Document) {
+    let (ws, ids) = with_files(dir, n, name);
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    assert_eq!(
+        ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(),
+        n as usize
+    );
+    let wsid = ws.whoami().workspace_id;
+    let mut sales = ws.load(&sales_id).unwrap();
+    sales
+        .automerge_mut()
+        .set_actor(automerge::ActorId::from([7u8; 32].as_slice()));
+    (ws, ids, wsid, sales)
+}
+
 /// The backfill's parts: every file's claim written and its row kept, whichever part
 /// it is in; nothing written again when nothing changed; one changed file, one claim.
 #[test]
@@ -129,14 +151,8 @@ fn the_backfill_leaves_the_sales_snapshot_cached() {
 #[test]
 fn claims_from_the_snapshot_are_the_claims_from_the_fields() {
     let dir = tempfile::tempdir().unwrap();
-    let (ws, ids) = with_files(&dir, 6, |i| format!("客戶{i}號 有限公司"));
-    let sales_id = DocId::workspace(&DocKind::Sales);
-    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 6);
-    let wsid = ws.whoami().workspace_id;
-    let mut sales = ws.load(&sales_id).unwrap();
-    sales
-        .automerge_mut()
-        .set_actor(automerge::ActorId::from([7u8; 32].as_slice()));
+    let (ws, ids, wsid, mut sales) =
+        claimed_in_another_hand(&dir, 6, |i| format!("客戶{i}號 有限公司"));
     // Each written again, the same value (removed first: Automerge does not record
     // a value put over itself).
     let held: Sales = sales.hydrate().unwrap();
@@ -237,18 +253,13 @@ fn received(mut doc: Document) -> fieldcrm_sync::SaveDoc {
 #[test]
 fn the_claims_a_sync_reads_are_those_the_backfill_reads() {
     let dir = tempfile::tempdir().unwrap();
-    let (ws, ids) = with_files(&dir, 4, |i| format!("繁體第{i}號商行 🧾"));
-    let sales_id = DocId::workspace(&DocKind::Sales);
-    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 4);
-    let wsid = ws.whoami().workspace_id;
+    let (ws, ids, wsid, mut sales) =
+        claimed_in_another_hand(&dir, 4, |i| format!("繁體第{i}號商行 🧾"));
+    let sales_id = sales.id().clone();
     // One claim's owner written again by a device nobody enrolled.
-    let mut sales = ws.load(&sales_id).unwrap();
     let held: Sales = sales.hydrate().unwrap();
     let key = claim_id(&wsid, &ids[2]);
     let owner = held.claims[&key].owner.clone();
-    sales
-        .automerge_mut()
-        .set_actor(automerge::ActorId::from([9u8; 32].as_slice()));
     sales.delete(&["claims", &key, "owner"]).unwrap();
     sales.put(&["claims", &key, "owner"], &owner).unwrap();
     sales.commit(4_000, "another hand");
