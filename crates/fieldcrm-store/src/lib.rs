@@ -68,7 +68,7 @@ mod store;
 
 pub use backup::{BackupError, BackupStats, StoreSnapshot};
 pub use codec::SummaryRef;
-pub use docs::{DocStorage, NewDoc, Received, Signed};
+pub use docs::{Applied, DocStorage, NewDoc, Received, Signed};
 pub use error::{
     ApplyError, Candidate, DamagedRow, DbError, Error, ListError, LoadError, MetaError, OpenError,
     ResolveError, SaveError,

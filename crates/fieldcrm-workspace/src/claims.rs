@@ -239,16 +239,22 @@ impl Workspace {
         let cached = kept == Some(true);
         // Read already: a first sync read the claims on its saving thread from the copy
         // it loaded to judge the Sales document, at these heads of it and of the roster
-        // (not for a device that keeps the document's snapshot: that is built below).
+        // (not for a device that keeps the document's snapshot: that is built below from
+        // the document), or the store kept the document it wrote a sync's changes to.
         let roster_now = self
             .store()
             .heads(&DocId::workspace(&DocKind::Roster))
             .map_err(fieldcrm_store::Error::from)?
             .unwrap_or_default();
-        let read_before =
-            read_before.filter(|r| !keep_snapshot && r.is_at(&heads_read, &roster_now));
+        let read_before = read_before
+            .filter(|r| r.is_at(&heads_read, &roster_now))
+            .map(|r| r.read)
+            .filter(|r| !keep_snapshot || matches!(r, Read::Document(_)));
         let (held, mut snapshot_row, mut sales) = match read_before {
-            Some(r) => (r.held, None, None),
+            Some(Read::Claims(held)) => (held, None, None),
+            Some(Read::Document(sales)) => {
+                self.read_held(*sales, &me.roster, &mine, ws, keep_snapshot, cached)
+            }
             None => {
                 let sales = self.load(sales_id)?;
                 self.read_held(sales, &me.roster, &mine, ws, keep_snapshot, cached)
@@ -435,12 +441,26 @@ impl Workspace {
 /// document again and read its 100,000 claims on one thread while the other waits (2 s
 /// of a first sync of 100,000 customers). Kept until that backfill, which uses it only
 /// if the Sales document and the roster are still at the heads it was read at.
+///
+/// After a sync that brought changes to it instead, the document as the store wrote them
+/// is kept the same way ([`Workspace::keep_applied_sales`]): the store had it loaded to
+/// apply them, and the backfill would load it again (a second of a sync at 100,000
+/// customers).
 pub(crate) struct SalesReading {
     /// The Sales document's heads it was read at (sorted).
     sales: Vec<automerge::ChangeHash>,
-    /// The roster's heads it was judged by (sorted).
-    roster: Vec<automerge::ChangeHash>,
-    held: HeldClaims,
+    /// The roster's heads it was judged by (sorted); `None`: the document itself, which
+    /// the backfill judges by the roster it holds.
+    roster: Option<Vec<automerge::ChangeHash>>,
+    read: Read,
+}
+
+/// What a sync read of the Sales document.
+enum Read {
+    /// Its claims.
+    Claims(HeldClaims),
+    /// The document.
+    Document(Box<Document>),
 }
 
 impl SalesReading {
@@ -451,15 +471,18 @@ impl SalesReading {
             h.sort_unstable();
             h
         };
-        self.sales == sorted(sales) && self.roster == sorted(roster)
+        self.sales == sorted(sales) && self.roster.as_ref().is_none_or(|r| *r == sorted(roster))
     }
 }
 
 impl std::fmt::Debug for SalesReading {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SalesReading")
-            .field("claims", &self.held.by_key.len())
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("SalesReading");
+        match &self.read {
+            Read::Claims(held) => d.field("claims", &held.by_key.len()),
+            Read::Document(doc) => d.field("document", doc.id()),
+        };
+        d.finish_non_exhaustive()
     }
 }
 
@@ -491,8 +514,20 @@ impl Workspace {
         let held = every_claim(am, &claims, &roster, Digests::default());
         self.memo.keep_sales_reading(SalesReading {
             sales,
-            roster: roster_heads,
-            held,
+            roster: Some(roster_heads),
+            read: Read::Claims(held),
+        });
+    }
+
+    /// Keep the Sales document as a sync session's save wrote changes to it, for the
+    /// backfill after the session ([`SalesReading`]). What the backfill writes into it
+    /// is this device's, as in a document it loads (the store's copy writes as nobody).
+    pub(crate) fn keep_applied_sales(&self, mut sales: Document) {
+        sales.automerge_mut().set_actor(self.device().actor());
+        self.memo.keep_sales_reading(SalesReading {
+            sales: sales.heads(),
+            roster: None,
+            read: Read::Document(Box::new(sales)),
         });
     }
 }

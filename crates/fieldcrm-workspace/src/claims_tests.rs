@@ -280,12 +280,15 @@ fn the_claims_a_sync_reads_are_those_the_backfill_reads() {
         !reading.is_at(&held_heads(&ws, &sales_id), &roster_heads),
         "not the stored one"
     );
+    let Read::Claims(held) = reading.read else {
+        panic!("the claims are read, the document is not kept");
+    };
     let roster = ws.me().unwrap().roster;
-    let by_backfill = held_claims(&sales, &roster, &ids, &wsid, reading.held.digests.clone());
-    assert_eq!(reading.held.by_key, by_backfill.by_key);
+    let by_backfill = held_claims(&sales, &roster, &ids, &wsid, held.digests.clone());
+    assert_eq!(held.by_key, by_backfill.by_key);
     let counting: Vec<bool> = ids
         .iter()
-        .map(|id| reading.held.by_key[&claim_id(&wsid, id)].counts)
+        .map(|id| held.by_key[&claim_id(&wsid, id)].counts)
         .collect();
     assert_eq!(counting, [true, true, false, true]);
 }
@@ -297,7 +300,9 @@ fn held_heads(ws: &Workspace, id: &DocId) -> Vec<automerge::ChangeHash> {
 
 /// The backfill goes by what a sync read only while the Sales document and the roster
 /// are at the heads it was read at: a reading that holds no claim makes it write every
-/// claim of this user's again; the same reading at other heads is not used.
+/// claim of this user's again; the same reading at other heads is not used. The same
+/// for the document a sync's save kept, which does not depend on the roster: one
+/// without a claim of this user's makes the backfill write it.
 #[test]
 fn the_backfill_goes_by_what_a_sync_read_only_at_its_heads() {
     let dir = tempfile::tempdir().unwrap();
@@ -308,11 +313,23 @@ fn the_backfill_goes_by_what_a_sync_read_only_at_its_heads() {
     let empty = |sales: Vec<automerge::ChangeHash>, roster: Vec<automerge::ChangeHash>| {
         Some(SalesReading {
             sales,
-            roster,
-            held: HeldClaims {
+            roster: Some(roster),
+            read: Read::Claims(HeldClaims {
                 by_key: HashMap::new(),
                 digests: Digests::default(),
-            },
+            }),
+        })
+    };
+    // The stored document with one claim removed, said to be at `sales`.
+    let without_one = |sales: Vec<automerge::ChangeHash>| {
+        let mut doc = ws.load(&sales_id).unwrap();
+        let key = claim_id(&ws.whoami().workspace_id, &ids[1]);
+        doc.delete(&["claims", &key]).unwrap();
+        doc.commit(4_500, "one claim less");
+        Some(SalesReading {
+            sales,
+            roster: None,
+            read: Read::Document(Box::new(doc)),
         })
     };
     let rename = |n: i64| {
@@ -333,4 +350,59 @@ fn the_backfill_goes_by_what_a_sync_read_only_at_its_heads() {
     rename(3);
     let here = empty(held_heads(&ws, &sales_id), held_heads(&ws, &roster_id));
     assert_eq!(ws.write_my_claims(&sales_id, 8_000, 8, here).unwrap(), 3);
+    // The document, at other heads: only the renamed file's claim; at the heads held,
+    // whatever the roster's: that one and the one it lacks.
+    rename(4);
+    let other = without_one(Vec::new());
+    assert_eq!(ws.write_my_claims(&sales_id, 9_000, 8, other).unwrap(), 1);
+    rename(5);
+    let here = without_one(held_heads(&ws, &sales_id));
+    assert_eq!(ws.write_my_claims(&sales_id, 10_000, 8, here).unwrap(), 2);
+    let sales: Sales = ws.load(&sales_id).unwrap().hydrate().unwrap();
+    assert_eq!(
+        sales.claims.len(),
+        3,
+        "the claim it lacked is written again"
+    );
+}
+
+/// A sync's save that writes changes to the Sales document keeps the document as
+/// written, at the heads the store holds, for the backfill; one that writes none keeps
+/// nothing.
+#[test]
+fn a_sync_that_changes_the_sales_document_keeps_it_for_the_backfill() {
+    use fieldcrm_sync::Host;
+    let dir = tempfile::tempdir().unwrap();
+    let (ws, ids) = with_files(&dir, 2, |i| format!("第{i}家 🏪"));
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 2);
+    // Changes from elsewhere: another copy of the document with a claim removed.
+    let mut other = ws.load(&sales_id).unwrap();
+    let before = other.heads();
+    let key = claim_id(&ws.whoami().workspace_id, &ids[0]);
+    other.delete(&["claims", &key]).unwrap();
+    other.commit(4_000, "elsewhere");
+    let changes = other.automerge_mut().save_after(&before);
+    let save = |data: Vec<u8>| fieldcrm_sync::SaveDoc {
+        id: sales_id.clone(),
+        data,
+        sigs: Vec::new(),
+        whole_heads: None,
+        loaded: None,
+    };
+    let mut host = ws.sync_host();
+    host.save(vec![save(changes.clone())]).unwrap();
+    let kept = ws.memo.take_sales_reading().expect("kept");
+    assert!(kept.is_at(&held_heads(&ws, &sales_id), &[]));
+    assert!(kept.is_at(&other.heads(), &[]));
+    let Read::Document(doc) = kept.read else {
+        panic!("the document is kept");
+    };
+    let s: Sales = doc.hydrate().unwrap();
+    assert!(!s.claims.contains_key(&key));
+    // What the backfill writes into it is this device's, as in a document it loads.
+    assert_eq!(doc.automerge().get_actor(), &ws.device().actor());
+    // The same changes again: nothing written, nothing kept.
+    host.save(vec![save(changes)]).unwrap();
+    assert!(ws.memo.take_sales_reading().is_none());
 }

@@ -72,9 +72,16 @@ fn save_received(
     }
     let workspace = ws.map(Workspace::workspace_id);
     let (snapshots, claims) = crate::snapshots::of_received(&mut docs, workspace);
-    store
-        .apply_received(docs.iter_mut().map(received))
+    // The Sales document as these changes are written to it, for the claims backfill
+    // after the session (the store loads it to write them).
+    let sales = DocId::workspace(&DocKind::Sales);
+    let keep = ws.is_some() && docs.iter().any(|d| d.id == sales && d.loaded.is_none());
+    let (_, kept) = store
+        .apply_received_keeping(docs.iter_mut().map(received), keep.then_some(&sales))
         .map_err(|e| HostError(e.to_string()))?;
+    if let (Some(ws), Some(kept)) = (ws, kept) {
+        ws.keep_applied_sales(kept);
+    }
     crate::claims::keep(store, &claims);
     // Only a cache, like the claims': a lost row is built again when it is needed.
     let _ = store.put_derived(&snapshots);

@@ -86,6 +86,9 @@ fn apply_untrusted(am: &mut AutoCommit, data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// A document a batch was applied to, with its heads after it.
+pub type Applied = (DocId, Vec<ChangeHash>);
+
 /// Received data for one document ([`Store::apply_received`]).
 #[derive(Debug)]
 pub struct Received<'a> {
@@ -109,7 +112,8 @@ fn one_document(data: &[u8]) -> bool {
 }
 
 /// Apply untrusted chunks to one document inside a write transaction; returns its heads
-/// and whether anything was written. `loaded`: see [`Received::loaded`].
+/// and, if anything was written, the document as written. `loaded`: see
+/// [`Received::loaded`].
 fn apply_in(
     t: &mut Tables<'_>,
     path: &Path,
@@ -118,7 +122,7 @@ fn apply_in(
     chunks: &[&[u8]],
     sigs: &[(ChangeHash, Signature)],
     loaded: Option<(Document, Summary)>,
-) -> Result<(Vec<ChangeHash>, bool), ApplyError> {
+) -> Result<(Vec<ChangeHash>, Option<Document>), ApplyError> {
     let key = id.as_str();
     let rejected = |detail: String| ApplyError::Rejected {
         path: path.to_path_buf(),
@@ -140,7 +144,7 @@ fn apply_in(
         (None, Some((mut doc, summary))) => {
             let after = doc.heads();
             if after.is_empty() {
-                return Ok((after, false));
+                return Ok((after, None));
             }
             (doc, Some(summary), Vec::new(), after)
         }
@@ -167,7 +171,7 @@ fn apply_in(
             }
             let after = am.get_heads();
             if after == before {
-                return Ok((after, false));
+                return Ok((after, None));
             }
             // Only an existing document appends its new changes; a new one is stored
             // whole.
@@ -189,7 +193,7 @@ fn apply_in(
         Some(st) => append(t, path, opts, st, &mut doc, &bytes),
     }
     .map_err(ApplyError::from)?;
-    Ok((after, true))
+    Ok((after, Some(doc)))
 }
 
 impl Store {
@@ -253,8 +257,20 @@ impl Store {
     pub fn apply_received<'a>(
         &self,
         items: impl IntoIterator<Item = Received<'a>>,
-    ) -> Result<Vec<(DocId, Vec<ChangeHash>)>, ApplyError> {
+    ) -> Result<Vec<Applied>, ApplyError> {
+        Ok(self.apply_received_keeping(items, None)?.0)
+    }
+
+    /// [`Store::apply_received`], giving back document `keep` as it was written and
+    /// committed, if it was: for a caller about to read it after the transaction (a
+    /// large document loaded once, not twice).
+    pub fn apply_received_keeping<'a>(
+        &self,
+        items: impl IntoIterator<Item = Received<'a>>,
+        keep: Option<&DocId>,
+    ) -> Result<(Vec<Applied>, Option<Document>), ApplyError> {
         let path = self.path();
+        let mut kept = None;
         let txn = self.db().begin_write().db(path)?;
         let mut out: Vec<(DocId, Vec<ChangeHash>)> = Vec::new();
         // Where each document is in `out` (a first sync brings thousands per batch).
@@ -274,9 +290,12 @@ impl Store {
                     sigs.extend_from_slice(more.sigs);
                     loaded = None;
                 }
-                let (heads, changed) =
+                let (heads, written) =
                     apply_in(&mut t, path, self.options(), id, &chunks, &sigs, loaded)?;
-                wrote |= changed;
+                wrote |= written.is_some();
+                if written.is_some() && keep == Some(id) {
+                    kept = written;
+                }
                 match at.get(id) {
                     Some(&i) => {
                         if let Some(slot) = out.get_mut(i) {
@@ -291,7 +310,7 @@ impl Store {
             }
         }
         finish(txn, wrote, path)?;
-        Ok(out)
+        Ok((out, kept))
     }
 }
 

@@ -24,7 +24,7 @@ use crate::error::{DamagedRow, DbError, DbResultExt, LoadError, SaveError};
 use crate::store::{CHANGES, DOCS, INDEX, NAMES, SIGS, STATE, Store, StoreOptions};
 
 mod apply;
-pub use apply::Received;
+pub use apply::{Applied, Received};
 #[cfg(test)]
 mod tests;
 

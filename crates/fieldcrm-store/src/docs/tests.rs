@@ -410,3 +410,40 @@ fn delete_removes_every_trace() {
     s.save(&mut doc).unwrap();
     assert_eq!(contacts(&s.load(doc.id(), &A).unwrap()), vec!["k"]);
 }
+
+/// A batch gives back the document it was asked to keep as written and committed (what
+/// a later load gives), only that one, and none when nothing was written to it.
+#[test]
+fn a_batch_keeps_the_document_asked_for_as_written() {
+    let (_d, s) = store();
+    let mut a = customer("華南貿易 ２０２６ 🚚");
+    let mut b = customer("B");
+    s.save(&mut a).unwrap();
+    s.save(&mut b).unwrap();
+    let (ida, idb) = (a.id().clone(), b.id().clone());
+    let since = a.heads();
+    add_contact(&mut a, "x", 5);
+    let change = a.automerge_mut().save_after(&since);
+    let item = |id, data| Received {
+        id,
+        data,
+        sigs: &[],
+        loaded: None,
+    };
+    let (out, kept) = s
+        .apply_received_keeping([item(&ida, &change[..]), item(&idb, &[][..])], Some(&ida))
+        .unwrap();
+    assert_eq!(out[0], (ida.clone(), a.heads()));
+    let mut kept = kept.expect("written, so kept");
+    assert_eq!(kept.heads(), s.heads(&ida).unwrap().unwrap());
+    assert_eq!(contacts(&kept), contacts(&s.load(&ida, &A).unwrap()));
+    // Nothing new for it: nothing kept; another document is not kept.
+    let (_, none) = s
+        .apply_received_keeping([item(&ida, &change[..])], Some(&ida))
+        .unwrap();
+    assert!(none.is_none());
+    let (_, other) = s
+        .apply_received_keeping([item(&idb, &[][..])], Some(&ida))
+        .unwrap();
+    assert!(other.is_none());
+}
