@@ -25,19 +25,28 @@ fn with_files(
 }
 
 /// An admin's workspace (in `dir`) with `n` files (see [`with_files`]) whose claims the
-/// backfill wrote, its workspace ID, and its Sales document loaded to be written by a
+/// backfill wrote at 3,000.
+fn claimed(
+    dir: &tempfile::TempDir,
+    n: i64,
+    name: impl Fn(i64) -> String,
+) -> (Workspace, Vec<DocId>) {
+    let (ws, ids) = with_files(dir, n, name);
+    let sales_id = DocId::workspace(&DocKind::Sales);
+    let written = ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap();
+    assert_eq!(written, n as usize);
+    (ws, ids)
+}
+
+/// [`claimed`], with its workspace ID, and its Sales document loaded to be written by a
 /// device the roster does not know.
 fn claimed_in_another_hand(
     dir: &tempfile::TempDir,
     n: i64,
     name: impl Fn(i64) -> String,
 ) -> (Workspace, Vec<DocId>, String, Document) {
-    let (ws, ids) = with_files(dir, n, name);
+    let (ws, ids) = claimed(dir, n, name);
     let sales_id = DocId::workspace(&DocKind::Sales);
-    assert_eq!(
-        ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(),
-        n as usize
-    );
     let wsid = ws.whoami().workspace_id;
     let mut sales = ws.load(&sales_id).unwrap();
     sales
@@ -306,10 +315,9 @@ fn held_heads(ws: &Workspace, id: &DocId) -> Vec<automerge::ChangeHash> {
 #[test]
 fn the_backfill_goes_by_what_a_sync_read_only_at_its_heads() {
     let dir = tempfile::tempdir().unwrap();
-    let (ws, ids) = with_files(&dir, 3, |i| format!("第{i}家 ３號店"));
+    let (ws, ids) = claimed(&dir, 3, |i| format!("第{i}家 ３號店"));
     let sales_id = DocId::workspace(&DocKind::Sales);
     let roster_id = DocId::workspace(&DocKind::Roster);
-    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 3);
     let empty = |sales: Vec<automerge::ChangeHash>, roster: Vec<automerge::ChangeHash>| {
         Some(SalesReading {
             sales,
@@ -373,9 +381,8 @@ fn the_backfill_goes_by_what_a_sync_read_only_at_its_heads() {
 fn a_sync_that_changes_the_sales_document_keeps_it_for_the_backfill() {
     use fieldcrm_sync::Host;
     let dir = tempfile::tempdir().unwrap();
-    let (ws, ids) = with_files(&dir, 2, |i| format!("第{i}家 🏪"));
+    let (ws, ids) = claimed(&dir, 2, |i| format!("第{i}家 🏪"));
     let sales_id = DocId::workspace(&DocKind::Sales);
-    assert_eq!(ws.write_my_claims(&sales_id, 3_000, 8, None).unwrap(), 2);
     // Changes from elsewhere: another copy of the document with a claim removed.
     let mut other = ws.load(&sales_id).unwrap();
     let before = other.heads();
