@@ -16,7 +16,8 @@ pub struct StoreHost {
     store: Store,
     /// The workspace whose claims to compute for the customer files received whole
     /// (kept in the claims backfill's cache), and whose backfill keeps the claims read
-    /// from a Sales document received whole; `None`: none.
+    /// from a Sales document received whole, or the Sales document as received changes
+    /// were written to it; `None`: none.
     ws: Option<Workspace>,
 }
 
