@@ -45,7 +45,9 @@ pub struct Memo {
     /// The lean engine's state is neither read from nor saved beside the store (see
     /// `lean_state.rs`): for a long-running process, which keeps it in memory.
     in_memory_only: bool,
-    /// The claims a sync read on its saving thread, for the claims backfill after it.
+    /// What a sync read of the Sales document on its saving thread (its claims, or the
+    /// document as the store wrote the sync's changes to it), for the claims backfill
+    /// after it.
     sales_reading: Mutex<Option<crate::claims::SalesReading>>,
 }
 
@@ -218,14 +220,14 @@ impl Memo {
         Memo::default()
     }
 
-    /// Keep the claims a sync read (see [`crate::claims::SalesReading`]).
+    /// Keep what a sync read of the Sales document (see [`crate::claims::SalesReading`]).
     pub(crate) fn keep_sales_reading(&self, reading: crate::claims::SalesReading) {
         if let Ok(mut r) = self.sales_reading.lock() {
             *r = Some(reading);
         }
     }
 
-    /// The claims a sync read, taken.
+    /// What a sync read of the Sales document, taken.
     pub(crate) fn take_sales_reading(&self) -> Option<crate::claims::SalesReading> {
         self.sales_reading.lock().ok()?.take()
     }
